@@ -1,0 +1,419 @@
+//! Content-addressed raw content. The address is the BLAKE3 of the raw bytes; what is stored is
+//! `SRB1` + mode byte + (nonce) + zstd(raw), AES-256-GCM sealed when a key is configured. Backends
+//! only keep opaque bytes under an address, so an S3 backend implements [`BlobStore`] alone.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+
+const MAGIC: &[u8; 4] = b"SRB1";
+const MODE_PLAIN: u8 = 0;
+const MODE_AES256GCM: u8 = 1;
+const NONCE_LEN: usize = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob {0} is missing")]
+    Missing(String),
+    #[error("blob {hash} is unreadable: {reason}")]
+    Corrupt { hash: String, reason: String },
+    #[error("blob {0} is encrypted and no key is configured")]
+    KeyRequired(String),
+    #[error("invalid blob address `{0}`")]
+    BadHash(String),
+    #[error("blob store I/O on {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("blob store task failed: {0}")]
+    Task(String),
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> BlobError {
+    BlobError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// BLAKE3 of the raw bytes, as 64 lowercase hex digits.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BlobHash(String);
+
+impl BlobHash {
+    pub fn of(raw: &[u8]) -> Self {
+        BlobHash(blake3::hash(raw).to_hex().to_string())
+    }
+
+    pub fn parse(hex: &str) -> Result<Self, BlobError> {
+        if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(BlobHash(hex.to_owned()))
+        } else {
+            Err(BlobError::BadHash(hex.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BlobHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for BlobHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BlobHash({})", self.0)
+    }
+}
+
+/// Where sealed blobs live. `put_many` returns only once every blob is durable, because the
+/// store writes item records pointing at them right after.
+#[async_trait::async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    async fn put_many(&self, blobs: Vec<(BlobHash, Vec<u8>)>) -> Result<(), BlobError>;
+    async fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError>;
+    async fn contains(&self, hash: &BlobHash) -> Result<bool, BlobError>;
+}
+
+/// Blobs in a local folder: `objects/ab/abcdef...`, written to `tmp/` first, fsynced, renamed.
+#[derive(Debug, Clone)]
+pub struct LocalBlobStore {
+    root: PathBuf,
+}
+
+impl LocalBlobStore {
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
+        let root = root.into();
+        for dir in [root.join("objects"), root.join("tmp")] {
+            fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        }
+        Ok(LocalBlobStore { root })
+    }
+
+    pub fn path_of(&self, hash: &BlobHash) -> PathBuf {
+        object_path(&self.root, hash)
+    }
+}
+
+fn object_path(root: &Path, hash: &BlobHash) -> PathBuf {
+    root.join("objects").join(&hash.0[..2]).join(&hash.0)
+}
+
+fn write_durably(root: &Path, blobs: Vec<(BlobHash, Vec<u8>)>) -> Result<(), BlobError> {
+    let mut staged = Vec::with_capacity(blobs.len());
+    for (hash, bytes) in blobs {
+        let target = object_path(root, &hash);
+        if target.exists() {
+            continue;
+        }
+        // A unique temp name: two writers of the same blob must not write into one file.
+        let tmp = root.join("tmp").join(format!(
+            "{}.{}.{}",
+            hash.0,
+            std::process::id(),
+            TMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let mut file = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+        file.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
+        file.sync_all().map_err(|e| io_err(&tmp, e))?;
+        staged.push((tmp, target));
+    }
+    let mut dirs = BTreeSet::new();
+    for (tmp, target) in staged {
+        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
+        if !dirs.contains(&dir) {
+            fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        }
+        fs::rename(&tmp, &target).map_err(|e| io_err(&target, e))?;
+        dirs.insert(dir);
+    }
+    // The renames are durable only once their directories are.
+    for dir in dirs {
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_err(&dir, e))?;
+    }
+    Ok(())
+}
+
+static TMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn task_err(e: tokio::task::JoinError) -> BlobError {
+    BlobError::Task(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl BlobStore for LocalBlobStore {
+    async fn put_many(&self, blobs: Vec<(BlobHash, Vec<u8>)>) -> Result<(), BlobError> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || write_durably(&root, blobs))
+            .await
+            .map_err(task_err)?
+    }
+
+    async fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
+        let path = self.path_of(hash);
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(BlobError::Missing(hash.0.clone()))
+            }
+            Err(e) => Err(io_err(&path, e)),
+        }
+    }
+
+    async fn contains(&self, hash: &BlobHash) -> Result<bool, BlobError> {
+        let path = self.path_of(hash);
+        tokio::fs::try_exists(&path)
+            .await
+            .map_err(|e| io_err(&path, e))
+    }
+}
+
+/// A 256-bit key for encryption at rest.
+#[derive(Clone)]
+pub struct BlobKey([u8; 32]);
+
+impl BlobKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        BlobKey(bytes)
+    }
+}
+
+impl fmt::Debug for BlobKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BlobKey(..)")
+    }
+}
+
+/// The archive's view of blobs: raw bytes in, raw bytes out; compression, encryption and
+/// integrity checks in between.
+#[derive(Clone)]
+pub struct Blobs {
+    backend: Arc<dyn BlobStore>,
+    cipher: Option<Arc<Aes256Gcm>>,
+    zstd_level: i32,
+}
+
+impl fmt::Debug for Blobs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Blobs")
+            .field("encrypted", &self.cipher.is_some())
+            .field("zstd_level", &self.zstd_level)
+            .finish()
+    }
+}
+
+impl Blobs {
+    pub fn new(backend: Arc<dyn BlobStore>, key: Option<BlobKey>) -> Self {
+        let cipher = key.map(|k| Arc::new(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&k.0))));
+        Blobs {
+            backend,
+            cipher,
+            zstd_level: 3,
+        }
+    }
+
+    pub fn local(root: impl Into<PathBuf>, key: Option<BlobKey>) -> Result<Self, BlobError> {
+        Ok(Self::new(Arc::new(LocalBlobStore::open(root)?), key))
+    }
+
+    pub fn backend(&self) -> &Arc<dyn BlobStore> {
+        &self.backend
+    }
+
+    /// Stores every raw content not stored yet; returns their addresses in input order.
+    /// Durable on return.
+    pub async fn put_many(&self, raws: &[&[u8]]) -> Result<Vec<BlobHash>, BlobError> {
+        let mut hashes = Vec::with_capacity(raws.len());
+        let mut sealed = Vec::new();
+        let mut seen = BTreeSet::new();
+        for raw in raws {
+            let hash = BlobHash::of(raw);
+            if seen.insert(hash.clone()) && !self.backend.contains(&hash).await? {
+                sealed.push((hash.clone(), self.seal(&hash, raw)?));
+            }
+            hashes.push(hash);
+        }
+        if !sealed.is_empty() {
+            self.backend.put_many(sealed).await?;
+        }
+        Ok(hashes)
+    }
+
+    pub async fn put(&self, raw: &[u8]) -> Result<BlobHash, BlobError> {
+        let mut hashes = self.put_many(&[raw]).await?;
+        hashes
+            .pop()
+            .ok_or_else(|| BlobError::Task("no hash returned".into()))
+    }
+
+    pub async fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
+        let sealed = self.backend.get(hash).await?;
+        self.open(hash, &sealed)
+    }
+
+    pub async fn contains(&self, hash: &BlobHash) -> Result<bool, BlobError> {
+        self.backend.contains(hash).await
+    }
+
+    fn seal(&self, hash: &BlobHash, raw: &[u8]) -> Result<Vec<u8>, BlobError> {
+        let compressed =
+            zstd::bulk::compress(raw, self.zstd_level).map_err(|e| BlobError::Corrupt {
+                hash: hash.0.clone(),
+                reason: format!("compression failed: {e}"),
+            })?;
+        let mut out = Vec::with_capacity(compressed.len() + 32);
+        out.extend_from_slice(MAGIC);
+        match &self.cipher {
+            None => {
+                out.push(MODE_PLAIN);
+                out.extend_from_slice(&compressed);
+            }
+            Some(cipher) => {
+                let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+                // The address is authenticated too: a sealed blob cannot be swapped for another.
+                let sealed = cipher
+                    .encrypt(
+                        &nonce,
+                        Payload {
+                            msg: &compressed,
+                            aad: hash.0.as_bytes(),
+                        },
+                    )
+                    .map_err(|_| BlobError::Corrupt {
+                        hash: hash.0.clone(),
+                        reason: "encryption failed".into(),
+                    })?;
+                out.push(MODE_AES256GCM);
+                out.extend_from_slice(&nonce);
+                out.extend_from_slice(&sealed);
+            }
+        }
+        Ok(out)
+    }
+
+    fn open(&self, hash: &BlobHash, sealed: &[u8]) -> Result<Vec<u8>, BlobError> {
+        let corrupt = |reason: &str| BlobError::Corrupt {
+            hash: hash.0.clone(),
+            reason: reason.to_owned(),
+        };
+        if sealed.len() < 5 || &sealed[..4] != MAGIC {
+            return Err(corrupt("bad header"));
+        }
+        let compressed = match sealed[4] {
+            MODE_PLAIN => sealed[5..].to_vec(),
+            MODE_AES256GCM => {
+                let cipher = self
+                    .cipher
+                    .as_ref()
+                    .ok_or_else(|| BlobError::KeyRequired(hash.0.clone()))?;
+                if sealed.len() < 5 + NONCE_LEN {
+                    return Err(corrupt("truncated"));
+                }
+                let nonce = Nonce::from_slice(&sealed[5..5 + NONCE_LEN]);
+                cipher
+                    .decrypt(
+                        nonce,
+                        Payload {
+                            msg: &sealed[5 + NONCE_LEN..],
+                            aad: hash.0.as_bytes(),
+                        },
+                    )
+                    .map_err(|_| corrupt("authentication failed (wrong key or tampered)"))?
+            }
+            _ => return Err(corrupt("unknown mode")),
+        };
+        let raw = zstd::stream::decode_all(compressed.as_slice())
+            .map_err(|e| corrupt(&format!("decompression failed: {e}")))?;
+        if BlobHash::of(&raw) != *hash {
+            return Err(corrupt("content does not match its address"));
+        }
+        Ok(raw)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn round_trip_plain_and_encrypted_and_dedup() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = Blobs::local(dir.path().join("p"), None).unwrap();
+        let raw = b"Subject: hi\r\n\r\nhello hello hello hello".repeat(100);
+        let h = plain.put(&raw).await.unwrap();
+        assert_eq!(h, BlobHash::of(&raw));
+        assert_eq!(plain.get(&h).await.unwrap(), raw);
+        let stored =
+            std::fs::read(dir.path().join("p/objects").join(&h.0[..2]).join(&h.0)).unwrap();
+        assert!(stored.len() < raw.len() / 4, "compressed: {}", stored.len());
+        // Same bytes again: one file, unchanged.
+        plain.put(&raw).await.unwrap();
+        let files = std::fs::read_dir(dir.path().join("p/objects").join(&h.0[..2]))
+            .unwrap()
+            .count();
+        assert_eq!(files, 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("p/tmp")).unwrap().count(),
+            0
+        );
+
+        let key = BlobKey::from_bytes([7; 32]);
+        let enc = Blobs::local(dir.path().join("e"), Some(key)).unwrap();
+        let h2 = enc.put(&raw).await.unwrap();
+        assert_eq!(enc.get(&h2).await.unwrap(), raw);
+        let sealed =
+            std::fs::read(dir.path().join("e/objects").join(&h2.0[..2]).join(&h2.0)).unwrap();
+        assert_eq!(sealed[4], MODE_AES256GCM);
+        assert!(!sealed.windows(5).any(|w| w == b"hello"));
+
+        let wrong = Blobs::local(dir.path().join("e"), Some(BlobKey::from_bytes([8; 32]))).unwrap();
+        assert!(matches!(
+            wrong.get(&h2).await,
+            Err(BlobError::Corrupt { .. })
+        ));
+        let none = Blobs::local(dir.path().join("e"), None).unwrap();
+        assert!(matches!(
+            none.get(&h2).await,
+            Err(BlobError::KeyRequired(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn tampered_blob_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::local(dir.path(), None).unwrap();
+        let h = blobs.put(b"original content").await.unwrap();
+        let other = Blobs::local(dir.path().join("x"), None).unwrap();
+        let h2 = other.put(b"different content").await.unwrap();
+        let swapped =
+            std::fs::read(dir.path().join("x/objects").join(&h2.0[..2]).join(&h2.0)).unwrap();
+        std::fs::write(
+            dir.path().join("objects").join(&h.0[..2]).join(&h.0),
+            swapped,
+        )
+        .unwrap();
+        assert!(matches!(
+            blobs.get(&h).await,
+            Err(BlobError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            blobs.get(&BlobHash::of(b"nope")).await,
+            Err(BlobError::Missing(_))
+        ));
+    }
+}

@@ -1,0 +1,152 @@
+//! Reading the listable and searchable facts out of raw MIME.
+
+use mail_parser::{Address, MessageParser, MimeHeaders};
+
+use crate::types::{AttachmentInfo, ItemMeta, Timestamp};
+
+/// Parses a message's headers and structure. None when the bytes are not a message at all (no
+/// header could be read), in which case the archive still keeps them raw.
+pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
+    if !starts_with_header(raw) {
+        return None;
+    }
+    let message = MessageParser::default().parse(raw)?;
+    if message.headers().is_empty() {
+        return None;
+    }
+    let (sender, sender_address) = message
+        .from()
+        .and_then(|a| a.first())
+        .map(|a| {
+            let address = a.address().unwrap_or_default().to_owned();
+            let name = a.name().map(str::trim).filter(|n| !n.is_empty());
+            (
+                name.map(str::to_owned).unwrap_or_else(|| address.clone()),
+                address,
+            )
+        })
+        .unwrap_or_default();
+    let attachments = message
+        .attachments()
+        .map(|part| AttachmentInfo {
+            name: part
+                .attachment_name()
+                .map(str::to_owned)
+                .unwrap_or_default(),
+            size: part.len() as i64,
+            content_type: part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_owned(),
+                })
+                .unwrap_or_default(),
+        })
+        .collect();
+    Some(ItemMeta {
+        subject: message.subject().unwrap_or_default().trim().to_owned(),
+        sender,
+        sender_address,
+        to: addresses(message.to()),
+        cc: addresses(message.cc()),
+        message_id: message.message_id().map(str::to_owned),
+        date: message
+            .date()
+            .filter(|d| d.is_valid())
+            .map(|d| Timestamp::from_unix_seconds(d.to_timestamp())),
+        attachments,
+    })
+}
+
+/// A message starts with a header field: a name of printable ASCII without a colon, then a colon.
+/// The parser itself accepts anything, so this is what tells mail from other bytes.
+fn starts_with_header(raw: &[u8]) -> bool {
+    let line_end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
+    let line = &raw[..line_end];
+    match line.iter().position(|&b| b == b':') {
+        Some(colon) if colon > 0 => line[..colon].iter().all(|&b| (33..=126).contains(&b)),
+        _ => false,
+    }
+}
+
+fn addresses(address: Option<&Address<'_>>) -> Vec<String> {
+    let Some(address) = address else {
+        return Vec::new();
+    };
+    address
+        .iter()
+        .map(|a| match (a.name(), a.address()) {
+            (Some(name), Some(addr)) if !name.trim().is_empty() => {
+                format!("{} <{addr}>", name.trim())
+            }
+            (_, Some(addr)) => addr.to_owned(),
+            (Some(name), None) => name.to_owned(),
+            (None, None) => String::new(),
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The plain text of a message for indexing: every text part, HTML reduced to text.
+pub fn body_text(raw: &[u8]) -> String {
+    let Some(message) = MessageParser::default().parse(raw) else {
+        return String::new();
+    };
+    let mut text = String::new();
+    for i in 0..message.text_body_count().max(message.html_body_count()) {
+        if let Some(part) = message.body_text(i) {
+            text.push_str(&part);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// A sort key that ignores case and reply/forward prefixes, so a thread sorts together.
+pub fn subject_sort_key(subject: &str) -> String {
+    let mut s = subject.trim();
+    loop {
+        let lower = s.to_lowercase();
+        let stripped = ["re:", "fw:", "fwd:", "aw:", "wg:", "sv:", "tr:"]
+            .iter()
+            .find(|p| lower.starts_with(*p))
+            .map(|p| s[p.len()..].trim_start());
+        match stripped {
+            Some(rest) => s = rest,
+            None => return lower,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_headers_and_attachments() {
+        let raw = b"From: \"Ann Example\" <ann@example.com>\r\nTo: bob@example.com, Carl <carl@example.com>\r\nSubject: Quarterly report\r\nDate: Tue, 1 Jul 2003 10:52:37 +0200\r\nMessage-ID: <abc@x>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--XX\r\nContent-Type: application/pdf; name=report.pdf\r\nContent-Disposition: attachment; filename=report.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8=\r\n--XX--\r\n";
+        let meta = parse_message(raw).unwrap();
+        assert_eq!(meta.subject, "Quarterly report");
+        assert_eq!(meta.sender, "Ann Example");
+        assert_eq!(meta.sender_address, "ann@example.com");
+        assert_eq!(meta.to, vec!["bob@example.com", "Carl <carl@example.com>"]);
+        assert_eq!(meta.message_id.as_deref(), Some("abc@x"));
+        assert_eq!(meta.date, Some(Timestamp::from_unix_seconds(1057049557)));
+        assert_eq!(meta.attachments.len(), 1);
+        assert_eq!(meta.attachments[0].name, "report.pdf");
+        assert_eq!(meta.attachments[0].size, 5);
+        assert_eq!(meta.attachments[0].content_type, "application/pdf");
+        assert!(body_text(raw).contains("See attached."));
+    }
+
+    #[test]
+    fn html_bodies_become_text_and_subjects_sort_without_prefixes() {
+        let raw = b"Subject: x\r\nContent-Type: text/html\r\n\r\n<html><body><p>Hello <b>world</b></p><script>x</script></body></html>";
+        let text = body_text(raw);
+        assert!(text.contains("Hello world"), "{text}");
+        assert!(!text.contains("<b>"));
+        assert_eq!(subject_sort_key("RE: Fwd: Budget"), "budget");
+        assert!(parse_message(b"").is_none());
+    }
+}

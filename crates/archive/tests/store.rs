@@ -1,0 +1,529 @@
+#![allow(clippy::unwrap_used)]
+//! The store suite, run against SQLite and PostgreSQL.
+
+mod common;
+
+use archive::*;
+use common::{message, t, TestArchive};
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                let ta = super::TestArchive::sqlite().await;
+                super::$name(&ta).await;
+                ta.finish().await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                let Some(ta) = super::TestArchive::postgres().await else { return };
+                super::$name(&ta).await;
+                ta.finish().await;
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    mailboxes_by_owner,
+    identical_bytes_are_stored_once_but_each_mailbox_keeps_its_record,
+    interval_model_move_delete_readd_and_as_of,
+    folder_paging_by_keyset_in_every_sort,
+    item_metadata_and_raw_round_trip,
+    calendar_and_contacts_are_stored_like_messages,
+    unknown_folder_and_item_are_errors,
+);
+
+async fn mailbox(a: &Archive, name: &str) -> Mailbox {
+    a.ensure_mailbox(&NewMailbox {
+        name: name.into(),
+        owner_address: name.into(),
+        display_name: name.into(),
+    })
+    .await
+    .unwrap()
+}
+
+fn folder(source: &str, parent: Option<&str>, name: &str, kind: FolderKind) -> FolderSpec {
+    FolderSpec {
+        source_id: source.into(),
+        parent_source_id: parent.map(str::to_owned),
+        name: name.into(),
+        kind,
+    }
+}
+
+fn put(mailbox: MailboxId, folder: &str, source: &str, raw: Vec<u8>, at: Timestamp) -> PutItem {
+    PutItem {
+        mailbox_id: mailbox,
+        folder_source_id: folder.into(),
+        source_id: source.into(),
+        kind: ItemKind::Message,
+        raw,
+        is_read: false,
+        flags: Vec::new(),
+        meta: None,
+        received_at: None,
+        at,
+    }
+}
+
+async fn mailboxes_by_owner(ta: &TestArchive) {
+    let a = &ta.archive;
+    let m1 = a
+        .ensure_mailbox(&NewMailbox {
+            name: "ann@example.com".into(),
+            owner_address: "Ann@Example.com".into(),
+            display_name: "Ann".into(),
+        })
+        .await
+        .unwrap();
+    let again = a
+        .ensure_mailbox(&NewMailbox {
+            name: "ann@example.com".into(),
+            owner_address: "ann@example.com".into(),
+            display_name: "Ann again".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(m1.id, again.id);
+    assert_eq!(again.display_name, "Ann");
+    let legacy = a
+        .ensure_mailbox(&NewMailbox {
+            name: "Ann's old PST".into(),
+            owner_address: "ann@example.com".into(),
+            display_name: "Legacy".into(),
+        })
+        .await
+        .unwrap();
+    mailbox(a, "bob@example.com").await;
+    let owned = a.mailboxes_by_owner("ANN@example.com").await.unwrap();
+    let ids: Vec<_> = owned.iter().map(|m| m.id).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&m1.id) && ids.contains(&legacy.id));
+    assert_eq!(a.list_mailboxes().await.unwrap().len(), 3);
+    assert_eq!(
+        a.mailbox_by_name("bob@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .owner_address,
+        "bob@example.com"
+    );
+    assert!(a.mailbox(9999).await.unwrap().is_none());
+}
+
+async fn identical_bytes_are_stored_once_but_each_mailbox_keeps_its_record(ta: &TestArchive) {
+    let a = &ta.archive;
+    let m1 = mailbox(a, "one@example.com").await;
+    let m2 = mailbox(a, "two@example.com").await;
+    for m in [&m1, &m2] {
+        a.upsert_folder(
+            m.id,
+            &folder("inbox", None, "Inbox", FolderKind::Inbox),
+            t(0),
+        )
+        .await
+        .unwrap();
+    }
+    let raw = message(
+        "Shared",
+        "x@example.com",
+        "Mon, 1 Jan 2024 10:00:00 +0000",
+        "same bytes",
+    );
+    let o1 = a
+        .put_item(put(m1.id, "inbox", "A1", raw.clone(), t(1)))
+        .await
+        .unwrap();
+    let o2 = a
+        .put_item(put(m2.id, "inbox", "B1", raw.clone(), t(1)))
+        .await
+        .unwrap();
+    assert!(matches!(o1, PutOutcome::Created(_)));
+    assert!(matches!(o2, PutOutcome::Created(_)));
+    assert_ne!(o1.item_id(), o2.item_id());
+    // The same source item again adds nothing.
+    let o3 = a
+        .put_item(put(m1.id, "inbox", "A1", raw.clone(), t(2)))
+        .await
+        .unwrap();
+    assert_eq!(o3, PutOutcome::Existing(o1.item_id()));
+    assert_eq!(a.count_items(None).await.unwrap(), 2);
+    assert_eq!(a.count_items(Some(m1.id)).await.unwrap(), 1);
+    let blobs = a.referenced_blobs().await.unwrap();
+    assert_eq!(blobs, vec![BlobHash::of(&raw).to_string()]);
+    let objects = walk_files(&ta.dir.path().join("blobs/objects"));
+    assert_eq!(objects, 1, "one blob file for identical bytes");
+    // Both records read back the same content.
+    assert_eq!(a.read_raw(o1.item_id()).await.unwrap(), raw);
+    assert_eq!(a.read_raw(o2.item_id()).await.unwrap(), raw);
+    // And the re-put did not open a second interval.
+    let state = a.state_at(m1.id, t(3)).await.unwrap();
+    assert_eq!(state.items.len(), 1);
+}
+
+fn walk_files(dir: &std::path::Path) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            n += walk_files(&entry.path());
+        } else {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn where_is(state: &MailboxState, source: &str) -> Option<(String, bool)> {
+    let item = state.items.iter().find(|i| i.source_id == source)?;
+    let folder = state.folders.iter().find(|f| f.id == item.folder_id)?;
+    Some((folder.path.join("/"), item.is_read))
+}
+
+fn paths(state: &MailboxState) -> Vec<String> {
+    state.folders.iter().map(|f| f.path.join("/")).collect()
+}
+
+async fn interval_model_move_delete_readd_and_as_of(ta: &TestArchive) {
+    let a = &ta.archive;
+    let m = mailbox(a, "time@example.com").await.id;
+    a.upsert_folder(m, &folder("inbox", None, "Inbox", FolderKind::Inbox), t(10))
+        .await
+        .unwrap();
+    a.upsert_folder(
+        m,
+        &folder("arch", None, "Archive", FolderKind::Archive),
+        t(10),
+    )
+    .await
+    .unwrap();
+    a.upsert_folder(
+        m,
+        &folder("proj", Some("inbox"), "Projects", FolderKind::Other),
+        t(10),
+    )
+    .await
+    .unwrap();
+    // Unchanged upsert writes no new version.
+    a.upsert_folder(
+        m,
+        &folder("proj", Some("inbox"), "Projects", FolderKind::Other),
+        t(15),
+    )
+    .await
+    .unwrap();
+
+    let ra = message(
+        "Alpha",
+        "a@example.com",
+        "Mon, 1 Jan 2024 10:00:00 +0000",
+        "alpha",
+    );
+    let rb = message(
+        "Beta",
+        "b@example.com",
+        "Tue, 2 Jan 2024 10:00:00 +0000",
+        "beta",
+    );
+    let rc = message(
+        "Gamma",
+        "c@example.com",
+        "Wed, 3 Jan 2024 10:00:00 +0000",
+        "gamma",
+    );
+    a.put_item(put(m, "inbox", "A", ra, t(20))).await.unwrap();
+    a.put_item(put(m, "inbox", "B", rb, t(20))).await.unwrap();
+    a.put_item(put(m, "proj", "C", rc, t(20))).await.unwrap();
+
+    a.move_item(m, "A", "arch", Some("A2"), t(30))
+        .await
+        .unwrap();
+    a.delete_item(m, "B", t(40)).await.unwrap();
+    a.upsert_folder(
+        m,
+        &folder("proj", Some("arch"), "Projects 2024", FolderKind::Other),
+        t(50),
+    )
+    .await
+    .unwrap();
+    a.move_item(m, "B", "inbox", None, t(60)).await.unwrap();
+    a.set_read(m, "A2", true, t(70)).await.unwrap();
+    a.set_read(m, "A2", true, t(75)).await.unwrap();
+    a.close_folder(m, "proj", t(80)).await.unwrap();
+
+    // Before anything existed.
+    let s = a.state_at(m, t(5)).await.unwrap();
+    assert!(s.folders.is_empty() && s.items.is_empty());
+    // Folders, no items yet.
+    let s = a.state_at(m, t(15)).await.unwrap();
+    assert_eq!(paths(&s), vec!["Archive", "Inbox", "Inbox/Projects"]);
+    assert!(s.items.is_empty());
+    // Everything in its first place.
+    let s = a.state_at(m, t(25)).await.unwrap();
+    // Item records carry their latest source id (Exchange gave A a new id on the move).
+    assert_eq!(where_is(&s, "A2"), Some(("Inbox".into(), false)));
+    assert_eq!(where_is(&s, "B"), Some(("Inbox".into(), false)));
+    assert_eq!(where_is(&s, "C"), Some(("Inbox/Projects".into(), false)));
+    // The instant of a change belongs to the new interval.
+    let s = a.state_at(m, t(30)).await.unwrap();
+    assert_eq!(where_is(&s, "A2"), Some(("Archive".into(), false)));
+    assert_eq!(s.items.len(), 3);
+    // B deleted: gone from the view, not from the archive.
+    let s = a.state_at(m, t(45)).await.unwrap();
+    assert_eq!(where_is(&s, "B"), None);
+    assert_eq!(s.items.len(), 2);
+    let b = a.item_by_source_id(m, "B").await.unwrap().unwrap();
+    assert!(!a.read_raw(b.id).await.unwrap().is_empty());
+    // The rename and re-parent.
+    let s = a.state_at(m, t(55)).await.unwrap();
+    assert_eq!(paths(&s), vec!["Archive", "Archive/Projects 2024", "Inbox"]);
+    assert_eq!(
+        where_is(&s, "C"),
+        Some(("Archive/Projects 2024".into(), false))
+    );
+    // B re-added.
+    let s = a.state_at(m, t(65)).await.unwrap();
+    assert_eq!(where_is(&s, "B"), Some(("Inbox".into(), false)));
+    // A read from t70.
+    let s = a.state_at(m, t(72)).await.unwrap();
+    assert_eq!(where_is(&s, "A2"), Some(("Archive".into(), true)));
+    let tree = a.folder_tree(m, Some(t(72))).await.unwrap();
+    let archive = tree.iter().find(|f| f.name == "Archive").unwrap();
+    assert_eq!((archive.total, archive.unread), (1, 0));
+    let inbox = tree.iter().find(|f| f.name == "Inbox").unwrap();
+    assert_eq!((inbox.total, inbox.unread), (1, 1));
+    // Projects closed at t80, with its item.
+    let now = a.folder_tree(m, None).await.unwrap();
+    assert_eq!(
+        now.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        vec!["Archive", "Inbox"]
+    );
+    let s = a.state_at(m, t(90)).await.unwrap();
+    assert_eq!(s.items.len(), 2);
+    assert_eq!(where_is(&s, "C"), None);
+    // As of earlier instants, the past is unchanged by later events.
+    let tree = a.folder_tree(m, Some(t(25))).await.unwrap();
+    let inbox = tree.iter().find(|f| f.name == "Inbox").unwrap();
+    assert_eq!((inbox.total, inbox.unread), (2, 2));
+    assert_eq!(a.count_items(Some(m)).await.unwrap(), 3);
+    let c = a.item_by_source_id(m, "C").await.unwrap().unwrap();
+    assert!(c.deleted_in_source, "its folder was closed");
+    assert!(
+        !a.item_by_source_id(m, "B")
+            .await
+            .unwrap()
+            .unwrap()
+            .deleted_in_source
+    );
+    // Folder lookup by any name it had.
+    let named = a.folders_named(&[m], "projects").await.unwrap();
+    assert_eq!(named, vec![a.folder_id(m, "proj").await.unwrap().unwrap()]);
+}
+
+async fn folder_paging_by_keyset_in_every_sort(ta: &TestArchive) {
+    let a = &ta.archive;
+    let m = mailbox(a, "pages@example.com").await.id;
+    let inbox = a
+        .upsert_folder(m, &folder("inbox", None, "Inbox", FolderKind::Inbox), t(0))
+        .await
+        .unwrap();
+    let mut batch = Vec::new();
+    for i in 0..120 {
+        // Senders and dates repeat so that ties must be broken by id.
+        let raw = message(
+            &format!("Re: subject {:03}", i % 40),
+            &format!("user{}@example.com", i % 7),
+            &format!("Mon, {} Jan 2024 10:00:00 +0000", 1 + i % 28),
+            &"x".repeat(i),
+        );
+        batch.push(put(m, "inbox", &format!("S{i}"), raw, t(1)));
+    }
+    a.put_items(batch).await.unwrap();
+    a.delete_item(m, "S0", t(5)).await.unwrap();
+
+    for sort in [
+        SortKey::Date,
+        SortKey::Sender,
+        SortKey::Subject,
+        SortKey::Size,
+    ] {
+        for descending in [true, false] {
+            let mut seen = Vec::new();
+            let mut after = None;
+            let mut pages = 0;
+            loop {
+                let page = a
+                    .list_folder_items(
+                        inbox,
+                        &ListQuery {
+                            sort,
+                            descending,
+                            limit: 50,
+                            after,
+                            as_of: None,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                pages += 1;
+                seen.extend(page.items);
+                match page.next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+            assert_eq!(pages, 3, "{sort:?}");
+            assert_eq!(seen.len(), 119, "{sort:?} {descending}");
+            let mut ids: Vec<_> = seen.iter().map(|s| s.id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(ids.len(), 119);
+            for w in seen.windows(2) {
+                let ord = match sort {
+                    SortKey::Date => w[0].date.cmp(&w[1].date),
+                    SortKey::Size => w[0].size.cmp(&w[1].size),
+                    SortKey::Sender => w[0].sender.to_lowercase().cmp(&w[1].sender.to_lowercase()),
+                    SortKey::Subject => std::cmp::Ordering::Equal,
+                };
+                let ord = ord.then(w[0].id.cmp(&w[1].id));
+                let expected = if descending {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Less
+                };
+                assert!(
+                    sort == SortKey::Subject || ord == expected,
+                    "{sort:?} {descending}: {:?} {:?}",
+                    w[0],
+                    w[1]
+                );
+            }
+        }
+    }
+    // As of before the delete, S0 is listed.
+    let page = a
+        .list_folder_items(
+            inbox,
+            &ListQuery {
+                limit: 500,
+                as_of: Some(t(2)),
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 120);
+    assert!(page.next.is_none());
+    assert!(matches!(
+        a.list_folder_items(
+            inbox,
+            &ListQuery {
+                after: Some("garbage".into()),
+                ..ListQuery::default()
+            }
+        )
+        .await,
+        Err(ArchiveError::BadCursor(_))
+    ));
+}
+
+async fn item_metadata_and_raw_round_trip(ta: &TestArchive) {
+    let a = &ta.archive;
+    let m = mailbox(a, "meta@example.com").await.id;
+    a.upsert_folder(m, &folder("inbox", None, "Inbox", FolderKind::Inbox), t(0))
+        .await
+        .unwrap();
+    let raw = b"From: Ann <ann@example.com>\r\nTo: b@example.com\r\nCc: c@example.com\r\nSubject: Report\r\nDate: Tue, 1 Jul 2003 10:52:37 +0200\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nbody\r\n--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=q3.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8=\r\n--XX--\r\n".to_vec();
+    let mut p = put(m, "inbox", "M", raw.clone(), t(1));
+    p.is_read = true;
+    p.flags = vec!["flagged".into()];
+    let id = a.put_item(p).await.unwrap().item_id();
+    let d = a.item(id).await.unwrap().unwrap();
+    assert_eq!(d.subject, "Report");
+    assert_eq!(d.sender, "Ann");
+    assert_eq!(d.sender_address, "ann@example.com");
+    assert_eq!(d.to, vec!["b@example.com"]);
+    assert_eq!(d.cc, vec!["c@example.com"]);
+    assert_eq!(d.date, Timestamp::from_unix_seconds(1057049557));
+    assert_eq!(d.size, raw.len() as i64);
+    assert!(d.has_attachments && d.parsed && d.is_read && !d.deleted_in_source);
+    assert_eq!(d.attachments[0].name, "q3.pdf");
+    assert_eq!(d.flags, vec!["flagged"]);
+    let mut reader = a.open_raw(id).await.unwrap();
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut back).unwrap();
+    assert_eq!(back, raw);
+    // Bytes that are not a message are kept raw and marked unparsed.
+    let junk = put(m, "inbox", "J", vec![0xff, 0xfe, 0x00, 0x01], t(2));
+    let jid = a.put_item(junk).await.unwrap().item_id();
+    let j = a.item(jid).await.unwrap().unwrap();
+    assert!(!j.parsed);
+    assert_eq!(j.date, t(2));
+    assert_eq!(a.read_raw(jid).await.unwrap(), vec![0xff, 0xfe, 0x00, 0x01]);
+}
+
+async fn calendar_and_contacts_are_stored_like_messages(ta: &TestArchive) {
+    let a = &ta.archive;
+    let m = mailbox(a, "cal@example.com").await.id;
+    a.upsert_folder(
+        m,
+        &folder("cal", None, "Calendar", FolderKind::Calendar),
+        t(0),
+    )
+    .await
+    .unwrap();
+    a.upsert_folder(
+        m,
+        &folder("con", None, "Contacts", FolderKind::Contacts),
+        t(0),
+    )
+    .await
+    .unwrap();
+    let ics =
+        b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:Standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+            .to_vec();
+    let mut p = put(m, "cal", "E1", ics.clone(), t(1));
+    p.kind = ItemKind::Calendar;
+    p.meta = Some(ItemMeta {
+        subject: "Standup".into(),
+        date: Some(t(100)),
+        ..ItemMeta::default()
+    });
+    let e = a.put_item(p).await.unwrap().item_id();
+    let vcf = b"BEGIN:VCARD\r\nFN:Ann\r\nEND:VCARD\r\n".to_vec();
+    let mut p = put(m, "con", "C1", vcf.clone(), t(1));
+    p.kind = ItemKind::Contact;
+    let c = a.put_item(p).await.unwrap().item_id();
+    let ed = a.item(e).await.unwrap().unwrap();
+    assert_eq!(
+        (ed.kind, ed.subject.as_str(), ed.date),
+        (ItemKind::Calendar, "Standup", t(100))
+    );
+    assert_eq!(a.read_raw(e).await.unwrap(), ics);
+    assert_eq!(a.item(c).await.unwrap().unwrap().kind, ItemKind::Contact);
+    assert_eq!(a.read_raw(c).await.unwrap(), vcf);
+    let tree = a.folder_tree(m, None).await.unwrap();
+    assert_eq!(
+        tree.iter().map(|f| (f.kind, f.total)).collect::<Vec<_>>(),
+        vec![(FolderKind::Calendar, 1), (FolderKind::Contacts, 1)]
+    );
+}
+
+async fn unknown_folder_and_item_are_errors(ta: &TestArchive) {
+    let a = &ta.archive;
+    let m = mailbox(a, "err@example.com").await.id;
+    let r = a
+        .put_item(put(m, "nope", "X", b"Subject: x\r\n\r\n".to_vec(), t(1)))
+        .await;
+    assert!(matches!(r, Err(ArchiveError::UnknownFolder(f)) if f == "nope"));
+    assert!(matches!(
+        a.delete_item(m, "X", t(2)).await,
+        Err(ArchiveError::UnknownItem(_))
+    ));
+    assert_eq!(a.count_items(Some(m)).await.unwrap(), 0);
+}
