@@ -1,1 +1,477 @@
-pub fn x() {}
+//! Full-text search over the archive.
+//!
+//! One [`SearchIndex`] per data folder holds the tantivy index and its single writer. The index
+//! follows the store by change order: [`SearchIndex::catch_up`] reads the items changed after the
+//! cursor kept in the index's own commit payload, so a crash between a store write and an index
+//! commit only means that the next catch-up does that work again. Every query is confined to a
+//! set of mailbox ids inside the tantivy query itself.
+
+mod query;
+mod tokenizer;
+
+use std::path::Path;
+
+use archive::{Archive, ChangeCursor, IndexRecord, ItemKind, MailboxId, Timestamp};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, TermSetQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
+
+pub use query::{parse_query, Clause, QueryError};
+pub use tokenizer::{MailTokenizer, TOKENIZER};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("cannot open the index folder: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error("index commit payload `{0}` is not a change cursor")]
+    BadPayload(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+type Result<T> = std::result::Result<T, SearchError>;
+
+/// How many store changes go into one index commit.
+const BATCH: u32 = 1000;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fields {
+    pub item_id: Field,
+    pub mailbox_id: Field,
+    pub folder_id: Field,
+    pub kind: Field,
+    pub subject: Field,
+    pub from: Field,
+    pub to: Field,
+    pub cc: Field,
+    pub body: Field,
+    pub attachments: Field,
+    pub date: Field,
+    pub size: Field,
+    pub has_attachment: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let id = NumericOptions::default().set_indexed().set_fast();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        item_id: b.add_u64_field("item_id", id.clone()),
+        mailbox_id: b.add_u64_field("mailbox_id", id.clone()),
+        folder_id: b.add_u64_field("folder_id", NumericOptions::default().set_indexed()),
+        kind: b.add_u64_field("kind", NumericOptions::default().set_indexed()),
+        subject: b.add_text_field("subject", text.clone()),
+        from: b.add_text_field("from", text.clone()),
+        to: b.add_text_field("to", text.clone()),
+        cc: b.add_text_field("cc", text.clone()),
+        body: b.add_text_field("body", text.clone()),
+        attachments: b.add_text_field("attachment", text),
+        date: b.add_i64_field("date", id.clone()),
+        size: b.add_u64_field("size", id),
+        has_attachment: b.add_u64_field("has_attachment", NumericOptions::default().set_indexed()),
+    };
+    (b.build(), fields)
+}
+
+fn kind_code(kind: ItemKind) -> u64 {
+    match kind {
+        ItemKind::Message => 0,
+        ItemKind::Calendar => 1,
+        ItemKind::Contact => 2,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchSort {
+    #[default]
+    Relevance,
+    NewestFirst,
+    OldestFirst,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    /// The mailboxes the caller may see. Empty means no results, never "all".
+    pub mailbox_ids: Vec<MailboxId>,
+    pub query: String,
+    /// Item kinds to return; empty means every kind.
+    pub kinds: Vec<ItemKind>,
+    pub sort: SearchSort,
+    pub offset: usize,
+    pub limit: usize,
+    /// Snippets read the matching items' content from the store, so they cost a little.
+    pub snippets: bool,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest {
+            mailbox_ids: Vec::new(),
+            query: String::new(),
+            kinds: vec![ItemKind::Message],
+            sort: SearchSort::Relevance,
+            offset: 0,
+            limit: 20,
+            snippets: false,
+        }
+    }
+}
+
+/// A passage of the body around the matches. `highlights` are byte ranges into `text`; `html` is
+/// `text` escaped for HTML with the matches in `<mark>`, safe to insert as markup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippet {
+    pub text: String,
+    pub highlights: Vec<(usize, usize)>,
+    pub html: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub item_id: i64,
+    pub mailbox_id: MailboxId,
+    pub date: Timestamp,
+    /// Relevance score; None when sorted by date.
+    pub score: Option<f32>,
+    pub snippet: Option<Snippet>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResults {
+    pub total: usize,
+    pub hits: Vec<SearchHit>,
+}
+
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: tokio::sync::Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").finish_non_exhaustive()
+    }
+}
+
+fn escape_html(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+fn highlight_html(text: &str, highlights: &[(usize, usize)]) -> String {
+    let mut html = String::with_capacity(text.len() + 32);
+    let mut at = 0;
+    for &(from, to) in highlights {
+        if from < at
+            || to > text.len()
+            || !text.is_char_boundary(from)
+            || !text.is_char_boundary(to)
+        {
+            continue;
+        }
+        escape_html(&text[at..from], &mut html);
+        html.push_str("<mark>");
+        escape_html(&text[from..to], &mut html);
+        html.push_str("</mark>");
+        at = to;
+    }
+    escape_html(&text[at..], &mut html);
+    html
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it when empty. Takes the index's single writer lock.
+    pub fn open(dir: &Path, writer_memory_bytes: usize) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| SearchError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let (schema, fields) = schema();
+        let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
+        index
+            .tokenizers()
+            .register(TOKENIZER, tokenizer::analyzer());
+        let writer = index.writer(writer_memory_bytes.max(15_000_000))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            writer: tokio::sync::Mutex::new(writer),
+            fields,
+        })
+    }
+
+    /// How far the index has caught up with the store, as recorded in its last commit.
+    pub fn indexed_up_to(&self) -> Result<ChangeCursor> {
+        let payload = self.index.load_metas()?.payload;
+        match payload {
+            None => Ok(ChangeCursor::default()),
+            Some(p) => {
+                let parsed = p.split_once(':').and_then(|(s, i)| {
+                    Some(ChangeCursor {
+                        seq: s.parse().ok()?,
+                        item_id: i.parse().ok()?,
+                    })
+                });
+                parsed.ok_or(SearchError::BadPayload(p))
+            }
+        }
+    }
+
+    /// Indexes every store change the index has not seen, committing every [`BATCH`] changes
+    /// with the cursor as the commit payload. Returns how many items were (re)indexed.
+    pub async fn catch_up(&self, archive: &Archive) -> Result<usize> {
+        let mut writer = self.writer.lock().await;
+        let mut cursor = self.indexed_up_to()?;
+        let mut total = 0;
+        loop {
+            let records = archive.changes_since(cursor, BATCH).await?;
+            let Some(last) = records.last() else { break };
+            let next = last.cursor;
+            for record in &records {
+                let body = match archive.read_raw(record.item.id).await {
+                    Ok(raw) if record.item.kind == ItemKind::Message => {
+                        archive::meta::body_text(&raw)
+                    }
+                    Ok(raw) => String::from_utf8_lossy(&raw).into_owned(),
+                    // Unreadable content is still findable by its metadata; the error is logged
+                    // rather than stopping the index for everyone.
+                    Err(e) => {
+                        tracing::warn!(item = record.item.id, error = %e, "indexing without body");
+                        String::new()
+                    }
+                };
+                self.add(&writer, record, &body)?;
+            }
+            let mut prepared = writer.prepare_commit()?;
+            prepared.set_payload(&format!("{}:{}", next.seq, next.item_id));
+            prepared.commit()?;
+            total += records.len();
+            cursor = next;
+        }
+        drop(writer);
+        self.reader.reload()?;
+        Ok(total)
+    }
+
+    fn add(&self, writer: &IndexWriter, record: &IndexRecord, body: &str) -> Result<()> {
+        let f = &self.fields;
+        let item = &record.item;
+        writer.delete_term(Term::from_field_u64(f.item_id, item.id as u64));
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(f.item_id, item.id as u64);
+        doc.add_u64(f.mailbox_id, item.mailbox_id as u64);
+        if let Some(folder) = item.folder_id {
+            doc.add_u64(f.folder_id, folder as u64);
+        }
+        doc.add_u64(f.kind, kind_code(item.kind));
+        doc.add_text(f.subject, &item.subject);
+        doc.add_text(f.from, format!("{} {}", item.sender, item.sender_address));
+        for to in &item.to {
+            doc.add_text(f.to, to);
+        }
+        for cc in &item.cc {
+            doc.add_text(f.cc, cc);
+        }
+        doc.add_text(f.body, body);
+        for a in &item.attachments {
+            doc.add_text(f.attachments, &a.name);
+        }
+        doc.add_i64(f.date, item.date.unix_seconds());
+        doc.add_u64(f.size, item.size.max(0) as u64);
+        doc.add_u64(f.has_attachment, u64::from(item.has_attachments));
+        writer.add_document(doc)?;
+        Ok(())
+    }
+
+    /// Number of documents visible to searches.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Every item id in the index, for consistency checks.
+    pub fn indexed_item_ids(&self) -> Result<Vec<i64>> {
+        let searcher = self.reader.searcher();
+        let mut ids = Vec::new();
+        for segment in searcher.segment_readers() {
+            let column = segment.fast_fields().u64("item_id")?;
+            let alive = segment.alive_bitset();
+            for doc in 0..segment.max_doc() {
+                if alive.is_some_and(|a| a.is_deleted(doc)) {
+                    continue;
+                }
+                if let Some(id) = column.first(doc) {
+                    ids.push(id as i64);
+                }
+            }
+        }
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    pub async fn search(
+        &self,
+        archive: &Archive,
+        request: &SearchRequest,
+    ) -> Result<SearchResults> {
+        let f = &self.fields;
+        if request.mailbox_ids.is_empty() {
+            return Ok(SearchResults {
+                total: 0,
+                hits: Vec::new(),
+            });
+        }
+        let parsed = parse_query(&request.query)?;
+        let user_query = match &parsed {
+            Some(clause) => query::build(clause, f, archive, &request.mailbox_ids).await?,
+            None => Box::new(AllQuery),
+        };
+        let scope = TermSetQuery::new(
+            request
+                .mailbox_ids
+                .iter()
+                .map(|&m| Term::from_field_u64(f.mailbox_id, m as u64)),
+        );
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(scope)), (Occur::Must, user_query)];
+        if !request.kinds.is_empty() {
+            let kinds = TermSetQuery::new(
+                request
+                    .kinds
+                    .iter()
+                    .map(|&k| Term::from_field_u64(f.kind, kind_code(k))),
+            );
+            clauses.push((Occur::Must, Box::new(kinds)));
+        }
+        let query = BooleanQuery::new(clauses);
+
+        let searcher = self.reader.searcher();
+        let limit = request.limit.clamp(1, 1000);
+        let top = TopDocs::with_limit(limit).and_offset(request.offset);
+        let (total, docs): (usize, Vec<(Option<f32>, DocAddress)>) = match request.sort {
+            SearchSort::Relevance => {
+                let (n, d) = searcher.search(&query, &(Count, top))?;
+                (n, d.into_iter().map(|(s, a)| (Some(s), a)).collect())
+            }
+            SearchSort::NewestFirst | SearchSort::OldestFirst => {
+                let order = if request.sort == SearchSort::NewestFirst {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                };
+                let (n, d) = searcher.search(
+                    &query,
+                    &(Count, top.order_by_fast_field::<i64>("date", order)),
+                )?;
+                (n, d.into_iter().map(|(_, a)| (None, a)).collect())
+            }
+        };
+
+        let generator = if request.snippets {
+            let mut g = SnippetGenerator::create(&searcher, &query, f.body)?;
+            g.set_max_num_chars(200);
+            Some(g)
+        } else {
+            None
+        };
+        let mut hits = Vec::with_capacity(docs.len());
+        for (score, address) in docs {
+            let segment = searcher.segment_reader(address.segment_ord);
+            let fast = segment.fast_fields();
+            let item_id = fast.u64("item_id")?.first(address.doc_id).unwrap_or(0) as i64;
+            let mailbox_id = fast.u64("mailbox_id")?.first(address.doc_id).unwrap_or(0) as i64;
+            let date = fast.i64("date")?.first(address.doc_id).unwrap_or(0);
+            let snippet = match &generator {
+                Some(g) => Some(self.snippet(archive, g, item_id).await),
+                None => None,
+            };
+            hits.push(SearchHit {
+                item_id,
+                mailbox_id,
+                date: Timestamp::from_unix_seconds(date),
+                score,
+                snippet,
+            });
+        }
+        Ok(SearchResults { total, hits })
+    }
+
+    async fn snippet(
+        &self,
+        archive: &Archive,
+        generator: &SnippetGenerator,
+        item_id: i64,
+    ) -> Snippet {
+        let text = match archive.read_raw(item_id).await {
+            Ok(raw) => archive::meta::body_text(&raw),
+            Err(_) => String::new(),
+        };
+        let snippet = generator.snippet(&text);
+        let (text, highlights) = if snippet.fragment().is_empty() {
+            // The match was in a header: show the start of the body instead.
+            let cut = text
+                .char_indices()
+                .nth(200)
+                .map(|(i, _)| i)
+                .unwrap_or(text.len());
+            (text[..cut].to_owned(), Vec::new())
+        } else {
+            (
+                snippet.fragment().to_owned(),
+                snippet
+                    .highlighted()
+                    .iter()
+                    .map(|r| (r.start, r.end))
+                    .collect(),
+            )
+        };
+        let html = highlight_html(&text, &highlights);
+        Snippet {
+            text,
+            highlights,
+            html,
+        }
+    }
+
+    /// A reader's view of the document count by query, for tests and diagnostics.
+    pub fn count_term(&self, field: &str, value: u64) -> Result<usize> {
+        let schema = self.index.schema();
+        let field = schema.get_field(field)?;
+        let q = TermSetQuery::new([Term::from_field_u64(field, value)]);
+        Ok(self.reader.searcher().search(&q, &Count)?)
+    }
+}

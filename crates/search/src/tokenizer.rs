@@ -1,0 +1,123 @@
+//! Words for Latin-like scripts, one token per character for CJK (which has no spaces between
+//! words): a query in CJK becomes a phrase of its characters, which finds it exactly. Lowercased
+//! and accent-folded, so "Gruesse", "grüsse" and "GRÜSSE" meet on "grusse".
+
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
+};
+
+pub const TOKENIZER: &str = "mail";
+
+pub fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(MailTokenizer)
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MailTokenizer;
+
+pub struct VecTokenStream {
+    tokens: Vec<Token>,
+    next: usize,
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF     // Hiragana, Katakana
+        | 0x3400..=0x4DBF   // CJK extension A
+        | 0x4E00..=0x9FFF   // CJK unified ideographs
+        | 0xAC00..=0xD7AF   // Hangul syllables
+        | 0xF900..=0xFAFF   // CJK compatibility ideographs
+        | 0x20000..=0x2FFFF)
+}
+
+impl Tokenizer for MailTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let mut tokens = Vec::new();
+        let mut word_start: Option<usize> = None;
+        let push = |tokens: &mut Vec<Token>, from: usize, to: usize| {
+            let position = tokens.len();
+            tokens.push(Token {
+                offset_from: from,
+                offset_to: to,
+                position,
+                text: text[from..to].to_owned(),
+                position_length: 1,
+            });
+        };
+        for (i, c) in text.char_indices() {
+            if is_cjk(c) {
+                if let Some(s) = word_start.take() {
+                    push(&mut tokens, s, i);
+                }
+                push(&mut tokens, i, i + c.len_utf8());
+            } else if c.is_alphanumeric() {
+                word_start.get_or_insert(i);
+            } else if let Some(s) = word_start.take() {
+                push(&mut tokens, s, i);
+            }
+        }
+        if let Some(s) = word_start {
+            push(&mut tokens, s, text.len());
+        }
+        VecTokenStream { tokens, next: 0 }
+    }
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        if self.next < self.tokens.len() {
+            self.next += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.next - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+/// The analysed tokens of a text, as the index sees them.
+pub fn tokens(text: &str) -> Vec<String> {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_folded_and_cjk_is_split_per_character() {
+        assert_eq!(
+            tokens("Grüße, CAFÉ-au-lait!"),
+            vec!["grusse", "cafe", "au", "lait"]
+        );
+        assert_eq!(
+            tokens("会議は東京で"),
+            vec!["会", "議", "は", "東", "京", "で"]
+        );
+        assert_eq!(
+            tokens("Meeting会議2024"),
+            vec!["meeting", "会", "議", "2024"]
+        );
+        assert_eq!(tokens("ann@example.com"), vec!["ann", "example", "com"]);
+    }
+}

@@ -1,0 +1,414 @@
+#![allow(clippy::unwrap_used)]
+
+use archive::*;
+use database::Database;
+use search::*;
+
+struct Fixture {
+    archive: Archive,
+    index: SearchIndex,
+    dir: tempfile::TempDir,
+    m1: MailboxId,
+    m2: MailboxId,
+}
+
+fn t(s: i64) -> Timestamp {
+    Timestamp::from_unix_seconds(1_700_000_000 + s)
+}
+
+fn put(mailbox: MailboxId, folder: &str, source: &str, raw: &str) -> PutItem {
+    PutItem {
+        mailbox_id: mailbox,
+        folder_source_id: folder.into(),
+        source_id: source.into(),
+        kind: ItemKind::Message,
+        raw: raw.replace('\n', "\r\n").into_bytes(),
+        is_read: false,
+        flags: vec![],
+        meta: None,
+        received_at: None,
+        at: t(1),
+    }
+}
+
+const REPORT: &str = "From: Ann Archer <ann@example.com>
+To: Bob Baker <bob@example.com>
+Cc: carl@example.com
+Subject: Quarterly report
+Date: Mon, 15 Jan 2024 09:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=B
+
+--B
+Content-Type: text/plain; charset=utf-8
+
+Please find the figures attached.
+--B
+Content-Type: application/vnd.ms-excel
+Content-Disposition: attachment; filename=q3-figures.xlsx
+Content-Transfer-Encoding: base64
+
+SGVsbG8=
+--B--
+";
+
+const HTML: &str = "From: dora@example.com
+To: ann@example.com
+Subject: Plan
+Date: Sat, 10 Feb 2024 12:00:00 +0000
+MIME-Version: 1.0
+Content-Type: text/html; charset=utf-8
+
+<html><body><p>The <b>migration</b> plan &amp; timeline for &lt;everyone&gt;</p></body></html>
+";
+
+const ACCENTS: &str = "From: =?utf-8?q?J=C3=BCrgen?= <juergen@example.de>
+To: ann@example.com
+Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe_aus_M=C3=BCnchen?=
+Date: Fri, 1 Mar 2024 08:00:00 +0100
+MIME-Version: 1.0
+Content-Type: text/plain; charset=iso-8859-1
+Content-Transfer-Encoding: quoted-printable
+
+Caf=E9 cr=E8me et g=E2teau.
+";
+
+const CJK: &str = "From: yuki@example.jp
+To: ann@example.com
+Subject: =?utf-8?b?5Lya6K2w44Gu6K2w5LqL6Yyy?=
+Date: Mon, 1 Apr 2024 08:00:00 +0900
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+東京で会議があります。
+";
+
+const HOSTILE: &str = "From: mallory@example.com
+To: ann@example.com
+Subject: Hello
+Date: Wed, 1 May 2024 08:00:00 +0000
+Content-Type: text/plain
+
+Look <script>alert('x')</script> at the quarterly numbers & smile.
+";
+
+const OTHER: &str = "From: ann@example.com
+To: zed@example.com
+Subject: Quarterly report
+Date: Mon, 15 Jan 2024 09:00:00 +0000
+
+Other mailbox, same words: quarterly figures attached.
+";
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(&format!("sqlite://{}/meta.db", dir.path().display()))
+        .await
+        .unwrap();
+    let archive = Archive::new(db, Blobs::local(dir.path().join("blobs"), None).unwrap());
+    let mut ids = Vec::new();
+    for name in ["ann@example.com", "zed@example.com"] {
+        let m = archive
+            .ensure_mailbox(&NewMailbox {
+                name: name.into(),
+                owner_address: name.into(),
+                display_name: name.into(),
+            })
+            .await
+            .unwrap();
+        for (src, parent, fname) in [
+            ("inbox", None, "Inbox"),
+            ("proj", Some("inbox"), "Projects"),
+        ] {
+            let spec = FolderSpec {
+                source_id: src.into(),
+                parent_source_id: parent.map(str::to_owned),
+                name: fname.into(),
+                kind: FolderKind::Other,
+            };
+            archive.upsert_folder(m.id, &spec, t(0)).await.unwrap();
+        }
+        ids.push(m.id);
+    }
+    let (m1, m2) = (ids[0], ids[1]);
+    archive
+        .put_items(vec![
+            put(m1, "inbox", "report", REPORT),
+            put(m1, "proj", "html", HTML),
+            put(m1, "inbox", "accents", ACCENTS),
+            put(m1, "inbox", "cjk", CJK),
+            put(m1, "inbox", "hostile", HOSTILE),
+            put(m2, "inbox", "other", OTHER),
+        ])
+        .await
+        .unwrap();
+    let index = SearchIndex::open(&dir.path().join("index"), 20_000_000).unwrap();
+    assert_eq!(index.catch_up(&archive).await.unwrap(), 6);
+    Fixture {
+        archive,
+        index,
+        dir,
+        m1,
+        m2,
+    }
+}
+
+impl Fixture {
+    async fn find(&self, mailboxes: &[MailboxId], query: &str) -> Vec<String> {
+        let r = self
+            .index
+            .search(
+                &self.archive,
+                &SearchRequest {
+                    mailbox_ids: mailboxes.to_vec(),
+                    query: query.into(),
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for h in r.hits {
+            out.push(
+                self.archive
+                    .item(h.item_id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .source_id,
+            );
+        }
+        out.sort();
+        out
+    }
+}
+
+#[tokio::test]
+async fn fields_phrases_operators_and_dates() {
+    let fx = fixture().await;
+    let m = [fx.m1];
+    assert_eq!(fx.find(&m, "from:ann").await, vec!["report"]);
+    assert_eq!(fx.find(&m, "from:ann@example.com").await, vec!["report"]);
+    assert_eq!(fx.find(&m, "to:bob").await, vec!["report"]);
+    assert_eq!(fx.find(&m, "cc:carl").await, vec!["report"]);
+    assert_eq!(
+        fx.find(&m, "subject:\"quarterly report\"").await,
+        vec!["report"]
+    );
+    assert_eq!(fx.find(&m, "attachment:q3").await, vec!["report"]);
+    assert_eq!(fx.find(&m, "has:attachment").await, vec!["report"]);
+    assert_eq!(fx.find(&m, "\"figures attached\"").await, vec!["report"]);
+    assert!(fx.find(&m, "\"attached figures\"").await.is_empty());
+    assert_eq!(fx.find(&m, "quarterly").await, vec!["hostile", "report"]);
+    assert_eq!(fx.find(&m, "quarterly -figures").await, vec!["hostile"]);
+    assert_eq!(
+        fx.find(&m, "quarterly AND NOT has:attachment").await,
+        vec!["hostile"]
+    );
+    assert_eq!(
+        fx.find(&m, "migration OR smile").await,
+        vec!["hostile", "html"]
+    );
+    assert_eq!(
+        fx.find(&m, "after:2024-02-10 before:2024-03-02").await,
+        vec!["accents", "html"]
+    );
+    assert_eq!(fx.find(&m, "before:2024-02-10").await, vec!["report"]);
+    assert_eq!(fx.find(&m, "after:2024-05-02").await, Vec::<String>::new());
+    assert_eq!(fx.find(&m, "folder:projects").await, vec!["html"]);
+    assert_eq!(fx.find(&m, "folder:Inbox/Projects").await, vec!["html"]);
+    assert_eq!(fx.find(&m, "NOT folder:inbox").await, vec!["html"]);
+    assert_eq!(fx.find(&m, "").await.len(), 5);
+}
+
+#[tokio::test]
+async fn html_non_ascii_and_cjk() {
+    let fx = fixture().await;
+    let m = [fx.m1];
+    // HTML reduced to text: words found, markup not.
+    assert_eq!(fx.find(&m, "migration timeline").await, vec!["html"]);
+    assert!(fx.find(&m, "body:html").await.is_empty());
+    assert_eq!(fx.find(&m, "everyone").await, vec!["html"]);
+    // Accents folded both ways, charsets decoded.
+    for q in [
+        "grüße",
+        "GRUSSE",
+        "subject:munchen",
+        "café",
+        "creme",
+        "gateau",
+        "from:jürgen",
+    ] {
+        assert_eq!(fx.find(&m, q).await, vec!["accents"], "{q}");
+    }
+    for q in ["会議", "東京", "議事録", "subject:会議"] {
+        assert_eq!(fx.find(&m, q).await, vec!["cjk"], "{q}");
+    }
+    assert!(fx.find(&m, "京東").await.is_empty());
+}
+
+#[tokio::test]
+async fn every_query_is_confined_to_the_given_mailboxes() {
+    let fx = fixture().await;
+    assert_eq!(fx.find(&[fx.m2], "quarterly").await, vec!["other"]);
+    assert_eq!(fx.find(&[fx.m2], "").await, vec!["other"]);
+    assert_eq!(fx.find(&[fx.m2], "NOT zzz").await, vec!["other"]);
+    assert_eq!(
+        fx.find(&[fx.m2], "migration OR quarterly").await,
+        vec!["other"]
+    );
+    assert_eq!(
+        fx.find(&[fx.m1, fx.m2], "\"quarterly report\"").await,
+        vec!["other", "report"]
+    );
+    assert!(fx.find(&[], "quarterly").await.is_empty());
+    assert!(fx.find(&[999], "").await.is_empty());
+}
+
+#[tokio::test]
+async fn snippets_are_escaped_and_highlighted_and_results_page_by_date() {
+    let fx = fixture().await;
+    let r = fx
+        .index
+        .search(
+            &fx.archive,
+            &SearchRequest {
+                mailbox_ids: vec![fx.m1],
+                query: "quarterly".into(),
+                snippets: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.total, 2);
+    let hostile = r
+        .hits
+        .iter()
+        .find_map(|h| h.snippet.as_ref().filter(|s| s.text.contains("script")))
+        .unwrap();
+    assert!(hostile.html.contains("&lt;script&gt;"), "{}", hostile.html);
+    assert!(!hostile.html.contains("<script>"));
+    assert!(
+        hostile.html.contains("<mark>quarterly</mark>"),
+        "{}",
+        hostile.html
+    );
+    assert!(hostile.html.contains("&amp; smile"));
+    let (from, to) = hostile.highlights[0];
+    assert_eq!(&hostile.text[from..to], "quarterly");
+
+    let mut dates = Vec::new();
+    for offset in [0, 2, 4] {
+        let page = fx
+            .index
+            .search(
+                &fx.archive,
+                &SearchRequest {
+                    mailbox_ids: vec![fx.m1],
+                    sort: SearchSort::NewestFirst,
+                    offset,
+                    limit: 2,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.total, 5);
+        assert!(page.hits.iter().all(|h| h.score.is_none()));
+        dates.extend(page.hits.iter().map(|h| h.date));
+    }
+    assert_eq!(dates.len(), 5);
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "{dates:?}");
+    let oldest = fx
+        .index
+        .search(
+            &fx.archive,
+            &SearchRequest {
+                mailbox_ids: vec![fx.m1],
+                sort: SearchSort::OldestFirst,
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        oldest.hits[0].date,
+        Timestamp::from_unix_seconds(1_705_309_200)
+    );
+    assert!(matches!(
+        fx.index
+            .search(
+                &fx.archive,
+                &SearchRequest {
+                    mailbox_ids: vec![fx.m1],
+                    query: "before:never".into(),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(SearchError::Query(QueryError::Date(_)))
+    ));
+}
+
+#[tokio::test]
+async fn index_follows_moves_and_catches_up_after_reopen() {
+    let fx = fixture().await;
+    let m = [fx.m1];
+    let before = fx.index.indexed_up_to().unwrap();
+    assert!(before.seq > 0);
+    fx.archive
+        .move_item(fx.m1, "report", "proj", None, t(5))
+        .await
+        .unwrap();
+    // Not visible until the index catches up.
+    assert_eq!(fx.find(&m, "folder:projects").await, vec!["html"]);
+    assert_eq!(fx.index.catch_up(&fx.archive).await.unwrap(), 1);
+    assert_eq!(fx.find(&m, "folder:projects").await, vec!["html", "report"]);
+    assert_eq!(
+        fx.index.num_docs(),
+        6,
+        "a re-indexed item replaces its document"
+    );
+
+    // New mail written while the index is closed is picked up on the next start.
+    let Fixture {
+        archive,
+        index,
+        dir,
+        m1,
+        m2,
+    } = fx;
+    let cursor = index.indexed_up_to().unwrap();
+    drop(index);
+    archive
+        .put_item(put(
+            m1,
+            "inbox",
+            "late",
+            &OTHER.replace("Other mailbox", "Latecomer"),
+        ))
+        .await
+        .unwrap();
+    let index = SearchIndex::open(&dir.path().join("index"), 20_000_000).unwrap();
+    assert_eq!(index.indexed_up_to().unwrap(), cursor);
+    assert_eq!(index.catch_up(&archive).await.unwrap(), 1);
+    assert_eq!(index.catch_up(&archive).await.unwrap(), 0);
+    let fx = Fixture {
+        archive,
+        index,
+        dir,
+        m1,
+        m2,
+    };
+    assert_eq!(fx.find(&m, "latecomer").await, vec!["late"]);
+    let mut ids = fx.index.indexed_item_ids().unwrap();
+    ids.dedup();
+    assert_eq!(
+        ids.len() as i64,
+        fx.archive.count_items(None).await.unwrap()
+    );
+}
