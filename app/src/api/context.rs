@@ -1,0 +1,72 @@
+//! What the server hands to every request (rendering and server functions alike).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use accounts::{Accounts, Session, SignInThrottle};
+use leptos::prelude::*;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "sr_session";
+
+#[derive(Clone, Debug)]
+pub struct AppContext {
+    pub accounts: Accounts,
+    pub throttle: Arc<SignInThrottle>,
+    /// Set when the portal is reached over HTTPS: cookies then carry `Secure`.
+    pub secure_cookies: bool,
+    pub session_lifetime: Duration,
+}
+
+pub fn app_context() -> Result<AppContext, ServerFnError> {
+    use_context::<AppContext>().ok_or_else(|| ServerFnError::new("server context missing"))
+}
+
+pub fn request_parts() -> Result<http::request::Parts, ServerFnError> {
+    use_context::<http::request::Parts>().ok_or_else(|| ServerFnError::new("request missing"))
+}
+
+pub fn cookie(parts: &http::request::Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+pub fn client_address(parts: &http::request::Parts) -> Option<SocketAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|info| info.0)
+}
+
+/// The caller's session, if their cookie names a live one.
+pub async fn current_session() -> Result<Option<Session>, ServerFnError> {
+    let ctx = app_context()?;
+    let parts = request_parts()?;
+    let Some(token) = cookie(&parts, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    ctx.accounts.session(&token).await.map_err(|e| {
+        tracing::error!(error = %e, "session lookup failed");
+        ServerFnError::new("the archive is unavailable right now")
+    })
+}
+
+/// A `Set-Cookie` value for the session cookie; `None` clears it.
+pub fn session_cookie(ctx: &AppContext, token: Option<&str>) -> String {
+    let secure = if ctx.secure_cookies { "; Secure" } else { "" };
+    match token {
+        Some(token) => format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            ctx.session_lifetime.as_secs()
+        ),
+        None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    }
+}

@@ -1,0 +1,54 @@
+//! The Leptos UI, shared by the server (rendering) and the browser (hydration).
+//!
+//! Folders by kind: `pages/` holds one module per screen, `components/` the pieces they share,
+//! `api/` the server functions the pages call (their bodies run on the server only).
+
+pub mod api;
+mod components;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use pages::home::HomePage;
+use pages::not_found::NotFoundPage;
+use pages::sign_in::SignInPage;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    components::hydration::mark_hydrated();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/sync-recover.css" />
+        <Title formatter=|page: String| format!("{page} · Sync & Recover") />
+        <Router>
+            <Routes fallback=NotFoundPage>
+                <Route path=path!("/") view=HomePage />
+                <Route path=path!("/sign-in") view=SignInPage />
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,69 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::auth::SignIn;
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let sign_in = ServerAction::<SignIn>::new();
+    let pending = sign_in.pending();
+    // Until the page is hydrated the button stays disabled: the form only works with the app
+    // running, and an enabled button that does nothing would be worse.
+    let ready =
+        move || !username.read().trim().is_empty() && !password.read().is_empty() && !pending.get();
+    let error = move || match sign_in.value().get() {
+        Some(Ok(Some(refusal))) => Some(refusal),
+        Some(Err(e)) => Some(error_text(&e)),
+        _ => None,
+    };
+
+    view! {
+        <Title text="Sign in" />
+        <main class="centered">
+            <div class="card sign-in">
+                <h1 class="brand">"Sync & Recover"</h1>
+                <p class="muted">"Sign in to your mail archive."</p>
+                <ActionForm action=sign_in attr:class="stack">
+                    <label for="username">"User name"</label>
+                    <input
+                        id="username"
+                        name="username"
+                        type="text"
+                        autocomplete="username"
+                        autocapitalize="none"
+                        spellcheck="false"
+                        required
+                        bind:value=username
+                    />
+                    <label for="password">"Password"</label>
+                    <input
+                        id="password"
+                        name="password"
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                        bind:value=password
+                    />
+                    <Show when=move || error().is_some()>
+                        <p class="error" role="alert">
+                            {error}
+                        </p>
+                    </Show>
+                    <button type="submit" class="primary" disabled=move || !ready()>
+                        {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </ActionForm>
+            </div>
+        </main>
+    }
+}
+
+/// The message a person should read, without the transport's wording around it.
+pub(crate) fn error_text(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        _ => "The server could not be reached. Check your connection and try again.".to_owned(),
+    }
+}

@@ -1,0 +1,95 @@
+// Starts the real built portal on a free port with a fresh data folder, and a headless Chromium.
+// Every test file uses these two helpers; nothing here fakes the server.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
+export const binary = process.env.SR_BINARY || join(targetDir, 'debug', 'sync-recover');
+export const screenshotDir = join(root, 'end2end', 'screenshots');
+
+function env(dataDir) {
+  return {
+    ...process.env,
+    SR_SERVER__LISTEN: '127.0.0.1:0',
+    SR_SERVER__SITE_ROOT: join(root, 'target', 'site'),
+    SR_STORAGE__DATA_DIR: dataDir,
+    SR_LOG__LEVEL: 'info,sqlx=warn',
+  };
+}
+
+/** Runs a CLI command of the portal against the given data folder. */
+export function cli(dataDir, args, extraEnv = {}) {
+  return execFileSync(binary, args, { env: { ...env(dataDir), ...extraEnv }, encoding: 'utf8' });
+}
+
+/** Starts `sync-recover serve`; resolves once it prints the address it listens on. */
+export async function startPortal({ users = [] } = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sr-e2e-'));
+  for (const u of users) {
+    const args = ['users', 'add', u.username, '--display-name', u.displayName];
+    if (u.admin) args.push('--admin');
+    cli(dataDir, args, { SR_PASSWORD: u.password });
+  }
+  const child = spawn(binary, ['serve'], { env: env(dataDir), stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const url = await new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`portal did not start:\n${log}`)), 60_000);
+    child.stderr.on('data', (chunk) => {
+      log += chunk.toString();
+      const match = log.match(/portal listening on (http:\/\/[0-9.:]+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise(match[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`portal exited with ${code}:\n${log}`));
+    });
+  });
+  return {
+    url,
+    dataDir,
+    log: () => log,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A headless Chromium page that records console errors and uncaught exceptions. */
+export async function openBrowser() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  return { browser, context, page, problems };
+}
+
+/** Waits until the app has hydrated the server-rendered page. */
+export async function hydrated(page) {
+  await page.waitForSelector('html[data-hydrated="true"]', { timeout: 30_000 });
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+}

@@ -1,0 +1,73 @@
+// The sign-in page: rendered on the server, interactive after hydration, and it really signs in.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPortal, openBrowser, hydrated, screenshot } from './harness.mjs';
+
+const alice = { username: 'alice', displayName: 'Alice Archer', password: 'correct horse battery' };
+let portal;
+let browser;
+
+before(async () => {
+  portal = await startPortal({ users: [alice] });
+});
+
+after(async () => {
+  await browser?.browser.close();
+  await portal?.stop();
+});
+
+test('the server renders the sign-in form with the button disabled', async () => {
+  const response = await fetch(`${portal.url}/sign-in`);
+  assert.equal(response.status, 200);
+  const html = await response.text();
+  assert.match(html, /<input[^>]*id="username"/);
+  assert.match(html, /<input[^>]*type="password"/);
+  assert.match(html, /<button[^>]*type="submit"[^>]*disabled/);
+  assert.match(html, /\/pkg\/sync-recover\.js/, 'the hydration script is referenced');
+  const wasm = await fetch(`${portal.url}/pkg/sync-recover_bg.wasm`);
+  assert.equal(wasm.status, 200);
+  assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+});
+
+test('a signed-out visit to the archive goes to sign-in', async () => {
+  browser = await openBrowser();
+  const { page } = browser;
+  await page.goto(`${portal.url}/`);
+  await page.waitForURL(`${portal.url}/sign-in`);
+  assert.equal(new URL(page.url()).pathname, '/sign-in');
+});
+
+test('after hydration the button follows the fields, and sign-in works', async () => {
+  const { page, problems } = browser;
+  await page.goto(`${portal.url}/sign-in`);
+  await hydrated(page);
+  const button = page.locator('button[type="submit"]');
+  assert.equal(await button.isDisabled(), true);
+
+  await page.fill('#username', 'alice');
+  assert.equal(await button.isDisabled(), true, 'still disabled with only a user name');
+  await page.fill('#password', 'wrong password');
+  assert.equal(await button.isDisabled(), false, 'enabled once both are filled');
+  await page.fill('#username', '');
+  assert.equal(await button.isDisabled(), true, 'disabled again when one is emptied');
+
+  await page.fill('#username', 'alice');
+  await button.click();
+  const alert = page.locator('[role="alert"]');
+  await alert.waitFor();
+  assert.equal((await alert.textContent()).trim(), 'Wrong user name or password.');
+  await screenshot(page, 'sign-in-refused');
+
+  await page.fill('#password', alice.password);
+  await button.click();
+  await page.waitForURL(`${portal.url}/`);
+  await page.getByRole('heading', { name: `Welcome, ${alice.displayName}` }).waitFor();
+  await screenshot(page, 'home');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(`${portal.url}/sign-in`);
+  await page.goto(`${portal.url}/`);
+  await page.waitForURL(`${portal.url}/sign-in`);
+
+  assert.deepEqual(problems, [], 'no console errors or page errors');
+});

@@ -1,0 +1,7 @@
+//! Browser entry point: attaches the server-rendered page to its reactive state.
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, the Rust unit and integration tests (SQLite and PostgreSQL),
+# then the browser tests against the real built portal in Chromium. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+# The frontend crate is the browser build (checked by scripts/build-site.sh); building it for the
+# host would compile the whole UI a second time with other features.
+step "cargo clippy -D warnings"
+cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+
+step "cargo test"
+cargo test --workspace --exclude frontend
+
+step "browser bundle"
+scripts/build-site.sh
+cargo build -p server
+
+step "browser tests (Chromium)"
+(cd end2end && node --test --test-concurrency=1 tests/)

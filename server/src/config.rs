@@ -1,0 +1,248 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `SR_*` environment variables
+//! (`SR_SERVER__LISTEN` sets `server.listen`). Secrets are `SecretString`: they never appear in
+//! logs or `Debug` output.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub storage: StorageSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address the portal listens on.
+    pub listen: SocketAddr,
+    /// The address people use to reach the portal; `https://` turns on `Secure` cookies.
+    pub public_url: Option<String>,
+    /// Where the built browser bundle (`pkg/`) and static files are.
+    pub site_root: PathBuf,
+    /// How long a sign-in lasts.
+    pub session_hours: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Folder for the embedded database, blobs and the search index.
+    pub data_dir: PathBuf,
+    /// Metadata database. Defaults to a SQLite file in `data_dir`.
+    pub database_url: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter, e.g. `info` or `info,sqlx=warn`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The defaults, as a TOML document: also what `sync-recover config` prints.
+pub const DEFAULTS: &str = r#"[server]
+listen = "127.0.0.1:3000"
+site_root = "target/site"
+session_hours = 12
+# public_url = "https://archive.example.com"
+
+[storage]
+data_dir = "./data"
+# database_url = "postgres://user:password@host/db"   (default: sqlite in data_dir)
+
+[log]
+level = "info,sqlx=warn"
+format = "text"
+"#;
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads settings from the defaults, the file (if given; it must exist) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError(format!(
+                    "configuration file `{}` does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        // SR_CONFIG and SR_PASSWORD belong to the command line, not to the settings.
+        let env = Env::prefixed("SR_")
+            .ignore(&["config", "password"])
+            .split("__");
+        Self::from_figment(figment.merge(env))
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(|e| {
+            // One clear line: figment's first error names the key and where its value came from.
+            let Some(first) = e.into_iter().next() else {
+                return ConfigError("unknown problem".to_owned());
+            };
+            let key = first.path.join(".").to_lowercase();
+            let source = first
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            ConfigError(format!("{key}: {}{source}", first.kind))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.session_hours == 0 || self.server.session_hours > 24 * 90 {
+            return Err(ConfigError(
+                "server.session_hours must be between 1 and 2160".to_owned(),
+            ));
+        }
+        if let Some(url) = &self.server.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError(format!(
+                    "server.public_url must start with http:// or https:// (got `{url}`)"
+                )));
+            }
+        }
+        if let Some(url) = &self.storage.database_url {
+            database::Backend::from_url(url.expose_secret())
+                .map_err(|e| ConfigError(format!("storage.database_url: {e}")))?;
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| ConfigError(format!("log.level `{}`: {e}", self.log.level)))?;
+        Ok(())
+    }
+
+    /// The database URL, with the embedded default filled in.
+    pub fn database_url(&self) -> SecretString {
+        match &self.storage.database_url {
+            Some(url) => url.clone(),
+            None => SecretString::from(format!(
+                "sqlite://{}",
+                self.storage.data_dir.join("sync-recover.db").display()
+            )),
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.server
+            .public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+    }
+
+    /// Settings for tests: defaults with the data folder moved and the port chosen by the OS.
+    pub fn for_tests(data_dir: &Path) -> Result<Self, ConfigError> {
+        Self::from_figment(
+            Figment::from(Toml::string(DEFAULTS))
+                .merge(Serialized::default("server.listen", "127.0.0.1:0"))
+                .merge(Serialized::default("storage.data_dir", data_dir))
+                .merge(Serialized::default("log.level", "warn")),
+        )
+    }
+}
+
+// figment::Jail's closures return its large error type.
+#[cfg(test)]
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_are_valid() {
+        Jail::expect_with(|_| {
+            let s = Settings::load(None).expect("defaults load");
+            assert_eq!(s.server.listen.to_string(), "127.0.0.1:3000");
+            assert_eq!(s.storage.data_dir, PathBuf::from("./data"));
+            assert_eq!(
+                s.database_url().expose_secret(),
+                "sqlite://./data/sync-recover.db"
+            );
+            assert!(!s.secure_cookies());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "sr.toml",
+                "[server]\nlisten = \"0.0.0.0:8080\"\nsession_hours = 2\n",
+            )?;
+            jail.set_env("SR_SERVER__LISTEN", "127.0.0.1:9999");
+            let s = Settings::load(Some(Path::new("sr.toml"))).expect("load");
+            assert_eq!(s.server.listen.to_string(), "127.0.0.1:9999");
+            assert_eq!(s.server.session_hours, 2);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SR_SERVER__LISTEN", "not-an-address");
+            let err = Settings::load(None).expect_err("must fail").to_string();
+            assert!(err.contains("server.listen"), "{err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_and_bad_database_are_refused() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SR_SERVER__LISTEN_PORT", "1");
+            let err = Settings::load(None).expect_err("unknown key").to_string();
+            assert!(err.contains("listen_port"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("SR_STORAGE__DATABASE_URL", "mysql://x");
+            let err = Settings::load(None).expect_err("bad scheme").to_string();
+            assert!(err.contains("storage.database_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        let err = Settings::load(Some(Path::new("/nonexistent/sr.toml")))
+            .expect_err("missing file")
+            .to_string();
+        assert!(err.contains("/nonexistent/sr.toml"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SR_STORAGE__DATABASE_URL", "postgres://u:hunter2@db/x");
+            let s = Settings::load(None).expect("load");
+            assert!(!format!("{s:?}").contains("hunter2"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,195 @@
+//! `sync-recover`: the command line. Errors reach the person as one line and a non-zero exit.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use accounts::Accounts;
+use clap::{Parser, Subcommand};
+use server::config::Settings;
+use server::{open_database, shutdown_signal, telemetry, Application};
+
+#[derive(Parser)]
+#[command(
+    name = "sync-recover",
+    version,
+    about = "Self-hosted mailbox archive portal"
+)]
+struct Cli {
+    /// Configuration file (TOML). Environment variables SR_SECTION__KEY override it.
+    #[arg(long, short, global = true, env = "SR_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal.
+    Serve {
+        /// In an empty database, create demo accounts and print how to sign in.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Print the built-in default configuration.
+    Config,
+    /// Manage local accounts.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Add a user; the password is read from SR_PASSWORD or asked for.
+    Add {
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        admin: bool,
+        /// Create the account without a local password (single sign-on only).
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// Set a user's password (from SR_PASSWORD or asked for).
+    SetPassword { username: String },
+    /// List users.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Config = cli.command {
+        print!("{}", server::config::DEFAULTS);
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("sync-recover: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init_logging(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("sync-recover: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sync-recover: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { demo } => serve(settings, demo).await,
+        Command::Migrate => {
+            open_database(&settings).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Config => Ok(()),
+        Command::Users(command) => users(command, settings).await,
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let bundle = settings
+        .server
+        .site_root
+        .join("pkg")
+        .join("sync-recover.js");
+    if !bundle.is_file() {
+        anyhow::bail!(
+            "the browser bundle is missing ({}): build it with `scripts/build-site.sh` or set \
+             server.site_root",
+            bundle.display()
+        );
+    }
+    if demo {
+        let accounts = Accounts::new(open_database(&settings).await?);
+        if server::demo::seed(&accounts).await? {
+            tracing::info!("created the demo accounts");
+        }
+    }
+    let app = Application::build(&settings).await?;
+    let addr = app.local_addr()?;
+    tracing::info!(%addr, "portal listening on http://{addr}");
+    if demo {
+        println!("\nSync & Recover is running at http://{addr}");
+        for account in server::demo::DEMO_ACCOUNTS {
+            let role = if account.is_admin {
+                "administrator"
+            } else {
+                "end user"
+            };
+            println!(
+                "  sign in as {:<6} password {:<15} ({role})",
+                account.username, account.password
+            );
+        }
+        println!("Stop it with Ctrl-C.\n");
+    }
+    app.run_until(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> {
+    let accounts = Accounts::new(open_database(&settings).await?);
+    match command {
+        UsersCommand::Add {
+            username,
+            display_name,
+            admin,
+            no_password,
+        } => {
+            let password = if no_password {
+                None
+            } else {
+                Some(read_password()?)
+            };
+            let display_name = display_name.unwrap_or_else(|| username.clone());
+            let user = accounts
+                .create_user(&username, &display_name, password.as_deref(), admin)
+                .await?;
+            println!(
+                "added {}{}",
+                user.username,
+                if user.is_admin {
+                    " (administrator)"
+                } else {
+                    ""
+                }
+            );
+        }
+        UsersCommand::SetPassword { username } => {
+            accounts.set_password(&username, &read_password()?).await?;
+            println!("password changed for {}", username.trim().to_lowercase());
+        }
+        UsersCommand::List => {
+            for user in accounts.list_users().await? {
+                let role = if user.is_admin { "admin" } else { "user" };
+                println!("{}\t{}\t{}", user.username, role, user.display_name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("SR_PASSWORD") {
+        return Ok(password);
+    }
+    Ok(rpassword::prompt_password("Password: ")?)
+}

@@ -1,0 +1,143 @@
+//! HTTP wiring: the Leptos pages and server functions, health and metrics, and the layers every
+//! request passes through (cross-site request refusal, metrics, tracing).
+
+use std::time::Instant;
+
+use app::api::context::AppContext;
+use app::{shell, App};
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use database::Database;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Settings;
+use crate::telemetry::metrics_handle;
+
+/// The name the browser bundle is built under (scripts/build-site.sh writes pkg/<name>.js/.wasm).
+pub const OUTPUT_NAME: &str = "sync-recover";
+
+#[derive(Clone)]
+struct WebState {
+    leptos_options: LeptosOptions,
+    db: Database,
+    metrics: PrometheusHandle,
+}
+
+impl FromRef<WebState> for LeptosOptions {
+    fn from_ref(state: &WebState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn router(settings: &Settings, db: Database, ctx: AppContext) -> Router {
+    let leptos_options = LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(settings.server.site_root.to_string_lossy().as_ref())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.server.listen)
+        .env(leptos::config::Env::PROD)
+        .build();
+    let state = WebState {
+        leptos_options: leptos_options.clone(),
+        db,
+        metrics: metrics_handle(),
+    };
+    let routes = generate_route_list(App);
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let ctx = ctx.clone();
+                move || provide_context(ctx.clone())
+            },
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            WebState,
+            _,
+        >(move || provide_context(ctx.clone()), shell))
+        .layer(middleware::from_fn(refuse_cross_site))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// 200 when the database answers, 503 otherwise: what a load balancer should look at.
+async fn healthz(State(state): State<WebState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<WebState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method, "status" => status).increment(1);
+    metrics::histogram!("http_request_duration_seconds").record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Refuses state-changing requests sent by another site (cross-site request forgery). Browsers
+/// always send `Origin` or `Sec-Fetch-Site` with such requests; a request from a page of this
+/// portal matches the `Host` it was sent to.
+async fn refuse_cross_site(request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe && is_cross_site(&request) {
+        tracing::warn!(uri = %request.uri(), "refused a cross-site request");
+        return (
+            StatusCode::FORBIDDEN,
+            "cross-site requests are not accepted\n",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_cross_site(request: &Request) -> bool {
+    let headers = request.headers();
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if site == "cross-site" || site == "same-site" {
+            return true;
+        }
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    origin == "null" || origin_host.is_none() || origin_host != host
+}

@@ -1,0 +1,168 @@
+use crate::helpers::{session_cookie, spawn_app};
+
+#[tokio::test]
+async fn sign_in_with_the_right_password_sets_a_session_cookie() {
+    let app = spawn_app().await;
+    app.add_user("alice", "correct horse").await;
+
+    let response = app
+        .call(
+            "sign_in",
+            &[("username", "alice"), ("password", "correct horse")],
+        )
+        .await;
+    assert!(response.status().is_success() || response.status().is_redirection());
+    let raw = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("sr_session="))
+        .expect("a session cookie")
+        .to_owned();
+    assert!(raw.contains("HttpOnly"), "{raw}");
+    assert!(raw.contains("SameSite=Lax"), "{raw}");
+    let cookie = session_cookie(&response).expect("cookie");
+
+    let me = app
+        .client
+        .post(format!("{}/api/current_user", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .expect("request");
+    let body: serde_json::Value = me.json().await.expect("json");
+    assert_eq!(body["username"], "alice");
+}
+
+#[tokio::test]
+async fn wrong_password_is_refused_without_a_cookie() {
+    let app = spawn_app().await;
+    app.add_user("alice", "correct horse").await;
+
+    let response = app
+        .call(
+            "sign_in",
+            &[("username", "alice"), ("password", "wrong horse")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(session_cookie(&response).is_none());
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body, "Wrong user name or password.");
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_even_with_the_right_password() {
+    let app = spawn_app().await;
+    app.add_user("alice", "correct horse").await;
+    for _ in 0..5 {
+        app.call("sign_in", &[("username", "alice"), ("password", "guess")])
+            .await;
+    }
+    let response = app
+        .call(
+            "sign_in",
+            &[("username", "alice"), ("password", "correct horse")],
+        )
+        .await;
+    assert!(session_cookie(&response).is_none());
+    let body: serde_json::Value = response.json().await.expect("json");
+    let text = body.as_str().expect("a refusal");
+    assert!(text.starts_with("Too many failed attempts"), "{text}");
+}
+
+#[tokio::test]
+async fn a_cross_site_post_is_refused() {
+    let app = spawn_app().await;
+    app.add_user("alice", "correct horse").await;
+    let response = app
+        .client
+        .post(format!("{}/api/sign_in", app.address))
+        .header("Origin", "https://evil.example")
+        .form(&[("username", "alice"), ("password", "correct horse")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 403);
+    assert!(session_cookie(&response).is_none());
+
+    let fetch_metadata = app
+        .client
+        .post(format!("{}/api/sign_in", app.address))
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[("username", "alice"), ("password", "correct horse")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(fetch_metadata.status(), 403);
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session() {
+    let app = spawn_app().await;
+    app.add_user("alice", "correct horse").await;
+    let response = app
+        .call(
+            "sign_in",
+            &[("username", "alice"), ("password", "correct horse")],
+        )
+        .await;
+    let cookie = session_cookie(&response).expect("cookie");
+
+    let out = app
+        .client
+        .post(format!("{}/api/sign_out", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .expect("request");
+    assert!(out.status().is_success() || out.status().is_redirection());
+
+    let me = app
+        .client
+        .post(format!("{}/api/current_user", app.address))
+        .header("Origin", &app.address)
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .expect("request");
+    let body: serde_json::Value = me.json().await.expect("json");
+    assert!(body.is_null(), "the old cookie no longer signs in: {body}");
+}
+
+#[tokio::test]
+async fn the_home_page_renders_for_a_signed_in_user_and_redirects_otherwise() {
+    let app = spawn_app().await;
+    app.add_user("alice", "correct horse").await;
+
+    let anonymous = app
+        .client
+        .get(format!("{}/", app.address))
+        .send()
+        .await
+        .expect("request");
+    let html = anonymous.text().await.expect("body");
+    assert!(!html.contains("Welcome"), "{html}");
+
+    let response = app
+        .call(
+            "sign_in",
+            &[("username", "alice"), ("password", "correct horse")],
+        )
+        .await;
+    let cookie = session_cookie(&response).expect("cookie");
+    let html = app
+        .client
+        .get(format!("{}/", app.address))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert!(html.contains("Welcome, alice"), "{html}");
+}

@@ -1,0 +1,5 @@
+//! Integration tests: the real server on port 0 with a fresh data folder per test.
+mod helpers;
+
+mod auth;
+mod operations;
