@@ -1,0 +1,813 @@
+//! EWS SOAP endpoint: `POST /EWS/Exchange.asmx`.
+//!
+//! Implements the operations an archive needs (SyncFolderHierarchy, SyncFolderItems, GetItem with
+//! MimeContent, GetFolder, FindFolder, CreateItem with MimeContent) with the envelope, namespaces,
+//! ResponseClass/ResponseCode layout and faults of Microsoft's published samples.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::mailbox::{self, ChangeType, Folder, FolderKind, ItemKind, Mailbox};
+use crate::state::{SimState, SyncToken};
+use crate::xml::{self, escape, Element, MESSAGES_NS as M, SOAP_NS, TYPES_NS as T};
+
+const ERRORS_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/errors";
+/// EWS caps MaxChangesReturned at 512 (maxchangesreturned.md).
+const MAX_CHANGES: u64 = 512;
+
+pub async fn ews_endpoint(
+    State(state): State<Arc<SimState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let latency = state.faults().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if !basic_auth_ok(&state, &headers) {
+        state.count("ews:unauthorized", None);
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Basic realm=\"exchange-sim\"")],
+            "",
+        )
+            .into_response();
+    }
+    let doc = match xml::parse(&body) {
+        Ok(d) if d.is(SOAP_NS, "Envelope") => d,
+        Ok(_) => {
+            state.count("ews:invalid", None);
+            return fault(
+                "ErrorSchemaValidation",
+                "The request failed schema validation: the root element is not a SOAP 1.1 Envelope.",
+                "",
+            );
+        }
+        Err(e) => {
+            state.count("ews:invalid", None);
+            return fault(
+                "ErrorSchemaValidation",
+                &format!("The request failed schema validation: {e}"),
+                "",
+            );
+        }
+    };
+    let Some(op) = doc
+        .child(SOAP_NS, "Body")
+        .and_then(|b| b.children.first())
+        .filter(|op| op.ns == M)
+    else {
+        state.count("ews:invalid", None);
+        return fault(
+            "ErrorInvalidRequest",
+            "The request is invalid: no operation in the SOAP body.",
+            "",
+        );
+    };
+    let endpoint = format!("ews:{}", op.name);
+
+    let impersonated = match impersonation(&doc) {
+        Ok(a) => a,
+        Err(()) => {
+            state.count(&endpoint, None);
+            return fault(
+                "ErrorInvalidExchangeImpersonationHeaderData",
+                "The impersonation header is missing or has no valid ConnectingSID value.",
+                "",
+            );
+        }
+    };
+    state.count(&endpoint, Some(&impersonated));
+    let anchor = headers
+        .get("x-anchormailbox")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !anchor.eq_ignore_ascii_case(&impersonated) {
+        tracing::warn!(%anchor, %impersonated, "X-AnchorMailbox missing or different from the impersonated mailbox");
+        state.bump(|c| c.anchor_mismatches += 1);
+    }
+
+    {
+        let store = state.store();
+        match store.get(&impersonated.to_ascii_lowercase()) {
+            None => {
+                return fault(
+                    "ErrorNonExistentMailbox",
+                    &format!("The SMTP address has no mailbox associated with it: {impersonated}"),
+                    "",
+                )
+            }
+            Some(mb) if !mb.access_granted => {
+                return fault(
+                    "ErrorImpersonateUserDenied",
+                    "The account does not have permission to impersonate the requested user.",
+                    "",
+                )
+            }
+            Some(_) => {}
+        }
+    }
+
+    if let Some(backoff) = state.ews_busy() {
+        return fault(
+            "ErrorServerBusy",
+            "The server cannot service this request right now. Try again later.",
+            &format!(
+                "<t:MessageXml xmlns:t=\"{T}\"><t:Value Name=\"BackOffMilliseconds\">{backoff}</t:Value></t:MessageXml>"
+            ),
+        );
+    }
+
+    let mut store = state.store();
+    let Some(mb) = store.get_mut(&impersonated.to_ascii_lowercase()) else {
+        return fault("ErrorNonExistentMailbox", "The mailbox disappeared.", "");
+    };
+    let result = match op.name.as_str() {
+        "SyncFolderHierarchy" => Ok(sync_folder_hierarchy(mb, op)),
+        "SyncFolderItems" => sync_folder_items(mb, op),
+        "GetItem" => Ok(get_item(mb, op)),
+        "GetFolder" => Ok(get_folder(mb, op)),
+        "FindFolder" => Ok(find_folder(mb, op)),
+        "CreateItem" => {
+            let (body, created) = create_item(mb, op);
+            drop(store);
+            state.bump(|c| c.created_items += created);
+            return ok_response(&body);
+        }
+        other => Err(format!(
+            "The operation {other} is not supported by this server."
+        )),
+    };
+    match result {
+        Ok(body) => ok_response(&body),
+        Err(why) => fault("ErrorSchemaValidation", &why, ""),
+    }
+}
+
+fn basic_auth_ok(state: &SimState, headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some(encoded) = value.strip_prefix("Basic ") else {
+        return false;
+    };
+    let Ok(decoded) = STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    let expected = format!(
+        "{}:{}",
+        state.config.service_account, state.config.service_password
+    );
+    decoded == expected.as_bytes()
+}
+
+/// The impersonated mailbox from `soap:Header/t:ExchangeImpersonation/t:ConnectingSID`.
+fn impersonation(doc: &Element) -> Result<String, ()> {
+    let sid = doc
+        .path(&[
+            (SOAP_NS, "Header"),
+            (T, "ExchangeImpersonation"),
+            (T, "ConnectingSID"),
+        ])
+        .ok_or(())?;
+    let [value] = sid.children.as_slice() else {
+        return Err(());
+    };
+    let text = value.text();
+    if value.ns != T || text.is_empty() {
+        return Err(());
+    }
+    match value.name.as_str() {
+        "PrimarySmtpAddress" | "SmtpAddress" | "PrincipalName" => Ok(text.to_string()),
+        // The simulator has no directory of SIDs: such a mailbox cannot be resolved.
+        "SID" => Ok(format!("sid:{text}")),
+        _ => Err(()),
+    }
+}
+
+fn ok_response(body: &str) -> Response {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+<s:Envelope xmlns:s=\"{SOAP_NS}\">\
+<s:Header><h:ServerVersionInfo MajorVersion=\"15\" MinorVersion=\"1\" MajorBuildNumber=\"2507\" MinorBuildNumber=\"6\" Version=\"V2017_07_11\" xmlns:h=\"{T}\" xmlns=\"{T}\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"/></s:Header>\
+<s:Body xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\">{body}</s:Body></s:Envelope>"
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
+}
+
+/// A SOAP fault as Exchange sends it: HTTP 500, code in both faultcode and detail.
+fn fault(code: &str, message: &str, extra_detail: &str) -> Response {
+    let msg = escape(message);
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+<s:Envelope xmlns:s=\"{SOAP_NS}\"><s:Body><s:Fault>\
+<faultcode xmlns:a=\"{T}\">a:{code}</faultcode>\
+<faultstring xml:lang=\"en-US\">{msg}</faultstring>\
+<detail><e:ResponseCode xmlns:e=\"{ERRORS_NS}\">{code}</e:ResponseCode>\
+<e:Message xmlns:e=\"{ERRORS_NS}\">{msg}</e:Message>{extra_detail}</detail>\
+</s:Fault></s:Body></s:Envelope>"
+    );
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
+}
+
+fn wrap(op: &str, messages: &str) -> String {
+    format!(
+        "<m:{op}Response xmlns:m=\"{M}\" xmlns:t=\"{T}\"><m:ResponseMessages>{messages}</m:ResponseMessages></m:{op}Response>"
+    )
+}
+
+fn error_message(op: &str, code: &str, text: &str, tail: &str) -> String {
+    format!(
+        "<m:{op}ResponseMessage ResponseClass=\"Error\"><m:MessageText>{}</m:MessageText>\
+<m:ResponseCode>{code}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>{tail}</m:{op}ResponseMessage>",
+        escape(text)
+    )
+}
+
+/// Resolves `t:DistinguishedFolderId` or `t:FolderId` to a folder.
+fn folder_ref<'a>(mb: &'a Mailbox, el: &Element) -> Option<&'a Folder> {
+    let target = el
+        .children
+        .iter()
+        .find(|c| c.ns == T && (c.name == "DistinguishedFolderId" || c.name == "FolderId"))?;
+    let id = target.attr("Id")?.trim();
+    if target.name == "DistinguishedFolderId" {
+        mb.well_known(id)
+    } else {
+        mb.folders.get(id)
+    }
+}
+
+fn base_shape(op: &Element, shape: &str) -> String {
+    op.path(&[(M, shape), (T, "BaseShape")])
+        .map(|e| e.text().to_string())
+        .unwrap_or_else(|| "Default".into())
+}
+
+fn folder_xml(mb: &Mailbox, f: &Folder, id_only: bool) -> String {
+    let el = match f.kind {
+        FolderKind::Calendar => "CalendarFolder",
+        FolderKind::Contacts => "ContactsFolder",
+        _ => "Folder",
+    };
+    let mut s = format!(
+        "<t:{el}><t:FolderId Id=\"{}\" ChangeKey=\"{}\"/>",
+        f.id,
+        mailbox::change_key(f.modseq)
+    );
+    if !id_only {
+        if let Some(p) = &f.parent {
+            let _ = write!(s, "<t:ParentFolderId Id=\"{p}\" ChangeKey=\"AQAAAA==\"/>");
+        }
+        let total = mb.items_in(&f.id).count();
+        let _ = write!(
+            s,
+            "<t:FolderClass>{}</t:FolderClass><t:DisplayName>{}</t:DisplayName><t:TotalCount>{total}</t:TotalCount><t:ChildFolderCount>{}</t:ChildFolderCount>",
+            f.kind.folder_class(),
+            escape(&f.name),
+            mb.child_count(&f.id)
+        );
+        if el == "Folder" {
+            let _ = write!(
+                s,
+                "<t:UnreadCount>{}</t:UnreadCount>",
+                mb.unread_count(&f.id)
+            );
+        }
+    }
+    let _ = write!(s, "</t:{el}>");
+    s
+}
+
+fn sync_folder_hierarchy(mb: &mut Mailbox, op: &Element) -> String {
+    const OP: &str = "SyncFolderHierarchy";
+    let id_only = base_shape(op, "FolderShape") == "IdOnly";
+    let root = match op.child(M, "SyncFolderId") {
+        Some(el) => folder_ref(mb, el).map(|f| f.id.clone()),
+        None => mb.well_known("root").map(|f| f.id.clone()),
+    };
+    let Some(root) = root else {
+        return wrap(
+            OP,
+            &error_message(
+                OP,
+                "ErrorFolderNotFound",
+                "The specified folder could not be found in the store.",
+                "<m:SyncState/><m:IncludesLastFolderInRange>true</m:IncludesLastFolderInRange>",
+            ),
+        );
+    };
+    let since = match op
+        .child(M, "SyncState")
+        .map(|e| e.text())
+        .filter(|s| !s.is_empty())
+    {
+        None => 0,
+        Some(s) => match SyncToken::check(s, "sfh", &root, mb) {
+            Some(seq) => seq,
+            None => return wrap(OP, &invalid_sync_state(OP, "IncludesLastFolderInRange")),
+        },
+    };
+    let changes = mb.folder_changes(&root, since);
+    let mut body = String::new();
+    for c in &changes {
+        match c.kind {
+            ChangeType::Delete => {
+                let _ = write!(
+                    body,
+                    "<t:Delete><t:FolderId Id=\"{}\" ChangeKey=\"AQAAAA==\"/></t:Delete>",
+                    c.folder_id
+                );
+            }
+            kind => {
+                let Some(f) = mb.folders.get(&c.folder_id) else {
+                    continue;
+                };
+                let tag = if kind == ChangeType::Create {
+                    "Create"
+                } else {
+                    "Update"
+                };
+                let _ = write!(body, "<t:{tag}>{}</t:{tag}>", folder_xml(mb, f, id_only));
+            }
+        }
+    }
+    let state = SyncToken {
+        kind: "sfh".into(),
+        scope: root,
+        seq: mb.seq,
+        epoch: mb.epoch,
+    };
+    wrap(
+        OP,
+        &format!(
+            "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode>\
+<m:SyncState>{}</m:SyncState><m:IncludesLastFolderInRange>true</m:IncludesLastFolderInRange>\
+<m:Changes>{body}</m:Changes></m:{OP}ResponseMessage>",
+            state.to_ews()
+        ),
+    )
+}
+
+fn invalid_sync_state(op: &str, last_tag: &str) -> String {
+    let text = if op == "SyncFolderHierarchy" {
+        "Synchronization state data is corrupted or otherwise invalid."
+    } else {
+        "Synchronization state data is corrupt or otherwise invalid."
+    };
+    error_message(
+        op,
+        "ErrorInvalidSyncStateData",
+        text,
+        &format!("<m:SyncState/><m:{last_tag}>true</m:{last_tag}>"),
+    )
+}
+
+fn item_element(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Message => "Message",
+        ItemKind::CalendarItem => "CalendarItem",
+        ItemKind::Contact => "Contact",
+    }
+}
+
+fn item_class(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Message => "IPM.Note",
+        ItemKind::CalendarItem => "IPM.Appointment",
+        ItemKind::Contact => "IPM.Contact",
+    }
+}
+
+fn requested_fields(op: &Element, shape: &str) -> Vec<String> {
+    op.path(&[(M, shape), (T, "AdditionalProperties")])
+        .map(|ap| {
+            ap.children_named(T, "FieldURI")
+                .filter_map(|f| f.attr("FieldURI").map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `Err` is the text of an ErrorSchemaValidation fault.
+fn sync_folder_items(mb: &mut Mailbox, op: &Element) -> Result<String, String> {
+    const OP: &str = "SyncFolderItems";
+    let max = op
+        .child(M, "MaxChangesReturned")
+        .and_then(|e| e.text().parse::<u64>().ok())
+        .filter(|n| (1..=MAX_CHANGES).contains(n))
+        .ok_or_else(|| {
+            "The request failed schema validation: MaxChangesReturned must be an integer from 1 to 512.".to_string()
+        })?;
+    let full = base_shape(op, "ItemShape") != "IdOnly";
+    let extra = requested_fields(op, "ItemShape");
+    let want_read = full || extra.iter().any(|f| f == "message:IsRead");
+    let want_parent = full || extra.iter().any(|f| f == "item:ParentFolderId");
+    let Some(folder) = op
+        .child(M, "SyncFolderId")
+        .and_then(|el| folder_ref(mb, el))
+        .map(|f| f.id.clone())
+    else {
+        return Ok(wrap(
+            OP,
+            &error_message(
+                OP,
+                "ErrorSyncFolderNotFound",
+                "The specified folder could not be found in the store.",
+                "<m:SyncState/><m:IncludesLastItemInRange>true</m:IncludesLastItemInRange>",
+            ),
+        ));
+    };
+    let since = match op
+        .child(M, "SyncState")
+        .map(|e| e.text())
+        .filter(|s| !s.is_empty())
+    {
+        None => 0,
+        Some(s) => match SyncToken::check(s, "sfi", &folder, mb) {
+            Some(seq) => seq,
+            None => return Ok(wrap(OP, &invalid_sync_state(OP, "IncludesLastItemInRange"))),
+        },
+    };
+    let changes = mb.item_changes(&folder, since);
+    let take = usize::try_from(max)
+        .unwrap_or(usize::MAX)
+        .min(changes.len());
+    let includes_last = take == changes.len();
+    let new_seq = if includes_last {
+        mb.seq
+    } else {
+        changes[take - 1].seq
+    };
+    let mut body = String::new();
+    for c in &changes[..take] {
+        let id = mailbox::ews_item_id(mb.index, c.n, c.move_gen);
+        let ck = mailbox::change_key(c.seq);
+        match c.kind {
+            ChangeType::Delete => {
+                let _ = write!(
+                    body,
+                    "<t:Delete><t:ItemId Id=\"{id}\" ChangeKey=\"{ck}\"/></t:Delete>"
+                );
+            }
+            ChangeType::ReadFlag => {
+                let is_read = mb.items.get(&c.n).is_some_and(|i| i.is_read);
+                let _ = write!(
+                    body,
+                    "<t:ReadFlagChange><t:ItemId Id=\"{id}\" ChangeKey=\"{ck}\"/><t:IsRead>{is_read}</t:IsRead></t:ReadFlagChange>"
+                );
+            }
+            ChangeType::Create | ChangeType::Update => {
+                let Some(item) = mb.items.get(&c.n) else {
+                    continue;
+                };
+                let tag = if c.kind == ChangeType::Create {
+                    "Create"
+                } else {
+                    "Update"
+                };
+                let el = item_element(item.kind);
+                let _ = write!(
+                    body,
+                    "<t:{tag}><t:{el}><t:ItemId Id=\"{id}\" ChangeKey=\"{ck}\"/>"
+                );
+                if want_parent {
+                    let _ = write!(
+                        body,
+                        "<t:ParentFolderId Id=\"{}\" ChangeKey=\"AQAAAA==\"/>",
+                        item.folder
+                    );
+                }
+                if full {
+                    let _ = write!(body, "<t:ItemClass>{}</t:ItemClass>", item_class(item.kind));
+                    if let Some(subject) = subject_of(item.kind, &item.data) {
+                        let _ = write!(body, "<t:Subject>{}</t:Subject>", escape(&subject));
+                    }
+                }
+                if want_read && item.kind == ItemKind::Message {
+                    let _ = write!(body, "<t:IsRead>{}</t:IsRead>", item.is_read);
+                }
+                let _ = write!(body, "</t:{el}></t:{tag}>");
+            }
+        }
+    }
+    let state = SyncToken {
+        kind: "sfi".into(),
+        scope: folder,
+        seq: new_seq,
+        epoch: mb.epoch,
+    };
+    Ok(wrap(
+        OP,
+        &format!(
+            "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode>\
+<m:SyncState>{}</m:SyncState><m:IncludesLastItemInRange>{includes_last}</m:IncludesLastItemInRange>\
+<m:Changes>{body}</m:Changes></m:{OP}ResponseMessage>",
+            state.to_ews()
+        ),
+    ))
+}
+
+fn subject_of(kind: ItemKind, data: &[u8]) -> Option<String> {
+    match kind {
+        ItemKind::Message => mailbox::mime_header(data, "Subject"),
+        ItemKind::CalendarItem => mailbox::text_property(data, "SUMMARY"),
+        ItemKind::Contact => mailbox::text_property(data, "FN"),
+    }
+}
+
+fn get_item(mb: &mut Mailbox, op: &Element) -> String {
+    const OP: &str = "GetItem";
+    let with_mime = op
+        .path(&[(M, "ItemShape"), (T, "IncludeMimeContent")])
+        .is_some_and(|e| e.text() == "true");
+    let full = base_shape(op, "ItemShape") != "IdOnly";
+    let mut out = String::new();
+    let ids = op
+        .child(M, "ItemIds")
+        .map(|e| e.children.as_slice())
+        .unwrap_or_default();
+    for el in ids.iter().filter(|e| e.is(T, "ItemId")) {
+        let raw = el.attr("Id").unwrap_or("").trim();
+        let parsed = mailbox::parse_item_id(raw).filter(|p| p.mailbox == mb.index);
+        let Some(parsed) = parsed.filter(|p| p.move_gen.is_some()) else {
+            out.push_str(&error_message(
+                OP,
+                "ErrorInvalidIdMalformed",
+                "Id is malformed.",
+                "<m:Items/>",
+            ));
+            continue;
+        };
+        let item = mb
+            .items
+            .get(&parsed.n)
+            .filter(|i| Some(i.move_gen) == parsed.move_gen);
+        let Some(item) = item else {
+            out.push_str(&error_message(
+                OP,
+                "ErrorItemNotFound",
+                "The specified object was not found in the store.",
+                "<m:Items/>",
+            ));
+            continue;
+        };
+        let el = item_element(item.kind);
+        let _ = write!(
+            out,
+            "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:{el}>"
+        );
+        if with_mime {
+            let _ = write!(
+                out,
+                "<t:MimeContent CharacterSet=\"UTF-8\">{}</t:MimeContent>",
+                STANDARD.encode(&item.data)
+            );
+        }
+        let _ = write!(
+            out,
+            "<t:ItemId Id=\"{raw}\" ChangeKey=\"{}\"/>",
+            mailbox::change_key(item.modseq)
+        );
+        if full {
+            let _ = write!(
+                out,
+                "<t:ParentFolderId Id=\"{}\" ChangeKey=\"AQAAAA==\"/><t:ItemClass>{}</t:ItemClass>",
+                item.folder,
+                item_class(item.kind)
+            );
+            if let Some(subject) = subject_of(item.kind, &item.data) {
+                let _ = write!(out, "<t:Subject>{}</t:Subject>", escape(&subject));
+            }
+            let _ = write!(out, "<t:Size>{}</t:Size>", item.data.len());
+            if item.kind == ItemKind::Message {
+                let _ = write!(out, "<t:IsRead>{}</t:IsRead>", item.is_read);
+            }
+        }
+        let _ = write!(out, "</t:{el}></m:Items></m:{OP}ResponseMessage>");
+    }
+    wrap(OP, &out)
+}
+
+fn get_folder(mb: &mut Mailbox, op: &Element) -> String {
+    const OP: &str = "GetFolder";
+    let id_only = base_shape(op, "FolderShape") == "IdOnly";
+    let mut out = String::new();
+    let ids = op
+        .child(M, "FolderIds")
+        .map(|e| e.children.as_slice())
+        .unwrap_or_default();
+    for el in ids {
+        let wrapper = Element {
+            children: vec![el.clone()],
+            ..Element::default()
+        };
+        match folder_ref(mb, &wrapper) {
+            Some(f) => {
+                let _ = write!(
+                    out,
+                    "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Folders>{}</m:Folders></m:{OP}ResponseMessage>",
+                    folder_xml(mb, f, id_only)
+                );
+            }
+            None => out.push_str(&error_message(
+                OP,
+                "ErrorInvalidIdMalformed",
+                "Id is malformed.",
+                "<m:Folders/>",
+            )),
+        }
+    }
+    wrap(OP, &out)
+}
+
+fn find_folder(mb: &mut Mailbox, op: &Element) -> String {
+    const OP: &str = "FindFolder";
+    let deep = op.attr("Traversal") == Some("Deep");
+    let id_only = base_shape(op, "FolderShape") == "IdOnly";
+    let view = op.child(M, "IndexedPageFolderView");
+    let max = view
+        .and_then(|v| v.attr("MaxEntriesReturned"))
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
+    let offset = view
+        .and_then(|v| v.attr("Offset"))
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut out = String::new();
+    let parents = op
+        .child(M, "ParentFolderIds")
+        .map(|e| e.children.as_slice())
+        .unwrap_or_default();
+    for el in parents {
+        let wrapper = Element {
+            children: vec![el.clone()],
+            ..Element::default()
+        };
+        let Some(parent) = folder_ref(mb, &wrapper) else {
+            out.push_str(&error_message(
+                OP,
+                "ErrorFolderNotFound",
+                "The specified folder could not be found in the store.",
+                "",
+            ));
+            continue;
+        };
+        let found: Vec<&Folder> = mb
+            .folders
+            .values()
+            .filter(|f| {
+                if deep {
+                    mb.is_descendant(&f.id, &parent.id)
+                } else {
+                    f.parent.as_deref() == Some(parent.id.as_str())
+                }
+            })
+            .collect();
+        let page: Vec<&Folder> = found.iter().skip(offset).take(max).copied().collect();
+        let last = offset + page.len() >= found.len();
+        let _ = write!(
+            out,
+            "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode>\
+<m:RootFolder TotalItemsInView=\"{}\" IncludesLastItemInRange=\"{last}\"><t:Folders>",
+            found.len()
+        );
+        for f in page {
+            out.push_str(&folder_xml(mb, f, id_only));
+        }
+        let _ = write!(out, "</t:Folders></m:RootFolder></m:{OP}ResponseMessage>");
+    }
+    wrap(OP, &out)
+}
+
+/// CreateItem with MimeContent, as a restore uses it. Returns the body and the number created.
+fn create_item(mb: &mut Mailbox, op: &Element) -> (String, u64) {
+    const OP: &str = "CreateItem";
+    let Some(folder) = op
+        .child(M, "SavedItemFolderId")
+        .and_then(|el| folder_ref(mb, el))
+        .map(|f| f.id.clone())
+    else {
+        return (
+            wrap(
+                OP,
+                &error_message(
+                    OP,
+                    "ErrorFolderNotFound",
+                    "The specified folder could not be found in the store.",
+                    "<m:Items/>",
+                ),
+            ),
+            0,
+        );
+    };
+    let disposition = op.attr("MessageDisposition");
+    let mut out = String::new();
+    let mut created = 0;
+    let items = op
+        .child(M, "Items")
+        .map(|e| e.children.as_slice())
+        .unwrap_or_default();
+    for el in items {
+        let kind = match el.name.as_str() {
+            "Message" => ItemKind::Message,
+            "CalendarItem" => ItemKind::CalendarItem,
+            "Contact" => ItemKind::Contact,
+            _ => {
+                out.push_str(&error_message(
+                    OP,
+                    "ErrorInvalidRequest",
+                    "Only Message, CalendarItem and Contact can be created here.",
+                    "<m:Items/>",
+                ));
+                continue;
+            }
+        };
+        if kind == ItemKind::Message && disposition.is_none() {
+            out.push_str(&error_message(
+                OP,
+                "ErrorMessageDispositionRequired",
+                "MessageDisposition attribute is required.",
+                "<m:Items/>",
+            ));
+            continue;
+        }
+        let mime = el.child(T, "MimeContent").map(|m| {
+            let compact: String = m.text().chars().filter(|c| !c.is_whitespace()).collect();
+            STANDARD.decode(compact)
+        });
+        let data = match mime {
+            Some(Ok(d)) if !d.is_empty() => d,
+            Some(Err(_)) => {
+                out.push_str(&error_message(
+                    OP,
+                    "ErrorMimeContentInvalidBase64String",
+                    "The MIME content is not a valid base64 string.",
+                    "<m:Items/>",
+                ));
+                continue;
+            }
+            _ => {
+                out.push_str(&error_message(
+                    OP,
+                    "ErrorMimeContentInvalid",
+                    "The MIME content is missing or empty.",
+                    "<m:Items/>",
+                ));
+                continue;
+            }
+        };
+        // PR_MESSAGE_FLAGS (0x0E07 = 3591) set in the same call decides read state.
+        let flags = el
+            .children_named(T, "ExtendedProperty")
+            .find(|p| {
+                p.child(T, "ExtendedFieldURI")
+                    .and_then(|u| u.attr("PropertyTag"))
+                    .is_some_and(|t| t == "3591" || t.eq_ignore_ascii_case("0x0E07"))
+            })
+            .and_then(|p| p.child(T, "Value"))
+            .and_then(|v| v.text().parse::<u32>().ok());
+        let is_read = flags.is_some_and(|f| f & 1 == 1);
+        match mb.add_item(&folder, kind, data, is_read) {
+            Ok(r) => {
+                created += 1;
+                let seq = mb.seq;
+                let _ = write!(
+                    out,
+                    "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:{}><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/></t:{}></m:Items></m:{OP}ResponseMessage>",
+                    item_element(kind),
+                    mailbox::ews_item_id(mb.index, r.n, 0),
+                    mailbox::change_key(seq),
+                    item_element(kind)
+                );
+            }
+            Err(e) => out.push_str(&error_message(
+                OP,
+                "ErrorInternalServerError",
+                &e.to_string(),
+                "<m:Items/>",
+            )),
+        }
+    }
+    (wrap(OP, &out), created)
+}

@@ -1,0 +1,473 @@
+//! Shared simulator state and the Rust API tests use to change mailboxes, inject faults and read
+//! counters between syncs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+
+use crate::mailbox::{self, FolderKind, ItemKind, ItemRef, Mailbox, MailboxError};
+use crate::token::TokenStore;
+use crate::SimConfig;
+
+/// How Graph requests get throttled (429 with Retry-After).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ThrottleRule {
+    /// Every Nth request counted against the budget is refused.
+    EveryNth { n: u64, retry_after_secs: f64 },
+    /// At most `requests` per mailbox in each `window`; Retry-After tells when the window ends.
+    Budget { requests: u64, window: Duration },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    pub latency: Duration,
+    /// Every Nth EWS request (after authentication) gets an ErrorServerBusy fault.
+    pub ews_busy_every: Option<u64>,
+    pub ews_busy_backoff_ms: u64,
+    pub graph_throttle: Option<ThrottleRule>,
+}
+
+/// Request counters. Endpoint keys look like `ews:SyncFolderItems`, `graph:messages.delta`,
+/// `graph:$batch`, `token`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counters {
+    /// HTTP requests received (a `$batch` is one).
+    pub http_requests: u64,
+    pub by_endpoint: BTreeMap<String, u64>,
+    pub by_mailbox: BTreeMap<String, u64>,
+    /// Graph requests counted against the per-mailbox budget: each `$batch` sub-request counts.
+    pub graph_counted: u64,
+    /// Graph requests (or sub-requests) answered with 429.
+    pub throttled: u64,
+    /// EWS requests answered with ErrorServerBusy.
+    pub server_busy: u64,
+    /// Items created through EWS CreateItem.
+    pub created_items: u64,
+    /// EWS requests whose X-AnchorMailbox was missing or did not match the impersonated mailbox.
+    pub anchor_mismatches: u64,
+}
+
+impl Counters {
+    pub fn endpoint(&self, name: &str) -> u64 {
+        self.by_endpoint.get(name).copied().unwrap_or(0)
+    }
+}
+
+pub struct SimState {
+    pub config: SimConfig,
+    store: Mutex<BTreeMap<String, Mailbox>>,
+    counters: Mutex<Counters>,
+    faults: Mutex<Faults>,
+    budget: Mutex<HashMap<String, (Instant, u64)>>,
+    pub tokens: TokenStore,
+}
+
+/// Locks a mutex even if a panicking test thread poisoned it: the data is plain and still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SimState {
+    pub fn new(config: SimConfig, mailboxes: Vec<Mailbox>) -> SimState {
+        let tokens = TokenStore::new(config.token_lifetime);
+        SimState {
+            config,
+            store: Mutex::new(
+                mailboxes
+                    .into_iter()
+                    .map(|m| (m.address.clone(), m))
+                    .collect(),
+            ),
+            counters: Mutex::new(Counters::default()),
+            faults: Mutex::new(Faults::default()),
+            budget: Mutex::new(HashMap::new()),
+            tokens,
+        }
+    }
+
+    pub fn store(&self) -> MutexGuard<'_, BTreeMap<String, Mailbox>> {
+        lock(&self.store)
+    }
+
+    pub fn faults(&self) -> Faults {
+        lock(&self.faults).clone()
+    }
+
+    pub fn count(&self, endpoint: &str, mailbox: Option<&str>) {
+        let mut c = lock(&self.counters);
+        c.http_requests += 1;
+        *c.by_endpoint.entry(endpoint.to_string()).or_default() += 1;
+        if let Some(m) = mailbox {
+            *c.by_mailbox.entry(m.to_ascii_lowercase()).or_default() += 1;
+        }
+    }
+
+    /// Counts a `$batch` sub-request: not an HTTP request of its own, but attributable to a
+    /// mailbox and an endpoint (key prefixed with `batch:`).
+    pub fn count_sub(&self, endpoint: &str, mailbox: &str) {
+        let mut c = lock(&self.counters);
+        *c.by_endpoint
+            .entry(format!("batch:{endpoint}"))
+            .or_default() += 1;
+        *c.by_mailbox
+            .entry(mailbox.to_ascii_lowercase())
+            .or_default() += 1;
+    }
+
+    pub fn bump(&self, f: impl FnOnce(&mut Counters)) {
+        f(&mut lock(&self.counters));
+    }
+
+    /// Decides whether the next EWS request is refused as busy; returns the back-off to send.
+    pub fn ews_busy(&self) -> Option<u64> {
+        let faults = self.faults();
+        let every = faults.ews_busy_every?;
+        let mut c = lock(&self.counters);
+        let seen = c.endpoint("ews:*");
+        *c.by_endpoint.entry("ews:*".into()).or_default() += 1;
+        if every > 0 && (seen + 1).is_multiple_of(every) {
+            c.server_busy += 1;
+            Some(faults.ews_busy_backoff_ms)
+        } else {
+            None
+        }
+    }
+
+    /// Counts one Graph request against the mailbox budget; `Some(retry_after_secs)` if it is
+    /// throttled.
+    pub fn graph_admit(&self, mailbox: &str) -> Option<f64> {
+        let rule = self.faults().graph_throttle;
+        let counted = {
+            let mut c = lock(&self.counters);
+            c.graph_counted += 1;
+            c.graph_counted
+        };
+        let verdict = match rule {
+            None => None,
+            Some(ThrottleRule::EveryNth {
+                n,
+                retry_after_secs,
+            }) => (n > 0 && counted.is_multiple_of(n)).then_some(retry_after_secs),
+            Some(ThrottleRule::Budget { requests, window }) => {
+                let mut b = lock(&self.budget);
+                let now = Instant::now();
+                let entry = b.entry(mailbox.to_ascii_lowercase()).or_insert((now, 0));
+                if now.duration_since(entry.0) >= window {
+                    *entry = (now, 0);
+                }
+                if entry.1 >= requests {
+                    let left = window.saturating_sub(now.duration_since(entry.0));
+                    Some(left.as_secs_f64().max(0.001))
+                } else {
+                    entry.1 += 1;
+                    None
+                }
+            }
+        };
+        if verdict.is_some() {
+            self.bump(|c| c.throttled += 1);
+        }
+        verdict
+    }
+}
+
+// ---- opaque sync states / delta tokens -----------------------------------------------------
+
+/// What a sync state or delta token stands for. `scope` names the folder (or the calendar
+/// window) so a state used against another folder is refused, as Exchange does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncToken {
+    pub kind: String,
+    pub scope: String,
+    pub seq: u64,
+    pub epoch: u32,
+}
+
+impl SyncToken {
+    /// EWS-style: standard base64, with the gzip magic real states start with.
+    pub fn to_ews(&self) -> String {
+        format!("H4sI{}", STANDARD.encode(self.raw()))
+    }
+
+    /// Graph-style: URL-safe, to sit in a `$deltatoken`/`$skiptoken` query parameter.
+    pub fn to_url(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.raw())
+    }
+
+    fn raw(&self) -> String {
+        format!("{}|{}|{}|{}", self.kind, self.scope, self.seq, self.epoch)
+    }
+
+    pub fn parse(s: &str) -> Option<SyncToken> {
+        let s = s.trim();
+        let bytes = match s.strip_prefix("H4sI") {
+            Some(b) => STANDARD.decode(b).ok()?,
+            None => URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()?,
+        };
+        let text = String::from_utf8(bytes).ok()?;
+        let mut parts = text.rsplitn(3, '|');
+        let epoch = parts.next()?.parse().ok()?;
+        let seq = parts.next()?.parse().ok()?;
+        let (kind, scope) = parts.next()?.split_once('|')?;
+        Some(SyncToken {
+            kind: kind.to_string(),
+            scope: scope.to_string(),
+            seq,
+            epoch,
+        })
+    }
+
+    /// Validates a client-supplied state for `kind`/`scope` against the mailbox.
+    pub fn check(s: &str, kind: &str, scope: &str, mb: &Mailbox) -> Option<u64> {
+        let t = SyncToken::parse(s)?;
+        (t.kind == kind && t.scope == scope && t.epoch == mb.epoch && t.seq <= mb.seq)
+            .then_some(t.seq)
+    }
+}
+
+// ---- the handle tests use ----------------------------------------------------------------
+
+/// Protocol ids of one item as each API shows it right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemIds {
+    pub ews: String,
+    pub graph_rest: String,
+    pub graph_immutable: String,
+}
+
+/// Changes mailboxes, injects faults and reads counters on a running simulator. Cheap to clone.
+#[derive(Clone)]
+pub struct SimHandle {
+    pub(crate) state: Arc<SimState>,
+}
+
+impl SimHandle {
+    fn with_mailbox<T>(
+        &self,
+        address: &str,
+        f: impl FnOnce(&mut Mailbox) -> Result<T, MailboxError>,
+    ) -> Result<T, MailboxError> {
+        let mut store = self.state.store();
+        let mb = store
+            .get_mut(&address.to_ascii_lowercase())
+            .ok_or_else(|| MailboxError::NoMailbox(address.to_string()))?;
+        f(mb)
+    }
+
+    pub fn mailboxes(&self) -> Vec<String> {
+        self.state.store().keys().cloned().collect()
+    }
+
+    /// Adds an empty mailbox with the standard folders.
+    pub fn add_mailbox(&self, address: &str, display_name: &str) -> u32 {
+        let mut store = self.state.store();
+        let index = store.values().map(|m| m.index).max().unwrap_or(0) + 1;
+        let mb = Mailbox::new(address, index, display_name);
+        store.insert(mb.address.clone(), mb);
+        index
+    }
+
+    /// Adds a mailbox holding `messages` synthetic messages spread over Inbox, Sent Items and
+    /// an "Archive/2025" folder (half, a quarter, a quarter).
+    pub fn add_synthetic_mailbox(&self, address: &str, messages: u64) -> Result<(), MailboxError> {
+        self.add_mailbox(address, address);
+        self.with_mailbox(address, |mb| {
+            mb.add_folder("msgfolderroot", "Archive", FolderKind::Mail)?;
+            mb.add_folder("Archive", "2025", FolderKind::Mail)?;
+            for n in 0..messages {
+                let folder = match n % 4 {
+                    0 | 1 => "inbox",
+                    2 => "sentitems",
+                    _ => "Archive/2025",
+                };
+                let data = mailbox::synthetic_message(address, n);
+                mb.add_item(folder, ItemKind::Message, data, n % 3 == 0)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn add_message(
+        &self,
+        address: &str,
+        folder: &str,
+        mime: &[u8],
+        is_read: bool,
+    ) -> Result<ItemRef, MailboxError> {
+        self.with_mailbox(address, |mb| {
+            mb.add_item(folder, ItemKind::Message, mime.to_vec(), is_read)
+        })
+    }
+
+    pub fn add_calendar_item(&self, address: &str, ics: &[u8]) -> Result<ItemRef, MailboxError> {
+        self.with_mailbox(address, |mb| {
+            mb.add_item("calendar", ItemKind::CalendarItem, ics.to_vec(), true)
+        })
+    }
+
+    pub fn add_contact(&self, address: &str, vcf: &[u8]) -> Result<ItemRef, MailboxError> {
+        self.with_mailbox(address, |mb| {
+            mb.add_item("contacts", ItemKind::Contact, vcf.to_vec(), true)
+        })
+    }
+
+    pub fn move_item(&self, address: &str, item: ItemRef, dest: &str) -> Result<(), MailboxError> {
+        self.with_mailbox(address, |mb| mb.move_item(item.n, dest))
+    }
+
+    pub fn delete_item(&self, address: &str, item: ItemRef) -> Result<(), MailboxError> {
+        self.with_mailbox(address, |mb| mb.delete_item(item.n))
+    }
+
+    pub fn set_read(
+        &self,
+        address: &str,
+        item: ItemRef,
+        is_read: bool,
+    ) -> Result<(), MailboxError> {
+        self.with_mailbox(address, |mb| mb.set_read(item.n, is_read))
+    }
+
+    /// Adds a mail folder under `parent` (a folder id, well-known name or path like "Inbox").
+    pub fn add_folder(
+        &self,
+        address: &str,
+        parent: &str,
+        name: &str,
+    ) -> Result<String, MailboxError> {
+        self.with_mailbox(address, |mb| mb.add_folder(parent, name, FolderKind::Mail))
+    }
+
+    pub fn rename_folder(
+        &self,
+        address: &str,
+        folder: &str,
+        name: &str,
+    ) -> Result<(), MailboxError> {
+        self.with_mailbox(address, |mb| mb.rename_folder(folder, name))
+    }
+
+    /// Removes a folder with its subfolders and items.
+    pub fn remove_folder(&self, address: &str, folder: &str) -> Result<(), MailboxError> {
+        self.with_mailbox(address, |mb| mb.remove_folder(folder))
+    }
+
+    /// The items of a folder (id, well-known name or path), oldest first.
+    pub fn list_items(&self, address: &str, folder: &str) -> Result<Vec<ItemRef>, MailboxError> {
+        self.with_mailbox(address, |mb| {
+            let id = mb
+                .resolve_folder(folder)
+                .ok_or_else(|| MailboxError::NoFolder(folder.to_string()))?
+                .id
+                .clone();
+            Ok(mb
+                .items_in(&id)
+                .map(|i| ItemRef {
+                    mailbox_index: mb.index,
+                    n: i.n,
+                })
+                .collect())
+        })
+    }
+
+    pub fn folder_id(&self, address: &str, folder: &str) -> Result<String, MailboxError> {
+        self.with_mailbox(address, |mb| {
+            mb.resolve_folder(folder)
+                .map(|f| f.id.clone())
+                .ok_or_else(|| MailboxError::NoFolder(folder.to_string()))
+        })
+    }
+
+    pub fn item_ids(&self, address: &str, item: ItemRef) -> Result<ItemIds, MailboxError> {
+        self.with_mailbox(address, |mb| {
+            let it = mb.items.get(&item.n).ok_or(MailboxError::NoItem)?;
+            Ok(ItemIds {
+                ews: mailbox::ews_item_id(mb.index, it.n, it.move_gen),
+                graph_rest: mailbox::rest_item_id(mb.index, it.n, it.move_gen),
+                graph_immutable: mailbox::immutable_item_id(mb.index, it.n),
+            })
+        })
+    }
+
+    /// Number of items of each kind in the mailbox: (messages, calendar items, contacts).
+    pub fn item_counts(&self, address: &str) -> Result<(usize, usize, usize), MailboxError> {
+        self.with_mailbox(address, |mb| {
+            let count = |k| mb.items.values().filter(|i| i.kind == k).count();
+            Ok((
+                count(ItemKind::Message),
+                count(ItemKind::CalendarItem),
+                count(ItemKind::Contact),
+            ))
+        })
+    }
+
+    /// Grants or revokes the service account's impersonation right (EWS) and the app's access
+    /// (Graph) for one mailbox.
+    pub fn set_access_granted(&self, address: &str, granted: bool) -> Result<(), MailboxError> {
+        self.with_mailbox(address, |mb| {
+            mb.access_granted = granted;
+            Ok(())
+        })
+    }
+
+    /// Forgets every sync state and delta token issued so far (for one mailbox, or all):
+    /// EWS answers ErrorInvalidSyncStateData and Graph 410 Gone on their next use.
+    pub fn invalidate_sync_states(&self, address: Option<&str>) {
+        let mut store = self.state.store();
+        for mb in store.values_mut() {
+            if address.is_none_or(|a| a.eq_ignore_ascii_case(&mb.address)) {
+                mb.epoch += 1;
+            }
+        }
+    }
+
+    /// Makes every access token issued so far expire now.
+    pub fn expire_tokens(&self) {
+        self.state.tokens.expire_all();
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        lock(&self.state.faults).latency = latency;
+    }
+
+    /// Every `every`-th EWS request gets ErrorServerBusy with `backoff_ms`; `None` turns it off.
+    pub fn set_ews_server_busy(&self, every: Option<u64>, backoff_ms: u64) {
+        let mut f = lock(&self.state.faults);
+        f.ews_busy_every = every;
+        f.ews_busy_backoff_ms = backoff_ms;
+    }
+
+    pub fn set_graph_throttle(&self, rule: Option<ThrottleRule>) {
+        lock(&self.state.faults).graph_throttle = rule;
+        lock(&self.state.budget).clear();
+    }
+
+    pub fn counters(&self) -> Counters {
+        lock(&self.state.counters).clone()
+    }
+
+    pub fn reset_counters(&self) {
+        *lock(&self.state.counters) = Counters::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_tokens_round_trip_in_both_alphabets() {
+        let t = SyncToken {
+            kind: "sfi".into(),
+            scope: "AAMkAF_x-y|z".into(),
+            seq: 17,
+            epoch: 2,
+        };
+        assert_eq!(SyncToken::parse(&t.to_ews()), Some(t.clone()));
+        assert_eq!(SyncToken::parse(&t.to_url()), Some(t));
+        assert_eq!(SyncToken::parse("H4sIAAA=="), None);
+    }
+}

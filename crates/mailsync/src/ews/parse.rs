@@ -1,0 +1,505 @@
+//! Reading EWS responses. Namespace-aware: Exchange 2007 uses a default namespace plus `m:`,
+//! 2010+ only prefixes, and `h:ServerVersionInfo` declares a default namespace of its own.
+//! Text values are trimmed because real responses carry surrounding whitespace.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::error::SourceError;
+use crate::xml::{self, Element, MESSAGES_NS as M, SOAP_NS, TYPES_NS as T};
+
+const ERRORS_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/errors";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoapFault {
+    /// The EWS response code, from `detail/e:ResponseCode` or else `faultcode` minus its prefix.
+    pub code: String,
+    pub message: String,
+    /// `detail/t:MessageXml/t:Value[@Name="BackOffMilliseconds"]`, sent with ErrorServerBusy.
+    pub backoff_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub build: u32,
+    pub revision: u32,
+    pub version: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Envelope {
+    /// The operation's response element (`m:XxxResponse`).
+    Body {
+        response: Element,
+        server: Option<ServerVersion>,
+    },
+    Fault(SoapFault),
+}
+
+pub fn parse_envelope(bytes: &[u8]) -> Result<Envelope, SourceError> {
+    let doc = xml::parse(bytes)?;
+    if !doc.is(SOAP_NS, "Envelope") {
+        return Err(SourceError::Protocol(format!(
+            "expected a SOAP 1.1 Envelope, got {{{}}}{}",
+            doc.ns, doc.name
+        )));
+    }
+    let body = doc
+        .child(SOAP_NS, "Body")
+        .ok_or_else(|| SourceError::Protocol("SOAP envelope without Body".into()))?;
+    if let Some(fault) = body.child(SOAP_NS, "Fault") {
+        return Ok(Envelope::Fault(parse_fault(fault)));
+    }
+    let server = doc
+        .path(&[(SOAP_NS, "Header"), (T, "ServerVersionInfo")])
+        .map(|v| {
+            let num = |n: &str| v.attr(n).and_then(|x| x.trim().parse().ok()).unwrap_or(0);
+            ServerVersion {
+                major: num("MajorVersion"),
+                minor: num("MinorVersion"),
+                build: num("MajorBuildNumber"),
+                revision: num("MinorBuildNumber"),
+                version: v.attr("Version").map(str::to_string),
+            }
+        });
+    let response = body
+        .children
+        .first()
+        .cloned()
+        .ok_or_else(|| SourceError::Protocol("empty SOAP Body".into()))?;
+    Ok(Envelope::Body { response, server })
+}
+
+fn parse_fault(fault: &Element) -> SoapFault {
+    // faultcode and friends are unqualified in SOAP 1.1 faults.
+    let faultcode = fault.child("", "faultcode").map(|e| e.text()).unwrap_or("");
+    let detail = fault.child("", "detail");
+    let detail_code = detail
+        .and_then(|d| d.child(ERRORS_NS, "ResponseCode"))
+        .map(|e| e.text().to_string());
+    let code = detail_code.unwrap_or_else(|| {
+        faultcode
+            .rsplit_once(':')
+            .map(|(_, c)| c)
+            .unwrap_or(faultcode)
+            .to_string()
+    });
+    let message = fault
+        .child("", "faultstring")
+        .map(|e| e.text().to_string())
+        .unwrap_or_default();
+    // MessageXml is in the types namespace here, unlike its siblings.
+    let backoff_ms = detail
+        .and_then(|d| d.child(T, "MessageXml"))
+        .and_then(|mx| {
+            mx.children_named(T, "Value")
+                .find(|v| v.attr("Name") == Some("BackOffMilliseconds"))
+        })
+        .and_then(|v| v.text().parse().ok());
+    SoapFault {
+        code,
+        message,
+        backoff_ms,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseClass {
+    Success,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub class: ResponseClass,
+    pub code: String,
+    pub text: String,
+}
+
+impl Status {
+    pub fn is_error(&self) -> bool {
+        self.class == ResponseClass::Error
+    }
+
+    /// Maps an error status to the error the engine acts on.
+    pub fn to_error(&self) -> SourceError {
+        match self.code.as_str() {
+            "ErrorInvalidSyncStateData" => SourceError::InvalidSyncState,
+            "ErrorSyncFolderNotFound" | "ErrorFolderNotFound" => {
+                SourceError::FolderNotFound(self.text.clone())
+            }
+            "ErrorImpersonateUserDenied" | "ErrorImpersonationDenied" | "ErrorAccessDenied" => {
+                SourceError::AccessDenied(self.text.clone())
+            }
+            "ErrorNonExistentMailbox" => SourceError::MailboxNotFound(self.text.clone()),
+            _ => SourceError::Server {
+                code: self.code.clone(),
+                message: self.text.clone(),
+            },
+        }
+    }
+}
+
+/// The `m:XxxResponseMessage` elements of a response, one per request item, in request order.
+pub fn response_messages(response: &Element) -> Vec<&Element> {
+    response
+        .child(M, "ResponseMessages")
+        .map(|rm| rm.children.iter().collect())
+        .unwrap_or_default()
+}
+
+pub fn status(msg: &Element) -> Status {
+    let class = match msg.attr("ResponseClass") {
+        Some("Success") => ResponseClass::Success,
+        Some("Warning") => ResponseClass::Warning,
+        _ => ResponseClass::Error,
+    };
+    Status {
+        class,
+        code: msg
+            .child(M, "ResponseCode")
+            .map(|e| e.text().to_string())
+            .unwrap_or_default(),
+        text: msg
+            .child(M, "MessageText")
+            .map(|e| e.text().to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// The single response message of a single-target operation, or its error.
+fn single(response: &Element) -> Result<&Element, SourceError> {
+    let msgs = response_messages(response);
+    let msg = msgs.first().copied().ok_or_else(|| {
+        SourceError::Protocol(format!("{} without a response message", response.name))
+    })?;
+    let st = status(msg);
+    if st.is_error() {
+        return Err(st.to_error());
+    }
+    Ok(msg)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EwsFolderKind {
+    Mail,
+    Calendar,
+    Contacts,
+    /// Search, tasks, notes and other folders an archive does not sync.
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EwsFolder {
+    pub id: String,
+    pub change_key: Option<String>,
+    pub parent_id: Option<String>,
+    pub folder_class: Option<String>,
+    pub display_name: Option<String>,
+    pub kind: EwsFolderKind,
+    pub total_count: Option<u64>,
+    pub child_folder_count: Option<u64>,
+    pub unread_count: Option<u64>,
+}
+
+fn trimmed_attr(el: &Element, name: &str) -> Option<String> {
+    el.attr(name).map(|v| v.trim().to_string())
+}
+
+fn child_text(el: &Element, name: &str) -> Option<String> {
+    el.child(T, name).map(|e| e.text().to_string())
+}
+
+fn parse_folder(el: &Element) -> Option<EwsFolder> {
+    let id_el = el.child(T, "FolderId")?;
+    let folder_class = child_text(el, "FolderClass");
+    let kind = match (el.name.as_str(), folder_class.as_deref()) {
+        ("CalendarFolder", _) => EwsFolderKind::Calendar,
+        ("ContactsFolder", _) => EwsFolderKind::Contacts,
+        ("SearchFolder" | "TasksFolder", _) => EwsFolderKind::Other,
+        (_, Some(c)) if c.starts_with("IPF.Appointment") => EwsFolderKind::Calendar,
+        (_, Some(c)) if c.starts_with("IPF.Contact") => EwsFolderKind::Contacts,
+        (_, None) => EwsFolderKind::Mail,
+        (_, Some(c)) if c == "IPF.Note" || c.starts_with("IPF.Note.") || c == "IPF" => {
+            EwsFolderKind::Mail
+        }
+        _ => EwsFolderKind::Other,
+    };
+    let num = |n: &str| child_text(el, n).and_then(|v| v.parse().ok());
+    Some(EwsFolder {
+        id: trimmed_attr(id_el, "Id")?,
+        change_key: trimmed_attr(id_el, "ChangeKey"),
+        parent_id: el
+            .child(T, "ParentFolderId")
+            .and_then(|p| trimmed_attr(p, "Id")),
+        folder_class,
+        display_name: child_text(el, "DisplayName"),
+        kind,
+        total_count: num("TotalCount"),
+        child_folder_count: num("ChildFolderCount"),
+        unread_count: num("UnreadCount"),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HierarchyChange {
+    Create(EwsFolder),
+    Update(EwsFolder),
+    Delete { id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HierarchySync {
+    pub sync_state: String,
+    pub includes_last: bool,
+    pub changes: Vec<HierarchyChange>,
+}
+
+pub fn parse_sync_folder_hierarchy(response: &Element) -> Result<HierarchySync, SourceError> {
+    let msg = single(response)?;
+    let mut changes = Vec::new();
+    if let Some(ch) = msg.child(M, "Changes") {
+        for c in ch.children.iter().filter(|c| c.ns == T) {
+            match c.name.as_str() {
+                "Create" | "Update" => {
+                    let Some(folder) = c.children.first().and_then(parse_folder) else {
+                        continue;
+                    };
+                    changes.push(if c.name == "Create" {
+                        HierarchyChange::Create(folder)
+                    } else {
+                        HierarchyChange::Update(folder)
+                    });
+                }
+                "Delete" => {
+                    if let Some(id) = c.child(T, "FolderId").and_then(|f| trimmed_attr(f, "Id")) {
+                        changes.push(HierarchyChange::Delete { id });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(HierarchySync {
+        sync_state: msg
+            .child(M, "SyncState")
+            .map(|e| e.text().to_string())
+            .unwrap_or_default(),
+        includes_last: msg
+            .child(M, "IncludesLastFolderInRange")
+            .is_none_or(|e| e.text() == "true"),
+        changes,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EwsItemKind {
+    Message,
+    CalendarItem,
+    Contact,
+    Other,
+}
+
+fn item_kind(name: &str) -> EwsItemKind {
+    match name {
+        "Message" | "MeetingRequest" | "MeetingResponse" | "MeetingCancellation" | "PostItem" => {
+            EwsItemKind::Message
+        }
+        "CalendarItem" => EwsItemKind::CalendarItem,
+        "Contact" | "DistributionList" => EwsItemKind::Contact,
+        _ => EwsItemKind::Other,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemHeader {
+    pub id: String,
+    pub change_key: Option<String>,
+    pub kind: EwsItemKind,
+    pub is_read: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemSyncChange {
+    Create(ItemHeader),
+    Update(ItemHeader),
+    Delete { id: String },
+    ReadFlagChange { id: String, is_read: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemsSync {
+    pub sync_state: String,
+    pub includes_last: bool,
+    pub changes: Vec<ItemSyncChange>,
+}
+
+fn parse_item_header(el: &Element) -> Option<ItemHeader> {
+    let id_el = el.child(T, "ItemId")?;
+    Some(ItemHeader {
+        id: trimmed_attr(id_el, "Id")?,
+        change_key: trimmed_attr(id_el, "ChangeKey"),
+        kind: item_kind(&el.name),
+        is_read: child_text(el, "IsRead").map(|v| v == "true"),
+    })
+}
+
+pub fn parse_sync_folder_items(response: &Element) -> Result<ItemsSync, SourceError> {
+    let msg = single(response)?;
+    let mut changes = Vec::new();
+    if let Some(ch) = msg.child(M, "Changes") {
+        for c in ch.children.iter().filter(|c| c.ns == T) {
+            let id_of = |c: &Element| c.child(T, "ItemId").and_then(|i| trimmed_attr(i, "Id"));
+            match c.name.as_str() {
+                "Create" | "Update" => {
+                    let Some(h) = c.children.first().and_then(parse_item_header) else {
+                        continue;
+                    };
+                    changes.push(if c.name == "Create" {
+                        ItemSyncChange::Create(h)
+                    } else {
+                        ItemSyncChange::Update(h)
+                    });
+                }
+                "Delete" => {
+                    if let Some(id) = id_of(c) {
+                        changes.push(ItemSyncChange::Delete { id });
+                    }
+                }
+                "ReadFlagChange" => {
+                    if let Some(id) = id_of(c) {
+                        let is_read = child_text(c, "IsRead").is_some_and(|v| v == "true");
+                        changes.push(ItemSyncChange::ReadFlagChange { id, is_read });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(ItemsSync {
+        sync_state: msg
+            .child(M, "SyncState")
+            .map(|e| e.text().to_string())
+            .unwrap_or_default(),
+        includes_last: msg
+            .child(M, "IncludesLastItemInRange")
+            .is_none_or(|e| e.text() == "true"),
+        changes,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EwsItem {
+    pub id: String,
+    pub change_key: Option<String>,
+    pub kind: EwsItemKind,
+    /// Decoded `t:MimeContent`, when requested.
+    pub mime: Option<Vec<u8>>,
+    pub is_read: Option<bool>,
+    pub subject: Option<String>,
+}
+
+/// GetItem: one result per requested id, in request order.
+pub fn parse_get_item(response: &Element) -> Result<Vec<Result<EwsItem, Status>>, SourceError> {
+    let mut out = Vec::new();
+    for msg in response_messages(response) {
+        let st = status(msg);
+        if st.is_error() {
+            out.push(Err(st));
+            continue;
+        }
+        let Some(el) = msg.child(M, "Items").and_then(|i| i.children.first()) else {
+            return Err(SourceError::Protocol(
+                "GetItem success without an item".into(),
+            ));
+        };
+        let header = parse_item_header(el)
+            .ok_or_else(|| SourceError::Protocol("GetItem item without ItemId".into()))?;
+        let mime = match el.child(T, "MimeContent") {
+            None => None,
+            Some(m) => {
+                // Base64 may be wrapped across lines.
+                let compact: String = m.text().chars().filter(|c| !c.is_whitespace()).collect();
+                Some(STANDARD.decode(compact).map_err(|e| {
+                    SourceError::Protocol(format!(
+                        "MimeContent of {} is not base64: {e}",
+                        header.id
+                    ))
+                })?)
+            }
+        };
+        out.push(Ok(EwsItem {
+            id: header.id,
+            change_key: header.change_key,
+            kind: header.kind,
+            mime,
+            is_read: header.is_read,
+            subject: child_text(el, "Subject"),
+        }));
+    }
+    Ok(out)
+}
+
+pub fn parse_get_folder(response: &Element) -> Result<Vec<Result<EwsFolder, Status>>, SourceError> {
+    let mut out = Vec::new();
+    for msg in response_messages(response) {
+        let st = status(msg);
+        if st.is_error() {
+            out.push(Err(st));
+            continue;
+        }
+        let folder = msg
+            .child(M, "Folders")
+            .and_then(|f| f.children.first())
+            .and_then(parse_folder)
+            .ok_or_else(|| SourceError::Protocol("GetFolder success without a folder".into()))?;
+        out.push(Ok(folder));
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindFolderResult {
+    pub total_in_view: u64,
+    pub includes_last: bool,
+    pub folders: Vec<EwsFolder>,
+}
+
+pub fn parse_find_folder(response: &Element) -> Result<FindFolderResult, SourceError> {
+    let msg = single(response)?;
+    let root = msg
+        .child(M, "RootFolder")
+        .ok_or_else(|| SourceError::Protocol("FindFolder without RootFolder".into()))?;
+    Ok(FindFolderResult {
+        total_in_view: root
+            .attr("TotalItemsInView")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        includes_last: root.attr("IncludesLastItemInRange") != Some("false"),
+        folders: root
+            .child(T, "Folders")
+            .map(|f| f.children.iter().filter_map(parse_folder).collect())
+            .unwrap_or_default(),
+    })
+}
+
+/// CreateItem: the new item id per created item, in request order.
+pub fn parse_create_item(response: &Element) -> Result<Vec<Result<String, Status>>, SourceError> {
+    Ok(response_messages(response)
+        .into_iter()
+        .map(|msg| {
+            let st = status(msg);
+            if st.is_error() {
+                return Err(st);
+            }
+            msg.child(M, "Items")
+                .and_then(|i| i.children.first())
+                .and_then(|el| el.child(T, "ItemId"))
+                .and_then(|id| trimmed_attr(id, "Id"))
+                .ok_or(st)
+        })
+        .collect())
+}

@@ -1,0 +1,367 @@
+//! Microsoft Graph connector (Exchange Online), app-only with client credentials. Every request
+//! asks for immutable ids, so an item keeps its id when moved between folders.
+
+pub mod parse;
+mod source;
+
+pub use source::GraphSource;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::context::{Attempt, MailboxCtx};
+use crate::error::SourceError;
+use crate::source::Fetched;
+use parse::{BatchResponse, TokenError, TokenResponse};
+
+const IMMUTABLE_IDS: &str = "IdType=\"ImmutableId\"";
+/// JSON batching accepts at most 20 requests.
+pub const MAX_BATCH: usize = 20;
+
+#[derive(Debug, Clone)]
+pub struct GraphConfig {
+    /// `https://graph.microsoft.com/v1.0`, no trailing slash.
+    pub graph_base: String,
+    /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scope: String,
+    /// `Prefer: odata.maxpagesize` for delta queries.
+    pub page_size: u32,
+    /// Messages per `$batch` of `$value` downloads (at most 20).
+    pub batch_size: usize,
+    /// The calendarView window for event delta (v1.0 has event delta only for a window).
+    pub calendar_window: (String, String),
+    /// Renew the token this long before it expires.
+    pub refresh_margin: Duration,
+    pub timeout: Duration,
+}
+
+impl GraphConfig {
+    pub fn new(tenant: &str, client_id: &str, client_secret: &str) -> GraphConfig {
+        GraphConfig {
+            graph_base: "https://graph.microsoft.com/v1.0".into(),
+            token_url: format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"),
+            client_id: client_id.to_string(),
+            client_secret: client_secret.to_string(),
+            scope: "https://graph.microsoft.com/.default".into(),
+            page_size: 100,
+            batch_size: MAX_BATCH,
+            calendar_window: ("2000-01-01T00:00:00Z".into(), "2100-01-01T00:00:00Z".into()),
+            refresh_margin: Duration::from_secs(300),
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+struct CachedToken {
+    token: String,
+    renew_at: Instant,
+}
+
+pub struct GraphClient {
+    http: reqwest::Client,
+    config: GraphConfig,
+    token: tokio::sync::Mutex<Option<CachedToken>>,
+    token_requests: AtomicU64,
+}
+
+impl GraphClient {
+    pub fn new(config: GraphConfig) -> Result<GraphClient, SourceError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| SourceError::Transport(e.to_string()))?;
+        Ok(GraphClient {
+            http,
+            config,
+            token: tokio::sync::Mutex::new(None),
+            token_requests: AtomicU64::new(0),
+        })
+    }
+
+    pub fn config(&self) -> &GraphConfig {
+        &self.config
+    }
+
+    /// Token requests made so far (not counted against any mailbox).
+    pub fn token_requests(&self) -> u64 {
+        self.token_requests.load(Ordering::Relaxed)
+    }
+
+    /// A valid access token, from the cache unless it is about to expire.
+    pub async fn access_token(&self) -> Result<String, SourceError> {
+        let mut cached = self.token.lock().await;
+        if let Some(t) = cached.as_ref() {
+            if Instant::now() < t.renew_at {
+                return Ok(t.token.clone());
+            }
+        }
+        let fresh = self.request_token().await?;
+        let lifetime = Duration::from_secs(fresh.expires_in);
+        // Short-lived tokens (tests) still get used for half their life.
+        let margin = self.config.refresh_margin.min(lifetime / 2);
+        *cached = Some(CachedToken {
+            token: fresh.access_token.clone(),
+            renew_at: Instant::now() + lifetime.saturating_sub(margin),
+        });
+        Ok(fresh.access_token)
+    }
+
+    async fn invalidate_token(&self, refused: &str) {
+        let mut cached = self.token.lock().await;
+        if cached.as_ref().is_some_and(|t| t.token == refused) {
+            *cached = None;
+        }
+    }
+
+    async fn request_token(&self) -> Result<TokenResponse, SourceError> {
+        self.token_requests.fetch_add(1, Ordering::Relaxed);
+        let form = [
+            ("client_id", self.config.client_id.as_str()),
+            ("client_secret", self.config.client_secret.as_str()),
+            ("scope", self.config.scope.as_str()),
+            ("grant_type", "client_credentials"),
+        ];
+        let resp = self
+            .http
+            .post(&self.config.token_url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| SourceError::Transport(format!("token endpoint: {e}")))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| SourceError::Transport(format!("token endpoint: {e}")))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| SourceError::Protocol(format!("token response: {e}")));
+        }
+        match serde_json::from_slice::<TokenError>(&bytes) {
+            Ok(err) => Err(SourceError::Auth(format!(
+                "{}: {}",
+                err.error, err.error_description
+            ))),
+            Err(_) if status.is_server_error() => Err(SourceError::Transport(format!(
+                "token endpoint HTTP {status}"
+            ))),
+            Err(_) => Err(SourceError::Auth(format!("token endpoint HTTP {status}"))),
+        }
+    }
+
+    /// One GET with retries, returning the raw body of a 2xx answer.
+    async fn get(
+        &self,
+        mb: &MailboxCtx,
+        url: &str,
+        page_size: Option<u32>,
+    ) -> Result<Vec<u8>, SourceError> {
+        mb.run(|| async {
+            let token = match self.access_token().await {
+                Ok(t) => t,
+                Err(SourceError::Transport(e)) => return Attempt::Transient(e),
+                Err(e) => return Attempt::Fail(e),
+            };
+            let mut req = self
+                .http
+                .get(url)
+                .bearer_auth(&token)
+                .header("Prefer", IMMUTABLE_IDS);
+            if let Some(n) = page_size {
+                req = req.header("Prefer", format!("odata.maxpagesize={n}"));
+            }
+            self.classify(req.send().await, &token).await
+        })
+        .await
+    }
+
+    async fn classify(
+        &self,
+        sent: reqwest::Result<reqwest::Response>,
+        token: &str,
+    ) -> Attempt<Vec<u8>> {
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => return Attempt::Transient(e.to_string()),
+        };
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse::parse_retry_after);
+        let bytes = match resp.bytes().await {
+            Ok(b) => b.to_vec(),
+            Err(e) => return Attempt::Transient(e.to_string()),
+        };
+        if status.is_success() {
+            return Attempt::Done(bytes);
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            self.invalidate_token(token).await;
+            return Attempt::Again;
+        }
+        let err = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| parse::parse_error(&v));
+        let code = err.as_ref().map(|e| e.code.clone()).unwrap_or_default();
+        let message = err.map(|e| e.message).unwrap_or_default();
+        classify_status(status.as_u16(), &code, &message, retry_after)
+    }
+
+    pub async fn get_json(
+        &self,
+        mb: &MailboxCtx,
+        url: &str,
+        page_size: Option<u32>,
+    ) -> Result<Value, SourceError> {
+        let bytes = self.get(mb, url, page_size).await?;
+        serde_json::from_slice(&bytes).map_err(|e| SourceError::Protocol(format!("{url}: {e}")))
+    }
+
+    /// One `$batch` POST of GET sub-requests (relative URLs), retried as a whole only when the
+    /// envelope itself fails.
+    pub async fn batch_get(
+        &self,
+        mb: &MailboxCtx,
+        urls: &[String],
+    ) -> Result<Vec<BatchResponse>, SourceError> {
+        let requests: Vec<Value> = urls
+            .iter()
+            .enumerate()
+            .map(|(i, u)| json!({"id": i.to_string(), "method": "GET", "url": u, "headers": {"Prefer": IMMUTABLE_IDS}}))
+            .collect();
+        let body = json!({ "requests": requests });
+        let url = format!("{}/$batch", self.config.graph_base);
+        let bytes = mb
+            .run(|| async {
+                let token = match self.access_token().await {
+                    Ok(t) => t,
+                    Err(SourceError::Transport(e)) => return Attempt::Transient(e),
+                    Err(e) => return Attempt::Fail(e),
+                };
+                let sent = self
+                    .http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await;
+                self.classify(sent, &token).await
+            })
+            .await?;
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| SourceError::Protocol(format!("$batch: {e}")))?;
+        parse::parse_batch(&v)
+    }
+
+    /// Raw MIME of many messages through `$batch`. Throttled sub-requests are retried after the
+    /// longest Retry-After among them (the SDKs do not do this for batches).
+    pub async fn fetch_mime(
+        &self,
+        mb: &MailboxCtx,
+        ids: &[String],
+    ) -> Result<Vec<Fetched>, SourceError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut pending: Vec<String> = ids.to_vec();
+        let mut rounds = 0u32;
+        while !pending.is_empty() {
+            let urls: Vec<String> = pending
+                .iter()
+                .map(|id| format!("/users/{}/messages/{}/$value", mb.address, id))
+                .collect();
+            let responses = self.batch_get(mb, &urls).await?;
+            let mut retry = Vec::new();
+            let mut wait = Duration::ZERO;
+            for r in responses {
+                let Some(id) = r.id.parse::<usize>().ok().and_then(|i| pending.get(i)) else {
+                    return Err(SourceError::Protocol(format!(
+                        "unexpected batch response id {}",
+                        r.id
+                    )));
+                };
+                match r.status {
+                    200 => out.push(Fetched {
+                        id: id.clone(),
+                        content: Ok(r.body_bytes()?),
+                    }),
+                    429 | 503 | 504 | 500 | 502 => {
+                        if r.status == 429 {
+                            mb.note_throttled(1);
+                        }
+                        wait =
+                            wait.max(r.retry_after().unwrap_or_else(|| mb.policy.backoff(rounds)));
+                        retry.push(id.clone());
+                    }
+                    401 => retry.push(id.clone()),
+                    403 => {
+                        return Err(SourceError::AccessDenied(
+                            "the app may not read this mailbox's messages".into(),
+                        ))
+                    }
+                    status => {
+                        let code = parse::parse_error(&r.body)
+                            .map(|e| e.code)
+                            .unwrap_or_default();
+                        out.push(Fetched {
+                            id: id.clone(),
+                            content: Err(format!("HTTP {status} {code}")),
+                        });
+                    }
+                }
+            }
+            if !retry.is_empty() {
+                rounds += 1;
+                if rounds >= mb.policy.max_attempts {
+                    return Err(SourceError::Throttled(rounds));
+                }
+                tokio::time::sleep(wait.min(mb.policy.max_server_wait)).await;
+            }
+            pending = retry;
+        }
+        Ok(out)
+    }
+}
+
+fn classify_status<T>(
+    status: u16,
+    code: &str,
+    message: &str,
+    retry_after: Option<Duration>,
+) -> Attempt<T> {
+    let detail = format!("HTTP {status} {code}: {message}");
+    match status {
+        429 => match retry_after {
+            Some(d) => Attempt::Throttled(d),
+            None => Attempt::Transient(detail),
+        },
+        410 => Attempt::Fail(SourceError::InvalidSyncState),
+        400 if matches!(
+            code,
+            "SyncStateNotFound" | "SyncStateInvalid" | "ResyncRequired"
+        ) =>
+        {
+            Attempt::Fail(SourceError::InvalidSyncState)
+        }
+        403 => Attempt::Fail(SourceError::AccessDenied(detail)),
+        404 => match code {
+            "ErrorInvalidUser"
+            | "ResourceNotFound"
+            | "Request_ResourceNotFound"
+            | "MailboxNotEnabledForRESTAPI"
+            | "MailboxNotFound" => Attempt::Fail(SourceError::MailboxNotFound(detail)),
+            _ => Attempt::Fail(SourceError::FolderNotFound(detail)),
+        },
+        500..=599 => Attempt::Transient(detail),
+        _ => Attempt::Fail(SourceError::Server {
+            code: code.to_string(),
+            message: format!("HTTP {status}: {message}"),
+        }),
+    }
+}
