@@ -7,7 +7,7 @@ use crate::types::{AttachmentInfo, ItemMeta, Timestamp};
 /// Parses a message's headers and structure. None when the bytes are not a message at all (no
 /// header could be read), in which case the archive still keeps them raw.
 pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
-    if !starts_with_header(raw) {
+    if !looks_like_message(raw) {
         return None;
     }
     let message = MessageParser::default().parse(raw)?;
@@ -60,7 +60,7 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
 
 /// A message starts with a header field: a name of printable ASCII without a colon, then a colon.
 /// The parser itself accepts anything, so this is what tells mail from other bytes.
-fn starts_with_header(raw: &[u8]) -> bool {
+pub fn looks_like_message(raw: &[u8]) -> bool {
     let line_end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
     let line = &raw[..line_end];
     match line.iter().position(|&b| b == b':') {
