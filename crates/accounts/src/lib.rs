@@ -3,6 +3,7 @@
 //! A session is created after *some* proof of identity (a local password today, OpenID Connect
 //! later); nothing here depends on which. Only a SHA-256 of each session token is stored.
 
+mod addresses;
 mod password;
 mod sessions;
 mod throttle;
@@ -23,6 +24,10 @@ pub enum AccountError {
     InvalidUsername,
     #[error("passwords need at least {min} characters", min = password::MIN_LENGTH)]
     PasswordTooShort,
+    #[error("`{0}` is not a valid mail address")]
+    InvalidAddress(String),
+    #[error("the address `{0}` belongs to another user")]
+    AddressTaken(String),
     #[error("no such user `{0}`")]
     NoSuchUser(String),
     #[error("password hashing failed: {0}")]

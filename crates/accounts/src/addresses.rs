@@ -1,0 +1,110 @@
+//! Which mail addresses a user owns. An address belongs to one user at most: two people can never
+//! both be shown the same mailbox through ownership.
+
+use crate::{AccountError, Accounts, UserId};
+
+fn normalise(address: &str) -> Result<String, AccountError> {
+    let address = address.trim().to_lowercase();
+    let valid = address.len() <= 320
+        && address
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !address.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(address)
+    } else {
+        Err(AccountError::InvalidAddress(address))
+    }
+}
+
+impl Accounts {
+    /// Gives `address` to the user. Fails when another user owns it already.
+    pub async fn add_address(&self, user_id: UserId, address: &str) -> Result<(), AccountError> {
+        let address = normalise(address)?;
+        let inserted = sqlx::query(
+            "INSERT INTO user_addresses (address, user_id) VALUES ($1, $2) \
+             ON CONFLICT (address) DO NOTHING",
+        )
+        .bind(&address)
+        .bind(user_id)
+        .execute(&self.db.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            let owner: Option<i64> =
+                sqlx::query_scalar("SELECT user_id FROM user_addresses WHERE address = $1")
+                    .bind(&address)
+                    .fetch_optional(&self.db.pool)
+                    .await?;
+            if owner != Some(user_id) {
+                return Err(AccountError::AddressTaken(address));
+            }
+        }
+        Ok(())
+    }
+
+    /// The user's addresses, sorted.
+    pub async fn addresses(&self, user_id: UserId) -> Result<Vec<String>, AccountError> {
+        Ok(sqlx::query_scalar(
+            "SELECT address FROM user_addresses WHERE user_id = $1 ORDER BY address",
+        )
+        .bind(user_id)
+        .fetch_all(&self.db.pool)
+        .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::accounts;
+    use crate::AccountError;
+
+    #[tokio::test]
+    async fn an_address_has_one_owner() {
+        let (accounts, _dir) = accounts().await;
+        let alice = accounts
+            .create_user("alice", "Alice", None, false)
+            .await
+            .expect("alice");
+        let bob = accounts
+            .create_user("bob", "Bob", None, false)
+            .await
+            .expect("bob");
+        accounts
+            .add_address(alice.id, " Alice@Example.COM ")
+            .await
+            .expect("add");
+        accounts
+            .add_address(alice.id, "alice@example.com")
+            .await
+            .expect("adding twice is fine");
+        let stolen = accounts.add_address(bob.id, "alice@example.com").await;
+        assert!(matches!(stolen, Err(AccountError::AddressTaken(_))));
+        assert_eq!(
+            accounts.addresses(alice.id).await.expect("list"),
+            vec!["alice@example.com".to_owned()]
+        );
+        assert!(accounts.addresses(bob.id).await.expect("list").is_empty());
+    }
+
+    #[tokio::test]
+    async fn malformed_addresses_are_refused() {
+        let (accounts, _dir) = accounts().await;
+        let alice = accounts
+            .create_user("alice", "Alice", None, false)
+            .await
+            .expect("alice");
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@localhost",
+            "a b@example.com",
+        ] {
+            let result = accounts.add_address(alice.id, bad).await;
+            assert!(
+                matches!(result, Err(AccountError::InvalidAddress(_))),
+                "{bad}"
+            );
+        }
+    }
+}
