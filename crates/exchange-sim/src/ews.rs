@@ -27,10 +27,6 @@ pub async fn ews_endpoint(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let latency = state.faults().latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
     if !basic_auth_ok(&state, &headers) {
         state.count("ews:unauthorized", None);
         return (
@@ -85,6 +81,11 @@ pub async fn ews_endpoint(
         }
     };
     state.count(&endpoint, Some(&impersonated));
+    let _in_flight = state.enter(&impersonated);
+    let latency = state.faults().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let anchor = headers
         .get("x-anchormailbox")
         .and_then(|v| v.to_str().ok())

@@ -48,6 +48,8 @@ pub struct Counters {
     pub created_items: u64,
     /// EWS requests whose X-AnchorMailbox was missing or did not match the impersonated mailbox.
     pub anchor_mismatches: u64,
+    /// Most EWS requests seen in flight at once, per mailbox.
+    pub max_in_flight: BTreeMap<String, u64>,
 }
 
 impl Counters {
@@ -62,7 +64,23 @@ pub struct SimState {
     counters: Mutex<Counters>,
     faults: Mutex<Faults>,
     budget: Mutex<HashMap<String, (Instant, u64)>>,
+    in_flight: Mutex<HashMap<String, u64>>,
     pub tokens: TokenStore,
+}
+
+/// Marks one request in flight for a mailbox until dropped.
+pub struct InFlight<'a> {
+    state: &'a SimState,
+    mailbox: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut f = lock(&self.state.in_flight);
+        if let Some(n) = f.get_mut(&self.mailbox) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 /// Locks a mutex even if a panicking test thread poisoned it: the data is plain and still usable.
@@ -84,7 +102,25 @@ impl SimState {
             counters: Mutex::new(Counters::default()),
             faults: Mutex::new(Faults::default()),
             budget: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
             tokens,
+        }
+    }
+
+    pub fn enter(&self, mailbox: &str) -> InFlight<'_> {
+        let key = mailbox.to_ascii_lowercase();
+        let now = {
+            let mut f = lock(&self.in_flight);
+            let n = f.entry(key.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        let mut c = lock(&self.counters);
+        let max = c.max_in_flight.entry(key.clone()).or_default();
+        *max = (*max).max(now);
+        InFlight {
+            state: self,
+            mailbox: key,
         }
     }
 

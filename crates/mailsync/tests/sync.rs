@@ -1,0 +1,476 @@
+//! The sync engine against the simulator, every scenario for both EWS and Graph.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use exchange_sim::ThrottleRule;
+use mailsync::source::{ContentFormat, FolderKind};
+use mailsync::{sync_mailbox, sync_mailboxes, MailboxJob, MailboxStatus, MemoryTarget, SyncTarget};
+
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn ews() {
+                super::$name(Proto::Ews).await
+            }
+            #[tokio::test]
+            async fn graph() {
+                super::$name(Proto::Graph).await
+            }
+        }
+    };
+}
+
+/// The target holds exactly what the simulator's mailbox holds, folder by folder.
+fn assert_mirrors(
+    sim: &exchange_sim::RunningSim,
+    address: &str,
+    target: &MemoryTarget,
+    paths: &[&str],
+) {
+    let h = sim.handle();
+    let snap = target.snapshot();
+    let (messages, events, contacts) = h.item_counts(address).unwrap();
+    assert_eq!(snap.live_count(FolderKind::Mail), messages, "messages");
+    assert_eq!(
+        snap.live_count(FolderKind::Calendar),
+        events,
+        "calendar items"
+    );
+    assert_eq!(snap.live_count(FolderKind::Contacts), contacts, "contacts");
+    for path in paths {
+        assert_eq!(
+            snap.items_in_path(path).len(),
+            h.list_items(address, path).unwrap().len(),
+            "items in {path}"
+        );
+    }
+}
+
+async fn first_sync(proto: Proto) {
+    let sim = sim().await;
+    let source = source(proto, &sim);
+    let target = MemoryTarget::new();
+    let report = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(report.status, MailboxStatus::Healthy, "{report:?}");
+    let (messages, read) = seed_message_counts(ALICE);
+    assert_eq!(report.new_items as usize, messages);
+    assert_eq!(report.calendar_items, 3);
+    assert_eq!(report.contacts, 3);
+    assert!(report.requests > 0);
+    assert_mirrors(
+        &sim,
+        ALICE,
+        &target,
+        &[
+            "Inbox",
+            "Inbox/Projects",
+            "Inbox/Projects/Harbour",
+            "Sent Items",
+            "Newsletters",
+        ],
+    );
+
+    let snap = target.snapshot();
+    assert_eq!(snap.items_in_path("Inbox/Projects/Harbour").len(), 2);
+    let read_in_target = snap
+        .live_items()
+        .filter(|(_, i)| i.kind == FolderKind::Mail && i.is_read)
+        .count();
+    assert_eq!(read_in_target, read);
+    // Raw MIME arrives byte for byte, attachments included.
+    let seed = std::fs::read(
+        exchange_sim::default_seed_dir()
+            .join(ALICE)
+            .join("Inbox/01-quarterly-figures-for-review.read.eml"),
+    )
+    .unwrap();
+    assert!(snap.live_items().any(|(_, i)| i.data == seed));
+    let (cal_format, contact_format) = match proto {
+        Proto::Ews => (ContentFormat::Ics, ContentFormat::Vcf),
+        Proto::Graph => (
+            ContentFormat::GraphEventJson,
+            ContentFormat::GraphContactJson,
+        ),
+    };
+    assert!(snap
+        .live_items()
+        .filter(|(_, i)| i.kind == FolderKind::Calendar)
+        .all(|(_, i)| i.format == cal_format));
+    assert!(snap
+        .live_items()
+        .filter(|(_, i)| i.kind == FolderKind::Contacts)
+        .all(|(_, i)| i.format == contact_format));
+
+    // Nothing changed: a second run writes nothing and downloads nothing.
+    let before = sim.handle().counters();
+    let again = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(again.status, MailboxStatus::Healthy);
+    assert_eq!(
+        (
+            again.new_items,
+            again.moved_items,
+            again.deleted_items,
+            again.read_changes
+        ),
+        (0, 0, 0, 0)
+    );
+    let after = sim.handle().counters();
+    let downloads =
+        |c: &exchange_sim::Counters| c.endpoint("ews:GetItem") + c.endpoint("graph:$batch");
+    assert_eq!(downloads(&after), downloads(&before));
+    if proto == Proto::Ews {
+        assert_eq!(
+            after.anchor_mismatches, 0,
+            "X-AnchorMailbox must name the impersonated mailbox"
+        );
+    }
+}
+both!(first_sync);
+
+async fn incremental(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let source = source(proto, &sim);
+    let target = MemoryTarget::new();
+    assert_eq!(
+        sync_mailbox(source.as_ref(), &target, ALICE, &options())
+            .await
+            .status,
+        MailboxStatus::Healthy
+    );
+
+    let inbox = h.list_items(ALICE, "Inbox").unwrap();
+    let sent = h.list_items(ALICE, "Sent Items").unwrap();
+    h.add_message(ALICE, "Inbox", &mime("Brand new"), false)
+        .unwrap();
+    h.move_item(ALICE, inbox[0], "Inbox/Projects").unwrap();
+    h.delete_item(ALICE, sent[0]).unwrap();
+    h.set_read(ALICE, inbox[1], true).unwrap(); // was unread in the seed
+    h.add_folder(ALICE, "msgfolderroot", "Receipts").unwrap();
+    h.add_message(ALICE, "Receipts", &mime("Receipt 42"), true)
+        .unwrap();
+    h.remove_folder(ALICE, "Newsletters").unwrap();
+    let downloads_before = h.counters();
+
+    let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert_eq!(r.read_changes, 1);
+    assert_eq!((r.folders_added, r.folders_removed), (1, 1));
+    match proto {
+        // EWS ids change on a move: it shows as a delete in one folder and a create in another.
+        Proto::Ews => {
+            assert_eq!(
+                (r.new_items, r.moved_items, r.deleted_items),
+                (3, 0, 2),
+                "{r:?}"
+            );
+        }
+        // Immutable ids: the move is recognised and the message is not downloaded again.
+        Proto::Graph => {
+            assert_eq!(
+                (r.new_items, r.moved_items, r.deleted_items),
+                (2, 1, 1),
+                "{r:?}"
+            );
+            let after = h.counters();
+            assert_eq!(
+                after.endpoint("batch:graph:messages.$value")
+                    - downloads_before.endpoint("batch:graph:messages.$value"),
+                2
+            );
+        }
+    }
+    assert_mirrors(
+        &sim,
+        ALICE,
+        &target,
+        &["Inbox", "Inbox/Projects", "Sent Items", "Receipts"],
+    );
+    let snap = target.snapshot();
+    assert!(snap.folder_by_path("Newsletters").is_none());
+    assert!(snap
+        .items_in_path("Receipts")
+        .iter()
+        .all(|(_, i)| i.is_read));
+}
+both!(incremental);
+
+async fn calendar_and_contacts(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let source = source(proto, &sim);
+    let target = MemoryTarget::new();
+    sync_mailbox(source.as_ref(), &target, BRUNO, &options()).await;
+    let ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:new-event@example.com\r\n\
+DTSTART:20251120T100000Z\r\nDTEND:20251120T110000Z\r\nSUMMARY:Budget workshop\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    h.add_calendar_item(BRUNO, ics).unwrap();
+    h.add_contact(BRUNO, b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Hana Sato\r\nN:Sato;Hana;;;\r\nEMAIL:hana.sato@example.org\r\nEND:VCARD\r\n")
+        .unwrap();
+    let old_event = h.list_items(BRUNO, "calendar").unwrap()[0];
+    h.delete_item(BRUNO, old_event).unwrap();
+
+    let r = sync_mailbox(source.as_ref(), &target, BRUNO, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert_eq!(
+        (r.calendar_items, r.contacts, r.deleted_items, r.new_items),
+        (1, 1, 1, 0)
+    );
+    assert_mirrors(&sim, BRUNO, &target, &[]);
+    let snap = target.snapshot();
+    let needle: &[u8] = match proto {
+        Proto::Ews => b"SUMMARY:Budget workshop",
+        Proto::Graph => b"\"subject\":\"Budget workshop\"",
+    };
+    assert!(snap
+        .live_items()
+        .any(|(_, i)| i.kind == FolderKind::Calendar
+            && i.data.windows(needle.len()).any(|w| w == needle)));
+    let hana: &[u8] = b"Hana Sato";
+    assert!(snap
+        .live_items()
+        .any(|(_, i)| i.kind == FolderKind::Contacts
+            && i.data.windows(hana.len()).any(|w| w == hana)));
+}
+both!(calendar_and_contacts);
+
+async fn throttling_survived(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    match proto {
+        Proto::Ews => h.set_ews_server_busy(Some(3), 30),
+        Proto::Graph => h.set_graph_throttle(Some(ThrottleRule::EveryNth {
+            n: 3,
+            retry_after_secs: 0.03,
+        })),
+    }
+    let source = paged_source(proto, &sim, 5);
+    let target = MemoryTarget::new();
+    let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert!(r.throttled > 0, "{r:?}");
+    let c = h.counters();
+    let refused = c.server_busy + c.throttled;
+    assert_eq!(r.throttled, refused, "every refusal is seen and counted");
+    // Each refusal was waited out (30 ms each, at most 4 waiting at once).
+    assert!(
+        r.duration >= Duration::from_millis(30 * refused / 4),
+        "{r:?}"
+    );
+    assert_mirrors(&sim, ALICE, &target, &["Inbox", "Inbox/Projects/Harbour"]);
+}
+both!(throttling_survived);
+
+async fn budget_throttling(proto: Proto) {
+    if proto == Proto::Ews {
+        return; // a request budget per window is a Graph behaviour
+    }
+    let sim = sim().await;
+    sim.handle().set_graph_throttle(Some(ThrottleRule::Budget {
+        requests: 15,
+        window: Duration::from_millis(150),
+    }));
+    let target = MemoryTarget::new();
+    let r = sync_mailbox(source(proto, &sim).as_ref(), &target, CHLOE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert!(r.throttled > 0);
+    assert_mirrors(&sim, CHLOE, &target, &["Inbox/Clients/Acme"]);
+}
+both!(budget_throttling);
+
+async fn invalid_sync_state_full_resync(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let source = paged_source(proto, &sim, 4);
+    let target = MemoryTarget::new();
+    sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    let puts_before = target.snapshot().puts;
+
+    h.invalidate_sync_states(Some(ALICE));
+    h.add_message(ALICE, "Inbox/Projects", &mime("After the reset"), false)
+        .unwrap();
+    let gone = h.list_items(ALICE, "Inbox").unwrap()[2];
+    h.delete_item(ALICE, gone).unwrap();
+
+    let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert!(
+        r.full_resyncs >= 2,
+        "folders and at least one folder's items: {r:?}"
+    );
+    assert_eq!((r.new_items, r.deleted_items), (1, 1), "{r:?}");
+    // No duplicates: only the one new message was written.
+    assert_eq!(
+        target.snapshot().puts - puts_before,
+        1 + r.calendar_items + r.contacts
+    );
+    assert_mirrors(&sim, ALICE, &target, &["Inbox", "Inbox/Projects"]);
+
+    // The fresh states work incrementally again.
+    let quiet = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!((quiet.full_resyncs, quiet.new_items), (0, 0));
+}
+both!(invalid_sync_state_full_resync);
+
+async fn crash_then_resume(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let big = "bulk.user@example.com";
+    h.add_synthetic_mailbox(big, 120).unwrap();
+    let source = paged_source(proto, &sim, 10);
+    let target = MemoryTarget::new();
+    // Folder state + 3 item pages saved, then the "process dies" on the next save.
+    target.fail_after_saves(Some(4));
+    let first = sync_mailbox(source.as_ref(), &target, big, &options()).await;
+    assert_eq!(first.status, MailboxStatus::Failed, "{first:?}");
+    assert!(first.reason.unwrap().contains("simulated crash"));
+    let written = target.snapshot().live_count(FolderKind::Mail);
+    assert!(written > 0 && written < 120, "{written}");
+
+    target.fail_after_saves(None);
+    let second = sync_mailbox(source.as_ref(), &target, big, &options()).await;
+    assert_eq!(second.status, MailboxStatus::Healthy, "{second:?}");
+    let snap = target.snapshot();
+    assert_eq!(snap.live_count(FolderKind::Mail), 120);
+    // Every message written exactly once across the crash: nothing lost, nothing twice.
+    assert_eq!(snap.puts, 120);
+    assert_eq!(first.new_items + second.new_items, 120);
+    assert_mirrors(&sim, big, &target, &["Inbox", "Sent Items", "Archive/2025"]);
+}
+both!(crash_then_resume);
+
+async fn denied_or_missing_mailbox_needs_attention(proto: Proto) {
+    let sim = sim().await;
+    sim.handle().set_access_granted(BRUNO, false).unwrap();
+    let alice = Arc::new(MemoryTarget::new());
+    let jobs = vec![
+        MailboxJob {
+            mailbox: BRUNO.into(),
+            target: Arc::new(MemoryTarget::new()),
+        },
+        MailboxJob {
+            mailbox: "nobody@example.com".into(),
+            target: Arc::new(MemoryTarget::new()),
+        },
+        MailboxJob {
+            mailbox: ALICE.into(),
+            target: alice.clone() as Arc<dyn SyncTarget>,
+        },
+    ];
+    let reports = sync_mailboxes(source(proto, &sim), jobs, &options()).await;
+    assert_eq!(reports[0].mailbox, BRUNO);
+    assert_eq!(reports[0].status, MailboxStatus::Attention);
+    assert!(
+        reports[0].reason.as_deref().unwrap().contains("denied"),
+        "{:?}",
+        reports[0]
+    );
+    assert_eq!(reports[1].status, MailboxStatus::Attention);
+    assert!(
+        reports[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("does not exist"),
+        "{:?}",
+        reports[1]
+    );
+    assert_eq!(reports[2].status, MailboxStatus::Healthy);
+    assert_mirrors(&sim, ALICE, &alice, &["Inbox"]);
+}
+both!(denied_or_missing_mailbox_needs_attention);
+
+async fn wrong_credentials_need_attention(proto: Proto) {
+    let sim = sim().await;
+    let source: Arc<dyn mailsync::MailboxSource> = match proto {
+        Proto::Ews => {
+            let mut c = ews_config(&sim);
+            c.password = "wrong".into();
+            Arc::new(mailsync::EwsSource::new(c).unwrap())
+        }
+        Proto::Graph => {
+            let mut c = graph_config(&sim);
+            c.client_secret = "wrong".into();
+            Arc::new(mailsync::GraphSource::new(c).unwrap())
+        }
+    };
+    let r = sync_mailbox(source.as_ref(), &MemoryTarget::new(), ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Attention, "{r:?}");
+    assert!(r.reason.unwrap().contains("authentication failed"));
+}
+both!(wrong_credentials_need_attention);
+
+#[tokio::test]
+async fn ews_keeps_at_most_four_requests_in_flight_per_mailbox() {
+    let sim = sim().await;
+    let h = sim.handle();
+    h.add_synthetic_mailbox("wide@example.com", 200).unwrap();
+    h.set_latency(Duration::from_millis(15));
+    let target = MemoryTarget::new();
+    let r = sync_mailbox(
+        source(Proto::Ews, &sim).as_ref(),
+        &target,
+        "wide@example.com",
+        &options(),
+    )
+    .await;
+    assert_eq!(r.status, MailboxStatus::Healthy);
+    let max = h.counters().max_in_flight["wide@example.com"];
+    assert!((2..=4).contains(&max), "max in flight {max}");
+}
+
+#[tokio::test]
+async fn graph_token_is_cached_and_refreshed_after_expiry() {
+    let sim = sim().await;
+    let source = mailsync::GraphSource::new(graph_config(&sim)).unwrap();
+    let target = MemoryTarget::new();
+    sync_mailbox(&source, &target, ALICE, &options()).await;
+    assert_eq!(
+        source.client().token_requests(),
+        1,
+        "one token for the whole run"
+    );
+    sim.handle().expire_tokens();
+    sim.handle()
+        .add_message(ALICE, "Inbox", &mime("After expiry"), false)
+        .unwrap();
+    let r = sync_mailbox(&source, &target, ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert_eq!(r.new_items, 1);
+    assert_eq!(
+        source.client().token_requests(),
+        2,
+        "refreshed once after the 401"
+    );
+    assert!(sim.handle().counters().endpoint("graph:unauthorized") >= 1);
+}
+
+#[tokio::test]
+async fn ews_restore_creates_a_non_draft_item() {
+    let sim = sim().await;
+    let source = mailsync::EwsSource::new(ews_config(&sim)).unwrap();
+    let ctx = mailsync::MailboxCtx::new(CHLOE, 4, mailsync::RetryPolicy::default());
+    let before = sim.handle().list_items(CHLOE, "Inbox").unwrap().len();
+    let id = source
+        .client()
+        .create_item_mime(
+            &ctx,
+            &mailsync::ews::FolderRef::Distinguished("inbox".into()),
+            &mime("Restored"),
+            true,
+        )
+        .await
+        .unwrap();
+    assert!(!id.is_empty());
+    assert_eq!(
+        sim.handle().list_items(CHLOE, "Inbox").unwrap().len(),
+        before + 1
+    );
+    assert_eq!(sim.handle().counters().created_items, 1);
+}
