@@ -9,6 +9,7 @@
 pub mod blob;
 mod error;
 pub mod import;
+pub mod mailgen;
 pub mod meta;
 mod store;
 mod types;
