@@ -330,9 +330,15 @@ fn batch(state: &SimState, body: &[u8], origin: &str) -> GraphResponse {
 }
 
 fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
-    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let decoded: Vec<String> = req
+        .path
+        .trim_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let (user, rest) = match segments.as_slice() {
-        ["users", user, rest @ ..] => (percent_decode(user), rest),
+        ["users", user, rest @ ..] => (user.to_string(), rest),
         _ => {
             if !in_batch {
                 state.count("graph:unknown", None);
@@ -535,7 +541,7 @@ fn item_not_found() -> GraphResponse {
 }
 
 fn find_item<'a>(mb: &'a Mailbox, id: &str) -> Option<&'a Item> {
-    let parsed = mailbox::parse_item_id(&percent_decode(id)).filter(|p| p.mailbox == mb.index)?;
+    let parsed = mailbox::parse_item_id(id).filter(|p| p.mailbox == mb.index)?;
     let item = mb.items.get(&parsed.n)?;
     match parsed.move_gen {
         Some(g) if g != item.move_gen => None,

@@ -474,3 +474,46 @@ async fn ews_restore_creates_a_non_draft_item() {
     );
     assert_eq!(sim.handle().counters().created_items, 1);
 }
+
+#[tokio::test]
+async fn ews_find_folder_pages_through_the_tree() {
+    let sim = sim().await;
+    let source = mailsync::EwsSource::new(ews_config(&sim)).unwrap();
+    let ctx = mailsync::MailboxCtx::new(ALICE, 4, mailsync::RetryPolicy::default());
+    let root = mailsync::ews::FolderRef::Distinguished("msgfolderroot".into());
+    let mut names = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = source
+            .client()
+            .find_folder(&ctx, &root, true, offset, 4)
+            .await
+            .unwrap();
+        assert_eq!(page.total_in_view, 9);
+        offset += page.folders.len();
+        names.extend(page.folders.into_iter().filter_map(|f| f.display_name));
+        if page.includes_last {
+            break;
+        }
+    }
+    assert_eq!(names.len(), 9);
+    assert!(names.iter().any(|n| n == "Harbour"));
+    let shallow = source
+        .client()
+        .find_folder(&ctx, &root, false, 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        shallow.total_in_view, 7,
+        "Inbox, Sent, Deleted, Drafts, Calendar, Contacts, Newsletters"
+    );
+}
+
+#[test]
+fn graph_path_segments_are_escaped() {
+    assert_eq!(
+        mailsync::graph::path_segment("a+b@example.com"),
+        "a%2Bb@example.com"
+    );
+    assert_eq!(mailsync::graph::path_segment("AAk/x="), "AAk%2Fx%3D");
+}

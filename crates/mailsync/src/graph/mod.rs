@@ -274,7 +274,13 @@ impl GraphClient {
         while !pending.is_empty() {
             let urls: Vec<String> = pending
                 .iter()
-                .map(|id| format!("/users/{}/messages/{}/$value", mb.address, id))
+                .map(|id| {
+                    format!(
+                        "/users/{}/messages/{}/$value",
+                        path_segment(&mb.address),
+                        path_segment(id)
+                    )
+                })
                 .collect();
             let responses = self.batch_get(mb, &urls).await?;
             let mut retry = Vec::new();
@@ -327,6 +333,19 @@ impl GraphClient {
         }
         Ok(out)
     }
+}
+
+/// Percent-encodes a value for use as one URL path segment (user ids may hold `+`, `#`, `/`).
+pub fn path_segment(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'-' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn classify_status<T>(

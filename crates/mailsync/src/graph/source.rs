@@ -35,7 +35,11 @@ impl GraphSource {
     }
 
     fn user_url(&self, mb: &MailboxCtx) -> String {
-        format!("{}/users/{}", self.client.config().graph_base, mb.address)
+        format!(
+            "{}/users/{}",
+            self.client.config().graph_base,
+            super::path_segment(&mb.address)
+        )
     }
 
     async fn delta(&self, mb: &MailboxCtx, url: &str) -> Result<DeltaPage, SourceError> {
@@ -143,7 +147,7 @@ impl MailboxSource for GraphSource {
         let initial = match folder.kind {
             FolderKind::Mail => format!(
                 "{user}/mailFolders/{}/messages/delta?$select=isRead,parentFolderId",
-                folder.id
+                super::path_segment(&folder.id)
             ),
             FolderKind::Calendar => {
                 let (start, end) = &self.client.config().calendar_window;
