@@ -148,6 +148,19 @@ pub async fn sync_mailbox(
         };
         report.reason = Some(e.to_string());
         tracing::warn!(mailbox, status = ?report.status, error = %e, "mailbox sync did not complete");
+    } else {
+        tracing::info!(
+            mailbox,
+            protocol = source.protocol(),
+            new = report.new_items,
+            moved = report.moved_items,
+            deleted = report.deleted_items,
+            read_changes = report.read_changes,
+            requests = report.requests,
+            throttled = report.throttled,
+            ms = report.duration.as_millis() as u64,
+            "mailbox synced"
+        );
     }
     report
 }
