@@ -1,0 +1,31 @@
+use archive::ArchiveError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncerError {
+    #[error("metadata database: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error("connection {0} does not exist")]
+    UnknownConnection(i64),
+    #[error("sync task {0} does not exist")]
+    UnknownTask(i64),
+    #[error("mailbox {address} is not part of sync task {task}")]
+    UnknownTaskMailbox { task: i64, address: String },
+    #[error("a {what} named `{name}` exists already")]
+    NameTaken { what: &'static str, name: String },
+    #[error("connection {0} is used by sync tasks; delete or move them first")]
+    ConnectionInUse(i64),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("connection secret cannot be decrypted (wrong server key or damaged record)")]
+    SecretUnreadable,
+    #[error("connection {0} has no secret stored")]
+    NoSecret(i64),
+    #[error("stored record is inconsistent: {0}")]
+    Inconsistent(String),
+    #[error(transparent)]
+    Source(#[from] mailsync::SourceError),
+}
+
+pub type Result<T> = std::result::Result<T, SyncerError>;

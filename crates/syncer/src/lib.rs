@@ -1,0 +1,22 @@
+//! `syncer`: the sync engine wired to the archive and run on a schedule (capabilities 4, 5, 8 of
+//! `DESIGN.md`). Layering stays one-way: `mailsync` (connectors, engine) -> `syncer` -> `archive`.
+//!
+//! - [`ArchiveTarget`]: `mailsync::SyncTarget` on the archive store for one mailbox, sync states
+//!   in the `sync_states` table.
+//! - [`SyncStore`]: server connections (secrets sealed with AES-256-GCM), sync tasks, the status
+//!   of each task mailbox and the run history, plus [`SyncStore::test_connection`].
+//! - [`SyncService`]: finds due mailboxes, claims them with a lease, runs them and records the
+//!   outcome; [`SyncService::spawn`] is the server's background loop.
+
+// Tests may unwrap: a panic there is a test failure with a clear location.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod crypto;
+mod error;
+mod meta;
+mod target;
+
+pub use crypto::SecretBox;
+pub use error::{Result, SyncerError};
+pub use meta::item_meta;
+pub use target::ArchiveTarget;

@@ -1,0 +1,493 @@
+//! [`ArchiveTarget`]: the sync engine's [`SyncTarget`] on the archive store, for one mailbox.
+//!
+//! Every archive write is its own committed transaction, so a write is durable before the
+//! engine goes on to save the page's sync state (which lands in `sync_states`, same database).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use archive::{
+    Archive, ArchiveError, BlobHash, FolderId, FolderKind as ArchiveKind, FolderSpec, ItemKind,
+    Mailbox, NewMailbox, PutItem, Timestamp,
+};
+use async_trait::async_trait;
+use mailsync::source::{ContentFormat, FolderKind, SourceFolder};
+use mailsync::{ItemLocation, SyncTarget, TargetError};
+use sqlx::Row;
+
+use crate::meta::item_meta;
+
+fn terr(e: impl std::fmt::Display) -> TargetError {
+    TargetError(e.to_string())
+}
+
+#[derive(Default)]
+struct FolderCache {
+    by_source: HashMap<String, SourceFolder>,
+    source_of: HashMap<FolderId, String>,
+}
+
+/// The archive bound to one mailbox. Build one per mailbox run: it caches the live folder tree
+/// and remembers the messages deleted during the run (to recognise EWS moves).
+pub struct ArchiveTarget {
+    archive: Archive,
+    mailbox: Mailbox,
+    /// Last interval instant handed out: intervals need a clock that never goes backwards.
+    clock: Mutex<i64>,
+    folders: tokio::sync::Mutex<Option<FolderCache>>,
+    /// Content hash -> source id of messages deleted in this run. EWS reports a move as a delete
+    /// and a create with a new id; the create of identical content becomes a move in the archive.
+    deleted_this_run: Mutex<HashMap<String, String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Exchange's well-known top-level mail folders, by the names both protocols report.
+fn archive_kind(kind: FolderKind, parent: Option<&str>, name: &str) -> ArchiveKind {
+    match kind {
+        FolderKind::Calendar => ArchiveKind::Calendar,
+        FolderKind::Contacts => ArchiveKind::Contacts,
+        FolderKind::Mail if parent.is_some() => ArchiveKind::Other,
+        FolderKind::Mail => match name.to_ascii_lowercase().as_str() {
+            "inbox" => ArchiveKind::Inbox,
+            "sent items" | "sent" => ArchiveKind::Sent,
+            "drafts" => ArchiveKind::Drafts,
+            "deleted items" | "deleted" => ArchiveKind::Deleted,
+            "junk email" | "junk e-mail" | "junk" => ArchiveKind::Junk,
+            "archive" => ArchiveKind::Archive,
+            "outbox" => ArchiveKind::Outbox,
+            _ => ArchiveKind::Other,
+        },
+    }
+}
+
+fn sync_kind(kind: ArchiveKind) -> FolderKind {
+    match kind {
+        ArchiveKind::Calendar => FolderKind::Calendar,
+        ArchiveKind::Contacts => FolderKind::Contacts,
+        _ => FolderKind::Mail,
+    }
+}
+
+impl ArchiveTarget {
+    /// The archive mailbox named by the address (created when missing), ready to sync into.
+    pub async fn open(
+        archive: Archive,
+        address: &str,
+        display_name: Option<&str>,
+    ) -> Result<ArchiveTarget, ArchiveError> {
+        let address = address.trim().to_ascii_lowercase();
+        let mailbox = archive
+            .ensure_mailbox(&NewMailbox {
+                name: address.clone(),
+                owner_address: address.clone(),
+                display_name: display_name
+                    .filter(|d| !d.trim().is_empty())
+                    .unwrap_or(&address)
+                    .to_string(),
+            })
+            .await?;
+        Ok(ArchiveTarget::new(archive, mailbox))
+    }
+
+    pub fn new(archive: Archive, mailbox: Mailbox) -> ArchiveTarget {
+        ArchiveTarget {
+            archive,
+            mailbox,
+            clock: Mutex::new(0),
+            folders: tokio::sync::Mutex::new(None),
+            deleted_this_run: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn mailbox(&self) -> &Mailbox {
+        &self.mailbox
+    }
+
+    fn at(&self) -> Timestamp {
+        let mut last = lock(&self.clock);
+        let now = Timestamp::now().0.max(*last + 1);
+        *last = now;
+        Timestamp(now)
+    }
+
+    async fn load_folders(&self) -> Result<FolderCache, TargetError> {
+        let tree = self
+            .archive
+            .folder_tree(self.mailbox.id, None)
+            .await
+            .map_err(terr)?;
+        let source_of: HashMap<FolderId, String> =
+            tree.iter().map(|n| (n.id, n.source_id.clone())).collect();
+        let by_source = tree
+            .iter()
+            .map(|n| {
+                let f = SourceFolder {
+                    id: n.source_id.clone(),
+                    parent_id: n.parent_id.and_then(|p| source_of.get(&p).cloned()),
+                    display_name: n.name.clone(),
+                    kind: sync_kind(n.kind),
+                };
+                (n.source_id.clone(), f)
+            })
+            .collect();
+        Ok(FolderCache {
+            by_source,
+            source_of,
+        })
+    }
+
+    async fn folders(&self) -> Result<tokio::sync::MappedMutexGuard<'_, FolderCache>, TargetError> {
+        let mut guard = self.folders.lock().await;
+        if guard.is_none() {
+            *guard = Some(self.load_folders().await?);
+        }
+        Ok(tokio::sync::MutexGuard::map(guard, |g| {
+            g.get_or_insert_with(FolderCache::default)
+        }))
+    }
+
+    async fn put(
+        &self,
+        folder: &str,
+        id: &str,
+        kind: ItemKind,
+        raw: &[u8],
+        is_read: bool,
+        meta: Option<archive::ItemMeta>,
+    ) -> Result<(), TargetError> {
+        self.archive
+            .put_item(PutItem {
+                mailbox_id: self.mailbox.id,
+                folder_source_id: folder.to_string(),
+                source_id: id.to_string(),
+                kind,
+                raw: raw.to_vec(),
+                is_read,
+                flags: Vec::new(),
+                meta,
+                received_at: None,
+                at: self.at(),
+            })
+            .await
+            .map_err(terr)?;
+        Ok(())
+    }
+
+    /// Calendar items and contacts change in place. The archive keeps one record per source id,
+    /// so a changed one has its old version renamed and closed, and the new content stored
+    /// under the id: the interval model then shows which version was current when.
+    async fn put_versioned(
+        &self,
+        folder: &str,
+        id: &str,
+        kind: ItemKind,
+        format: ContentFormat,
+        data: &[u8],
+    ) -> Result<(), TargetError> {
+        let existing = self
+            .archive
+            .item_by_source_id(self.mailbox.id, id)
+            .await
+            .map_err(terr)?;
+        if let Some(old) = existing {
+            let hash = BlobHash::of(data);
+            if old.blob_hash != hash.as_str() {
+                let retired = format!("{id}#{}", old.blob_hash);
+                let at = self.at();
+                self.archive
+                    .move_item(self.mailbox.id, id, folder, Some(&retired), at)
+                    .await
+                    .map_err(terr)?;
+                self.archive
+                    .delete_item(self.mailbox.id, &retired, self.at())
+                    .await
+                    .map_err(terr)?;
+            }
+        }
+        self.put(folder, id, kind, data, true, Some(item_meta(format, data)))
+            .await
+    }
+}
+
+fn ignore_unknown(r: Result<(), ArchiveError>) -> Result<(), TargetError> {
+    match r {
+        Ok(()) | Err(ArchiveError::UnknownItem(_) | ArchiveError::UnknownFolder(_)) => Ok(()),
+        Err(e) => Err(terr(e)),
+    }
+}
+
+#[async_trait]
+impl SyncTarget for ArchiveTarget {
+    async fn load_sync_state(&self, key: &str) -> Result<Option<String>, TargetError> {
+        let row =
+            sqlx::query("SELECT state FROM sync_states WHERE mailbox_id = $1 AND state_key = $2")
+                .bind(self.mailbox.id)
+                .bind(key)
+                .fetch_optional(&self.archive.database().pool)
+                .await
+                .map_err(terr)?;
+        row.map(|r| r.try_get::<String, _>("state"))
+            .transpose()
+            .map_err(terr)
+    }
+
+    async fn save_sync_state(&self, key: &str, state: &str) -> Result<(), TargetError> {
+        sqlx::query(
+            "INSERT INTO sync_states (mailbox_id, state_key, state, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (mailbox_id, state_key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(self.mailbox.id)
+        .bind(key)
+        .bind(state)
+        .bind(Timestamp::now().0)
+        .execute(&self.archive.database().pool)
+        .await
+        .map_err(terr)?;
+        Ok(())
+    }
+
+    async fn delete_sync_state(&self, key: &str) -> Result<(), TargetError> {
+        sqlx::query("DELETE FROM sync_states WHERE mailbox_id = $1 AND state_key = $2")
+            .bind(self.mailbox.id)
+            .bind(key)
+            .execute(&self.archive.database().pool)
+            .await
+            .map_err(terr)?;
+        Ok(())
+    }
+
+    async fn upsert_folder(
+        &self,
+        source_id: &str,
+        parent_source_id: Option<&str>,
+        display_name: &str,
+        kind: FolderKind,
+    ) -> Result<bool, TargetError> {
+        let mut cache = self.folders().await?;
+        let new = !cache.by_source.contains_key(source_id);
+        let spec = FolderSpec {
+            source_id: source_id.to_string(),
+            parent_source_id: parent_source_id.map(str::to_string),
+            name: display_name.to_string(),
+            kind: archive_kind(kind, parent_source_id, display_name),
+        };
+        let id = self
+            .archive
+            .upsert_folder(self.mailbox.id, &spec, self.at())
+            .await
+            .map_err(terr)?;
+        cache.source_of.insert(id, source_id.to_string());
+        cache.by_source.insert(
+            source_id.to_string(),
+            SourceFolder {
+                id: source_id.to_string(),
+                parent_id: parent_source_id.map(str::to_string),
+                display_name: display_name.to_string(),
+                kind,
+            },
+        );
+        Ok(new)
+    }
+
+    async fn close_folder(&self, source_id: &str) -> Result<(), TargetError> {
+        let mut cache = self.folders().await?;
+        ignore_unknown(
+            self.archive
+                .close_folder(self.mailbox.id, source_id, self.at())
+                .await,
+        )?;
+        cache.by_source.remove(source_id);
+        Ok(())
+    }
+
+    async fn live_folders(&self) -> Result<Vec<SourceFolder>, TargetError> {
+        let cache = self.folders().await?;
+        let mut out: Vec<SourceFolder> = cache.by_source.values().cloned().collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    async fn item_location(
+        &self,
+        source_item_id: &str,
+    ) -> Result<Option<ItemLocation>, TargetError> {
+        let Some(item) = self
+            .archive
+            .item_by_source_id(self.mailbox.id, source_item_id)
+            .await
+            .map_err(terr)?
+        else {
+            return Ok(None);
+        };
+        let folder_id = match (item.deleted_in_source, item.folder_id) {
+            (false, Some(f)) => {
+                let cache = self.folders().await?;
+                cache
+                    .source_of
+                    .get(&f)
+                    .filter(|s| cache.by_source.contains_key(*s))
+                    .cloned()
+            }
+            _ => None,
+        };
+        Ok(Some(ItemLocation {
+            folder_id,
+            is_read: item.is_read,
+        }))
+    }
+
+    async fn folder_item_ids(&self, folder_source_id: &str) -> Result<Vec<String>, TargetError> {
+        let Some(folder) = self
+            .archive
+            .folder_id(self.mailbox.id, folder_source_id)
+            .await
+            .map_err(terr)?
+        else {
+            return Ok(Vec::new());
+        };
+        let state = self
+            .archive
+            .state_at(self.mailbox.id, self.at())
+            .await
+            .map_err(terr)?;
+        Ok(state
+            .items
+            .into_iter()
+            .filter(|i| i.folder_id == folder)
+            .map(|i| i.source_id)
+            .collect())
+    }
+
+    async fn put_message(
+        &self,
+        folder_source_id: &str,
+        source_item_id: &str,
+        raw_mime: &[u8],
+        is_read: bool,
+    ) -> Result<(), TargetError> {
+        let paired = {
+            let mut deleted = lock(&self.deleted_this_run);
+            if deleted.is_empty() {
+                None
+            } else {
+                deleted.remove(BlobHash::of(raw_mime).as_str())
+            }
+        };
+        if let Some(old_id) = paired {
+            let at = self.at();
+            let moved = self
+                .archive
+                .move_item(
+                    self.mailbox.id,
+                    &old_id,
+                    folder_source_id,
+                    Some(source_item_id),
+                    at,
+                )
+                .await;
+            match moved {
+                Ok(()) => {
+                    return ignore_unknown(
+                        self.archive
+                            .set_read(self.mailbox.id, source_item_id, is_read, self.at())
+                            .await,
+                    );
+                }
+                // Renamed meanwhile or the new id exists already: store it the plain way.
+                Err(e) => tracing::debug!(error = %e, "move pairing not possible"),
+            }
+        }
+        self.put(
+            folder_source_id,
+            source_item_id,
+            ItemKind::Message,
+            raw_mime,
+            is_read,
+            None,
+        )
+        .await
+    }
+
+    async fn put_calendar_item(
+        &self,
+        folder_source_id: &str,
+        source_item_id: &str,
+        format: ContentFormat,
+        data: &[u8],
+    ) -> Result<(), TargetError> {
+        self.put_versioned(
+            folder_source_id,
+            source_item_id,
+            ItemKind::Calendar,
+            format,
+            data,
+        )
+        .await
+    }
+
+    async fn put_contact(
+        &self,
+        folder_source_id: &str,
+        source_item_id: &str,
+        format: ContentFormat,
+        data: &[u8],
+    ) -> Result<(), TargetError> {
+        self.put_versioned(
+            folder_source_id,
+            source_item_id,
+            ItemKind::Contact,
+            format,
+            data,
+        )
+        .await
+    }
+
+    async fn move_item(
+        &self,
+        source_item_id: &str,
+        to_folder_source_id: &str,
+    ) -> Result<(), TargetError> {
+        self.archive
+            .move_item(
+                self.mailbox.id,
+                source_item_id,
+                to_folder_source_id,
+                None,
+                self.at(),
+            )
+            .await
+            .map_err(terr)
+    }
+
+    async fn delete_item(&self, source_item_id: &str) -> Result<(), TargetError> {
+        let item = self
+            .archive
+            .item_by_source_id(self.mailbox.id, source_item_id)
+            .await
+            .map_err(terr)?;
+        let Some(item) = item else { return Ok(()) };
+        if item.deleted_in_source {
+            return Ok(());
+        }
+        ignore_unknown(
+            self.archive
+                .delete_item(self.mailbox.id, source_item_id, self.at())
+                .await,
+        )?;
+        if item.kind == ItemKind::Message {
+            lock(&self.deleted_this_run).insert(item.blob_hash, source_item_id.to_string());
+        }
+        Ok(())
+    }
+
+    async fn set_read(&self, source_item_id: &str, is_read: bool) -> Result<(), TargetError> {
+        ignore_unknown(
+            self.archive
+                .set_read(self.mailbox.id, source_item_id, is_read, self.at())
+                .await,
+        )
+    }
+}

@@ -1,0 +1,594 @@
+//! The sync engine into a real archive (temporary SQLite), every scenario for EWS and Graph.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use archive::{ItemKind, MailboxId, Timestamp};
+use async_trait::async_trait;
+use common::*;
+use mailsync::source::{ContentFormat, FolderKind, SourceFolder};
+use mailsync::{sync_mailbox, ItemLocation, MailboxStatus, SyncTarget, TargetError};
+use syncer::ArchiveTarget;
+
+/// Folder by folder, the archive holds what the simulator holds now.
+async fn assert_mirrors(
+    env: &Env,
+    sim: &exchange_sim::RunningSim,
+    mailbox: MailboxId,
+    address: &str,
+    paths: &[&str],
+) {
+    let h = sim.handle();
+    let (messages, events, contacts) = h.item_counts(address).unwrap();
+    assert_eq!(
+        env.live_count(mailbox, ItemKind::Message).await,
+        messages,
+        "messages"
+    );
+    assert_eq!(
+        env.live_count(mailbox, ItemKind::Calendar).await,
+        events,
+        "calendar items"
+    );
+    assert_eq!(
+        env.live_count(mailbox, ItemKind::Contact).await,
+        contacts,
+        "contacts"
+    );
+    for path in paths {
+        assert_eq!(
+            env.items_in_path(mailbox, path).await,
+            Some(h.list_items(address, path).unwrap().len() as i64),
+            "items in {path}"
+        );
+    }
+}
+
+async fn first_sync(proto: Proto) {
+    let sim = sim().await;
+    let env = Env::sqlite().await;
+    let source = source(proto, &sim);
+    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+        .await
+        .unwrap();
+    let mb = target.mailbox().id;
+    let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert_eq!((r.calendar_items, r.contacts), (3, 3));
+    assert_mirrors(
+        &env,
+        &sim,
+        mb,
+        ALICE,
+        &[
+            "Inbox",
+            "Inbox/Projects",
+            "Inbox/Projects/Harbour",
+            "Sent Items",
+            "Newsletters",
+        ],
+    )
+    .await;
+
+    // The tree: well-known kinds, nesting, unread counts as in the source.
+    let tree = env.archive.folder_tree(mb, None).await.unwrap();
+    let inbox = tree.iter().find(|f| f.path == ["Inbox"]).unwrap();
+    assert_eq!(inbox.kind, archive::FolderKind::Inbox);
+    let sim_inbox = sim.handle().list_items(ALICE, "Inbox").unwrap();
+    assert_eq!(inbox.total as usize, sim_inbox.len());
+    assert!(inbox.unread > 0 && inbox.unread < inbox.total, "{inbox:?}");
+    let harbour = tree.iter().find(|f| f.name == "Harbour").unwrap();
+    assert_eq!(harbour.path, ["Inbox", "Projects", "Harbour"]);
+    assert!(tree.iter().any(|f| f.kind == archive::FolderKind::Calendar));
+    assert!(tree.iter().any(|f| f.kind == archive::FolderKind::Sent));
+
+    // Raw MIME byte for byte.
+    let seed = std::fs::read(
+        exchange_sim::default_seed_dir()
+            .join(ALICE)
+            .join("Inbox/01-quarterly-figures-for-review.read.eml"),
+    )
+    .unwrap();
+    let state = env.archive.state_at(mb, Timestamp::now()).await.unwrap();
+    let mut found = false;
+    for i in &state.items {
+        if env.archive.read_raw(i.item_id).await.unwrap() == seed {
+            found = true;
+            assert!(i.is_read);
+        }
+    }
+    assert!(found, "the seed message is archived byte-exact");
+
+    // Calendar items carry a title and a date from their content.
+    for i in &state.items {
+        let d = env.archive.item(i.item_id).await.unwrap().unwrap();
+        if d.kind == ItemKind::Calendar {
+            assert!(!d.subject.is_empty(), "{d:?}");
+            assert!(d.date.0 < d.archived_at.0 + 3_600_000_000 * 24 * 365 * 5);
+        }
+        if d.kind == ItemKind::Contact {
+            assert!(!d.subject.is_empty(), "{d:?}");
+        }
+    }
+
+    // Nothing changed: nothing written, nothing downloaded.
+    let items_before = env.archive.count_items(Some(mb)).await.unwrap();
+    let again = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(again.status, MailboxStatus::Healthy);
+    assert_eq!(
+        (again.new_items, again.moved_items, again.deleted_items),
+        (0, 0, 0)
+    );
+    assert_eq!(
+        env.archive.count_items(Some(mb)).await.unwrap(),
+        items_before
+    );
+
+    // A fresh target over the same store resumes from the states in SQL.
+    let fresh = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+        .await
+        .unwrap();
+    let third = sync_mailbox(source.as_ref(), &fresh, ALICE, &options()).await;
+    assert_eq!(
+        (third.new_items, third.full_resyncs, third.folders_added),
+        (0, 0, 0),
+        "{third:?}"
+    );
+    assert!(fresh
+        .load_sync_state(&format!("{}/folders", source.protocol()))
+        .await
+        .unwrap()
+        .is_some());
+    env.finish().await;
+}
+both!(first_sync);
+
+async fn incremental(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let env = Env::sqlite().await;
+    let source = source(proto, &sim);
+    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+        .await
+        .unwrap();
+    let mb = target.mailbox().id;
+    assert_eq!(
+        sync_mailbox(source.as_ref(), &target, ALICE, &options())
+            .await
+            .status,
+        MailboxStatus::Healthy
+    );
+    let records_before = env.archive.count_items(Some(mb)).await.unwrap();
+    let t_before = Timestamp::now();
+
+    let inbox = h.list_items(ALICE, "Inbox").unwrap();
+    let sent = h.list_items(ALICE, "Sent Items").unwrap();
+    let moved_id_before = match proto {
+        Proto::Ews => h.item_ids(ALICE, inbox[0]).unwrap().ews,
+        Proto::Graph => h.item_ids(ALICE, inbox[0]).unwrap().graph_immutable,
+    };
+    let deleted_id = match proto {
+        Proto::Ews => h.item_ids(ALICE, sent[0]).unwrap().ews,
+        Proto::Graph => h.item_ids(ALICE, sent[0]).unwrap().graph_immutable,
+    };
+    h.add_message(ALICE, "Inbox", &mime("Brand new"), false)
+        .unwrap();
+    h.move_item(ALICE, inbox[0], "Inbox/Projects").unwrap();
+    h.delete_item(ALICE, sent[0]).unwrap();
+    h.set_read(ALICE, inbox[1], true).unwrap();
+    h.add_folder(ALICE, "msgfolderroot", "Receipts").unwrap();
+    h.add_message(ALICE, "Receipts", &mime("Receipt 42"), true)
+        .unwrap();
+    h.remove_folder(ALICE, "Newsletters").unwrap();
+
+    let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert_eq!(r.read_changes, 1, "{r:?}");
+    assert_eq!((r.folders_added, r.folders_removed), (1, 1));
+    assert_mirrors(
+        &env,
+        &sim,
+        mb,
+        ALICE,
+        &["Inbox", "Inbox/Projects", "Sent Items", "Receipts"],
+    )
+    .await;
+
+    // The moved message is one record that changed folders (EWS: paired delete + create).
+    let moved_now = match proto {
+        Proto::Ews => h.item_ids(ALICE, inbox[0]).unwrap().ews,
+        Proto::Graph => h.item_ids(ALICE, inbox[0]).unwrap().graph_immutable,
+    };
+    let moved = env
+        .archive
+        .item_by_source_id(mb, &moved_now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!moved.deleted_in_source);
+    let projects = env
+        .archive
+        .folder_tree(mb, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|f| f.path == ["Inbox", "Projects"])
+        .unwrap();
+    assert_eq!(moved.folder_id, Some(projects.id));
+    if proto == Proto::Graph {
+        assert_eq!(moved_now, moved_id_before);
+    }
+    // Two new messages; the move made no new record.
+    assert_eq!(
+        env.archive.count_items(Some(mb)).await.unwrap(),
+        records_before + 2
+    );
+    // Before the sync the moved item was in the Inbox: the interval model remembers.
+    let past = env.archive.state_at(mb, t_before).await.unwrap();
+    let was = past.items.iter().find(|i| i.item_id == moved.id).unwrap();
+    let inbox_folder = past.folders.iter().find(|f| f.path == ["Inbox"]).unwrap();
+    assert_eq!(was.folder_id, inbox_folder.id);
+
+    // Deleted in the source: interval closed, content still there.
+    let gone = env
+        .archive
+        .item_by_source_id(mb, &deleted_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(gone.deleted_in_source);
+    assert!(!env.archive.read_raw(gone.id).await.unwrap().is_empty());
+    let loc = target.item_location(&deleted_id).await.unwrap();
+    assert_eq!(
+        loc.map(|l| l.folder_id),
+        Some(None),
+        "a deleted item is found, with no folder"
+    );
+
+    // The read flag change and the removed folder.
+    let now_read = env
+        .archive
+        .item_by_source_id(
+            mb,
+            &match proto {
+                Proto::Ews => h.item_ids(ALICE, inbox[1]).unwrap().ews,
+                Proto::Graph => h.item_ids(ALICE, inbox[1]).unwrap().graph_immutable,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(now_read.is_read);
+    assert!(env.items_in_path(mb, "Newsletters").await.is_none());
+    assert!(past.folders.iter().any(|f| f.path == ["Newsletters"]));
+    env.finish().await;
+}
+both!(incremental);
+
+async fn calendar_and_contacts(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let env = Env::sqlite().await;
+    let source = source(proto, &sim);
+    let target = ArchiveTarget::open(env.archive.clone(), BRUNO, Some("Bruno Keller"))
+        .await
+        .unwrap();
+    let mb = target.mailbox().id;
+    assert_eq!(target.mailbox().display_name, "Bruno Keller");
+    sync_mailbox(source.as_ref(), &target, BRUNO, &options()).await;
+    let ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:new-event@example.com\r\n\
+DTSTART:20251120T100000Z\r\nDTEND:20251120T110000Z\r\nSUMMARY:Budget workshop\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    h.add_calendar_item(BRUNO, ics).unwrap();
+    h.add_contact(BRUNO, b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Hana Sato\r\nN:Sato;Hana;;;\r\nEMAIL:hana.sato@example.org\r\nEND:VCARD\r\n").unwrap();
+    let old_event = h.list_items(BRUNO, "calendar").unwrap()[0];
+    h.delete_item(BRUNO, old_event).unwrap();
+
+    let r = sync_mailbox(source.as_ref(), &target, BRUNO, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert_eq!((r.calendar_items, r.contacts, r.deleted_items), (1, 1, 1));
+    assert_mirrors(&env, &sim, mb, BRUNO, &[]).await;
+
+    let state = env.archive.state_at(mb, Timestamp::now()).await.unwrap();
+    let mut event = None;
+    let mut contact = None;
+    for i in &state.items {
+        let d = env.archive.item(i.item_id).await.unwrap().unwrap();
+        if d.kind == ItemKind::Calendar && d.subject == "Budget workshop" {
+            event = Some(d);
+        } else if d.kind == ItemKind::Contact && d.subject == "Hana Sato" {
+            contact = Some(d);
+        }
+    }
+    let event = event.expect("the new event, titled from its content");
+    assert_eq!(
+        event.date,
+        Timestamp::from_unix_seconds(1_763_632_800),
+        "DTSTART 2025-11-20 10:00Z"
+    );
+    let raw = env.archive.read_raw(event.id).await.unwrap();
+    let needle: &[u8] = match proto {
+        Proto::Ews => b"SUMMARY:Budget workshop",
+        Proto::Graph => b"\"subject\":\"Budget workshop\"",
+    };
+    assert!(raw.windows(needle.len()).any(|w| w == needle));
+    let contact = contact.expect("the new contact, named from its content");
+    assert_eq!(contact.sender_address, "hana.sato@example.org");
+    env.finish().await;
+}
+both!(calendar_and_contacts);
+
+async fn invalid_sync_state_full_resync(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let env = Env::sqlite().await;
+    let source = paged_source(proto, &sim, 4);
+    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+        .await
+        .unwrap();
+    let mb = target.mailbox().id;
+    sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    let records = env.archive.count_items(Some(mb)).await.unwrap();
+
+    h.invalidate_sync_states(Some(ALICE));
+    h.add_message(ALICE, "Inbox/Projects", &mime("After the reset"), false)
+        .unwrap();
+    let gone = h.list_items(ALICE, "Inbox").unwrap()[2];
+    h.delete_item(ALICE, gone).unwrap();
+
+    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+        .await
+        .unwrap();
+    let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert!(r.full_resyncs >= 2, "{r:?}");
+    assert_eq!((r.new_items, r.deleted_items), (1, 1), "{r:?}");
+    // No duplicate records: exactly the one new message was added.
+    assert_eq!(
+        env.archive.count_items(Some(mb)).await.unwrap(),
+        records + 1
+    );
+    assert_mirrors(&env, &sim, mb, ALICE, &["Inbox", "Inbox/Projects"]).await;
+    let quiet = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!((quiet.full_resyncs, quiet.new_items), (0, 0));
+    env.finish().await;
+}
+both!(invalid_sync_state_full_resync);
+
+/// The archive target with a fuse: after `n` sync-state saves the "process dies".
+struct Crashing {
+    inner: ArchiveTarget,
+    saves_left: AtomicU64,
+}
+
+#[async_trait]
+impl SyncTarget for Crashing {
+    async fn load_sync_state(&self, key: &str) -> Result<Option<String>, TargetError> {
+        self.inner.load_sync_state(key).await
+    }
+    async fn save_sync_state(&self, key: &str, state: &str) -> Result<(), TargetError> {
+        if self
+            .saves_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_err()
+        {
+            return Err(TargetError(
+                "simulated crash before saving the sync state".into(),
+            ));
+        }
+        self.inner.save_sync_state(key, state).await
+    }
+    async fn delete_sync_state(&self, key: &str) -> Result<(), TargetError> {
+        self.inner.delete_sync_state(key).await
+    }
+    async fn upsert_folder(
+        &self,
+        id: &str,
+        parent: Option<&str>,
+        name: &str,
+        kind: FolderKind,
+    ) -> Result<bool, TargetError> {
+        self.inner.upsert_folder(id, parent, name, kind).await
+    }
+    async fn close_folder(&self, id: &str) -> Result<(), TargetError> {
+        self.inner.close_folder(id).await
+    }
+    async fn live_folders(&self) -> Result<Vec<SourceFolder>, TargetError> {
+        self.inner.live_folders().await
+    }
+    async fn item_location(&self, id: &str) -> Result<Option<ItemLocation>, TargetError> {
+        self.inner.item_location(id).await
+    }
+    async fn folder_item_ids(&self, folder: &str) -> Result<Vec<String>, TargetError> {
+        self.inner.folder_item_ids(folder).await
+    }
+    async fn put_message(
+        &self,
+        folder: &str,
+        id: &str,
+        raw: &[u8],
+        is_read: bool,
+    ) -> Result<(), TargetError> {
+        self.inner.put_message(folder, id, raw, is_read).await
+    }
+    async fn put_calendar_item(
+        &self,
+        folder: &str,
+        id: &str,
+        f: ContentFormat,
+        data: &[u8],
+    ) -> Result<(), TargetError> {
+        self.inner.put_calendar_item(folder, id, f, data).await
+    }
+    async fn put_contact(
+        &self,
+        folder: &str,
+        id: &str,
+        f: ContentFormat,
+        data: &[u8],
+    ) -> Result<(), TargetError> {
+        self.inner.put_contact(folder, id, f, data).await
+    }
+    async fn move_item(&self, id: &str, to: &str) -> Result<(), TargetError> {
+        self.inner.move_item(id, to).await
+    }
+    async fn delete_item(&self, id: &str) -> Result<(), TargetError> {
+        self.inner.delete_item(id).await
+    }
+    async fn set_read(&self, id: &str, is_read: bool) -> Result<(), TargetError> {
+        self.inner.set_read(id, is_read).await
+    }
+}
+
+async fn crash_then_resume(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let big = "bulk.user@example.com";
+    h.add_synthetic_mailbox(big, 120).unwrap();
+    let env = Env::sqlite().await;
+    let source = paged_source(proto, &sim, 10);
+    let crashing = Crashing {
+        inner: ArchiveTarget::open(env.archive.clone(), big, None)
+            .await
+            .unwrap(),
+        saves_left: AtomicU64::new(4),
+    };
+    let mb = crashing.inner.mailbox().id;
+    let first = sync_mailbox(source.as_ref(), &crashing, big, &options()).await;
+    assert_eq!(first.status, MailboxStatus::Failed, "{first:?}");
+    let written = env.archive.count_items(Some(mb)).await.unwrap();
+    assert!(written > 0 && written < 120, "{written}");
+
+    // A new process: a fresh target over the same database.
+    let target = ArchiveTarget::open(env.archive.clone(), big, None)
+        .await
+        .unwrap();
+    let second = sync_mailbox(source.as_ref(), &target, big, &options()).await;
+    assert_eq!(second.status, MailboxStatus::Healthy, "{second:?}");
+    assert_eq!(
+        env.archive.count_items(Some(mb)).await.unwrap(),
+        120,
+        "nothing lost, nothing twice"
+    );
+    assert_eq!(env.live_count(mb, ItemKind::Message).await, 120);
+    assert_mirrors(
+        &env,
+        &sim,
+        mb,
+        big,
+        &["Inbox", "Sent Items", "Archive/2025"],
+    )
+    .await;
+    env.finish().await;
+}
+both!(crash_then_resume);
+
+#[tokio::test]
+async fn changed_calendar_item_keeps_its_old_version() {
+    let env = Env::sqlite().await;
+    let target = ArchiveTarget::open(env.archive.clone(), "carol@example.com", None)
+        .await
+        .unwrap();
+    let mb = target.mailbox().id;
+    target
+        .upsert_folder("cal", None, "Calendar", FolderKind::Calendar)
+        .await
+        .unwrap();
+    let v1 = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:Plan\r\nDTSTART:20250101T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let v2 = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:Plan (moved)\r\nDTSTART:20250102T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    target
+        .put_calendar_item("cal", "ev1", ContentFormat::Ics, v1)
+        .await
+        .unwrap();
+    let t1 = Timestamp::now();
+    // The same content again is a no-op.
+    target
+        .put_calendar_item("cal", "ev1", ContentFormat::Ics, v1)
+        .await
+        .unwrap();
+    assert_eq!(env.archive.count_items(Some(mb)).await.unwrap(), 1);
+    target
+        .put_calendar_item("cal", "ev1", ContentFormat::Ics, v2)
+        .await
+        .unwrap();
+    let now = env
+        .archive
+        .item_by_source_id(mb, "ev1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.subject, "Plan (moved)");
+    assert_eq!(env.archive.read_raw(now.id).await.unwrap(), v2);
+    let then = env.archive.state_at(mb, t1).await.unwrap();
+    assert_eq!(then.items.len(), 1);
+    assert_eq!(
+        env.archive.read_raw(then.items[0].item_id).await.unwrap(),
+        v1
+    );
+    assert_eq!(
+        env.archive
+            .state_at(mb, Timestamp::now())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn sync_states_and_writes_are_idempotent() {
+    let env = Env::sqlite().await;
+    let t = ArchiveTarget::open(env.archive.clone(), "Dave@Example.com", None)
+        .await
+        .unwrap();
+    assert_eq!(t.mailbox().name, "dave@example.com");
+    assert_eq!(t.load_sync_state("ews/folders").await.unwrap(), None);
+    t.save_sync_state("ews/folders", "A").await.unwrap();
+    t.save_sync_state("ews/folders", "B").await.unwrap();
+    assert_eq!(
+        t.load_sync_state("ews/folders").await.unwrap().as_deref(),
+        Some("B")
+    );
+    t.delete_sync_state("ews/folders").await.unwrap();
+    assert_eq!(t.load_sync_state("ews/folders").await.unwrap(), None);
+
+    assert!(t
+        .upsert_folder("f1", None, "Inbox", FolderKind::Mail)
+        .await
+        .unwrap());
+    assert!(!t
+        .upsert_folder("f1", None, "Inbox", FolderKind::Mail)
+        .await
+        .unwrap());
+    let raw = mime("Twice");
+    t.put_message("f1", "m1", &raw, false).await.unwrap();
+    t.put_message("f1", "m1", &raw, false).await.unwrap();
+    assert_eq!(
+        env.archive.count_items(Some(t.mailbox().id)).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        t.folder_item_ids("f1").await.unwrap(),
+        vec!["m1".to_string()]
+    );
+    // Unknown ids are not an error: the engine may replay a page after a crash.
+    t.delete_item("nope").await.unwrap();
+    t.set_read("nope", true).await.unwrap();
+    t.close_folder("nope").await.unwrap();
+    t.close_folder("f1").await.unwrap();
+    assert!(t.live_folders().await.unwrap().is_empty());
+    assert_eq!(
+        t.item_location("m1").await.unwrap().map(|l| l.folder_id),
+        Some(None)
+    );
+    assert!(
+        t.upsert_folder("f1", None, "Inbox", FolderKind::Mail)
+            .await
+            .unwrap(),
+        "reopened"
+    );
+    env.finish().await;
+}

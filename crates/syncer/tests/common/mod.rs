@@ -1,0 +1,204 @@
+//! Shared set-up: the simulator, a fresh archive on a temporary SQLite file (or PostgreSQL
+//! unless SR_TEST_POSTGRES=skip), sources for both protocols.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use archive::{Archive, Blobs, ItemKind, MailboxId};
+use database::Database;
+use exchange_sim::{RunningSim, SimConfig};
+use mailsync::{
+    EwsConfig, EwsSource, GraphConfig, GraphSource, MailboxSource, RetryPolicy, SyncOptions,
+};
+
+pub const ALICE: &str = "alice.martin@example.com";
+pub const BRUNO: &str = "bruno.keller@example.com";
+pub const CHLOE: &str = "chloe.dubois@example.com";
+pub const KEY: [u8; 32] = [0x42; 32];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Ews,
+    Graph,
+}
+
+pub async fn sim() -> RunningSim {
+    exchange_sim::start(SimConfig::for_tests()).await.unwrap()
+}
+
+pub fn ews_config(sim: &RunningSim) -> EwsConfig {
+    let d = SimConfig::default();
+    EwsConfig::new(&sim.ews_url(), &d.service_account, &d.service_password)
+}
+
+pub fn graph_config(sim: &RunningSim) -> GraphConfig {
+    let d = SimConfig::default();
+    let mut c = GraphConfig::new(&d.tenant, &d.client_id, &d.client_secret);
+    c.graph_base = sim.graph_url();
+    c.token_url = sim.token_url(&d.tenant);
+    c
+}
+
+pub fn source(proto: Proto, sim: &RunningSim) -> Arc<dyn MailboxSource> {
+    paged_source(proto, sim, 0)
+}
+
+/// `page` 0 keeps the connector's default page size.
+pub fn paged_source(proto: Proto, sim: &RunningSim, page: u32) -> Arc<dyn MailboxSource> {
+    match proto {
+        Proto::Ews => {
+            let mut c = ews_config(sim);
+            if page > 0 {
+                c.max_changes = page;
+            }
+            Arc::new(EwsSource::new(c).unwrap())
+        }
+        Proto::Graph => {
+            let mut c = graph_config(sim);
+            if page > 0 {
+                c.page_size = page;
+            }
+            Arc::new(GraphSource::new(c).unwrap())
+        }
+    }
+}
+
+pub fn retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 12,
+        base_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(50),
+        max_server_wait: Duration::from_secs(2),
+    }
+}
+
+pub fn options() -> SyncOptions {
+    SyncOptions {
+        retry: retry(),
+        ..SyncOptions::default()
+    }
+}
+
+pub struct Env {
+    pub archive: Archive,
+    pub dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+impl Env {
+    pub async fn sqlite() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/meta.db", dir.path().display());
+        let db = Database::open(&url).await.unwrap();
+        let blobs = Blobs::local(dir.path().join("blobs"), None).unwrap();
+        Env {
+            archive: Archive::new(db, blobs),
+            dir,
+            pg_name: None,
+        }
+    }
+
+    /// None when PostgreSQL tests are switched off.
+    pub async fn postgres() -> Option<Env> {
+        if std::env::var("SR_TEST_POSTGRES").as_deref() == Ok("skip") {
+            return None;
+        }
+        let admin = Database::connect("postgres://postgres@127.0.0.1:5432/postgres")
+            .await
+            .expect("PostgreSQL at 127.0.0.1:5432 (set SR_TEST_POSTGRES=skip to skip)");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("sr_syncer_{}_{}", std::process::id(), nanos);
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin.pool)
+            .await
+            .unwrap();
+        admin.pool.close().await;
+        let db = Database::open(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::local(dir.path().join("blobs"), None).unwrap();
+        Some(Env {
+            archive: Archive::new(db, blobs),
+            dir,
+            pg_name: Some(name),
+        })
+    }
+
+    pub fn db(&self) -> &Database {
+        self.archive.database()
+    }
+
+    pub async fn finish(self) {
+        self.archive.database().pool.close().await;
+        if let Some(name) = self.pg_name {
+            if let Ok(admin) =
+                Database::connect("postgres://postgres@127.0.0.1:5432/postgres").await
+            {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&admin.pool)
+                    .await;
+                admin.pool.close().await;
+            }
+        }
+    }
+
+    /// Live items of a kind in the mailbox now.
+    pub async fn live_count(&self, mailbox: MailboxId, kind: ItemKind) -> usize {
+        let state = self
+            .archive
+            .state_at(mailbox, archive::Timestamp::now())
+            .await
+            .unwrap();
+        let mut n = 0;
+        for i in state.items {
+            if self.archive.item(i.item_id).await.unwrap().unwrap().kind == kind {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Live items in the folder at this display-name path ("Inbox/Projects").
+    pub async fn items_in_path(&self, mailbox: MailboxId, path: &str) -> Option<i64> {
+        let want: Vec<String> = path.split('/').map(str::to_string).collect();
+        self.archive
+            .folder_tree(mailbox, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|f| f.path == want)
+            .map(|f| f.total)
+    }
+}
+
+pub fn mime(subject: &str) -> Vec<u8> {
+    format!(
+        "From: Test Sender <sender@example.org>\r\nTo: <alice.martin@example.com>\r\nSubject: {subject}\r\n\
+Date: Tue, 07 Oct 2025 10:00:00 +0000\r\nMessage-ID: <{}@example.org>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\n{subject}\r\n",
+        subject.replace(' ', "-")
+    )
+    .into_bytes()
+}
+
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn ews() {
+                super::$name(Proto::Ews).await
+            }
+            #[tokio::test]
+            async fn graph() {
+                super::$name(Proto::Graph).await
+            }
+        }
+    };
+}
+pub(crate) use both;
