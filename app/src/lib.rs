@@ -10,9 +10,10 @@ mod pages;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use pages::home::HomePage;
+use pages::mail::MailPage;
 use pages::not_found::NotFoundPage;
 use pages::sign_in::SignInPage;
 
@@ -46,8 +47,11 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} · Sync & Recover") />
         <Router>
             <Routes fallback=NotFoundPage>
-                <Route path=path!("/") view=HomePage />
+                // Async: the whole page waits for its data, so a signed-out visit gets a real
+                // 302 to sign-in (headers are still unsent) instead of a page that redirects.
+                <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                 <Route path=path!("/sign-in") view=SignInPage />
+                <Route path=path!("/mail") view=MailPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -11,6 +11,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
 export const binary = process.env.SR_BINARY || join(targetDir, 'debug', 'sync-recover');
 export const screenshotDir = join(root, 'end2end', 'screenshots');
+export const fixturesDir = join(root, 'end2end', 'fixtures');
 
 function env(dataDir) {
   return {
@@ -28,13 +29,15 @@ export function cli(dataDir, args, extraEnv = {}) {
 }
 
 /** Starts `sync-recover serve`; resolves once it prints the address it listens on. */
-export async function startPortal({ users = [] } = {}) {
+export async function startPortal({ users = [], setup } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'sr-e2e-'));
   for (const u of users) {
     const args = ['users', 'add', u.username, '--display-name', u.displayName];
     if (u.admin) args.push('--admin');
+    if (u.address) args.push('--address', u.address);
     cli(dataDir, args, { SR_PASSWORD: u.password });
   }
+  if (setup) setup(dataDir);
   const child = spawn(binary, ['serve'], { env: env(dataDir), stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const url = await new Promise((resolvePromise, reject) => {

@@ -60,9 +60,10 @@ test('after hydration the button follows the fields, and sign-in works', async (
 
   await page.fill('#password', alice.password);
   await button.click();
-  await page.waitForURL(`${portal.url}/`);
-  await page.getByRole('heading', { name: `Welcome, ${alice.displayName}` }).waitFor();
-  await screenshot(page, 'home');
+  await page.waitForURL(`${portal.url}/mail`);
+  await page.locator('.topbar .user-name', { hasText: alice.displayName }).waitFor();
+  await page.locator('h1', { hasText: 'No archive yet' }).waitFor();
+  await screenshot(page, 'no-archive-yet');
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(`${portal.url}/sign-in`);

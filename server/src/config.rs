@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
@@ -38,6 +39,11 @@ pub struct StorageSettings {
     pub data_dir: PathBuf,
     /// Metadata database. Defaults to a SQLite file in `data_dir`.
     pub database_url: Option<SecretString>,
+    /// Encrypt archived content at rest (AES-256-GCM).
+    pub encrypt_blobs: bool,
+    /// The 32-byte key, base64. When unset, a key file `data_dir/blob.key` is created on first
+    /// start: back it up, the archive cannot be read without it.
+    pub encryption_key: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -65,15 +71,39 @@ session_hours = 12
 [storage]
 data_dir = "./data"
 # database_url = "postgres://user:password@host/db"   (default: sqlite in data_dir)
+encrypt_blobs = true
+# encryption_key = "base64 of 32 bytes"   (default: a key file data_dir/blob.key, made on first start)
 
 [log]
-level = "info,sqlx=warn"
+level = "info,sqlx=warn,tantivy=warn"
 format = "text"
 "#;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
 pub struct ConfigError(String);
+
+fn decode_key(text: &str) -> Result<[u8; 32], String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| "not valid base64".to_owned())?;
+    bytes
+        .try_into()
+        .map_err(|_| "must be 32 bytes (44 characters of base64)".to_owned())
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
 
 impl Settings {
     /// Loads settings from the defaults, the file (if given; it must exist) and the environment.
@@ -130,6 +160,10 @@ impl Settings {
             database::Backend::from_url(url.expose_secret())
                 .map_err(|e| ConfigError(format!("storage.database_url: {e}")))?;
         }
+        if let Some(key) = &self.storage.encryption_key {
+            decode_key(key.expose_secret())
+                .map_err(|e| ConfigError(format!("storage.encryption_key: {e}")))?;
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError(format!("log.level `{}`: {e}", self.log.level)))?;
         Ok(())
@@ -144,6 +178,37 @@ impl Settings {
                 self.storage.data_dir.join("sync-recover.db").display()
             )),
         }
+    }
+
+    /// The blob encryption key: configured, or read from (and on first start written to) the key
+    /// file in the data folder. `None` when encryption is off.
+    pub fn blob_key(&self) -> Result<Option<[u8; 32]>, ConfigError> {
+        if !self.storage.encrypt_blobs {
+            return Ok(None);
+        }
+        if let Some(key) = &self.storage.encryption_key {
+            return decode_key(key.expose_secret())
+                .map(Some)
+                .map_err(|e| ConfigError(format!("storage.encryption_key: {e}")));
+        }
+        let path = self.storage.data_dir.join("blob.key");
+        let io_error = |e: std::io::Error| ConfigError(format!("{}: {e}", path.display()));
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(io_error)?;
+            return decode_key(text.trim())
+                .map(Some)
+                .map_err(|e| ConfigError(format!("{}: {e}", path.display())));
+        }
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| ConfigError(format!("no randomness: {e}")))?;
+        std::fs::create_dir_all(&self.storage.data_dir).map_err(io_error)?;
+        write_private(
+            &path,
+            &base64::engine::general_purpose::STANDARD.encode(key),
+        )
+        .map_err(io_error)?;
+        tracing::warn!(path = %path.display(), "created a new blob encryption key: back it up");
+        Ok(Some(key))
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -224,6 +289,35 @@ mod tests {
             jail.set_env("SR_STORAGE__DATABASE_URL", "mysql://x");
             let err = Settings::load(None).expect_err("bad scheme").to_string();
             assert!(err.contains("storage.database_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn blob_key_file_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = Settings::for_tests(dir.path()).expect("settings");
+        let first = settings.blob_key().expect("key").expect("encryption on");
+        let second = settings.blob_key().expect("key").expect("encryption on");
+        assert_eq!(first, second);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("blob.key"))
+                .expect("key file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_bad_configured_key_is_refused() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SR_STORAGE__ENCRYPTION_KEY", "c2hvcnQ=");
+            let err = Settings::load(None).expect_err("short key").to_string();
+            assert!(err.contains("storage.encryption_key"), "{err}");
+            assert!(err.contains("32 bytes"), "{err}");
             Ok(())
         });
     }

@@ -1,37 +1,54 @@
-//! The demo set-up behind `serve --demo`: accounts a newcomer can sign in with right away.
-//! Created only in an empty database, so a real installation is never touched.
+//! The demo set-up behind `serve --demo`: accounts a newcomer can sign in with right away and an
+//! archive to look at. Created only in an empty database, so a real installation is never touched.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use accounts::Accounts;
+use archive::import::{import, ImportFormat, ImportOptions};
+use archive::mailgen::MailGen;
+use archive::{Archive, FolderKind, FolderSpec, ItemKind, NewMailbox, PutItem, Timestamp};
 
 pub struct DemoAccount {
     pub username: &'static str,
     pub display_name: &'static str,
     pub password: &'static str,
+    pub address: Option<&'static str>,
     pub is_admin: bool,
 }
 
+/// The end user owns the address of a mailbox in the built-in Exchange simulator's seed.
 pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     DemoAccount {
-        username: "alex",
-        display_name: "Alex Morgan",
+        username: "alice",
+        display_name: "Alice Martin",
         password: "demo-password",
+        address: Some("alice.martin@example.com"),
         is_admin: false,
     },
     DemoAccount {
         username: "admin",
         display_name: "Archive Administrator",
         password: "admin-password",
+        address: None,
         is_admin: true,
     },
 ];
 
-/// Creates the demo accounts when there are no users yet. Returns whether it did.
-pub async fn seed(accounts: &Accounts) -> anyhow::Result<bool> {
+/// Where the shared test corpus sits relative to the project (`../shared/corpus`).
+fn corpus_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    dir.is_dir().then_some(dir)
+}
+
+/// Creates the demo accounts and imports the legacy demo mail when there are no users yet.
+/// Returns whether it did.
+pub async fn seed(accounts: &Accounts, archive: &Archive) -> anyhow::Result<bool> {
     if !accounts.list_users().await?.is_empty() {
         return Ok(false);
     }
     for account in DEMO_ACCOUNTS {
-        accounts
+        let user = accounts
             .create_user(
                 account.username,
                 account.display_name,
@@ -39,6 +56,126 @@ pub async fn seed(accounts: &Accounts) -> anyhow::Result<bool> {
                 account.is_admin,
             )
             .await?;
+        if let Some(address) = account.address {
+            accounts.add_address(user.id, address).await?;
+        }
     }
+    generate_history(archive).await?;
+    import_legacy_corpus(archive).await?;
     Ok(true)
+}
+
+/// Messages in the earlier-archive demo mailbox.
+const GENERATED_MESSAGES: usize = 1_500;
+
+/// A realistic, generated mail history (threads, attachments, HTML and plain bodies, several
+/// charsets) in its own mailbox, so the demo has volume to browse and search.
+async fn generate_history(archive: &Archive) -> anyhow::Result<()> {
+    let mailbox = archive
+        .ensure_mailbox(&NewMailbox {
+            name: "alice.martin@example.com (earlier archive)".to_owned(),
+            owner_address: "alice.martin@example.com".to_owned(),
+            display_name: "Alice Martin: earlier archive".to_owned(),
+        })
+        .await?;
+    let at = Timestamp::now();
+    let mut generator = MailGen::new(2026);
+    let mut known_folders = HashSet::new();
+    let mut batch = Vec::new();
+    for i in 0..GENERATED_MESSAGES {
+        let (path, raw) = generator.message(i);
+        // Each folder of the path, parents first; the source id is the path itself.
+        for depth in 1..=path.len() {
+            let source_id = path[..depth].join("/");
+            if known_folders.insert(source_id.clone()) {
+                let name = path[depth - 1].clone();
+                archive
+                    .upsert_folder(
+                        mailbox.id,
+                        &FolderSpec {
+                            parent_source_id: (depth > 1).then(|| path[..depth - 1].join("/")),
+                            kind: folder_kind(&name, depth),
+                            name,
+                            source_id,
+                        },
+                        at,
+                    )
+                    .await?;
+            }
+        }
+        batch.push(PutItem {
+            mailbox_id: mailbox.id,
+            folder_source_id: path.join("/"),
+            source_id: format!("generated-{i}"),
+            kind: ItemKind::Message,
+            raw,
+            is_read: i % 9 != 0,
+            flags: Vec::new(),
+            meta: None,
+            received_at: None,
+            at,
+        });
+        if batch.len() == 250 {
+            archive.put_items(std::mem::take(&mut batch)).await?;
+        }
+    }
+    archive.put_items(batch).await?;
+    Ok(())
+}
+
+fn folder_kind(name: &str, depth: usize) -> FolderKind {
+    match (depth, name) {
+        (1, "Inbox") => FolderKind::Inbox,
+        (1, "Sent Items") => FolderKind::Sent,
+        (1, "Drafts") => FolderKind::Drafts,
+        (1, "Deleted Items") => FolderKind::Deleted,
+        (1, "Archive") => FolderKind::Archive,
+        _ => FolderKind::Other,
+    }
+}
+
+/// Real-world messages (well-formed, odd and broken) as Alice's legacy archive, the way an
+/// administrator would ingest old mail before the first sync.
+async fn import_legacy_corpus(archive: &Archive) -> anyhow::Result<()> {
+    let Some(corpus) = corpus_dir() else {
+        tracing::warn!("../shared/corpus not found: the demo has no legacy import");
+        return Ok(());
+    };
+    let mut options = ImportOptions::new(NewMailbox {
+        name: "alice.martin@example.com (legacy import)".to_owned(),
+        owner_address: "alice.martin@example.com".to_owned(),
+        display_name: "Alice Martin: legacy archive".to_owned(),
+    });
+    options.eml_extensions = vec!["eml".to_owned(), "raw".to_owned()];
+    let sources = [
+        (
+            ImportFormat::Maildir,
+            corpus.join("mail-parser/maildir"),
+            "Inbox",
+        ),
+        (
+            ImportFormat::EmlFolder,
+            corpus.join("mail-parser"),
+            "Test messages",
+        ),
+        (
+            ImportFormat::EmlFolder,
+            corpus.join("enmime"),
+            "Low-quality mail",
+        ),
+    ];
+    for (format, path, root) in sources {
+        if !path.exists() {
+            continue;
+        }
+        options.root_folder = root.to_owned();
+        let summary = import(archive, format, &path, &options, &mut |_| {}).await?;
+        tracing::info!(
+            source = %path.display(),
+            imported = summary.imported,
+            failed = summary.failed.len(),
+            "demo legacy import"
+        );
+    }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The server behind the `sync-recover` binary, as a library so integration tests can start it on
 //! port 0 with a fresh data folder (`Application::build`).
 
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod telemetry;
@@ -12,7 +13,9 @@ use std::time::Duration;
 
 use accounts::{Accounts, SignInThrottle};
 use app::api::context::AppContext;
+use archive::Archive;
 use database::Database;
+use search::SearchIndex;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
@@ -31,17 +34,61 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     Ok(Database::open(settings.database_url().expose_secret()).await?)
 }
 
+/// The archive store (metadata database and blob folder) for these settings.
+pub async fn open_archive(settings: &Settings) -> anyhow::Result<Archive> {
+    let db = open_database(settings).await?;
+    let key = settings.blob_key()?.map(archive::BlobKey::from_bytes);
+    let blobs = archive::Blobs::local(settings.storage.data_dir.join("blobs"), key)?;
+    Ok(Archive::new(db, blobs))
+}
+
+/// The search index in the data folder. Only one process can hold it open for writing.
+pub fn open_search(settings: &Settings) -> anyhow::Result<SearchIndex> {
+    let dir = settings.storage.data_dir.join("index");
+    SearchIndex::open(&dir, 64 * 1024 * 1024).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the search index in {} (is another sync-recover process using this data \
+             folder?): {e}",
+            dir.display()
+        )
+    })
+}
+
+/// Keeps the search index caught up with the store: at start (so a crash never leaves archived
+/// mail unsearchable) and then every few seconds.
+pub fn spawn_indexer(archive: Archive, search: Arc<SearchIndex>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match search.catch_up(&archive).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "indexed new archive items"),
+                Err(e) => tracing::error!(error = %e, "indexing failed; retrying"),
+            }
+            tokio::time::sleep(INDEX_INTERVAL).await;
+        }
+    })
+}
+
+const INDEX_INTERVAL: Duration = Duration::from_secs(2);
+
 /// A bound, ready-to-run portal.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    indexer: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let db = open_database(settings).await?;
+        let archive = open_archive(settings).await?;
+        let db = archive.database().clone();
+        let search = Arc::new(open_search(settings)?);
+        search.catch_up(&archive).await?;
+        let indexer = spawn_indexer(archive.clone(), Arc::clone(&search));
         let ctx = AppContext {
             accounts: Accounts::new(db.clone()),
+            archive,
+            search,
             throttle: Arc::new(SignInThrottle::new(5, Duration::from_secs(15 * 60))),
             secure_cookies: settings.secure_cookies(),
             session_lifetime: Duration::from_secs(settings.server.session_hours * 3600),
@@ -50,7 +97,11 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.listen))?;
         let router = web::router(settings, db, ctx);
-        Ok(Application { listener, router })
+        Ok(Application {
+            listener,
+            router,
+            indexer,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -62,13 +113,15 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        self.indexer.abort();
+        served
     }
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use accounts::Accounts;
 use clap::{Parser, Subcommand};
 use server::config::Settings;
-use server::{open_database, shutdown_signal, telemetry, Application};
+use server::{cli, open_database, shutdown_signal, telemetry, Application};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +37,37 @@ enum Command {
     /// Manage local accounts.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Import legacy mail (mbox, a folder of .eml files, Maildir) into a mailbox.
+    Import {
+        /// The file or folder to import.
+        path: PathBuf,
+        /// The mailbox to import into (created when missing), e.g. the user's address.
+        #[arg(long)]
+        mailbox: String,
+        /// Whose mail this is (the portal shows it to the user owning this address).
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Format; guessed from the path when absent.
+        #[arg(long, value_enum)]
+        format: Option<cli::archive::Format>,
+        /// The folder for an mbox file's messages and for an EML folder's top level.
+        #[arg(long, default_value = "Inbox")]
+        folder: String,
+    },
+    /// Search the archive (all mailboxes, or those named).
+    Search {
+        query: String,
+        #[arg(long = "mailbox")]
+        mailboxes: Vec<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Rebuild the search index from the archive (stop the portal first).
+    Reindex,
+    /// Counts of mailboxes, items and storage.
+    Stats,
 }
 
 #[derive(Subcommand)]
@@ -51,6 +82,9 @@ enum UsersCommand {
         /// Create the account without a local password (single sign-on only).
         #[arg(long)]
         no_password: bool,
+        /// A mail address the user owns: they see the archived mailboxes of it (repeatable).
+        #[arg(long = "address")]
+        addresses: Vec<String>,
     },
     /// Set a user's password (from SR_PASSWORD or asked for).
     SetPassword { username: String },
@@ -101,6 +135,31 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Config => Ok(()),
         Command::Users(command) => users(command, settings).await,
+        Command::Import {
+            path,
+            mailbox,
+            owner,
+            display_name,
+            format,
+            folder,
+        } => {
+            let args = cli::archive::ImportArgs {
+                path,
+                format,
+                mailbox,
+                owner,
+                display_name,
+                folder,
+            };
+            cli::archive::run_import(&settings, args).await
+        }
+        Command::Search {
+            query,
+            mailboxes,
+            limit,
+        } => cli::archive::run_search(&settings, &query, &mailboxes, limit).await,
+        Command::Reindex => cli::archive::run_reindex(&settings).await,
+        Command::Stats => cli::archive::run_stats(&settings).await,
     }
 }
 
@@ -118,9 +177,10 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         );
     }
     if demo {
-        let accounts = Accounts::new(open_database(&settings).await?);
-        if server::demo::seed(&accounts).await? {
-            tracing::info!("created the demo accounts");
+        let archive = server::open_archive(&settings).await?;
+        let accounts = Accounts::new(archive.database().clone());
+        if server::demo::seed(&accounts, &archive).await? {
+            tracing::info!("created the demo accounts and archive");
         }
     }
     let app = Application::build(&settings).await?;
@@ -153,6 +213,7 @@ async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> 
             display_name,
             admin,
             no_password,
+            addresses,
         } => {
             let password = if no_password {
                 None
@@ -163,6 +224,9 @@ async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> 
             let user = accounts
                 .create_user(&username, &display_name, password.as_deref(), admin)
                 .await?;
+            for address in &addresses {
+                accounts.add_address(user.id, address).await?;
+            }
             println!(
                 "added {}{}",
                 user.username,

@@ -76,7 +76,7 @@ pub async fn sign_in(username: String, password: String) -> Result<Option<String
         response.append_header(http::header::SET_COOKIE, value);
     }
     tracing::info!(username = %user.username, "signed in");
-    leptos_axum::redirect("/");
+    leptos_axum::redirect("/mail");
     Ok(None)
 }
 

@@ -13,6 +13,8 @@ pub const SESSION_COOKIE: &str = "sr_session";
 #[derive(Clone, Debug)]
 pub struct AppContext {
     pub accounts: Accounts,
+    pub archive: archive::Archive,
+    pub search: Arc<search::SearchIndex>,
     pub throttle: Arc<SignInThrottle>,
     /// Set when the portal is reached over HTTPS: cookies then carry `Secure`.
     pub secure_cookies: bool,
@@ -28,8 +30,11 @@ pub fn request_parts() -> Result<http::request::Parts, ServerFnError> {
 }
 
 pub fn cookie(parts: &http::request::Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+    cookie_in(&parts.headers, name)
+}
+
+pub fn cookie_in(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
@@ -50,12 +55,22 @@ pub fn client_address(parts: &http::request::Parts) -> Option<SocketAddr> {
 pub async fn current_session() -> Result<Option<Session>, ServerFnError> {
     let ctx = app_context()?;
     let parts = request_parts()?;
-    let Some(token) = cookie(&parts, SESSION_COOKIE) else {
+    session_for(&ctx, &parts.headers)
+        .await
+        .map_err(|_| ServerFnError::new("The archive is unavailable right now."))
+}
+
+/// The session named by the cookie in these request headers, if it is live. For plain HTTP
+/// handlers (downloads) as well as server functions.
+pub async fn session_for(
+    ctx: &AppContext,
+    headers: &http::HeaderMap,
+) -> Result<Option<Session>, accounts::AccountError> {
+    let Some(token) = cookie_in(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    ctx.accounts.session(&token).await.map_err(|e| {
+    ctx.accounts.session(&token).await.inspect_err(|e| {
         tracing::error!(error = %e, "session lookup failed");
-        ServerFnError::new("the archive is unavailable right now")
     })
 }
 

@@ -2,6 +2,9 @@
 //! caller itself; hiding a button in the UI is a convenience, never the protection.
 
 pub mod auth;
+pub mod mail;
 
+#[cfg(feature = "ssr")]
+pub mod access;
 #[cfg(feature = "ssr")]
 pub mod context;

@@ -1,1 +1,4 @@
 pub mod hydration;
+pub mod icons;
+pub mod location;
+pub mod topbar;

@@ -1,3 +1,4 @@
 pub mod home;
+pub mod mail;
 pub mod not_found;
 pub mod sign_in;

@@ -62,9 +62,12 @@ fn content_type_of(part: &mail_parser::MessagePart<'_>) -> String {
         .to_lowercase()
 }
 
+/// The attachment's file name, made safe (no path, no control characters), or a generated one.
 fn attachment_name(part: &mail_parser::MessagePart<'_>, index: usize) -> String {
     match part.attachment_name() {
-        Some(name) if !name.trim().is_empty() => name.trim().to_owned(),
+        Some(name) if !name.trim().is_empty() => {
+            safe_filename(name, &format!("attachment-{}", index + 1))
+        }
         _ => match &part.body {
             PartType::Message(_) => format!("message-{}.eml", index + 1),
             _ => format!("attachment-{}", index + 1),
@@ -104,9 +107,22 @@ pub fn render(raw: &[u8]) -> Result<MessageView, ViewError> {
         None
     };
 
+    // Images shown inside the body are not listed again as attachments (mail clients do the
+    // same); indexes stay those of `message.attachments()`, which downloads use.
+    let shown_inline = |part: &mail_parser::MessagePart<'_>| {
+        html.is_some()
+            && part
+                .content_disposition()
+                .is_none_or(|d| !d.is_attachment())
+            && part
+                .content_id()
+                .map(|id| id.trim().trim_start_matches('<').trim_end_matches('>'))
+                .is_some_and(|id| html_source.is_some_and(|h| h.contains(&format!("cid:{id}"))))
+    };
     let attachments = message
         .attachments()
         .enumerate()
+        .filter(|(_, part)| !shown_inline(part))
         .map(|(index, part)| Attachment {
             index,
             name: attachment_name(part, index),

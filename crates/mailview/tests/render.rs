@@ -66,9 +66,11 @@ fn attachments_are_listed_and_fetched_by_index() {
     assert!(bytes.starts_with(b"%PDF-1.4"));
     assert_eq!(bytes.len(), pdf.size);
     assert_eq!(
-        mailview::safe_filename(&meta.name, "attachment"),
-        "invoice 2026.pdf"
+        meta.name, "invoice 2026.pdf",
+        "no path survives in the name"
     );
+    // The inline logo is shown in the body, so it is not listed again.
+    assert_eq!(view.attachments.len(), 1, "{:?}", view.attachments);
     assert!(mailview::attachment(&raw, 99).expect("parse").is_none());
 }
 

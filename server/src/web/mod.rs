@@ -1,5 +1,7 @@
-//! HTTP wiring: the Leptos pages and server functions, health and metrics, and the layers every
-//! request passes through (cross-site request refusal, metrics, tracing).
+//! HTTP wiring: the Leptos pages and server functions, downloads, health and metrics, and the
+//! layers every request passes through (cross-site request refusal, metrics, tracing).
+
+mod mail;
 
 use std::time::Instant;
 
@@ -25,10 +27,11 @@ use crate::telemetry::metrics_handle;
 pub const OUTPUT_NAME: &str = "sync-recover";
 
 #[derive(Clone)]
-struct WebState {
+pub(crate) struct WebState {
     leptos_options: LeptosOptions,
     db: Database,
     metrics: PrometheusHandle,
+    ctx: AppContext,
 }
 
 impl FromRef<WebState> for LeptosOptions {
@@ -49,12 +52,16 @@ pub fn router(settings: &Settings, db: Database, ctx: AppContext) -> Router {
         leptos_options: leptos_options.clone(),
         db,
         metrics: metrics_handle(),
+        ctx: ctx.clone(),
     };
     let routes = generate_route_list(App);
 
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/mail/body/{item}", get(mail::message_body))
+        .route("/download/{item}/eml", get(mail::message_eml))
+        .route("/download/{item}/attachment/{index}", get(mail::attachment))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -134,18 +134,16 @@ async fn sign_out_ends_the_session() {
 }
 
 #[tokio::test]
-async fn the_home_page_renders_for_a_signed_in_user_and_redirects_otherwise() {
+async fn the_home_page_sends_people_to_their_archive_or_to_sign_in() {
     let app = spawn_app().await;
     app.add_user("alice", "correct horse").await;
 
-    let anonymous = app
-        .client
-        .get(format!("{}/", app.address))
-        .send()
-        .await
-        .expect("request");
-    let html = anonymous.text().await.expect("body");
-    assert!(!html.contains("Welcome"), "{html}");
+    let anonymous = app.get_as(None, "/").await;
+    assert_eq!(anonymous.status(), 302);
+    assert_eq!(anonymous.headers()["location"], "/sign-in");
+    let anonymous_mail = app.get_as(None, "/mail").await;
+    assert_eq!(anonymous_mail.status(), 302);
+    assert_eq!(anonymous_mail.headers()["location"], "/sign-in");
 
     let response = app
         .call(
@@ -154,15 +152,11 @@ async fn the_home_page_renders_for_a_signed_in_user_and_redirects_otherwise() {
         )
         .await;
     let cookie = session_cookie(&response).expect("cookie");
-    let html = app
-        .client
-        .get(format!("{}/", app.address))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
-    assert!(html.contains("Welcome, alice"), "{html}");
+    let signed_in = app.get_as(Some(&cookie), "/").await;
+    assert_eq!(signed_in.status(), 302);
+    assert_eq!(signed_in.headers()["location"], "/mail");
+    let mail = app.get_as(Some(&cookie), "/mail").await;
+    assert_eq!(mail.status(), 200);
+    let html = mail.text().await.expect("body");
+    assert!(html.contains("No archive yet"), "{html}");
 }

@@ -1,13 +1,15 @@
 use std::net::SocketAddr;
 
 use accounts::Accounts;
+use archive::{Archive, FolderKind, FolderSpec, ItemKind, NewMailbox, PutItem, Timestamp};
 use server::config::Settings;
-use server::{open_database, Application};
+use server::{open_archive, Application};
 use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub address: String,
     pub accounts: Accounts,
+    pub archive: Archive,
     pub client: reqwest::Client,
     _shutdown: oneshot::Sender<()>,
     _data: tempfile::TempDir,
@@ -17,7 +19,8 @@ pub struct TestApp {
 pub async fn spawn_app() -> TestApp {
     let data = tempfile::tempdir().expect("tempdir");
     let settings = Settings::for_tests(data.path()).expect("test settings");
-    let accounts = Accounts::new(open_database(&settings).await.expect("database"));
+    let archive = open_archive(&settings).await.expect("archive");
+    let accounts = Accounts::new(archive.database().clone());
     let app = Application::build(&settings).await.expect("build app");
     let addr: SocketAddr = app.local_addr().expect("address");
     let (tx, rx) = oneshot::channel::<()>();
@@ -27,6 +30,7 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         address: format!("http://{addr}"),
         accounts,
+        archive,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -46,14 +50,161 @@ impl TestApp {
 
     /// Calls a server function the way the hydrated page does (form-encoded POST, same origin).
     pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client
+        self.call_as(None, endpoint, form).await
+    }
+
+    /// The same, with a session cookie.
+    pub async fn call_as(
+        &self,
+        cookie: Option<&str>,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
             .post(format!("{}/api/{endpoint}", self.address))
             .header("Origin", &self.address)
-            .form(form)
-            .send()
-            .await
-            .expect("request")
+            .form(form);
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        request.send().await.expect("request")
     }
+
+    /// A GET as a browser sends it (browsers accept HTML, which is what makes a page redirect
+    /// answer with a real 302).
+    pub async fn get_as(&self, cookie: Option<&str>, path: &str) -> reqwest::Response {
+        let mut request = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .header("Accept", "text/html,*/*");
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// A user who owns `address`, signed in; returns the session cookie.
+    pub async fn signed_in_owner(&self, username: &str, address: &str) -> String {
+        let user = self
+            .accounts
+            .create_user(username, username, Some("correct horse"), false)
+            .await
+            .expect("create user");
+        self.accounts
+            .add_address(user.id, address)
+            .await
+            .expect("address");
+        let response = self
+            .call(
+                "sign_in",
+                &[("username", username), ("password", "correct horse")],
+            )
+            .await;
+        session_cookie(&response).expect("signed in")
+    }
+
+    /// A mailbox owned by `address` with an Inbox and a nested folder, and one message each.
+    pub async fn mailbox_with_mail(&self, address: &str, word: &str) -> SeededMailbox {
+        let mailbox = self
+            .archive
+            .ensure_mailbox(&NewMailbox {
+                name: address.to_owned(),
+                owner_address: address.to_owned(),
+                display_name: address.to_owned(),
+            })
+            .await
+            .expect("mailbox");
+        let at = Timestamp::now();
+        for (source, parent, name, kind) in [
+            ("inbox", None, "Inbox", FolderKind::Inbox),
+            ("projects", Some("inbox"), "Projects", FolderKind::Other),
+        ] {
+            self.archive
+                .upsert_folder(
+                    mailbox.id,
+                    &FolderSpec {
+                        source_id: source.to_owned(),
+                        parent_source_id: parent.map(str::to_owned),
+                        name: name.to_owned(),
+                        kind,
+                    },
+                    at,
+                )
+                .await
+                .expect("folder");
+        }
+        let mut items = Vec::new();
+        for folder in ["inbox", "projects"] {
+            let raw = sample_message(address, word, folder);
+            let outcome = self
+                .archive
+                .put_item(PutItem {
+                    mailbox_id: mailbox.id,
+                    folder_source_id: folder.to_owned(),
+                    source_id: format!("{folder}-1"),
+                    kind: ItemKind::Message,
+                    raw: raw.clone(),
+                    is_read: false,
+                    flags: Vec::new(),
+                    meta: None,
+                    received_at: None,
+                    at,
+                })
+                .await
+                .expect("put");
+            items.push((outcome.item_id(), raw));
+        }
+        let tree = self
+            .archive
+            .folder_tree(mailbox.id, None)
+            .await
+            .expect("tree");
+        let folder_id = |name: &str| {
+            tree.iter()
+                .find(|f| f.name == name)
+                .map(|f| f.id)
+                .expect("folder id")
+        };
+        SeededMailbox {
+            id: mailbox.id,
+            inbox: folder_id("Inbox"),
+            projects: folder_id("Projects"),
+            items,
+        }
+    }
+}
+
+pub struct SeededMailbox {
+    pub id: i64,
+    pub inbox: i64,
+    pub projects: i64,
+    /// (item id, raw bytes): the Inbox message, then the Projects one.
+    pub items: Vec<(i64, Vec<u8>)>,
+}
+
+fn sample_message(to: &str, word: &str, folder: &str) -> Vec<u8> {
+    format!(
+        "From: Dana Lee <dana@example.org>\r\n\
+         To: {to}\r\n\
+         Subject: {word} report for {folder}\r\n\
+         Date: Mon, 02 Nov 2026 09:00:00 +0000\r\n\
+         Message-ID: <{word}-{folder}@example.org>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\
+         \r\n\
+         --b\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\
+         \r\n\
+         <p>The {word} figures are attached.</p><script>alert(1)</script>\r\n\
+         --b\r\n\
+         Content-Type: text/html; name=\"figures.html\"\r\n\
+         Content-Disposition: attachment; filename=\"figures.html\"\r\n\
+         \r\n\
+         <script>alert('attachment')</script>\r\n\
+         --b--\r\n"
+    )
+    .into_bytes()
 }
 
 /// The `sr_session=...` pair of a response's Set-Cookie, if any.

@@ -2,4 +2,5 @@
 mod helpers;
 
 mod auth;
+mod mail;
 mod operations;

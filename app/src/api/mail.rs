@@ -1,0 +1,568 @@
+//! The end user's archive: mailboxes, folders, message lists, the reader, search. Every function
+//! checks the caller through `access` before it reads anything.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxView {
+    pub id: i64,
+    pub name: String,
+    pub display_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderView {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub name: String,
+    /// `inbox`, `sent`, `drafts`, `deleted`, ... or `other`.
+    pub kind: String,
+    pub depth: usize,
+    pub has_children: bool,
+    pub total: i64,
+    pub unread: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRow {
+    pub id: i64,
+    pub subject: String,
+    pub sender: String,
+    pub sender_address: String,
+    /// Short date for the list (time today, day this year, else full date).
+    pub date: String,
+    /// Full date and time, for a tooltip.
+    pub date_full: String,
+    pub size: String,
+    pub has_attachments: bool,
+    pub is_read: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageList {
+    pub mailbox_id: i64,
+    pub folder: FolderView,
+    pub rows: Vec<MessageRow>,
+    /// Cursor for the next page, if there is one.
+    pub next: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentView {
+    pub index: usize,
+    pub name: String,
+    pub content_type: String,
+    pub size: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDetail {
+    pub id: i64,
+    pub mailbox_id: i64,
+    pub folder_id: Option<i64>,
+    pub subject: String,
+    pub sender: String,
+    pub sender_address: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub date_full: String,
+    pub size: String,
+    /// The sanitised HTML body is served at `/mail/body/{id}` into a sandboxed frame.
+    pub has_html: bool,
+    pub text: Option<String>,
+    pub remote_images_blocked: usize,
+    pub attachments: Vec<AttachmentView>,
+    /// Set when the content could not be parsed: it is archived as raw bytes, downloadable.
+    pub unparsed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHitView {
+    pub row: MessageRow,
+    pub folder_id: Option<i64>,
+    pub folder_path: String,
+    /// Escaped text with `<mark>` around the matches: safe to insert as markup.
+    pub snippet_html: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchPage {
+    pub query: String,
+    pub total: usize,
+    pub page: usize,
+    pub page_size: usize,
+    pub hits: Vec<SearchHitView>,
+    /// A problem with the query itself, said for a person ("Unclosed quote", ...).
+    pub problem: Option<String>,
+}
+
+/// Messages per page in the list and in search results.
+pub const PAGE_SIZE: usize = 50;
+
+/// What the mail screen needs around the list: the caller's mailboxes, the chosen one (the first
+/// when none is named) and its folder tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    pub mailboxes: Vec<MailboxView>,
+    pub mailbox: Option<MailboxView>,
+    pub folders: Vec<FolderView>,
+    /// The folder shown when none is named: the Inbox, else the first folder.
+    pub default_folder: Option<i64>,
+}
+
+#[server(endpoint = "mail/overview")]
+pub async fn mail_overview(mailbox: Option<i64>) -> Result<Overview, ServerFnError> {
+    use super::access::{refuse, require_session, visible_mailboxes};
+    let ctx = super::context::app_context()?;
+    let session = require_session().await?;
+    let mailboxes = visible_mailboxes(&ctx, &session).await.map_err(refuse)?;
+    let chosen = ssr::choose_mailbox(&mailboxes, mailbox).map_err(refuse)?;
+    let folders = match &chosen {
+        Some(m) => ssr::folders_of(&ctx, m.id).await.map_err(refuse)?,
+        None => Vec::new(),
+    };
+    Ok(Overview {
+        default_folder: ssr::default_folder(&folders),
+        mailboxes: mailboxes.iter().map(ssr::mailbox_view).collect(),
+        mailbox: chosen.as_ref().map(ssr::mailbox_view),
+        folders,
+    })
+}
+
+/// One page of a folder's messages. Without a mailbox or folder, the defaults of
+/// [`mail_overview`] apply, so the list and the tree can load side by side.
+#[server(endpoint = "mail/messages")]
+pub async fn list_messages(
+    mailbox: Option<i64>,
+    folder: Option<i64>,
+    sort: String,
+    after: Option<String>,
+) -> Result<Option<MessageList>, ServerFnError> {
+    use super::access::{refuse, require_session, visible_mailboxes, AccessError};
+    let ctx = super::context::app_context()?;
+    let session = require_session().await?;
+    let mailboxes = visible_mailboxes(&ctx, &session).await.map_err(refuse)?;
+    let Some(chosen) = ssr::choose_mailbox(&mailboxes, mailbox).map_err(refuse)? else {
+        return Ok(None);
+    };
+    let folders = ssr::folders_of(&ctx, chosen.id).await.map_err(refuse)?;
+    let Some(folder_id) = folder.or_else(|| ssr::default_folder(&folders)) else {
+        return Ok(None);
+    };
+    let folder_view = folders
+        .into_iter()
+        .find(|f| f.id == folder_id)
+        .ok_or_else(|| refuse(AccessError::NotFound))?;
+    let (sort_key, descending) = ssr::sort_key(&sort);
+    let query = archive::ListQuery {
+        sort: sort_key,
+        descending,
+        limit: PAGE_SIZE as u32,
+        after,
+        as_of: None,
+    };
+    let page = ctx
+        .archive
+        .list_folder_items(folder_id, &query)
+        .await
+        .map_err(|e| {
+            // A tampered paging cursor lands here too.
+            tracing::warn!(error = %e, "message list");
+            refuse(AccessError::NotFound)
+        })?;
+    Ok(Some(MessageList {
+        mailbox_id: chosen.id,
+        folder: folder_view,
+        rows: page.items.iter().map(ssr::row).collect(),
+        next: page.next,
+    }))
+}
+
+#[server(endpoint = "mail/message")]
+pub async fn get_message(item: i64) -> Result<MessageDetail, ServerFnError> {
+    use super::access::{refuse, require_session, AccessError};
+    let ctx = super::context::app_context()?;
+    let session = require_session().await?;
+    let detail = super::access::item(&ctx, &session, item)
+        .await
+        .map_err(refuse)?;
+    let raw = ctx.archive.read_raw(item).await.map_err(|e| {
+        tracing::error!(error = %e, item, "reading archived content");
+        refuse(AccessError::Unavailable)
+    })?;
+    let view = mailview::render(&raw).ok();
+    Ok(MessageDetail {
+        id: detail.id,
+        mailbox_id: detail.mailbox_id,
+        folder_id: detail.folder_id,
+        subject: detail.subject,
+        sender: detail.sender,
+        sender_address: detail.sender_address,
+        to: detail.to,
+        cc: detail.cc,
+        date_full: ssr::full_date(detail.date.unix_seconds()),
+        size: ssr::human_size(detail.size),
+        has_html: view.as_ref().is_some_and(|v| v.html.is_some()),
+        text: view.as_ref().and_then(|v| v.text.clone()),
+        remote_images_blocked: view.as_ref().map_or(0, |v| v.remote_images_blocked),
+        attachments: view
+            .as_ref()
+            .map(|v| {
+                v.attachments
+                    .iter()
+                    .map(|a| AttachmentView {
+                        index: a.index,
+                        name: a.name.clone(),
+                        content_type: a.content_type.clone(),
+                        size: ssr::human_size(i64::try_from(a.size).unwrap_or(i64::MAX)),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        unparsed: view.is_none() || !detail.parsed,
+    })
+}
+
+#[server(endpoint = "mail/search")]
+pub async fn search_mail(
+    mailbox: Option<i64>,
+    query: String,
+    page: usize,
+    sort: String,
+) -> Result<SearchPage, ServerFnError> {
+    use super::access::{refuse, require_session, visible_mailboxes, AccessError};
+    let ctx = super::context::app_context()?;
+    let session = require_session().await?;
+    let mailboxes = visible_mailboxes(&ctx, &session).await.map_err(refuse)?;
+    let chosen = ssr::choose_mailbox(&mailboxes, mailbox).map_err(refuse)?;
+    let mut result = SearchPage {
+        query: query.clone(),
+        total: 0,
+        page,
+        page_size: PAGE_SIZE,
+        hits: Vec::new(),
+        problem: None,
+    };
+    let Some(mailbox) = chosen.map(|m| m.id) else {
+        result.problem = Some("There is no archived mailbox to search yet.".to_owned());
+        return Ok(result);
+    };
+    if query.trim().is_empty() {
+        result.problem = Some(
+            "Type something to search for, for example a word, from:anna or has:attachment."
+                .to_owned(),
+        );
+        return Ok(result);
+    }
+    let request = search::SearchRequest {
+        mailbox_ids: vec![mailbox],
+        query: query.clone(),
+        kinds: vec![archive::ItemKind::Message],
+        sort: match sort.as_str() {
+            "newest" => search::SearchSort::NewestFirst,
+            "oldest" => search::SearchSort::OldestFirst,
+            _ => search::SearchSort::Relevance,
+        },
+        offset: page.saturating_mul(PAGE_SIZE),
+        limit: PAGE_SIZE,
+        snippets: true,
+    };
+    let found = match ctx.search.search(&ctx.archive, &request).await {
+        Ok(found) => found,
+        Err(search::SearchError::Query(problem)) => {
+            result.problem = Some(format!("That search could not be understood: {problem}."));
+            return Ok(result);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "search");
+            return Err(refuse(AccessError::Unavailable));
+        }
+    };
+    let tree = ctx
+        .archive
+        .folder_tree(mailbox, None)
+        .await
+        .map_err(|_| refuse(AccessError::Unavailable))?;
+    result.total = found.total;
+    for hit in found.hits {
+        // The index is scoped to the mailbox; the store is asked again so a hit can never show
+        // more than the caller may see.
+        let Ok(detail) = super::access::item(&ctx, &session, hit.item_id).await else {
+            continue;
+        };
+        let folder_path = detail
+            .folder_id
+            .and_then(|id| tree.iter().find(|f| f.id == id))
+            .map(|f| f.path.join(" / "))
+            .unwrap_or_else(|| "(no longer in a folder)".to_owned());
+        result.hits.push(SearchHitView {
+            row: ssr::row(&archive::ItemSummary {
+                id: detail.id,
+                folder_id: detail.folder_id.unwrap_or_default(),
+                kind: detail.kind,
+                subject: detail.subject.clone(),
+                sender: detail.sender.clone(),
+                sender_address: detail.sender_address.clone(),
+                date: detail.date,
+                size: detail.size,
+                has_attachments: detail.has_attachments,
+                is_read: detail.is_read,
+            }),
+            folder_id: detail.folder_id,
+            folder_path,
+            snippet_html: hit.snippet.map(|s| s.html),
+        });
+    }
+    Ok(result)
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! Turning archive types into view types.
+    use std::collections::HashMap;
+
+    use archive::{FolderKind, FolderNode, ItemSummary, Mailbox, MailboxId, SortKey};
+    use time::OffsetDateTime;
+
+    use super::{FolderView, MailboxView, MessageRow};
+    use crate::api::access::AccessError;
+    use crate::api::context::AppContext;
+
+    pub fn mailbox_view(m: &Mailbox) -> MailboxView {
+        MailboxView {
+            id: m.id,
+            name: m.name.clone(),
+            display_name: m.display_name.clone(),
+        }
+    }
+
+    /// The named mailbox if the caller may see it, else a refusal; the first one when none is
+    /// named; `None` when the caller has no mailbox at all.
+    pub fn choose_mailbox(
+        visible: &[Mailbox],
+        wanted: Option<MailboxId>,
+    ) -> Result<Option<Mailbox>, AccessError> {
+        match wanted {
+            Some(id) => visible
+                .iter()
+                .find(|m| m.id == id)
+                .cloned()
+                .map(Some)
+                .ok_or(AccessError::NotFound),
+            None => Ok(visible.first().cloned()),
+        }
+    }
+
+    pub async fn folders_of(
+        ctx: &AppContext,
+        mailbox: MailboxId,
+    ) -> Result<Vec<FolderView>, AccessError> {
+        let tree = ctx.archive.folder_tree(mailbox, None).await.map_err(|e| {
+            tracing::error!(error = %e, "folder tree");
+            AccessError::Unavailable
+        })?;
+        Ok(ordered_folders(&tree))
+    }
+
+    pub fn default_folder(folders: &[FolderView]) -> Option<i64> {
+        folders
+            .iter()
+            .find(|f| f.kind == "inbox")
+            .or_else(|| folders.first())
+            .map(|f| f.id)
+    }
+
+    /// The well-known folders first, in the order mail clients show them.
+    fn rank(kind: FolderKind) -> u8 {
+        match kind {
+            FolderKind::Inbox => 0,
+            FolderKind::Sent => 1,
+            FolderKind::Drafts => 2,
+            FolderKind::Deleted => 3,
+            FolderKind::Archive => 4,
+            FolderKind::Junk => 5,
+            FolderKind::Outbox => 6,
+            _ => 10,
+        }
+    }
+
+    /// The mail folders in display order: depth-first, well-known folders first among siblings,
+    /// then by name. Calendar and contact folders are left out (end users see mail only).
+    pub fn ordered_folders(tree: &[FolderNode]) -> Vec<FolderView> {
+        let mail: Vec<&FolderNode> = tree
+            .iter()
+            .filter(|f| !matches!(f.kind, FolderKind::Calendar | FolderKind::Contacts))
+            .collect();
+        let ids: std::collections::HashSet<i64> = mail.iter().map(|f| f.id).collect();
+        let mut children: HashMap<Option<i64>, Vec<&FolderNode>> = HashMap::new();
+        for folder in &mail {
+            // A folder whose parent is not shown (a root or a calendar's child) goes to the top.
+            let parent = folder.parent_id.filter(|p| ids.contains(p));
+            children.entry(parent).or_default().push(folder);
+        }
+        for list in children.values_mut() {
+            list.sort_by(|a, b| {
+                rank(a.kind)
+                    .cmp(&rank(b.kind))
+                    .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+            });
+        }
+        let mut out = Vec::with_capacity(mail.len());
+        let mut stack: Vec<(&FolderNode, usize)> = children
+            .get(&None)
+            .map(|roots| roots.iter().rev().map(|f| (*f, 0)).collect())
+            .unwrap_or_default();
+        while let Some((folder, depth)) = stack.pop() {
+            let kids = children.get(&Some(folder.id));
+            out.push(FolderView {
+                id: folder.id,
+                parent_id: folder.parent_id.filter(|p| ids.contains(p)),
+                name: folder.name.clone(),
+                kind: folder.kind.as_str().to_owned(),
+                depth,
+                has_children: kids.is_some_and(|k| !k.is_empty()),
+                total: folder.total,
+                unread: folder.unread,
+            });
+            if let Some(kids) = kids {
+                stack.extend(kids.iter().rev().map(|f| (*f, depth + 1)));
+            }
+        }
+        out
+    }
+
+    /// `date`, `sender`, `subject`, `size`, with `-asc` for ascending; newest first by default.
+    pub fn sort_key(sort: &str) -> (SortKey, bool) {
+        let (name, ascending) = match sort.strip_suffix("-asc") {
+            Some(name) => (name, true),
+            None => (sort, false),
+        };
+        let key = match name {
+            "sender" => SortKey::Sender,
+            "subject" => SortKey::Subject,
+            "size" => SortKey::Size,
+            _ => SortKey::Date,
+        };
+        (key, !ascending)
+    }
+
+    pub fn row(item: &ItemSummary) -> MessageRow {
+        let seconds = item.date.unix_seconds();
+        MessageRow {
+            id: item.id,
+            subject: if item.subject.trim().is_empty() {
+                "(no subject)".to_owned()
+            } else {
+                item.subject.clone()
+            },
+            sender: [&item.sender, &item.sender_address]
+                .into_iter()
+                .find(|s| !s.trim().is_empty())
+                .cloned()
+                .unwrap_or_else(|| "(unknown sender)".to_owned()),
+            sender_address: item.sender_address.clone(),
+            date: short_date(seconds),
+            date_full: full_date(seconds),
+            size: human_size(item.size),
+            has_attachments: item.has_attachments,
+            is_read: item.is_read,
+        }
+    }
+
+    fn datetime(seconds: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    pub fn full_date(seconds: i64) -> String {
+        let format = time::macros::format_description!(
+            "[weekday repr:short] [day padding:none] [month repr:short] [year] [hour]:[minute] UTC"
+        );
+        datetime(seconds).format(format).unwrap_or_default()
+    }
+
+    pub fn short_date(seconds: i64) -> String {
+        let date = datetime(seconds);
+        let now = OffsetDateTime::now_utc();
+        let format = if date.date() == now.date() {
+            time::macros::format_description!("[hour]:[minute]")
+        } else if date.year() == now.year() {
+            time::macros::format_description!("[day padding:none] [month repr:short]")
+        } else {
+            time::macros::format_description!("[day padding:none] [month repr:short] [year]")
+        };
+        date.format(format).unwrap_or_default()
+    }
+
+    pub fn human_size(bytes: i64) -> String {
+        let bytes = bytes.max(0) as f64;
+        if bytes < 1024.0 {
+            format!("{bytes} B")
+        } else if bytes < 1024.0 * 1024.0 {
+            format!("{:.0} KB", (bytes / 1024.0).ceil())
+        } else if bytes < 1024.0 * 1024.0 * 1024.0 {
+            format!("{:.1} MB", bytes / (1024.0 * 1024.0))
+        } else {
+            format!("{:.1} GB", bytes / (1024.0 * 1024.0 * 1024.0))
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use archive::FolderNode;
+
+        fn node(id: i64, parent: Option<i64>, name: &str, kind: FolderKind) -> FolderNode {
+            FolderNode {
+                id,
+                source_id: id.to_string(),
+                parent_id: parent,
+                name: name.to_owned(),
+                kind,
+                path: vec![name.to_owned()],
+                total: 0,
+                unread: 0,
+            }
+        }
+
+        #[test]
+        fn well_known_folders_come_first_and_children_follow_parents() {
+            let tree = vec![
+                node(1, None, "Archive 2019", FolderKind::Other),
+                node(2, None, "Inbox", FolderKind::Inbox),
+                node(3, Some(2), "Projects", FolderKind::Other),
+                node(4, Some(3), "Apollo", FolderKind::Other),
+                node(5, None, "Deleted Items", FolderKind::Deleted),
+                node(6, None, "Sent Items", FolderKind::Sent),
+                node(7, None, "Calendar", FolderKind::Calendar),
+                node(8, None, "Drafts", FolderKind::Drafts),
+            ];
+            let names: Vec<(String, usize)> = ordered_folders(&tree)
+                .into_iter()
+                .map(|f| (f.name, f.depth))
+                .collect();
+            assert_eq!(
+                names,
+                vec![
+                    ("Inbox".to_owned(), 0),
+                    ("Projects".to_owned(), 1),
+                    ("Apollo".to_owned(), 2),
+                    ("Sent Items".to_owned(), 0),
+                    ("Drafts".to_owned(), 0),
+                    ("Deleted Items".to_owned(), 0),
+                    ("Archive 2019".to_owned(), 0),
+                ]
+            );
+        }
+
+        #[test]
+        fn sizes_and_sort_keys() {
+            assert_eq!(human_size(512), "512 B");
+            assert_eq!(human_size(50 * 1024), "50 KB");
+            assert_eq!(human_size(3 * 1024 * 1024 + 1), "3.0 MB");
+            assert_eq!(sort_key("date"), (SortKey::Date, true));
+            assert_eq!(sort_key("sender-asc"), (SortKey::Sender, false));
+            assert_eq!(sort_key("nonsense"), (SortKey::Date, true));
+        }
+    }
+}

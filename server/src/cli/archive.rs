@@ -1,0 +1,198 @@
+//! `import`, `search`, `reindex`, `stats`: the archive from the command line.
+
+use std::path::{Path, PathBuf};
+
+use archive::import::{import, ImportFormat, ImportOptions, ImportProgress};
+use archive::NewMailbox;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::Settings;
+use crate::{open_archive, open_search};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// An mbox file (mboxo, mboxrd, mboxcl).
+    Mbox,
+    /// A folder of .eml files; sub-folders become folders.
+    Eml,
+    /// A Maildir++ tree (dotted folder names, flags in file names).
+    Maildir,
+}
+
+pub struct ImportArgs {
+    pub path: PathBuf,
+    pub format: Option<Format>,
+    pub mailbox: String,
+    pub owner: Option<String>,
+    pub display_name: Option<String>,
+    pub folder: String,
+}
+
+/// Guesses the format: a Maildir has cur/new/tmp, another folder holds .eml files, a file is mbox.
+fn detect(path: &Path) -> ImportFormat {
+    if path.is_dir() {
+        if path.join("cur").is_dir() || path.join("new").is_dir() {
+            ImportFormat::Maildir
+        } else {
+            ImportFormat::EmlFolder
+        }
+    } else {
+        ImportFormat::Mbox
+    }
+}
+
+pub async fn run_import(settings: &Settings, args: ImportArgs) -> anyhow::Result<()> {
+    if !args.path.exists() {
+        anyhow::bail!("{} does not exist", args.path.display());
+    }
+    let format = match args.format {
+        Some(Format::Mbox) => ImportFormat::Mbox,
+        Some(Format::Eml) => ImportFormat::EmlFolder,
+        Some(Format::Maildir) => ImportFormat::Maildir,
+        None => detect(&args.path),
+    };
+    let archive = open_archive(settings).await?;
+    let mut options = ImportOptions::new(NewMailbox {
+        name: args.mailbox.clone(),
+        owner_address: args
+            .owner
+            .unwrap_or_else(|| args.mailbox.clone())
+            .to_lowercase(),
+        display_name: args.display_name.unwrap_or_else(|| args.mailbox.clone()),
+    });
+    options.root_folder = args.folder;
+
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let summary = import(
+        &archive,
+        format,
+        &args.path,
+        &options,
+        &mut |progress: &ImportProgress| {
+            bar.set_length(progress.bytes_total);
+            bar.set_position(progress.bytes_read);
+            bar.set_message(format!("{} messages", progress.messages_read));
+        },
+    )
+    .await?;
+    bar.finish_and_clear();
+
+    println!("Imported into mailbox `{}`:", args.mailbox);
+    println!("  read        {}", summary.read);
+    println!("  imported    {}", summary.imported);
+    println!("  duplicates  {}", summary.duplicates);
+    println!(
+        "  kept raw    {} (not parseable as MIME, archived as received)",
+        summary.kept_unparsed
+    );
+    println!("  failed      {}", summary.failed.len());
+    for failure in &summary.failed {
+        println!("    {}: {}", failure.location, failure.reason);
+    }
+    println!(
+        "A running portal indexes the new messages within seconds; otherwise the next start does."
+    );
+    Ok(())
+}
+
+pub async fn run_search(
+    settings: &Settings,
+    query: &str,
+    mailboxes: &[String],
+    limit: usize,
+) -> anyhow::Result<()> {
+    let archive = open_archive(settings).await?;
+    let index = open_search(settings)?;
+    index.catch_up(&archive).await?;
+    let mut ids = Vec::new();
+    if mailboxes.is_empty() {
+        ids.extend(archive.list_mailboxes().await?.into_iter().map(|m| m.id));
+    } else {
+        for name in mailboxes {
+            let mailbox = archive
+                .mailbox_by_name(name)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no mailbox named `{name}`"))?;
+            ids.push(mailbox.id);
+        }
+    }
+    let results = index
+        .search(
+            &archive,
+            &search::SearchRequest {
+                mailbox_ids: ids,
+                query: query.to_owned(),
+                limit,
+                sort: search::SearchSort::NewestFirst,
+                ..Default::default()
+            },
+        )
+        .await?;
+    println!("{} matches", results.total);
+    for hit in results.hits {
+        if let Some(item) = archive.item(hit.item_id).await? {
+            let date = time::OffsetDateTime::from_unix_timestamp(item.date.unix_seconds())
+                .map(|d| d.date().to_string())
+                .unwrap_or_default();
+            println!("{}\t{}\t{}\t{}", item.id, date, item.sender, item.subject);
+        }
+    }
+    Ok(())
+}
+
+pub async fn run_reindex(settings: &Settings) -> anyhow::Result<()> {
+    let dir = settings.storage.data_dir.join("index");
+    let archive = open_archive(settings).await?;
+    if dir.exists() {
+        // Open first: fails while a portal holds the index, before anything is removed.
+        drop(open_search(settings)?);
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", dir.display()))?;
+    }
+    let index = open_search(settings)?;
+    let count = index.catch_up(&archive).await?;
+    println!("reindexed {count} items");
+    Ok(())
+}
+
+pub async fn run_stats(settings: &Settings) -> anyhow::Result<()> {
+    let archive = open_archive(settings).await?;
+    let mailboxes = archive.list_mailboxes().await?;
+    let blobs = archive.referenced_blobs().await?;
+    let stored = dir_size(&settings.storage.data_dir.join("blobs"));
+    println!("mailboxes        {}", mailboxes.len());
+    println!("items            {}", archive.count_items(None).await?);
+    println!("distinct blobs   {}", blobs.len());
+    println!(
+        "blob storage     {:.1} MB (compressed)",
+        stored as f64 / 1e6
+    );
+    for mailbox in mailboxes {
+        println!(
+            "  {:<40} {:>8} items",
+            mailbox.name,
+            archive.count_items(Some(mailbox.id)).await?
+        );
+    }
+    Ok(())
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => dir_size(&entry.path()),
+            Ok(meta) => meta.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}

@@ -1,0 +1,156 @@
+//! Content that leaves the archive as files rather than as page data: a message's sanitised
+//! body for the reader's sandboxed frame, the `.eml`, and single attachments. Each handler checks
+//! the session and the caller's right to the item, exactly as the server functions do.
+
+use app::api::access::{self, AccessError};
+use app::api::context::{session_for, AppContext};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::WebState;
+
+fn refusal(error: AccessError) -> Response {
+    (error.status(), format!("{error}\n")).into_response()
+}
+
+async fn readable_item(
+    ctx: &AppContext,
+    headers: &HeaderMap,
+    item_id: i64,
+) -> Result<(archive::ItemDetail, Vec<u8>), Response> {
+    let session = session_for(ctx, headers)
+        .await
+        .map_err(|_| refusal(AccessError::Unavailable))?
+        .ok_or_else(|| refusal(AccessError::SignedOut))?;
+    let item = access::item(ctx, &session, item_id)
+        .await
+        .map_err(refusal)?;
+    let raw = ctx.archive.read_raw(item_id).await.map_err(|e| {
+        tracing::error!(error = %e, item_id, "reading archived content");
+        refusal(AccessError::Unavailable)
+    })?;
+    Ok((item, raw))
+}
+
+/// `attachment; filename=...` with an ASCII fallback and the UTF-8 name (RFC 6266).
+fn content_disposition(name: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// Downloads are files, never pages: nothing a browser might render or sniff into HTML.
+fn download(name: &str, content_type: &'static str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, content_disposition(name)),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub async fn message_body(
+    State(state): State<WebState>,
+    Path(item_id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let (_, raw) = match readable_item(&state.ctx, &headers, item_id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let html = match mailview::render(&raw) {
+        Ok(view) => view.html.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(mailview::BODY_CSP),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+        ],
+        mailview::body_document(&html),
+    )
+        .into_response()
+}
+
+pub async fn message_eml(
+    State(state): State<WebState>,
+    Path(item_id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let (item, raw) = match readable_item(&state.ctx, &headers, item_id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let name = mailview::safe_filename(&format!("{}.eml", item.subject.trim()), "message.eml");
+    download(&name, "message/rfc822", raw)
+}
+
+pub async fn attachment(
+    State(state): State<WebState>,
+    Path((item_id, index)): Path<(i64, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    let (_, raw) = match readable_item(&state.ctx, &headers, item_id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match mailview::attachment(&raw, index) {
+        Ok(Some((meta, bytes))) => {
+            let name = mailview::safe_filename(&meta.name, "attachment");
+            // Always a download of opaque bytes: an HTML or SVG attachment must never run as a
+            // page of this site.
+            download(&name, "application/octet-stream", bytes)
+        }
+        Ok(None) | Err(_) => (StatusCode::NOT_FOUND, "Not found.\n").into_response(),
+    }
+}

@@ -1,0 +1,268 @@
+//! The end user's archive over HTTP: what a user may read, and the refusals for everything else.
+
+use std::time::Duration;
+
+use crate::helpers::{spawn_app, TestApp};
+
+struct TwoUsers {
+    app: TestApp,
+    alice: String,
+    alice_box: crate::helpers::SeededMailbox,
+    bob_box: crate::helpers::SeededMailbox,
+}
+
+async fn two_users() -> TwoUsers {
+    let app = spawn_app().await;
+    let alice = app.signed_in_owner("alice", "alice@example.com").await;
+    let _bob = app.signed_in_owner("bob", "bob@example.com").await;
+    let alice_box = app.mailbox_with_mail("alice@example.com", "apricot").await;
+    let bob_box = app.mailbox_with_mail("bob@example.com", "blueberry").await;
+    TwoUsers {
+        app,
+        alice,
+        alice_box,
+        bob_box,
+    }
+}
+
+async fn json(response: reqwest::Response) -> serde_json::Value {
+    response.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn a_user_sees_only_their_own_mailboxes_and_folders() {
+    let t = two_users().await;
+    let overview = json(t.app.call_as(Some(&t.alice), "mail/overview", &[]).await).await;
+    let boxes = overview["mailboxes"].as_array().expect("mailboxes");
+    assert_eq!(boxes.len(), 1);
+    assert_eq!(boxes[0]["id"], t.alice_box.id);
+    let folders: Vec<&str> = overview["folders"]
+        .as_array()
+        .expect("folders")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(folders, vec!["Inbox", "Projects"]);
+    assert_eq!(overview["default_folder"], t.alice_box.inbox);
+
+    let list = json(
+        t.app
+            .call_as(
+                Some(&t.alice),
+                "mail/messages",
+                &[
+                    ("folder", &t.alice_box.projects.to_string()),
+                    ("sort", "date"),
+                ],
+            )
+            .await,
+    )
+    .await;
+    let rows = list["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["subject"], "apricot report for projects");
+}
+
+#[tokio::test]
+async fn another_users_mailbox_folder_and_message_are_refused() {
+    let t = two_users().await;
+    let bob_box = t.bob_box.id.to_string();
+    let bob_inbox = t.bob_box.inbox.to_string();
+    let bob_item = t.bob_box.items[0].0.to_string();
+    let alice_box = t.alice_box.id.to_string();
+
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("mail/overview", vec![("mailbox", &bob_box)]),
+        (
+            "mail/messages",
+            vec![
+                ("mailbox", &bob_box),
+                ("folder", &bob_inbox),
+                ("sort", "date"),
+            ],
+        ),
+        // Her own mailbox with his folder: the folder must belong to the mailbox.
+        (
+            "mail/messages",
+            vec![
+                ("mailbox", &alice_box),
+                ("folder", &bob_inbox),
+                ("sort", "date"),
+            ],
+        ),
+        ("mail/message", vec![("item", &bob_item)]),
+        (
+            "mail/search",
+            vec![
+                ("mailbox", &bob_box),
+                ("query", "blueberry"),
+                ("page", "0"),
+                ("sort", ""),
+            ],
+        ),
+    ];
+    for (endpoint, form) in calls {
+        let response = t.app.call_as(Some(&t.alice), endpoint, &form).await;
+        let status = response.status();
+        let body = response.text().await.expect("body");
+        assert_eq!(status, 404, "{endpoint} {form:?}: {body}");
+        assert!(!body.contains("blueberry"), "{endpoint} leaked: {body}");
+    }
+}
+
+#[tokio::test]
+async fn signed_out_calls_are_refused() {
+    let t = two_users().await;
+    let item = t.alice_box.items[0].0.to_string();
+    for (endpoint, form) in [
+        ("mail/overview", vec![]),
+        ("mail/message", vec![("item", item.as_str())]),
+    ] {
+        let response = t.app.call_as(None, endpoint, &form).await;
+        assert_eq!(response.status(), 401, "{endpoint}");
+    }
+    for path in [
+        format!("/download/{item}/eml"),
+        format!("/download/{item}/attachment/0"),
+        format!("/mail/body/{item}"),
+    ] {
+        assert_eq!(t.app.get_as(None, &path).await.status(), 401, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn downloads_of_another_users_message_are_refused() {
+    let t = two_users().await;
+    let (bob_item, _) = &t.bob_box.items[0];
+    for path in [
+        format!("/download/{bob_item}/eml"),
+        format!("/download/{bob_item}/attachment/0"),
+        format!("/mail/body/{bob_item}"),
+    ] {
+        let response = t.app.get_as(Some(&t.alice), &path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(!response.text().await.expect("body").contains("blueberry"));
+    }
+}
+
+#[tokio::test]
+async fn own_downloads_are_exact_and_never_render_as_pages() {
+    let t = two_users().await;
+    let (item, raw) = &t.alice_box.items[0];
+
+    let eml = t
+        .app
+        .get_as(Some(&t.alice), &format!("/download/{item}/eml"))
+        .await;
+    assert_eq!(eml.status(), 200);
+    assert_eq!(eml.headers()["content-type"], "message/rfc822");
+    let disposition = eml.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii");
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(
+        disposition.contains("apricot report for inbox.eml"),
+        "{disposition}"
+    );
+    assert_eq!(eml.bytes().await.expect("bytes").as_ref(), raw.as_slice());
+
+    // An HTML attachment is served as opaque bytes to save, never as a page of this site.
+    let attachment = t
+        .app
+        .get_as(Some(&t.alice), &format!("/download/{item}/attachment/0"))
+        .await;
+    assert_eq!(attachment.status(), 200);
+    assert_eq!(
+        attachment.headers()["content-type"],
+        "application/octet-stream"
+    );
+    assert_eq!(attachment.headers()["x-content-type-options"], "nosniff");
+    assert!(attachment.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii")
+        .contains("figures.html"));
+
+    let body = t
+        .app
+        .get_as(Some(&t.alice), &format!("/mail/body/{item}"))
+        .await;
+    assert_eq!(body.status(), 200);
+    let csp = body.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("sandbox"), "{csp}");
+    let html = body.text().await.expect("body");
+    assert!(html.contains("The apricot figures are attached."), "{html}");
+    assert!(!html.contains("<script"), "{html}");
+}
+
+#[tokio::test]
+async fn the_reader_gets_headers_attachments_and_no_script() {
+    let t = two_users().await;
+    let (item, _) = &t.alice_box.items[0];
+    let message = json(
+        t.app
+            .call_as(
+                Some(&t.alice),
+                "mail/message",
+                &[("item", &item.to_string())],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(message["subject"], "apricot report for inbox");
+    assert_eq!(message["sender_address"], "dana@example.org");
+    assert_eq!(message["has_html"], true);
+    assert_eq!(message["attachments"][0]["name"], "figures.html");
+    assert!(!message.to_string().contains("<script"));
+}
+
+#[tokio::test]
+async fn search_finds_own_mail_only_and_explains_bad_queries() {
+    let t = two_users().await;
+    let search = |query: &'static str| {
+        let app = &t.app;
+        let cookie = t.alice.clone();
+        async move {
+            json(
+                app.call_as(
+                    Some(&cookie),
+                    "mail/search",
+                    &[("query", query), ("page", "0"), ("sort", "")],
+                )
+                .await,
+            )
+            .await
+        }
+    };
+    // The portal indexes in the background: wait for Alice's two messages to become findable.
+    let mut found = serde_json::Value::Null;
+    for _ in 0..100 {
+        found = search("apricot").await;
+        if found["total"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(found["total"], 2, "{found}");
+    let hit = &found["hits"][0];
+    assert!(hit["folder_path"].as_str().is_some_and(|p| !p.is_empty()));
+    assert!(hit["snippet_html"]
+        .as_str()
+        .is_some_and(|s| s.contains("<mark>")));
+
+    // Bob's word exists in the index, but not for Alice.
+    assert_eq!(search("blueberry").await["total"], 0);
+
+    let empty = search("   ").await;
+    assert!(empty["problem"]
+        .as_str()
+        .is_some_and(|p| p.contains("Type something")));
+    let broken = search("\"unclosed").await;
+    assert!(
+        broken["problem"].as_str().is_some(),
+        "a malformed query gets an explanation: {broken}"
+    );
+}
