@@ -35,6 +35,7 @@ on_both_backends!(
     item_metadata_and_raw_round_trip,
     calendar_and_contacts_are_stored_like_messages,
     unknown_folder_and_item_are_errors,
+    one_batch_mixes_new_repeated_moved_and_readded_items,
 );
 
 async fn mailbox(a: &Archive, name: &str) -> Mailbox {
@@ -526,4 +527,109 @@ async fn unknown_folder_and_item_are_errors(ta: &TestArchive) {
         Err(ArchiveError::UnknownItem(_))
     ));
     assert_eq!(a.count_items(Some(m)).await.unwrap(), 0);
+}
+
+/// A batch is written with a few multi-row statements; the outcome must be what putting the items
+/// one by one, in order, would give.
+async fn one_batch_mixes_new_repeated_moved_and_readded_items(ta: &TestArchive) {
+    let a = &ta.archive;
+    let m = mailbox(a, "batch@example.com").await.id;
+    let other = mailbox(a, "other@example.com").await.id;
+    for mb in [m, other] {
+        a.upsert_folder(mb, &folder("inbox", None, "Inbox", FolderKind::Inbox), t(0))
+            .await
+            .unwrap();
+    }
+    a.upsert_folder(
+        m,
+        &folder("arch", None, "Archive", FolderKind::Archive),
+        t(0),
+    )
+    .await
+    .unwrap();
+    let raw = |n: usize| {
+        message(
+            &format!("Batch {n}"),
+            "b@example.com",
+            "Mon, 1 Jan 2024 10:00:00 +0000",
+            &format!("body {n}"),
+        )
+    };
+    let first = a
+        .put_items(vec![
+            put(m, "inbox", "OLD-STAYS", raw(1), t(1)),
+            put(m, "inbox", "OLD-MOVES", raw(2), t(1)),
+            put(m, "inbox", "OLD-DELETED", raw(3), t(1)),
+        ])
+        .await
+        .unwrap();
+    a.delete_item(m, "OLD-DELETED", t(2)).await.unwrap();
+
+    let many: Vec<PutItem> = (0..120)
+        .map(|n| put(m, "inbox", &format!("MANY-{n}"), raw(100 + n), t(3)))
+        .collect();
+    let mut batch = vec![
+        put(m, "inbox", "NEW", raw(4), t(3)),
+        put(m, "inbox", "OLD-STAYS", raw(1), t(3)),
+        put(m, "arch", "OLD-MOVES", raw(2), t(3)),
+        put(m, "arch", "NEW", raw(4), t(3)),
+        put(m, "inbox", "OLD-DELETED", raw(3), t(3)),
+        // Same source id in another mailbox, same bytes as an existing item: its own record.
+        put(other, "inbox", "NEW", raw(1), t(3)),
+        put(m, "inbox", "NEW-TWICE-SAME", raw(5), t(3)),
+        put(m, "inbox", "NEW-TWICE-SAME", raw(5), t(3)),
+    ];
+    batch.extend(many);
+    let out = a.put_items(batch).await.unwrap();
+    assert_eq!(out.len(), 128);
+    assert!(matches!(out[0], PutOutcome::Created(_)));
+    assert_eq!(out[1], PutOutcome::Existing(first[0].item_id()));
+    assert_eq!(out[2], PutOutcome::Existing(first[1].item_id()));
+    assert_eq!(out[3], PutOutcome::Existing(out[0].item_id()));
+    assert_eq!(out[4], PutOutcome::Existing(first[2].item_id()));
+    assert!(matches!(out[5], PutOutcome::Created(_)));
+    assert_ne!(out[5].item_id(), out[0].item_id());
+    assert!(matches!(out[6], PutOutcome::Created(_)));
+    assert_eq!(out[7], PutOutcome::Existing(out[6].item_id()));
+    let mut ids: Vec<ItemId> = out.iter().map(|o| o.item_id()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 128 - 2, "every distinct key has one record");
+    for (n, o) in out[8..].iter().enumerate() {
+        assert!(matches!(o, PutOutcome::Created(_)));
+        let item = a.item(o.item_id()).await.unwrap().unwrap();
+        assert_eq!(item.source_id, format!("MANY-{n}"));
+        assert_eq!(item.subject, format!("Batch {}", 100 + n));
+        assert_eq!(a.read_raw(o.item_id()).await.unwrap(), raw(100 + n));
+    }
+    assert_eq!(a.count_items(Some(m)).await.unwrap(), 3 + 2 + 120);
+    assert_eq!(a.count_items(Some(other)).await.unwrap(), 1);
+    assert_eq!(
+        a.read_raw(out[5].item_id()).await.unwrap(),
+        a.read_raw(first[0].item_id()).await.unwrap()
+    );
+
+    let state = a.state_at(m, t(4)).await.unwrap();
+    assert_eq!(where_is(&state, "OLD-STAYS"), Some(("Inbox".into(), false)));
+    assert_eq!(
+        where_is(&state, "OLD-MOVES"),
+        Some(("Archive".into(), false))
+    );
+    assert_eq!(where_is(&state, "NEW"), Some(("Archive".into(), false)));
+    assert_eq!(
+        where_is(&state, "OLD-DELETED"),
+        Some(("Inbox".into(), false))
+    );
+    assert_eq!(
+        where_is(&state, "NEW-TWICE-SAME"),
+        Some(("Inbox".into(), false))
+    );
+    // Unchanged or repeated items did not open a second interval; the moved one did.
+    let before = a.state_at(m, t(1)).await.unwrap();
+    assert_eq!(
+        where_is(&before, "OLD-MOVES"),
+        Some(("Inbox".into(), false))
+    );
+    assert_eq!(where_is(&before, "NEW"), None);
+    assert_eq!(state.items.len(), 3 + 2 + 120);
 }
