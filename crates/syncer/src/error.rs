@@ -29,3 +29,16 @@ pub enum SyncerError {
 }
 
 pub type Result<T> = std::result::Result<T, SyncerError>;
+
+/// Unique-constraint violations look different on each backend; both name the constraint.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_unique_violation() || {
+                let m = d.message().to_ascii_lowercase();
+                m.contains("unique") || m.contains("duplicate key")
+            }
+        }
+        _ => false,
+    }
+}

@@ -14,9 +14,17 @@
 mod crypto;
 mod error;
 mod meta;
+mod probe;
+mod service;
+mod store;
 mod target;
+mod types;
 
 pub use crypto::SecretBox;
 pub use error::{Result, SyncerError};
 pub use meta::item_meta;
+pub use probe::test_settings;
+pub use service::{next_run, ServiceOptions, SyncService, SyncWorker};
+pub use store::SyncStore;
 pub use target::ArchiveTarget;
+pub use types::*;
