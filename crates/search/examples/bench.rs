@@ -24,6 +24,21 @@ fn peak_rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -135,37 +150,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "attachment:pdf",
         "café crème",
     ];
-    let mut latencies = Vec::new();
-    for round in 0..20 {
-        for q in queries {
-            let sort = if round % 2 == 0 {
-                SearchSort::Relevance
-            } else {
-                SearchSort::NewestFirst
-            };
-            let req = SearchRequest {
-                mailbox_ids: vec![mailbox],
-                query: q.into(),
-                sort,
-                limit: 20,
-                snippets: true,
-                ..Default::default()
-            };
-            let started = Instant::now();
-            let r = index.search(&archive, &req).await?;
-            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-            if round == 0 {
-                println!("  {q:<40} {} hits", r.total);
+    for snippets in [true, false] {
+        let mut latencies = Vec::new();
+        for round in 0..20 {
+            for q in queries {
+                let sort = if round % 2 == 0 {
+                    SearchSort::Relevance
+                } else {
+                    SearchSort::NewestFirst
+                };
+                let req = SearchRequest {
+                    mailbox_ids: vec![mailbox],
+                    query: q.into(),
+                    sort,
+                    limit: 20,
+                    snippets,
+                    ..Default::default()
+                };
+                let started = Instant::now();
+                let r = index.search(&archive, &req).await?;
+                latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+                if round == 0 && snippets {
+                    println!("  {q:<40} {} hits", r.total);
+                }
             }
         }
+        latencies.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "search over {total} messages, {} queries (20 hits, {}): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+            latencies.len(),
+            if snippets { "snippets" } else { "no snippets" },
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.95),
+            percentile(&latencies, 0.99)
+        );
     }
-    latencies.sort_by(|a, b| a.total_cmp(b));
     println!(
-        "search over {total} messages, {} queries (20 hits, snippets): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
-        latencies.len(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.95),
-        percentile(&latencies, 0.99)
+        "index size: {:.0} MB",
+        dir_size(&dir.join("index")) as f64 / 1e6
     );
 
     let tree = archive.folder_tree(mailbox, None).await?;

@@ -9,6 +9,7 @@
 mod query;
 mod tokenizer;
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use archive::{Archive, ChangeCursor, IndexRecord, ItemKind, MailboxId, Timestamp};
@@ -16,11 +17,13 @@ use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, TermSetQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::snippet::SnippetGenerator;
+use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+    DocAddress, Index, IndexReader, IndexSettings, IndexWriter, Order, ReloadPolicy,
+    TantivyDocument, Term,
 };
 
 pub use query::{parse_query, Clause, QueryError};
@@ -51,6 +54,11 @@ type Result<T> = std::result::Result<T, SearchError>;
 /// How many store changes go into one index commit.
 const BATCH: u32 = 1000;
 
+/// How much of each body the index keeps as stored text, for snippets without reading the
+/// content from the store. A body longer than this is cut (at a character boundary); a query
+/// whose body terms match only beyond the cut reads the content as before.
+const STORED_BODY_BYTES: usize = 16 * 1024;
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fields {
     pub item_id: Field,
@@ -62,6 +70,10 @@ pub(crate) struct Fields {
     pub to: Field,
     pub cc: Field,
     pub body: Field,
+    /// Stored only: the start of the body text (at most [`STORED_BODY_BYTES`]).
+    pub excerpt: Field,
+    /// Stored only: the full body text's length in bytes, to tell a cut excerpt.
+    pub body_bytes: Field,
     pub attachments: Field,
     pub date: Field,
     pub size: Field,
@@ -86,6 +98,8 @@ fn schema() -> (Schema, Fields) {
         to: b.add_text_field("to", text.clone()),
         cc: b.add_text_field("cc", text.clone()),
         body: b.add_text_field("body", text.clone()),
+        excerpt: b.add_text_field("excerpt", TextOptions::default().set_stored()),
+        body_bytes: b.add_u64_field("body_bytes", NumericOptions::default().set_stored()),
         attachments: b.add_text_field("attachment", text),
         date: b.add_i64_field("date", id.clone()),
         size: b.add_u64_field("size", id),
@@ -120,7 +134,8 @@ pub struct SearchRequest {
     pub sort: SearchSort,
     pub offset: usize,
     pub limit: usize,
-    /// Snippets read the matching items' content from the store, so they cost a little.
+    /// Snippets come from the body text stored in the index; a match deep in a very long body
+    /// reads that item's content from the store.
     pub snippets: bool,
 }
 
@@ -176,6 +191,17 @@ impl std::fmt::Debug for SearchIndex {
     }
 }
 
+/// The largest index `<= at` that is a char boundary of `text`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    if at >= text.len() {
+        return text.len();
+    }
+    (0..=at)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0)
+}
+
 fn escape_html(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
@@ -210,15 +236,58 @@ fn highlight_html(text: &str, highlights: &[(usize, usize)]) -> String {
     html
 }
 
+/// Removes an index built with another schema (an older version of this crate). The index only
+/// mirrors the store, so the next catch-up rebuilds it from the start. The old index's writer
+/// lock is held meanwhile, so an index still in use elsewhere is left alone (and open fails).
+fn clear_outdated(dir: &Path, directory: MmapDirectory) -> Result<()> {
+    tracing::warn!(dir = %dir.display(), "search index has an outdated schema; rebuilding it");
+    let old = Index::open(directory)?;
+    let lock: IndexWriter = old.writer(15_000_000)?;
+    let io = |path: &Path, source| SearchError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    // Without meta.json there is no index, whatever else is left: remove it first.
+    let meta = dir.join("meta.json");
+    std::fs::remove_file(&meta).map_err(|e| io(&meta, e))?;
+    for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
+        let path = entry.map_err(|e| io(dir, e))?.path();
+        let lock_file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".lock"));
+        if path.is_file() && !lock_file {
+            std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
+        }
+    }
+    drop(lock);
+    Ok(())
+}
+
 impl SearchIndex {
-    /// Opens the index in `dir`, creating it when empty. Takes the index's single writer lock.
+    /// Opens the index in `dir`, creating it when empty (or rebuilding it from the store's start
+    /// when it was built with another schema). Takes the index's single writer lock.
     pub fn open(dir: &Path, writer_memory_bytes: usize) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|source| SearchError::Io {
             path: dir.display().to_string(),
             source,
         })?;
         let (schema, fields) = schema();
-        let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
+        let directory = MmapDirectory::open(dir)?;
+        if Index::exists(&directory).map_err(tantivy::TantivyError::from)?
+            && Index::open(directory.clone())?.schema() != schema
+        {
+            clear_outdated(dir, directory.clone())?;
+        }
+        // Stored excerpts compress about twice as well with zstd as with the default lz4.
+        let settings = IndexSettings {
+            docstore_compression: Compressor::Zstd(ZstdCompressor::default()),
+            ..IndexSettings::default()
+        };
+        let index = Index::builder()
+            .schema(schema)
+            .settings(settings)
+            .open_or_create(directory)?;
         index
             .tokenizers()
             .register(TOKENIZER, tokenizer::analyzer());
@@ -308,6 +377,11 @@ impl SearchIndex {
             doc.add_text(f.cc, cc);
         }
         doc.add_text(f.body, body);
+        doc.add_text(
+            f.excerpt,
+            &body[..floor_char_boundary(body, STORED_BODY_BYTES)],
+        );
+        doc.add_u64(f.body_bytes, body.len() as u64);
         for a in &item.attachments {
             doc.add_text(f.attachments, &a.name);
         }
@@ -404,7 +478,9 @@ impl SearchIndex {
         let generator = if request.snippets {
             let mut g = SnippetGenerator::create(&searcher, &query, f.body)?;
             g.set_max_num_chars(200);
-            Some(g)
+            let mut body_terms = false;
+            query.query_terms(&mut |term, _| body_terms |= term.field() == f.body);
+            Some((g, body_terms))
         } else {
             None
         };
@@ -416,7 +492,13 @@ impl SearchIndex {
             let mailbox_id = fast.u64("mailbox_id")?.first(address.doc_id).unwrap_or(0) as i64;
             let date = fast.i64("date")?.first(address.doc_id).unwrap_or(0);
             let snippet = match &generator {
-                Some(g) => Some(self.snippet(archive, g, item_id).await),
+                Some((g, body_terms)) => {
+                    let stored: TantivyDocument = searcher.doc(address)?;
+                    Some(
+                        self.snippet(archive, g, *body_terms, &stored, item_id)
+                            .await,
+                    )
+                }
                 None => None,
             };
             hits.push(SearchHit {
@@ -430,17 +512,33 @@ impl SearchIndex {
         Ok(SearchResults { total, hits })
     }
 
+    /// The snippet comes from the excerpt stored in the index. Only when the query has body terms,
+    /// none of them is in the excerpt and the excerpt is cut short does it read the content.
     async fn snippet(
         &self,
         archive: &Archive,
         generator: &SnippetGenerator,
+        body_terms: bool,
+        stored: &TantivyDocument,
         item_id: i64,
     ) -> Snippet {
-        let text = match archive.read_raw(item_id).await {
-            Ok(raw) => archive::meta::body_text(&raw),
-            Err(_) => String::new(),
-        };
-        let snippet = generator.snippet(&text);
+        let f = &self.fields;
+        let excerpt = stored
+            .get_first(f.excerpt)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let body_bytes = stored
+            .get_first(f.body_bytes)
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        let mut text = Cow::Borrowed(excerpt);
+        let mut snippet = generator.snippet(&text);
+        if snippet.fragment().is_empty() && body_terms && body_bytes > excerpt.len() as u64 {
+            if let Ok(raw) = archive.read_raw(item_id).await {
+                text = Cow::Owned(archive::meta::body_text(&raw));
+                snippet = generator.snippet(&text);
+            }
+        }
         let (text, highlights) = if snippet.fragment().is_empty() {
             // The match was in a header: show the start of the body instead.
             let cut = text

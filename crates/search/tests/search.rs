@@ -412,3 +412,117 @@ async fn index_follows_moves_and_catches_up_after_reopen() {
         fx.archive.count_items(None).await.unwrap()
     );
 }
+
+#[tokio::test]
+async fn snippets_come_from_the_index_and_reach_past_its_excerpt() {
+    let fx = fixture().await;
+    let snippet = |query: &str| {
+        let query = query.to_owned();
+        let fx = &fx;
+        async move {
+            let r = fx
+                .index
+                .search(
+                    &fx.archive,
+                    &SearchRequest {
+                        mailbox_ids: vec![fx.m1],
+                        query,
+                        snippets: true,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(r.hits.len(), 1);
+            r.hits[0].snippet.clone().unwrap()
+        }
+    };
+
+    // A short body is in the index whole: its snippet needs no content read, so it survives the
+    // blob going missing.
+    let hostile = fx
+        .archive
+        .item_by_source_id(fx.m1, "hostile")
+        .await
+        .unwrap()
+        .unwrap();
+    let blob = fx
+        .dir
+        .path()
+        .join("blobs/objects")
+        .join(&hostile.blob_hash[..2])
+        .join(&hostile.blob_hash);
+    std::fs::remove_file(&blob).unwrap();
+    let s = snippet("smile").await;
+    assert!(s.html.contains("<mark>smile</mark>"), "{}", s.html);
+    assert!(s.html.contains("&lt;script&gt;"), "{}", s.html);
+
+    // A long body: a match far past the stored excerpt is still shown, from the content; a match
+    // in a header shows the start of the body.
+    let long = format!(
+        "From: lena@example.com\nTo: ann@example.com\nSubject: Long one\nDate: Mon, 1 Jul 2024 08:00:00 +0000\n\n{}the zanzibar clause at the very end.\n",
+        "filler words about nothing in particular. ".repeat(2000)
+    );
+    fx.archive
+        .put_item(put(fx.m1, "inbox", "long", &long))
+        .await
+        .unwrap();
+    fx.index.catch_up(&fx.archive).await.unwrap();
+    let s = snippet("zanzibar").await;
+    assert!(s.html.contains("<mark>zanzibar</mark>"), "{}", s.html);
+    let (from, to) = s.highlights[0];
+    assert_eq!(&s.text[from..to], "zanzibar");
+    let s = snippet("from:lena").await;
+    assert!(
+        s.text.starts_with("filler words about nothing"),
+        "{}",
+        s.text
+    );
+    assert!(s.highlights.is_empty());
+}
+
+#[tokio::test]
+async fn an_index_built_with_another_schema_is_rebuilt_from_the_store() {
+    let fx = fixture().await;
+    let Fixture {
+        archive,
+        index,
+        dir,
+        m1,
+        m2,
+    } = fx;
+    drop(index);
+    let path = dir.path().join("index");
+    std::fs::remove_dir_all(&path).unwrap();
+    std::fs::create_dir_all(&path).unwrap();
+    {
+        // What an older version left behind: another schema, a commit with a cursor.
+        let mut b = tantivy::schema::Schema::builder();
+        let body = b.add_text_field("body", tantivy::schema::TEXT);
+        let old = tantivy::Index::create_in_dir(&path, b.build()).unwrap();
+        let mut writer: tantivy::IndexWriter = old.writer(15_000_000).unwrap();
+        writer.add_document(tantivy::doc!(body => "stale")).unwrap();
+        let mut prepared = writer.prepare_commit().unwrap();
+        prepared.set_payload("99999:99999");
+        prepared.commit().unwrap();
+    }
+    let index = SearchIndex::open(&path, 20_000_000).unwrap();
+    assert_eq!(index.indexed_up_to().unwrap(), ChangeCursor::default());
+    assert_eq!(index.catch_up(&archive).await.unwrap(), 6);
+    let fx = Fixture {
+        archive,
+        index,
+        dir,
+        m1,
+        m2,
+    };
+    assert_eq!(
+        fx.find(&[fx.m1], "quarterly").await,
+        vec!["hostile", "report"]
+    );
+    assert_eq!(fx.index.num_docs(), 6);
+    // And it opens as it is from then on.
+    drop(fx.index);
+    let index = SearchIndex::open(&path, 20_000_000).unwrap();
+    assert_eq!(index.num_docs(), 6);
+}
