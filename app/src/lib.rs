@@ -9,9 +9,11 @@ mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use pages::admin::connections::ConnectionsPage;
+use pages::admin::tasks::TasksPage;
 use pages::home::HomePage;
 use pages::mail::MailPage;
 use pages::not_found::NotFoundPage;
@@ -52,6 +54,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                 <Route path=path!("/sign-in") view=SignInPage />
                 <Route path=path!("/mail") view=MailPage ssr=SsrMode::Async />
+                <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/tasks" /> } />
+                <Route path=path!("/admin/connections") view=ConnectionsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/tasks") view=TasksPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -191,12 +191,23 @@ impl Settings {
                 .map(Some)
                 .map_err(|e| ConfigError(format!("storage.encryption_key: {e}")));
         }
-        let path = self.storage.data_dir.join("blob.key");
+        self.key_file("blob.key").map(Some)
+    }
+
+    /// The key that seals server connection secrets (passwords, client secrets) in the database.
+    /// Always on: a copy of the database alone never reveals them.
+    pub fn secrets_key(&self) -> Result<[u8; 32], ConfigError> {
+        self.key_file("secrets.key")
+    }
+
+    /// A 32-byte key kept in a file of the data folder, created (readable by its owner only) on
+    /// first use. Back these files up: what they protect cannot be read without them.
+    fn key_file(&self, name: &str) -> Result<[u8; 32], ConfigError> {
+        let path = self.storage.data_dir.join(name);
         let io_error = |e: std::io::Error| ConfigError(format!("{}: {e}", path.display()));
         if path.exists() {
             let text = std::fs::read_to_string(&path).map_err(io_error)?;
             return decode_key(text.trim())
-                .map(Some)
                 .map_err(|e| ConfigError(format!("{}: {e}", path.display())));
         }
         let mut key = [0u8; 32];
@@ -207,8 +218,8 @@ impl Settings {
             &base64::engine::general_purpose::STANDARD.encode(key),
         )
         .map_err(io_error)?;
-        tracing::warn!(path = %path.display(), "created a new blob encryption key: back it up");
-        Ok(Some(key))
+        tracing::warn!(path = %path.display(), "created a new key file: back it up");
+        Ok(key)
     }
 
     pub fn secure_cookies(&self) -> bool {

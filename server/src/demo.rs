@@ -8,6 +8,7 @@ use accounts::Accounts;
 use archive::import::{import, ImportFormat, ImportOptions};
 use archive::mailgen::MailGen;
 use archive::{Archive, FolderKind, FolderSpec, ItemKind, NewMailbox, PutItem, Timestamp};
+use syncer::{ConnectionSettings, NewConnection, NewTask, SyncService};
 
 pub struct DemoAccount {
     pub username: &'static str,
@@ -39,6 +40,66 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
 fn corpus_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
     dir.is_dir().then_some(dir)
+}
+
+/// The built-in Exchange simulator the demo syncs from: its seed mailboxes, on a fixed local port
+/// so the demo's stored connections stay valid across restarts.
+pub fn simulator_config() -> exchange_sim::SimConfig {
+    exchange_sim::SimConfig::default()
+}
+
+/// Connections to the simulator, one per protocol, and a sync task for each: Alice and Bruno
+/// through EWS (on-premises), Chloé through Microsoft Graph (Exchange Online). Every mailbox is
+/// asked to sync at once, so a newcomer watches the mail arrive.
+pub async fn seed_sync(sync: &SyncService, sim: &exchange_sim::RunningSim) -> anyhow::Result<()> {
+    let config = simulator_config();
+    let store = sync.store();
+    if store.list_connections().await?.is_empty() {
+        let ews = store
+            .create_connection(&NewConnection {
+                name: "Head office Exchange (simulator)".to_owned(),
+                settings: ConnectionSettings::Ews {
+                    url: sim.ews_url(),
+                    username: config.service_account.clone(),
+                },
+                secret: config.service_password.clone(),
+            })
+            .await?;
+        let graph = store
+            .create_connection(&NewConnection {
+                name: "Exchange Online (simulator)".to_owned(),
+                settings: ConnectionSettings::Graph {
+                    tenant_id: config.tenant.clone(),
+                    client_id: config.client_id.clone(),
+                    graph_endpoint: Some(sim.graph_url()),
+                    token_endpoint: Some(sim.token_url(&config.tenant)),
+                },
+                secret: config.client_secret.clone(),
+            })
+            .await?;
+        let on_premises = store
+            .create_task(&NewTask::new("Head office mailboxes", ews.id))
+            .await?;
+        store
+            .add_mailboxes(
+                on_premises.id,
+                &[
+                    "alice.martin@example.com".to_owned(),
+                    "bruno.keller@example.com".to_owned(),
+                ],
+            )
+            .await?;
+        let online = store
+            .create_task(&NewTask::new("Exchange Online mailboxes", graph.id))
+            .await?;
+        store
+            .add_mailboxes(online.id, &["chloe.dubois@example.com".to_owned()])
+            .await?;
+        for task in store.list_tasks().await? {
+            sync.run_task_now(task.id).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates the demo accounts and imports the legacy demo mail when there are no users yet.

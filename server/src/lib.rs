@@ -17,6 +17,7 @@ use archive::Archive;
 use database::Database;
 use search::SearchIndex;
 use secrecy::ExposeSecret;
+use syncer::{ServiceOptions, SyncService, SyncStore, SyncWorker};
 use tokio::net::TcpListener;
 
 use config::Settings;
@@ -71,11 +72,23 @@ pub fn spawn_indexer(archive: Archive, search: Arc<SearchIndex>) -> tokio::task:
 
 const INDEX_INTERVAL: Duration = Duration::from_secs(2);
 
+/// Server connections, sync tasks and the worker that runs them, over this archive.
+pub fn sync_service(settings: &Settings, archive: &Archive) -> anyhow::Result<SyncService> {
+    let store = SyncStore::new(archive.database().clone(), settings.secrets_key()?);
+    Ok(SyncService::new(
+        store,
+        archive.clone(),
+        ServiceOptions::default(),
+    ))
+}
+
 /// A bound, ready-to-run portal.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     indexer: tokio::task::JoinHandle<()>,
+    worker: SyncWorker,
+    sync: SyncService,
 }
 
 impl Application {
@@ -85,7 +98,10 @@ impl Application {
         let search = Arc::new(open_search(settings)?);
         search.catch_up(&archive).await?;
         let indexer = spawn_indexer(archive.clone(), Arc::clone(&search));
+        let sync = sync_service(settings, &archive)?;
+        let worker = sync.spawn();
         let ctx = AppContext {
+            sync: sync.clone(),
             accounts: Accounts::new(db.clone()),
             archive,
             search,
@@ -101,7 +117,14 @@ impl Application {
             listener,
             router,
             indexer,
+            worker,
+            sync,
         })
+    }
+
+    /// The sync service (connections, tasks, the worker), for set-up before serving.
+    pub fn sync(&self) -> &SyncService {
+        &self.sync
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -121,6 +144,8 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         self.indexer.abort();
+        // Runs in progress stop at a page boundary; their sync states say where to resume.
+        self.worker.stop().await;
         served
     }
 }

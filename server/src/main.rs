@@ -66,6 +66,14 @@ enum Command {
     },
     /// Rebuild the search index from the archive (stop the portal first).
     Reindex,
+    /// Run the built-in Exchange simulator (EWS, Graph and the token endpoint) on its own.
+    Simulator {
+        #[arg(long, default_value = "127.0.0.1:5080")]
+        listen: std::net::SocketAddr,
+        /// A folder of mailboxes (one folder per address); the built-in seed when absent.
+        #[arg(long)]
+        seed: Option<PathBuf>,
+    },
     /// Counts of mailboxes, items and storage.
     Stats,
 }
@@ -159,6 +167,17 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             limit,
         } => cli::archive::run_search(&settings, &query, &mailboxes, limit).await,
         Command::Reindex => cli::archive::run_reindex(&settings).await,
+        Command::Simulator { listen, seed } => {
+            let mut config = exchange_sim::SimConfig {
+                listen,
+                ..server::demo::simulator_config()
+            };
+            if let Some(seed) = seed {
+                config.seed_dir = Some(seed);
+            }
+            exchange_sim::run(config).await?;
+            Ok(())
+        }
         Command::Stats => cli::archive::run_stats(&settings).await,
     }
 }
@@ -184,6 +203,17 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         }
     }
     let app = Application::build(&settings).await?;
+    // The demo syncs from the built-in simulator, which lives as long as the portal.
+    let _simulator = if demo {
+        let sim = exchange_sim::start(server::demo::simulator_config())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start the demo Exchange simulator: {e}"))?;
+        tracing::info!(url = %sim.base_url(), "demo Exchange simulator running");
+        server::demo::seed_sync(app.sync(), &sim).await?;
+        Some(sim)
+    } else {
+        None
+    };
     let addr = app.local_addr()?;
     tracing::info!(%addr, "portal listening on http://{addr}");
     if demo {

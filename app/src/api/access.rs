@@ -12,6 +12,8 @@ use super::context::{current_session, AppContext};
 pub enum AccessError {
     #[error("Sign in to see your archive.")]
     SignedOut,
+    #[error("This needs an administrator.")]
+    Forbidden,
     /// Also what an existing item of someone else's looks like.
     #[error("Not found.")]
     NotFound,
@@ -23,6 +25,7 @@ impl AccessError {
     pub fn status(&self) -> http::StatusCode {
         match self {
             AccessError::SignedOut => http::StatusCode::UNAUTHORIZED,
+            AccessError::Forbidden => http::StatusCode::FORBIDDEN,
             AccessError::NotFound => http::StatusCode::NOT_FOUND,
             AccessError::Unavailable => http::StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -118,6 +121,17 @@ pub async fn require_session() -> Result<Session, ServerFnError> {
         Some(session) => Ok(session),
         None => Err(refuse(AccessError::SignedOut)),
     }
+}
+
+/// The server context and session of an administrator, or the refusal. Every admin server
+/// function starts with this.
+pub async fn require_admin() -> Result<(AppContext, Session), ServerFnError> {
+    let session = require_session().await?;
+    if !session.user.is_admin {
+        tracing::warn!(user = %session.user.username, "refused an admin call");
+        return Err(refuse(AccessError::Forbidden));
+    }
+    Ok((super::context::app_context()?, session))
 }
 
 /// Turns a refusal into a server function error carrying the right status.

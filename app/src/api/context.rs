@@ -10,11 +10,13 @@ use leptos::prelude::*;
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "sr_session";
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppContext {
     pub accounts: Accounts,
     pub archive: archive::Archive,
     pub search: Arc<search::SearchIndex>,
+    /// Connections, tasks and the sync worker (asking it for a run wakes it).
+    pub sync: syncer::SyncService,
     pub throttle: Arc<SignInThrottle>,
     /// Set when the portal is reached over HTTPS: cookies then carry `Secure`.
     pub secure_cookies: bool,

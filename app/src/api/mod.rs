@@ -1,6 +1,7 @@
 //! Server functions: the only way a page reaches data. Each body runs on the server and checks the
 //! caller itself; hiding a button in the UI is a convenience, never the protection.
 
+pub mod admin;
 pub mod auth;
 pub mod mail;
 

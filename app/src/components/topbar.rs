@@ -4,7 +4,13 @@ use crate::api::auth::SignOut;
 
 /// The bar across the top: the product, an optional middle part (search), who is signed in.
 #[component]
-pub fn TopBar(display_name: String, children: Children) -> impl IntoView {
+pub fn TopBar(
+    display_name: String,
+    /// Administrators get a link between their archive and the admin area.
+    #[prop(optional)]
+    is_admin: bool,
+    children: Children,
+) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     view! {
         <header class="topbar">
@@ -12,6 +18,14 @@ pub fn TopBar(display_name: String, children: Children) -> impl IntoView {
                 "Sync & Recover"
             </a>
             <div class="topbar-middle">{children()}</div>
+            {is_admin
+                .then(|| {
+                    view! {
+                        <a class="topbar-link" href="/admin/tasks">
+                            "Admin"
+                        </a>
+                    }
+                })}
             <span class="muted user-name">{display_name}</span>
             <ActionForm action=sign_out>
                 <button type="submit" class="link">

@@ -93,7 +93,7 @@ pub fn MailPage() -> impl IntoView {
                 match user.await {
                     Ok(Some(user)) => {
                         view! {
-                            <TopBar display_name=user.display_name>
+                            <TopBar display_name=user.display_name is_admin=user.is_admin>
                                 <SearchBox location />
                             </TopBar>
                             <MailScreen location data />

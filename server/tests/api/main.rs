@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0 with a fresh data folder per test.
 mod helpers;
 
+mod admin;
 mod auth;
 mod mail;
 mod operations;
