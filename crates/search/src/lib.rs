@@ -54,6 +54,9 @@ type Result<T> = std::result::Result<T, SearchError>;
 /// How many store changes go into one index commit.
 const BATCH: u32 = 1000;
 
+/// At most this many threads search the segments of one query.
+const SEARCH_THREADS: usize = 4;
+
 /// How much of each body the index keeps as stored text, for snippets without reading the
 /// content from the store. A body longer than this is cut (at a character boundary); a query
 /// whose body terms match only beyond the cut reads the content as before.
@@ -284,10 +287,17 @@ impl SearchIndex {
             docstore_compression: Compressor::Zstd(ZstdCompressor::default()),
             ..IndexSettings::default()
         };
-        let index = Index::builder()
+        let mut index = Index::builder()
             .schema(schema)
             .settings(settings)
             .open_or_create(directory)?;
+        // Segments of one query are searched in parallel: a phrase over common words has to
+        // check positions in most documents, and that is what sets the tail latency.
+        let threads =
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(SEARCH_THREADS));
+        if threads > 1 {
+            index.set_multithread_executor(threads)?;
+        }
         index
             .tokenizers()
             .register(TOKENIZER, tokenizer::analyzer());
