@@ -54,6 +54,10 @@ export async function startPortal({ users = [], setup } = {}) {
       clearTimeout(timer);
       reject(new Error(`portal exited with ${code}:\n${log}`));
     });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${binary} (build it first): ${err.message}`));
+    });
   });
   return {
     url,
@@ -66,6 +70,55 @@ export async function startPortal({ users = [], setup } = {}) {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts the built-in Exchange simulator (`sync-recover simulator`) on a free port. */
+export async function startSimulator() {
+  const child = spawn(binary, ['simulator', '--listen', '127.0.0.1:0'], {
+    env: { ...process.env, SR_LOG__LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  const url = await new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`simulator did not start:\n${log}`)), 30_000);
+    child.stderr.on('data', (chunk) => {
+      log += chunk.toString();
+      const match = log.match(/(http:\/\/127\.0\.0\.1:\d+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise(match[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`simulator exited with ${code}:\n${log}`));
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${binary}: ${err.message}`));
+    });
+  });
+  return {
+    url,
+    ewsUrl: `${url}/EWS/Exchange.asmx`,
+    serviceAccount: 'svc-archive@example.com',
+    servicePassword: 'sim-password',
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Signs in through the form and waits for the archive page. */
+export async function signIn(page, url, username, password) {
+  await page.goto(`${url}/sign-in`);
+  await hydrated(page);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('button[type="submit"]');
+  await page.waitForURL(`${url}/mail`);
 }
 
 /** A headless Chromium page that records console errors and uncaught exceptions. */

@@ -20,6 +20,7 @@ pub fn ConnectionsPage() -> impl IntoView {
 #[component]
 fn Connections() -> impl IntoView {
     let create = ServerAction::<CreateConnection>::new();
+    let form = super::reset_after_success(move || create.value().get());
     let delete = ServerAction::<DeleteConnection>::new();
     let list = Resource::new(
         move || (create.version().get(), delete.version().get()),
@@ -73,7 +74,7 @@ fn Connections() -> impl IntoView {
 
         <section class="admin-section">
             <h2>"Add a connection"</h2>
-            <ActionForm action=create attr:class="admin-form">
+            <ActionForm action=create node_ref=form attr:class="admin-form">
                 <label>
                     "Kind"
                     <select name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>
@@ -124,6 +125,7 @@ fn ConnectionRow(
     delete: ServerAction<DeleteConnection>,
 ) -> impl IntoView {
     let id = connection.id;
+    let in_use = connection.task_count > 0;
     let probe = RwSignal::new(String::new());
     let test = Action::new(move |mailbox: &String| {
         let mailbox = mailbox.clone();
@@ -155,8 +157,12 @@ fn ConnectionRow(
                 </button>
                 <ActionForm action=delete attr:class="inline">
                     <input type="hidden" name="id" value=id.to_string() />
-                    <button type="submit" class="danger" disabled=connection.task_count > 0
-                        title=if connection.task_count > 0 { "Used by a sync task" } else { "" }>
+                    <button
+                        type="submit"
+                        class="danger"
+                        disabled=in_use
+                        title=if in_use { "Used by a sync task" } else { "" }
+                    >
                         "Delete"
                     </button>
                 </ActionForm>

@@ -78,3 +78,21 @@ pub fn OutcomeLine(
         None => None,
     }
 }
+
+/// A form reference that empties its form once its action succeeds, so the next entry starts
+/// clean (a failed attempt keeps what was typed).
+pub fn reset_after_success(
+    outcome: impl Fn() -> Option<Result<crate::api::admin::Outcome, ServerFnError>> + 'static,
+) -> NodeRef<leptos::html::Form> {
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(outcome)) = outcome() {
+            if outcome.ok {
+                if let Some(form) = form.get() {
+                    form.reset();
+                }
+            }
+        }
+    });
+    form
+}

@@ -32,6 +32,7 @@ struct TaskActions {
 #[component]
 fn Tasks() -> impl IntoView {
     let create = ServerAction::<CreateTask>::new();
+    let form = super::reset_after_success(move || create.value().get());
     let actions = TaskActions {
         sync_now: ServerAction::new(),
         add: ServerAction::new(),
@@ -96,7 +97,7 @@ fn Tasks() -> impl IntoView {
 
         <section class="admin-section">
             <h2>"Create a sync task"</h2>
-            <ActionForm action=create attr:class="admin-form">
+            <ActionForm action=create node_ref=form attr:class="admin-form">
                 <label>
                     "Name"
                     <input type="text" name="name" placeholder="All staff" required />

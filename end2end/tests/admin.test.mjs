@@ -1,0 +1,106 @@
+// An administrator connects Exchange, creates a sync task and watches mail arrive; an end user
+// then finds it. Against the built-in simulator, through the real UI.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPortal, startSimulator, openBrowser, hydrated, screenshot, signIn } from './harness.mjs';
+
+const admin = { username: 'root', displayName: 'Root Admin', password: 'correct horse battery', admin: true };
+const alice = {
+  username: 'alice', displayName: 'Alice Martin', password: 'correct horse battery',
+  address: 'alice.martin@example.com',
+};
+let portal;
+let sim;
+let browser;
+
+before(async () => {
+  sim = await startSimulator();
+  portal = await startPortal({ users: [admin, alice] });
+  browser = await openBrowser();
+});
+
+after(async () => {
+  await browser?.browser.close();
+  await portal?.stop();
+  await sim?.stop();
+});
+
+test('an end user cannot open the admin area', async () => {
+  const { context } = browser;
+  const page = await context.newPage();
+  await signIn(page, portal.url, alice.username, alice.password);
+  await page.goto(`${portal.url}/admin/tasks`);
+  await page.locator('h1', { hasText: 'Administrators only' }).waitFor();
+  assert.equal(await page.locator('.admin-tabs').count(), 0);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(`${portal.url}/sign-in`);
+  await page.close();
+});
+
+test('a wrong password is reported by the connection test', async () => {
+  const { page } = browser;
+  await signIn(page, portal.url, admin.username, admin.password);
+  await page.goto(`${portal.url}/admin/connections`);
+  await hydrated(page);
+  await page.fill('input[name="name"]', 'Wrong password');
+  await page.fill('input[name="url"]', sim.ewsUrl);
+  await page.fill('input[name="username"]', sim.serviceAccount);
+  await page.fill('input[name="secret"]', 'not the password');
+  await page.getByRole('button', { name: 'Add connection' }).click();
+  await page.locator('.outcome.ok', { hasText: 'Wrong password' }).waitFor();
+  const row = page.locator('tr', { hasText: 'Wrong password' });
+  await row.getByRole('button', { name: 'Test' }).click();
+  const result = page.locator('.test-result .outcome.error');
+  await result.waitFor();
+  assert.match(await result.textContent(), /password|credential|401/i);
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await page.locator('tr', { hasText: 'Wrong password' }).waitFor({ state: 'detached' });
+});
+
+test('an admin adds a connection and a task, and the mailbox syncs', async () => {
+  const { page, problems } = browser;
+  await page.goto(`${portal.url}/admin/connections`);
+  await hydrated(page);
+  await page.fill('input[name="name"]', 'Head office');
+  await page.fill('input[name="url"]', sim.ewsUrl);
+  await page.fill('input[name="username"]', sim.serviceAccount);
+  await page.fill('input[name="secret"]', sim.servicePassword);
+  await page.getByRole('button', { name: 'Add connection' }).click();
+  const row = page.locator('tr', { hasText: 'Head office' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /stored, encrypted/);
+  assert.equal(await page.locator(`text=${sim.servicePassword}`).count(), 0, 'the secret is never shown');
+  await row.locator('input.probe').fill(alice.address);
+  await row.getByRole('button', { name: 'Test' }).click();
+  await page.locator('.test-result .outcome.ok').waitFor();
+  await screenshot(page, 'admin-connections');
+
+  await page.getByRole('link', { name: 'Sync tasks' }).click();
+  await page.waitForURL(`${portal.url}/admin/tasks`);
+  await hydrated(page);
+  await page.fill('input[name="name"]', 'Staff');
+  await page.fill('textarea[name="mailboxes"]', alice.address);
+  await page.getByRole('button', { name: 'Create task' }).click();
+  await page.locator('.outcome.ok', { hasText: 'Task “Staff” created' }).waitFor();
+  const card = page.locator('.task-card', { hasText: 'Staff' });
+  await card.getByRole('button', { name: 'Sync all now' }).click();
+  // The page refreshes statuses by itself while the worker runs.
+  await card.locator('.status-healthy').waitFor({ timeout: 60_000 });
+  await card.getByRole('button', { name: 'History' }).click();
+  await card.locator('.history-table td', { hasText: /new/ }).first().waitFor();
+  await screenshot(page, 'admin-tasks');
+  assert.deepEqual(problems, []);
+});
+
+test('the end user finds the synced mail', async () => {
+  const { context } = browser;
+  const page = await context.newPage();
+  await signIn(page, portal.url, alice.username, alice.password);
+  await hydrated(page);
+  const inbox = page.locator('li.folder', { hasText: 'Inbox' }).first();
+  await inbox.waitFor();
+  const total = Number(await inbox.locator('.count.total').textContent());
+  assert.ok(total > 0, `the synced Inbox has mail (${total})`);
+  assert.ok(await page.locator('.rows .row').count() > 0);
+  await page.close();
+});
