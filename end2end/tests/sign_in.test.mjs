@@ -27,6 +27,7 @@ test('the server renders the sign-in form with the button disabled', async () =>
   const wasm = await fetch(`${portal.url}/pkg/sync-recover_bg.wasm`);
   assert.equal(wasm.status, 200);
   assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+  assert.equal(wasm.headers.get('content-encoding'), 'gzip', 'the bundle travels compressed');
 });
 
 test('a signed-out visit to the archive goes to sign-in', async () => {

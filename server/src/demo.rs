@@ -139,12 +139,28 @@ async fn generate_history(archive: &Archive) -> anyhow::Result<()> {
             display_name: "Alice Martin: earlier archive".to_owned(),
         })
         .await?;
+    put_generated(archive, mailbox.id, GENERATED_MESSAGES, 2026, |_, path| {
+        path
+    })
+    .await
+}
+
+/// Puts `count` generated messages into a mailbox, creating their folders. `place` may move
+/// message `i` from the generator's folder path to another one.
+pub async fn put_generated(
+    archive: &Archive,
+    mailbox_id: i64,
+    count: usize,
+    seed: u64,
+    place: impl Fn(usize, Vec<String>) -> Vec<String>,
+) -> anyhow::Result<()> {
     let at = Timestamp::now();
-    let mut generator = MailGen::new(2026);
+    let mut generator = MailGen::new(seed);
     let mut known_folders = HashSet::new();
     let mut batch = Vec::new();
-    for i in 0..GENERATED_MESSAGES {
+    for i in 0..count {
         let (path, raw) = generator.message(i);
+        let path = place(i, path);
         // Each folder of the path, parents first; the source id is the path itself.
         for depth in 1..=path.len() {
             let source_id = path[..depth].join("/");
@@ -152,7 +168,7 @@ async fn generate_history(archive: &Archive) -> anyhow::Result<()> {
                 let name = path[depth - 1].clone();
                 archive
                     .upsert_folder(
-                        mailbox.id,
+                        mailbox_id,
                         &FolderSpec {
                             parent_source_id: (depth > 1).then(|| path[..depth - 1].join("/")),
                             kind: folder_kind(&name, depth),
@@ -165,7 +181,7 @@ async fn generate_history(archive: &Archive) -> anyhow::Result<()> {
             }
         }
         batch.push(PutItem {
-            mailbox_id: mailbox.id,
+            mailbox_id,
             folder_source_id: path.join("/"),
             source_id: format!("generated-{i}"),
             kind: ItemKind::Message,

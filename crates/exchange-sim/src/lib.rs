@@ -16,7 +16,7 @@ pub mod graph;
 pub mod mailbox;
 pub mod state;
 pub mod token;
-pub mod xml;
+pub use soapxml as xml;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -18,7 +18,7 @@ pub mod graph;
 pub mod scheduler;
 pub mod source;
 pub mod target;
-pub mod xml;
+pub use soapxml as xml;
 
 pub use context::{MailboxCtx, RetryPolicy};
 pub use engine::{sync_mailbox, sync_mailboxes, MailboxJob, MailboxStatus, RunReport, SyncOptions};

@@ -1,4 +1,6 @@
-//! A tiny namespace-aware XML tree, enough to read SOAP requests.
+//! A tiny namespace-aware XML tree over quick-xml, with the EWS namespaces: enough to read SOAP
+//! messages. Shared by the EWS client (`mailsync`) and the simulator (`exchange-sim`); the
+//! protocol knowledge stays in each of them, so they can still disagree where it matters.
 //!
 //! Elements are matched by (namespace URI, local name), never by prefix: clients are free to pick
 //! any prefix (or a default namespace), and real Exchange accepts all of them.
