@@ -51,10 +51,29 @@ pub fn simulator_config() -> exchange_sim::SimConfig {
 /// Connections to the simulator, one per protocol, and a sync task for each: Alice and Bruno
 /// through EWS (on-premises), Chloé through Microsoft Graph (Exchange Online). Every mailbox is
 /// asked to sync at once, so a newcomer watches the mail arrive.
-pub async fn seed_sync(sync: &SyncService, sim: &exchange_sim::RunningSim) -> anyhow::Result<()> {
+pub async fn seed_sync(
+    sync: &SyncService,
+    archive: &Archive,
+    sim: &exchange_sim::RunningSim,
+) -> anyhow::Result<()> {
     let config = simulator_config();
     let store = sync.store();
     if store.list_connections().await?.is_empty() {
+        // Exchange's connectors report no display names: name the mailboxes for the portal
+        // before their first sync, which then fills them.
+        for (address, name) in [
+            ("alice.martin@example.com", "Alice Martin"),
+            ("bruno.keller@example.com", "Bruno Keller"),
+            ("chloe.dubois@example.com", "Chloé Dubois"),
+        ] {
+            archive
+                .ensure_mailbox(&NewMailbox {
+                    name: address.to_owned(),
+                    owner_address: address.to_owned(),
+                    display_name: name.to_owned(),
+                })
+                .await?;
+        }
         let ews = store
             .create_connection(&NewConnection {
                 name: "Head office Exchange (simulator)".to_owned(),

@@ -89,6 +89,7 @@ pub struct Application {
     indexer: tokio::task::JoinHandle<()>,
     worker: SyncWorker,
     sync: SyncService,
+    archive: Archive,
 }
 
 impl Application {
@@ -101,9 +102,9 @@ impl Application {
         let sync = sync_service(settings, &archive)?;
         let worker = sync.spawn();
         let ctx = AppContext {
+            archive: archive.clone(),
             sync: sync.clone(),
             accounts: Accounts::new(db.clone()),
-            archive,
             search,
             throttle: Arc::new(SignInThrottle::new(5, Duration::from_secs(15 * 60))),
             secure_cookies: settings.secure_cookies(),
@@ -119,12 +120,17 @@ impl Application {
             indexer,
             worker,
             sync,
+            archive,
         })
     }
 
     /// The sync service (connections, tasks, the worker), for set-up before serving.
     pub fn sync(&self) -> &SyncService {
         &self.sync
+    }
+
+    pub fn archive(&self) -> &Archive {
+        &self.archive
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

@@ -209,7 +209,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot start the demo Exchange simulator: {e}"))?;
         tracing::info!(url = %sim.base_url(), "demo Exchange simulator running");
-        server::demo::seed_sync(app.sync(), &sim).await?;
+        server::demo::seed_sync(app.sync(), app.archive(), &sim).await?;
         Some(sim)
     } else {
         None

@@ -286,10 +286,19 @@ pub async fn search_mail(
         .map_err(|_| refuse(AccessError::Unavailable))?;
     result.total = found.total;
     for hit in found.hits {
-        // The index is scoped to the mailbox; the store is asked again so a hit can never show
-        // more than the caller may see.
-        let Ok(detail) = super::access::item(&ctx, &session, hit.item_id).await else {
-            continue;
+        // The index is scoped to the mailbox; the store's record is checked again so a hit can
+        // never show more than the caller may see.
+        let detail = match ctx.archive.item(hit.item_id).await {
+            Ok(Some(detail))
+                if detail.mailbox_id == mailbox && detail.kind == archive::ItemKind::Message =>
+            {
+                detail
+            }
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::error!(error = %e, "search hit");
+                return Err(refuse(AccessError::Unavailable));
+            }
         };
         let folder_path = detail
             .folder_id

@@ -203,7 +203,8 @@ fn FolderTree(location: Memo<MailLocation>, overview: Overview) -> impl IntoView
         false
     };
 
-    let switcher = (overview.mailboxes.len() > 1).then(|| {
+    let several = overview.mailboxes.len() > 1;
+    let switcher = several.then(|| {
         let options = overview.mailboxes.clone();
         view! {
             <nav class="mailbox-switcher" aria-label="Mailboxes">
@@ -230,9 +231,14 @@ fn FolderTree(location: Memo<MailLocation>, overview: Overview) -> impl IntoView
     view! {
         <nav class="folder-pane" aria-label="Folders">
             {switcher}
-            <div class="mailbox-name" title=mailbox.name.clone()>
-                {mailbox.display_name.clone()}
-            </div>
+            {(!several)
+                .then(|| {
+                    view! {
+                        <div class="mailbox-name" title=mailbox.name.clone()>
+                            {mailbox.display_name.clone()}
+                        </div>
+                    }
+                })}
             <ul class="folder-tree" role="tree">
                 {folders
                     .into_iter()

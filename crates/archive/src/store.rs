@@ -1,4 +1,5 @@
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use database::Database;
 use sqlx::any::AnyRow;
@@ -20,7 +21,14 @@ type Result<T> = std::result::Result<T, ArchiveError>;
 pub struct Archive {
     db: Database,
     blobs: Blobs,
+    /// Current folder trees with their counts, each valid while the store's change sequence is
+    /// the one it was computed at: counting a 100,000-item mailbox costs tens of milliseconds,
+    /// and the portal asks for the tree on every page. Shared by clones.
+    tree_cache: Arc<Mutex<TreeCache>>,
 }
+
+/// Per mailbox: the change sequence a tree was computed at, and the tree.
+type TreeCache = HashMap<MailboxId, (i64, Vec<FolderNode>)>;
 
 /// Columns of an item, its latest membership folded in. `i` is archive_items.
 const ITEM_COLUMNS: &str = "i.id, i.mailbox_id, i.source_id, i.kind, i.blob_hash, i.size, i.subject, \
@@ -154,7 +162,21 @@ fn decode_cursor(cursor: &str, sort: SortKey) -> Result<(ItemId, CursorKey)> {
 
 impl Archive {
     pub fn new(db: Database, blobs: Blobs) -> Self {
-        Archive { db, blobs }
+        Archive {
+            db,
+            blobs,
+            tree_cache: Arc::default(),
+        }
+    }
+
+    /// The store's change sequence: it grows with every write, in any process sharing the
+    /// database, so anything computed at one value is still true while it is unchanged.
+    pub async fn change_seq(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM archive_counters WHERE name = 'change_seq'")
+                .fetch_one(&self.db.pool)
+                .await?,
+        )
     }
 
     pub fn database(&self) -> &Database {
@@ -373,6 +395,34 @@ impl Archive {
     /// The folder tree with total and unread counts, now (`None`) or as it was at an instant.
     /// Folders come in tree order (parents before children, siblings by name).
     pub async fn folder_tree(
+        &self,
+        mailbox: MailboxId,
+        as_of: Option<Timestamp>,
+    ) -> Result<Vec<FolderNode>> {
+        if as_of.is_some() {
+            return self.compute_folder_tree(mailbox, as_of).await;
+        }
+        let seq = self.change_seq().await?;
+        if let Some((at, tree)) = self.cache().get(&mailbox) {
+            if *at == seq {
+                return Ok(tree.clone());
+            }
+        }
+        let tree = self.compute_folder_tree(mailbox, None).await?;
+        let mut cache = self.cache();
+        // Bounded: a server browsing many mailboxes keeps the most recently asked ones warm.
+        if cache.len() >= 1024 {
+            cache.clear();
+        }
+        cache.insert(mailbox, (seq, tree.clone()));
+        Ok(tree)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, TreeCache> {
+        self.tree_cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn compute_folder_tree(
         &self,
         mailbox: MailboxId,
         as_of: Option<Timestamp>,
