@@ -52,7 +52,7 @@ pub fn App() -> impl IntoView {
                 // Async: the whole page waits for its data, so a signed-out visit gets a real
                 // 302 to sign-in (headers are still unsent) instead of a page that redirects.
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                <Route path=path!("/sign-in") view=SignInPage />
+                <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                 <Route path=path!("/mail") view=MailPage ssr=SsrMode::Async />
                 <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/tasks" /> } />
                 <Route path=path!("/admin/connections") view=ConnectionsPage ssr=SsrMode::Async />

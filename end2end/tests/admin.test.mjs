@@ -26,7 +26,7 @@ after(async () => {
 });
 
 test('an end user cannot open the admin area', async () => {
-  const { context } = browser;
+  const context = await browser.browser.newContext();
   const page = await context.newPage();
   await signIn(page, portal.url, alice.username, alice.password);
   await page.goto(`${portal.url}/admin/tasks`);
@@ -34,7 +34,7 @@ test('an end user cannot open the admin area', async () => {
   assert.equal(await page.locator('.admin-tabs').count(), 0);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(`${portal.url}/sign-in`);
-  await page.close();
+  await context.close();
 });
 
 test('a wrong password is reported by the connection test', async () => {
@@ -93,7 +93,8 @@ test('an admin adds a connection and a task, and the mailbox syncs', async () =>
 });
 
 test('the end user finds the synced mail', async () => {
-  const { context } = browser;
+  // Their own browser: the admin's session must not carry over.
+  const context = await browser.browser.newContext();
   const page = await context.newPage();
   await signIn(page, portal.url, alice.username, alice.password);
   await hydrated(page);
@@ -102,5 +103,5 @@ test('the end user finds the synced mail', async () => {
   const total = Number(await inbox.locator('.count.total').textContent());
   assert.ok(total > 0, `the synced Inbox has mail (${total})`);
   assert.ok(await page.locator('.rows .row').count() > 0);
-  await page.close();
+  await context.close();
 });

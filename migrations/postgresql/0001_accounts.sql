@@ -14,7 +14,6 @@ CREATE TABLE users (
 CREATE TABLE sessions (
     token_hash  TEXT    PRIMARY KEY,
     user_id     BIGINT  NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    csrf_token  TEXT    NOT NULL,
     created_at  BIGINT  NOT NULL,
     expires_at  BIGINT  NOT NULL
 );

@@ -1,7 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::auth::SignIn;
+use crate::api::auth::{current_user, SignIn};
+use leptos_router::components::Redirect;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -19,8 +20,16 @@ pub fn SignInPage() -> impl IntoView {
         _ => None,
     };
 
+    // Someone already signed in has nothing to do here.
+    let signed_in = Resource::new(|| (), |_| current_user());
+
     view! {
         <Title text="Sign in" />
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                matches!(signed_in.await, Ok(Some(_))).then(|| view! { <Redirect path="/mail" /> })
+            })}
+        </Suspense>
         <main class="centered">
             <div class="card sign-in">
                 <h1 class="brand">"Sync & Recover"</h1>

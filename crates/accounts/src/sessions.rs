@@ -8,12 +8,12 @@ use sqlx::Row;
 
 use crate::{now_micros, AccountError, Accounts, User, UserId};
 
-/// What the browser receives when a session starts. The token goes into an HttpOnly cookie; the
-/// CSRF token is echoed by the page on every state-changing request.
+/// What the browser receives when a session starts: the token goes into an HttpOnly cookie.
+/// (Cross-site requests are refused by the server from their Origin, so no second token is
+/// needed.)
 #[derive(Debug, Clone)]
 pub struct NewSession {
     pub token: String,
-    pub csrf_token: String,
     pub expires_at: i64,
 }
 
@@ -21,7 +21,6 @@ pub struct NewSession {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub user: User,
-    pub csrf_token: String,
     pub expires_at: i64,
 }
 
@@ -42,32 +41,26 @@ impl Accounts {
         lifetime: Duration,
     ) -> Result<NewSession, AccountError> {
         let token = random_token();
-        let csrf_token = random_token();
         let now = now_micros();
         let lifetime = i64::try_from(lifetime.as_micros()).unwrap_or(i64::MAX);
         let expires_at = now.saturating_add(lifetime);
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(token_hash(&token))
         .bind(user_id)
-        .bind(&csrf_token)
         .bind(now)
         .bind(expires_at)
         .execute(&self.db.pool)
         .await?;
-        Ok(NewSession {
-            token,
-            csrf_token,
-            expires_at,
-        })
+        Ok(NewSession { token, expires_at })
     }
 
     /// The session for a cookie token, if it exists and has not expired.
     pub async fn session(&self, token: &str) -> Result<Option<Session>, AccountError> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.display_name, u.is_admin, s.csrf_token, s.expires_at \
+            "SELECT u.id, u.username, u.display_name, u.is_admin, s.expires_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
@@ -83,7 +76,6 @@ impl Accounts {
                 display_name: row.try_get("display_name")?,
                 is_admin: row.try_get::<i64, _>("is_admin")? != 0,
             },
-            csrf_token: row.try_get("csrf_token")?,
             expires_at: row.try_get("expires_at")?,
         }))
     }
@@ -123,12 +115,12 @@ mod tests {
             .create_session(user.id, Duration::from_secs(3600))
             .await
             .expect("session");
-        assert_ne!(new.token, new.csrf_token);
+        assert_eq!(new.token.len(), 43, "256 random bits, base64url");
 
         let found = accounts.session(&new.token).await.expect("lookup");
         let found = found.expect("session exists");
         assert_eq!(found.user, user);
-        assert_eq!(found.csrf_token, new.csrf_token);
+        assert_eq!(found.expires_at, new.expires_at);
 
         assert!(accounts.session("forged").await.expect("lookup").is_none());
 

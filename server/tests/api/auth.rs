@@ -155,6 +155,9 @@ async fn the_home_page_sends_people_to_their_archive_or_to_sign_in() {
     let signed_in = app.get_as(Some(&cookie), "/").await;
     assert_eq!(signed_in.status(), 302);
     assert_eq!(signed_in.headers()["location"], "/mail");
+    let sign_in_again = app.get_as(Some(&cookie), "/sign-in").await;
+    assert_eq!(sign_in_again.status(), 302);
+    assert_eq!(sign_in_again.headers()["location"], "/mail");
     let mail = app.get_as(Some(&cookie), "/mail").await;
     assert_eq!(mail.status(), 200);
     let html = mail.text().await.expect("body");
