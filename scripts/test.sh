@@ -19,9 +19,10 @@ cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 step "cargo test"
 cargo test --workspace --exclude frontend
 
+# The browser tests run the binary `cargo test` just built for the integration tests (building it
+# again with `cargo build -p server` would unify features differently and recompile it).
 step "browser bundle"
 scripts/build-site.sh
-cargo build -p server
 
 step "browser tests (Chromium)"
 (cd end2end && node --test --test-concurrency=1 tests/)
