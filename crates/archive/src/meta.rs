@@ -94,12 +94,71 @@ pub fn body_text(raw: &[u8]) -> String {
     };
     let mut text = String::new();
     for i in 0..message.text_body_count().max(message.html_body_count()) {
-        if let Some(part) = message.body_text(i) {
+        // An HTML-only body is converted here rather than by mail-parser, which separates only
+        // <br> and </p>: headings, cells and list items would run into each other
+        // ("Apollo launchThe telemetry") and their words would merge in the index.
+        let html_only = message
+            .text_part(i as u32)
+            .and_then(|part| match &part.body {
+                mail_parser::PartType::Html(html) => Some(html),
+                _ => None,
+            });
+        let part = match html_only {
+            Some(html) => {
+                Some(mail_parser::decoders::html::html_to_text(&with_block_breaks(html)).into())
+            }
+            None => message.body_text(i),
+        };
+        if let Some(part) = part {
             text.push_str(&part);
             text.push('\n');
         }
     }
     text
+}
+
+/// Adds a `<br>` after the closing tag of block elements, so text conversion keeps them apart.
+fn with_block_breaks(html: &str) -> String {
+    const BLOCKS: &[&str] = &[
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "div",
+        "li",
+        "tr",
+        "td",
+        "th",
+        "table",
+        "blockquote",
+        "ul",
+        "ol",
+        "section",
+        "article",
+        "header",
+        "footer",
+    ];
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut rest = html;
+    while let Some(at) = rest.find("</") {
+        let (before, tag_on) = rest.split_at(at);
+        out.push_str(before);
+        let Some(end) = tag_on.find('>') else {
+            out.push_str(tag_on);
+            return out;
+        };
+        let tag = &tag_on[..=end];
+        out.push_str(tag);
+        let name = tag[2..tag.len() - 1].trim().to_ascii_lowercase();
+        if BLOCKS.contains(&name.as_str()) {
+            out.push_str("<br>");
+        }
+        rest = &tag_on[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A sort key that ignores case and reply/forward prefixes, so a thread sorts together.
@@ -122,6 +181,16 @@ pub fn subject_sort_key(subject: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_blocks_stay_apart_in_body_text() {
+        let raw = b"Subject: x\r\nContent-Type: text/html\r\n\r\n<h2>Apollo launch</h2><p>The telemetry</p><ul><li>one</li><li>two</li></ul>";
+        let text = body_text(raw);
+        assert!(!text.contains("launchThe"), "{text:?}");
+        assert!(!text.contains("onetwo"), "{text:?}");
+        assert!(text.contains("Apollo launch"), "{text:?}");
+        assert!(text.contains("The telemetry"), "{text:?}");
+    }
 
     #[test]
     fn reads_headers_and_attachments() {
