@@ -86,7 +86,8 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    fn new(mailbox: &str) -> RunReport {
+    /// A healthy report with nothing done yet.
+    pub fn new(mailbox: &str) -> RunReport {
         RunReport {
             mailbox: mailbox.to_string(),
             status: MailboxStatus::Healthy,

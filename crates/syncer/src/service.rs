@@ -227,7 +227,7 @@ impl SyncService {
                     | SyncerError::Source(_) => MailboxStatus::Attention,
                     _ => MailboxStatus::Failed,
                 };
-                let mut r = empty_report(&claim.address);
+                let mut r = RunReport::new(&claim.address);
                 r.status = status;
                 r.reason = Some(e.to_string());
                 r
@@ -311,26 +311,6 @@ impl SyncService {
             }
         });
         SyncWorker { stop, handle }
-    }
-}
-
-fn empty_report(mailbox: &str) -> RunReport {
-    RunReport {
-        mailbox: mailbox.to_string(),
-        status: MailboxStatus::Healthy,
-        reason: None,
-        folders_added: 0,
-        folders_removed: 0,
-        new_items: 0,
-        moved_items: 0,
-        deleted_items: 0,
-        read_changes: 0,
-        calendar_items: 0,
-        contacts: 0,
-        full_resyncs: 0,
-        requests: 0,
-        throttled: 0,
-        duration: Duration::ZERO,
     }
 }
 
