@@ -34,18 +34,15 @@ pub async fn sign_in(username: String, password: String) -> Result<Option<String
         .chain(addr_key.as_deref())
         .collect();
 
-    if let Some(wait) = keys
-        .iter()
-        .filter_map(|k| ctx.throttle.retry_after(k))
-        .max()
-    {
+    if username.trim().is_empty() || password.is_empty() {
+        return Ok(Some("Enter your user name and password.".to_owned()));
+    }
+    // The attempt is counted before the password is checked (see `SignInThrottle::begin`).
+    if let Err(wait) = ctx.throttle.begin(&keys) {
         return Ok(Some(format!(
             "Too many failed attempts. Try again in {} minutes.",
             wait.as_secs().div_ceil(60).max(1)
         )));
-    }
-    if username.trim().is_empty() || password.is_empty() {
-        return Ok(Some("Enter your user name and password.".to_owned()));
     }
 
     let user = ctx
@@ -57,11 +54,15 @@ pub async fn sign_in(username: String, password: String) -> Result<Option<String
             ServerFnError::new("Signing in is unavailable right now. Try again shortly.")
         })?;
     let Some(user) = user else {
-        keys.iter().for_each(|k| ctx.throttle.record_failure(k));
         tracing::info!(username = %username.trim(), "sign-in refused");
         return Ok(Some("Wrong user name or password.".to_owned()));
     };
-    keys.iter().for_each(|k| ctx.throttle.record_success(k));
+    // Only the account's own counter is cleared: a valid account must not reset the limit on
+    // its address, or it could be used to keep guessing other people's passwords.
+    ctx.throttle.record_success(&name_key);
+    if let Some(addr_key) = &addr_key {
+        ctx.throttle.forgive(addr_key);
+    }
 
     let session = ctx
         .accounts

@@ -255,6 +255,13 @@ pub async fn search_mail(
         );
         return Ok(result);
     }
+    if page.saturating_mul(PAGE_SIZE) >= search::MAX_OFFSET {
+        result.problem = Some(format!(
+            "Only the first {} results can be paged through: add words or a date to narrow the search.",
+            search::MAX_OFFSET
+        ));
+        return Ok(result);
+    }
     let request = search::SearchRequest {
         mailbox_ids: vec![mailbox],
         query: query.clone(),

@@ -124,7 +124,7 @@ fn SearchBox(location: Memo<MailLocation>) -> impl IntoView {
             <input
                 type="search"
                 name="q"
-                placeholder="Search mail: words, from:, to:, subject:, has:attachment, before:, after:"
+                placeholder="Search mail (words, from:, subject:, has:attachment, after:…)"
                 aria-label="Search mail"
                 prop:value=query
             />

@@ -51,6 +51,9 @@ pub enum SearchError {
 
 type Result<T> = std::result::Result<T, SearchError>;
 
+/// The deepest result a search pages to; an offset beyond it returns the last results there.
+pub const MAX_OFFSET: usize = 10_000;
+
 /// How many store changes go into one index commit.
 const BATCH: u32 = 1000;
 
@@ -465,7 +468,10 @@ impl SearchIndex {
 
         let searcher = self.reader.searcher();
         let limit = request.limit.clamp(1, 1000);
-        let top = TopDocs::with_limit(limit).and_offset(request.offset);
+        // tantivy reserves room for offset + limit hits up front: an unbounded offset from a
+        // request would ask for any amount of memory and abort the process.
+        let offset = request.offset.min(MAX_OFFSET);
+        let top = TopDocs::with_limit(limit).and_offset(offset);
         let (total, docs): (usize, Vec<(Option<f32>, DocAddress)>) = match request.sort {
             SearchSort::Relevance => {
                 let (n, d) = searcher.search(&query, &(Count, top))?;

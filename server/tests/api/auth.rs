@@ -74,6 +74,40 @@ async fn repeated_failures_are_throttled_even_with_the_right_password() {
 }
 
 #[tokio::test]
+async fn a_burst_of_parallel_guesses_is_cut_off_at_the_limit() {
+    let app = spawn_app().await;
+    app.add_user("alice", "correct horse").await;
+    // Twenty guesses sent at once: the limit must hold even though none has been answered when
+    // the others arrive.
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let client = app.client.clone();
+        let address = app.address.clone();
+        guesses.spawn(async move {
+            client
+                .post(format!("{address}/api/sign_in"))
+                .header("Origin", &address)
+                .form(&[("username", "alice"), ("password", &format!("guess {i}"))])
+                .send()
+                .await
+                .expect("request")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        });
+    }
+    let answers = guesses.join_all().await;
+    let checked = answers
+        .iter()
+        .filter(|a| *a == "Wrong user name or password.")
+        .count();
+    assert_eq!(
+        checked, 5,
+        "only the allowed attempts were checked: {answers:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_cross_site_post_is_refused() {
     let app = spawn_app().await;
     app.add_user("alice", "correct horse").await;

@@ -256,6 +256,29 @@ async fn search_finds_own_mail_only_and_explains_bad_queries() {
     // Bob's word exists in the index, but not for Alice.
     assert_eq!(search("blueberry").await["total"], 0);
 
+    // An absurd page number is an explanation, not a crash (the server answers afterwards).
+    let deep = json(
+        t.app
+            .call_as(
+                Some(&t.alice),
+                "mail/search",
+                &[
+                    ("query", "apricot"),
+                    ("page", "1000000000000"),
+                    ("sort", ""),
+                ],
+            )
+            .await,
+    )
+    .await;
+    assert!(
+        deep["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("first 10000")),
+        "{deep}"
+    );
+    assert_eq!(search("apricot").await["total"], 2);
+
     let empty = search("   ").await;
     assert!(empty["problem"]
         .as_str()
