@@ -30,6 +30,8 @@ pub struct ServerSettings {
     pub site_root: PathBuf,
     /// How long a sign-in lasts.
     pub session_hours: u64,
+    /// Reverse proxies in front of the portal: their `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +68,7 @@ pub const DEFAULTS: &str = r#"[server]
 listen = "127.0.0.1:3000"
 site_root = "target/site"
 session_hours = 12
+trusted_proxies = []
 # public_url = "https://archive.example.com"
 
 [storage]

@@ -109,6 +109,7 @@ impl Application {
             throttle: Arc::new(SignInThrottle::new(5, Duration::from_secs(15 * 60))),
             secure_cookies: settings.secure_cookies(),
             session_lifetime: Duration::from_secs(settings.server.session_hours * 3600),
+            trusted_proxies: Arc::new(settings.server.trusted_proxies.clone()),
         };
         let listener = TcpListener::bind(settings.server.listen)
             .await

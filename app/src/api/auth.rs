@@ -24,12 +24,12 @@ pub async fn current_user() -> Result<Option<SignedInUser>, ServerFnError> {
 /// `Ok(Some(reason))`, so the browser does not log an HTTP error for a mistyped password.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(username: String, password: String) -> Result<Option<String>, ServerFnError> {
-    use super::context::{app_context, client_address, request_parts, session_cookie};
+    use super::context::{app_context, client_ip, request_parts, session_cookie};
 
     let ctx = app_context()?;
     let parts = request_parts()?;
     let name_key = format!("user:{}", username.trim().to_lowercase());
-    let addr_key = client_address(&parts).map(|a| format!("addr:{}", a.ip()));
+    let addr_key = client_ip(&parts, &ctx.trusted_proxies).map(|ip| format!("addr:{ip}"));
     let keys: Vec<&str> = std::iter::once(name_key.as_str())
         .chain(addr_key.as_deref())
         .collect();

@@ -1,6 +1,6 @@
 //! What the server hands to every request (rendering and server functions alike).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,8 @@ pub struct AppContext {
     /// Set when the portal is reached over HTTPS: cookies then carry `Secure`.
     pub secure_cookies: bool,
     pub session_lifetime: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
 pub fn app_context() -> Result<AppContext, ServerFnError> {
@@ -46,11 +48,33 @@ pub fn cookie_in(headers: &http::HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-pub fn client_address(parts: &http::request::Parts) -> Option<SocketAddr> {
-    parts
+/// The address of the person's browser: the connection's peer, or, when that peer is one of the
+/// configured reverse proxies, the nearest untrusted address in `X-Forwarded-For`. Without this,
+/// everyone behind a proxy would share one sign-in limit.
+pub fn client_ip(parts: &http::request::Parts, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|info| info.0)
+        .map(|info| info.0.ip())?;
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    // Each proxy appends the address it received from: walk back from the end past our own.
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted_proxies.contains(ip))
+            .unwrap_or(peer),
+    )
 }
 
 /// The caller's session, if their cookie names a live one.
@@ -85,5 +109,35 @@ pub fn session_cookie(ctx: &AppContext, token: Option<&str>) -> String {
             ctx.session_lifetime.as_secs()
         ),
         None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(peer: &str, forwarded: Option<&str>) -> http::request::Parts {
+        let mut builder = http::Request::builder();
+        if let Some(f) = forwarded {
+            builder = builder.header("x-forwarded-for", f);
+        }
+        let (mut parts, ()) = builder.body(()).expect("request").into_parts();
+        let peer: SocketAddr = peer.parse().expect("address");
+        parts.extensions.insert(axum::extract::ConnectInfo(peer));
+        parts
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.5".parse().expect("ip");
+        let via_proxy = parts("10.0.0.5:4000", Some("203.0.113.9, 10.0.0.5"));
+        assert_eq!(client_ip(&via_proxy, &[proxy]), "203.0.113.9".parse().ok());
+        // Not configured as a proxy: the header is anyone's to forge.
+        assert_eq!(client_ip(&via_proxy, &[]), "10.0.0.5".parse().ok());
+        let direct = parts("198.51.100.7:5000", Some("1.2.3.4"));
+        assert_eq!(client_ip(&direct, &[proxy]), "198.51.100.7".parse().ok());
+        // A client-supplied first entry does not help it: the nearest untrusted hop counts.
+        let forged = parts("10.0.0.5:4000", Some("1.2.3.4, 203.0.113.9"));
+        assert_eq!(client_ip(&forged, &[proxy]), "203.0.113.9".parse().ok());
     }
 }
