@@ -95,7 +95,6 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let archive = open_archive(settings).await?;
-        let db = archive.database().clone();
         let search = Arc::new(open_search(settings)?);
         search.catch_up(&archive).await?;
         let indexer = spawn_indexer(archive.clone(), Arc::clone(&search));
@@ -104,7 +103,7 @@ impl Application {
         let ctx = AppContext {
             archive: archive.clone(),
             sync: sync.clone(),
-            accounts: Accounts::new(db.clone()),
+            accounts: Accounts::new(archive.database().clone()),
             search,
             throttle: Arc::new(SignInThrottle::new(5, Duration::from_secs(15 * 60))),
             secure_cookies: settings.secure_cookies(),
@@ -114,7 +113,7 @@ impl Application {
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.listen))?;
-        let router = web::router(settings, db, ctx);
+        let router = web::router(settings, ctx);
         Ok(Application {
             listener,
             router,

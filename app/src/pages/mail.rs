@@ -464,13 +464,26 @@ fn MessageTable(location: Memo<MailLocation>, list: MessageList) -> impl IntoVie
     }
 }
 
+/// One message in a list. A search hit (`found_in` set) shows its folder and snippet instead of
+/// its size.
 #[component]
-fn Row(location: Memo<MailLocation>, base: MailLocation, row: MessageRow) -> impl IntoView {
+fn Row(
+    location: Memo<MailLocation>,
+    base: MailLocation,
+    row: MessageRow,
+    /// The folder path of a search hit.
+    #[prop(optional)]
+    found_in: Option<String>,
+    /// Escaped snippet with `<mark>`s, from the search crate.
+    #[prop(default = None)]
+    snippet_html: Option<String>,
+) -> impl IntoView {
     let id = row.id;
     let href = base.with_message(id).to_url();
     let selected = move || location.get().message == Some(id);
+    let is_hit = found_in.is_some();
     view! {
-        <a href=href class="row" data-id=id.to_string()>
+        <a href=href class="row" class:hit=is_hit data-id=id.to_string()>
             <div class="row-line" class:unread=!row.is_read class:selected=selected>
                 <span class="sender" title=row.sender_address.clone()>
                     {row.sender.clone()}
@@ -482,7 +495,16 @@ fn Row(location: Memo<MailLocation>, base: MailLocation, row: MessageRow) -> imp
                     {row.has_attachments.then(|| view! { <span class="clip" title="Has attachments"><PaperclipIcon /></span> })}
                     {row.subject.clone()}
                 </span>
-                <span class="size">{row.size.clone()}</span>
+                {match found_in {
+                    Some(path) => {
+                        view! {
+                            <span class="folder-path">{path}</span>
+                            {snippet_html.map(|html| view! { <span class="snippet" inner_html=html></span> })}
+                        }
+                            .into_any()
+                    }
+                    None => view! { <span class="size">{row.size.clone()}</span> }.into_any(),
+                }}
             </div>
         </a>
     }
@@ -564,22 +586,14 @@ fn SearchList(location: Memo<MailLocation>, page: SearchPage) -> impl IntoView {
                 .hits
                 .into_iter()
                 .map(|hit| {
-                    let id = hit.row.id;
-                    let href = location.get_untracked().with_message(id).to_url();
-                    let selected = move || location.get().message == Some(id);
                     view! {
-                        <a href=href class="row hit" data-id=id.to_string()>
-                            <div class="row-line" class:unread=!hit.row.is_read class:selected=selected>
-                                <span class="sender" title=hit.row.sender_address.clone()>{hit.row.sender.clone()}</span>
-                                <span class="date" title=hit.row.date_full.clone()>{hit.row.date.clone()}</span>
-                                <span class="subject">
-                                    {hit.row.has_attachments.then(|| view! { <span class="clip" title="Has attachments"><PaperclipIcon /></span> })}
-                                    {hit.row.subject.clone()}
-                                </span>
-                                <span class="folder-path">{hit.folder_path.clone()}</span>
-                                {hit.snippet_html.clone().map(|html| view! { <span class="snippet" inner_html=html></span> })}
-                            </div>
-                        </a>
+                        <Row
+                            location
+                            base=loc.clone()
+                            row=hit.row
+                            found_in=hit.folder_path
+                            snippet_html=hit.snippet_html
+                        />
                     }
                 })
                 .collect_view()}

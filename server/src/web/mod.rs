@@ -13,7 +13,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use database::Database;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -30,7 +29,6 @@ pub const OUTPUT_NAME: &str = "sync-recover";
 #[derive(Clone)]
 pub(crate) struct WebState {
     leptos_options: LeptosOptions,
-    db: Database,
     metrics: PrometheusHandle,
     ctx: AppContext,
 }
@@ -41,7 +39,7 @@ impl FromRef<WebState> for LeptosOptions {
     }
 }
 
-pub fn router(settings: &Settings, db: Database, ctx: AppContext) -> Router {
+pub fn router(settings: &Settings, ctx: AppContext) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
         .site_root(settings.server.site_root.to_string_lossy().as_ref())
@@ -51,7 +49,6 @@ pub fn router(settings: &Settings, db: Database, ctx: AppContext) -> Router {
         .build();
     let state = WebState {
         leptos_options: leptos_options.clone(),
-        db,
         metrics: metrics_handle(),
         ctx: ctx.clone(),
     };
@@ -89,7 +86,7 @@ pub fn router(settings: &Settings, db: Database, ctx: AppContext) -> Router {
 
 /// 200 when the database answers, 503 otherwise: what a load balancer should look at.
 async fn healthz(State(state): State<WebState>) -> Response {
-    match state.db.ping().await {
+    match state.ctx.archive.database().ping().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
