@@ -431,6 +431,8 @@ pub mod ssr {
             (c.folders_added, "folders added"),
             (c.folders_removed, "folders removed"),
             (c.full_resyncs, "full resyncs"),
+            (c.recovered_items, "recovered"),
+            (c.failed_items, "not archived yet"),
         ];
         let said: Vec<String> = parts
             .iter()

@@ -1053,6 +1053,24 @@ impl Archive {
         row.as_ref().map(detail_from_row).transpose()
     }
 
+    /// Source ids of the mailbox's items of `kind` whose content is exactly the blob `hash`,
+    /// live or deleted (the sync engine pairs moves reported with a new id by this).
+    pub async fn source_ids_with_content(
+        &self,
+        mailbox: MailboxId,
+        kind: ItemKind,
+        hash: &BlobHash,
+    ) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT source_id FROM archive_items WHERE blob_hash = $1 AND mailbox_id = $2 AND kind = $3 ORDER BY id",
+        )
+        .bind(hash.as_str())
+        .bind(mailbox)
+        .bind(kind.as_str())
+        .fetch_all(&self.db.pool)
+        .await?)
+    }
+
     /// The item's raw content (MIME, ICS, VCF or JSON) exactly as archived.
     pub async fn read_raw(&self, id: ItemId) -> Result<Vec<u8>> {
         let hash: String = sqlx::query_scalar("SELECT blob_hash FROM archive_items WHERE id = $1")

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::mailbox::{self, ChangeType, Folder, FolderKind, ItemKind, Mailbox};
-use crate::state::{SimState, SyncToken};
+use crate::state::{ItemFault, SimState, SyncToken};
 use crate::xml::{self, escape, Element, MESSAGES_NS as M, SOAP_NS, TYPES_NS as T};
 
 const ERRORS_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/errors";
@@ -133,7 +133,7 @@ pub async fn ews_endpoint(
     let result = match op.name.as_str() {
         "SyncFolderHierarchy" => Ok(sync_folder_hierarchy(mb, op)),
         "SyncFolderItems" => sync_folder_items(mb, op),
-        "GetItem" => Ok(get_item(mb, op)),
+        "GetItem" => Ok(get_item(&state, mb, op)),
         "GetFolder" => Ok(get_folder(mb, op)),
         "FindFolder" => Ok(find_folder(mb, op)),
         "CreateItem" => {
@@ -537,8 +537,55 @@ fn subject_of(kind: ItemKind, data: &[u8]) -> Option<String> {
     }
 }
 
-fn get_item(mb: &mut Mailbox, op: &Element) -> String {
+/// A per-item error of GetItem on HTTP 200, as Exchange words them.
+fn item_fault_message(op: &str, fault: ItemFault) -> String {
+    let (code, text, xml) = match fault {
+        ItemFault::ServerBusy { backoff_ms } => (
+            "ErrorInternalServerError",
+            "An internal server error occurred. The operation failed.",
+            format!(
+                "<m:MessageXml><t:Value Name=\"InnerErrorResponseCode\">ErrorServerBusy</t:Value>\
+<t:Value Name=\"InnerErrorMessageText\">The server cannot service this request right now. Try again later.</t:Value>\
+<t:Value Name=\"InnerErrorDescriptiveLinkKey\">0</t:Value>\
+<t:Value Name=\"BackOffMilliseconds\">{backoff_ms}</t:Value></m:MessageXml>"
+            ),
+        ),
+        ItemFault::InternalError => (
+            "ErrorInternalServerError",
+            "An internal server error occurred. The operation failed.",
+            String::new(),
+        ),
+        ItemFault::Unavailable => (
+            "ErrorMailboxStoreUnavailable",
+            "The mailbox database is temporarily unavailable.",
+            String::new(),
+        ),
+        ItemFault::MimeConversionFailed => (
+            "ErrorMimeContentConversionFailed",
+            "Unable to convert the MIME content of the item.",
+            String::new(),
+        ),
+        ItemFault::NotFound => (
+            "ErrorItemNotFound",
+            "The specified object was not found in the store.",
+            String::new(),
+        ),
+        ItemFault::BatchStopped => return batch_stopped_message(op),
+    };
+    error_message(op, code, text, &format!("{xml}<m:Items/>"))
+}
+
+fn batch_stopped_message(op: &str) -> String {
+    format!(
+        "<m:{op}ResponseMessage ResponseClass=\"Warning\"><m:MessageText>The batch processing was stopped before this item was reached.</m:MessageText>\
+<m:ResponseCode>ErrorBatchProcessingStopped</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:Items/></m:{op}ResponseMessage>"
+    )
+}
+
+fn get_item(state: &SimState, mb: &mut Mailbox, op: &Element) -> String {
     const OP: &str = "GetItem";
+    // Once Exchange stops a batch, every later item of it gets the same Warning.
+    let mut stopped = false;
     let with_mime = op
         .path(&[(M, "ItemShape"), (T, "IncludeMimeContent")])
         .is_some_and(|e| e.text() == "true");
@@ -573,6 +620,17 @@ fn get_item(mb: &mut Mailbox, op: &Element) -> String {
             ));
             continue;
         };
+        if stopped {
+            out.push_str(&batch_stopped_message(OP));
+            continue;
+        }
+        if with_mime {
+            if let Some(fault) = state.take_item_fault(&mb.address, item.n) {
+                stopped = fault == ItemFault::BatchStopped;
+                out.push_str(&item_fault_message(OP, fault));
+                continue;
+            }
+        }
         let el = item_element(item.kind);
         let _ = write!(
             out,

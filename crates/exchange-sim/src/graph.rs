@@ -16,7 +16,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::mailbox::{self, ChangeType, Folder, FolderKind, Item, ItemKind, Mailbox};
-use crate::state::{SimState, SyncToken};
+use crate::state::{ItemFault, SimState, SyncToken};
 
 /// JSON batching accepts at most 20 requests (json-batching.md).
 const MAX_BATCH: usize = 20;
@@ -218,6 +218,34 @@ pub async fn graph_endpoint(
         origin: &origin,
     };
     dispatch(&state, &req, false).into_http()
+}
+
+/// A per-item failure of one `$value` download (a `$batch` sub-response when batched).
+fn item_fault_response(fault: ItemFault) -> GraphResponse {
+    match fault {
+        ItemFault::ServerBusy { backoff_ms } => GraphResponse::json(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": {"code": "TooManyRequests", "message": "Please retry again later."}}),
+        )
+        .with_header("Retry-After", format!("{:.3}", backoff_ms as f64 / 1000.0)),
+        ItemFault::InternalError => GraphResponse::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "An internal server error occurred. The operation failed.",
+        ),
+        ItemFault::Unavailable | ItemFault::BatchStopped => GraphResponse::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "The service is temporarily unavailable.",
+        )
+        .with_header("Retry-After", "0.05".to_string()),
+        ItemFault::MimeConversionFailed => GraphResponse::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ErrorMimeContentConversionFailed",
+            "Unable to convert the MIME content of the item.",
+        ),
+        ItemFault::NotFound => item_not_found(),
+    }
 }
 
 fn batch(state: &SimState, body: &[u8], origin: &str) -> GraphResponse {
@@ -431,11 +459,16 @@ fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
             )
         }
         ["messages", id, "$value"] => match find_item(mb, id) {
-            Some(item) if item.kind == ItemKind::Message => GraphResponse {
-                status: StatusCode::OK,
-                headers: Vec::new(),
-                body: Body::Raw("message/rfc822", item.data.clone()),
-            },
+            Some(item) if item.kind == ItemKind::Message => {
+                match state.take_item_fault(&mb.address, item.n) {
+                    Some(fault) => item_fault_response(fault),
+                    None => GraphResponse {
+                        status: StatusCode::OK,
+                        headers: Vec::new(),
+                        body: Body::Raw("message/rfc822", item.data.clone()),
+                    },
+                }
+            }
             _ => item_not_found(),
         },
         ["messages", id] => match find_item(mb, id) {

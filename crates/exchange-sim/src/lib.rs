@@ -27,7 +27,7 @@ use axum::routing::{any, post};
 use axum::Router;
 
 pub use mailbox::{ItemRef, MailboxError};
-pub use state::{Counters, ItemIds, SimHandle, ThrottleRule};
+pub use state::{Counters, ItemFault, ItemIds, SimHandle, ThrottleRule};
 
 /// Simulator settings. [`SimConfig::default`] gives:
 ///

@@ -1,7 +1,7 @@
 //! Shared simulator state and the Rust API tests use to change mailboxes, inject faults and read
 //! counters between syncs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,28 @@ pub enum ThrottleRule {
     Budget { requests: u64, window: Duration },
 }
 
+/// A per-item answer on HTTP 200, as Exchange gives them for single items of a batch. EWS
+/// answers in the item's GetItem response message; Graph in the item's `$value` (inside a
+/// `$batch`, as that sub-request's status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemFault {
+    /// EWS: `ErrorInternalServerError` wrapping `ErrorServerBusy` (InnerErrorResponseCode), with
+    /// BackOffMilliseconds. Graph: 429 with Retry-After.
+    ServerBusy { backoff_ms: u64 },
+    /// EWS: `ErrorInternalServerError`. Graph: 500 (or 503 for `Unavailable`).
+    InternalError,
+    /// Graph: 503 ServiceUnavailable. EWS: `ErrorMailboxStoreUnavailable`.
+    Unavailable,
+    /// EWS: `ErrorMimeContentConversionFailed`. Graph: 500 with that code, as Exchange Online
+    /// passes the store's conversion failure through.
+    MimeConversionFailed,
+    /// EWS: `ErrorItemNotFound`. Graph: 404 `ErrorItemNotFound`.
+    NotFound,
+    /// EWS: Exchange stops the batch here: this item and every later one of the same GetItem
+    /// answer `ResponseClass="Warning"` with `ErrorBatchProcessingStopped`. Graph: 503.
+    BatchStopped,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     pub latency: Duration,
@@ -28,6 +50,9 @@ pub struct Faults {
     pub ews_busy_every: Option<u64>,
     pub ews_busy_backoff_ms: u64,
     pub graph_throttle: Option<ThrottleRule>,
+    /// Answers for the next content fetches of an item, by (mailbox, item number); each fetch
+    /// takes the front one, then the item is served normally again.
+    pub item_faults: HashMap<(String, u64), VecDeque<ItemFault>>,
 }
 
 /// Request counters. Endpoint keys look like `ews:SyncFolderItems`, `graph:messages.delta`,
@@ -48,6 +73,8 @@ pub struct Counters {
     pub created_items: u64,
     /// EWS requests whose X-AnchorMailbox was missing or did not match the impersonated mailbox.
     pub anchor_mismatches: u64,
+    /// Per-item faults served (EWS response messages, Graph `$value` answers).
+    pub item_faults: u64,
     /// Most EWS requests seen in flight at once, per mailbox.
     pub max_in_flight: BTreeMap<String, u64>,
 }
@@ -155,6 +182,22 @@ impl SimState {
 
     pub fn bump(&self, f: impl FnOnce(&mut Counters)) {
         f(&mut lock(&self.counters));
+    }
+
+    /// The fault to answer this fetch of the item with, if one is queued (and counts it).
+    pub fn take_item_fault(&self, mailbox: &str, n: u64) -> Option<ItemFault> {
+        let mut f = lock(&self.faults);
+        let key = (mailbox.to_ascii_lowercase(), n);
+        let queue = f.item_faults.get_mut(&key)?;
+        let fault = queue.pop_front();
+        if queue.is_empty() {
+            f.item_faults.remove(&key);
+        }
+        drop(f);
+        if fault.is_some() {
+            self.bump(|c| c.item_faults += 1);
+        }
+        fault
     }
 
     /// Decides whether the next EWS request is refused as busy; returns the back-off to send.
@@ -474,6 +517,21 @@ impl SimHandle {
         let mut f = lock(&self.state.faults);
         f.ews_busy_every = every;
         f.ews_busy_backoff_ms = backoff_ms;
+    }
+
+    /// The next `times` content fetches of the item (EWS GetItem with MimeContent, Graph
+    /// `$value`) answer with `fault`, on HTTP 200 for EWS and per sub-request in a `$batch`.
+    pub fn fail_item(&self, address: &str, item: ItemRef, fault: ItemFault, times: usize) {
+        let mut f = lock(&self.state.faults);
+        f.item_faults
+            .entry((address.to_ascii_lowercase(), item.n))
+            .or_default()
+            .extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Drops every queued per-item fault.
+    pub fn clear_item_faults(&self) {
+        lock(&self.state.faults).item_faults.clear();
     }
 
     pub fn set_graph_throttle(&self, rule: Option<ThrottleRule>) {

@@ -68,6 +68,10 @@ pub struct MailboxCtx {
     /// mailbox's top-level folders.
     pub root_folder_id: OnceLock<String>,
     permits: Semaphore,
+    /// Until when the whole mailbox waits: a throttling answer to one request holds back every
+    /// request of the mailbox, not just the one that was refused (Exchange's budget is per
+    /// mailbox, so the others would only be refused too and prolong the throttling).
+    paused_until: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 /// What one attempt of a request came to.
@@ -90,6 +94,30 @@ impl MailboxCtx {
             policy,
             root_folder_id: OnceLock::new(),
             permits: Semaphore::new(in_flight.max(1)),
+            paused_until: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Holds back every request of this mailbox for `wait` (or longer, if a pause already runs
+    /// further). Capped by the policy's `max_server_wait`.
+    pub fn pause(&self, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait.min(self.policy.max_server_wait);
+        let mut p = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        if p.is_none_or(|cur| cur < until) {
+            *p = Some(until);
+        }
+    }
+
+    /// The instant the current pause ends, if one is running.
+    fn pause_end(&self) -> Option<tokio::time::Instant> {
+        let p = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        p.filter(|until| *until > tokio::time::Instant::now())
+    }
+
+    /// Waits until no pause holds the mailbox back.
+    pub async fn wait_unpaused(&self) {
+        while let Some(until) = self.pause_end() {
+            tokio::time::sleep_until(until).await;
         }
     }
 
@@ -116,24 +144,37 @@ impl MailboxCtx {
         let mut tries = 0u32;
         loop {
             tries += 1;
-            let outcome = {
-                let _permit = self
+            let outcome = loop {
+                let permit = self
                     .permits
                     .acquire()
                     .await
                     .map_err(|e| SourceError::Transport(e.to_string()))?;
+                // Checked with the permit held, so nothing is sent between another request's
+                // throttling answer and the pause it sets.
+                if let Some(until) = self.pause_end() {
+                    drop(permit);
+                    tokio::time::sleep_until(until).await;
+                    continue;
+                }
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
-                attempt().await
+                let outcome = attempt().await;
+                if let Attempt::Throttled(d) = &outcome {
+                    self.pause(*d);
+                }
+                drop(permit);
+                break outcome;
             };
             let wait = match outcome {
                 Attempt::Done(v) => return Ok(v),
                 Attempt::Fail(e) => return Err(e),
-                Attempt::Throttled(d) => {
+                Attempt::Throttled(_) => {
                     self.note_throttled(1);
                     if tries >= self.policy.max_attempts {
                         return Err(SourceError::Throttled(tries));
                     }
-                    d.min(self.policy.max_server_wait)
+                    // The pause set above is the wait; the loop sleeps it off before sending.
+                    Duration::ZERO
                 }
                 Attempt::Transient(why) => {
                     if tries >= self.policy.max_attempts {
@@ -194,5 +235,50 @@ mod tests {
         assert_eq!(r, Ok(3));
         assert_eq!(ctx.requests(), 3);
         assert_eq!(ctx.throttled(), 2);
+    }
+
+    /// One request's throttling answer holds back the mailbox's other requests: none of them is
+    /// sent before the server's back-off has passed. (Virtual time: exact and instant.)
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_request_pauses_the_whole_mailbox() {
+        use std::sync::Mutex;
+        use tokio::time::Instant;
+        let ctx = MailboxCtx::new("a@example.com", 4, RetryPolicy::default());
+        let start = Instant::now();
+        let sent: Mutex<Vec<(usize, Duration)>> = Mutex::new(Vec::new());
+        let throttled_once = std::sync::atomic::AtomicBool::new(false);
+        let job = |k: usize| {
+            let ctx = &ctx;
+            let sent = &sent;
+            let throttled_once = &throttled_once;
+            async move {
+                // Request 0 goes first and is throttled for 2 s; the others start 10 ms later,
+                // while its pause runs.
+                if k > 0 {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                ctx.run(|| async {
+                    sent.lock().unwrap().push((k, start.elapsed()));
+                    if k == 0 && !throttled_once.swap(true, Ordering::SeqCst) {
+                        Attempt::Throttled(Duration::from_secs(2))
+                    } else {
+                        Attempt::Done(k)
+                    }
+                })
+                .await
+            }
+        };
+        let results = futures::future::join_all((0..5).map(job)).await;
+        assert!(results.iter().all(|r| r.is_ok()));
+        let sent = sent.into_inner().unwrap();
+        assert_eq!(sent.len(), 6, "5 requests and one retry: {sent:?}");
+        assert_eq!(sent[0], (0, Duration::ZERO));
+        for (k, at) in &sent[1..] {
+            assert!(
+                *at >= Duration::from_secs(2),
+                "request {k} went out at {at:?}, inside the 2 s pause"
+            );
+        }
+        assert_eq!(ctx.throttled(), 1);
     }
 }

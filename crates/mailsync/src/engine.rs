@@ -15,8 +15,10 @@ use tokio::sync::Semaphore;
 
 use crate::context::{MailboxCtx, RetryPolicy, DEFAULT_IN_FLIGHT};
 use crate::error::{SourceError, TargetError};
-use crate::source::{FolderChange, FolderKind, ItemChange, ItemPage, MailboxSource, SourceFolder};
-use crate::target::SyncTarget;
+use crate::source::{
+    FetchError, FolderChange, FolderKind, ItemChange, ItemPage, MailboxSource, SourceFolder,
+};
+use crate::target::{FailedItem, ItemLocation, SyncTarget};
 
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -80,6 +82,11 @@ pub struct RunReport {
     pub contacts: u64,
     /// Folder trees or folders re-read from scratch because a sync state was refused.
     pub full_resyncs: u64,
+    /// Items listed by the server that are not archived yet at the end of the run (kept on the
+    /// mailbox's failed list and asked for again on the next run).
+    pub failed_items: u64,
+    /// Items of the failed list that this run did archive.
+    pub recovered_items: u64,
     pub requests: u64,
     pub throttled: u64,
     pub duration: Duration,
@@ -101,6 +108,8 @@ impl RunReport {
             calendar_items: 0,
             contacts: 0,
             full_resyncs: 0,
+            failed_items: 0,
+            recovered_items: 0,
             requests: 0,
             throttled: 0,
             duration: Duration::ZERO,
@@ -132,6 +141,7 @@ pub async fn sync_mailbox(
         ctx: &ctx,
         options,
         deleted_this_run: HashSet::new(),
+        failed_ids: HashSet::new(),
     }
     .run(&mut report)
     .await;
@@ -212,22 +222,107 @@ struct Run<'a> {
     options: &'a SyncOptions,
     /// Deleted earlier in this run: if one shows up in another folder it was a move.
     deleted_this_run: HashSet<String>,
+    /// Items on the mailbox's failed list, so a delete of one also takes it off the list.
+    failed_ids: HashSet<String>,
+}
+
+/// What became of one item whose content the engine asked for.
+enum Outcome {
+    Content(Vec<u8>),
+    /// The server said twice that the item does not exist.
+    Gone,
+    /// Not archived in this run; the reason goes on the failed list.
+    Failed(String),
 }
 
 impl Run<'_> {
     async fn run(&mut self, report: &mut RunReport) -> Result<(), EngineError> {
         self.source.open(self.ctx).await?;
         self.sync_folders(report).await?;
-        let mut folders: Vec<SourceFolder> = self
-            .target
-            .live_folders()
-            .await?
+        let all_live = self.target.live_folders().await?;
+        let live: HashSet<String> = all_live.iter().map(|f| f.id.clone()).collect();
+        let mut folders: Vec<SourceFolder> = all_live
             .into_iter()
             .filter(|f| self.options.wants(f.kind))
             .collect();
         folders.sort_by(|a, b| a.id.cmp(&b.id));
+
+        // Items that earlier runs could not archive: asked for again first, folder by folder.
+        // Those of folders that are gone went with their folder.
+        let failed = self.target.failed_items().await?;
+        let mut failed_by_folder: HashMap<String, Vec<FailedItem>> = HashMap::new();
+        for f in failed {
+            if live.contains(&f.folder_id) {
+                self.failed_ids.insert(f.item_id.clone());
+                failed_by_folder
+                    .entry(f.folder_id.clone())
+                    .or_default()
+                    .push(f);
+            } else {
+                self.target.clear_failed_item(&f.item_id).await?;
+            }
+        }
+
         for folder in &folders {
+            if let Some(items) = failed_by_folder.remove(&folder.id) {
+                self.retry_failed(folder, items, report).await?;
+            }
             self.sync_folder_items(folder, report).await?;
+        }
+
+        let failed = self.target.failed_items().await?;
+        report.failed_items = failed.len() as u64;
+        if let Some(first) = failed.first() {
+            report.status = MailboxStatus::Attention;
+            report.reason = Some(format!(
+                "{} {} could not be archived: {}",
+                failed.len(),
+                if failed.len() == 1 { "item" } else { "items" },
+                first.reason
+            ));
+            tracing::warn!(mailbox = %self.ctx.address, failed = failed.len(), reason = %first.reason, "items could not be archived; they are retried on the next run");
+        }
+        Ok(())
+    }
+
+    /// Asks again for the items of a folder that earlier runs could not archive.
+    async fn retry_failed(
+        &mut self,
+        folder: &SourceFolder,
+        items: Vec<FailedItem>,
+        report: &mut RunReport,
+    ) -> Result<(), EngineError> {
+        let ids: Vec<String> = items.iter().map(|i| i.item_id.clone()).collect();
+        let mut outcomes = self.fetch_all(folder, &ids).await?;
+        for item in items {
+            match outcomes.remove(&item.item_id) {
+                Some(Outcome::Content(data)) => {
+                    self.apply_upsert(
+                        folder,
+                        &item.item_id,
+                        Some(item.is_read),
+                        Some(data),
+                        report,
+                    )
+                    .await?;
+                    self.forget_failed(&item.item_id).await?;
+                    report.recovered_items += 1;
+                }
+                Some(Outcome::Gone) => self.forget_failed(&item.item_id).await?,
+                Some(Outcome::Failed(reason)) => {
+                    self.target
+                        .record_failed_item(&folder.id, &item.item_id, item.is_read, &reason)
+                        .await?;
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn forget_failed(&mut self, id: &str) -> Result<(), EngineError> {
+        if self.failed_ids.remove(id) {
+            self.target.clear_failed_item(id).await?;
         }
         Ok(())
     }
@@ -365,6 +460,8 @@ impl Run<'_> {
     }
 
     /// Fetches what the page needs (concurrently, in batches) and applies it in page order.
+    /// Every listed item ends archived, gone, or on the failed list, so saving the page's sync
+    /// state afterwards never skips an item for good.
     async fn apply_items(
         &mut self,
         folder: &SourceFolder,
@@ -392,7 +489,7 @@ impl Run<'_> {
                 to_fetch.push(id.clone());
             }
         }
-        let fetched = self.fetch_all(folder, &to_fetch).await?;
+        let mut fetched = self.fetch_all(folder, &to_fetch).await?;
 
         for change in page.changes {
             match change {
@@ -403,17 +500,36 @@ impl Run<'_> {
                 } => {
                     let data = match content {
                         Some(c) => Some(c),
-                        None => match fetched.get(&id) {
-                            Some(Ok(c)) => Some(c.clone()),
-                            Some(Err(why)) => {
-                                tracing::debug!(item = %id, %why, "item gone before it could be fetched");
-                                None
+                        None => match fetched.remove(&id) {
+                            Some(Outcome::Content(c)) => Some(c),
+                            Some(Outcome::Gone) => {
+                                tracing::debug!(item = %id, "item gone before it could be fetched");
+                                self.forget_failed(&id).await?;
+                                continue;
+                            }
+                            Some(Outcome::Failed(reason)) => {
+                                tracing::info!(mailbox = %self.ctx.address, item = %id, %reason, "item not archived in this run; kept for the next");
+                                self.target
+                                    .record_failed_item(
+                                        &folder.id,
+                                        &id,
+                                        is_read.unwrap_or(false),
+                                        &reason,
+                                    )
+                                    .await?;
+                                self.failed_ids.insert(id);
+                                continue;
                             }
                             None => None,
                         },
                     };
+                    let had_failed = data.is_some() && self.failed_ids.contains(&id);
                     self.apply_upsert(folder, &id, is_read, data, report)
                         .await?;
+                    if had_failed {
+                        self.forget_failed(&id).await?;
+                        report.recovered_items += 1;
+                    }
                 }
                 ItemChange::ReadFlag { id, is_read } => {
                     if let Some(loc) = self.target.item_location(&id).await? {
@@ -426,6 +542,8 @@ impl Run<'_> {
                     }
                 }
                 ItemChange::Delete { id } => {
+                    // Deleted or moved away before it could be archived: nothing to retry.
+                    self.forget_failed(&id).await?;
                     let here = self
                         .target
                         .item_location(&id)
@@ -469,6 +587,14 @@ impl Run<'_> {
             FolderKind::Mail => match self.target.item_location(id).await? {
                 None => {
                     let Some(mime) = data else { return Ok(()) };
+                    if let Some(old) = self.moved_from(folder, &mime).await? {
+                        self.target.move_item(&old, &folder.id, Some(id)).await?;
+                        self.count_move(&old, report);
+                        if let Some(r) = is_read {
+                            self.target.set_read(id, r).await?;
+                        }
+                        return Ok(());
+                    }
                     self.target
                         .put_message(&folder.id, id, &mime, is_read.unwrap_or(false))
                         .await?;
@@ -477,11 +603,8 @@ impl Run<'_> {
                 Some(loc) => {
                     if loc.folder_id.as_deref() != Some(folder.id.as_str()) {
                         // Same id elsewhere: a move (immutable ids), no download needed.
-                        self.target.move_item(id, &folder.id).await?;
-                        report.moved_items += 1;
-                        if self.deleted_this_run.remove(id) {
-                            report.deleted_items = report.deleted_items.saturating_sub(1);
-                        }
+                        self.target.move_item(id, &folder.id, None).await?;
+                        self.count_move(id, report);
                     }
                     if let Some(r) = is_read.filter(|r| *r != loc.is_read) {
                         self.target.set_read(id, r).await?;
@@ -493,11 +616,135 @@ impl Run<'_> {
         Ok(())
     }
 
+    fn count_move(&mut self, old_id: &str, report: &mut RunReport) {
+        report.moved_items += 1;
+        // Its delete was counted earlier in this run; it was the first half of this move.
+        if self.deleted_this_run.remove(old_id) {
+            report.deleted_items = report.deleted_items.saturating_sub(1);
+        }
+    }
+
+    /// When ids change on a move (EWS), a "new" message may be an archived one that moved:
+    /// the same content under another id, either already deleted (the delete came first) or
+    /// still live in another folder while the server no longer knows its old id (the create
+    /// came first). A twin whose old id still exists is a copy and stays a copy.
+    async fn moved_from(
+        &mut self,
+        folder: &SourceFolder,
+        mime: &[u8],
+    ) -> Result<Option<String>, EngineError> {
+        if !self.source.ids_change_on_move() {
+            return Ok(None);
+        }
+        let twins = self.target.twins(mime).await?;
+        if twins.is_empty() {
+            return Ok(None);
+        }
+        let mut live_elsewhere = Vec::new();
+        for twin in twins {
+            match self.target.item_location(&twin).await? {
+                Some(ItemLocation {
+                    folder_id: None, ..
+                }) => return Ok(Some(twin)),
+                Some(ItemLocation {
+                    folder_id: Some(f), ..
+                }) if f != folder.id => live_elsewhere.push(twin),
+                _ => {}
+            }
+        }
+        if live_elsewhere.is_empty() {
+            return Ok(None);
+        }
+        let exist = self.source.exist(self.ctx, &live_elsewhere).await?;
+        Ok(live_elsewhere
+            .into_iter()
+            .zip(exist)
+            .find(|(_, exists)| !exists)
+            .map(|(id, _)| id))
+    }
+
+    /// Fetches the content of `ids`, asking again for what the server could not give yet:
+    /// throttled and server-failed items after a pause (the whole mailbox pauses on
+    /// throttling), "not found" once more to be sure. Whatever remains is `Failed`.
     async fn fetch_all(
         &self,
         folder: &SourceFolder,
         ids: &[String],
-    ) -> Result<HashMap<String, Result<Vec<u8>, String>>, EngineError> {
+    ) -> Result<HashMap<String, Outcome>, EngineError> {
+        let mut outcomes = HashMap::with_capacity(ids.len());
+        let mut pending: Vec<String> = ids.to_vec();
+        let mut not_found_once: HashSet<String> = HashSet::new();
+        let mut round = 0u32;
+        while !pending.is_empty() {
+            round += 1;
+            let mut answers = self.fetch_round(folder, &pending).await?;
+            let mut again = Vec::new();
+            let mut reasons: HashMap<String, String> = HashMap::new();
+            let mut wait = Duration::ZERO;
+            let mut throttled = false;
+            for id in pending {
+                match answers.remove(&id) {
+                    Some(Ok(content)) => {
+                        outcomes.insert(id, Outcome::Content(content));
+                    }
+                    Some(Err(FetchError::NotFound(reason))) => {
+                        if not_found_once.insert(id.clone()) {
+                            reasons.insert(id.clone(), reason);
+                            again.push(id);
+                        } else {
+                            outcomes.insert(id, Outcome::Gone);
+                        }
+                    }
+                    Some(Err(FetchError::Retryable {
+                        reason,
+                        wait: w,
+                        throttled: t,
+                    })) => {
+                        wait = wait.max(w.unwrap_or_default());
+                        throttled |= t;
+                        reasons.insert(id.clone(), reason);
+                        again.push(id);
+                    }
+                    Some(Err(FetchError::Permanent(reason))) => {
+                        outcomes.insert(id, Outcome::Failed(reason));
+                    }
+                    None => {
+                        reasons.insert(id.clone(), "the server did not answer for it".into());
+                        again.push(id);
+                    }
+                }
+            }
+            if again.is_empty() {
+                break;
+            }
+            if round >= self.options.retry.max_attempts.max(2) {
+                for id in again {
+                    let reason = reasons.remove(&id).unwrap_or_else(|| "no answer".into());
+                    outcomes.insert(
+                        id,
+                        Outcome::Failed(format!("{reason} (after {round} attempts)")),
+                    );
+                }
+                break;
+            }
+            let pause = wait.max(self.options.retry.backoff(round - 1));
+            if throttled {
+                self.ctx.pause(pause);
+            } else {
+                tokio::time::sleep(pause.min(self.options.retry.max_server_wait)).await;
+            }
+            pending = again;
+        }
+        Ok(outcomes)
+    }
+
+    /// One pass over `ids`: batches in flight at once, up to the source's and the mailbox's
+    /// limits.
+    async fn fetch_round(
+        &self,
+        folder: &SourceFolder,
+        ids: &[String],
+    ) -> Result<HashMap<String, Result<Vec<u8>, FetchError>>, EngineError> {
         let batch = self.source.fetch_batch_size().max(1);
         let concurrency = self
             .source

@@ -25,5 +25,5 @@ pub use engine::{sync_mailbox, sync_mailboxes, MailboxJob, MailboxStatus, RunRep
 pub use error::{SourceError, TargetError};
 pub use ews::{EwsConfig, EwsSource};
 pub use graph::{GraphConfig, GraphSource};
-pub use source::{ContentFormat, FolderKind, MailboxSource, SourceFolder};
-pub use target::{ItemLocation, MemoryTarget, SyncTarget};
+pub use source::{ContentFormat, FetchError, FolderKind, MailboxSource, SourceFolder};
+pub use target::{FailedItem, ItemLocation, MemoryTarget, SyncTarget};

@@ -1,6 +1,8 @@
 //! The protocol-agnostic view of a mailbox that the sync engine works against.
 //! [`crate::ews::EwsSource`] and [`crate::graph::GraphSource`] implement it.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -79,11 +81,40 @@ pub enum ContentFormat {
     GraphContactJson,
 }
 
-/// The content of one item, or why the server could not give it (it was deleted meanwhile).
+/// Why the server did not give an item's content. The engine decides from this whether the item
+/// is gone, worth asking for again, or to be recorded as failed: never silently dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    /// The server says the item does not exist (deleted or moved since it was listed). Asked
+    /// once more before the engine believes it: a store failover can answer this briefly.
+    NotFound(String),
+    /// Throttling or a server-side fault: ask again after `wait` (the server's own figure when
+    /// it gave one) or the policy's back-off.
+    Retryable {
+        reason: String,
+        wait: Option<Duration>,
+        /// A throttling answer (ErrorServerBusy, 429): the whole mailbox pauses.
+        throttled: bool,
+    },
+    /// The server cannot produce this item's content (for example ErrorMimeContentConversionFailed);
+    /// asking again in the same run will not help.
+    Permanent(String),
+}
+
+impl FetchError {
+    pub fn reason(&self) -> &str {
+        match self {
+            FetchError::NotFound(r) | FetchError::Permanent(r) => r,
+            FetchError::Retryable { reason, .. } => reason,
+        }
+    }
+}
+
+/// The content of one item, or why the server did not give it.
 #[derive(Debug, Clone)]
 pub struct Fetched {
     pub id: String,
-    pub content: Result<Vec<u8>, String>,
+    pub content: Result<Vec<u8>, FetchError>,
 }
 
 #[async_trait]
@@ -118,10 +149,25 @@ pub trait MailboxSource: Send + Sync {
         state: Option<&str>,
     ) -> Result<ItemPage, SourceError>;
 
+    /// One [`Fetched`] per id (any order). An `Err` is for the request as a whole.
     async fn fetch(
         &self,
         mb: &MailboxCtx,
         folder: &SourceFolder,
         ids: &[String],
     ) -> Result<Vec<Fetched>, SourceError>;
+
+    /// Whether an item id changes when the item moves to another folder (EWS ids do, Graph
+    /// immutable ids do not). Only then can a new id be an old item that moved.
+    fn ids_change_on_move(&self) -> bool {
+        false
+    }
+
+    /// Which of these item ids still exist in the mailbox, in order. Used to tell a move (the
+    /// old id is gone) from a copy (both exist) when the new id is seen first. When in doubt an
+    /// id counts as existing: a kept copy is safer than a merged one.
+    async fn exist(&self, mb: &MailboxCtx, ids: &[String]) -> Result<Vec<bool>, SourceError> {
+        let _ = mb;
+        Ok(vec![true; ids.len()])
+    }
 }

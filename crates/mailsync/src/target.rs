@@ -20,6 +20,18 @@ pub struct ItemLocation {
     pub is_read: bool,
 }
 
+/// An item the server listed but the engine could not archive yet. It is kept until a later run
+/// archives it or the server says it is gone, so advancing the sync state past it loses nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedItem {
+    pub folder_id: String,
+    pub item_id: String,
+    pub is_read: bool,
+    pub reason: String,
+    /// Runs that tried and failed, counting the first.
+    pub attempts: u32,
+}
+
 #[async_trait]
 pub trait SyncTarget: Send + Sync {
     async fn load_sync_state(&self, key: &str) -> Result<Option<String>, TargetError>;
@@ -67,14 +79,32 @@ pub trait SyncTarget: Send + Sync {
         format: ContentFormat,
         data: &[u8],
     ) -> Result<(), TargetError>;
-    /// The item now lives in another folder (also brings a deleted item back).
+    /// The item now lives in another folder (also brings a deleted item back), under
+    /// `new_source_id` when the move gave it a new id.
     async fn move_item(
         &self,
         source_item_id: &str,
         to_folder_source_id: &str,
+        new_source_id: Option<&str>,
     ) -> Result<(), TargetError>;
+    /// Source ids of the messages of this mailbox whose content is exactly `raw_mime`, live or
+    /// deleted: candidates for a move reported as a create with a new id.
+    async fn twins(&self, raw_mime: &[u8]) -> Result<Vec<String>, TargetError>;
     async fn delete_item(&self, source_item_id: &str) -> Result<(), TargetError>;
     async fn set_read(&self, source_item_id: &str, is_read: bool) -> Result<(), TargetError>;
+
+    /// Records (or updates, counting one more attempt) an item that could not be archived.
+    async fn record_failed_item(
+        &self,
+        folder_source_id: &str,
+        source_item_id: &str,
+        is_read: bool,
+        reason: &str,
+    ) -> Result<(), TargetError>;
+    /// The item was archived or is gone from the source: nothing left to retry.
+    async fn clear_failed_item(&self, source_item_id: &str) -> Result<(), TargetError>;
+    /// Every item of the mailbox still waiting to be archived.
+    async fn failed_items(&self) -> Result<Vec<FailedItem>, TargetError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +129,7 @@ pub struct MemoryState {
     pub folders: BTreeMap<String, MemFolder>,
     pub items: BTreeMap<String, MemItem>,
     pub states: BTreeMap<String, String>,
+    pub failed: BTreeMap<String, FailedItem>,
     /// Number of put_* calls, to prove content was not written twice.
     pub puts: u64,
     pub state_saves: u64,
@@ -326,14 +357,30 @@ impl SyncTarget for MemoryTarget {
         Ok(())
     }
 
-    async fn move_item(&self, id: &str, to_folder: &str) -> Result<(), TargetError> {
+    async fn move_item(
+        &self,
+        id: &str,
+        to_folder: &str,
+        new_id: Option<&str>,
+    ) -> Result<(), TargetError> {
         let mut s = self.lock();
-        let item = s
+        let mut item = s
             .items
-            .get_mut(id)
+            .remove(id)
             .ok_or_else(|| TargetError(format!("move of unknown item {id}")))?;
         item.folder_id = Some(to_folder.to_string());
+        s.items.insert(new_id.unwrap_or(id).to_string(), item);
         Ok(())
+    }
+
+    async fn twins(&self, raw_mime: &[u8]) -> Result<Vec<String>, TargetError> {
+        Ok(self
+            .lock()
+            .items
+            .iter()
+            .filter(|(_, i)| i.kind == FolderKind::Mail && i.data == raw_mime)
+            .map(|(id, _)| id.clone())
+            .collect())
     }
 
     async fn delete_item(&self, id: &str) -> Result<(), TargetError> {
@@ -348,5 +395,36 @@ impl SyncTarget for MemoryTarget {
             item.is_read = is_read;
         }
         Ok(())
+    }
+
+    async fn record_failed_item(
+        &self,
+        folder: &str,
+        id: &str,
+        is_read: bool,
+        reason: &str,
+    ) -> Result<(), TargetError> {
+        let mut s = self.lock();
+        let attempts = s.failed.get(id).map_or(0, |f| f.attempts) + 1;
+        s.failed.insert(
+            id.to_string(),
+            FailedItem {
+                folder_id: folder.to_string(),
+                item_id: id.to_string(),
+                is_read,
+                reason: reason.to_string(),
+                attempts,
+            },
+        );
+        Ok(())
+    }
+
+    async fn clear_failed_item(&self, id: &str) -> Result<(), TargetError> {
+        self.lock().failed.remove(id);
+        Ok(())
+    }
+
+    async fn failed_items(&self) -> Result<Vec<FailedItem>, TargetError> {
+        Ok(self.lock().failed.values().cloned().collect())
     }
 }

@@ -12,7 +12,7 @@ use archive::{
 };
 use async_trait::async_trait;
 use mailsync::source::{ContentFormat, FolderKind, SourceFolder};
-use mailsync::{ItemLocation, SyncTarget, TargetError};
+use mailsync::{FailedItem, ItemLocation, SyncTarget, TargetError};
 use sqlx::Row;
 
 use crate::meta::item_meta;
@@ -27,17 +27,13 @@ struct FolderCache {
     source_of: HashMap<FolderId, String>,
 }
 
-/// The archive bound to one mailbox. Build one per mailbox run: it caches the live folder tree
-/// and remembers the messages deleted during the run (to recognise EWS moves).
+/// The archive bound to one mailbox. Build one per mailbox run: it caches the live folder tree.
 pub struct ArchiveTarget {
     archive: Archive,
     mailbox: Mailbox,
     /// Last interval instant handed out: intervals need a clock that never goes backwards.
     clock: Mutex<i64>,
     folders: tokio::sync::Mutex<Option<FolderCache>>,
-    /// Content hash -> source id of messages deleted in this run. EWS reports a move as a delete
-    /// and a create with a new id; the create of identical content becomes a move in the archive.
-    deleted_this_run: Mutex<HashMap<String, String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -98,7 +94,6 @@ impl ArchiveTarget {
             mailbox,
             clock: Mutex::new(0),
             folders: tokio::sync::Mutex::new(None),
-            deleted_this_run: Mutex::new(HashMap::new()),
         }
     }
 
@@ -368,38 +363,6 @@ impl SyncTarget for ArchiveTarget {
         raw_mime: &[u8],
         is_read: bool,
     ) -> Result<(), TargetError> {
-        let paired = {
-            let mut deleted = lock(&self.deleted_this_run);
-            if deleted.is_empty() {
-                None
-            } else {
-                deleted.remove(BlobHash::of(raw_mime).as_str())
-            }
-        };
-        if let Some(old_id) = paired {
-            let at = self.at();
-            let moved = self
-                .archive
-                .move_item(
-                    self.mailbox.id,
-                    &old_id,
-                    folder_source_id,
-                    Some(source_item_id),
-                    at,
-                )
-                .await;
-            match moved {
-                Ok(()) => {
-                    return ignore_unknown(
-                        self.archive
-                            .set_read(self.mailbox.id, source_item_id, is_read, self.at())
-                            .await,
-                    );
-                }
-                // Renamed meanwhile or the new id exists already: store it the plain way.
-                Err(e) => tracing::debug!(error = %e, "move pairing not possible"),
-            }
-        }
         self.put(
             folder_source_id,
             source_item_id,
@@ -449,15 +412,23 @@ impl SyncTarget for ArchiveTarget {
         &self,
         source_item_id: &str,
         to_folder_source_id: &str,
+        new_source_id: Option<&str>,
     ) -> Result<(), TargetError> {
         self.archive
             .move_item(
                 self.mailbox.id,
                 source_item_id,
                 to_folder_source_id,
-                None,
+                new_source_id,
                 self.at(),
             )
+            .await
+            .map_err(terr)
+    }
+
+    async fn twins(&self, raw_mime: &[u8]) -> Result<Vec<String>, TargetError> {
+        self.archive
+            .source_ids_with_content(self.mailbox.id, ItemKind::Message, &BlobHash::of(raw_mime))
             .await
             .map_err(terr)
     }
@@ -476,11 +447,7 @@ impl SyncTarget for ArchiveTarget {
             self.archive
                 .delete_item(self.mailbox.id, source_item_id, self.at())
                 .await,
-        )?;
-        if item.kind == ItemKind::Message {
-            lock(&self.deleted_this_run).insert(item.blob_hash, source_item_id.to_string());
-        }
-        Ok(())
+        )
     }
 
     async fn set_read(&self, source_item_id: &str, is_read: bool) -> Result<(), TargetError> {
@@ -489,5 +456,65 @@ impl SyncTarget for ArchiveTarget {
                 .set_read(self.mailbox.id, source_item_id, is_read, self.at())
                 .await,
         )
+    }
+
+    async fn record_failed_item(
+        &self,
+        folder_source_id: &str,
+        source_item_id: &str,
+        is_read: bool,
+        reason: &str,
+    ) -> Result<(), TargetError> {
+        let now = Timestamp::now().0;
+        sqlx::query(
+            "INSERT INTO sync_failed_items (mailbox_id, source_item_id, folder_source_id, is_read, reason, attempts, first_failed_at, last_failed_at) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $6) \
+             ON CONFLICT (mailbox_id, source_item_id) DO UPDATE SET folder_source_id = excluded.folder_source_id, \
+             is_read = excluded.is_read, reason = excluded.reason, attempts = sync_failed_items.attempts + 1, \
+             last_failed_at = excluded.last_failed_at",
+        )
+        .bind(self.mailbox.id)
+        .bind(source_item_id)
+        .bind(folder_source_id)
+        .bind(i64::from(is_read))
+        .bind(reason)
+        .bind(now)
+        .execute(&self.archive.database().pool)
+        .await
+        .map_err(terr)?;
+        Ok(())
+    }
+
+    async fn clear_failed_item(&self, source_item_id: &str) -> Result<(), TargetError> {
+        sqlx::query("DELETE FROM sync_failed_items WHERE mailbox_id = $1 AND source_item_id = $2")
+            .bind(self.mailbox.id)
+            .bind(source_item_id)
+            .execute(&self.archive.database().pool)
+            .await
+            .map_err(terr)?;
+        Ok(())
+    }
+
+    async fn failed_items(&self) -> Result<Vec<FailedItem>, TargetError> {
+        let rows = sqlx::query(
+            "SELECT source_item_id, folder_source_id, is_read, reason, attempts FROM sync_failed_items \
+             WHERE mailbox_id = $1 ORDER BY first_failed_at, source_item_id",
+        )
+        .bind(self.mailbox.id)
+        .fetch_all(&self.archive.database().pool)
+        .await
+        .map_err(terr)?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailedItem {
+                    item_id: r.try_get("source_item_id")?,
+                    folder_id: r.try_get("folder_source_id")?,
+                    is_read: r.try_get::<i64, _>("is_read")? != 0,
+                    reason: r.try_get("reason")?,
+                    attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(terr)
     }
 }

@@ -226,6 +226,12 @@ pub struct RunCounts {
     pub calendar_items: u64,
     pub contacts: u64,
     pub full_resyncs: u64,
+    /// Items not archived yet at the end of the run (kept and retried on the next run).
+    #[serde(default)]
+    pub failed_items: u64,
+    /// Items an earlier run could not archive that this run archived.
+    #[serde(default)]
+    pub recovered_items: u64,
 }
 
 impl From<&RunReport> for RunCounts {
@@ -240,6 +246,8 @@ impl From<&RunReport> for RunCounts {
             calendar_items: r.calendar_items,
             contacts: r.contacts,
             full_resyncs: r.full_resyncs,
+            failed_items: r.failed_items,
+            recovered_items: r.recovered_items,
         }
     }
 }

@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use archive::{ItemKind, MailboxId, Timestamp};
-use async_trait::async_trait;
 use common::*;
-use mailsync::source::{ContentFormat, FolderKind, SourceFolder};
-use mailsync::{sync_mailbox, ItemLocation, MailboxStatus, SyncTarget, TargetError};
+use mailsync::source::{ContentFormat, FolderKind};
+use mailsync::{sync_mailbox, MailboxStatus, SyncTarget};
 use syncer::ArchiveTarget;
 
 /// Folder by folder, the archive holds what the simulator holds now.
@@ -355,91 +354,6 @@ async fn invalid_sync_state_full_resync(proto: Proto) {
     env.finish().await;
 }
 both!(invalid_sync_state_full_resync);
-
-/// The archive target with a fuse: after `n` sync-state saves the "process dies".
-struct Crashing {
-    inner: ArchiveTarget,
-    saves_left: AtomicU64,
-}
-
-#[async_trait]
-impl SyncTarget for Crashing {
-    async fn load_sync_state(&self, key: &str) -> Result<Option<String>, TargetError> {
-        self.inner.load_sync_state(key).await
-    }
-    async fn save_sync_state(&self, key: &str, state: &str) -> Result<(), TargetError> {
-        if self
-            .saves_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_err()
-        {
-            return Err(TargetError(
-                "simulated crash before saving the sync state".into(),
-            ));
-        }
-        self.inner.save_sync_state(key, state).await
-    }
-    async fn delete_sync_state(&self, key: &str) -> Result<(), TargetError> {
-        self.inner.delete_sync_state(key).await
-    }
-    async fn upsert_folder(
-        &self,
-        id: &str,
-        parent: Option<&str>,
-        name: &str,
-        kind: FolderKind,
-    ) -> Result<bool, TargetError> {
-        self.inner.upsert_folder(id, parent, name, kind).await
-    }
-    async fn close_folder(&self, id: &str) -> Result<(), TargetError> {
-        self.inner.close_folder(id).await
-    }
-    async fn live_folders(&self) -> Result<Vec<SourceFolder>, TargetError> {
-        self.inner.live_folders().await
-    }
-    async fn item_location(&self, id: &str) -> Result<Option<ItemLocation>, TargetError> {
-        self.inner.item_location(id).await
-    }
-    async fn folder_item_ids(&self, folder: &str) -> Result<Vec<String>, TargetError> {
-        self.inner.folder_item_ids(folder).await
-    }
-    async fn put_message(
-        &self,
-        folder: &str,
-        id: &str,
-        raw: &[u8],
-        is_read: bool,
-    ) -> Result<(), TargetError> {
-        self.inner.put_message(folder, id, raw, is_read).await
-    }
-    async fn put_calendar_item(
-        &self,
-        folder: &str,
-        id: &str,
-        f: ContentFormat,
-        data: &[u8],
-    ) -> Result<(), TargetError> {
-        self.inner.put_calendar_item(folder, id, f, data).await
-    }
-    async fn put_contact(
-        &self,
-        folder: &str,
-        id: &str,
-        f: ContentFormat,
-        data: &[u8],
-    ) -> Result<(), TargetError> {
-        self.inner.put_contact(folder, id, f, data).await
-    }
-    async fn move_item(&self, id: &str, to: &str) -> Result<(), TargetError> {
-        self.inner.move_item(id, to).await
-    }
-    async fn delete_item(&self, id: &str) -> Result<(), TargetError> {
-        self.inner.delete_item(id).await
-    }
-    async fn set_read(&self, id: &str, is_read: bool) -> Result<(), TargetError> {
-        self.inner.set_read(id, is_read).await
-    }
-}
 
 async fn crash_then_resume(proto: Proto) {
     let sim = sim().await;

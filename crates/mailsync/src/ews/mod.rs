@@ -246,6 +246,24 @@ impl EwsClient {
         parse::parse_get_item(&resp)
     }
 
+    /// GetItem IdOnly: whether each id still resolves (ErrorItemNotFound once it moved away).
+    pub async fn get_items_id_only(
+        &self,
+        mb: &MailboxCtx,
+        ids: &[String],
+    ) -> Result<Vec<Result<EwsItem, Status>>, SourceError> {
+        let mut ids_xml = String::new();
+        for id in ids {
+            ids_xml.push_str(&format!("<t:ItemId Id=\"{}\"/>", escape(id)));
+        }
+        let body = format!(
+            "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>\
+<m:ItemIds>{ids_xml}</m:ItemIds></m:GetItem>"
+        );
+        let resp = self.call(mb, &body).await?;
+        parse::parse_get_item(&resp)
+    }
+
     /// Restores one message from MIME into a folder: saved, never sent, and not a draft
     /// (PR_MESSAGE_FLAGS must be set in the same call; it cannot be changed afterwards).
     pub async fn create_item_mime(

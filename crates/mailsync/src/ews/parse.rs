@@ -117,6 +117,11 @@ pub struct Status {
     pub class: ResponseClass,
     pub code: String,
     pub text: String,
+    /// `MessageXml/Value[@Name="InnerErrorResponseCode"]`: what an ErrorInternalServerError
+    /// wraps (ErrorServerBusy is how per-item throttling arrives on HTTP 200).
+    pub inner_code: Option<String>,
+    /// `MessageXml/Value[@Name="BackOffMilliseconds"]` of a per-item ErrorServerBusy.
+    pub backoff_ms: Option<u64>,
 }
 
 impl Status {
@@ -157,7 +162,22 @@ pub fn status(msg: &Element) -> Status {
         Some("Warning") => ResponseClass::Warning,
         _ => ResponseClass::Error,
     };
+    // MessageXml is in the messages namespace in response messages (types in faults); accept
+    // either, and values in the types namespace as Exchange sends them.
+    let message_xml = msg
+        .child(M, "MessageXml")
+        .or_else(|| msg.child(T, "MessageXml"));
+    let value = |name: &str| {
+        message_xml.and_then(|mx| {
+            mx.children
+                .iter()
+                .find(|v| v.name == "Value" && v.attr("Name") == Some(name))
+                .map(|v| v.text().to_string())
+        })
+    };
     Status {
+        inner_code: value("InnerErrorResponseCode"),
+        backoff_ms: value("BackOffMilliseconds").and_then(|v| v.parse().ok()),
         class,
         code: msg
             .child(M, "ResponseCode")
@@ -402,7 +422,10 @@ pub struct EwsItem {
     pub subject: Option<String>,
 }
 
-/// GetItem: one result per requested id, in request order.
+/// GetItem: one result per requested id, in request order. Each response message stands on its
+/// own: an item comes back only with its content; a Warning without an item (such as
+/// ErrorBatchProcessingStopped, when Exchange stops a batch part-way) or an Error is that
+/// item's status, never a success and never a failure of the whole call.
 pub fn parse_get_item(response: &Element) -> Result<Vec<Result<EwsItem, Status>>, SourceError> {
     let mut out = Vec::new();
     for msg in response_messages(response) {
@@ -411,24 +434,39 @@ pub fn parse_get_item(response: &Element) -> Result<Vec<Result<EwsItem, Status>>
             out.push(Err(st));
             continue;
         }
-        let Some(el) = msg.child(M, "Items").and_then(|i| i.children.first()) else {
-            return Err(SourceError::Protocol(
-                "GetItem success without an item".into(),
-            ));
+        let item = msg
+            .child(M, "Items")
+            .and_then(|i| i.children.first())
+            .and_then(|el| parse_item_header(el).map(|h| (el, h)));
+        let Some((el, header)) = item else {
+            out.push(Err(Status {
+                code: if st.code.is_empty() || st.code == "NoError" {
+                    "NoItemInResponse".into()
+                } else {
+                    st.code.clone()
+                },
+                ..st
+            }));
+            continue;
         };
-        let header = parse_item_header(el)
-            .ok_or_else(|| SourceError::Protocol("GetItem item without ItemId".into()))?;
         let mime = match el.child(T, "MimeContent") {
             None => None,
             Some(m) => {
                 // Base64 may be wrapped across lines.
                 let compact: String = m.text().chars().filter(|c| !c.is_whitespace()).collect();
-                Some(STANDARD.decode(compact).map_err(|e| {
-                    SourceError::Protocol(format!(
-                        "MimeContent of {} is not base64: {e}",
-                        header.id
-                    ))
-                })?)
+                match STANDARD.decode(compact) {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) => {
+                        out.push(Err(Status {
+                            class: ResponseClass::Error,
+                            code: "MimeContentNotBase64".into(),
+                            text: format!("MimeContent of {} is not base64: {e}", header.id),
+                            inner_code: None,
+                            backoff_ms: None,
+                        }));
+                        continue;
+                    }
+                }
             }
         };
         out.push(Ok(EwsItem {

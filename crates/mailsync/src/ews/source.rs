@@ -1,14 +1,16 @@
 //! EWS as a [`MailboxSource`]: SyncFolderHierarchy below "Top of Information Store",
 //! SyncFolderItems per folder, GetItem with MimeContent in batches.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
-use super::parse::{EwsFolderKind, HierarchyChange, ItemSyncChange};
+use super::parse::{EwsFolderKind, HierarchyChange, ItemSyncChange, Status};
 use super::{EwsClient, EwsConfig, FolderRef};
 use crate::context::MailboxCtx;
 use crate::error::SourceError;
 use crate::source::{
-    ContentFormat, Fetched, FolderChange, FolderKind, FolderPage, ItemChange, ItemPage,
+    ContentFormat, FetchError, Fetched, FolderChange, FolderKind, FolderPage, ItemChange, ItemPage,
     MailboxSource, SourceFolder,
 };
 
@@ -126,32 +128,143 @@ impl MailboxSource for EwsSource {
         })
     }
 
+    /// GetItem in one call for the batch. Items that Exchange answers with
+    /// ErrorBatchProcessingStopped (it stopped the batch part-way) are asked for again at once,
+    /// as long as each round gets some answered; everything else gets its own outcome.
     async fn fetch(
         &self,
         mb: &MailboxCtx,
         _folder: &SourceFolder,
         ids: &[String],
     ) -> Result<Vec<Fetched>, SourceError> {
-        let results = self.client.get_items_mime(mb, ids).await?;
-        if results.len() != ids.len() {
-            return Err(SourceError::Protocol(format!(
-                "GetItem answered {} messages for {} ids",
-                results.len(),
-                ids.len()
-            )));
+        let mut out = Vec::with_capacity(ids.len());
+        let mut pending: Vec<String> = ids.to_vec();
+        while !pending.is_empty() {
+            let results = self.client.get_items_mime(mb, &pending).await?;
+            if results.len() != pending.len() {
+                let reason = format!(
+                    "GetItem answered {} messages for {} ids",
+                    results.len(),
+                    pending.len()
+                );
+                out.extend(pending.into_iter().map(|id| Fetched {
+                    id,
+                    content: Err(FetchError::Retryable {
+                        reason: reason.clone(),
+                        wait: None,
+                        throttled: false,
+                    }),
+                }));
+                break;
+            }
+            let mut stopped = Vec::new();
+            for (id, r) in pending.iter().zip(results) {
+                let content = match r {
+                    Ok(item) => item.mime.ok_or_else(|| FetchError::Retryable {
+                        reason: "no MimeContent in the response".into(),
+                        wait: None,
+                        throttled: false,
+                    }),
+                    Err(st) if st.code == "ErrorBatchProcessingStopped" => {
+                        stopped.push(id.clone());
+                        continue;
+                    }
+                    Err(st) => {
+                        let e = item_error(&st);
+                        if matches!(
+                            e,
+                            FetchError::Retryable {
+                                throttled: true,
+                                ..
+                            }
+                        ) {
+                            mb.note_throttled(1);
+                        }
+                        Err(e)
+                    }
+                };
+                out.push(Fetched {
+                    id: id.clone(),
+                    content,
+                });
+            }
+            if stopped.len() == pending.len() {
+                // No progress: leave the rest to the engine's back-off instead of hammering.
+                out.extend(stopped.into_iter().map(|id| Fetched {
+                    id,
+                    content: Err(FetchError::Retryable {
+                        reason: "ErrorBatchProcessingStopped".into(),
+                        wait: None,
+                        throttled: true,
+                    }),
+                }));
+                break;
+            }
+            pending = stopped;
         }
-        Ok(ids
-            .iter()
-            .zip(results)
-            .map(|(id, r)| Fetched {
-                id: id.clone(),
-                content: match r {
-                    Ok(item) => item
-                        .mime
-                        .ok_or_else(|| "no MimeContent in the response".to_string()),
-                    Err(status) => Err(status.code),
-                },
-            })
-            .collect())
+        Ok(out)
+    }
+
+    fn ids_change_on_move(&self) -> bool {
+        true
+    }
+
+    async fn exist(&self, mb: &MailboxCtx, ids: &[String]) -> Result<Vec<bool>, SourceError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(self.fetch_batch_size()) {
+            let results = self.client.get_items_id_only(mb, chunk).await?;
+            if results.len() != chunk.len() {
+                out.extend(chunk.iter().map(|_| true));
+                continue;
+            }
+            out.extend(
+                results
+                    .iter()
+                    .map(|r| !matches!(r, Err(st) if st.code == "ErrorItemNotFound")),
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// What one GetItem response message that carries no item means for that item.
+fn item_error(st: &Status) -> FetchError {
+    let code = st.code.as_str();
+    let inner = st.inner_code.as_deref().unwrap_or("");
+    let reason = if inner.is_empty() {
+        format!("{code}: {}", st.text)
+    } else {
+        format!("{code} ({inner}): {}", st.text)
+    };
+    let wait = st.backoff_ms.map(Duration::from_millis);
+    if code == "ErrorServerBusy" || inner == "ErrorServerBusy" {
+        return FetchError::Retryable {
+            reason,
+            wait,
+            throttled: true,
+        };
+    }
+    match code {
+        "ErrorItemNotFound" => FetchError::NotFound(reason),
+        "ErrorInternalServerError"
+        | "ErrorInternalServerTransientError"
+        | "ErrorTimeoutExpired"
+        | "ErrorMailboxStoreUnavailable"
+        | "ErrorConnectionFailed"
+        | "ErrorExceededConnectionCount"
+        | "ErrorTooManyObjectsOpened"
+        | "ErrorMailboxMoveInProgress"
+        | "ErrorBatchProcessingStopped"
+        | "NoItemInResponse" => FetchError::Retryable {
+            reason,
+            wait,
+            throttled: matches!(
+                code,
+                "ErrorTooManyObjectsOpened" | "ErrorExceededConnectionCount"
+            ),
+        },
+        // ErrorMimeContentConversionFailed, ErrorCorruptData, ErrorInvalidIdMalformed, ...:
+        // the item stays on the failed list and is asked for again on the next run.
+        _ => FetchError::Permanent(reason),
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::context::{Attempt, MailboxCtx};
 use crate::error::SourceError;
-use crate::source::Fetched;
+use crate::source::{FetchError, Fetched};
 use parse::{BatchResponse, TokenError, TokenResponse};
 
 const IMMUTABLE_IDS: &str = "IdType=\"ImmutableId\"";
@@ -261,75 +261,85 @@ impl GraphClient {
         parse::parse_batch(&v)
     }
 
-    /// Raw MIME of many messages through `$batch`. Throttled sub-requests are retried after the
-    /// longest Retry-After among them (the SDKs do not do this for batches).
+    /// Raw MIME of many messages through one `$batch`. Each sub-response is that message's
+    /// outcome: a 429 or 5xx inside the batch is retryable (the engine pauses the mailbox for
+    /// the Retry-After and asks again), a 404 is "not found", other refusals are recorded.
     pub async fn fetch_mime(
         &self,
         mb: &MailboxCtx,
         ids: &[String],
     ) -> Result<Vec<Fetched>, SourceError> {
+        let urls: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                format!(
+                    "/users/{}/messages/{}/$value",
+                    path_segment(&mb.address),
+                    path_segment(id)
+                )
+            })
+            .collect();
+        let responses = self.batch_get(mb, &urls).await?;
         let mut out = Vec::with_capacity(ids.len());
-        let mut pending: Vec<String> = ids.to_vec();
-        let mut rounds = 0u32;
-        while !pending.is_empty() {
-            let urls: Vec<String> = pending
-                .iter()
-                .map(|id| {
-                    format!(
-                        "/users/{}/messages/{}/$value",
-                        path_segment(&mb.address),
-                        path_segment(id)
-                    )
-                })
-                .collect();
-            let responses = self.batch_get(mb, &urls).await?;
-            let mut retry = Vec::new();
-            let mut wait = Duration::ZERO;
-            for r in responses {
-                let Some(id) = r.id.parse::<usize>().ok().and_then(|i| pending.get(i)) else {
-                    return Err(SourceError::Protocol(format!(
-                        "unexpected batch response id {}",
-                        r.id
-                    )));
-                };
-                match r.status {
-                    200 => out.push(Fetched {
-                        id: id.clone(),
-                        content: Ok(r.body_bytes()?),
+        let mut answered = vec![false; ids.len()];
+        for r in responses {
+            let Some(index) = r.id.parse::<usize>().ok().filter(|i| *i < ids.len()) else {
+                return Err(SourceError::Protocol(format!(
+                    "unexpected batch response id {}",
+                    r.id
+                )));
+            };
+            answered[index] = true;
+            let id = ids[index].clone();
+            let code = parse::parse_error(&r.body)
+                .map(|e| e.code)
+                .unwrap_or_default();
+            let reason = format!("HTTP {} {code}", r.status).trim_end().to_string();
+            let content = match r.status {
+                200 => match r.body_bytes() {
+                    Ok(bytes) => Ok(bytes),
+                    Err(e) => Err(FetchError::Retryable {
+                        reason: e.to_string(),
+                        wait: None,
+                        throttled: false,
                     }),
-                    429 | 503 | 504 | 500 | 502 => {
-                        if r.status == 429 {
-                            mb.note_throttled(1);
-                        }
-                        wait =
-                            wait.max(r.retry_after().unwrap_or_else(|| mb.policy.backoff(rounds)));
-                        retry.push(id.clone());
-                    }
-                    401 => retry.push(id.clone()),
-                    403 => {
-                        return Err(SourceError::AccessDenied(
-                            "the app may not read this mailbox's messages".into(),
-                        ))
-                    }
-                    status => {
-                        let code = parse::parse_error(&r.body)
-                            .map(|e| e.code)
-                            .unwrap_or_default();
-                        out.push(Fetched {
-                            id: id.clone(),
-                            content: Err(format!("HTTP {status} {code}")),
-                        });
-                    }
+                },
+                429 => {
+                    mb.note_throttled(1);
+                    Err(FetchError::Retryable {
+                        reason,
+                        wait: r.retry_after(),
+                        throttled: true,
+                    })
                 }
-            }
-            if !retry.is_empty() {
-                rounds += 1;
-                if rounds >= mb.policy.max_attempts {
-                    return Err(SourceError::Throttled(rounds));
+                // 401: the token expired between the envelope and this sub-request.
+                401 | 500..=599 => Err(FetchError::Retryable {
+                    reason,
+                    wait: r.retry_after(),
+                    throttled: false,
+                }),
+                403 => {
+                    return Err(SourceError::AccessDenied(
+                        "the app may not read this mailbox's messages".into(),
+                    ))
                 }
-                tokio::time::sleep(wait.min(mb.policy.max_server_wait)).await;
+                404 => Err(FetchError::NotFound(reason)),
+                _ => Err(FetchError::Permanent(reason)),
+            };
+            out.push(Fetched { id, content });
+        }
+        // A batch answer that leaves requests out is a partial batch: ask for those again.
+        for (i, done) in answered.iter().enumerate() {
+            if !done {
+                out.push(Fetched {
+                    id: ids[i].clone(),
+                    content: Err(FetchError::Retryable {
+                        reason: "no answer in the $batch response".into(),
+                        wait: None,
+                        throttled: false,
+                    }),
+                });
             }
-            pending = retry;
         }
         Ok(out)
     }

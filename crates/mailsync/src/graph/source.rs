@@ -12,7 +12,7 @@ use super::{GraphClient, GraphConfig};
 use crate::context::MailboxCtx;
 use crate::error::SourceError;
 use crate::source::{
-    ContentFormat, Fetched, FolderChange, FolderKind, FolderPage, ItemChange, ItemPage,
+    ContentFormat, FetchError, Fetched, FolderChange, FolderKind, FolderPage, ItemChange, ItemPage,
     MailboxSource, SourceFolder,
 };
 
@@ -196,7 +196,9 @@ impl MailboxSource for GraphSource {
                 .iter()
                 .map(|id| Fetched {
                     id: id.clone(),
-                    content: Err("content is only delivered inline".into()),
+                    content: Err(FetchError::Permanent(
+                        "content is only delivered inline".into(),
+                    )),
                 })
                 .collect());
         }

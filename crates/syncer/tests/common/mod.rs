@@ -2,6 +2,7 @@
 //! unless SR_TEST_POSTGRES=skip), sources for both protocols.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -202,3 +203,116 @@ macro_rules! both {
     };
 }
 pub(crate) use both;
+
+/// The archive target with a fuse: after `n` sync-state saves the "process dies".
+pub struct Crashing {
+    pub inner: syncer::ArchiveTarget,
+    pub saves_left: AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl mailsync::SyncTarget for Crashing {
+    async fn load_sync_state(&self, key: &str) -> Result<Option<String>, mailsync::TargetError> {
+        self.inner.load_sync_state(key).await
+    }
+    async fn save_sync_state(&self, key: &str, state: &str) -> Result<(), mailsync::TargetError> {
+        if self
+            .saves_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_err()
+        {
+            return Err(mailsync::TargetError(
+                "simulated crash before saving the sync state".into(),
+            ));
+        }
+        self.inner.save_sync_state(key, state).await
+    }
+    async fn delete_sync_state(&self, key: &str) -> Result<(), mailsync::TargetError> {
+        self.inner.delete_sync_state(key).await
+    }
+    async fn upsert_folder(
+        &self,
+        id: &str,
+        parent: Option<&str>,
+        name: &str,
+        kind: mailsync::FolderKind,
+    ) -> Result<bool, mailsync::TargetError> {
+        self.inner.upsert_folder(id, parent, name, kind).await
+    }
+    async fn close_folder(&self, id: &str) -> Result<(), mailsync::TargetError> {
+        self.inner.close_folder(id).await
+    }
+    async fn live_folders(&self) -> Result<Vec<mailsync::SourceFolder>, mailsync::TargetError> {
+        self.inner.live_folders().await
+    }
+    async fn item_location(
+        &self,
+        id: &str,
+    ) -> Result<Option<mailsync::ItemLocation>, mailsync::TargetError> {
+        self.inner.item_location(id).await
+    }
+    async fn folder_item_ids(&self, folder: &str) -> Result<Vec<String>, mailsync::TargetError> {
+        self.inner.folder_item_ids(folder).await
+    }
+    async fn put_message(
+        &self,
+        folder: &str,
+        id: &str,
+        raw: &[u8],
+        is_read: bool,
+    ) -> Result<(), mailsync::TargetError> {
+        self.inner.put_message(folder, id, raw, is_read).await
+    }
+    async fn put_calendar_item(
+        &self,
+        folder: &str,
+        id: &str,
+        f: mailsync::ContentFormat,
+        data: &[u8],
+    ) -> Result<(), mailsync::TargetError> {
+        self.inner.put_calendar_item(folder, id, f, data).await
+    }
+    async fn put_contact(
+        &self,
+        folder: &str,
+        id: &str,
+        f: mailsync::ContentFormat,
+        data: &[u8],
+    ) -> Result<(), mailsync::TargetError> {
+        self.inner.put_contact(folder, id, f, data).await
+    }
+    async fn move_item(
+        &self,
+        id: &str,
+        to: &str,
+        new: Option<&str>,
+    ) -> Result<(), mailsync::TargetError> {
+        self.inner.move_item(id, to, new).await
+    }
+    async fn twins(&self, raw: &[u8]) -> Result<Vec<String>, mailsync::TargetError> {
+        self.inner.twins(raw).await
+    }
+    async fn delete_item(&self, id: &str) -> Result<(), mailsync::TargetError> {
+        self.inner.delete_item(id).await
+    }
+    async fn set_read(&self, id: &str, is_read: bool) -> Result<(), mailsync::TargetError> {
+        self.inner.set_read(id, is_read).await
+    }
+    async fn record_failed_item(
+        &self,
+        folder: &str,
+        id: &str,
+        is_read: bool,
+        reason: &str,
+    ) -> Result<(), mailsync::TargetError> {
+        self.inner
+            .record_failed_item(folder, id, is_read, reason)
+            .await
+    }
+    async fn clear_failed_item(&self, id: &str) -> Result<(), mailsync::TargetError> {
+        self.inner.clear_failed_item(id).await
+    }
+    async fn failed_items(&self) -> Result<Vec<mailsync::FailedItem>, mailsync::TargetError> {
+        self.inner.failed_items().await
+    }
+}
