@@ -116,7 +116,9 @@ pub async fn ews_endpoint(
         }
     }
 
+    state.arrival(&impersonated);
     if let Some(backoff) = state.ews_busy() {
+        state.throttle_window(&impersonated, std::time::Duration::from_millis(backoff));
         return fault(
             "ErrorServerBusy",
             "The server cannot service this request right now. Try again later.",
@@ -627,6 +629,10 @@ fn get_item(state: &SimState, mb: &mut Mailbox, op: &Element) -> String {
         if with_mime {
             if let Some(fault) = state.take_item_fault(&mb.address, item.n) {
                 stopped = fault == ItemFault::BatchStopped;
+                if let ItemFault::ServerBusy { backoff_ms } = fault {
+                    state
+                        .throttle_window(&mb.address, std::time::Duration::from_millis(backoff_ms));
+                }
                 out.push_str(&item_fault_message(OP, fault));
                 continue;
             }

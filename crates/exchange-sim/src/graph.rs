@@ -404,7 +404,9 @@ fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
             Some(_) => {}
         }
     }
+    state.arrival(&user);
     if let Some(retry_after) = state.graph_admit(&user) {
+        state.throttle_window(&user, std::time::Duration::from_secs_f64(retry_after));
         return GraphResponse::json(
             StatusCode::TOO_MANY_REQUESTS,
             json!({"error": {
@@ -461,7 +463,15 @@ fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
         ["messages", id, "$value"] => match find_item(mb, id) {
             Some(item) if item.kind == ItemKind::Message => {
                 match state.take_item_fault(&mb.address, item.n) {
-                    Some(fault) => item_fault_response(fault),
+                    Some(fault) => {
+                        if let ItemFault::ServerBusy { backoff_ms } = fault {
+                            state.throttle_window(
+                                &mb.address,
+                                std::time::Duration::from_millis(backoff_ms),
+                            );
+                        }
+                        item_fault_response(fault)
+                    }
                     None => GraphResponse {
                         status: StatusCode::OK,
                         headers: Vec::new(),

@@ -75,6 +75,10 @@ pub struct Counters {
     pub anchor_mismatches: u64,
     /// Per-item faults served (EWS response messages, Graph `$value` answers).
     pub item_faults: u64,
+    /// Requests of a mailbox that arrived while a throttling answer sent to it earlier still
+    /// asked to wait (after a short grace for requests already on the wire): a client that
+    /// pauses the whole mailbox on throttling sends none.
+    pub sent_during_backoff: u64,
     /// Most EWS requests seen in flight at once, per mailbox.
     pub max_in_flight: BTreeMap<String, u64>,
 }
@@ -92,8 +96,16 @@ pub struct SimState {
     faults: Mutex<Faults>,
     budget: Mutex<HashMap<String, (Instant, u64)>>,
     in_flight: Mutex<HashMap<String, u64>>,
+    /// Per mailbox: when the last throttling answer went out and until when it asked to wait.
+    backoff: Mutex<HashMap<String, (Instant, Instant)>>,
     pub tokens: TokenStore,
 }
+
+/// Requests sent this soon after a throttling answer left were on their way before the client
+/// could read it.
+const BACKOFF_GRACE: Duration = Duration::from_millis(10);
+/// Timer granularity: a request sent this close to the end of a back-off waited it out.
+const BACKOFF_TOLERANCE: Duration = Duration::from_millis(5);
 
 /// Marks one request in flight for a mailbox until dropped.
 pub struct InFlight<'a> {
@@ -130,6 +142,7 @@ impl SimState {
             faults: Mutex::new(Faults::default()),
             budget: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
+            backoff: Mutex::new(HashMap::new()),
             tokens,
         }
     }
@@ -182,6 +195,29 @@ impl SimState {
 
     pub fn bump(&self, f: impl FnOnce(&mut Counters)) {
         f(&mut lock(&self.counters));
+    }
+
+    /// A throttling answer asking the mailbox to wait `wait` is going out now.
+    pub fn throttle_window(&self, mailbox: &str, wait: Duration) {
+        let now = Instant::now();
+        lock(&self.backoff).insert(mailbox.to_ascii_lowercase(), (now, now + wait));
+    }
+
+    /// Notes a request of the mailbox being processed; counts it if it was sent while a
+    /// back-off asked the mailbox to wait. Requests are processed after the simulated latency,
+    /// so the send time is the processing time minus that latency.
+    pub fn arrival(&self, mailbox: &str) {
+        let Some(sent_at) = Instant::now().checked_sub(self.faults().latency) else {
+            return;
+        };
+        let inside = lock(&self.backoff)
+            .get(&mailbox.to_ascii_lowercase())
+            .is_some_and(|(answered, until)| {
+                sent_at > *answered + BACKOFF_GRACE && sent_at + BACKOFF_TOLERANCE < *until
+            });
+        if inside {
+            self.bump(|c| c.sent_during_backoff += 1);
+        }
     }
 
     /// The fault to answer this fetch of the item with, if one is queued (and counts it).

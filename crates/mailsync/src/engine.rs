@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::stream::{FuturesOrdered, StreamExt};
+use futures::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
@@ -751,18 +751,19 @@ impl Run<'_> {
             .max_concurrent_fetches()
             .clamp(1, self.options.in_flight.max(1));
         // Futures pushed one by one (not a stream closure) keep this future Send for spawn.
-        let mut in_flight = FuturesOrdered::new();
+        // Unordered: a slow or throttled batch does not hold back the slots of the others.
+        let mut in_flight = FuturesUnordered::new();
+        let mut chunks = ids.chunks(batch);
         let mut results = Vec::new();
-        for chunk in ids.chunks(batch) {
-            in_flight.push_back(self.source.fetch(self.ctx, folder, chunk));
-            if in_flight.len() >= concurrency {
-                if let Some(r) = in_flight.next().await {
-                    results.push(r);
-                }
+        loop {
+            while in_flight.len() < concurrency {
+                let Some(chunk) = chunks.next() else { break };
+                in_flight.push(self.source.fetch(self.ctx, folder, chunk));
             }
-        }
-        while let Some(r) = in_flight.next().await {
-            results.push(r);
+            match in_flight.next().await {
+                Some(r) => results.push(r),
+                None => break,
+            }
         }
         let mut out = HashMap::with_capacity(ids.len());
         for r in results {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use exchange_sim::ThrottleRule;
+use exchange_sim::{ItemFault, ThrottleRule};
 use mailsync::source::{ContentFormat, FolderKind};
 use mailsync::{sync_mailbox, sync_mailboxes, MailboxJob, MailboxStatus, MemoryTarget, SyncTarget};
 
@@ -258,6 +258,40 @@ async fn throttling_survived(proto: Proto) {
     assert_mirrors(&sim, ALICE, &target, &["Inbox", "Inbox/Projects/Harbour"]);
 }
 both!(throttling_survived);
+
+/// Throttling of one request while others are in flight: once the server has said "wait", no
+/// request of that mailbox reaches it before the wait is over, and per-item throttling inside a
+/// batch pauses the mailbox just the same. Nothing is lost.
+async fn throttling_pauses_the_whole_mailbox(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let bulk = "bulk@example.com";
+    h.add_synthetic_mailbox(bulk, 400).unwrap();
+    // Requests take a while, so that others are in flight when one is throttled.
+    h.set_latency(Duration::from_millis(15));
+    match proto {
+        Proto::Ews => h.set_ews_server_busy(Some(9), 150),
+        Proto::Graph => h.set_graph_throttle(Some(ThrottleRule::EveryNth {
+            n: 9,
+            retry_after_secs: 0.15,
+        })),
+    }
+    for item in h.list_items(bulk, "Inbox").unwrap().into_iter().step_by(17) {
+        h.fail_item(bulk, item, ItemFault::ServerBusy { backoff_ms: 150 }, 1);
+    }
+    let source = paged_source(proto, &sim, 40);
+    let target = MemoryTarget::new();
+    let r = sync_mailbox(source.as_ref(), &target, bulk, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    let c = h.counters();
+    assert!(
+        c.item_faults > 0 && r.throttled > c.item_faults,
+        "{r:?} {c:?}"
+    );
+    assert_eq!(c.sent_during_backoff, 0, "{c:?}");
+    assert_eq!(target.snapshot().live_count(FolderKind::Mail), 400);
+}
+both!(throttling_pauses_the_whole_mailbox);
 
 async fn budget_throttling(proto: Proto) {
     if proto == Proto::Ews {
