@@ -412,6 +412,19 @@ fn requested_fields(op: &Element, shape: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whether the shape asks for PidTagSearchKey (`0x300B`, 12299) as an extended property.
+fn wants_search_key(op: &Element, shape: &str) -> bool {
+    op.path(&[(M, shape), (T, "AdditionalProperties")])
+        .is_some_and(|ap| {
+            ap.children_named(T, "ExtendedFieldURI").any(|f| {
+                f.attr("PropertyTag").is_some_and(|t| {
+                    let t = t.trim().to_ascii_lowercase();
+                    t == "0x300b" || t == "12299"
+                })
+            })
+        })
+}
+
 /// `Err` is the text of an ErrorSchemaValidation fault.
 fn sync_folder_items(mb: &mut Mailbox, op: &Element) -> Result<String, String> {
     const OP: &str = "SyncFolderItems";
@@ -426,6 +439,7 @@ fn sync_folder_items(mb: &mut Mailbox, op: &Element) -> Result<String, String> {
     let extra = requested_fields(op, "ItemShape");
     let want_read = full || extra.iter().any(|f| f == "message:IsRead");
     let want_parent = full || extra.iter().any(|f| f == "item:ParentFolderId");
+    let want_search_key = wants_search_key(op, "ItemShape");
     let Some(folder) = op
         .child(M, "SyncFolderId")
         .and_then(|el| folder_ref(mb, el))
@@ -506,6 +520,14 @@ fn sync_folder_items(mb: &mut Mailbox, op: &Element) -> Result<String, String> {
                     if let Some(subject) = subject_of(item.kind, &item.data) {
                         let _ = write!(body, "<t:Subject>{}</t:Subject>", escape(&subject));
                     }
+                }
+                if want_search_key {
+                    let _ = write!(
+                        body,
+                        "<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag=\"0x300b\" PropertyType=\"Binary\"/>\
+<t:Value>{}</t:Value></t:ExtendedProperty>",
+                        mailbox::search_key(mb.index, item.n)
+                    );
                 }
                 if want_read && item.kind == ItemKind::Message {
                     let _ = write!(body, "<t:IsRead>{}</t:IsRead>", item.is_read);
@@ -643,10 +665,11 @@ fn get_item(state: &SimState, mb: &mut Mailbox, op: &Element) -> String {
             "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:{el}>"
         );
         if with_mime {
+            let data = state.render_mime(&item.data);
             let _ = write!(
                 out,
                 "<t:MimeContent CharacterSet=\"UTF-8\">{}</t:MimeContent>",
-                STANDARD.encode(&item.data)
+                STANDARD.encode(&data)
             );
         }
         let _ = write!(

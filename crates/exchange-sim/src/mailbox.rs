@@ -542,6 +542,11 @@ pub fn immutable_item_id(mailbox: u32, n: u64) -> String {
     )
 }
 
+/// PidTagSearchKey (0x300B) as EWS shows it, base64: fixed for the item's life, moves included.
+pub fn search_key(mailbox: u32, n: u64) -> String {
+    STANDARD.encode(format!("sk:{mailbox}:{n}:0000000000"))
+}
+
 pub fn change_key(seq: u64) -> String {
     format!("CQAAAB{}", STANDARD.encode(format!("ck:{seq}")))
 }

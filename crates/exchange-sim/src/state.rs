@@ -53,6 +53,9 @@ pub struct Faults {
     /// Answers for the next content fetches of an item, by (mailbox, item number); each fetch
     /// takes the front one, then the item is served normally again.
     pub item_faults: HashMap<(String, u64), VecDeque<ItemFault>>,
+    /// EWS generates MimeContent from the stored properties on each GetItem; with this set the
+    /// simulator, like Exchange, does not give the same bytes twice (a header differs).
+    pub mime_varies: bool,
 }
 
 /// Request counters. Endpoint keys look like `ews:SyncFolderItems`, `graph:messages.delta`,
@@ -79,6 +82,8 @@ pub struct Counters {
     /// asked to wait (after a short grace for requests already on the wire): a client that
     /// pauses the whole mailbox on throttling sends none.
     pub sent_during_backoff: u64,
+    /// MimeContent renderings made while `mime_varies` was on.
+    pub mime_renderings: u64,
     /// Most EWS requests seen in flight at once, per mailbox.
     pub max_in_flight: BTreeMap<String, u64>,
 }
@@ -195,6 +200,22 @@ impl SimState {
 
     pub fn bump(&self, f: impl FnOnce(&mut Counters)) {
         f(&mut lock(&self.counters));
+    }
+
+    /// The MIME EWS hands out for stored content: the same bytes, or (with `mime_varies`) a
+    /// fresh rendering that differs from the last one in a header.
+    pub fn render_mime(&self, data: &[u8]) -> Vec<u8> {
+        if !self.faults().mime_varies {
+            return data.to_vec();
+        }
+        let n = {
+            let mut c = lock(&self.counters);
+            c.mime_renderings += 1;
+            c.mime_renderings
+        };
+        let mut out = format!("X-MS-Exchange-Rendering: {n}\r\n").into_bytes();
+        out.extend_from_slice(data);
+        out
     }
 
     /// A throttling answer asking the mailbox to wait `wait` is going out now.
@@ -563,6 +584,12 @@ impl SimHandle {
             .entry((address.to_ascii_lowercase(), item.n))
             .or_default()
             .extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Whether each EWS GetItem renders MIME anew (bytes differ between fetches), as Exchange
+    /// does for items stored as MAPI properties.
+    pub fn set_mime_varies(&self, on: bool) {
+        lock(&self.state.faults).mime_varies = on;
     }
 
     /// Drops every queued per-item fault.

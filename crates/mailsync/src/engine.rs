@@ -301,6 +301,7 @@ impl Run<'_> {
                         folder,
                         &item.item_id,
                         Some(item.is_read),
+                        item.search_key.as_deref(),
                         Some(data),
                         report,
                     )
@@ -311,7 +312,7 @@ impl Run<'_> {
                 Some(Outcome::Gone) => self.forget_failed(&item.item_id).await?,
                 Some(Outcome::Failed(reason)) => {
                     self.target
-                        .record_failed_item(&folder.id, &item.item_id, item.is_read, &reason)
+                        .record_failed_item(&FailedItem { reason, ..item })
                         .await?;
                 }
                 None => {}
@@ -497,6 +498,7 @@ impl Run<'_> {
                     id,
                     is_read,
                     content,
+                    search_key,
                 } => {
                     let data = match content {
                         Some(c) => Some(c),
@@ -510,12 +512,14 @@ impl Run<'_> {
                             Some(Outcome::Failed(reason)) => {
                                 tracing::info!(mailbox = %self.ctx.address, item = %id, %reason, "item not archived in this run; kept for the next");
                                 self.target
-                                    .record_failed_item(
-                                        &folder.id,
-                                        &id,
-                                        is_read.unwrap_or(false),
-                                        &reason,
-                                    )
+                                    .record_failed_item(&FailedItem {
+                                        folder_id: folder.id.clone(),
+                                        item_id: id.clone(),
+                                        is_read: is_read.unwrap_or(false),
+                                        search_key,
+                                        reason,
+                                        attempts: 1,
+                                    })
                                     .await?;
                                 self.failed_ids.insert(id);
                                 continue;
@@ -524,7 +528,7 @@ impl Run<'_> {
                         },
                     };
                     let had_failed = data.is_some() && self.failed_ids.contains(&id);
-                    self.apply_upsert(folder, &id, is_read, data, report)
+                    self.apply_upsert(folder, &id, is_read, search_key.as_deref(), data, report)
                         .await?;
                     if had_failed {
                         self.forget_failed(&id).await?;
@@ -565,6 +569,7 @@ impl Run<'_> {
         folder: &SourceFolder,
         id: &str,
         is_read: Option<bool>,
+        search_key: Option<&str>,
         data: Option<Vec<u8>>,
         report: &mut RunReport,
     ) -> Result<(), EngineError> {
@@ -587,7 +592,7 @@ impl Run<'_> {
             FolderKind::Mail => match self.target.item_location(id).await? {
                 None => {
                     let Some(mime) = data else { return Ok(()) };
-                    if let Some(old) = self.moved_from(folder, &mime).await? {
+                    if let Some(old) = self.moved_from(folder, search_key, &mime).await? {
                         self.target.move_item(&old, &folder.id, Some(id)).await?;
                         self.count_move(&old, report);
                         if let Some(r) = is_read {
@@ -596,7 +601,7 @@ impl Run<'_> {
                         return Ok(());
                     }
                     self.target
-                        .put_message(&folder.id, id, &mime, is_read.unwrap_or(false))
+                        .put_message(&folder.id, id, &mime, is_read.unwrap_or(false), search_key)
                         .await?;
                     report.new_items += 1;
                 }
@@ -625,18 +630,20 @@ impl Run<'_> {
     }
 
     /// When ids change on a move (EWS), a "new" message may be an archived one that moved:
-    /// the same content under another id, either already deleted (the delete came first) or
-    /// still live in another folder while the server no longer knows its old id (the create
-    /// came first). A twin whose old id still exists is a copy and stays a copy.
+    /// the same message under another id (same PidTagSearchKey, or else the same content),
+    /// either already deleted (the delete came first) or still live in another folder while
+    /// the server no longer knows its old id (the create came first). A twin whose old id
+    /// still exists is a copy and stays a copy.
     async fn moved_from(
         &mut self,
         folder: &SourceFolder,
+        search_key: Option<&str>,
         mime: &[u8],
     ) -> Result<Option<String>, EngineError> {
         if !self.source.ids_change_on_move() {
             return Ok(None);
         }
-        let twins = self.target.twins(mime).await?;
+        let twins = self.target.twins(search_key, mime).await?;
         if twins.is_empty() {
             return Ok(None);
         }

@@ -48,6 +48,9 @@ pub enum ItemChange {
         id: String,
         is_read: Option<bool>,
         content: Option<Vec<u8>>,
+        /// A key that stays with a message through moves (EWS PidTagSearchKey), when the
+        /// source's ids do not.
+        search_key: Option<String>,
     },
     ReadFlag {
         id: String,

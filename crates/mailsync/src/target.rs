@@ -27,8 +27,10 @@ pub struct FailedItem {
     pub folder_id: String,
     pub item_id: String,
     pub is_read: bool,
+    /// See [`crate::source::ItemChange::Upsert`]: kept so a retried item still pairs a move.
+    pub search_key: Option<String>,
     pub reason: String,
-    /// Runs that tried and failed, counting the first.
+    /// Runs that tried and failed, counting the first (the target counts; callers pass 1).
     pub attempts: u32,
 }
 
@@ -58,12 +60,14 @@ pub trait SyncTarget: Send + Sync {
     /// Ids of the items currently in a folder.
     async fn folder_item_ids(&self, folder_source_id: &str) -> Result<Vec<String>, TargetError>;
 
+    /// `search_key`: see [`crate::source::ItemChange::Upsert`]; kept to pair later moves.
     async fn put_message(
         &self,
         folder_source_id: &str,
         source_item_id: &str,
         raw_mime: &[u8],
         is_read: bool,
+        search_key: Option<&str>,
     ) -> Result<(), TargetError>;
     async fn put_calendar_item(
         &self,
@@ -87,20 +91,19 @@ pub trait SyncTarget: Send + Sync {
         to_folder_source_id: &str,
         new_source_id: Option<&str>,
     ) -> Result<(), TargetError>;
-    /// Source ids of the messages of this mailbox whose content is exactly `raw_mime`, live or
-    /// deleted: candidates for a move reported as a create with a new id.
-    async fn twins(&self, raw_mime: &[u8]) -> Result<Vec<String>, TargetError>;
+    /// Source ids of the messages of this mailbox with this search key or whose content is
+    /// exactly `raw_mime`, live or deleted: candidates for a move reported as a create with a
+    /// new id.
+    async fn twins(
+        &self,
+        search_key: Option<&str>,
+        raw_mime: &[u8],
+    ) -> Result<Vec<String>, TargetError>;
     async fn delete_item(&self, source_item_id: &str) -> Result<(), TargetError>;
     async fn set_read(&self, source_item_id: &str, is_read: bool) -> Result<(), TargetError>;
 
     /// Records (or updates, counting one more attempt) an item that could not be archived.
-    async fn record_failed_item(
-        &self,
-        folder_source_id: &str,
-        source_item_id: &str,
-        is_read: bool,
-        reason: &str,
-    ) -> Result<(), TargetError>;
+    async fn record_failed_item(&self, item: &FailedItem) -> Result<(), TargetError>;
     /// The item was archived or is gone from the source: nothing left to retry.
     async fn clear_failed_item(&self, source_item_id: &str) -> Result<(), TargetError>;
     /// Every item of the mailbox still waiting to be archived.
@@ -122,6 +125,7 @@ pub struct MemItem {
     pub format: ContentFormat,
     pub data: Vec<u8>,
     pub is_read: bool,
+    pub search_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -197,6 +201,7 @@ impl MemoryTarget {
             .unwrap_or_else(|e| e.into_inner()) = n.map(|n| base + n);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn put(
         &self,
         folder: &str,
@@ -205,6 +210,7 @@ impl MemoryTarget {
         format: ContentFormat,
         data: &[u8],
         is_read: bool,
+        search_key: Option<&str>,
     ) {
         let mut s = self.lock();
         s.puts += 1;
@@ -216,6 +222,7 @@ impl MemoryTarget {
                 format,
                 data: data.to_vec(),
                 is_read,
+                search_key: search_key.map(str::to_string),
             },
         );
     }
@@ -323,6 +330,7 @@ impl SyncTarget for MemoryTarget {
         id: &str,
         raw_mime: &[u8],
         is_read: bool,
+        search_key: Option<&str>,
     ) -> Result<(), TargetError> {
         self.put(
             folder,
@@ -331,6 +339,7 @@ impl SyncTarget for MemoryTarget {
             ContentFormat::Mime,
             raw_mime,
             is_read,
+            search_key,
         );
         Ok(())
     }
@@ -342,7 +351,7 @@ impl SyncTarget for MemoryTarget {
         format: ContentFormat,
         data: &[u8],
     ) -> Result<(), TargetError> {
-        self.put(folder, id, FolderKind::Calendar, format, data, true);
+        self.put(folder, id, FolderKind::Calendar, format, data, true, None);
         Ok(())
     }
 
@@ -353,7 +362,7 @@ impl SyncTarget for MemoryTarget {
         format: ContentFormat,
         data: &[u8],
     ) -> Result<(), TargetError> {
-        self.put(folder, id, FolderKind::Contacts, format, data, true);
+        self.put(folder, id, FolderKind::Contacts, format, data, true, None);
         Ok(())
     }
 
@@ -373,12 +382,20 @@ impl SyncTarget for MemoryTarget {
         Ok(())
     }
 
-    async fn twins(&self, raw_mime: &[u8]) -> Result<Vec<String>, TargetError> {
+    async fn twins(
+        &self,
+        search_key: Option<&str>,
+        raw_mime: &[u8],
+    ) -> Result<Vec<String>, TargetError> {
         Ok(self
             .lock()
             .items
             .iter()
-            .filter(|(_, i)| i.kind == FolderKind::Mail && i.data == raw_mime)
+            .filter(|(_, i)| {
+                i.kind == FolderKind::Mail
+                    && (i.data == raw_mime
+                        || search_key.is_some_and(|k| i.search_key.as_deref() == Some(k)))
+            })
             .map(|(id, _)| id.clone())
             .collect())
     }
@@ -397,23 +414,14 @@ impl SyncTarget for MemoryTarget {
         Ok(())
     }
 
-    async fn record_failed_item(
-        &self,
-        folder: &str,
-        id: &str,
-        is_read: bool,
-        reason: &str,
-    ) -> Result<(), TargetError> {
+    async fn record_failed_item(&self, item: &FailedItem) -> Result<(), TargetError> {
         let mut s = self.lock();
-        let attempts = s.failed.get(id).map_or(0, |f| f.attempts) + 1;
+        let attempts = s.failed.get(&item.item_id).map_or(0, |f| f.attempts) + 1;
         s.failed.insert(
-            id.to_string(),
+            item.item_id.clone(),
             FailedItem {
-                folder_id: folder.to_string(),
-                item_id: id.to_string(),
-                is_read,
-                reason: reason.to_string(),
                 attempts,
+                ..item.clone()
             },
         );
         Ok(())

@@ -375,3 +375,78 @@ fn restore_and_import_export_samples_are_well_formed() {
         serde_json::from_slice(&raw("graph-samples/requests/batch-request.json")).unwrap();
     assert!(req["requests"].as_array().unwrap().len() <= 20);
 }
+
+/// One GetItem answer with every response class: a success, an ErrorInternalServerError that
+/// wraps ErrorServerBusy (the inner code and back-off in MessageXml, as exchangelib's fixture
+/// shows inner errors), a plain error, and the Warning of a stopped batch. Each is that item's
+/// own result; none fails the call.
+#[test]
+fn get_item_mixed_response_classes_are_per_item() {
+    let xml = br#"<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>
+<m:GetItemResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">
+<m:ResponseMessages>
+ <m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>
+  <m:Items><t:Message><t:MimeContent CharacterSet="UTF-8">U3ViamVjdDogaGkNCg0KaGk=</t:MimeContent><t:ItemId Id="AAA1" ChangeKey="CQ1"/></t:Message></m:Items>
+ </m:GetItemResponseMessage>
+ <m:GetItemResponseMessage ResponseClass="Error">
+  <m:MessageText>An internal server error occurred. The operation failed.</m:MessageText>
+  <m:ResponseCode>ErrorInternalServerError</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>
+  <m:MessageXml><t:Value Name="InnerErrorResponseCode">ErrorServerBusy</t:Value>
+   <t:Value Name="InnerErrorMessageText">The server cannot service this request right now. Try again later.</t:Value>
+   <t:Value Name="BackOffMilliseconds">1200</t:Value></m:MessageXml>
+  <m:Items/>
+ </m:GetItemResponseMessage>
+ <m:GetItemResponseMessage ResponseClass="Error">
+  <m:MessageText>Unable to convert the MIME content.</m:MessageText>
+  <m:ResponseCode>ErrorMimeContentConversionFailed</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:Items/>
+ </m:GetItemResponseMessage>
+ <m:GetItemResponseMessage ResponseClass="Warning">
+  <m:MessageText>The batch processing was stopped.</m:MessageText>
+  <m:ResponseCode>ErrorBatchProcessingStopped</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:Items/>
+ </m:GetItemResponseMessage>
+</m:ResponseMessages></m:GetItemResponse></s:Body></s:Envelope>"#;
+    let Envelope::Body { response, .. } = parse::parse_envelope(xml).unwrap() else {
+        panic!("fault");
+    };
+    let items = parse::parse_get_item(&response).unwrap();
+    assert_eq!(items.len(), 4);
+    assert_eq!(
+        items[0].as_ref().unwrap().mime.as_deref(),
+        Some(&b"Subject: hi\r\n\r\nhi"[..])
+    );
+    let busy = items[1].as_ref().unwrap_err();
+    assert_eq!(busy.code, "ErrorInternalServerError");
+    assert_eq!(busy.inner_code.as_deref(), Some("ErrorServerBusy"));
+    assert_eq!(busy.backoff_ms, Some(1200));
+    assert_eq!(
+        items[2].as_ref().unwrap_err().code,
+        "ErrorMimeContentConversionFailed"
+    );
+    let stopped = items[3].as_ref().unwrap_err();
+    assert_eq!(stopped.class, ResponseClass::Warning);
+    assert_eq!(stopped.code, "ErrorBatchProcessingStopped");
+}
+
+/// PidTagSearchKey comes back as an extended property of a SyncFolderItems change.
+#[test]
+fn sync_folder_items_reads_the_search_key() {
+    let xml = br#"<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>
+<m:SyncFolderItemsResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">
+<m:ResponseMessages><m:SyncFolderItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>
+<m:SyncState>H4sIAA==</m:SyncState><m:IncludesLastItemInRange>true</m:IncludesLastItemInRange>
+<m:Changes><t:Create><t:Message><t:ItemId Id="AAA1" ChangeKey="CQ1"/>
+<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x300b" PropertyType="Binary"/><t:Value>c2sxMjM=</t:Value></t:ExtendedProperty>
+<t:IsRead>false</t:IsRead></t:Message></t:Create></m:Changes>
+</m:SyncFolderItemsResponseMessage></m:ResponseMessages></m:SyncFolderItemsResponse></s:Body></s:Envelope>"#;
+    let Envelope::Body { response, .. } = parse::parse_envelope(xml).unwrap() else {
+        panic!("fault");
+    };
+    let sync = parse::parse_sync_folder_items(&response).unwrap();
+    let ItemSyncChange::Create(h) = &sync.changes[0] else {
+        panic!("{:?}", sync.changes);
+    };
+    assert_eq!(h.search_key.as_deref(), Some("c2sxMjM="));
+    assert_eq!(h.is_read, Some(false));
+}

@@ -362,6 +362,7 @@ impl SyncTarget for ArchiveTarget {
         source_item_id: &str,
         raw_mime: &[u8],
         is_read: bool,
+        search_key: Option<&str>,
     ) -> Result<(), TargetError> {
         self.put(
             folder_source_id,
@@ -371,7 +372,20 @@ impl SyncTarget for ArchiveTarget {
             is_read,
             None,
         )
-        .await
+        .await?;
+        if let Some(key) = search_key {
+            sqlx::query(
+                "INSERT INTO sync_item_keys (mailbox_id, source_id, search_key) VALUES ($1, $2, $3) \
+                 ON CONFLICT (mailbox_id, source_id) DO UPDATE SET search_key = excluded.search_key",
+            )
+            .bind(self.mailbox.id)
+            .bind(source_item_id)
+            .bind(key)
+            .execute(&self.archive.database().pool)
+            .await
+            .map_err(terr)?;
+        }
+        Ok(())
     }
 
     async fn put_calendar_item(
@@ -423,14 +437,47 @@ impl SyncTarget for ArchiveTarget {
                 self.at(),
             )
             .await
-            .map_err(terr)
+            .map_err(terr)?;
+        if let Some(new_id) = new_source_id {
+            sqlx::query(
+                "UPDATE sync_item_keys SET source_id = $1 WHERE mailbox_id = $2 AND source_id = $3",
+            )
+            .bind(new_id)
+            .bind(self.mailbox.id)
+            .bind(source_item_id)
+            .execute(&self.archive.database().pool)
+            .await
+            .map_err(terr)?;
+        }
+        Ok(())
     }
 
-    async fn twins(&self, raw_mime: &[u8]) -> Result<Vec<String>, TargetError> {
-        self.archive
+    async fn twins(
+        &self,
+        search_key: Option<&str>,
+        raw_mime: &[u8],
+    ) -> Result<Vec<String>, TargetError> {
+        let mut ids = self
+            .archive
             .source_ids_with_content(self.mailbox.id, ItemKind::Message, &BlobHash::of(raw_mime))
             .await
-            .map_err(terr)
+            .map_err(terr)?;
+        if let Some(key) = search_key {
+            let keyed: Vec<String> = sqlx::query_scalar(
+                "SELECT source_id FROM sync_item_keys WHERE mailbox_id = $1 AND search_key = $2 ORDER BY source_id",
+            )
+            .bind(self.mailbox.id)
+            .bind(key)
+            .fetch_all(&self.archive.database().pool)
+            .await
+            .map_err(terr)?;
+            for id in keyed {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
     }
 
     async fn delete_item(&self, source_item_id: &str) -> Result<(), TargetError> {
@@ -458,26 +505,21 @@ impl SyncTarget for ArchiveTarget {
         )
     }
 
-    async fn record_failed_item(
-        &self,
-        folder_source_id: &str,
-        source_item_id: &str,
-        is_read: bool,
-        reason: &str,
-    ) -> Result<(), TargetError> {
+    async fn record_failed_item(&self, item: &FailedItem) -> Result<(), TargetError> {
         let now = Timestamp::now().0;
         sqlx::query(
-            "INSERT INTO sync_failed_items (mailbox_id, source_item_id, folder_source_id, is_read, reason, attempts, first_failed_at, last_failed_at) \
-             VALUES ($1, $2, $3, $4, $5, 1, $6, $6) \
+            "INSERT INTO sync_failed_items (mailbox_id, source_item_id, folder_source_id, is_read, search_key, reason, attempts, first_failed_at, last_failed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) \
              ON CONFLICT (mailbox_id, source_item_id) DO UPDATE SET folder_source_id = excluded.folder_source_id, \
-             is_read = excluded.is_read, reason = excluded.reason, attempts = sync_failed_items.attempts + 1, \
-             last_failed_at = excluded.last_failed_at",
+             is_read = excluded.is_read, search_key = excluded.search_key, reason = excluded.reason, \
+             attempts = sync_failed_items.attempts + 1, last_failed_at = excluded.last_failed_at",
         )
         .bind(self.mailbox.id)
-        .bind(source_item_id)
-        .bind(folder_source_id)
-        .bind(i64::from(is_read))
-        .bind(reason)
+        .bind(&item.item_id)
+        .bind(&item.folder_id)
+        .bind(i64::from(item.is_read))
+        .bind(item.search_key.as_deref())
+        .bind(&item.reason)
         .bind(now)
         .execute(&self.archive.database().pool)
         .await
@@ -497,7 +539,7 @@ impl SyncTarget for ArchiveTarget {
 
     async fn failed_items(&self) -> Result<Vec<FailedItem>, TargetError> {
         let rows = sqlx::query(
-            "SELECT source_item_id, folder_source_id, is_read, reason, attempts FROM sync_failed_items \
+            "SELECT source_item_id, folder_source_id, is_read, search_key, reason, attempts FROM sync_failed_items \
              WHERE mailbox_id = $1 ORDER BY first_failed_at, source_item_id",
         )
         .bind(self.mailbox.id)
@@ -510,6 +552,7 @@ impl SyncTarget for ArchiveTarget {
                     item_id: r.try_get("source_item_id")?,
                     folder_id: r.try_get("folder_source_id")?,
                     is_read: r.try_get::<i64, _>("is_read")? != 0,
+                    search_key: r.try_get("search_key")?,
                     reason: r.try_get("reason")?,
                     attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
                 })

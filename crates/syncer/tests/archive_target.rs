@@ -478,8 +478,8 @@ async fn sync_states_and_writes_are_idempotent() {
         .await
         .unwrap());
     let raw = mime("Twice");
-    t.put_message("f1", "m1", &raw, false).await.unwrap();
-    t.put_message("f1", "m1", &raw, false).await.unwrap();
+    t.put_message("f1", "m1", &raw, false, None).await.unwrap();
+    t.put_message("f1", "m1", &raw, false, None).await.unwrap();
     assert_eq!(
         env.archive.count_items(Some(t.mailbox().id)).await.unwrap(),
         1

@@ -318,3 +318,40 @@ async fn crash_with_item_errors_then_resume(proto: Proto) {
     env.finish().await;
 }
 both!(crash_with_item_errors_then_resume);
+
+/// Exchange renders MIME anew on each fetch, so a moved message's bytes differ from the archived
+/// ones: the move is still paired, by PidTagSearchKey, in both directions.
+#[tokio::test]
+async fn ews_moves_pair_by_search_key_when_mime_differs() {
+    for env in envs().await {
+        let sim = sim().await;
+        let h = sim.handle();
+        h.set_mime_varies(true);
+        let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+            .await
+            .unwrap();
+        let mb = target.mailbox().id;
+        assert_eq!(
+            run(Proto::Ews, &sim, &target).await.status,
+            MailboxStatus::Healthy
+        );
+        let records = env.archive.count_items(Some(mb)).await.unwrap();
+        let inbox = h.list_items(ALICE, "Inbox").unwrap();
+        let projects = h.list_items(ALICE, "Inbox/Projects").unwrap();
+        h.move_item(ALICE, inbox[0], "Inbox/Projects").unwrap();
+        h.move_item(ALICE, projects[0], "Inbox").unwrap();
+        let renderings = h.counters().mime_renderings;
+        let r = run(Proto::Ews, &sim, &target).await;
+        assert!(
+            h.counters().mime_renderings > renderings,
+            "MIME was fetched anew"
+        );
+        assert_eq!(
+            (r.moved_items, r.new_items, r.deleted_items),
+            (2, 0, 0),
+            "{r:?}"
+        );
+        assert_eq!(env.archive.count_items(Some(mb)).await.unwrap(), records);
+        env.finish().await;
+    }
+}

@@ -205,7 +205,8 @@ impl EwsClient {
         parse::parse_sync_folder_hierarchy(&resp)
     }
 
-    /// IdOnly plus IsRead: enough to decide what to fetch, and read flags need no GetItem.
+    /// IdOnly plus IsRead and PidTagSearchKey: enough to decide what to fetch and to pair moves;
+    /// read flags need no GetItem.
     pub async fn sync_folder_items(
         &self,
         mb: &MailboxCtx,
@@ -217,7 +218,8 @@ impl EwsClient {
             .unwrap_or_default();
         let body = format!(
             "<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>\
-<t:AdditionalProperties><t:FieldURI FieldURI=\"message:IsRead\"/></t:AdditionalProperties></m:ItemShape>\
+<t:AdditionalProperties><t:FieldURI FieldURI=\"message:IsRead\"/>\
+<t:ExtendedFieldURI PropertyTag=\"0x300B\" PropertyType=\"Binary\"/></t:AdditionalProperties></m:ItemShape>\
 <m:SyncFolderId>{}</m:SyncFolderId>{state_xml}<m:MaxChangesReturned>{}</m:MaxChangesReturned>\
 <m:SyncScope>NormalItems</m:SyncScope></m:SyncFolderItems>",
             folder.xml(),

@@ -340,6 +340,9 @@ pub struct ItemHeader {
     pub change_key: Option<String>,
     pub kind: EwsItemKind,
     pub is_read: Option<bool>,
+    /// PidTagSearchKey (0x300B), base64, when asked for: it survives moves, so it pairs the
+    /// delete and the create EWS reports for one.
+    pub search_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -364,7 +367,28 @@ fn parse_item_header(el: &Element) -> Option<ItemHeader> {
         change_key: trimmed_attr(id_el, "ChangeKey"),
         kind: item_kind(&el.name),
         is_read: child_text(el, "IsRead").map(|v| v == "true"),
+        search_key: extended_property(el, 0x300B),
     })
+}
+
+/// The value of `t:ExtendedProperty` with this property tag (written `0x300b` or `12299`).
+fn extended_property(el: &Element, tag: u32) -> Option<String> {
+    el.children_named(T, "ExtendedProperty")
+        .find(|p| {
+            p.child(T, "ExtendedFieldURI")
+                .and_then(|u| u.attr("PropertyTag"))
+                .and_then(|t| {
+                    let t = t.trim();
+                    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                        None => t.parse().ok(),
+                    }
+                })
+                == Some(tag)
+        })
+        .and_then(|p| p.child(T, "Value"))
+        .map(|v| v.text().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 pub fn parse_sync_folder_items(response: &Element) -> Result<ItemsSync, SourceError> {

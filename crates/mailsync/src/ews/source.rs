@@ -114,6 +114,7 @@ impl MailboxSource for EwsSource {
                     id: h.id,
                     is_read: h.is_read,
                     content: None,
+                    search_key: h.search_key,
                 },
                 ItemSyncChange::Delete { id } => ItemChange::Delete { id },
                 ItemSyncChange::ReadFlagChange { id, is_read } => {

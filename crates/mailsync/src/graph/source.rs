@@ -174,6 +174,8 @@ impl MailboxSource for GraphSource {
                 id,
                 is_read: e.is_read,
                 content,
+                // Immutable ids survive moves: nothing to pair.
+                search_key: None,
             });
         }
         let (state, more) = next_state(&page)?;

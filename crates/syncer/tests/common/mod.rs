@@ -260,8 +260,11 @@ impl mailsync::SyncTarget for Crashing {
         id: &str,
         raw: &[u8],
         is_read: bool,
+        search_key: Option<&str>,
     ) -> Result<(), mailsync::TargetError> {
-        self.inner.put_message(folder, id, raw, is_read).await
+        self.inner
+            .put_message(folder, id, raw, is_read, search_key)
+            .await
     }
     async fn put_calendar_item(
         &self,
@@ -289,8 +292,12 @@ impl mailsync::SyncTarget for Crashing {
     ) -> Result<(), mailsync::TargetError> {
         self.inner.move_item(id, to, new).await
     }
-    async fn twins(&self, raw: &[u8]) -> Result<Vec<String>, mailsync::TargetError> {
-        self.inner.twins(raw).await
+    async fn twins(
+        &self,
+        key: Option<&str>,
+        raw: &[u8],
+    ) -> Result<Vec<String>, mailsync::TargetError> {
+        self.inner.twins(key, raw).await
     }
     async fn delete_item(&self, id: &str) -> Result<(), mailsync::TargetError> {
         self.inner.delete_item(id).await
@@ -300,14 +307,9 @@ impl mailsync::SyncTarget for Crashing {
     }
     async fn record_failed_item(
         &self,
-        folder: &str,
-        id: &str,
-        is_read: bool,
-        reason: &str,
+        item: &mailsync::FailedItem,
     ) -> Result<(), mailsync::TargetError> {
-        self.inner
-            .record_failed_item(folder, id, is_read, reason)
-            .await
+        self.inner.record_failed_item(item).await
     }
     async fn clear_failed_item(&self, id: &str) -> Result<(), mailsync::TargetError> {
         self.inner.clear_failed_item(id).await
