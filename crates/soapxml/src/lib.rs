@@ -65,8 +65,15 @@ impl Element {
         self.children.iter().filter(move |c| c.is(ns, name))
     }
 
+    /// The text content, trimmed: ids, codes and numbers arrive with surrounding whitespace.
     pub fn text(&self) -> &str {
         self.text.trim()
+    }
+
+    /// The text content exactly as sent, for values whose spaces are part of them (a folder's
+    /// display name).
+    pub fn raw_text(&self) -> &str {
+        &self.text
     }
 
     /// Follows a path of (namespace, local name) steps from this element.

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use archive::{ItemKind, MailboxId, Timestamp};
 use async_trait::async_trait;
 use common::*;
-use mailsync::source::{ContentFormat, FolderKind, SourceFolder};
+use mailsync::source::{ContentFormat, FolderKind, SourceFolder, WellKnown};
 use mailsync::{sync_mailbox, ItemLocation, MailboxStatus, SyncTarget, TargetError};
 use syncer::ArchiveTarget;
 
@@ -388,8 +388,11 @@ impl SyncTarget for Crashing {
         parent: Option<&str>,
         name: &str,
         kind: FolderKind,
+        well_known: Option<WellKnown>,
     ) -> Result<bool, TargetError> {
-        self.inner.upsert_folder(id, parent, name, kind).await
+        self.inner
+            .upsert_folder(id, parent, name, kind, well_known)
+            .await
     }
     async fn close_folder(&self, id: &str) -> Result<(), TargetError> {
         self.inner.close_folder(id).await
@@ -492,7 +495,13 @@ async fn changed_calendar_item_keeps_its_old_version() {
         .unwrap();
     let mb = target.mailbox().id;
     target
-        .upsert_folder("cal", None, "Calendar", FolderKind::Calendar)
+        .upsert_folder(
+            "cal",
+            None,
+            "Calendar",
+            FolderKind::Calendar,
+            Some(WellKnown::Calendar),
+        )
         .await
         .unwrap();
     let v1 = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:Plan\r\nDTSTART:20250101T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
@@ -556,11 +565,23 @@ async fn sync_states_and_writes_are_idempotent() {
     assert_eq!(t.load_sync_state("ews/folders").await.unwrap(), None);
 
     assert!(t
-        .upsert_folder("f1", None, "Inbox", FolderKind::Mail)
+        .upsert_folder(
+            "f1",
+            None,
+            "Inbox",
+            FolderKind::Mail,
+            Some(WellKnown::Inbox)
+        )
         .await
         .unwrap());
     assert!(!t
-        .upsert_folder("f1", None, "Inbox", FolderKind::Mail)
+        .upsert_folder(
+            "f1",
+            None,
+            "Inbox",
+            FolderKind::Mail,
+            Some(WellKnown::Inbox)
+        )
         .await
         .unwrap());
     let raw = mime("Twice");
@@ -585,9 +606,15 @@ async fn sync_states_and_writes_are_idempotent() {
         Some(None)
     );
     assert!(
-        t.upsert_folder("f1", None, "Inbox", FolderKind::Mail)
-            .await
-            .unwrap(),
+        t.upsert_folder(
+            "f1",
+            None,
+            "Inbox",
+            FolderKind::Mail,
+            Some(WellKnown::Inbox)
+        )
+        .await
+        .unwrap(),
         "reopened"
     );
     env.finish().await;

@@ -1,6 +1,7 @@
 //! Reading EWS responses. Namespace-aware: Exchange 2007 uses a default namespace plus `m:`,
 //! 2010+ only prefixes, and `h:ServerVersionInfo` declares a default namespace of its own.
-//! Text values are trimmed because real responses carry surrounding whitespace.
+//! Text values are trimmed because real responses carry surrounding whitespace; display names
+//! are the exception, their spaces are part of the name.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -203,6 +204,31 @@ pub struct EwsFolder {
     pub total_count: Option<u64>,
     pub child_folder_count: Option<u64>,
     pub unread_count: Option<u64>,
+    /// PidTagAttributeHidden, when it was asked for and the folder has it.
+    pub hidden: Option<bool>,
+}
+
+/// PidTagAttributeHidden (PR_ATTR_HIDDEN): set on the folders Outlook does not show.
+pub const PID_TAG_ATTRIBUTE_HIDDEN: u32 = 0x10F4;
+
+/// An ExtendedFieldURI PropertyTag: decimal ("4340") in requests, hex ("0x10f4") in responses.
+fn property_tag(v: &str) -> Option<u32> {
+    let v = v.trim();
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+fn hidden_flag(folder: &Element) -> Option<bool> {
+    folder.children_named(T, "ExtendedProperty").find_map(|p| {
+        let uri = p.child(T, "ExtendedFieldURI")?;
+        if uri.attr("PropertyTag").and_then(property_tag) != Some(PID_TAG_ATTRIBUTE_HIDDEN) {
+            return None;
+        }
+        let v = p.child(T, "Value")?.text();
+        Some(v.eq_ignore_ascii_case("true") || v == "1")
+    })
 }
 
 fn trimmed_attr(el: &Element, name: &str) -> Option<String> {
@@ -236,11 +262,13 @@ fn parse_folder(el: &Element) -> Option<EwsFolder> {
             .child(T, "ParentFolderId")
             .and_then(|p| trimmed_attr(p, "Id")),
         folder_class,
-        display_name: child_text(el, "DisplayName"),
+        // Leading and trailing spaces are part of a folder's name.
+        display_name: el.child(T, "DisplayName").map(|e| e.raw_text().to_string()),
         kind,
         total_count: num("TotalCount"),
         child_folder_count: num("ChildFolderCount"),
         unread_count: num("UnreadCount"),
+        hidden: hidden_flag(el),
     })
 }
 

@@ -325,7 +325,10 @@ impl GraphClient {
             if !retry.is_empty() {
                 rounds += 1;
                 if rounds >= mb.policy.max_attempts {
-                    return Err(SourceError::Throttled(rounds));
+                    return Err(SourceError::Throttled {
+                        attempts: rounds,
+                        retry_after: Some(wait),
+                    });
                 }
                 tokio::time::sleep(wait.min(mb.policy.max_server_wait)).await;
             }
