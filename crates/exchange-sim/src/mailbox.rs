@@ -314,6 +314,17 @@ impl Mailbox {
         Ok(id)
     }
 
+    /// Hides or shows a folder (a change the hierarchy sync reports).
+    pub fn set_hidden(&mut self, key: &str, hidden: bool) -> Result<(), MailboxError> {
+        let id = self.folder_id_of(key)?;
+        let seq = self.next_seq();
+        if let Some(f) = self.folders.get_mut(&id) {
+            f.hidden = hidden;
+            f.modseq = seq;
+        }
+        Ok(())
+    }
+
     /// Whether the folder or one above it is hidden.
     pub fn hidden_from_view(&self, folder_id: &str) -> bool {
         std::iter::once(folder_id.to_string())

@@ -346,6 +346,16 @@ impl SimHandle {
         })
     }
 
+    /// Sets or clears a folder's hidden flag (PidTagAttributeHidden / Graph `isHidden`).
+    pub fn set_folder_hidden(
+        &self,
+        address: &str,
+        folder: &str,
+        hidden: bool,
+    ) -> Result<(), MailboxError> {
+        self.with_mailbox(address, |mb| mb.set_hidden(folder, hidden))
+    }
+
     /// Adds a mailbox holding `messages` synthetic messages spread over Inbox, Sent Items and
     /// an "Archive/2025" folder (half, a quarter, a quarter).
     pub fn add_synthetic_mailbox(&self, address: &str, messages: u64) -> Result<(), MailboxError> {

@@ -214,3 +214,57 @@ pub trait MailboxSource: Send + Sync {
         ids: &[String],
     ) -> Result<Vec<Fetched>, SourceError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_folder_classes() {
+        for class in [
+            "IPF.Contact.RecipientCache",
+            "ipf.contact.galcontacts",
+            "IPF.Contact.OrganizationalContacts",
+            "IPF.Contact.MOC.QuickContacts",
+            "IPF.Contact.MOC.ImContactList",
+            "IPF.Appointment.Birthday",
+            "IPF.Configuration",
+            " IPF.StoreItem.CrawlerData ",
+        ] {
+            assert!(is_system_folder_class(class), "{class}");
+        }
+        for class in [
+            "IPF.Note",
+            "IPF.Contact",
+            "IPF.Appointment",
+            "IPF.Configurations",
+            "IPF.Contact.MOC",
+            "IPF.Note.OutlookHomepage",
+            "",
+        ] {
+            assert!(!is_system_folder_class(class), "{class}");
+        }
+    }
+
+    #[test]
+    fn well_known_names_round_trip() {
+        for w in [
+            WellKnown::Inbox,
+            WellKnown::SentItems,
+            WellKnown::Drafts,
+            WellKnown::DeletedItems,
+            WellKnown::JunkEmail,
+            WellKnown::Outbox,
+            WellKnown::Archive,
+            WellKnown::Calendar,
+            WellKnown::Contacts,
+        ] {
+            assert_eq!(WellKnown::from_server_name(w.server_name()), Some(w));
+        }
+        assert_eq!(
+            WellKnown::from_server_name("JunkEmail"),
+            Some(WellKnown::JunkEmail)
+        );
+        assert_eq!(WellKnown::from_server_name("Posteingang"), None);
+    }
+}

@@ -183,3 +183,16 @@ pub fn escape(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_raw_text_is_not() -> Result<(), XmlError> {
+        let el = parse(b"<a>  two  words \n</a>")?;
+        assert_eq!(el.text(), "two  words");
+        assert_eq!(el.raw_text(), "  two  words \n");
+        Ok(())
+    }
+}

@@ -531,3 +531,69 @@ pub fn parse_create_item(response: &Element) -> Result<Vec<Result<String, Status
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hierarchy(folders: &str) -> HierarchySync {
+        let xml = format!(
+            "<s:Envelope xmlns:s=\"{SOAP_NS}\"><s:Body>\
+<m:SyncFolderHierarchyResponse xmlns:m=\"{M}\" xmlns:t=\"{T}\"><m:ResponseMessages>\
+<m:SyncFolderHierarchyResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode>\
+<m:SyncState>s</m:SyncState><m:IncludesLastFolderInRange>true</m:IncludesLastFolderInRange>\
+<m:Changes>{folders}</m:Changes></m:SyncFolderHierarchyResponseMessage></m:ResponseMessages>\
+</m:SyncFolderHierarchyResponse></s:Body></s:Envelope>"
+        );
+        let Envelope::Body { response, .. } = parse_envelope(xml.as_bytes()).unwrap() else {
+            panic!("fault");
+        };
+        parse_sync_folder_hierarchy(&response).unwrap()
+    }
+
+    fn folders(sync: HierarchySync) -> Vec<EwsFolder> {
+        sync.changes
+            .into_iter()
+            .filter_map(|c| match c {
+                HierarchyChange::Create(f) | HierarchyChange::Update(f) => Some(f),
+                HierarchyChange::Delete { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hidden_flag_and_untrimmed_display_name() {
+        let got = folders(hierarchy(
+            "<t:Create><t:Folder><t:FolderId Id=\" a \"/><t:FolderClass> IPF.Note </t:FolderClass>\
+<t:DisplayName>  Spaced  </t:DisplayName><t:ExtendedProperty>\
+<t:ExtendedFieldURI PropertyTag=\"0x10f4\" PropertyType=\"Boolean\"/><t:Value>true</t:Value>\
+</t:ExtendedProperty></t:Folder></t:Create>\
+<t:Create><t:ContactsFolder><t:FolderId Id=\"b\"/><t:DisplayName>Kontakte</t:DisplayName>\
+<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag=\"4340\" PropertyType=\"Boolean\"/>\
+<t:Value>false</t:Value></t:ExtendedProperty></t:ContactsFolder></t:Create>\
+<t:Update><t:Folder><t:FolderId Id=\"c\"/><t:DisplayName>Plain</t:DisplayName>\
+<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag=\"0x3613\" PropertyType=\"String\"/>\
+<t:Value>true</t:Value></t:ExtendedProperty></t:Folder></t:Update>",
+        ));
+        type Summary<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<bool>);
+        let summary: Vec<Summary> = got
+            .iter()
+            .map(|f| {
+                (
+                    f.id.as_str(),
+                    f.folder_class.as_deref(),
+                    f.display_name.as_deref(),
+                    f.hidden,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("a", Some("IPF.Note"), Some("  Spaced  "), Some(true)),
+                ("b", None, Some("Kontakte"), Some(false)),
+                ("c", None, Some("Plain"), None),
+            ]
+        );
+    }
+}

@@ -312,3 +312,53 @@ impl MailboxSource for GraphSource {
         self.client.fetch_mime(mb, ids).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hidden_removed_and_well_known_delta_entries() {
+        let page = parse_delta_page(&json!({
+            "value": [
+                {"id": "inbox-id", "displayName": "Posteingang", "parentFolderId": "root", "isHidden": false},
+                {"id": "yammer", "displayName": "Yammer Root", "parentFolderId": "root", "isHidden": true},
+                {"id": "sub", "displayName": " Sub ", "parentFolderId": "inbox-id"},
+                {"id": "gone", "@removed": {"reason": "deleted"}},
+            ],
+            "@odata.deltaLink": "x"
+        }))
+        .unwrap();
+        let root = "root".to_string();
+        let roles = HashMap::from([("inbox-id".to_string(), WellKnown::Inbox)]);
+        let changes: Vec<FolderChange> = page
+            .entries
+            .iter()
+            .filter_map(|e| folder_change(e, Some(&root), &roles))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                FolderChange::Upsert(SourceFolder {
+                    id: "inbox-id".into(),
+                    parent_id: None,
+                    display_name: "Posteingang".into(),
+                    kind: FolderKind::Mail,
+                    well_known: Some(WellKnown::Inbox),
+                }),
+                FolderChange::Skip {
+                    id: "yammer".into()
+                },
+                FolderChange::Upsert(SourceFolder {
+                    id: "sub".into(),
+                    parent_id: Some("inbox-id".into()),
+                    display_name: " Sub ".into(),
+                    kind: FolderKind::Mail,
+                    well_known: None,
+                }),
+                FolderChange::Delete { id: "gone".into() },
+            ]
+        );
+    }
+}
