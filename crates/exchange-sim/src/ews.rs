@@ -267,7 +267,26 @@ fn base_shape(op: &Element, shape: &str) -> String {
         .unwrap_or_else(|| "Default".into())
 }
 
-fn folder_xml(mb: &Mailbox, f: &Folder, id_only: bool) -> String {
+/// Whether the FolderShape asks for PidTagAttributeHidden (0x10F4), by tag in decimal or hex.
+fn wants_hidden_flag(op: &Element) -> bool {
+    op.path(&[(M, "FolderShape"), (T, "AdditionalProperties")])
+        .is_some_and(|ap| {
+            ap.children_named(T, "ExtendedFieldURI").any(|u| {
+                let tag = u
+                    .attr("PropertyTag")
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                let n = match tag.strip_prefix("0x") {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                    None => tag.parse().ok(),
+                };
+                n == Some(0x10F4) && u.attr("PropertyType") == Some("Boolean")
+            })
+        })
+}
+
+fn folder_xml(mb: &Mailbox, f: &Folder, id_only: bool, hidden_flag: bool) -> String {
     let el = match f.kind {
         FolderKind::Calendar => "CalendarFolder",
         FolderKind::Contacts => "ContactsFolder",
@@ -286,7 +305,7 @@ fn folder_xml(mb: &Mailbox, f: &Folder, id_only: bool) -> String {
         let _ = write!(
             s,
             "<t:FolderClass>{}</t:FolderClass><t:DisplayName>{}</t:DisplayName><t:TotalCount>{total}</t:TotalCount><t:ChildFolderCount>{}</t:ChildFolderCount>",
-            f.kind.folder_class(),
+            escape(f.class()),
             escape(&f.name),
             mb.child_count(&f.id)
         );
@@ -298,6 +317,14 @@ fn folder_xml(mb: &Mailbox, f: &Folder, id_only: bool) -> String {
             );
         }
     }
+    // Exchange returns a requested extended property only where the folder has it set, with
+    // the tag in hex (as in Microsoft's samples).
+    if hidden_flag && f.hidden {
+        let _ = write!(
+            s,
+            "<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag=\"0x10f4\" PropertyType=\"Boolean\"/><t:Value>true</t:Value></t:ExtendedProperty>"
+        );
+    }
     let _ = write!(s, "</t:{el}>");
     s
 }
@@ -305,6 +332,7 @@ fn folder_xml(mb: &Mailbox, f: &Folder, id_only: bool) -> String {
 fn sync_folder_hierarchy(mb: &mut Mailbox, op: &Element) -> String {
     const OP: &str = "SyncFolderHierarchy";
     let id_only = base_shape(op, "FolderShape") == "IdOnly";
+    let hidden_flag = wants_hidden_flag(op);
     let root = match op.child(M, "SyncFolderId") {
         Some(el) => folder_ref(mb, el).map(|f| f.id.clone()),
         None => mb.well_known("root").map(|f| f.id.clone()),
@@ -351,7 +379,11 @@ fn sync_folder_hierarchy(mb: &mut Mailbox, op: &Element) -> String {
                 } else {
                     "Update"
                 };
-                let _ = write!(body, "<t:{tag}>{}</t:{tag}>", folder_xml(mb, f, id_only));
+                let _ = write!(
+                    body,
+                    "<t:{tag}>{}</t:{tag}>",
+                    folder_xml(mb, f, id_only, hidden_flag)
+                );
             }
         }
     }
@@ -700,6 +732,7 @@ fn get_item(state: &SimState, mb: &mut Mailbox, op: &Element) -> String {
 fn get_folder(mb: &mut Mailbox, op: &Element) -> String {
     const OP: &str = "GetFolder";
     let id_only = base_shape(op, "FolderShape") == "IdOnly";
+    let hidden_flag = wants_hidden_flag(op);
     let mut out = String::new();
     let ids = op
         .child(M, "FolderIds")
@@ -715,9 +748,17 @@ fn get_folder(mb: &mut Mailbox, op: &Element) -> String {
                 let _ = write!(
                     out,
                     "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Folders>{}</m:Folders></m:{OP}ResponseMessage>",
-                    folder_xml(mb, f, id_only)
+                    folder_xml(mb, f, id_only, hidden_flag)
                 );
             }
+            // A distinguished folder the mailbox lacks (no Junk Email in a fresh mailbox, say)
+            // is not found; only a FolderId can be malformed.
+            None if el.name == "DistinguishedFolderId" => out.push_str(&error_message(
+                OP,
+                "ErrorFolderNotFound",
+                "The specified folder could not be found in the store.",
+                "<m:Folders/>",
+            )),
             None => out.push_str(&error_message(
                 OP,
                 "ErrorInvalidIdMalformed",
@@ -733,6 +774,7 @@ fn find_folder(mb: &mut Mailbox, op: &Element) -> String {
     const OP: &str = "FindFolder";
     let deep = op.attr("Traversal") == Some("Deep");
     let id_only = base_shape(op, "FolderShape") == "IdOnly";
+    let hidden_flag = wants_hidden_flag(op);
     let view = op.child(M, "IndexedPageFolderView");
     let max = view
         .and_then(|v| v.attr("MaxEntriesReturned"))
@@ -781,7 +823,7 @@ fn find_folder(mb: &mut Mailbox, op: &Element) -> String {
             found.len()
         );
         for f in page {
-            out.push_str(&folder_xml(mb, f, id_only));
+            out.push_str(&folder_xml(mb, f, id_only, hidden_flag));
         }
         let _ = write!(out, "</t:Folders></m:RootFolder></m:{OP}ResponseMessage>");
     }

@@ -600,8 +600,26 @@ fn folder_json(mb: &Mailbox, f: &Folder) -> Value {
         "childFolderCount": mb.child_count(&f.id),
         "unreadItemCount": mb.unread_count(&f.id),
         "totalItemCount": mb.items_in(&f.id).count(),
-        "isHidden": false,
+        "isHidden": f.hidden,
     })
+}
+
+/// Whether a folder shows up in mailFolders lists and delta. Hidden folders (and the folders
+/// below them) only with `includeHiddenFolders=true`, as the v1.0 list documents it; the delta is
+/// assumed to behave the same. Graph v1.0 reports no folder class, and the simulator lists only
+/// mail-class folders (IPF.Note), leaving out configuration folders such as Conversation
+/// Action Settings **[simplification]**.
+fn listed(mb: &Mailbox, req: &Req, f: &Folder) -> bool {
+    let class = f.class();
+    let mail_class = class.eq_ignore_ascii_case("IPF.Note")
+        || class
+            .get(..9)
+            .is_some_and(|p| p.eq_ignore_ascii_case("IPF.Note."));
+    let include_hidden = req
+        .query
+        .get("includeHiddenFolders")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    f.kind == FolderKind::Mail && mail_class && (include_hidden || !mb.hidden_from_view(&f.id))
 }
 
 fn child_folders(mb: &Mailbox, req: &Req, parent: &str, base: &str) -> GraphResponse {
@@ -622,7 +640,7 @@ fn child_folders(mb: &Mailbox, req: &Req, parent: &str, base: &str) -> GraphResp
     let all: Vec<&Folder> = mb
         .folders
         .values()
-        .filter(|f| f.parent.as_deref() == Some(parent.as_str()) && f.kind == FolderKind::Mail)
+        .filter(|f| f.parent.as_deref() == Some(parent.as_str()) && listed(mb, req, f))
         .collect();
     let value: Vec<Value> = all
         .iter()
@@ -697,7 +715,7 @@ fn folders_delta(mb: &Mailbox, req: &Req, base: &str) -> GraphResponse {
             _ => mb
                 .folders
                 .get(&c.folder_id)
-                .is_some_and(|f| f.kind == FolderKind::Mail),
+                .is_some_and(|f| listed(mb, req, f)),
         })
         .collect();
     let size = req.page_size();
@@ -719,7 +737,11 @@ fn folders_delta(mb: &Mailbox, req: &Req, base: &str) -> GraphResponse {
         seq,
         epoch: mb.epoch,
     };
-    let (key, link) = delta_links(more, &link_base, &token);
+    let (key, mut link) = delta_links(more, &link_base, &token);
+    // Real tokens encode the initial query; here the parameter travels along in the link.
+    if let Some(v) = req.query.get("includeHiddenFolders") {
+        link.push_str(&format!("&includeHiddenFolders={v}"));
+    }
     let mut body = json!({"@odata.context": format!("{base}/$metadata#Collection(mailFolder)"), "value": value});
     body[key] = Value::String(link);
     GraphResponse::json(StatusCode::OK, body)

@@ -26,7 +26,7 @@ use std::time::Duration;
 use axum::routing::{any, post};
 use axum::Router;
 
-pub use mailbox::{ItemRef, MailboxError};
+pub use mailbox::{FolderKind, ItemRef, MailboxError};
 pub use state::{Counters, ItemFault, ItemIds, SimHandle, ThrottleRule};
 
 /// Simulator settings. [`SimConfig::default`] gives:

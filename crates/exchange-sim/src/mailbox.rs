@@ -44,8 +44,20 @@ pub struct Folder {
     pub name: String,
     pub kind: FolderKind,
     pub well_known: Option<&'static str>,
+    /// Overrides the class of `kind` (e.g. "IPF.Contact.RecipientCache", "IPF.Configuration").
+    pub folder_class: Option<String>,
+    /// PidTagAttributeHidden: Outlook does not show the folder, Graph lists it only on request.
+    pub hidden: bool,
     pub created_seq: u64,
     pub modseq: u64,
+}
+
+impl Folder {
+    pub fn class(&self) -> &str {
+        self.folder_class
+            .as_deref()
+            .unwrap_or_else(|| self.kind.folder_class())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +145,10 @@ const WELL_KNOWN_MAIL: [(&str, &str); 4] = [
     ("drafts", "Drafts"),
 ];
 
+/// Standard folders a mailbox gets only on request ([`Mailbox::add_well_known_folder`]), so the
+/// folder numbering of the default mailboxes stays as the tests know it.
+pub const OPTIONAL_WELL_KNOWN: [&str; 3] = ["junkemail", "outbox", "archive"];
+
 impl Mailbox {
     pub fn new(address: &str, index: u32, display_name: &str) -> Mailbox {
         let mut mb = Mailbox {
@@ -198,6 +214,8 @@ impl Mailbox {
                 name: name.to_string(),
                 kind,
                 well_known,
+                folder_class: None,
+                hidden: false,
                 created_seq: seq,
                 modseq: seq,
             },
@@ -259,6 +277,59 @@ impl Mailbox {
             .id
             .clone();
         Ok(self.insert_folder(Some(parent), name, kind, None))
+    }
+
+    /// Adds one of the [`OPTIONAL_WELL_KNOWN`] folders at the top of the store.
+    pub fn add_well_known_folder(
+        &mut self,
+        well_known: &str,
+        name: &str,
+    ) -> Result<String, MailboxError> {
+        let wk = OPTIONAL_WELL_KNOWN
+            .into_iter()
+            .find(|w| w.eq_ignore_ascii_case(well_known))
+            .ok_or_else(|| MailboxError::NoFolder(well_known.to_string()))?;
+        if let Some(f) = self.well_known(wk) {
+            return Ok(f.id.clone());
+        }
+        let top = self.folder_id_of("msgfolderroot")?;
+        Ok(self.insert_folder(Some(top), name, FolderKind::Mail, Some(wk)))
+    }
+
+    /// Adds a folder with its own class and hidden flag, as Exchange and Outlook create them
+    /// (Recipient Cache, Birthdays, Conversation Action Settings, ...).
+    pub fn add_system_folder(
+        &mut self,
+        parent_key: &str,
+        name: &str,
+        kind: FolderKind,
+        folder_class: &str,
+        hidden: bool,
+    ) -> Result<String, MailboxError> {
+        let id = self.add_folder(parent_key, name, kind)?;
+        if let Some(f) = self.folders.get_mut(&id) {
+            f.folder_class = Some(folder_class.to_string());
+            f.hidden = hidden;
+        }
+        Ok(id)
+    }
+
+    /// Hides or shows a folder (a change the hierarchy sync reports).
+    pub fn set_hidden(&mut self, key: &str, hidden: bool) -> Result<(), MailboxError> {
+        let id = self.folder_id_of(key)?;
+        let seq = self.next_seq();
+        if let Some(f) = self.folders.get_mut(&id) {
+            f.hidden = hidden;
+            f.modseq = seq;
+        }
+        Ok(())
+    }
+
+    /// Whether the folder or one above it is hidden.
+    pub fn hidden_from_view(&self, folder_id: &str) -> bool {
+        std::iter::once(folder_id.to_string())
+            .chain(self.ancestors(folder_id))
+            .any(|id| self.folders.get(&id).is_some_and(|f| f.hidden))
     }
 
     pub fn rename_folder(&mut self, key: &str, name: &str) -> Result<(), MailboxError> {

@@ -406,6 +406,56 @@ impl SimHandle {
         index
     }
 
+    /// Adds an empty mailbox whose standard folders carry names in the mailbox's language:
+    /// `names` pairs a well-known name ("inbox", "sentitems", "calendar", ...) with its localised
+    /// display name ("Posteingang"). "junkemail", "outbox" and "archive" are created as well.
+    pub fn add_mailbox_localised(
+        &self,
+        address: &str,
+        display_name: &str,
+        names: &[(&str, &str)],
+    ) -> Result<u32, MailboxError> {
+        let index = self.add_mailbox(address, display_name);
+        self.with_mailbox(address, |mb| {
+            for (well_known, name) in names {
+                let id = match mb.well_known(well_known) {
+                    Some(f) => f.id.clone(),
+                    None => mb.add_well_known_folder(well_known, name)?,
+                };
+                if let Some(f) = mb.folders.get_mut(&id) {
+                    f.name = (*name).to_string();
+                }
+            }
+            Ok(index)
+        })
+    }
+
+    /// Adds a folder with its own folder class and hidden flag under `parent` (a folder id,
+    /// well-known name or path): the system folders Exchange and Outlook create.
+    pub fn add_system_folder(
+        &self,
+        address: &str,
+        parent: &str,
+        name: &str,
+        kind: FolderKind,
+        folder_class: &str,
+        hidden: bool,
+    ) -> Result<String, MailboxError> {
+        self.with_mailbox(address, |mb| {
+            mb.add_system_folder(parent, name, kind, folder_class, hidden)
+        })
+    }
+
+    /// Sets or clears a folder's hidden flag (PidTagAttributeHidden / Graph `isHidden`).
+    pub fn set_folder_hidden(
+        &self,
+        address: &str,
+        folder: &str,
+        hidden: bool,
+    ) -> Result<(), MailboxError> {
+        self.with_mailbox(address, |mb| mb.set_hidden(folder, hidden))
+    }
+
     /// Adds a mailbox holding `messages` synthetic messages spread over Inbox, Sent Items and
     /// an "Archive/2025" folder (half, a quarter, a quarter).
     pub fn add_synthetic_mailbox(&self, address: &str, messages: u64) -> Result<(), MailboxError> {

@@ -505,3 +505,174 @@ async fn latency_is_injected() {
     assert_eq!(status, 200);
     assert!(started.elapsed() >= Duration::from_millis(60));
 }
+
+fn soap(mailbox: &str, body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\" \
+xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\">\
+<soap:Header><t:RequestServerVersion Version=\"Exchange2013_SP1\"/>\
+<t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{mailbox}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>\
+</soap:Header><soap:Body>{body}</soap:Body></soap:Envelope>"
+    )
+}
+
+#[tokio::test]
+async fn ews_get_folder_of_several_distinguished_ids() {
+    let sim = sim().await;
+    let h = sim.handle();
+    const HANS: &str = "hans.mueller@example.com";
+    h.add_mailbox_localised(
+        HANS,
+        "Hans",
+        &[("inbox", "Posteingang"), ("junkemail", "Junk-E-Mail")],
+    )
+    .unwrap();
+    let body = soap(
+        HANS,
+        "<m:GetFolder><m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape><m:FolderIds>\
+<t:DistinguishedFolderId Id=\"inbox\"/><t:DistinguishedFolderId Id=\"junkemail\"/>\
+<t:DistinguishedFolderId Id=\"outbox\"/></m:FolderIds></m:GetFolder>",
+    );
+    let (status, text) = ews(&sim, body, &SimConfig::default().service_password, HANS).await;
+    assert_eq!(status, 200, "{text}");
+    // One message per id, in order; the missing Outbox is an error of its own.
+    let classes: Vec<&str> = text
+        .match_indices("<m:GetFolderResponseMessage ResponseClass=\"")
+        .map(|(i, m)| {
+            let rest = &text[i + m.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    assert_eq!(classes, ["Success", "Success", "Error"]);
+    assert!(text.contains("<t:DisplayName>Posteingang</t:DisplayName>"));
+    assert!(text.contains("<t:DisplayName>Junk-E-Mail</t:DisplayName>"));
+    assert!(text.contains("<m:ResponseCode>ErrorFolderNotFound</m:ResponseCode>"));
+    assert_eq!(
+        h.folder_id(HANS, "inbox").unwrap(),
+        h.folder_id(HANS, "Posteingang").unwrap()
+    );
+}
+
+#[tokio::test]
+async fn ews_hidden_flag_only_when_asked() {
+    let sim = sim().await;
+    let h = sim.handle();
+    h.add_system_folder(
+        ALICE,
+        "contacts",
+        "Recipient Cache",
+        exchange_sim::FolderKind::Contacts,
+        "IPF.Contact.RecipientCache",
+        true,
+    )
+    .unwrap();
+    let pw = SimConfig::default().service_password;
+    let sync = |extra: &str| {
+        soap(
+            ALICE,
+            &format!(
+                "<m:SyncFolderHierarchy><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape>{extra}</m:FolderShape>\
+<m:SyncFolderId><t:DistinguishedFolderId Id=\"msgfolderroot\"/></m:SyncFolderId></m:SyncFolderHierarchy>"
+            ),
+        )
+    };
+    let (_, plain) = ews(&sim, sync(""), &pw, ALICE).await;
+    assert!(plain.contains("<t:FolderClass>IPF.Contact.RecipientCache</t:FolderClass>"));
+    assert!(!plain.contains("ExtendedProperty"), "{plain}");
+    let (_, asked) = ews(
+        &sim,
+        sync("<t:AdditionalProperties><t:ExtendedFieldURI PropertyTag=\"4340\" PropertyType=\"Boolean\"/></t:AdditionalProperties>"),
+        &pw,
+        ALICE,
+    )
+    .await;
+    // Only the hidden folder carries the property.
+    assert_eq!(asked.matches("<t:ExtendedProperty>").count(), 1, "{asked}");
+    assert!(asked.contains("<t:ExtendedFieldURI PropertyTag=\"0x10f4\" PropertyType=\"Boolean\"/><t:Value>true</t:Value>"));
+}
+
+#[tokio::test]
+async fn graph_hidden_folders_and_well_known_names() {
+    let sim = sim().await;
+    let h = sim.handle();
+    let hidden = h
+        .add_system_folder(
+            ALICE,
+            "msgfolderroot",
+            "Yammer Root",
+            exchange_sim::FolderKind::Mail,
+            "IPF.Note",
+            true,
+        )
+        .unwrap();
+    let feeds = h.add_folder(ALICE, "Yammer Root", "Feeds").unwrap();
+    let t = bearer(&sim).await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, _, body) = get(&sim, &t, &format!("/users/{ALICE}/mailFolders/delta"), &[]).await;
+    assert_eq!(status, 200);
+    let plain = ids(&json_of(&body));
+    assert!(
+        !plain.contains(&hidden) && !plain.contains(&feeds),
+        "{plain:?}"
+    );
+    let (_, _, body) = get(
+        &sim,
+        &t,
+        &format!("/users/{ALICE}/mailFolders/delta?includeHiddenFolders=true"),
+        &[],
+    )
+    .await;
+    let v = json_of(&body);
+    let all = ids(&v);
+    assert!(all.contains(&hidden) && all.contains(&feeds), "{all:?}");
+    let yammer = v["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == hidden.as_str())
+        .unwrap();
+    assert_eq!(yammer["isHidden"], true);
+    assert!(v["@odata.deltaLink"]
+        .as_str()
+        .unwrap()
+        .contains("includeHiddenFolders=true"));
+    let (_, _, body) = get(&sim, &t, &format!("/users/{ALICE}/mailFolders"), &[]).await;
+    assert!(!ids(&json_of(&body)).contains(&hidden));
+
+    // Well-known names in one batch; a folder the mailbox lacks is a 404 of its own.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/$batch", sim.graph_url()))
+        .bearer_auth(&t)
+        .json(&json!({"requests": [
+            {"id": "0", "method": "GET", "url": format!("/users/{ALICE}/mailFolders/inbox?$select=id")},
+            {"id": "1", "method": "GET", "url": format!("/users/{ALICE}/mailFolders/junkemail?$select=id")},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
+    let by_id = |id: &str| {
+        v["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_id("0")["status"], 200);
+    assert_eq!(
+        by_id("0")["body"]["id"],
+        h.folder_id(ALICE, "inbox").unwrap().as_str()
+    );
+    assert_eq!(by_id("1")["status"], 404);
+}

@@ -1,6 +1,7 @@
 //! Per-mailbox request context: the in-flight limit, request statistics and the retry loop that
 //! obeys throttling (Retry-After, BackOffMilliseconds) and backs off on transient failures.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -10,6 +11,7 @@ use rand::Rng;
 use tokio::sync::Semaphore;
 
 use crate::error::SourceError;
+use crate::source::WellKnown;
 
 /// Exchange Online allows 4 concurrent requests per mailbox and app; on-premises budgets are
 /// similar. Staying under it avoids provoking throttling in the first place.
@@ -67,6 +69,9 @@ pub struct MailboxCtx {
     /// Set by [`crate::source::MailboxSource::open`]: the folder whose children are the
     /// mailbox's top-level folders.
     pub root_folder_id: OnceLock<String>,
+    /// Set by [`crate::source::MailboxSource::open`]: folder id -> role of the standard folders
+    /// the server identified (those it does not have are absent).
+    pub well_known: OnceLock<HashMap<String, WellKnown>>,
     permits: Semaphore,
     /// Until when the whole mailbox waits: a throttling answer to one request holds back every
     /// request of the mailbox, not just the one that was refused (Exchange's budget is per
@@ -93,6 +98,7 @@ impl MailboxCtx {
             stats: RequestStats::default(),
             policy,
             root_folder_id: OnceLock::new(),
+            well_known: OnceLock::new(),
             permits: Semaphore::new(in_flight.max(1)),
             paused_until: std::sync::Mutex::new(None),
         }
@@ -127,6 +133,11 @@ impl MailboxCtx {
 
     pub fn throttled(&self) -> u64 {
         self.stats.throttled.load(Ordering::Relaxed)
+    }
+
+    /// The role of a folder, from the map [`crate::source::MailboxSource::open`] resolved.
+    pub fn role_of(&self, folder_id: &str) -> Option<WellKnown> {
+        self.well_known.get()?.get(folder_id).copied()
     }
 
     pub fn note_throttled(&self, n: u64) {
@@ -168,10 +179,13 @@ impl MailboxCtx {
             let wait = match outcome {
                 Attempt::Done(v) => return Ok(v),
                 Attempt::Fail(e) => return Err(e),
-                Attempt::Throttled(_) => {
+                Attempt::Throttled(d) => {
                     self.note_throttled(1);
                     if tries >= self.policy.max_attempts {
-                        return Err(SourceError::Throttled(tries));
+                        return Err(SourceError::Throttled {
+                            attempts: tries,
+                            retry_after: Some(d),
+                        });
                     }
                     // The pause set above is the wait; the loop sleeps it off before sending.
                     Duration::ZERO

@@ -336,9 +336,27 @@ impl Run<'_> {
         format!("{}/items/{folder_id}", self.source.protocol())
     }
 
+    /// Where the ids of the folders that are not archived are kept, next to the folder state.
+    fn skipped_key(&self) -> String {
+        format!("{}/folders-skipped", self.source.protocol())
+    }
+
     async fn sync_folders(&mut self, report: &mut RunReport) -> Result<(), EngineError> {
         let key = self.folders_key();
+        let skipped_key = self.skipped_key();
         let mut state = self.target.load_sync_state(&key).await?;
+        // Hidden and system folders and everything below them. Kept across runs: a subfolder
+        // created later under a hidden folder arrives with nothing but its parent's id.
+        let mut skipped: HashSet<String> = match &state {
+            Some(_) => self
+                .target
+                .load_sync_state(&skipped_key)
+                .await?
+                .map(|s| s.lines().map(str::to_string).collect())
+                .unwrap_or_default(),
+            None => HashSet::new(),
+        };
+        let mut skipped_dirty = false;
         // During a full resync: the folders the server still has; the rest get closed at the end.
         let mut resync: Option<HashSet<String>> = None;
         loop {
@@ -349,35 +367,62 @@ impl Run<'_> {
                     report.full_resyncs += 1;
                     resync = Some(HashSet::new());
                     state = None;
+                    if !skipped.is_empty() {
+                        skipped.clear();
+                        skipped_dirty = true;
+                    }
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             };
-            let live: HashSet<String> = self
+            // Live folder -> its parent, kept current through the page.
+            let mut live: HashMap<String, Option<String>> = self
                 .target
                 .live_folders()
                 .await?
                 .into_iter()
-                .map(|f| f.id)
+                .map(|f| (f.id, f.parent_id))
                 .collect();
             for change in page.changes {
                 match change {
                     FolderChange::Upsert(f) => {
+                        if f.parent_id.as_ref().is_some_and(|p| skipped.contains(p)) {
+                            self.skip_folder(&f.id, &mut skipped, &mut live, report)
+                                .await?;
+                            skipped_dirty = true;
+                            continue;
+                        }
+                        // Shown again after being hidden. Its subfolders come back when they
+                        // next change, or with the next full resync.
+                        skipped_dirty |= skipped.remove(&f.id);
                         if let Some(seen) = resync.as_mut() {
                             seen.insert(f.id.clone());
                         }
                         if self
                             .target
-                            .upsert_folder(&f.id, f.parent_id.as_deref(), &f.display_name, f.kind)
+                            .upsert_folder(
+                                &f.id,
+                                f.parent_id.as_deref(),
+                                &f.display_name,
+                                f.kind,
+                                f.well_known,
+                            )
                             .await?
                         {
                             report.folders_added += 1;
                         }
+                        live.insert(f.id, f.parent_id);
                     }
                     FolderChange::Delete { id } => {
-                        if live.contains(&id) {
+                        skipped_dirty |= skipped.remove(&id);
+                        if live.remove(&id).is_some() {
                             self.close_folder(&id, report).await?;
                         }
+                    }
+                    FolderChange::Skip { id } => {
+                        self.skip_folder(&id, &mut skipped, &mut live, report)
+                            .await?;
+                        skipped_dirty = true;
                     }
                 }
             }
@@ -389,16 +434,59 @@ impl Run<'_> {
                         }
                     }
                 }
+                if skipped_dirty {
+                    self.save_skipped(&skipped_key, &skipped).await?;
+                }
                 self.target.save_sync_state(&key, &page.state).await?;
                 return Ok(());
             }
             // A resync saves only at its end: a crash in the middle restarts it, rather than
             // resuming without the list of folders seen so far.
             if resync.is_none() {
+                if skipped_dirty {
+                    self.save_skipped(&skipped_key, &skipped).await?;
+                    skipped_dirty = false;
+                }
                 self.target.save_sync_state(&key, &page.state).await?;
             }
             state = Some(page.state);
         }
+    }
+
+    /// Marks a folder as not archived, with every archived folder below it: it may have been
+    /// archived before it became hidden, or before its hidden parent showed up in a later page.
+    async fn skip_folder(
+        &mut self,
+        id: &str,
+        skipped: &mut HashSet<String>,
+        live: &mut HashMap<String, Option<String>>,
+        report: &mut RunReport,
+    ) -> Result<(), EngineError> {
+        let mut doomed = vec![id.to_string()];
+        let mut i = 0;
+        while let Some(cur) = doomed.get(i).cloned() {
+            let children: Vec<String> = live
+                .iter()
+                .filter(|(c, p)| p.as_deref() == Some(cur.as_str()) && !doomed.contains(c))
+                .map(|(c, _)| c.clone())
+                .collect();
+            doomed.extend(children);
+            i += 1;
+        }
+        for d in doomed {
+            if live.remove(&d).is_some() {
+                self.close_folder(&d, report).await?;
+            }
+            skipped.insert(d);
+        }
+        Ok(())
+    }
+
+    async fn save_skipped(&self, key: &str, skipped: &HashSet<String>) -> Result<(), EngineError> {
+        let mut ids: Vec<&str> = skipped.iter().map(String::as_str).collect();
+        ids.sort_unstable();
+        self.target.save_sync_state(key, &ids.join("\n")).await?;
+        Ok(())
     }
 
     async fn close_folder(&mut self, id: &str, report: &mut RunReport) -> Result<(), EngineError> {

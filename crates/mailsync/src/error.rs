@@ -1,5 +1,7 @@
 //! Errors of the connectors and of the sync target.
 
+use std::time::Duration;
+
 /// What went wrong talking to Exchange. The engine decides per variant whether to resync,
 /// flag the mailbox for attention, or fail the run.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -17,8 +19,13 @@ pub enum SourceError {
     /// Service account or app credentials were refused.
     #[error("authentication failed: {0}")]
     Auth(String),
-    #[error("still throttled after {0} attempts")]
-    Throttled(u32),
+    /// `retry_after` is the wait the server asked for last (Retry-After, BackOffMilliseconds),
+    /// so a caller can tell a person how long to wait.
+    #[error("still throttled after {attempts} attempts")]
+    Throttled {
+        attempts: u32,
+        retry_after: Option<Duration>,
+    },
     #[error("transport error: {0}")]
     Transport(String),
     #[error("server error {code}: {message}")]

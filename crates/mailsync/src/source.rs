@@ -16,19 +16,108 @@ pub enum FolderKind {
     Contacts,
 }
 
+/// The role of one of the mailbox's standard folders. Servers name these folders in the
+/// mailbox's language ("Posteingang", "Boîte de réception"), so the role comes from the server's
+/// own identification of the folder (EWS distinguished ids, Graph well-known names), never from
+/// the display name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WellKnown {
+    Inbox,
+    SentItems,
+    Drafts,
+    DeletedItems,
+    JunkEmail,
+    Outbox,
+    Archive,
+    Calendar,
+    Contacts,
+}
+
+impl WellKnown {
+    /// The EWS DistinguishedFolderId / Graph well-known folder name.
+    pub fn server_name(self) -> &'static str {
+        match self {
+            WellKnown::Inbox => "inbox",
+            WellKnown::SentItems => "sentitems",
+            WellKnown::Drafts => "drafts",
+            WellKnown::DeletedItems => "deleteditems",
+            WellKnown::JunkEmail => "junkemail",
+            WellKnown::Outbox => "outbox",
+            WellKnown::Archive => "archive",
+            WellKnown::Calendar => "calendar",
+            WellKnown::Contacts => "contacts",
+        }
+    }
+
+    pub fn from_server_name(name: &str) -> Option<WellKnown> {
+        [
+            WellKnown::Inbox,
+            WellKnown::SentItems,
+            WellKnown::Drafts,
+            WellKnown::DeletedItems,
+            WellKnown::JunkEmail,
+            WellKnown::Outbox,
+            WellKnown::Archive,
+            WellKnown::Calendar,
+            WellKnown::Contacts,
+        ]
+        .into_iter()
+        .find(|w| w.server_name().eq_ignore_ascii_case(name))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceFolder {
     pub id: String,
     /// `None` for a folder at the top of the mailbox.
     pub parent_id: Option<String>,
+    /// Exactly as the server has it, leading and trailing spaces included.
     pub display_name: String,
     pub kind: FolderKind,
+    /// Set for the mailbox's standard folders, whatever their display name.
+    pub well_known: Option<WellKnown>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FolderChange {
     Upsert(SourceFolder),
-    Delete { id: String },
+    Delete {
+        id: String,
+    },
+    /// A folder that is not archived: hidden (PidTagAttributeHidden, Graph `isHidden`) or a
+    /// system folder Outlook does not show (recipient cache, birthdays, configuration). Its
+    /// subfolders are not archived either. If it was archived before (it became hidden), the
+    /// engine closes it like a deleted folder.
+    Skip {
+        id: String,
+    },
+}
+
+/// Folder classes of system folders Outlook never shows, even where the hidden flag is missing.
+/// Exact matches, compared without regard to case.
+const SYSTEM_FOLDER_CLASSES: [&str; 6] = [
+    "IPF.Contact.RecipientCache",
+    "IPF.Contact.GalContacts",
+    "IPF.Contact.OrganizationalContacts",
+    "IPF.Contact.PeopleCentricConversationBuddies",
+    "IPF.Appointment.Birthday",
+    "IPF.Configuration",
+];
+
+/// Families of system folder classes (Skype/Lync contact lists, store-internal folders).
+const SYSTEM_FOLDER_CLASS_PREFIXES: [&str; 2] = ["IPF.Contact.MOC.", "IPF.StoreItem."];
+
+/// Whether a folder of this class is one of Exchange's or Outlook's internal folders.
+pub fn is_system_folder_class(class: &str) -> bool {
+    let class = class.trim();
+    SYSTEM_FOLDER_CLASSES
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(class))
+        || SYSTEM_FOLDER_CLASS_PREFIXES.iter().any(|p| {
+            class.len() >= p.len()
+                && class.is_char_boundary(p.len())
+                && class[..p.len()].eq_ignore_ascii_case(p)
+        })
 }
 
 /// One page of folder-hierarchy changes. `state` is opaque: store it and pass it back.
@@ -172,5 +261,59 @@ pub trait MailboxSource: Send + Sync {
     async fn exist(&self, mb: &MailboxCtx, ids: &[String]) -> Result<Vec<bool>, SourceError> {
         let _ = mb;
         Ok(vec![true; ids.len()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_folder_classes() {
+        for class in [
+            "IPF.Contact.RecipientCache",
+            "ipf.contact.galcontacts",
+            "IPF.Contact.OrganizationalContacts",
+            "IPF.Contact.MOC.QuickContacts",
+            "IPF.Contact.MOC.ImContactList",
+            "IPF.Appointment.Birthday",
+            "IPF.Configuration",
+            " IPF.StoreItem.CrawlerData ",
+        ] {
+            assert!(is_system_folder_class(class), "{class}");
+        }
+        for class in [
+            "IPF.Note",
+            "IPF.Contact",
+            "IPF.Appointment",
+            "IPF.Configurations",
+            "IPF.Contact.MOC",
+            "IPF.Note.OutlookHomepage",
+            "",
+        ] {
+            assert!(!is_system_folder_class(class), "{class}");
+        }
+    }
+
+    #[test]
+    fn well_known_names_round_trip() {
+        for w in [
+            WellKnown::Inbox,
+            WellKnown::SentItems,
+            WellKnown::Drafts,
+            WellKnown::DeletedItems,
+            WellKnown::JunkEmail,
+            WellKnown::Outbox,
+            WellKnown::Archive,
+            WellKnown::Calendar,
+            WellKnown::Contacts,
+        ] {
+            assert_eq!(WellKnown::from_server_name(w.server_name()), Some(w));
+        }
+        assert_eq!(
+            WellKnown::from_server_name("JunkEmail"),
+            Some(WellKnown::JunkEmail)
+        );
+        assert_eq!(WellKnown::from_server_name("Posteingang"), None);
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::error::TargetError;
-use crate::source::{ContentFormat, FolderKind, SourceFolder};
+use crate::source::{ContentFormat, FolderKind, SourceFolder, WellKnown};
 
 /// Where the target holds an item now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,12 +41,15 @@ pub trait SyncTarget: Send + Sync {
     async fn delete_sync_state(&self, key: &str) -> Result<(), TargetError>;
 
     /// Creates or updates (renames, re-parents) a folder. Returns true if it was new.
+    /// `well_known` is the folder's role as the server identified it (never guessed from the
+    /// display name, which is in the mailbox's language).
     async fn upsert_folder(
         &self,
         source_id: &str,
         parent_source_id: Option<&str>,
         display_name: &str,
         kind: FolderKind,
+        well_known: Option<WellKnown>,
     ) -> Result<bool, TargetError>;
     /// The folder is gone from the source: close it (and the membership of its items).
     async fn close_folder(&self, source_id: &str) -> Result<(), TargetError>;
@@ -115,6 +118,7 @@ pub struct MemFolder {
     pub parent_id: Option<String>,
     pub display_name: String,
     pub kind: FolderKind,
+    pub well_known: Option<WellKnown>,
     pub live: bool,
 }
 
@@ -261,6 +265,7 @@ impl SyncTarget for MemoryTarget {
         parent_source_id: Option<&str>,
         display_name: &str,
         kind: FolderKind,
+        well_known: Option<WellKnown>,
     ) -> Result<bool, TargetError> {
         let mut s = self.lock();
         let new = s.folders.get(source_id).is_none_or(|f| !f.live);
@@ -270,6 +275,7 @@ impl SyncTarget for MemoryTarget {
                 parent_id: parent_source_id.map(str::to_string),
                 display_name: display_name.to_string(),
                 kind,
+                well_known,
                 live: true,
             },
         );
@@ -300,6 +306,7 @@ impl SyncTarget for MemoryTarget {
                 parent_id: f.parent_id.clone(),
                 display_name: f.display_name.clone(),
                 kind: f.kind,
+                well_known: f.well_known,
             })
             .collect())
     }

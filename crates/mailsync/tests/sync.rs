@@ -122,8 +122,11 @@ async fn first_sync(proto: Proto) {
         (0, 0, 0, 0)
     );
     let after = sim.handle().counters();
-    let downloads =
-        |c: &exchange_sim::Counters| c.endpoint("ews:GetItem") + c.endpoint("graph:$batch");
+    // Graph downloads are the `$value` sub-requests: every run also sends one `$batch` that
+    // resolves the well-known folders, which downloads nothing.
+    let downloads = |c: &exchange_sim::Counters| {
+        c.endpoint("ews:GetItem") + c.endpoint("batch:graph:messages.$value")
+    };
     assert_eq!(downloads(&after), downloads(&before));
     if proto == Proto::Ews {
         assert_eq!(
@@ -499,6 +502,42 @@ async fn ews_restore_creates_a_non_draft_item() {
         before + 1
     );
     assert_eq!(sim.handle().counters().created_items, 1);
+}
+
+/// A folder hidden after it was archived is closed with its subfolders; subfolders created
+/// below it later are not archived. The skipped set survives into the next run.
+#[tokio::test]
+async fn ews_folder_hidden_later_is_closed_with_its_subfolders() {
+    let sim = sim().await;
+    let h = sim.handle();
+    let source = source(Proto::Ews, &sim);
+    let target = MemoryTarget::new();
+    let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    let projects = h.folder_id(ALICE, "Inbox/Projects").unwrap();
+    let harbour = h.folder_id(ALICE, "Inbox/Projects/Harbour").unwrap();
+    assert!(target.snapshot().folders[&harbour].live);
+
+    h.set_folder_hidden(ALICE, "Inbox/Projects", true).unwrap();
+    let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert_eq!((r.folders_added, r.folders_removed), (0, 2), "{r:?}");
+    let snap = target.snapshot();
+    assert!(!snap.folders[&projects].live && !snap.folders[&harbour].live);
+    let mut skipped: Vec<&str> = snap.states["ews/folders-skipped"].lines().collect();
+    skipped.sort_unstable();
+    let mut want = vec![projects.as_str(), harbour.as_str()];
+    want.sort_unstable();
+    assert_eq!(skipped, want);
+    // Items of the closed folders stay archived, just no longer in a folder.
+    assert!(snap.items_in_path("Inbox/Projects/Harbour").is_empty());
+
+    let later = h
+        .add_folder(ALICE, "Inbox/Projects/Harbour", "Later")
+        .unwrap();
+    let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!((r.folders_added, r.folders_removed), (0, 0), "{r:?}");
+    assert!(!target.snapshot().folders.contains_key(&later));
 }
 
 #[tokio::test]

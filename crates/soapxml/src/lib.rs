@@ -65,8 +65,15 @@ impl Element {
         self.children.iter().filter(move |c| c.is(ns, name))
     }
 
+    /// The text content, trimmed: ids, codes and numbers arrive with surrounding whitespace.
     pub fn text(&self) -> &str {
         self.text.trim()
+    }
+
+    /// The text content exactly as sent, for values whose spaces are part of them (a folder's
+    /// display name).
+    pub fn raw_text(&self) -> &str {
+        &self.text
     }
 
     /// Follows a path of (namespace, local name) steps from this element.
@@ -175,4 +182,17 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_raw_text_is_not() -> Result<(), XmlError> {
+        let el = parse(b"<a>  two  words \n</a>")?;
+        assert_eq!(el.text(), "two  words");
+        assert_eq!(el.raw_text(), "  two  words \n");
+        Ok(())
+    }
 }

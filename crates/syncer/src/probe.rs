@@ -194,6 +194,19 @@ async fn reach(
     }
 }
 
+/// The failure for a server that only throttled, saying how long it asked to wait.
+fn busy(retry_after: Option<Duration>) -> (TestFailure, String) {
+    let message = match retry_after {
+        // Rounded up: "try again in 0 s" would invite an immediate retry that is refused again.
+        Some(d) => format!(
+            "the server is busy, try again in {} s",
+            d.as_millis().div_ceil(1000).max(1)
+        ),
+        None => "the server is busy, try again later".to_string(),
+    };
+    (TestFailure::ServerBusy, message)
+}
+
 fn ctx(mailbox: &str) -> MailboxCtx {
     // One quick retry at most: a test should answer in seconds, not back off for minutes.
     MailboxCtx::new(
@@ -266,6 +279,10 @@ pub async fn test_settings(
                 Err(SourceError::MailboxNotFound(_) | SourceError::AccessDenied(_)) => {
                     steps.ok("credentials", format!("{username} signed in"));
                     steps.done(format!("Connected: the server accepted {username}. Give a mailbox address to test impersonation too."))
+                }
+                Err(SourceError::Throttled { retry_after, .. }) => {
+                    let (failure, message) = busy(retry_after);
+                    steps.fail("credentials", failure, message)
                 }
                 Err(e) => steps.fail("credentials", TestFailure::Other, format!("The EWS request failed: {e}")),
             }
@@ -349,6 +366,10 @@ pub async fn test_settings(
                     format!("Token issued, but the application may not open {p}: {why}. Check Mail.Read application permission and any application access policy."),
                 ),
                 Err(SourceError::MailboxNotFound(why)) => steps.fail("mailbox", TestFailure::MailboxNotFound, format!("Token issued, but there is no mailbox {p}: {why}")),
+                Err(SourceError::Throttled { retry_after, .. }) => {
+                    let (failure, message) = busy(retry_after);
+                    steps.fail("mailbox", failure, message)
+                }
                 Err(e) => steps.fail("mailbox", TestFailure::Other, format!("Opening {p} failed: {e}")),
             }
         }

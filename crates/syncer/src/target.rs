@@ -11,7 +11,7 @@ use archive::{
     Mailbox, NewMailbox, PutItem, Timestamp,
 };
 use async_trait::async_trait;
-use mailsync::source::{ContentFormat, FolderKind, SourceFolder};
+use mailsync::source::{ContentFormat, FolderKind, SourceFolder, WellKnown};
 use mailsync::{FailedItem, ItemLocation, SyncTarget, TargetError};
 use sqlx::Row;
 
@@ -40,22 +40,37 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Exchange's well-known top-level mail folders, by the names both protocols report.
-fn archive_kind(kind: FolderKind, parent: Option<&str>, name: &str) -> ArchiveKind {
-    match kind {
-        FolderKind::Calendar => ArchiveKind::Calendar,
-        FolderKind::Contacts => ArchiveKind::Contacts,
-        FolderKind::Mail if parent.is_some() => ArchiveKind::Other,
-        FolderKind::Mail => match name.to_ascii_lowercase().as_str() {
-            "inbox" => ArchiveKind::Inbox,
-            "sent items" | "sent" => ArchiveKind::Sent,
-            "drafts" => ArchiveKind::Drafts,
-            "deleted items" | "deleted" => ArchiveKind::Deleted,
-            "junk email" | "junk e-mail" | "junk" => ArchiveKind::Junk,
-            "archive" => ArchiveKind::Archive,
-            "outbox" => ArchiveKind::Outbox,
-            _ => ArchiveKind::Other,
+/// The archive's kind of a folder, from the role the server gave it: display names are in the
+/// mailbox's language ("Posteingang"), so they say nothing.
+fn archive_kind(kind: FolderKind, well_known: Option<WellKnown>) -> ArchiveKind {
+    match (kind, well_known) {
+        (FolderKind::Calendar, _) => ArchiveKind::Calendar,
+        (FolderKind::Contacts, _) => ArchiveKind::Contacts,
+        (FolderKind::Mail, Some(role)) => match role {
+            WellKnown::Inbox => ArchiveKind::Inbox,
+            WellKnown::SentItems => ArchiveKind::Sent,
+            WellKnown::Drafts => ArchiveKind::Drafts,
+            WellKnown::DeletedItems => ArchiveKind::Deleted,
+            WellKnown::JunkEmail => ArchiveKind::Junk,
+            WellKnown::Outbox => ArchiveKind::Outbox,
+            WellKnown::Archive => ArchiveKind::Archive,
+            WellKnown::Calendar | WellKnown::Contacts => ArchiveKind::Other,
         },
+        (FolderKind::Mail, None) => ArchiveKind::Other,
+    }
+}
+
+/// The role back from the archive's kind, for the folders the archive already holds.
+fn well_known_of(kind: ArchiveKind) -> Option<WellKnown> {
+    match kind {
+        ArchiveKind::Inbox => Some(WellKnown::Inbox),
+        ArchiveKind::Sent => Some(WellKnown::SentItems),
+        ArchiveKind::Drafts => Some(WellKnown::Drafts),
+        ArchiveKind::Deleted => Some(WellKnown::DeletedItems),
+        ArchiveKind::Junk => Some(WellKnown::JunkEmail),
+        ArchiveKind::Archive => Some(WellKnown::Archive),
+        ArchiveKind::Outbox => Some(WellKnown::Outbox),
+        ArchiveKind::Calendar | ArchiveKind::Contacts | ArchiveKind::Other => None,
     }
 }
 
@@ -124,6 +139,7 @@ impl ArchiveTarget {
                     parent_id: n.parent_id.and_then(|p| source_of.get(&p).cloned()),
                     display_name: n.name.clone(),
                     kind: sync_kind(n.kind),
+                    well_known: well_known_of(n.kind),
                 };
                 (n.source_id.clone(), f)
             })
@@ -260,6 +276,7 @@ impl SyncTarget for ArchiveTarget {
         parent_source_id: Option<&str>,
         display_name: &str,
         kind: FolderKind,
+        well_known: Option<WellKnown>,
     ) -> Result<bool, TargetError> {
         let mut cache = self.folders().await?;
         let new = !cache.by_source.contains_key(source_id);
@@ -267,7 +284,7 @@ impl SyncTarget for ArchiveTarget {
             source_id: source_id.to_string(),
             parent_source_id: parent_source_id.map(str::to_string),
             name: display_name.to_string(),
-            kind: archive_kind(kind, parent_source_id, display_name),
+            kind: archive_kind(kind, well_known),
         };
         let id = self
             .archive
@@ -282,6 +299,7 @@ impl SyncTarget for ArchiveTarget {
                 parent_id: parent_source_id.map(str::to_string),
                 display_name: display_name.to_string(),
                 kind,
+                well_known,
             },
         );
         Ok(new)

@@ -90,6 +90,9 @@ pub enum TestFailure {
     ImpersonationDenied,
     MailboxNotFound,
     SecretUnreadable,
+    /// The server only throttled (EWS ErrorServerBusy, Graph 429): nothing is wrong with the
+    /// settings, the test should be repeated later.
+    ServerBusy,
     Other,
 }
 

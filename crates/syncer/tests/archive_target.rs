@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU64;
 
 use archive::{ItemKind, MailboxId, Timestamp};
 use common::*;
-use mailsync::source::{ContentFormat, FolderKind};
+use mailsync::source::{ContentFormat, FolderKind, WellKnown};
 use mailsync::{sync_mailbox, MailboxStatus, SyncTarget};
 use syncer::ArchiveTarget;
 
@@ -398,6 +398,237 @@ async fn crash_then_resume(proto: Proto) {
 }
 both!(crash_then_resume);
 
+const HANS: &str = "hans.mueller@example.com";
+
+/// (path joined with "/", kind) of every live folder, sorted.
+async fn folder_kinds(env: &Env, mb: MailboxId) -> Vec<(String, archive::FolderKind)> {
+    let mut v: Vec<(String, archive::FolderKind)> = env
+        .archive
+        .folder_tree(mb, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.path.join("/"), f.kind))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+async fn localised_mailbox_keeps_folder_kinds(proto: Proto) {
+    use archive::FolderKind as K;
+    let sim = sim().await;
+    let h = sim.handle();
+    h.add_mailbox_localised(
+        HANS,
+        "Hans Müller",
+        &[
+            ("inbox", "Posteingang"),
+            ("sentitems", "Gesendete Elemente"),
+            ("drafts", "Entwürfe"),
+            ("deleteditems", "Gelöschte Elemente"),
+            ("junkemail", "Junk-E-Mail"),
+            ("outbox", "Postausgang"),
+            ("archive", "Archiv"),
+            ("calendar", "Kalender"),
+            ("contacts", "Kontakte"),
+        ],
+    )
+    .unwrap();
+    // A user's own folders named like English standard folders are just folders.
+    h.add_folder(HANS, "msgfolderroot", "Inbox").unwrap();
+    h.add_folder(HANS, "inbox", "Sent Items").unwrap();
+    h.add_message(HANS, "inbox", &mime("Guten Tag"), false)
+        .unwrap();
+    let env = Env::sqlite().await;
+    let target = ArchiveTarget::open(env.archive.clone(), HANS, None)
+        .await
+        .unwrap();
+    let mb = target.mailbox().id;
+    let r = sync_mailbox(source(proto, &sim).as_ref(), &target, HANS, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+
+    // EWS has no distinguished id for the One-Click Archive folder; Graph has "archive".
+    let archiv = match proto {
+        Proto::Ews => K::Other,
+        Proto::Graph => K::Archive,
+    };
+    // Graph shows the default calendar and contacts under fixed names.
+    let (calendar, contacts) = match proto {
+        Proto::Ews => ("Kalender", "Kontakte"),
+        Proto::Graph => ("Calendar", "Contacts"),
+    };
+    let mut want = vec![
+        ("Archiv".to_string(), archiv),
+        (calendar.to_string(), K::Calendar),
+        ("Entwürfe".to_string(), K::Drafts),
+        ("Gelöschte Elemente".to_string(), K::Deleted),
+        ("Gesendete Elemente".to_string(), K::Sent),
+        ("Inbox".to_string(), K::Other),
+        ("Junk-E-Mail".to_string(), K::Junk),
+        (contacts.to_string(), K::Contacts),
+        ("Postausgang".to_string(), K::Outbox),
+        ("Posteingang".to_string(), K::Inbox),
+        ("Posteingang/Sent Items".to_string(), K::Other),
+    ];
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(folder_kinds(&env, mb).await, want);
+    assert_eq!(env.items_in_path(mb, "Posteingang").await, Some(1));
+
+    // A renamed standard folder keeps its role.
+    h.rename_folder(HANS, "inbox", "Eingang").unwrap();
+    let r = sync_mailbox(source(proto, &sim).as_ref(), &target, HANS, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    let kinds = folder_kinds(&env, mb).await;
+    assert!(
+        kinds.contains(&("Eingang".to_string(), K::Inbox)),
+        "{kinds:?}"
+    );
+    env.finish().await;
+}
+both!(localised_mailbox_keeps_folder_kinds);
+
+async fn folder_names_keep_their_spaces(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    h.add_mailbox(HANS, "Hans Müller");
+    h.add_folder(HANS, "msgfolderroot", "  Spaced  ").unwrap();
+    let inner = h.add_folder(HANS, "  Spaced  ", " lead").unwrap();
+    h.add_message(HANS, &inner, &mime("Spaced out"), true)
+        .unwrap();
+    let env = Env::sqlite().await;
+    let target = ArchiveTarget::open(env.archive.clone(), HANS, None)
+        .await
+        .unwrap();
+    let mb = target.mailbox().id;
+    let r = sync_mailbox(source(proto, &sim).as_ref(), &target, HANS, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    let tree = env.archive.folder_tree(mb, None).await.unwrap();
+    let spaced = tree.iter().find(|f| f.name.contains("Spaced")).unwrap();
+    assert_eq!(spaced.name, "  Spaced  ");
+    let lead = tree.iter().find(|f| f.name.contains("lead")).unwrap();
+    assert_eq!(lead.path, ["  Spaced  ", " lead"]);
+    assert_eq!(env.items_in_path(mb, "  Spaced  / lead").await, Some(1));
+
+    // Nothing changed, so nothing is renamed on the next run.
+    let again = sync_mailbox(source(proto, &sim).as_ref(), &target, HANS, &options()).await;
+    assert_eq!(again.folders_added, 0, "{again:?}");
+    let tree = env.archive.folder_tree(mb, None).await.unwrap();
+    assert!(tree.iter().any(|f| f.name == "  Spaced  "), "{tree:?}");
+    env.finish().await;
+}
+both!(folder_names_keep_their_spaces);
+
+async fn hidden_and_system_folders_are_not_archived(proto: Proto) {
+    use exchange_sim::FolderKind as S;
+    let sim = sim().await;
+    let h = sim.handle();
+    h.add_mailbox(HANS, "Hans Müller");
+    h.add_system_folder(
+        HANS,
+        "contacts",
+        "Recipient Cache",
+        S::Contacts,
+        "IPF.Contact",
+        true,
+    )
+    .unwrap();
+    h.add_system_folder(
+        HANS,
+        "contacts",
+        "{06967759-274D-40B2-A3EB-D7F9E73727D7}",
+        S::Contacts,
+        "IPF.Contact.MOC.QuickContacts",
+        false,
+    )
+    .unwrap();
+    h.add_system_folder(
+        HANS,
+        "contacts",
+        "{A9E2BC46-B3A0-4243-B315-60D991004455}",
+        S::Contacts,
+        "IPF.Contact.MOC.ImContactList",
+        false,
+    )
+    .unwrap();
+    h.add_system_folder(
+        HANS,
+        "calendar",
+        "Birthdays",
+        S::Calendar,
+        "IPF.Appointment.Birthday",
+        false,
+    )
+    .unwrap();
+    h.add_system_folder(
+        HANS,
+        "msgfolderroot",
+        "Conversation Action Settings",
+        S::Mail,
+        "IPF.Configuration",
+        false,
+    )
+    .unwrap();
+    // A hidden mail folder with ordinary subfolders, as Exchange Online creates it.
+    h.add_system_folder(
+        HANS,
+        "msgfolderroot",
+        "Yammer Root",
+        S::Mail,
+        "IPF.Note",
+        true,
+    )
+    .unwrap();
+    let feeds = h.add_folder(HANS, "Yammer Root", "Feeds").unwrap();
+    h.add_folder(HANS, "Yammer Root", "Inbound").unwrap();
+    h.add_message(HANS, &feeds, &mime("Yammer digest"), false)
+        .unwrap();
+    let projects = h.add_folder(HANS, "msgfolderroot", "Projects").unwrap();
+    h.add_message(HANS, &projects, &mime("Plan"), false)
+        .unwrap();
+
+    let env = Env::sqlite().await;
+    let target = ArchiveTarget::open(env.archive.clone(), HANS, None)
+        .await
+        .unwrap();
+    let mb = target.mailbox().id;
+    let r = sync_mailbox(source(proto, &sim).as_ref(), &target, HANS, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    let paths = |v: Vec<(String, archive::FolderKind)>| -> Vec<String> {
+        v.into_iter().map(|(p, _)| p).collect()
+    };
+    let normal = [
+        "Calendar",
+        "Contacts",
+        "Deleted Items",
+        "Drafts",
+        "Inbox",
+        "Projects",
+        "Sent Items",
+    ];
+    assert_eq!(paths(folder_kinds(&env, mb).await), normal);
+    assert_eq!(r.folders_added, 7, "{r:?}");
+    assert_eq!(env.live_count(mb, ItemKind::Message).await, 1);
+    assert_eq!(env.items_in_path(mb, "Projects").await, Some(1));
+
+    // Later, in a new run with a fresh target: a subfolder appears below the hidden folder, and
+    // an ordinary folder next to it. Only the latter is archived.
+    h.add_folder(HANS, "Yammer Root", "Outbound").unwrap();
+    h.add_folder(HANS, "Yammer Root/Feeds", "Archive").unwrap();
+    h.add_folder(HANS, "msgfolderroot", "Later").unwrap();
+    let fresh = ArchiveTarget::open(env.archive.clone(), HANS, None)
+        .await
+        .unwrap();
+    let r = sync_mailbox(source(proto, &sim).as_ref(), &fresh, HANS, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert_eq!((r.folders_added, r.folders_removed), (1, 0), "{r:?}");
+    let mut want: Vec<&str> = normal.to_vec();
+    want.push("Later");
+    want.sort_unstable();
+    assert_eq!(paths(folder_kinds(&env, mb).await), want);
+    env.finish().await;
+}
+both!(hidden_and_system_folders_are_not_archived);
+
 #[tokio::test]
 async fn changed_calendar_item_keeps_its_old_version() {
     let env = Env::sqlite().await;
@@ -406,7 +637,13 @@ async fn changed_calendar_item_keeps_its_old_version() {
         .unwrap();
     let mb = target.mailbox().id;
     target
-        .upsert_folder("cal", None, "Calendar", FolderKind::Calendar)
+        .upsert_folder(
+            "cal",
+            None,
+            "Calendar",
+            FolderKind::Calendar,
+            Some(WellKnown::Calendar),
+        )
         .await
         .unwrap();
     let v1 = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:Plan\r\nDTSTART:20250101T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
@@ -470,11 +707,23 @@ async fn sync_states_and_writes_are_idempotent() {
     assert_eq!(t.load_sync_state("ews/folders").await.unwrap(), None);
 
     assert!(t
-        .upsert_folder("f1", None, "Inbox", FolderKind::Mail)
+        .upsert_folder(
+            "f1",
+            None,
+            "Inbox",
+            FolderKind::Mail,
+            Some(WellKnown::Inbox)
+        )
         .await
         .unwrap());
     assert!(!t
-        .upsert_folder("f1", None, "Inbox", FolderKind::Mail)
+        .upsert_folder(
+            "f1",
+            None,
+            "Inbox",
+            FolderKind::Mail,
+            Some(WellKnown::Inbox)
+        )
         .await
         .unwrap());
     let raw = mime("Twice");
@@ -499,9 +748,15 @@ async fn sync_states_and_writes_are_idempotent() {
         Some(None)
     );
     assert!(
-        t.upsert_folder("f1", None, "Inbox", FolderKind::Mail)
-            .await
-            .unwrap(),
+        t.upsert_folder(
+            "f1",
+            None,
+            "Inbox",
+            FolderKind::Mail,
+            Some(WellKnown::Inbox)
+        )
+        .await
+        .unwrap(),
         "reopened"
     );
     env.finish().await;

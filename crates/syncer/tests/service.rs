@@ -427,6 +427,35 @@ async fn test_connection_says_what_failed() {
     env.finish().await;
 }
 
+/// A throttling server is busy, not refusing the settings: the test says so, with the wait the
+/// server asked for, and gives up within seconds.
+async fn test_connection_says_when_the_server_is_busy(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    match proto {
+        Proto::Ews => h.set_ews_server_busy(Some(1), 30_000),
+        Proto::Graph => h.set_graph_throttle(Some(exchange_sim::ThrottleRule::EveryNth {
+            n: 1,
+            retry_after_secs: 30.0,
+        })),
+    }
+    let (settings, secret) = settings(proto, &sim);
+    let started = std::time::Instant::now();
+    let r = test_settings(&settings, &secret, Some(ALICE)).await;
+    assert!(started.elapsed() < Duration::from_secs(15), "{r:?}");
+    assert!(!r.ok, "{r:?}");
+    assert_eq!(r.failure, Some(TestFailure::ServerBusy), "{r:?}");
+    assert_eq!(r.message, "the server is busy, try again in 30 s");
+    assert!(r.steps.last().is_some_and(|s| !s.ok), "{r:?}");
+
+    // Once the server has room again, the same settings pass.
+    h.set_ews_server_busy(None, 0);
+    h.set_graph_throttle(None);
+    let r = test_settings(&settings, &secret, Some(ALICE)).await;
+    assert!(r.ok, "{r:?}");
+}
+both!(test_connection_says_when_the_server_is_busy);
+
 async fn scheduled_runs_record_status_and_history(proto: Proto) {
     let sim = sim().await;
     let env = Env::sqlite().await;

@@ -155,17 +155,36 @@ impl EwsClient {
         mb: &MailboxCtx,
         folder: &FolderRef,
     ) -> Result<EwsFolder, SourceError> {
-        let body = format!(
-            "<m:GetFolder><m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape>\
-<m:FolderIds>{}</m:FolderIds></m:GetFolder>",
-            folder.xml()
-        );
-        let resp = self.call(mb, &body).await?;
-        parse::parse_get_folder(&resp)?
+        self.get_folders(mb, std::slice::from_ref(folder))
+            .await?
             .into_iter()
             .next()
             .ok_or_else(|| SourceError::Protocol("GetFolder returned no message".into()))?
             .map_err(|s| s.to_error())
+    }
+
+    /// Several folders in one GetFolder call: one result per folder, in order. A folder
+    /// the mailbox lacks is an error status of its own, not a failure of the call.
+    pub async fn get_folders(
+        &self,
+        mb: &MailboxCtx,
+        folders: &[FolderRef],
+    ) -> Result<Vec<Result<EwsFolder, Status>>, SourceError> {
+        let ids: String = folders.iter().map(FolderRef::xml).collect();
+        let body = format!(
+            "<m:GetFolder><m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape>\
+<m:FolderIds>{ids}</m:FolderIds></m:GetFolder>"
+        );
+        let resp = self.call(mb, &body).await?;
+        let results = parse::parse_get_folder(&resp)?;
+        if results.len() != folders.len() {
+            return Err(SourceError::Protocol(format!(
+                "GetFolder answered {} messages for {} folders",
+                results.len(),
+                folders.len()
+            )));
+        }
+        Ok(results)
     }
 
     pub async fn find_folder(
@@ -196,9 +215,12 @@ impl EwsClient {
         let state_xml = state
             .map(|s| format!("<m:SyncState>{}</m:SyncState>", escape(s)))
             .unwrap_or_default();
+        // AllProperties leaves out the hidden flag: it is an extended property.
         let body = format!(
-            "<m:SyncFolderHierarchy><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape>\
-<m:SyncFolderId>{}</m:SyncFolderId>{state_xml}</m:SyncFolderHierarchy>",
+            "<m:SyncFolderHierarchy><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape>\
+<t:AdditionalProperties><t:ExtendedFieldURI PropertyTag=\"{}\" PropertyType=\"Boolean\"/></t:AdditionalProperties>\
+</m:FolderShape><m:SyncFolderId>{}</m:SyncFolderId>{state_xml}</m:SyncFolderHierarchy>",
+            parse::PID_TAG_ATTRIBUTE_HIDDEN,
             root.xml()
         );
         let resp = self.call(mb, &body).await?;

@@ -1,6 +1,7 @@
 //! Reading EWS responses. Namespace-aware: Exchange 2007 uses a default namespace plus `m:`,
 //! 2010+ only prefixes, and `h:ServerVersionInfo` declares a default namespace of its own.
-//! Text values are trimmed because real responses carry surrounding whitespace.
+//! Text values are trimmed because real responses carry surrounding whitespace; display names
+//! are the exception, their spaces are part of the name.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -223,6 +224,31 @@ pub struct EwsFolder {
     pub total_count: Option<u64>,
     pub child_folder_count: Option<u64>,
     pub unread_count: Option<u64>,
+    /// PidTagAttributeHidden, when it was asked for and the folder has it.
+    pub hidden: Option<bool>,
+}
+
+/// PidTagAttributeHidden (PR_ATTR_HIDDEN): set on the folders Outlook does not show.
+pub const PID_TAG_ATTRIBUTE_HIDDEN: u32 = 0x10F4;
+
+/// An ExtendedFieldURI PropertyTag: decimal ("4340") in requests, hex ("0x10f4") in responses.
+fn property_tag(v: &str) -> Option<u32> {
+    let v = v.trim();
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+fn hidden_flag(folder: &Element) -> Option<bool> {
+    folder.children_named(T, "ExtendedProperty").find_map(|p| {
+        let uri = p.child(T, "ExtendedFieldURI")?;
+        if uri.attr("PropertyTag").and_then(property_tag) != Some(PID_TAG_ATTRIBUTE_HIDDEN) {
+            return None;
+        }
+        let v = p.child(T, "Value")?.text();
+        Some(v.eq_ignore_ascii_case("true") || v == "1")
+    })
 }
 
 fn trimmed_attr(el: &Element, name: &str) -> Option<String> {
@@ -256,11 +282,13 @@ fn parse_folder(el: &Element) -> Option<EwsFolder> {
             .child(T, "ParentFolderId")
             .and_then(|p| trimmed_attr(p, "Id")),
         folder_class,
-        display_name: child_text(el, "DisplayName"),
+        // Leading and trailing spaces are part of a folder's name.
+        display_name: el.child(T, "DisplayName").map(|e| e.raw_text().to_string()),
         kind,
         total_count: num("TotalCount"),
         child_folder_count: num("ChildFolderCount"),
         unread_count: num("UnreadCount"),
+        hidden: hidden_flag(el),
     })
 }
 
@@ -564,4 +592,70 @@ pub fn parse_create_item(response: &Element) -> Result<Vec<Result<String, Status
                 .ok_or(st)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hierarchy(folders: &str) -> HierarchySync {
+        let xml = format!(
+            "<s:Envelope xmlns:s=\"{SOAP_NS}\"><s:Body>\
+<m:SyncFolderHierarchyResponse xmlns:m=\"{M}\" xmlns:t=\"{T}\"><m:ResponseMessages>\
+<m:SyncFolderHierarchyResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode>\
+<m:SyncState>s</m:SyncState><m:IncludesLastFolderInRange>true</m:IncludesLastFolderInRange>\
+<m:Changes>{folders}</m:Changes></m:SyncFolderHierarchyResponseMessage></m:ResponseMessages>\
+</m:SyncFolderHierarchyResponse></s:Body></s:Envelope>"
+        );
+        let Envelope::Body { response, .. } = parse_envelope(xml.as_bytes()).unwrap() else {
+            panic!("fault");
+        };
+        parse_sync_folder_hierarchy(&response).unwrap()
+    }
+
+    fn folders(sync: HierarchySync) -> Vec<EwsFolder> {
+        sync.changes
+            .into_iter()
+            .filter_map(|c| match c {
+                HierarchyChange::Create(f) | HierarchyChange::Update(f) => Some(f),
+                HierarchyChange::Delete { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hidden_flag_and_untrimmed_display_name() {
+        let got = folders(hierarchy(
+            "<t:Create><t:Folder><t:FolderId Id=\" a \"/><t:FolderClass> IPF.Note </t:FolderClass>\
+<t:DisplayName>  Spaced  </t:DisplayName><t:ExtendedProperty>\
+<t:ExtendedFieldURI PropertyTag=\"0x10f4\" PropertyType=\"Boolean\"/><t:Value>true</t:Value>\
+</t:ExtendedProperty></t:Folder></t:Create>\
+<t:Create><t:ContactsFolder><t:FolderId Id=\"b\"/><t:DisplayName>Kontakte</t:DisplayName>\
+<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag=\"4340\" PropertyType=\"Boolean\"/>\
+<t:Value>false</t:Value></t:ExtendedProperty></t:ContactsFolder></t:Create>\
+<t:Update><t:Folder><t:FolderId Id=\"c\"/><t:DisplayName>Plain</t:DisplayName>\
+<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag=\"0x3613\" PropertyType=\"String\"/>\
+<t:Value>true</t:Value></t:ExtendedProperty></t:Folder></t:Update>",
+        ));
+        type Summary<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<bool>);
+        let summary: Vec<Summary> = got
+            .iter()
+            .map(|f| {
+                (
+                    f.id.as_str(),
+                    f.folder_class.as_deref(),
+                    f.display_name.as_deref(),
+                    f.hidden,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("a", Some("IPF.Note"), Some("  Spaced  "), Some(true)),
+                ("b", None, Some("Kontakte"), Some(false)),
+                ("c", None, Some("Plain"), None),
+            ]
+        );
+    }
 }

@@ -1,17 +1,18 @@
 //! EWS as a [`MailboxSource`]: SyncFolderHierarchy below "Top of Information Store",
 //! SyncFolderItems per folder, GetItem with MimeContent in batches.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::parse::{EwsFolderKind, HierarchyChange, ItemSyncChange, Status};
+use super::parse::{EwsFolder, EwsFolderKind, HierarchyChange, ItemSyncChange, Status};
 use super::{EwsClient, EwsConfig, FolderRef};
 use crate::context::MailboxCtx;
 use crate::error::SourceError;
 use crate::source::{
     ContentFormat, FetchError, Fetched, FolderChange, FolderKind, FolderPage, ItemChange, ItemPage,
-    MailboxSource, SourceFolder,
+    MailboxSource, SourceFolder, WellKnown,
 };
 
 pub struct EwsSource {
@@ -34,6 +35,26 @@ fn root() -> FolderRef {
     FolderRef::Distinguished("msgfolderroot".into())
 }
 
+/// The standard folders EWS can name by DistinguishedFolderId (it has no "archive" one).
+const DISTINGUISHED: [WellKnown; 8] = [
+    WellKnown::Inbox,
+    WellKnown::SentItems,
+    WellKnown::Drafts,
+    WellKnown::DeletedItems,
+    WellKnown::JunkEmail,
+    WellKnown::Outbox,
+    WellKnown::Calendar,
+    WellKnown::Contacts,
+];
+
+/// Whether a folder stays out of the archive: hidden, or a system folder by its class.
+fn is_skipped(f: &EwsFolder) -> bool {
+    f.hidden == Some(true)
+        || f.folder_class
+            .as_deref()
+            .is_some_and(crate::source::is_system_folder_class)
+}
+
 #[async_trait]
 impl MailboxSource for EwsSource {
     fn protocol(&self) -> &'static str {
@@ -52,9 +73,34 @@ impl MailboxSource for EwsSource {
         }
     }
 
+    /// One GetFolder for the top of the store and every distinguished folder: the ids of the
+    /// latter identify the standard folders whatever language the mailbox is in.
     async fn open(&self, mb: &MailboxCtx) -> Result<(), SourceError> {
-        let top = self.client.get_folder(mb, &root()).await?;
+        let mut refs = vec![root()];
+        refs.extend(
+            DISTINGUISHED
+                .iter()
+                .map(|w| FolderRef::Distinguished(w.server_name().into())),
+        );
+        let mut results = self.client.get_folders(mb, &refs).await?.into_iter();
+        let top = results
+            .next()
+            .ok_or_else(|| SourceError::Protocol("GetFolder returned no message".into()))?
+            .map_err(|s| s.to_error())?;
+        let mut roles = HashMap::new();
+        for (role, result) in DISTINGUISHED.iter().zip(results) {
+            match result {
+                Ok(f) => {
+                    roles.insert(f.id, *role);
+                }
+                // ErrorFolderNotFound and the like: this mailbox has no such folder.
+                Err(status) => {
+                    tracing::debug!(mailbox = %mb.address, folder = role.server_name(), code = %status.code, "no distinguished folder");
+                }
+            }
+        }
         let _ = mb.root_folder_id.set(top.id);
+        let _ = mb.well_known.set(roles);
         Ok(())
     }
 
@@ -72,6 +118,10 @@ impl MailboxSource for EwsSource {
         for c in sync.changes {
             match c {
                 HierarchyChange::Create(f) | HierarchyChange::Update(f) => {
+                    if is_skipped(&f) {
+                        changes.push(FolderChange::Skip { id: f.id });
+                        continue;
+                    }
                     let kind = match f.kind {
                         EwsFolderKind::Mail => FolderKind::Mail,
                         EwsFolderKind::Calendar => FolderKind::Calendar,
@@ -80,6 +130,7 @@ impl MailboxSource for EwsSource {
                     };
                     let parent_id = f.parent_id.filter(|p| Some(p) != root_id);
                     changes.push(FolderChange::Upsert(SourceFolder {
+                        well_known: mb.role_of(&f.id),
                         id: f.id,
                         parent_id,
                         display_name: f.display_name.unwrap_or_default(),

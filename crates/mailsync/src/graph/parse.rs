@@ -55,6 +55,8 @@ pub struct DeltaEntry {
     pub is_read: Option<bool>,
     pub parent_folder_id: Option<String>,
     pub display_name: Option<String>,
+    /// mailFolder `isHidden`.
+    pub is_hidden: Option<bool>,
     pub raw: Value,
 }
 
@@ -93,6 +95,7 @@ pub fn parse_delta_page(v: &Value) -> Result<DeltaPage, SourceError> {
             is_read: e.get("isRead").and_then(lenient_bool),
             parent_folder_id: text(e, "parentFolderId"),
             display_name: text(e, "displayName"),
+            is_hidden: e.get("isHidden").and_then(lenient_bool),
             raw: e.clone(),
         })
         .collect();

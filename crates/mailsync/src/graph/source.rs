@@ -4,16 +4,19 @@
 //! Graph has no mail folder for the calendar and contacts; they appear as two fixed folders so
 //! the archive can keep them in the same model as EWS.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::parse::{parse_delta_page, DeltaPage};
+use super::parse::{parse_delta_page, DeltaEntry, DeltaPage};
 use super::{GraphClient, GraphConfig};
 use crate::context::MailboxCtx;
 use crate::error::SourceError;
 use crate::source::{
     ContentFormat, FetchError, Fetched, FolderChange, FolderKind, FolderPage, ItemChange, ItemPage,
-    MailboxSource, SourceFolder,
+    MailboxSource, SourceFolder, WellKnown,
 };
 
 pub const CALENDAR_FOLDER_ID: &str = "graph:calendar";
@@ -42,6 +45,71 @@ impl GraphSource {
         )
     }
 
+    /// The ids of the standard mail folders, by well-known name in one `$batch`: names work in
+    /// any mailbox language. A 404 means the mailbox has no such folder.
+    async fn well_known_folders(
+        &self,
+        mb: &MailboxCtx,
+    ) -> Result<HashMap<String, WellKnown>, SourceError> {
+        let user = super::path_segment(&mb.address);
+        let mut roles = HashMap::new();
+        let mut pending: Vec<WellKnown> = WELL_KNOWN_MAIL.to_vec();
+        let mut rounds = 0u32;
+        while !pending.is_empty() {
+            let urls: Vec<String> = pending
+                .iter()
+                .map(|w| format!("/users/{user}/mailFolders/{}?$select=id", w.server_name()))
+                .collect();
+            let mut retry = Vec::new();
+            let mut wait = Duration::ZERO;
+            for r in self.client.batch_get(mb, &urls).await? {
+                let Some(role) = r.id.parse::<usize>().ok().and_then(|i| pending.get(i)) else {
+                    return Err(SourceError::Protocol(format!(
+                        "unexpected batch response id {}",
+                        r.id
+                    )));
+                };
+                match r.status {
+                    200 => {
+                        let id = r.body.get("id").and_then(Value::as_str).ok_or_else(|| {
+                            SourceError::Protocol(format!("{} without id", role.server_name()))
+                        })?;
+                        roles.insert(id.to_string(), *role);
+                    }
+                    429 | 500..=599 => {
+                        if r.status == 429 {
+                            mb.note_throttled(1);
+                        }
+                        wait =
+                            wait.max(r.retry_after().unwrap_or_else(|| mb.policy.backoff(rounds)));
+                        retry.push(*role);
+                    }
+                    403 => {
+                        return Err(SourceError::AccessDenied(
+                            "the app may not read this mailbox's folders".into(),
+                        ))
+                    }
+                    // 404 ErrorItemNotFound / ErrorInvalidIdMalformed: no such folder here.
+                    status => {
+                        tracing::debug!(mailbox = %mb.address, folder = role.server_name(), status, "no well-known folder");
+                    }
+                }
+            }
+            if !retry.is_empty() {
+                rounds += 1;
+                if rounds >= mb.policy.max_attempts {
+                    return Err(SourceError::Throttled {
+                        attempts: rounds,
+                        retry_after: Some(wait),
+                    });
+                }
+                tokio::time::sleep(wait.min(mb.policy.max_server_wait)).await;
+            }
+            pending = retry;
+        }
+        Ok(roles)
+    }
+
     async fn delta(&self, mb: &MailboxCtx, url: &str) -> Result<DeltaPage, SourceError> {
         let v = self
             .client
@@ -49,6 +117,40 @@ impl GraphSource {
             .await?;
         parse_delta_page(&v)
     }
+}
+
+/// The standard mail folders Graph can name by well-known name.
+const WELL_KNOWN_MAIL: [WellKnown; 7] = [
+    WellKnown::Inbox,
+    WellKnown::SentItems,
+    WellKnown::Drafts,
+    WellKnown::DeletedItems,
+    WellKnown::JunkEmail,
+    WellKnown::Outbox,
+    WellKnown::Archive,
+];
+
+/// One mailFolders delta entry as a folder change. Graph v1.0 has no folder class, so only the
+/// hidden flag can keep a system folder out.
+fn folder_change(
+    e: &DeltaEntry,
+    root: Option<&String>,
+    roles: &HashMap<String, WellKnown>,
+) -> Option<FolderChange> {
+    let id = e.id.clone()?;
+    if e.removed.is_some() {
+        return Some(FolderChange::Delete { id });
+    }
+    if e.is_hidden == Some(true) {
+        return Some(FolderChange::Skip { id });
+    }
+    Some(FolderChange::Upsert(SourceFolder {
+        parent_id: e.parent_folder_id.clone().filter(|p| Some(p) != root),
+        display_name: e.display_name.clone().unwrap_or_default(),
+        kind: FolderKind::Mail,
+        well_known: roles.get(&id).copied(),
+        id,
+    }))
 }
 
 fn next_state(page: &DeltaPage) -> Result<(String, bool), SourceError> {
@@ -91,6 +193,8 @@ impl MailboxSource for GraphSource {
             .and_then(Value::as_str)
             .ok_or_else(|| SourceError::Protocol("msgfolderroot without id".into()))?;
         let _ = mb.root_folder_id.set(id.to_string());
+        let roles = self.well_known_folders(mb).await?;
+        let _ = mb.well_known.set(roles);
         Ok(())
     }
 
@@ -104,31 +208,36 @@ impl MailboxSource for GraphSource {
         let root = mb.root_folder_id.get();
         let mut changes = Vec::new();
         if state.is_none() {
-            for (id, name, kind) in [
-                (CALENDAR_FOLDER_ID, "Calendar", FolderKind::Calendar),
-                (CONTACTS_FOLDER_ID, "Contacts", FolderKind::Contacts),
+            for (id, name, kind, role) in [
+                (
+                    CALENDAR_FOLDER_ID,
+                    "Calendar",
+                    FolderKind::Calendar,
+                    WellKnown::Calendar,
+                ),
+                (
+                    CONTACTS_FOLDER_ID,
+                    "Contacts",
+                    FolderKind::Contacts,
+                    WellKnown::Contacts,
+                ),
             ] {
                 changes.push(FolderChange::Upsert(SourceFolder {
                     id: id.into(),
                     parent_id: None,
                     display_name: name.into(),
                     kind,
+                    well_known: Some(role),
                 }));
             }
         }
-        for e in &page.entries {
-            let Some(id) = e.id.clone() else { continue };
-            if e.removed.is_some() {
-                changes.push(FolderChange::Delete { id });
-                continue;
-            }
-            changes.push(FolderChange::Upsert(SourceFolder {
-                id,
-                parent_id: e.parent_folder_id.clone().filter(|p| Some(p) != root),
-                display_name: e.display_name.clone().unwrap_or_default(),
-                kind: FolderKind::Mail,
-            }));
-        }
+        let no_roles = HashMap::new();
+        let roles = mb.well_known.get().unwrap_or(&no_roles);
+        changes.extend(
+            page.entries
+                .iter()
+                .filter_map(|e| folder_change(e, root, roles)),
+        );
         let (state, more) = next_state(&page)?;
         Ok(FolderPage {
             changes,
@@ -205,5 +314,55 @@ impl MailboxSource for GraphSource {
                 .collect());
         }
         self.client.fetch_mime(mb, ids).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hidden_removed_and_well_known_delta_entries() {
+        let page = parse_delta_page(&json!({
+            "value": [
+                {"id": "inbox-id", "displayName": "Posteingang", "parentFolderId": "root", "isHidden": false},
+                {"id": "yammer", "displayName": "Yammer Root", "parentFolderId": "root", "isHidden": true},
+                {"id": "sub", "displayName": " Sub ", "parentFolderId": "inbox-id"},
+                {"id": "gone", "@removed": {"reason": "deleted"}},
+            ],
+            "@odata.deltaLink": "x"
+        }))
+        .unwrap();
+        let root = "root".to_string();
+        let roles = HashMap::from([("inbox-id".to_string(), WellKnown::Inbox)]);
+        let changes: Vec<FolderChange> = page
+            .entries
+            .iter()
+            .filter_map(|e| folder_change(e, Some(&root), &roles))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                FolderChange::Upsert(SourceFolder {
+                    id: "inbox-id".into(),
+                    parent_id: None,
+                    display_name: "Posteingang".into(),
+                    kind: FolderKind::Mail,
+                    well_known: Some(WellKnown::Inbox),
+                }),
+                FolderChange::Skip {
+                    id: "yammer".into()
+                },
+                FolderChange::Upsert(SourceFolder {
+                    id: "sub".into(),
+                    parent_id: Some("inbox-id".into()),
+                    display_name: " Sub ".into(),
+                    kind: FolderKind::Mail,
+                    well_known: None,
+                }),
+                FolderChange::Delete { id: "gone".into() },
+            ]
+        );
     }
 }

@@ -236,8 +236,11 @@ impl mailsync::SyncTarget for Crashing {
         parent: Option<&str>,
         name: &str,
         kind: mailsync::FolderKind,
+        well_known: Option<mailsync::source::WellKnown>,
     ) -> Result<bool, mailsync::TargetError> {
-        self.inner.upsert_folder(id, parent, name, kind).await
+        self.inner
+            .upsert_folder(id, parent, name, kind, well_known)
+            .await
     }
     async fn close_folder(&self, id: &str) -> Result<(), mailsync::TargetError> {
         self.inner.close_folder(id).await
