@@ -538,6 +538,54 @@ async fn scheduled_runs_record_status_and_history(proto: Proto) {
 }
 both!(scheduled_runs_record_status_and_history);
 
+/// An item the server cannot give shows on the mailbox's status with its reason and in the run
+/// counts; once the server gives it, the next run archives it and the mailbox is healthy.
+async fn items_not_archived_show_on_the_status(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let env = Env::sqlite().await;
+    let svc = service(&env, "node-a");
+    let stuck = h
+        .add_message(ALICE, "Inbox", &mime("Cannot convert"), false)
+        .unwrap();
+    h.fail_item(
+        ALICE,
+        stuck,
+        exchange_sim::ItemFault::MimeConversionFailed,
+        1000,
+    );
+    let (_, task) = connection_and_task(&svc, proto, &sim, &[ALICE]).await;
+    let r = svc.sync_mailbox_now(task, ALICE).await.unwrap().unwrap();
+    assert_eq!(r.status, MailboxSyncStatus::Attention, "{r:?}");
+    assert_eq!(r.counts.failed_items, 1, "{r:?}");
+    let m = svc
+        .store()
+        .task_mailbox(task, ALICE)
+        .await
+        .unwrap()
+        .unwrap();
+    let reason = m.reason.unwrap();
+    assert!(
+        reason.starts_with("1 item could not be archived: ")
+            && reason.contains("ErrorMimeContentConversionFailed"),
+        "{reason}"
+    );
+
+    h.clear_item_faults();
+    let r = svc.sync_mailbox_now(task, ALICE).await.unwrap().unwrap();
+    assert_eq!(r.status, MailboxSyncStatus::Healthy, "{r:?}");
+    assert_eq!((r.counts.failed_items, r.counts.recovered_items), (0, 1));
+    let m = svc
+        .store()
+        .task_mailbox(task, ALICE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.reason, None);
+    env.finish().await;
+}
+both!(items_not_archived_show_on_the_status);
+
 #[tokio::test]
 async fn only_due_mailboxes_of_enabled_tasks_run() {
     let sim = sim().await;

@@ -544,9 +544,17 @@ pub fn parse_get_folder(response: &Element) -> Result<Vec<Result<EwsFolder, Stat
         let folder = msg
             .child(M, "Folders")
             .and_then(|f| f.children.first())
-            .and_then(parse_folder)
-            .ok_or_else(|| SourceError::Protocol("GetFolder success without a folder".into()))?;
-        out.push(Ok(folder));
+            .and_then(parse_folder);
+        match folder {
+            Some(f) => out.push(Ok(f)),
+            // A Warning (or a success) without the folder is that folder's answer, like GetItem.
+            None if st.class == ResponseClass::Warning => out.push(Err(st)),
+            None => {
+                return Err(SourceError::Protocol(
+                    "GetFolder success without a folder".into(),
+                ))
+            }
+        }
     }
     Ok(out)
 }
