@@ -20,6 +20,7 @@ pub mod graph;
 pub mod probe;
 pub mod source;
 pub mod target;
+pub mod well_known;
 pub use soapxml as xml;
 
 pub use connection::{build_source, graph_config, ConnectionKind, ConnectionSettings};
