@@ -255,6 +255,10 @@ impl SyncService {
     async fn execute(&self, claim: &Claim) -> Result<RunReport> {
         let source = self.source(claim.connection_id).await?;
         let target = ArchiveTarget::open(self.inner.archive.clone(), &claim.address, None).await?;
+        self.inner
+            .store
+            .link_archive_mailbox(claim.task_mailbox_id, target.mailbox().id)
+            .await?;
         let options = SyncOptions {
             mail: claim.what.mail,
             calendar: claim.what.calendar,

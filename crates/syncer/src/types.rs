@@ -154,6 +154,8 @@ pub struct TaskMailboxView {
     pub next_run_at: Option<Timestamp>,
     /// A worker holds the mailbox now.
     pub running: bool,
+    /// The archive mailbox the runs write to; None until the first run opened it.
+    pub archive_mailbox_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

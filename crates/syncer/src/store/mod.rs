@@ -51,7 +51,7 @@ pub(super) const TASK_COLUMNS: &str =
     (SELECT COUNT(*) FROM sync_task_mailboxes m WHERE m.task_id = t.id) AS mailbox_count";
 
 pub(super) const MAILBOX_COLUMNS: &str = "id, task_id, address, status, reason, last_started_at, \
-    last_finished_at, last_counts, next_run_at, claimed_until";
+    last_finished_at, last_counts, next_run_at, claimed_until, archive_mailbox_id";
 
 pub(super) const RUN_COLUMNS: &str =
     "id, task_id, address, started_at, finished_at, status, counts, \
@@ -193,6 +193,7 @@ pub(super) fn mailbox_from_row(row: &AnyRow, now: Timestamp) -> Result<TaskMailb
         last_counts: counts,
         next_run_at: opt_time(row, "next_run_at")?,
         running: opt_time(row, "claimed_until")?.is_some_and(|t| t > now),
+        archive_mailbox_id: row.try_get("archive_mailbox_id")?,
     })
 }
 

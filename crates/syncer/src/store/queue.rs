@@ -90,6 +90,23 @@ impl SyncStore {
         }))
     }
 
+    /// Records which archive mailbox a task mailbox's runs write to.
+    pub(crate) async fn link_archive_mailbox(
+        &self,
+        task_mailbox_id: i64,
+        archive_mailbox_id: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE sync_task_mailboxes SET archive_mailbox_id = $1 WHERE id = $2 \
+             AND (archive_mailbox_id IS NULL OR archive_mailbox_id <> $1)",
+        )
+        .bind(archive_mailbox_id)
+        .bind(task_mailbox_id)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(())
+    }
+
     pub(crate) async fn renew_leases(
         &self,
         ids: &[i64],
