@@ -16,6 +16,7 @@ pub mod graph;
 pub mod mailbox;
 pub mod state;
 pub mod token;
+pub mod tokens;
 pub use soapxml as xml;
 
 use std::net::SocketAddr;

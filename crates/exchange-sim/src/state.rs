@@ -9,7 +9,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
 use crate::mailbox::{self, FolderKind, ItemKind, ItemRef, Mailbox, MailboxError};
-use crate::token::TokenStore;
+use crate::tokens::TokenStore;
 use crate::SimConfig;
 
 /// How Graph requests get throttled (429 with Retry-After).

@@ -85,7 +85,7 @@ async fn run_pass(
         protocol,
         pass,
         wall,
-        synced: reports.iter().map(|r| r.new_items).sum(),
+        synced: reports.iter().map(|r| r.counts.new_items).sum(),
         http: c.http_requests,
         counted: if protocol == "Graph" {
             c.graph_counted

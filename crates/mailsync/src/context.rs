@@ -11,7 +11,7 @@ use rand::Rng;
 use tokio::sync::Semaphore;
 
 use crate::error::SourceError;
-use crate::source::WellKnown;
+use crate::well_known::WellKnown;
 
 /// Exchange Online allows 4 concurrent requests per mailbox and app; on-premises budgets are
 /// similar. Staying under it avoids provoking throttling in the first place.

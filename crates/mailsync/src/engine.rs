@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use crate::context::{MailboxCtx, RetryPolicy, DEFAULT_IN_FLIGHT};
@@ -64,12 +64,9 @@ pub enum MailboxStatus {
     Failed,
 }
 
-/// What one run did to one mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RunReport {
-    pub mailbox: String,
-    pub status: MailboxStatus,
-    pub reason: Option<String>,
+/// What a run changed in the archive: the one record of counts, kept in the run history too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
     pub folders_added: u64,
     pub folders_removed: u64,
     /// Messages written for the first time.
@@ -84,9 +81,20 @@ pub struct RunReport {
     pub full_resyncs: u64,
     /// Items listed by the server that are not archived yet at the end of the run (kept on the
     /// mailbox's failed list and asked for again on the next run).
+    #[serde(default)]
     pub failed_items: u64,
     /// Items of the failed list that this run did archive.
+    #[serde(default)]
     pub recovered_items: u64,
+}
+
+/// What one run did to one mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    pub mailbox: String,
+    pub status: MailboxStatus,
+    pub reason: Option<String>,
+    pub counts: RunCounts,
     pub requests: u64,
     pub throttled: u64,
     pub duration: Duration,
@@ -99,17 +107,7 @@ impl RunReport {
             mailbox: mailbox.to_string(),
             status: MailboxStatus::Healthy,
             reason: None,
-            folders_added: 0,
-            folders_removed: 0,
-            new_items: 0,
-            moved_items: 0,
-            deleted_items: 0,
-            read_changes: 0,
-            calendar_items: 0,
-            contacts: 0,
-            full_resyncs: 0,
-            failed_items: 0,
-            recovered_items: 0,
+            counts: RunCounts::default(),
             requests: 0,
             throttled: 0,
             duration: Duration::ZERO,
@@ -163,10 +161,10 @@ pub async fn sync_mailbox(
         tracing::info!(
             mailbox,
             protocol = source.protocol(),
-            new = report.new_items,
-            moved = report.moved_items,
-            deleted = report.deleted_items,
-            read_changes = report.read_changes,
+            new = report.counts.new_items,
+            moved = report.counts.moved_items,
+            deleted = report.counts.deleted_items,
+            read_changes = report.counts.read_changes,
             requests = report.requests,
             throttled = report.throttled,
             ms = report.duration.as_millis() as u64,
@@ -271,7 +269,7 @@ impl Run<'_> {
         }
 
         let failed = self.target.failed_items().await?;
-        report.failed_items = failed.len() as u64;
+        report.counts.failed_items = failed.len() as u64;
         if let Some(first) = failed.first() {
             report.status = MailboxStatus::Attention;
             report.reason = Some(format!(
@@ -307,7 +305,7 @@ impl Run<'_> {
                     )
                     .await?;
                     self.forget_failed(&item.item_id).await?;
-                    report.recovered_items += 1;
+                    report.counts.recovered_items += 1;
                 }
                 Some(Outcome::Gone) => self.forget_failed(&item.item_id).await?,
                 Some(Outcome::Failed(reason)) => {
@@ -364,7 +362,7 @@ impl Run<'_> {
                 Ok(p) => p,
                 Err(SourceError::InvalidSyncState) if resync.is_none() && state.is_some() => {
                     tracing::info!(mailbox = %self.ctx.address, "folder sync state refused: full folder resync");
-                    report.full_resyncs += 1;
+                    report.counts.full_resyncs += 1;
                     resync = Some(HashSet::new());
                     state = None;
                     if !skipped.is_empty() {
@@ -409,7 +407,7 @@ impl Run<'_> {
                             )
                             .await?
                         {
-                            report.folders_added += 1;
+                            report.counts.folders_added += 1;
                         }
                         live.insert(f.id, f.parent_id);
                     }
@@ -492,7 +490,7 @@ impl Run<'_> {
     async fn close_folder(&mut self, id: &str, report: &mut RunReport) -> Result<(), EngineError> {
         self.target.close_folder(id).await?;
         self.target.delete_sync_state(&self.items_key(id)).await?;
-        report.folders_removed += 1;
+        report.counts.folders_removed += 1;
         Ok(())
     }
 
@@ -513,7 +511,7 @@ impl Run<'_> {
                 Ok(p) => p,
                 Err(SourceError::InvalidSyncState) if resync.is_none() && state.is_some() => {
                     tracing::info!(mailbox = %self.ctx.address, folder = %folder.id, "item sync state refused: full resync of the folder");
-                    report.full_resyncs += 1;
+                    report.counts.full_resyncs += 1;
                     resync = Some(HashSet::new());
                     state = None;
                     continue;
@@ -534,7 +532,7 @@ impl Run<'_> {
                     for id in self.target.folder_item_ids(&folder.id).await? {
                         if !seen.contains(&id) {
                             self.target.delete_item(&id).await?;
-                            report.deleted_items += 1;
+                            report.counts.deleted_items += 1;
                         }
                     }
                 }
@@ -620,7 +618,7 @@ impl Run<'_> {
                         .await?;
                     if had_failed {
                         self.forget_failed(&id).await?;
-                        report.recovered_items += 1;
+                        report.counts.recovered_items += 1;
                     }
                 }
                 ItemChange::ReadFlag { id, is_read } => {
@@ -629,7 +627,7 @@ impl Run<'_> {
                             && loc.is_read != is_read
                         {
                             self.target.set_read(&id, is_read).await?;
-                            report.read_changes += 1;
+                            report.counts.read_changes += 1;
                         }
                     }
                 }
@@ -643,7 +641,7 @@ impl Run<'_> {
                         .is_some_and(|l| l.folder_id.as_deref() == Some(folder.id.as_str()));
                     if here {
                         self.target.delete_item(&id).await?;
-                        report.deleted_items += 1;
+                        report.counts.deleted_items += 1;
                         self.deleted_this_run.insert(id);
                     }
                 }
@@ -669,12 +667,12 @@ impl Run<'_> {
                     self.target
                         .put_calendar_item(&folder.id, id, format, &data)
                         .await?;
-                    report.calendar_items += 1;
+                    report.counts.calendar_items += 1;
                 } else {
                     self.target
                         .put_contact(&folder.id, id, format, &data)
                         .await?;
-                    report.contacts += 1;
+                    report.counts.contacts += 1;
                 }
             }
             FolderKind::Mail => match self.target.item_location(id).await? {
@@ -691,7 +689,7 @@ impl Run<'_> {
                     self.target
                         .put_message(&folder.id, id, &mime, is_read.unwrap_or(false), search_key)
                         .await?;
-                    report.new_items += 1;
+                    report.counts.new_items += 1;
                 }
                 Some(loc) => {
                     if loc.folder_id.as_deref() != Some(folder.id.as_str()) {
@@ -701,7 +699,7 @@ impl Run<'_> {
                     }
                     if let Some(r) = is_read.filter(|r| *r != loc.is_read) {
                         self.target.set_read(id, r).await?;
-                        report.read_changes += 1;
+                        report.counts.read_changes += 1;
                     }
                 }
             },
@@ -710,10 +708,10 @@ impl Run<'_> {
     }
 
     fn count_move(&mut self, old_id: &str, report: &mut RunReport) {
-        report.moved_items += 1;
+        report.counts.moved_items += 1;
         // Its delete was counted earlier in this run; it was the first half of this move.
         if self.deleted_this_run.remove(old_id) {
-            report.deleted_items = report.deleted_items.saturating_sub(1);
+            report.counts.deleted_items = report.counts.deleted_items.saturating_sub(1);
         }
     }
 

@@ -60,9 +60,9 @@ async fn first_sync(proto: Proto) {
     let report = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
     assert_eq!(report.status, MailboxStatus::Healthy, "{report:?}");
     let (messages, read) = seed_message_counts(ALICE);
-    assert_eq!(report.new_items as usize, messages);
-    assert_eq!(report.calendar_items, 3);
-    assert_eq!(report.contacts, 3);
+    assert_eq!(report.counts.new_items as usize, messages);
+    assert_eq!(report.counts.calendar_items, 3);
+    assert_eq!(report.counts.contacts, 3);
     assert!(report.requests > 0);
     assert_mirrors(
         &sim,
@@ -114,10 +114,10 @@ async fn first_sync(proto: Proto) {
     assert_eq!(again.status, MailboxStatus::Healthy);
     assert_eq!(
         (
-            again.new_items,
-            again.moved_items,
-            again.deleted_items,
-            again.read_changes
+            again.counts.new_items,
+            again.counts.moved_items,
+            again.counts.deleted_items,
+            again.counts.read_changes
         ),
         (0, 0, 0, 0)
     );
@@ -164,12 +164,16 @@ async fn incremental(proto: Proto) {
 
     let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
     assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
-    assert_eq!(r.read_changes, 1);
-    assert_eq!((r.folders_added, r.folders_removed), (1, 1));
+    assert_eq!(r.counts.read_changes, 1);
+    assert_eq!((r.counts.folders_added, r.counts.folders_removed), (1, 1));
     // A move is a move for both: EWS reports it as a delete and a create with a new id, and
     // the engine pairs the two by content; Graph's immutable ids keep the id.
     assert_eq!(
-        (r.new_items, r.moved_items, r.deleted_items),
+        (
+            r.counts.new_items,
+            r.counts.moved_items,
+            r.counts.deleted_items
+        ),
         (2, 1, 1),
         "{r:?}"
     );
@@ -214,7 +218,12 @@ DTSTART:20251120T100000Z\r\nDTEND:20251120T110000Z\r\nSUMMARY:Budget workshop\r\
     let r = sync_mailbox(source.as_ref(), &target, BRUNO, &options()).await;
     assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
     assert_eq!(
-        (r.calendar_items, r.contacts, r.deleted_items, r.new_items),
+        (
+            r.counts.calendar_items,
+            r.counts.contacts,
+            r.counts.deleted_items,
+            r.counts.new_items
+        ),
         (1, 1, 1, 0)
     );
     assert_mirrors(&sim, BRUNO, &target, &[]);
@@ -330,20 +339,24 @@ async fn invalid_sync_state_full_resync(proto: Proto) {
     let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
     assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
     assert!(
-        r.full_resyncs >= 2,
+        r.counts.full_resyncs >= 2,
         "folders and at least one folder's items: {r:?}"
     );
-    assert_eq!((r.new_items, r.deleted_items), (1, 1), "{r:?}");
+    assert_eq!(
+        (r.counts.new_items, r.counts.deleted_items),
+        (1, 1),
+        "{r:?}"
+    );
     // No duplicates: only the one new message was written.
     assert_eq!(
         target.snapshot().puts - puts_before,
-        1 + r.calendar_items + r.contacts
+        1 + r.counts.calendar_items + r.counts.contacts
     );
     assert_mirrors(&sim, ALICE, &target, &["Inbox", "Inbox/Projects"]);
 
     // The fresh states work incrementally again.
     let quiet = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
-    assert_eq!((quiet.full_resyncs, quiet.new_items), (0, 0));
+    assert_eq!((quiet.counts.full_resyncs, quiet.counts.new_items), (0, 0));
 }
 both!(invalid_sync_state_full_resync);
 
@@ -369,7 +382,7 @@ async fn crash_then_resume(proto: Proto) {
     assert_eq!(snap.live_count(FolderKind::Mail), 120);
     // Every message written exactly once across the crash: nothing lost, nothing twice.
     assert_eq!(snap.puts, 120);
-    assert_eq!(first.new_items + second.new_items, 120);
+    assert_eq!(first.counts.new_items + second.counts.new_items, 120);
     assert_mirrors(&sim, big, &target, &["Inbox", "Sent Items", "Archive/2025"]);
 }
 both!(crash_then_resume);
@@ -471,7 +484,7 @@ async fn graph_token_is_cached_and_refreshed_after_expiry() {
         .unwrap();
     let r = sync_mailbox(&source, &target, ALICE, &options()).await;
     assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
-    assert_eq!(r.new_items, 1);
+    assert_eq!(r.counts.new_items, 1);
     assert_eq!(
         source.client().token_requests(),
         2,
@@ -521,7 +534,11 @@ async fn ews_folder_hidden_later_is_closed_with_its_subfolders() {
     h.set_folder_hidden(ALICE, "Inbox/Projects", true).unwrap();
     let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
     assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
-    assert_eq!((r.folders_added, r.folders_removed), (0, 2), "{r:?}");
+    assert_eq!(
+        (r.counts.folders_added, r.counts.folders_removed),
+        (0, 2),
+        "{r:?}"
+    );
     let snap = target.snapshot();
     assert!(!snap.folders[&projects].live && !snap.folders[&harbour].live);
     let mut skipped: Vec<&str> = snap.states["ews/folders-skipped"].lines().collect();
@@ -536,7 +553,11 @@ async fn ews_folder_hidden_later_is_closed_with_its_subfolders() {
         .add_folder(ALICE, "Inbox/Projects/Harbour", "Later")
         .unwrap();
     let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
-    assert_eq!((r.folders_added, r.folders_removed), (0, 0), "{r:?}");
+    assert_eq!(
+        (r.counts.folders_added, r.counts.folders_removed),
+        (0, 0),
+        "{r:?}"
+    );
     assert!(!target.snapshot().folders.contains_key(&later));
 }
 

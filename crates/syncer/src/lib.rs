@@ -14,7 +14,7 @@
 mod crypto;
 mod error;
 mod meta;
-mod probe;
+pub mod schedule;
 mod service;
 mod store;
 mod target;
@@ -23,8 +23,12 @@ mod types;
 pub use crypto::SecretBox;
 pub use error::{Result, SyncerError};
 pub use meta::item_meta;
-pub use probe::test_settings;
-pub use service::{next_run, ServiceOptions, SyncService, SyncWorker};
+// Connections and their test are Exchange knowledge (mailsync); the syncer stores them.
+pub use mailsync::{
+    test_settings, ConnectionKind, ConnectionSettings, ConnectionTestReport, TestFailure, TestStep,
+};
+pub use schedule::next_run;
+pub use service::{ServiceOptions, SyncService, SyncWorker};
 pub use store::SyncStore;
 pub use target::ArchiveTarget;
 pub use types::*;

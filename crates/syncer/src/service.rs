@@ -8,23 +8,14 @@ use std::time::Duration;
 
 use archive::{Archive, Timestamp};
 use mailsync::{MailboxSource, MailboxStatus, RetryPolicy, RunReport, SyncOptions};
-use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::error::{Result, SyncerError};
+use crate::schedule::next_run;
 use crate::store::{Claim, SyncStore};
 use crate::target::ArchiveTarget;
 use crate::types::*;
-
-/// The next scheduled run of a task's mailbox strictly after `after`: `runs_per_day` slots a
-/// day, at the mailbox's stable offset (`mailsync::scheduler`).
-pub fn next_run(task_id: i64, address: &str, runs_per_day: u32, after: Timestamp) -> Timestamp {
-    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(after.0) * 1000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let next = mailsync::scheduler::next_run_after(&task_id.to_string(), address, runs_per_day, at);
-    Timestamp(i64::try_from(next.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX))
-}
 
 #[derive(Debug, Clone)]
 pub struct ServiceOptions {
@@ -245,7 +236,7 @@ impl SyncService {
                 started,
                 finished,
                 report.status.into(),
-                &RunCounts::from(&report),
+                &report.counts,
                 report.requests,
                 report.throttled,
                 report.reason.as_deref(),
@@ -264,6 +255,10 @@ impl SyncService {
     async fn execute(&self, claim: &Claim) -> Result<RunReport> {
         let source = self.source(claim.connection_id).await?;
         let target = ArchiveTarget::open(self.inner.archive.clone(), &claim.address, None).await?;
+        self.inner
+            .store
+            .link_archive_mailbox(claim.task_mailbox_id, target.mailbox().id)
+            .await?;
         let options = SyncOptions {
             mail: claim.what.mail,
             calendar: claim.what.calendar,

@@ -1,49 +1,9 @@
 //! The plain, serialisable types the server and the UI see. None of them carries a secret.
 
 use archive::Timestamp;
-use mailsync::{MailboxStatus, RunReport};
+pub use mailsync::RunCounts;
+use mailsync::{ConnectionKind, ConnectionSettings, MailboxStatus};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConnectionKind {
-    Ews,
-    Graph,
-}
-
-impl ConnectionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectionKind::Ews => "ews",
-            ConnectionKind::Graph => "graph",
-        }
-    }
-}
-
-/// Where and as whom to connect; the secret (EWS password, Graph client secret) travels apart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ConnectionSettings {
-    /// Exchange on-premises: `https://mail.example.com/EWS/Exchange.asmx` and a service account
-    /// holding the ApplicationImpersonation role.
-    Ews { url: String, username: String },
-    /// Exchange Online, app-only. The endpoints default to Microsoft's public cloud when None.
-    Graph {
-        tenant_id: String,
-        client_id: String,
-        graph_endpoint: Option<String>,
-        token_endpoint: Option<String>,
-    },
-}
-
-impl ConnectionSettings {
-    pub fn kind(&self) -> ConnectionKind {
-        match self {
-            ConnectionSettings::Ews { .. } => ConnectionKind::Ews,
-            ConnectionSettings::Graph { .. } => ConnectionKind::Graph,
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct NewConnection {
@@ -72,44 +32,6 @@ pub struct ConnectionView {
     pub task_count: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-}
-
-/// What went wrong in a connection test, for the UI to pick an icon and a hint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TestFailure {
-    InvalidUrl,
-    Dns,
-    ConnectionRefused,
-    Timeout,
-    Tls,
-    Http,
-    BadCredentials,
-    ClientSecretRefused,
-    UnknownApplication,
-    ImpersonationDenied,
-    MailboxNotFound,
-    SecretUnreadable,
-    /// The server only throttled (EWS ErrorServerBusy, Graph 429): nothing is wrong with the
-    /// settings, the test should be repeated later.
-    ServerBusy,
-    Other,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TestStep {
-    pub step: String,
-    pub ok: bool,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConnectionTestReport {
-    pub ok: bool,
-    pub failure: Option<TestFailure>,
-    /// One sentence saying what failed (or that everything worked).
-    pub message: String,
-    pub steps: Vec<TestStep>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,44 +139,6 @@ impl From<MailboxStatus> for MailboxSyncStatus {
     }
 }
 
-/// What a run changed in the archive.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunCounts {
-    pub folders_added: u64,
-    pub folders_removed: u64,
-    pub new_items: u64,
-    pub moved_items: u64,
-    pub deleted_items: u64,
-    pub read_changes: u64,
-    pub calendar_items: u64,
-    pub contacts: u64,
-    pub full_resyncs: u64,
-    /// Items not archived yet at the end of the run (kept and retried on the next run).
-    #[serde(default)]
-    pub failed_items: u64,
-    /// Items an earlier run could not archive that this run archived.
-    #[serde(default)]
-    pub recovered_items: u64,
-}
-
-impl From<&RunReport> for RunCounts {
-    fn from(r: &RunReport) -> Self {
-        RunCounts {
-            folders_added: r.folders_added,
-            folders_removed: r.folders_removed,
-            new_items: r.new_items,
-            moved_items: r.moved_items,
-            deleted_items: r.deleted_items,
-            read_changes: r.read_changes,
-            calendar_items: r.calendar_items,
-            contacts: r.contacts,
-            full_resyncs: r.full_resyncs,
-            failed_items: r.failed_items,
-            recovered_items: r.recovered_items,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskMailboxView {
     pub id: i64,
@@ -270,6 +154,8 @@ pub struct TaskMailboxView {
     pub next_run_at: Option<Timestamp>,
     /// A worker holds the mailbox now.
     pub running: bool,
+    /// The archive mailbox the runs write to; None until the first run opened it.
+    pub archive_mailbox_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

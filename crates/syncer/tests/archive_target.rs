@@ -55,7 +55,7 @@ async fn first_sync(proto: Proto) {
     let mb = target.mailbox().id;
     let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
     assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
-    assert_eq!((r.calendar_items, r.contacts), (3, 3));
+    assert_eq!((r.counts.calendar_items, r.counts.contacts), (3, 3));
     assert_mirrors(
         &env,
         &sim,
@@ -117,7 +117,11 @@ async fn first_sync(proto: Proto) {
     let again = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
     assert_eq!(again.status, MailboxStatus::Healthy);
     assert_eq!(
-        (again.new_items, again.moved_items, again.deleted_items),
+        (
+            again.counts.new_items,
+            again.counts.moved_items,
+            again.counts.deleted_items
+        ),
         (0, 0, 0)
     );
     assert_eq!(
@@ -131,7 +135,11 @@ async fn first_sync(proto: Proto) {
         .unwrap();
     let third = sync_mailbox(source.as_ref(), &fresh, ALICE, &options()).await;
     assert_eq!(
-        (third.new_items, third.full_resyncs, third.folders_added),
+        (
+            third.counts.new_items,
+            third.counts.full_resyncs,
+            third.counts.folders_added
+        ),
         (0, 0, 0),
         "{third:?}"
     );
@@ -184,8 +192,8 @@ async fn incremental(proto: Proto) {
 
     let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
     assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
-    assert_eq!(r.read_changes, 1, "{r:?}");
-    assert_eq!((r.folders_added, r.folders_removed), (1, 1));
+    assert_eq!(r.counts.read_changes, 1, "{r:?}");
+    assert_eq!((r.counts.folders_added, r.counts.folders_removed), (1, 1));
     assert_mirrors(
         &env,
         &sim,
@@ -286,7 +294,14 @@ DTSTART:20251120T100000Z\r\nDTEND:20251120T110000Z\r\nSUMMARY:Budget workshop\r\
 
     let r = sync_mailbox(source.as_ref(), &target, BRUNO, &options()).await;
     assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
-    assert_eq!((r.calendar_items, r.contacts, r.deleted_items), (1, 1, 1));
+    assert_eq!(
+        (
+            r.counts.calendar_items,
+            r.counts.contacts,
+            r.counts.deleted_items
+        ),
+        (1, 1, 1)
+    );
     assert_mirrors(&env, &sim, mb, BRUNO, &[]).await;
 
     let state = env.archive.state_at(mb, Timestamp::now()).await.unwrap();
@@ -341,8 +356,12 @@ async fn invalid_sync_state_full_resync(proto: Proto) {
         .unwrap();
     let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
     assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
-    assert!(r.full_resyncs >= 2, "{r:?}");
-    assert_eq!((r.new_items, r.deleted_items), (1, 1), "{r:?}");
+    assert!(r.counts.full_resyncs >= 2, "{r:?}");
+    assert_eq!(
+        (r.counts.new_items, r.counts.deleted_items),
+        (1, 1),
+        "{r:?}"
+    );
     // No duplicate records: exactly the one new message was added.
     assert_eq!(
         env.archive.count_items(Some(mb)).await.unwrap(),
@@ -350,7 +369,7 @@ async fn invalid_sync_state_full_resync(proto: Proto) {
     );
     assert_mirrors(&env, &sim, mb, ALICE, &["Inbox", "Inbox/Projects"]).await;
     let quiet = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
-    assert_eq!((quiet.full_resyncs, quiet.new_items), (0, 0));
+    assert_eq!((quiet.counts.full_resyncs, quiet.counts.new_items), (0, 0));
     env.finish().await;
 }
 both!(invalid_sync_state_full_resync);
@@ -511,7 +530,7 @@ async fn folder_names_keep_their_spaces(proto: Proto) {
 
     // Nothing changed, so nothing is renamed on the next run.
     let again = sync_mailbox(source(proto, &sim).as_ref(), &target, HANS, &options()).await;
-    assert_eq!(again.folders_added, 0, "{again:?}");
+    assert_eq!(again.counts.folders_added, 0, "{again:?}");
     let tree = env.archive.folder_tree(mb, None).await.unwrap();
     assert!(tree.iter().any(|f| f.name == "  Spaced  "), "{tree:?}");
     env.finish().await;
@@ -606,7 +625,7 @@ async fn hidden_and_system_folders_are_not_archived(proto: Proto) {
         "Sent Items",
     ];
     assert_eq!(paths(folder_kinds(&env, mb).await), normal);
-    assert_eq!(r.folders_added, 7, "{r:?}");
+    assert_eq!(r.counts.folders_added, 7, "{r:?}");
     assert_eq!(env.live_count(mb, ItemKind::Message).await, 1);
     assert_eq!(env.items_in_path(mb, "Projects").await, Some(1));
 
@@ -620,7 +639,11 @@ async fn hidden_and_system_folders_are_not_archived(proto: Proto) {
         .unwrap();
     let r = sync_mailbox(source(proto, &sim).as_ref(), &fresh, HANS, &options()).await;
     assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
-    assert_eq!((r.folders_added, r.folders_removed), (1, 0), "{r:?}");
+    assert_eq!(
+        (r.counts.folders_added, r.counts.folders_removed),
+        (1, 0),
+        "{r:?}"
+    );
     let mut want: Vec<&str> = normal.to_vec();
     want.push("Later");
     want.sort_unstable();

@@ -89,7 +89,7 @@ async fn per_item_errors_lose_nothing(proto: Proto) {
         let mb = target.mailbox().id;
         let first = run(proto, &sim, &target).await;
         assert_eq!(first.status, MailboxStatus::Attention, "{first:?}");
-        assert_eq!(first.failed_items, 1, "{first:?}");
+        assert_eq!(first.counts.failed_items, 1, "{first:?}");
         let reason = first.reason.clone().unwrap();
         assert!(
             reason.starts_with("1 item could not be archived:")
@@ -122,7 +122,7 @@ async fn per_item_errors_lose_nothing(proto: Proto) {
         let third = run(proto, &sim, &target).await;
         assert_eq!(third.status, MailboxStatus::Healthy, "{third:?}");
         assert_eq!(
-            (third.failed_items, third.recovered_items),
+            (third.counts.failed_items, third.counts.recovered_items),
             (0, 1),
             "{third:?}"
         );
@@ -192,7 +192,11 @@ async fn moves_stay_moves_in_any_order(proto: Proto) {
         let r = run(proto, &sim, &target).await;
         assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
         assert_eq!(
-            (r.moved_items, r.new_items, r.deleted_items),
+            (
+                r.counts.moved_items,
+                r.counts.new_items,
+                r.counts.deleted_items
+            ),
             (3, 0, 0),
             "{r:?}"
         );
@@ -230,7 +234,7 @@ async fn moves_stay_moves_in_any_order(proto: Proto) {
         run(proto, &sim, &target).await;
         h.add_message(ALICE, "Sent Items", &raw, false).unwrap();
         let r = run(proto, &sim, &target).await;
-        assert_eq!((r.new_items, r.moved_items), (1, 0), "{r:?}");
+        assert_eq!((r.counts.new_items, r.counts.moved_items), (1, 0), "{r:?}");
         assert_eq!(
             archived_subjects(&env, mb).await.get("Copied twice"),
             Some(&2)
@@ -259,7 +263,7 @@ async fn ews_move_split_across_runs_stays_a_move() {
     // The archive saw only the delete (as a run that stopped after the Inbox would).
     target.delete_item(&old_id).await.unwrap();
     let r = run(Proto::Ews, &sim, &target).await;
-    assert_eq!((r.moved_items, r.new_items), (1, 0), "{r:?}");
+    assert_eq!((r.counts.moved_items, r.counts.new_items), (1, 0), "{r:?}");
     assert_eq!(env.archive.count_items(Some(mb)).await.unwrap(), records);
     let rec = env
         .archive
@@ -304,7 +308,7 @@ async fn crash_with_item_errors_then_resume(proto: Proto) {
     let second = sync_mailbox(source.as_ref(), &target, big, &options()).await;
     assert_eq!(second.status, MailboxStatus::Attention, "{second:?}");
     let inbox = h.list_items(big, "Inbox").unwrap().len() as u64;
-    assert_eq!(second.failed_items, inbox.div_ceil(3), "{second:?}");
+    assert_eq!(second.counts.failed_items, inbox.div_ceil(3), "{second:?}");
 
     h.clear_item_faults();
     let third = sync_mailbox(source.as_ref(), &target, big, &options()).await;
@@ -347,7 +351,11 @@ async fn ews_moves_pair_by_search_key_when_mime_differs() {
             "MIME was fetched anew"
         );
         assert_eq!(
-            (r.moved_items, r.new_items, r.deleted_items),
+            (
+                r.counts.moved_items,
+                r.counts.new_items,
+                r.counts.deleted_items
+            ),
             (2, 0, 0),
             "{r:?}"
         );

@@ -489,9 +489,11 @@ async fn scheduled_runs_record_status_and_history(proto: Proto) {
     }
     assert_ne!(alice.next_run_at, chloe.next_run_at);
 
-    // The archive got the mailboxes that worked.
+    // The archive got the mailboxes that worked, and each task mailbox points at its own.
     let archived = env.archive.mailbox_by_name(ALICE).await.unwrap().unwrap();
     assert_eq!(archived.owner_address, ALICE);
+    assert_eq!(alice.archive_mailbox_id, Some(archived.id));
+    assert_ne!(alice.archive_mailbox_id, chloe.archive_mailbox_id);
     let (messages, _, _) = sim.handle().item_counts(ALICE).unwrap();
     assert_eq!(counts.new_items as usize, messages);
 
@@ -605,9 +607,18 @@ async fn only_due_mailboxes_of_enabled_tasks_run() {
         runs.iter().map(|r| r.address.as_str()).collect::<Vec<_>>(),
         [ALICE]
     );
-    // An hour later they are due.
+    // An hour later they are due. (Alice's own next slot depends on the time of day the test
+    // runs; it is moved past that hour so the count does not.)
+    sqlx::query("UPDATE sync_task_mailboxes SET next_run_at = $1 WHERE address = $2")
+        .bind(now.0 + 7_200_000_000)
+        .bind(ALICE)
+        .execute(&env.db().pool)
+        .await
+        .unwrap();
     let later = svc.run_due(Timestamp(now.0 + 3_600_000_001)).await.unwrap();
-    assert_eq!(later.len(), 2);
+    let mut later: Vec<&str> = later.iter().map(|r| r.address.as_str()).collect();
+    later.sort();
+    assert_eq!(later, [BRUNO, CHLOE]);
 
     // A disabled task runs nothing, even when asked.
     let other = svc

@@ -4,13 +4,58 @@
 
 use std::time::Duration;
 
-use mailsync::{MailboxCtx, RetryPolicy, SourceError};
+use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::store::{build_source, graph_config, SyncStore};
-use crate::types::*;
+use crate::connection::{build_source, graph_config, ConnectionSettings};
+use crate::context::{MailboxCtx, RetryPolicy};
+use crate::error::SourceError;
 
 const NET_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// What went wrong in a connection test, for the UI to pick an icon and a hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestFailure {
+    InvalidUrl,
+    Dns,
+    ConnectionRefused,
+    Timeout,
+    Tls,
+    Http,
+    BadCredentials,
+    ClientSecretRefused,
+    UnknownApplication,
+    ImpersonationDenied,
+    MailboxNotFound,
+    SecretUnreadable,
+    /// The server only throttled (EWS ErrorServerBusy, Graph 429): nothing is wrong with the
+    /// settings, the test should be repeated later.
+    ServerBusy,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestStep {
+    pub step: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionTestReport {
+    pub ok: bool,
+    pub failure: Option<TestFailure>,
+    /// One sentence saying what failed (or that everything worked).
+    pub message: String,
+    pub steps: Vec<TestStep>,
+}
+
+impl ConnectionTestReport {
+    /// A test that could not start: `step` failed before anything was sent.
+    pub fn failed_before_start(step: &str, failure: TestFailure, message: String) -> Self {
+        Steps { steps: Vec::new() }.fail(step, failure, message)
+    }
+}
 
 struct Steps {
     steps: Vec<TestStep>,
@@ -304,7 +349,7 @@ pub async fn test_settings(
             if let Err((f, m)) = reach(&mut steps, "token endpoint", &config.token_url).await {
                 return steps.fail("reach", f, m);
             }
-            let client = match mailsync::graph::GraphClient::new(config.clone()) {
+            let client = match crate::graph::GraphClient::new(config.clone()) {
                 Ok(c) => c,
                 Err(e) => return steps.fail("connector", TestFailure::Other, e.to_string()),
             };
@@ -351,11 +396,11 @@ pub async fn test_settings(
             let Some(p) = probe else {
                 return steps.done(format!("Connected: application {client_id} got a token. Give a mailbox address to test mailbox access too."));
             };
-            let source = match mailsync::GraphSource::new(config) {
+            let source = match crate::graph::GraphSource::new(config) {
                 Ok(s) => s,
                 Err(e) => return steps.fail("connector", TestFailure::Other, e.to_string()),
             };
-            match mailsync::MailboxSource::open(&source, &ctx(&p)).await {
+            match crate::source::MailboxSource::open(&source, &ctx(&p)).await {
                 Ok(()) => {
                     steps.ok("mailbox", format!("{p} opened"));
                     steps.done(format!("Connected: application {client_id} can open {p}."))
@@ -373,31 +418,5 @@ pub async fn test_settings(
                 Err(e) => steps.fail("mailbox", TestFailure::Other, format!("Opening {p} failed: {e}")),
             }
         }
-    }
-}
-
-impl SyncStore {
-    /// Tests a saved connection with its stored secret.
-    pub async fn test_connection(
-        &self,
-        id: i64,
-        probe_mailbox: Option<&str>,
-    ) -> Result<ConnectionTestReport> {
-        let view = self
-            .connection(id)
-            .await?
-            .ok_or(crate::SyncerError::UnknownConnection(id))?;
-        let secret = match self.connection_secret(id).await {
-            Ok(s) => s,
-            Err(e @ (crate::SyncerError::SecretUnreadable | crate::SyncerError::NoSecret(_))) => {
-                return Ok(Steps { steps: Vec::new() }.fail(
-                    "secret",
-                    TestFailure::SecretUnreadable,
-                    e.to_string(),
-                ))
-            }
-            Err(e) => return Err(e),
-        };
-        Ok(test_settings(&view.settings, &secret, probe_mailbox).await)
     }
 }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use archive::Timestamp;
 use time::{Duration as TimeDuration, OffsetDateTime, Time};
 
 const DAY_MS: u64 = 86_400_000;
@@ -81,6 +82,15 @@ pub fn runs_between(
         }
         out.push(t);
     }
+}
+
+/// The next scheduled run of a task's mailbox strictly after `after`: `runs_per_day` slots a
+/// day, at the mailbox's stable offset .
+pub fn next_run(task_id: i64, address: &str, runs_per_day: u32, after: Timestamp) -> Timestamp {
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(after.0) * 1000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let next = next_run_after(&task_id.to_string(), address, runs_per_day, at);
+    Timestamp(i64::try_from(next.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
