@@ -1,0 +1,38 @@
+//! The search index's feed: items in change order after a cursor.
+
+use sqlx::Row;
+
+use super::{detail_from_row, Archive, Result, ITEM_COLUMNS};
+use crate::types::*;
+
+impl Archive {
+    /// Items changed after `cursor`, in change order: what the search index has not seen yet.
+    pub async fn changes_since(
+        &self,
+        cursor: ChangeCursor,
+        limit: u32,
+    ) -> Result<Vec<IndexRecord>> {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM archive_items i WHERE i.change_seq > $1 OR (i.change_seq = $2 AND i.id > $3) \
+             ORDER BY i.change_seq, i.id LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(cursor.seq)
+            .bind(cursor.seq)
+            .bind(cursor.item_id)
+            .bind(limit as i64)
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(IndexRecord {
+                    cursor: ChangeCursor {
+                        seq: row.try_get("change_seq")?,
+                        item_id: row.try_get("id")?,
+                    },
+                    item: detail_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+}
