@@ -1,4 +1,4 @@
-//! The search index's feed: items in change order after a cursor.
+//! The search index's feed: items in change order after a cursor, and how many there are.
 
 use sqlx::Row;
 
@@ -34,5 +34,19 @@ impl Archive {
                 })
             })
             .collect()
+    }
+
+    /// How many items [`Archive::changes_since`] has after `cursor`, without reading them: how far
+    /// a search index that stopped there is behind. One range scan of the change-order index,
+    /// short when the index is nearly caught up.
+    pub async fn count_changes_since(&self, cursor: ChangeCursor) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM archive_items i WHERE i.change_seq > $1 OR (i.change_seq = $2 AND i.id > $3)",
+        )
+        .bind(cursor.seq)
+        .bind(cursor.seq)
+        .bind(cursor.item_id)
+        .fetch_one(&self.db.pool)
+        .await?)
     }
 }
