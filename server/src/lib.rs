@@ -15,7 +15,7 @@ use accounts::{Accounts, SignInThrottle};
 use app::api::context::AppContext;
 use archive::Archive;
 use database::Database;
-use search::SearchIndex;
+use search::{SearchError, SearchIndex, SearchReader};
 use secrecy::ExposeSecret;
 use syncer::{ServiceOptions, SyncService, SyncStore, SyncWorker};
 use tokio::net::TcpListener;
@@ -52,6 +52,19 @@ pub fn open_search(settings: &Settings) -> anyhow::Result<SearchIndex> {
              folder?): {e}",
             dir.display()
         )
+    })
+}
+
+/// The search index in the data folder, read-only: it opens while a portal holds the writer, and
+/// shows what that writer has committed.
+pub fn open_search_reader(settings: &Settings) -> anyhow::Result<SearchReader> {
+    let dir = settings.storage.data_dir.join("index");
+    SearchReader::open(&dir).map_err(|e| match e {
+        SearchError::Missing(_) | SearchError::Outdated(_) => anyhow::anyhow!(
+            "{e}: the portal (`sync-recover serve`) builds it when it starts, or run \
+             `sync-recover reindex`"
+        ),
+        e => anyhow::anyhow!("cannot open the search index in {}: {e}", dir.display()),
     })
 }
 

@@ -56,7 +56,8 @@ enum Command {
         #[arg(long, default_value = "Inbox")]
         folder: String,
     },
-    /// Search the archive (all mailboxes, or those named).
+    /// Search the archive (all mailboxes, or those named), as the index was last committed; works
+    /// while the portal runs.
     Search {
         query: String,
         #[arg(long = "mailbox")]

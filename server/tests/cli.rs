@@ -119,3 +119,119 @@ fn sigterm_stops_the_server_cleanly() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
 }
+
+fn apricot(source_id: &str, subject: &str) -> archive::PutItem {
+    let raw = format!(
+        "From: Ann Archer <ann@example.com>\r\nTo: bob@example.com\r\nSubject: {subject}\r\n\
+         Date: Mon, 15 Jan 2024 09:00:00 +0000\r\n\r\nApricots are in season.\r\n"
+    );
+    archive::PutItem {
+        mailbox_id: 0,
+        folder_source_id: "inbox".into(),
+        source_id: source_id.into(),
+        kind: archive::ItemKind::Message,
+        raw: raw.into_bytes(),
+        is_read: false,
+        flags: Vec::new(),
+        meta: None,
+        received_at: None,
+        at: archive::Timestamp::now(),
+    }
+}
+
+/// `search` runs next to a portal: this process holds the index writer as `serve` does, and the
+/// command answers from what is committed, with a note that the index is behind the archive.
+#[tokio::test]
+async fn search_answers_while_the_portal_holds_the_index_writer() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let settings = server::config::Settings::for_tests(data.path()).expect("settings");
+    let archive = server::open_archive(&settings).await.expect("archive");
+    let mailbox = archive
+        .ensure_mailbox(&archive::NewMailbox {
+            name: "ann@example.com".into(),
+            owner_address: "ann@example.com".into(),
+            display_name: "Ann".into(),
+        })
+        .await
+        .expect("mailbox");
+    let inbox = archive::FolderSpec {
+        source_id: "inbox".into(),
+        parent_source_id: None,
+        name: "Inbox".into(),
+        kind: archive::FolderKind::Inbox,
+    };
+    archive
+        .upsert_folder(mailbox.id, &inbox, archive::Timestamp::now())
+        .await
+        .expect("folder");
+    let put = |source_id: &str, subject: &str| archive::PutItem {
+        mailbox_id: mailbox.id,
+        ..apricot(source_id, subject)
+    };
+    archive
+        .put_item(put("first", "Apricot jam"))
+        .await
+        .expect("put");
+    let writer = server::open_search(&settings).expect("the portal's index writer");
+    assert_eq!(writer.catch_up(&archive).await.expect("catch up"), 1);
+    archive
+        .put_item(put("second", "Apricot tart"))
+        .await
+        .expect("put");
+
+    let search = || {
+        sync_recover(data.path())
+            .args(["search", "apricot", "--mailbox", "ann@example.com"])
+            .output()
+            .expect("run")
+    };
+    let output = search();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.first(), Some(&"1 matches"), "{stdout}");
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[1].ends_with("\tApricot jam"), "{stdout}");
+    assert!(
+        stderr.contains("the index is 1 change behind the archive"),
+        "{stderr}"
+    );
+
+    // One writer per index is still the rule.
+    let reindex = sync_recover(data.path())
+        .arg("reindex")
+        .output()
+        .expect("run");
+    assert!(!reindex.status.success(), "{reindex:?}");
+
+    assert_eq!(writer.catch_up(&archive).await.expect("catch up"), 1);
+    let output = search();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.lines().next(), Some("2 matches"), "{stdout}");
+    assert!(!stderr.contains("behind"), "{stderr}");
+}
+
+#[test]
+fn search_without_an_index_says_how_to_build_one() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let migrate = sync_recover(data.path())
+        .arg("migrate")
+        .output()
+        .expect("run");
+    assert!(migrate.status.success(), "{migrate:?}");
+    let output = sync_recover(data.path())
+        .args(["search", "anything"])
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no search index"), "{stderr}");
+    assert!(stderr.contains("sync-recover reindex"), "{stderr}");
+    assert!(
+        !data.path().join("index").join("meta.json").exists(),
+        "a search creates no index"
+    );
+}

@@ -36,6 +36,7 @@ on_both_backends!(
     calendar_and_contacts_are_stored_like_messages,
     unknown_folder_and_item_are_errors,
     one_batch_mixes_new_repeated_moved_and_readded_items,
+    changes_are_counted_from_a_cursor_like_they_are_listed,
 );
 
 async fn mailbox(a: &Archive, name: &str) -> Mailbox {
@@ -632,4 +633,48 @@ async fn one_batch_mixes_new_repeated_moved_and_readded_items(ta: &TestArchive) 
     );
     assert_eq!(where_is(&before, "NEW"), None);
     assert_eq!(state.items.len(), 3 + 2 + 120);
+}
+
+/// A search index reports how far behind it is by this count: it must agree with what
+/// `changes_since` would hand it, at every cursor.
+async fn changes_are_counted_from_a_cursor_like_they_are_listed(ta: &TestArchive) {
+    let a = &ta.archive;
+    let m = mailbox(a, "feed@example.com").await.id;
+    a.upsert_folder(m, &folder("inbox", None, "Inbox", FolderKind::Inbox), t(0))
+        .await
+        .unwrap();
+    a.upsert_folder(m, &folder("old", None, "Old", FolderKind::Other), t(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.count_changes_since(ChangeCursor::default())
+            .await
+            .unwrap(),
+        0
+    );
+    let raw = |n: usize| format!("Subject: feed {n}\r\n\r\nbody {n}\r\n").into_bytes();
+    a.put_items(
+        (0..5)
+            .map(|n| put(m, "inbox", &format!("f{n}"), raw(n), t(1)))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    a.move_item(m, "f1", "old", None, t(2)).await.unwrap();
+    let all = a.changes_since(ChangeCursor::default(), 100).await.unwrap();
+    assert_eq!(all.len(), 5);
+    assert_eq!(
+        a.count_changes_since(ChangeCursor::default())
+            .await
+            .unwrap(),
+        5
+    );
+    for (n, record) in all.iter().enumerate() {
+        let listed = a.changes_since(record.cursor, 100).await.unwrap().len();
+        assert_eq!(listed, 4 - n);
+        assert_eq!(
+            a.count_changes_since(record.cursor).await.unwrap(),
+            listed as i64
+        );
+    }
 }

@@ -5,6 +5,11 @@
 //! cursor kept in the index's own commit payload, so a crash between a store write and an index
 //! commit only means that the next catch-up does that work again. Every query is confined to a
 //! set of mailbox ids inside the tantivy query itself.
+//!
+//! Searching needs no writer: a [`SearchReader`] opens the committed index without taking the
+//! writer lock, so the command line (or any other process) can search while the portal holds the
+//! [`SearchIndex`]. It sees what the writer has committed, and
+//! [`SearchReader::pending_changes`] tells how far that is behind the store.
 
 mod query;
 mod tokenizer;
@@ -41,6 +46,12 @@ pub enum SearchError {
     Query(#[from] QueryError),
     #[error("index commit payload `{0}` is not a change cursor")]
     BadPayload(String),
+    /// Only the writer creates an index; a reader finds none until it has.
+    #[error("there is no search index in {0} yet")]
+    Missing(String),
+    /// Only the writer can rebuild an index of an older schema.
+    #[error("the search index in {0} was built with an older schema and has to be rebuilt")]
+    Outdated(String),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -184,11 +195,24 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
 }
 
-pub struct SearchIndex {
+/// The committed index, for searching only. Opening it takes no lock: any number of readers,
+/// in any process, can open it next to the one [`SearchIndex`] that writes.
+pub struct SearchReader {
     index: Index,
     reader: IndexReader,
-    writer: tokio::sync::Mutex<IndexWriter>,
     fields: Fields,
+}
+
+/// The index with its single writer: keeps it caught up with the store, and searches it too.
+pub struct SearchIndex {
+    view: SearchReader,
+    writer: tokio::sync::Mutex<IndexWriter>,
+}
+
+impl std::fmt::Debug for SearchReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchReader").finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -294,44 +318,31 @@ impl SearchIndex {
             .schema(schema)
             .settings(settings)
             .open_or_create(directory)?;
-        // Segments of one query are searched in parallel: a phrase over common words has to
-        // check positions in most documents, and that is what sets the tail latency.
-        let threads =
-            std::thread::available_parallelism().map_or(1, |n| n.get().min(SEARCH_THREADS));
-        if threads > 1 {
-            index.set_multithread_executor(threads)?;
-        }
-        index
-            .tokenizers()
-            .register(TOKENIZER, tokenizer::analyzer());
+        prepare_for_search(&mut index)?;
         let writer = index.writer(writer_memory_bytes.max(15_000_000))?;
+        // The writer reloads after each of its own commits, so it needs no file watcher.
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         Ok(SearchIndex {
-            index,
-            reader,
+            view: SearchReader {
+                index,
+                reader,
+                fields,
+            },
             writer: tokio::sync::Mutex::new(writer),
-            fields,
         })
+    }
+
+    /// The searching half of this index, as a [`SearchReader`] opened elsewhere would see it.
+    pub fn reader(&self) -> &SearchReader {
+        &self.view
     }
 
     /// How far the index has caught up with the store, as recorded in its last commit.
     pub fn indexed_up_to(&self) -> Result<ChangeCursor> {
-        let payload = self.index.load_metas()?.payload;
-        match payload {
-            None => Ok(ChangeCursor::default()),
-            Some(p) => {
-                let parsed = p.split_once(':').and_then(|(s, i)| {
-                    Some(ChangeCursor {
-                        seq: s.parse().ok()?,
-                        item_id: i.parse().ok()?,
-                    })
-                });
-                parsed.ok_or(SearchError::BadPayload(p))
-            }
-        }
+        self.view.indexed_up_to()
     }
 
     /// Indexes every store change the index has not seen, committing every [`BATCH`] changes
@@ -366,12 +377,12 @@ impl SearchIndex {
             cursor = next;
         }
         drop(writer);
-        self.reader.reload()?;
+        self.view.reader.reload()?;
         Ok(total)
     }
 
     fn add(&self, writer: &IndexWriter, record: &IndexRecord, body: &str) -> Result<()> {
-        let f = &self.fields;
+        let f = &self.view.fields;
         let item = &record.item;
         writer.delete_term(Term::from_field_u64(f.item_id, item.id as u64));
         let mut doc = TantivyDocument::default();
@@ -403,6 +414,103 @@ impl SearchIndex {
         doc.add_u64(f.has_attachment, u64::from(item.has_attachments));
         writer.add_document(doc)?;
         Ok(())
+    }
+
+    /// Number of documents visible to searches.
+    pub fn num_docs(&self) -> u64 {
+        self.view.num_docs()
+    }
+
+    /// Every item id in the index, for consistency checks.
+    pub fn indexed_item_ids(&self) -> Result<Vec<i64>> {
+        self.view.indexed_item_ids()
+    }
+
+    pub async fn search(
+        &self,
+        archive: &Archive,
+        request: &SearchRequest,
+    ) -> Result<SearchResults> {
+        self.view.search(archive, request).await
+    }
+
+    /// A reader's view of the document count by query, for tests and diagnostics.
+    pub fn count_term(&self, field: &str, value: u64) -> Result<usize> {
+        self.view.count_term(field, value)
+    }
+}
+
+/// Searches run on many threads, and queries and snippets need the mail tokenizer: the same set-up
+/// for the writer's index and a reader's.
+fn prepare_for_search(index: &mut Index) -> Result<()> {
+    // Segments of one query are searched in parallel: a phrase over common words has to
+    // check positions in most documents, and that is what sets the tail latency.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(SEARCH_THREADS));
+    if threads > 1 {
+        index.set_multithread_executor(threads)?;
+    }
+    index
+        .tokenizers()
+        .register(TOKENIZER, tokenizer::analyzer());
+    Ok(())
+}
+
+impl SearchReader {
+    /// Opens the index in `dir` as its writer last committed it, without the writer lock. Fails
+    /// when there is no index yet, or one of an older schema: creating and rebuilding are the
+    /// writer's ([`SearchIndex::open`]). Follows the writer's later commits by itself.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let missing = || SearchError::Missing(dir.display().to_string());
+        if !dir.is_dir() {
+            return Err(missing());
+        }
+        let directory = MmapDirectory::open(dir)?;
+        if !Index::exists(&directory).map_err(tantivy::TantivyError::from)? {
+            return Err(missing());
+        }
+        let (schema, fields) = schema();
+        let mut index = Index::open(directory)?;
+        if index.schema() != schema {
+            return Err(SearchError::Outdated(dir.display().to_string()));
+        }
+        prepare_for_search(&mut index)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
+        Ok(SearchReader {
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    /// How far the index has caught up with the store, as recorded in its last commit.
+    pub fn indexed_up_to(&self) -> Result<ChangeCursor> {
+        let payload = self.index.load_metas()?.payload;
+        match payload {
+            None => Ok(ChangeCursor::default()),
+            Some(p) => {
+                let parsed = p.split_once(':').and_then(|(s, i)| {
+                    Some(ChangeCursor {
+                        seq: s.parse().ok()?,
+                        item_id: i.parse().ok()?,
+                    })
+                });
+                parsed.ok_or(SearchError::BadPayload(p))
+            }
+        }
+    }
+
+    /// How many store changes the index has not seen yet: what the writer's next catch-up does.
+    pub async fn pending_changes(&self, archive: &Archive) -> Result<u64> {
+        let count = archive.count_changes_since(self.indexed_up_to()?).await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Sees the writer's latest commit now, rather than when the file watcher notices it.
+    pub fn reload(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
     }
 
     /// Number of documents visible to searches.

@@ -526,3 +526,105 @@ async fn an_index_built_with_another_schema_is_rebuilt_from_the_store() {
     let index = SearchIndex::open(&path, 20_000_000).unwrap();
     assert_eq!(index.num_docs(), 6);
 }
+
+async fn source_ids(archive: &Archive, results: SearchResults) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in results.hits {
+        out.push(archive.item(h.item_id).await.unwrap().unwrap().source_id);
+    }
+    out.sort();
+    out
+}
+
+/// The portal holds the writer for as long as it runs; the command line must still search.
+#[tokio::test]
+async fn a_reader_opens_and_searches_while_the_writer_is_held() {
+    let fx = fixture().await;
+    let path = fx.dir.path().join("index");
+    assert!(
+        SearchIndex::open(&path, 20_000_000).is_err(),
+        "one writer per index"
+    );
+    let reader = SearchReader::open(&path).unwrap();
+    assert_eq!(reader.num_docs(), 6);
+    assert_eq!(reader.pending_changes(&fx.archive).await.unwrap(), 0);
+    let request = |query: &str| SearchRequest {
+        mailbox_ids: vec![fx.m1],
+        query: query.into(),
+        limit: 100,
+        snippets: true,
+        ..Default::default()
+    };
+    let found = reader
+        .search(&fx.archive, &request("quarterly"))
+        .await
+        .unwrap();
+    assert!(found.hits.iter().all(|h| h.snippet.is_some()));
+    assert_eq!(
+        source_ids(&fx.archive, found).await,
+        vec!["hostile", "report"]
+    );
+
+    // Archived but not yet indexed: the reader answers from the last commit and says how far
+    // behind that is, until the writer catches up.
+    fx.archive
+        .put_item(put(
+            fx.m1,
+            "inbox",
+            "late",
+            &OTHER.replace("Other mailbox", "Quarterly latecomer"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(reader.pending_changes(&fx.archive).await.unwrap(), 1);
+    let before = reader
+        .search(&fx.archive, &request("latecomer"))
+        .await
+        .unwrap();
+    assert_eq!(before.total, 0);
+    assert_eq!(fx.index.catch_up(&fx.archive).await.unwrap(), 1);
+    reader.reload().unwrap();
+    assert_eq!(reader.pending_changes(&fx.archive).await.unwrap(), 0);
+    assert_eq!(
+        reader.indexed_up_to().unwrap(),
+        fx.index.indexed_up_to().unwrap()
+    );
+    let after = reader
+        .search(&fx.archive, &request("latecomer"))
+        .await
+        .unwrap();
+    assert_eq!(source_ids(&fx.archive, after).await, vec!["late"]);
+}
+
+#[tokio::test]
+async fn a_reader_neither_creates_nor_rebuilds_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index");
+    assert!(matches!(
+        SearchReader::open(&path),
+        Err(SearchError::Missing(_))
+    ));
+    std::fs::create_dir_all(&path).unwrap();
+    assert!(matches!(
+        SearchReader::open(&path),
+        Err(SearchError::Missing(_))
+    ));
+    assert!(!path.join("meta.json").exists(), "nothing was created");
+
+    let mut b = tantivy::schema::Schema::builder();
+    b.add_text_field("body", tantivy::schema::TEXT);
+    let old = tantivy::Index::create_in_dir(&path, b.build()).unwrap();
+    drop(old);
+    assert!(matches!(
+        SearchReader::open(&path),
+        Err(SearchError::Outdated(_))
+    ));
+    assert!(
+        tantivy::Index::open_in_dir(&path)
+            .unwrap()
+            .schema()
+            .get_field("body")
+            .is_ok(),
+        "the old index is left as it was"
+    );
+}

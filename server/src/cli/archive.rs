@@ -7,7 +7,7 @@ use archive::NewMailbox;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Settings;
-use crate::{open_archive, open_search};
+use crate::{open_archive, open_search, open_search_reader};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -108,8 +108,16 @@ pub async fn run_search(
     limit: usize,
 ) -> anyhow::Result<()> {
     let archive = open_archive(settings).await?;
-    let index = open_search(settings)?;
-    index.catch_up(&archive).await?;
+    // Read-only, so that it works next to a running portal; catching up is the writer's job.
+    let index = open_search_reader(settings)?;
+    let pending = index.pending_changes(&archive).await?;
+    if pending > 0 {
+        let changes = if pending == 1 { "change" } else { "changes" };
+        eprintln!(
+            "note: the index is {pending} {changes} behind the archive; a running portal catches \
+             up within seconds (otherwise start it, or run `sync-recover reindex`)"
+        );
+    }
     let mut ids = Vec::new();
     if mailboxes.is_empty() {
         ids.extend(archive.list_mailboxes().await?.into_iter().map(|m| m.id));

@@ -1,0 +1,172 @@
+//! Reading items: folder pages by keyset, single records and their raw content.
+
+use sqlx::Row;
+
+use super::{detail_from_row, flag, valid_at, Archive, Result, ITEM_COLUMNS};
+use crate::blob::BlobHash;
+use crate::error::ArchiveError;
+use crate::types::*;
+
+enum CursorKey {
+    Int(i64),
+    Text(String),
+}
+
+fn encode_cursor(item_id: ItemId, key: &CursorKey) -> String {
+    match key {
+        CursorKey::Int(v) => format!("{item_id}:{v}"),
+        CursorKey::Text(v) => format!("{item_id}:{v}"),
+    }
+}
+
+fn decode_cursor(cursor: &str, sort: SortKey) -> Result<(ItemId, CursorKey)> {
+    let bad = || ArchiveError::BadCursor(cursor.to_owned());
+    let (id, key) = cursor.split_once(':').ok_or_else(bad)?;
+    let id: i64 = id.parse().map_err(|_| bad())?;
+    let key = match sort {
+        SortKey::Date | SortKey::Size => CursorKey::Int(key.parse().map_err(|_| bad())?),
+        SortKey::Sender | SortKey::Subject => CursorKey::Text(key.to_owned()),
+    };
+    Ok((id, key))
+}
+
+impl Archive {
+    /// One page of a folder's items, now or as of an instant, by keyset on the chosen sort.
+    pub async fn list_folder_items(&self, folder: FolderId, query: &ListQuery) -> Result<ItemPage> {
+        let column = match query.sort {
+            SortKey::Date => "m.sort_date",
+            SortKey::Sender => "m.sort_sender",
+            SortKey::Subject => "m.sort_subject",
+            SortKey::Size => "m.sort_size",
+        };
+        let (dir, cmp) = if query.descending {
+            ("DESC", "<")
+        } else {
+            ("ASC", ">")
+        };
+        let (cond, binds) = valid_at("m", query.as_of, 2);
+        let mut next_param = 2 + binds.len();
+        let after = query
+            .after
+            .as_deref()
+            .map(|c| decode_cursor(c, query.sort))
+            .transpose()?;
+        let keyset = if after.is_some() {
+            let s = format!(
+                " AND ({column}, m.item_id) {cmp} (${}, ${})",
+                next_param,
+                next_param + 1
+            );
+            next_param += 2;
+            s
+        } else {
+            String::new()
+        };
+        let limit = query.limit.clamp(1, 1000) as i64;
+        let sql = format!(
+            "SELECT m.item_id, m.folder_id, CASE WHEN m.is_read THEN 1 ELSE 0 END AS read_flag, m.sort_date, \
+             m.sort_sender, m.sort_subject, m.sort_size, i.kind, i.subject, i.sender, i.sender_address, i.size, \
+             i.sent_at, CASE WHEN i.has_attachments THEN 1 ELSE 0 END AS has_attachments FROM archive_memberships m JOIN archive_items i ON i.id = m.item_id \
+             WHERE m.folder_id = $1 AND {cond}{keyset} ORDER BY {column} {dir}, m.item_id {dir} LIMIT ${next_param}"
+        );
+        let mut q = sqlx::query(&sql).bind(folder);
+        for b in &binds {
+            q = q.bind(*b);
+        }
+        if let Some((id, key)) = &after {
+            q = match key {
+                CursorKey::Int(v) => q.bind(*v),
+                CursorKey::Text(v) => q.bind(v.clone()),
+            };
+            q = q.bind(*id);
+        }
+        let rows = q.bind(limit + 1).fetch_all(&self.db.pool).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut next = None;
+        for (n, row) in rows.iter().enumerate() {
+            if n as i64 == limit {
+                if let Some(last) = items.last() {
+                    let last: &ItemSummary = last;
+                    let prev = &rows[n - 1];
+                    let key = match query.sort {
+                        SortKey::Date => CursorKey::Int(prev.try_get("sort_date")?),
+                        SortKey::Size => CursorKey::Int(prev.try_get("sort_size")?),
+                        SortKey::Sender => CursorKey::Text(prev.try_get("sort_sender")?),
+                        SortKey::Subject => CursorKey::Text(prev.try_get("sort_subject")?),
+                    };
+                    next = Some(encode_cursor(last.id, &key));
+                }
+                break;
+            }
+            items.push(ItemSummary {
+                id: row.try_get("item_id")?,
+                folder_id: row.try_get("folder_id")?,
+                kind: ItemKind::parse(&row.try_get::<String, _>("kind")?),
+                subject: row.try_get("subject")?,
+                sender: row.try_get("sender")?,
+                sender_address: row.try_get("sender_address")?,
+                date: Timestamp(row.try_get("sent_at")?),
+                size: row.try_get("size")?,
+                has_attachments: flag(row, "has_attachments")?,
+                is_read: row.try_get::<i64, _>("read_flag")? != 0,
+            });
+        }
+        Ok(ItemPage { items, next })
+    }
+
+    pub async fn item(&self, id: ItemId) -> Result<Option<ItemDetail>> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM archive_items i WHERE i.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.as_ref().map(detail_from_row).transpose()
+    }
+
+    pub async fn item_by_source_id(
+        &self,
+        mailbox: MailboxId,
+        source_id: &str,
+    ) -> Result<Option<ItemDetail>> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM archive_items i WHERE i.mailbox_id = $1 AND i.source_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(mailbox)
+            .bind(source_id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.as_ref().map(detail_from_row).transpose()
+    }
+
+    /// Source ids of the mailbox's items of `kind` whose content is exactly the blob `hash`,
+    /// live or deleted (the sync engine pairs moves reported with a new id by this).
+    pub async fn source_ids_with_content(
+        &self,
+        mailbox: MailboxId,
+        kind: ItemKind,
+        hash: &BlobHash,
+    ) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT source_id FROM archive_items WHERE blob_hash = $1 AND mailbox_id = $2 AND kind = $3 ORDER BY id",
+        )
+        .bind(hash.as_str())
+        .bind(mailbox)
+        .bind(kind.as_str())
+        .fetch_all(&self.db.pool)
+        .await?)
+    }
+
+    /// The item's raw content (MIME, ICS, VCF or JSON) exactly as archived.
+    pub async fn read_raw(&self, id: ItemId) -> Result<Vec<u8>> {
+        let hash: String = sqlx::query_scalar("SELECT blob_hash FROM archive_items WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(|| ArchiveError::UnknownItem(id.to_string()))?;
+        Ok(self.blobs.get(&BlobHash::parse(&hash)?).await?)
+    }
+
+    /// The raw content as a reader, for streaming a download.
+    pub async fn open_raw(&self, id: ItemId) -> Result<std::io::Cursor<Vec<u8>>> {
+        Ok(std::io::Cursor::new(self.read_raw(id).await?))
+    }
+}
