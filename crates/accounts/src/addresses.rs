@@ -55,12 +55,12 @@ impl Accounts {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::accounts;
     use crate::AccountError;
+    use crate::Accounts;
 
-    #[tokio::test]
-    async fn an_address_has_one_owner() {
-        let (accounts, _dir) = accounts().await;
+    testkit::each_backend!(an_address_has_one_owner);
+    async fn an_address_has_one_owner(kit: &testkit::TestDb) {
+        let accounts = Accounts::new(kit.db.clone());
         let alice = accounts
             .create_user("alice", "Alice", None, false)
             .await
@@ -86,9 +86,9 @@ mod tests {
         assert!(accounts.addresses(bob.id).await.expect("list").is_empty());
     }
 
-    #[tokio::test]
-    async fn malformed_addresses_are_refused() {
-        let (accounts, _dir) = accounts().await;
+    testkit::each_backend!(malformed_addresses_are_refused);
+    async fn malformed_addresses_are_refused(kit: &testkit::TestDb) {
+        let accounts = Accounts::new(kit.db.clone());
         let alice = accounts
             .create_user("alice", "Alice", None, false)
             .await

@@ -55,15 +55,3 @@ pub(crate) fn now_micros() -> i64 {
         .unwrap_or_default();
     i64::try_from(now.as_micros()).unwrap_or(i64::MAX)
 }
-
-#[cfg(test)]
-pub(crate) mod test_support {
-    use super::*;
-
-    pub async fn accounts() -> (Accounts, tempfile::TempDir) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}/meta.db", dir.path().display());
-        let db = Database::open(&url).await.expect("open database");
-        (Accounts::new(db), dir)
-    }
-}

@@ -102,11 +102,11 @@ impl Accounts {
 mod tests {
     use std::time::Duration;
 
-    use crate::test_support::accounts;
+    use crate::Accounts;
 
-    #[tokio::test]
-    async fn session_lifecycle() {
-        let (accounts, _dir) = accounts().await;
+    testkit::each_backend!(session_lifecycle);
+    async fn session_lifecycle(kit: &testkit::TestDb) {
+        let accounts = Accounts::new(kit.db.clone());
         let user = accounts
             .create_user("dana", "Dana", Some("password-1"), false)
             .await
@@ -132,9 +132,9 @@ mod tests {
             .is_none());
     }
 
-    #[tokio::test]
-    async fn expired_sessions_are_invisible_and_purged() {
-        let (accounts, _dir) = accounts().await;
+    testkit::each_backend!(expired_sessions_are_invisible_and_purged);
+    async fn expired_sessions_are_invisible_and_purged(kit: &testkit::TestDb) {
+        let accounts = Accounts::new(kit.db.clone());
         let user = accounts
             .create_user("erin", "Erin", Some("password-1"), false)
             .await

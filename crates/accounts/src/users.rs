@@ -142,12 +142,12 @@ async fn hash_blocking(password: &str) -> Result<String, AccountError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::accounts;
     use crate::AccountError;
+    use crate::Accounts;
 
-    #[tokio::test]
-    async fn create_and_authenticate() {
-        let (accounts, _dir) = accounts().await;
+    testkit::each_backend!(create_and_authenticate);
+    async fn create_and_authenticate(kit: &testkit::TestDb) {
+        let accounts = Accounts::new(kit.db.clone());
         let user = accounts
             .create_user(" Alice ", "Alice Archer", Some("s3cret-pass"), false)
             .await
@@ -172,9 +172,9 @@ mod tests {
             .is_none());
     }
 
-    #[tokio::test]
-    async fn duplicate_and_invalid_names_are_refused() {
-        let (accounts, _dir) = accounts().await;
+    testkit::each_backend!(duplicate_and_invalid_names_are_refused);
+    async fn duplicate_and_invalid_names_are_refused(kit: &testkit::TestDb) {
+        let accounts = Accounts::new(kit.db.clone());
         accounts
             .create_user("bob", "Bob", Some("password-1"), false)
             .await
@@ -187,9 +187,9 @@ mod tests {
         assert!(matches!(spaced, Err(AccountError::InvalidUsername)));
     }
 
-    #[tokio::test]
-    async fn sso_only_account_cannot_use_a_password() {
-        let (accounts, _dir) = accounts().await;
+    testkit::each_backend!(sso_only_account_cannot_use_a_password);
+    async fn sso_only_account_cannot_use_a_password(kit: &testkit::TestDb) {
+        let accounts = Accounts::new(kit.db.clone());
         accounts
             .create_user("carol", "Carol", None, false)
             .await
