@@ -3,10 +3,15 @@
 //! uses the public API of `archive` and nothing else of the project.
 //!
 //! - [`import`] reads legacy mbox, EML folders and Maildir++ trees into a named mailbox.
+//! - [`calendar`] and [`contacts`] read what the portal lists for an event or a contact from
+//!   iCalendar, vCard or Microsoft Graph JSON.
 
 // Tests may unwrap: a panic there is a test failure with a clear location.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod calendar;
+pub mod contacts;
+mod content_line;
 mod error;
 pub mod import;
 
