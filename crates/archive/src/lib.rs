@@ -9,7 +9,6 @@
 
 pub mod blob;
 mod error;
-pub mod mailgen;
 pub mod meta;
 mod store;
 mod types;

@@ -5,6 +5,7 @@
 //! - [`import`] reads legacy mbox, EML folders and Maildir++ trees into a named mailbox.
 //! - [`calendar`] and [`contacts`] read what the portal lists for an event or a contact from
 //!   iCalendar, vCard or Microsoft Graph JSON.
+//! - [`mailgen`] writes realistic synthetic mail for benchmarks and the demo.
 
 // Tests may unwrap: a panic there is a test failure with a clear location.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -14,5 +15,6 @@ pub mod contacts;
 mod content_line;
 mod error;
 pub mod import;
+pub mod mailgen;
 
 pub use error::TransferError;
