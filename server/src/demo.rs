@@ -5,10 +5,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use accounts::Accounts;
-use archive::import::{import, ImportFormat, ImportOptions};
-use archive::mailgen::MailGen;
 use archive::{Archive, FolderKind, FolderSpec, ItemKind, NewMailbox, PutItem, Timestamp};
 use syncer::{ConnectionSettings, NewConnection, NewTask, SyncService};
+use transfer::import::{import, ImportFormat, ImportOptions};
+use transfer::mailgen::MailGen;
 
 pub struct DemoAccount {
     pub username: &'static str,

@@ -4,12 +4,11 @@
 //!   one portable set of statements) and raw content through [`Blobs`].
 //! - Folder tree and folder membership are intervals (`seen_from`, `seen_until`), so a source
 //!   change never deletes archived content and [`Archive::state_at`] rebuilds any past instant.
-//! - [`import`] reads legacy mbox, EML folders and Maildir++ trees into a named mailbox.
+//! - Formats (legacy import, calendar and contact files) live in the `transfer` crate, which
+//!   uses only this crate's public API.
 
 pub mod blob;
 mod error;
-pub mod import;
-pub mod mailgen;
 pub mod meta;
 mod store;
 mod types;

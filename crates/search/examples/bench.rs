@@ -7,9 +7,9 @@
 
 use std::time::Instant;
 
-use archive::mailgen::MailGen;
 use archive::*;
 use search::{SearchIndex, SearchRequest, SearchSort};
+use transfer::mailgen::MailGen;
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")

@@ -1,5 +1,6 @@
 //! `syncer`: the sync engine wired to the archive and run on a schedule (capabilities 4, 5, 8 of
-//! `DESIGN.md`). Layering stays one-way: `mailsync` (connectors, engine) -> `syncer` -> `archive`.
+//! `DESIGN.md`). Layering stays one-way: `mailsync` (connectors, engine) -> `syncer` -> `archive`,
+//! with the calendar and contact formats read by `transfer`.
 //!
 //! - [`ArchiveTarget`]: `mailsync::SyncTarget` on the archive store for one mailbox, sync states
 //!   in the `sync_states` table.

@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use archive::import::{import, ImportFormat, ImportOptions, ImportProgress};
 use archive::NewMailbox;
 use indicatif::{ProgressBar, ProgressStyle};
+use transfer::import::{import, ImportFormat, ImportOptions, ImportProgress};
 
 use crate::config::Settings;
 use crate::{open_archive, open_search, open_search_reader};

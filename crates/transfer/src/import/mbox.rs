@@ -4,7 +4,12 @@
 //! end of the file; otherwise the reader falls back to separator lines). One message is in
 //! memory at a time.
 
-use std::io::{self, BufRead};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::Path;
+
+use super::{io_err, ImportOptions, ProgressFn, Sink};
+use crate::TransferError;
 
 pub struct MboxMessage {
     pub raw: Vec<u8>,
@@ -169,6 +174,43 @@ impl<R: BufRead> Iterator for MboxReader<R> {
     fn next(&mut self) -> Option<Self::Item> {
         self.next_message().transpose()
     }
+}
+
+/// An mbox file: every message goes to the root folder.
+pub(super) async fn import(
+    sink: &mut Sink<'_>,
+    path: &Path,
+    options: &ImportOptions,
+    progress: &mut ProgressFn<'_>,
+) -> Result<(), TransferError> {
+    let file = File::open(path).map_err(|e| io_err(path, e))?;
+    sink.progress.bytes_total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let folder = vec![options.root_folder.clone()];
+    let mut reader = MboxReader::new(BufReader::with_capacity(256 * 1024, file));
+    let mut last_offset = 0;
+    loop {
+        match reader.next() {
+            None => break,
+            Some(Ok(message)) => {
+                sink.progress.bytes_read = message.offset;
+                last_offset = message.offset;
+                let location = format!("{}@{}", path.display(), message.offset);
+                sink.add(&folder, message.raw, false, Vec::new(), location, progress)
+                    .await?;
+            }
+            Some(Err(e)) => {
+                // A read error leaves the reader's position unknown: report and stop this file.
+                sink.unreadable(
+                    format!("{}@{}", path.display(), last_offset),
+                    e.to_string(),
+                    progress,
+                );
+                break;
+            }
+        }
+    }
+    sink.progress.bytes_read = sink.progress.bytes_total;
+    Ok(())
 }
 
 #[cfg(test)]

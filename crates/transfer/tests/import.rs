@@ -6,9 +6,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use archive::import::{import, ImportFormat, ImportOptions, ImportSummary};
 use archive::*;
 use common::TestArchive;
+use transfer::import::{import, ImportFormat, ImportOptions, ImportSummary};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")

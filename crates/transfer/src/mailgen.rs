@@ -292,7 +292,7 @@ mod tests {
         for i in 0..200 {
             let (folder, raw) = g.message(i);
             assert!(!folder.is_empty());
-            let meta = crate::meta::parse_message(&raw).unwrap();
+            let meta = archive::meta::parse_message(&raw).unwrap();
             assert!(
                 !meta.subject.is_empty() && !meta.sender_address.is_empty() && meta.date.is_some()
             );

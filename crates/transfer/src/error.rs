@@ -1,0 +1,14 @@
+use archive::ArchiveError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    /// Reading the source itself failed (a folder could not be listed, a file not opened).
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,258 @@
+//! Legacy ingestion: an mbox file, a folder of .eml files, or a Maildir++ tree into a named
+//! mailbox, keeping the folder tree. Streaming (one message and one batch in memory), idempotent
+//! (an item's source id is its folder path and content hash, so importing the same data again adds
+//! nothing), and tolerant: a message that cannot be parsed is kept as raw bytes, one that cannot be
+//! read is reported with its reason, and the import goes on.
+
+mod eml;
+mod maildir;
+mod mbox;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use archive::{
+    Archive, BlobHash, FolderKind, FolderSpec, ItemKind, MailboxId, NewMailbox, PutItem,
+    PutOutcome, Timestamp,
+};
+pub use mbox::{MboxMessage, MboxReader};
+
+use crate::TransferError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFormat {
+    Mbox,
+    EmlFolder,
+    Maildir,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub mailbox: NewMailbox,
+    /// The folder for an mbox file's messages, for the top of an EML folder, and for a Maildir's
+    /// own cur/new (its INBOX).
+    pub root_folder: String,
+    /// File name extensions taken from an EML folder (lower case, no dot).
+    pub eml_extensions: Vec<String>,
+    /// Messages per store transaction.
+    pub batch_size: usize,
+}
+
+impl ImportOptions {
+    pub fn new(mailbox: NewMailbox) -> Self {
+        ImportOptions {
+            mailbox,
+            root_folder: "Inbox".into(),
+            eml_extensions: vec!["eml".into()],
+            batch_size: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub messages_read: u64,
+    pub bytes_read: u64,
+    pub bytes_total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportFailure {
+    /// File path, with `@offset` for a message inside an mbox.
+    pub location: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub mailbox_id: MailboxId,
+    /// Messages found in the source.
+    pub read: u64,
+    /// New item records.
+    pub imported: u64,
+    /// Messages already in the archive (same folder, same bytes).
+    pub duplicates: u64,
+    /// Of `imported`: not parseable as MIME, kept as raw bytes.
+    pub kept_unparsed: u64,
+    pub failed: Vec<ImportFailure>,
+}
+
+pub type ProgressFn<'a> = dyn FnMut(&ImportProgress) + Send + 'a;
+
+struct Pending {
+    item: PutItem,
+    location: String,
+}
+
+struct Sink<'a> {
+    archive: &'a Archive,
+    mailbox: MailboxId,
+    folders: HashSet<Vec<String>>,
+    batch: Vec<Pending>,
+    batch_bytes: usize,
+    batch_size: usize,
+    summary: ImportSummary,
+    progress: ImportProgress,
+    at: Timestamp,
+}
+
+fn folder_source_id(path: &[String]) -> String {
+    format!("import:{}", path.join("/"))
+}
+
+fn folder_kind(path: &[String]) -> FolderKind {
+    if path.len() != 1 {
+        return FolderKind::Other;
+    }
+    match path[0].to_lowercase().as_str() {
+        "inbox" => FolderKind::Inbox,
+        "sent" | "sent items" | "sent messages" => FolderKind::Sent,
+        "drafts" => FolderKind::Drafts,
+        "trash" | "deleted items" | "deleted messages" => FolderKind::Deleted,
+        "junk" | "spam" | "junk e-mail" => FolderKind::Junk,
+        "archive" => FolderKind::Archive,
+        _ => FolderKind::Other,
+    }
+}
+
+impl Sink<'_> {
+    async fn ensure_folder(&mut self, path: &[String]) -> Result<(), TransferError> {
+        for depth in 1..=path.len() {
+            let sub = &path[..depth];
+            if self.folders.contains(sub) {
+                continue;
+            }
+            let spec = FolderSpec {
+                source_id: folder_source_id(sub),
+                parent_source_id: (depth > 1).then(|| folder_source_id(&path[..depth - 1])),
+                name: sub[depth - 1].clone(),
+                kind: folder_kind(sub),
+            };
+            self.archive
+                .upsert_folder(self.mailbox, &spec, self.at)
+                .await?;
+            self.folders.insert(sub.to_vec());
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, location: String, reason: String) {
+        self.summary.failed.push(ImportFailure { location, reason });
+    }
+
+    /// A message that could not even be read counts as read, and failed.
+    fn unreadable(&mut self, location: String, reason: String, progress: &mut ProgressFn<'_>) {
+        self.summary.read += 1;
+        self.progress.messages_read += 1;
+        progress(&self.progress);
+        self.fail(location, reason);
+    }
+
+    async fn add(
+        &mut self,
+        folder: &[String],
+        raw: Vec<u8>,
+        is_read: bool,
+        flags: Vec<String>,
+        location: String,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<(), TransferError> {
+        self.summary.read += 1;
+        self.progress.messages_read += 1;
+        progress(&self.progress);
+        if raw.iter().all(|b| b.is_ascii_whitespace()) {
+            self.fail(location, "empty message".into());
+            return Ok(());
+        }
+        self.ensure_folder(folder).await?;
+        let source_id = format!("{}:{}", folder_source_id(folder), BlobHash::of(&raw));
+        self.batch_bytes += raw.len();
+        self.batch.push(Pending {
+            item: PutItem {
+                mailbox_id: self.mailbox,
+                folder_source_id: folder_source_id(folder),
+                source_id,
+                kind: ItemKind::Message,
+                raw,
+                is_read,
+                flags,
+                meta: None,
+                received_at: None,
+                at: self.at,
+            },
+            location,
+        });
+        if self.batch.len() >= self.batch_size || self.batch_bytes >= 32 * 1024 * 1024 {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), TransferError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        let unparsed: Vec<bool> = pending
+            .iter()
+            .map(|p| !archive::meta::looks_like_message(&p.item.raw))
+            .collect();
+        let (items, locations): (Vec<PutItem>, Vec<String>) =
+            pending.into_iter().map(|p| (p.item, p.location)).unzip();
+        let outcomes = self.archive.put_items(items).await?;
+        for ((outcome, unparsed), location) in outcomes.into_iter().zip(unparsed).zip(locations) {
+            match outcome {
+                PutOutcome::Created(_) => {
+                    self.summary.imported += 1;
+                    if unparsed {
+                        self.summary.kept_unparsed += 1;
+                        tracing::info!(%location, "kept as raw bytes: not parseable as MIME");
+                    }
+                }
+                PutOutcome::Existing(_) => self.summary.duplicates += 1,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> TransferError {
+    TransferError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Imports `path` into the mailbox named in the options (created when missing).
+pub async fn import(
+    archive: &Archive,
+    format: ImportFormat,
+    path: &Path,
+    options: &ImportOptions,
+    progress: &mut ProgressFn<'_>,
+) -> Result<ImportSummary, TransferError> {
+    let mailbox = archive.ensure_mailbox(&options.mailbox).await?;
+    let mut sink = Sink {
+        archive,
+        mailbox: mailbox.id,
+        folders: HashSet::new(),
+        batch: Vec::new(),
+        batch_bytes: 0,
+        batch_size: options.batch_size.max(1),
+        summary: ImportSummary {
+            mailbox_id: mailbox.id,
+            ..ImportSummary::default()
+        },
+        progress: ImportProgress::default(),
+        at: Timestamp::now(),
+    };
+    match format {
+        ImportFormat::Mbox => mbox::import(&mut sink, path, options, progress).await?,
+        ImportFormat::EmlFolder => eml::import(&mut sink, path, options, progress).await?,
+        ImportFormat::Maildir => maildir::import(&mut sink, path, options, progress).await?,
+    }
+    sink.flush().await?;
+    progress(&sink.progress);
+    Ok(sink.summary)
+}
