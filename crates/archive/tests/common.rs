@@ -1,72 +1,41 @@
-//! Test backends: a fresh SQLite file always, and a fresh PostgreSQL database unless
-//! SR_TEST_POSTGRES=skip.
+//! The archive over the shared test kit's databases (SQLite always, PostgreSQL unless
+//! SR_TEST_POSTGRES=skip).
 
 #![allow(dead_code, clippy::unwrap_used)]
 
 use archive::{Archive, Blobs, Timestamp};
-use database::Database;
 
 pub struct TestArchive {
     pub archive: Archive,
-    pub dir: tempfile::TempDir,
-    pg_name: Option<String>,
+    kit: testkit::TestDb,
 }
 
 impl TestArchive {
-    pub async fn sqlite() -> TestArchive {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/meta.db", dir.path().display());
-        let db = Database::open(&url).await.unwrap();
-        let blobs = Blobs::local(dir.path().join("blobs"), None).unwrap();
+    fn over(kit: testkit::TestDb) -> TestArchive {
+        let blobs = Blobs::local(kit.dir().join("blobs"), None).unwrap();
         TestArchive {
-            archive: Archive::new(db, blobs),
-            dir,
-            pg_name: None,
+            archive: Archive::new(kit.db.clone(), blobs),
+            kit,
         }
+    }
+
+    pub async fn sqlite() -> TestArchive {
+        TestArchive::over(testkit::TestDb::sqlite().await)
     }
 
     /// None when PostgreSQL tests are switched off.
     pub async fn postgres() -> Option<TestArchive> {
-        if std::env::var("SR_TEST_POSTGRES").as_deref() == Ok("skip") {
-            return None;
-        }
-        let admin = Database::connect("postgres://postgres@127.0.0.1:5432/postgres")
-            .await
-            .expect("PostgreSQL at 127.0.0.1:5432 (set SR_TEST_POSTGRES=skip to skip)");
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("sr_test_{}_{}", std::process::id(), nanos);
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin.pool)
-            .await
-            .unwrap();
-        admin.pool.close().await;
-        let db = Database::open(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
-            .await
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = Blobs::local(dir.path().join("blobs"), None).unwrap();
-        Some(TestArchive {
-            archive: Archive::new(db, blobs),
-            dir,
-            pg_name: Some(name),
-        })
+        Some(TestArchive::over(testkit::TestDb::postgres().await?))
+    }
+
+    /// The test's folder (blobs live in `blobs/`).
+    pub fn dir(&self) -> &std::path::Path {
+        self.kit.dir()
     }
 
     pub async fn finish(self) {
         self.archive.database().pool.close().await;
-        if let Some(name) = self.pg_name {
-            let admin = Database::connect("postgres://postgres@127.0.0.1:5432/postgres")
-                .await
-                .unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&admin.pool)
-                .await
-                .unwrap();
-            admin.pool.close().await;
-        }
+        self.kit.finish().await;
     }
 }
 

@@ -158,7 +158,7 @@ async fn identical_bytes_are_stored_once_but_each_mailbox_keeps_its_record(ta: &
     assert_eq!(a.count_items(Some(m1.id)).await.unwrap(), 1);
     let blobs = a.referenced_blobs().await.unwrap();
     assert_eq!(blobs, vec![BlobHash::of(&raw).to_string()]);
-    let objects = walk_files(&ta.dir.path().join("blobs/objects"));
+    let objects = walk_files(&ta.dir().join("blobs/objects"));
     assert_eq!(objects, 1, "one blob file for identical bytes");
     // Both records read back the same content.
     assert_eq!(a.read_raw(o1.item_id()).await.unwrap(), raw);

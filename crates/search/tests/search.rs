@@ -1,13 +1,13 @@
 #![allow(clippy::unwrap_used)]
 
 use archive::*;
-use database::Database;
 use search::*;
 
 struct Fixture {
     archive: Archive,
     index: SearchIndex,
-    dir: tempfile::TempDir,
+    /// The test's folder: blobs and index live below it.
+    dir: std::path::PathBuf,
     m1: MailboxId,
     m2: MailboxId,
 }
@@ -101,12 +101,13 @@ Date: Mon, 15 Jan 2024 09:00:00 +0000
 Other mailbox, same words: quarterly figures attached.
 ";
 
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(&format!("sqlite://{}/meta.db", dir.path().display()))
-        .await
-        .unwrap();
-    let archive = Archive::new(db, Blobs::local(dir.path().join("blobs"), None).unwrap());
+/// Two mailboxes with six messages, indexed, on the kit's database (each backend in turn).
+async fn fixture(kit: &testkit::TestDb) -> Fixture {
+    let dir = kit.dir().to_path_buf();
+    let archive = Archive::new(
+        kit.db.clone(),
+        Blobs::local(dir.join("blobs"), None).unwrap(),
+    );
     let mut ids = Vec::new();
     for name in ["ann@example.com", "zed@example.com"] {
         let m = archive
@@ -143,7 +144,7 @@ async fn fixture() -> Fixture {
         ])
         .await
         .unwrap();
-    let index = SearchIndex::open(&dir.path().join("index"), 20_000_000).unwrap();
+    let index = SearchIndex::open(&dir.join("index"), 20_000_000).unwrap();
     assert_eq!(index.catch_up(&archive).await.unwrap(), 6);
     Fixture {
         archive,
@@ -185,9 +186,9 @@ impl Fixture {
     }
 }
 
-#[tokio::test]
-async fn fields_phrases_operators_and_dates() {
-    let fx = fixture().await;
+testkit::each_backend!(fields_phrases_operators_and_dates);
+async fn fields_phrases_operators_and_dates(kit: &testkit::TestDb) {
+    let fx = fixture(kit).await;
     let m = [fx.m1];
     assert_eq!(fx.find(&m, "from:ann").await, vec!["report"]);
     assert_eq!(fx.find(&m, "from:ann@example.com").await, vec!["report"]);
@@ -223,9 +224,9 @@ async fn fields_phrases_operators_and_dates() {
     assert_eq!(fx.find(&m, "").await.len(), 5);
 }
 
-#[tokio::test]
-async fn html_non_ascii_and_cjk() {
-    let fx = fixture().await;
+testkit::each_backend!(html_non_ascii_and_cjk);
+async fn html_non_ascii_and_cjk(kit: &testkit::TestDb) {
+    let fx = fixture(kit).await;
     let m = [fx.m1];
     // HTML reduced to text: words found, markup not.
     assert_eq!(fx.find(&m, "migration timeline").await, vec!["html"]);
@@ -249,9 +250,9 @@ async fn html_non_ascii_and_cjk() {
     assert!(fx.find(&m, "京東").await.is_empty());
 }
 
-#[tokio::test]
-async fn every_query_is_confined_to_the_given_mailboxes() {
-    let fx = fixture().await;
+testkit::each_backend!(every_query_is_confined_to_the_given_mailboxes);
+async fn every_query_is_confined_to_the_given_mailboxes(kit: &testkit::TestDb) {
+    let fx = fixture(kit).await;
     assert_eq!(fx.find(&[fx.m2], "quarterly").await, vec!["other"]);
     assert_eq!(fx.find(&[fx.m2], "").await, vec!["other"]);
     assert_eq!(fx.find(&[fx.m2], "NOT zzz").await, vec!["other"]);
@@ -267,9 +268,9 @@ async fn every_query_is_confined_to_the_given_mailboxes() {
     assert!(fx.find(&[999], "").await.is_empty());
 }
 
-#[tokio::test]
-async fn snippets_are_escaped_and_highlighted_and_results_page_by_date() {
-    let fx = fixture().await;
+testkit::each_backend!(snippets_are_escaped_and_highlighted_and_results_page_by_date);
+async fn snippets_are_escaped_and_highlighted_and_results_page_by_date(kit: &testkit::TestDb) {
+    let fx = fixture(kit).await;
     let r = fx
         .index
         .search(
@@ -354,9 +355,9 @@ async fn snippets_are_escaped_and_highlighted_and_results_page_by_date() {
     ));
 }
 
-#[tokio::test]
-async fn index_follows_moves_and_catches_up_after_reopen() {
-    let fx = fixture().await;
+testkit::each_backend!(index_follows_moves_and_catches_up_after_reopen);
+async fn index_follows_moves_and_catches_up_after_reopen(kit: &testkit::TestDb) {
+    let fx = fixture(kit).await;
     let m = [fx.m1];
     let before = fx.index.indexed_up_to().unwrap();
     assert!(before.seq > 0);
@@ -393,7 +394,7 @@ async fn index_follows_moves_and_catches_up_after_reopen() {
         ))
         .await
         .unwrap();
-    let index = SearchIndex::open(&dir.path().join("index"), 20_000_000).unwrap();
+    let index = SearchIndex::open(&dir.join("index"), 20_000_000).unwrap();
     assert_eq!(index.indexed_up_to().unwrap(), cursor);
     assert_eq!(index.catch_up(&archive).await.unwrap(), 1);
     assert_eq!(index.catch_up(&archive).await.unwrap(), 0);
@@ -413,9 +414,9 @@ async fn index_follows_moves_and_catches_up_after_reopen() {
     );
 }
 
-#[tokio::test]
-async fn snippets_come_from_the_index_and_reach_past_its_excerpt() {
-    let fx = fixture().await;
+testkit::each_backend!(snippets_come_from_the_index_and_reach_past_its_excerpt);
+async fn snippets_come_from_the_index_and_reach_past_its_excerpt(kit: &testkit::TestDb) {
+    let fx = fixture(kit).await;
     let snippet = |query: &str| {
         let query = query.to_owned();
         let fx = &fx;
@@ -448,7 +449,6 @@ async fn snippets_come_from_the_index_and_reach_past_its_excerpt() {
         .unwrap();
     let blob = fx
         .dir
-        .path()
         .join("blobs/objects")
         .join(&hostile.blob_hash[..2])
         .join(&hostile.blob_hash);
@@ -481,9 +481,9 @@ async fn snippets_come_from_the_index_and_reach_past_its_excerpt() {
     assert!(s.highlights.is_empty());
 }
 
-#[tokio::test]
-async fn an_index_built_with_another_schema_is_rebuilt_from_the_store() {
-    let fx = fixture().await;
+testkit::each_backend!(an_index_built_with_another_schema_is_rebuilt_from_the_store);
+async fn an_index_built_with_another_schema_is_rebuilt_from_the_store(kit: &testkit::TestDb) {
+    let fx = fixture(kit).await;
     let Fixture {
         archive,
         index,
@@ -492,7 +492,7 @@ async fn an_index_built_with_another_schema_is_rebuilt_from_the_store() {
         m2,
     } = fx;
     drop(index);
-    let path = dir.path().join("index");
+    let path = dir.join("index");
     std::fs::remove_dir_all(&path).unwrap();
     std::fs::create_dir_all(&path).unwrap();
     {
@@ -536,11 +536,11 @@ async fn source_ids(archive: &Archive, results: SearchResults) -> Vec<String> {
     out
 }
 
+testkit::each_backend!(a_reader_opens_and_searches_while_the_writer_is_held);
 /// The portal holds the writer for as long as it runs; the command line must still search.
-#[tokio::test]
-async fn a_reader_opens_and_searches_while_the_writer_is_held() {
-    let fx = fixture().await;
-    let path = fx.dir.path().join("index");
+async fn a_reader_opens_and_searches_while_the_writer_is_held(kit: &testkit::TestDb) {
+    let fx = fixture(kit).await;
+    let path = fx.dir.join("index");
     assert!(
         SearchIndex::open(&path, 20_000_000).is_err(),
         "one writer per index"

@@ -26,6 +26,8 @@ pub enum Backend {
 pub struct TestDb {
     pub db: Database,
     pub backend: Backend,
+    /// The connection URL, for code that opens the database itself (a server under test).
+    pub url: String,
     dir: tempfile::TempDir,
     pg_name: Option<String>,
 }
@@ -38,12 +40,12 @@ pub fn postgres_skipped() -> bool {
 impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open(&format!("sqlite://{}/meta.db", dir.path().display()))
-            .await
-            .unwrap();
+        let url = format!("sqlite://{}/meta.db", dir.path().display());
+        let db = Database::open(&url).await.unwrap();
         TestDb {
             db,
             backend: Backend::Sqlite,
+            url,
             dir,
             pg_name: None,
         }
@@ -67,12 +69,12 @@ impl TestDb {
             .await
             .unwrap();
         admin.pool.close().await;
-        let db = Database::open(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
-            .await
-            .unwrap();
+        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let db = Database::open(&url).await.unwrap();
         Some(TestDb {
             db,
             backend: Backend::Postgres,
+            url,
             dir: tempfile::tempdir().unwrap(),
             pg_name: Some(name),
         })

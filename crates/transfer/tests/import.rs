@@ -201,7 +201,7 @@ async fn mbox_round_trips_messages_and_reimport_adds_nothing() {
     messages.dedup();
     messages.push(b"Subject: quoting\n\nFrom here\n>From there\n".to_vec());
     messages.push(b"\x00\x01 not mail at all\n".to_vec());
-    let path = ta.dir.path().join("test.mbox");
+    let path = ta.dir().join("test.mbox");
     write_mboxrd(&messages, &path);
     let mut opts = options("mbox");
     opts.root_folder = "Old Mail".into();
@@ -236,7 +236,7 @@ async fn mbox_round_trips_messages_and_reimport_adds_nothing() {
         (0, messages.len() as u64)
     );
 
-    let bad = ta.dir.path().join("not.mbox");
+    let bad = ta.dir().join("not.mbox");
     std::fs::write(&bad, b"Subject: x\n\nnot an mbox\n").unwrap();
     let (s, _) = run(a, ImportFormat::Mbox, &bad, &opts).await;
     assert_eq!(s.imported, 0);

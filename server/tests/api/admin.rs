@@ -68,9 +68,9 @@ const ADMIN_CALLS: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
-#[tokio::test]
-async fn every_admin_call_is_refused_to_end_users_and_strangers() {
-    let app = spawn_app().await;
+testkit::each_backend!(every_admin_call_is_refused_to_end_users_and_strangers);
+async fn every_admin_call_is_refused_to_end_users_and_strangers(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
     let user = app.signed_in_owner("alice", "alice@example.com").await;
     for (endpoint, form) in ADMIN_CALLS {
         let as_user = app.call_as(Some(&user), endpoint, form).await;
@@ -84,13 +84,13 @@ async fn every_admin_call_is_refused_to_end_users_and_strangers() {
     assert_eq!(connections, serde_json::json!([]));
 }
 
-#[tokio::test]
-async fn an_admin_connects_exchange_and_a_task_fills_the_archive() {
+testkit::each_backend!(an_admin_connects_exchange_and_a_task_fills_the_archive);
+async fn an_admin_connects_exchange_and_a_task_fills_the_archive(kit: &testkit::TestDb) {
     let sim = exchange_sim::start(exchange_sim::SimConfig::for_tests())
         .await
         .expect("simulator");
     let defaults = exchange_sim::SimConfig::for_tests();
-    let app = spawn_app().await;
+    let app = spawn_app(kit).await;
     let admin = admin_cookie(&app).await;
     let alice = app
         .signed_in_owner("alice", "alice.martin@example.com")

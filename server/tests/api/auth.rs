@@ -1,8 +1,8 @@
 use crate::helpers::{session_cookie, spawn_app};
 
-#[tokio::test]
-async fn sign_in_with_the_right_password_sets_a_session_cookie() {
-    let app = spawn_app().await;
+testkit::each_backend!(sign_in_with_the_right_password_sets_a_session_cookie);
+async fn sign_in_with_the_right_password_sets_a_session_cookie(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
     app.add_user("alice", "correct horse").await;
 
     let response = app
@@ -36,9 +36,9 @@ async fn sign_in_with_the_right_password_sets_a_session_cookie() {
     assert_eq!(body["username"], "alice");
 }
 
-#[tokio::test]
-async fn wrong_password_is_refused_without_a_cookie() {
-    let app = spawn_app().await;
+testkit::each_backend!(wrong_password_is_refused_without_a_cookie);
+async fn wrong_password_is_refused_without_a_cookie(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
     app.add_user("alice", "correct horse").await;
 
     let response = app
@@ -53,9 +53,9 @@ async fn wrong_password_is_refused_without_a_cookie() {
     assert_eq!(body, "Wrong user name or password.");
 }
 
-#[tokio::test]
-async fn repeated_failures_are_throttled_even_with_the_right_password() {
-    let app = spawn_app().await;
+testkit::each_backend!(repeated_failures_are_throttled_even_with_the_right_password);
+async fn repeated_failures_are_throttled_even_with_the_right_password(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
     app.add_user("alice", "correct horse").await;
     for _ in 0..5 {
         app.call("sign_in", &[("username", "alice"), ("password", "guess")])
@@ -73,9 +73,9 @@ async fn repeated_failures_are_throttled_even_with_the_right_password() {
     assert!(text.starts_with("Too many failed attempts"), "{text}");
 }
 
-#[tokio::test]
-async fn a_burst_of_parallel_guesses_is_cut_off_at_the_limit() {
-    let app = spawn_app().await;
+testkit::each_backend!(a_burst_of_parallel_guesses_is_cut_off_at_the_limit);
+async fn a_burst_of_parallel_guesses_is_cut_off_at_the_limit(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
     app.add_user("alice", "correct horse").await;
     // Twenty guesses sent at once: the limit must hold even though none has been answered when
     // the others arrive.
@@ -107,9 +107,9 @@ async fn a_burst_of_parallel_guesses_is_cut_off_at_the_limit() {
     );
 }
 
-#[tokio::test]
-async fn a_cross_site_post_is_refused() {
-    let app = spawn_app().await;
+testkit::each_backend!(a_cross_site_post_is_refused);
+async fn a_cross_site_post_is_refused(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
     app.add_user("alice", "correct horse").await;
     let response = app
         .client
@@ -133,9 +133,9 @@ async fn a_cross_site_post_is_refused() {
     assert_eq!(fetch_metadata.status(), 403);
 }
 
-#[tokio::test]
-async fn sign_out_ends_the_session() {
-    let app = spawn_app().await;
+testkit::each_backend!(sign_out_ends_the_session);
+async fn sign_out_ends_the_session(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
     app.add_user("alice", "correct horse").await;
     let response = app
         .call(
@@ -167,9 +167,9 @@ async fn sign_out_ends_the_session() {
     assert!(body.is_null(), "the old cookie no longer signs in: {body}");
 }
 
-#[tokio::test]
-async fn the_home_page_sends_people_to_their_archive_or_to_sign_in() {
-    let app = spawn_app().await;
+testkit::each_backend!(the_home_page_sends_people_to_their_archive_or_to_sign_in);
+async fn the_home_page_sends_people_to_their_archive_or_to_sign_in(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
     app.add_user("alice", "correct horse").await;
 
     let anonymous = app.get_as(None, "/").await;

@@ -15,10 +15,12 @@ pub struct TestApp {
     _data: tempfile::TempDir,
 }
 
-/// Starts the portal on a free port with an empty data folder; stops it when dropped.
-pub async fn spawn_app() -> TestApp {
+/// Starts the portal on a free port with an empty data folder, on the kit's database (each
+/// backend in turn); stops it when dropped.
+pub async fn spawn_app(kit: &testkit::TestDb) -> TestApp {
     let data = tempfile::tempdir().expect("tempdir");
-    let settings = Settings::for_tests(data.path()).expect("test settings");
+    let mut settings = Settings::for_tests(data.path()).expect("test settings");
+    settings.storage.database_url = Some(kit.url.clone().into());
     let archive = open_archive(&settings).await.expect("archive");
     let accounts = Accounts::new(archive.database().clone());
     let app = Application::build(&settings).await.expect("build app");

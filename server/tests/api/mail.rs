@@ -11,8 +11,8 @@ struct TwoUsers {
     bob_box: crate::helpers::SeededMailbox,
 }
 
-async fn two_users() -> TwoUsers {
-    let app = spawn_app().await;
+async fn two_users(kit: &testkit::TestDb) -> TwoUsers {
+    let app = spawn_app(kit).await;
     let alice = app.signed_in_owner("alice", "alice@example.com").await;
     let _bob = app.signed_in_owner("bob", "bob@example.com").await;
     let alice_box = app.mailbox_with_mail("alice@example.com", "apricot").await;
@@ -29,9 +29,9 @@ async fn json(response: reqwest::Response) -> serde_json::Value {
     response.json().await.expect("json")
 }
 
-#[tokio::test]
-async fn a_user_sees_only_their_own_mailboxes_and_folders() {
-    let t = two_users().await;
+testkit::each_backend!(a_user_sees_only_their_own_mailboxes_and_folders);
+async fn a_user_sees_only_their_own_mailboxes_and_folders(kit: &testkit::TestDb) {
+    let t = two_users(kit).await;
     let overview = json(t.app.call_as(Some(&t.alice), "mail/overview", &[]).await).await;
     let boxes = overview["mailboxes"].as_array().expect("mailboxes");
     assert_eq!(boxes.len(), 1);
@@ -63,9 +63,9 @@ async fn a_user_sees_only_their_own_mailboxes_and_folders() {
     assert_eq!(rows[0]["subject"], "apricot report for projects");
 }
 
-#[tokio::test]
-async fn another_users_mailbox_folder_and_message_are_refused() {
-    let t = two_users().await;
+testkit::each_backend!(another_users_mailbox_folder_and_message_are_refused);
+async fn another_users_mailbox_folder_and_message_are_refused(kit: &testkit::TestDb) {
+    let t = two_users(kit).await;
     let bob_box = t.bob_box.id.to_string();
     let bob_inbox = t.bob_box.inbox.to_string();
     let bob_item = t.bob_box.items[0].0.to_string();
@@ -110,9 +110,9 @@ async fn another_users_mailbox_folder_and_message_are_refused() {
     }
 }
 
-#[tokio::test]
-async fn signed_out_calls_are_refused() {
-    let t = two_users().await;
+testkit::each_backend!(signed_out_calls_are_refused);
+async fn signed_out_calls_are_refused(kit: &testkit::TestDb) {
+    let t = two_users(kit).await;
     let item = t.alice_box.items[0].0.to_string();
     for (endpoint, form) in [
         ("mail/overview", vec![]),
@@ -130,9 +130,9 @@ async fn signed_out_calls_are_refused() {
     }
 }
 
-#[tokio::test]
-async fn downloads_of_another_users_message_are_refused() {
-    let t = two_users().await;
+testkit::each_backend!(downloads_of_another_users_message_are_refused);
+async fn downloads_of_another_users_message_are_refused(kit: &testkit::TestDb) {
+    let t = two_users(kit).await;
     let (bob_item, _) = &t.bob_box.items[0];
     for path in [
         format!("/download/{bob_item}/eml"),
@@ -145,9 +145,9 @@ async fn downloads_of_another_users_message_are_refused() {
     }
 }
 
-#[tokio::test]
-async fn own_downloads_are_exact_and_never_render_as_pages() {
-    let t = two_users().await;
+testkit::each_backend!(own_downloads_are_exact_and_never_render_as_pages);
+async fn own_downloads_are_exact_and_never_render_as_pages(kit: &testkit::TestDb) {
+    let t = two_users(kit).await;
     let (item, raw) = &t.alice_box.items[0];
 
     let eml = t
@@ -198,9 +198,9 @@ async fn own_downloads_are_exact_and_never_render_as_pages() {
     assert!(!html.contains("<script"), "{html}");
 }
 
-#[tokio::test]
-async fn the_reader_gets_headers_attachments_and_no_script() {
-    let t = two_users().await;
+testkit::each_backend!(the_reader_gets_headers_attachments_and_no_script);
+async fn the_reader_gets_headers_attachments_and_no_script(kit: &testkit::TestDb) {
+    let t = two_users(kit).await;
     let (item, _) = &t.alice_box.items[0];
     let message = json(
         t.app
@@ -219,9 +219,9 @@ async fn the_reader_gets_headers_attachments_and_no_script() {
     assert!(!message.to_string().contains("<script"));
 }
 
-#[tokio::test]
-async fn search_finds_own_mail_only_and_explains_bad_queries() {
-    let t = two_users().await;
+testkit::each_backend!(search_finds_own_mail_only_and_explains_bad_queries);
+async fn search_finds_own_mail_only_and_explains_bad_queries(kit: &testkit::TestDb) {
+    let t = two_users(kit).await;
     let search = |query: &'static str| {
         let app = &t.app;
         let cookie = t.alice.clone();

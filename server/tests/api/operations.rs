@@ -1,8 +1,8 @@
 use crate::helpers::spawn_app;
 
-#[tokio::test]
-async fn healthz_reports_a_working_database() {
-    let app = spawn_app().await;
+testkit::each_backend!(healthz_reports_a_working_database);
+async fn healthz_reports_a_working_database(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
     let response = app
         .client
         .get(format!("{}/healthz", app.address))
@@ -13,9 +13,9 @@ async fn healthz_reports_a_working_database() {
     assert_eq!(response.text().await.expect("body"), "ok\n");
 }
 
-#[tokio::test]
-async fn metrics_are_prometheus_text_and_count_requests() {
-    let app = spawn_app().await;
+testkit::each_backend!(metrics_are_prometheus_text_and_count_requests);
+async fn metrics_are_prometheus_text_and_count_requests(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
     app.client
         .get(format!("{}/healthz", app.address))
         .send()
@@ -36,9 +36,9 @@ async fn metrics_are_prometheus_text_and_count_requests() {
     );
 }
 
-#[tokio::test]
-async fn unknown_pages_get_a_404_page() {
-    let app = spawn_app().await;
+testkit::each_backend!(unknown_pages_get_a_404_page);
+async fn unknown_pages_get_a_404_page(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
     let response = app
         .client
         .get(format!("{}/no/such/page", app.address))

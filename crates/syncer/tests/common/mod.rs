@@ -83,51 +83,25 @@ pub fn options() -> SyncOptions {
 
 pub struct Env {
     pub archive: Archive,
-    pub dir: tempfile::TempDir,
-    pg_name: Option<String>,
+    kit: testkit::TestDb,
 }
 
 impl Env {
-    pub async fn sqlite() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/meta.db", dir.path().display());
-        let db = Database::open(&url).await.unwrap();
-        let blobs = Blobs::local(dir.path().join("blobs"), None).unwrap();
+    fn over(kit: testkit::TestDb) -> Env {
+        let blobs = Blobs::local(kit.dir().join("blobs"), None).unwrap();
         Env {
-            archive: Archive::new(db, blobs),
-            dir,
-            pg_name: None,
+            archive: Archive::new(kit.db.clone(), blobs),
+            kit,
         }
+    }
+
+    pub async fn sqlite() -> Env {
+        Env::over(testkit::TestDb::sqlite().await)
     }
 
     /// None when PostgreSQL tests are switched off.
     pub async fn postgres() -> Option<Env> {
-        if std::env::var("SR_TEST_POSTGRES").as_deref() == Ok("skip") {
-            return None;
-        }
-        let admin = Database::connect("postgres://postgres@127.0.0.1:5432/postgres")
-            .await
-            .expect("PostgreSQL at 127.0.0.1:5432 (set SR_TEST_POSTGRES=skip to skip)");
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("sr_syncer_{}_{}", std::process::id(), nanos);
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin.pool)
-            .await
-            .unwrap();
-        admin.pool.close().await;
-        let db = Database::open(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
-            .await
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = Blobs::local(dir.path().join("blobs"), None).unwrap();
-        Some(Env {
-            archive: Archive::new(db, blobs),
-            dir,
-            pg_name: Some(name),
-        })
+        Some(Env::over(testkit::TestDb::postgres().await?))
     }
 
     pub fn db(&self) -> &Database {
@@ -136,16 +110,7 @@ impl Env {
 
     pub async fn finish(self) {
         self.archive.database().pool.close().await;
-        if let Some(name) = self.pg_name {
-            if let Ok(admin) =
-                Database::connect("postgres://postgres@127.0.0.1:5432/postgres").await
-            {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-                    .execute(&admin.pool)
-                    .await;
-                admin.pool.close().await;
-            }
-        }
+        self.kit.finish().await;
     }
 
     /// Live items of a kind in the mailbox now.
