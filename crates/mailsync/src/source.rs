@@ -248,17 +248,7 @@ mod tests {
 
     #[test]
     fn well_known_names_round_trip() {
-        for w in [
-            WellKnown::Inbox,
-            WellKnown::SentItems,
-            WellKnown::Drafts,
-            WellKnown::DeletedItems,
-            WellKnown::JunkEmail,
-            WellKnown::Outbox,
-            WellKnown::Archive,
-            WellKnown::Calendar,
-            WellKnown::Contacts,
-        ] {
+        for w in WellKnown::ALL {
             assert_eq!(WellKnown::from_server_name(w.server_name()), Some(w));
         }
         assert_eq!(

@@ -20,6 +20,18 @@ pub enum WellKnown {
 }
 
 impl WellKnown {
+    pub const ALL: [WellKnown; 9] = [
+        WellKnown::Inbox,
+        WellKnown::SentItems,
+        WellKnown::Drafts,
+        WellKnown::DeletedItems,
+        WellKnown::JunkEmail,
+        WellKnown::Outbox,
+        WellKnown::Archive,
+        WellKnown::Calendar,
+        WellKnown::Contacts,
+    ];
+
     /// The EWS DistinguishedFolderId / Graph well-known folder name.
     pub fn server_name(self) -> &'static str {
         match self {
@@ -36,18 +48,8 @@ impl WellKnown {
     }
 
     pub fn from_server_name(name: &str) -> Option<WellKnown> {
-        [
-            WellKnown::Inbox,
-            WellKnown::SentItems,
-            WellKnown::Drafts,
-            WellKnown::DeletedItems,
-            WellKnown::JunkEmail,
-            WellKnown::Outbox,
-            WellKnown::Archive,
-            WellKnown::Calendar,
-            WellKnown::Contacts,
-        ]
-        .into_iter()
-        .find(|w| w.server_name().eq_ignore_ascii_case(name))
+        WellKnown::ALL
+            .into_iter()
+            .find(|w| w.server_name().eq_ignore_ascii_case(name))
     }
 }
