@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     pub server: ServerSettings,
     pub storage: StorageSettings,
+    pub worker: WorkerSettings,
     pub log: LogSettings,
 }
 
@@ -48,6 +49,44 @@ pub struct StorageSettings {
     pub encryption_key: Option<SecretString>,
 }
 
+/// The background work of a node: syncing mailboxes, indexing, and the sign-in limit.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// How long a claimed mailbox stays this node's without a renewal (a dead node's mailboxes
+    /// are taken over after this).
+    pub lease_secs: u64,
+    /// How often the worker looks for due mailboxes (a "sync now" wakes it at once).
+    pub tick_secs: u64,
+    /// Mailboxes synced at the same time by this node.
+    pub parallel_mailboxes: usize,
+    /// Requests in flight per mailbox (Exchange Online allows 4).
+    pub requests_per_mailbox: usize,
+    /// How often new archive content is added to the search index.
+    pub index_interval_secs: u64,
+    /// Memory of the search index writer, in MB.
+    pub index_writer_mb: usize,
+    /// Failed sign-ins per user name (and per client address) before it is locked out.
+    pub sign_in_attempts: u32,
+    /// How long that lock-out lasts.
+    pub sign_in_lockout_minutes: u64,
+}
+
+impl WorkerSettings {
+    pub fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lease_secs)
+    }
+    pub fn tick(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.tick_secs)
+    }
+    pub fn index_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.index_interval_secs)
+    }
+    pub fn sign_in_lockout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.sign_in_lockout_minutes * 60)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -76,6 +115,16 @@ data_dir = "./data"
 # database_url = "postgres://user:password@host/db"   (default: sqlite in data_dir)
 encrypt_blobs = true
 # encryption_key = "base64 of 32 bytes"   (default: a key file data_dir/blob.key, made on first start)
+
+[worker]
+lease_secs = 600
+tick_secs = 10
+parallel_mailboxes = 16
+requests_per_mailbox = 4
+index_interval_secs = 2
+index_writer_mb = 64
+sign_in_attempts = 5
+sign_in_lockout_minutes = 15
 
 [log]
 level = "info,sqlx=warn,tantivy=warn"
@@ -151,6 +200,61 @@ impl Settings {
             return Err(ConfigError(
                 "server.session_hours must be between 1 and 2160".to_owned(),
             ));
+        }
+        let w = &self.worker;
+        let ranges: [(&str, u64, u64, u64); 8] = [
+            ("worker.lease_secs", w.lease_secs, 30, 86_400),
+            ("worker.tick_secs", w.tick_secs, 1, 3_600),
+            (
+                "worker.parallel_mailboxes",
+                w.parallel_mailboxes as u64,
+                1,
+                256,
+            ),
+            (
+                "worker.requests_per_mailbox",
+                w.requests_per_mailbox as u64,
+                1,
+                16,
+            ),
+            (
+                "worker.index_interval_secs",
+                w.index_interval_secs,
+                1,
+                3_600,
+            ),
+            (
+                "worker.index_writer_mb",
+                w.index_writer_mb as u64,
+                16,
+                4_096,
+            ),
+            (
+                "worker.sign_in_attempts",
+                u64::from(w.sign_in_attempts),
+                1,
+                100,
+            ),
+            (
+                "worker.sign_in_lockout_minutes",
+                w.sign_in_lockout_minutes,
+                1,
+                1_440,
+            ),
+        ];
+        for (key, value, low, high) in ranges {
+            if !(low..=high).contains(&value) {
+                return Err(ConfigError(format!(
+                    "{key} must be between {low} and {high} (got {value})"
+                )));
+            }
+        }
+        // A lease shorter than a few ticks would lapse between renewals of a running sync.
+        if w.lease_secs < 3 * w.tick_secs {
+            return Err(ConfigError(format!(
+                "worker.lease_secs ({}) must be at least three times worker.tick_secs ({})",
+                w.lease_secs, w.tick_secs
+            )));
         }
         if let Some(url) = &self.server.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -303,6 +407,41 @@ mod tests {
             jail.set_env("SR_STORAGE__DATABASE_URL", "mysql://x");
             let err = Settings::load(None).expect_err("bad scheme").to_string();
             assert!(err.contains("storage.database_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn worker_settings_come_from_the_environment_and_are_checked() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SR_WORKER__PARALLEL_MAILBOXES", "3");
+            jail.set_env("SR_WORKER__SIGN_IN_ATTEMPTS", "7");
+            let s = Settings::load(None).expect("loads");
+            assert_eq!(s.worker.parallel_mailboxes, 3);
+            assert_eq!(s.worker.sign_in_attempts, 7);
+            assert_eq!(s.worker.lease().as_secs(), 600);
+            assert_eq!(s.worker.sign_in_lockout().as_secs(), 15 * 60);
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("SR_WORKER__REQUESTS_PER_MAILBOX", "0");
+            let err = Settings::load(None).expect_err("zero").to_string();
+            assert!(
+                err.contains("worker.requests_per_mailbox must be between 1 and 16 (got 0)"),
+                "{err}"
+            );
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("SR_WORKER__LEASE_SECS", "60");
+            jail.set_env("SR_WORKER__TICK_SECS", "30");
+            let err = Settings::load(None)
+                .expect_err("lease too short")
+                .to_string();
+            assert!(
+                err.contains("at least three times worker.tick_secs"),
+                "{err}"
+            );
             Ok(())
         });
     }

@@ -46,7 +46,7 @@ pub async fn open_archive(settings: &Settings) -> anyhow::Result<Archive> {
 /// The search index in the data folder. Only one process can hold it open for writing.
 pub fn open_search(settings: &Settings) -> anyhow::Result<SearchIndex> {
     let dir = settings.storage.data_dir.join("index");
-    SearchIndex::open(&dir, 64 * 1024 * 1024).map_err(|e| {
+    SearchIndex::open(&dir, settings.worker.index_writer_mb * 1024 * 1024).map_err(|e| {
         anyhow::anyhow!(
             "cannot open the search index in {} (is another sync-recover process using this data \
              folder?): {e}",
@@ -70,7 +70,11 @@ pub fn open_search_reader(settings: &Settings) -> anyhow::Result<SearchReader> {
 
 /// Keeps the search index caught up with the store: at start (so a crash never leaves archived
 /// mail unsearchable) and then every few seconds.
-pub fn spawn_indexer(archive: Archive, search: Arc<SearchIndex>) -> tokio::task::JoinHandle<()> {
+pub fn spawn_indexer(
+    archive: Archive,
+    search: Arc<SearchIndex>,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match search.catch_up(&archive).await {
@@ -78,20 +82,25 @@ pub fn spawn_indexer(archive: Archive, search: Arc<SearchIndex>) -> tokio::task:
                 Ok(count) => tracing::info!(count, "indexed new archive items"),
                 Err(e) => tracing::error!(error = %e, "indexing failed; retrying"),
             }
-            tokio::time::sleep(INDEX_INTERVAL).await;
+            tokio::time::sleep(interval).await;
         }
     })
 }
 
-const INDEX_INTERVAL: Duration = Duration::from_secs(2);
-
 /// Server connections, sync tasks and the worker that runs them, over this archive.
 pub fn sync_service(settings: &Settings, archive: &Archive) -> anyhow::Result<SyncService> {
     let store = SyncStore::new(archive.database().clone(), settings.secrets_key()?);
+    let w = &settings.worker;
     Ok(SyncService::new(
         store,
         archive.clone(),
-        ServiceOptions::default(),
+        ServiceOptions {
+            lease: w.lease(),
+            tick: w.tick(),
+            parallel_mailboxes: w.parallel_mailboxes,
+            in_flight: w.requests_per_mailbox,
+            ..ServiceOptions::default()
+        },
     ))
 }
 
@@ -110,7 +119,11 @@ impl Application {
         let archive = open_archive(settings).await?;
         let search = Arc::new(open_search(settings)?);
         search.catch_up(&archive).await?;
-        let indexer = spawn_indexer(archive.clone(), Arc::clone(&search));
+        let indexer = spawn_indexer(
+            archive.clone(),
+            Arc::clone(&search),
+            settings.worker.index_interval(),
+        );
         let sync = sync_service(settings, &archive)?;
         let worker = sync.spawn();
         let ctx = AppContext {
@@ -118,7 +131,10 @@ impl Application {
             sync: sync.clone(),
             accounts: Accounts::new(archive.database().clone()),
             search,
-            throttle: Arc::new(SignInThrottle::new(5, Duration::from_secs(15 * 60))),
+            throttle: Arc::new(SignInThrottle::new(
+                settings.worker.sign_in_attempts,
+                settings.worker.sign_in_lockout(),
+            )),
             secure_cookies: settings.secure_cookies(),
             session_lifetime: Duration::from_secs(settings.server.session_hours * 3600),
             trusted_proxies: Arc::new(settings.server.trusted_proxies.clone()),
