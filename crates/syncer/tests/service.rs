@@ -588,6 +588,45 @@ async fn items_not_archived_show_on_the_status(proto: Proto) {
 }
 both!(items_not_archived_show_on_the_status);
 
+/// Removing a mailbox or a task takes its status and run history with it, through the schema's
+/// cascades, on both backends; the archive keeps the mail.
+async fn removals_take_their_history_along(env: Env) {
+    let sim = sim().await;
+    let svc = service(&env, "node-a");
+    let (_, task) = connection_and_task(&svc, Proto::Ews, &sim, &[ALICE, BRUNO]).await;
+    assert_eq!(svc.run_due(Timestamp::now()).await.unwrap().len(), 2);
+    let count = |table: &'static str| {
+        let pool = env.db().pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("sync_runs").await, 2);
+    svc.store().remove_mailbox(task, BRUNO).await.unwrap();
+    assert_eq!(count("sync_runs").await, 1);
+    svc.store().delete_task(task).await.unwrap();
+    assert_eq!(count("sync_runs").await, 0);
+    assert_eq!(count("sync_task_mailboxes").await, 0);
+    let archived = env.archive.mailbox_by_name(ALICE).await.unwrap().unwrap();
+    assert!(env.archive.count_items(Some(archived.id)).await.unwrap() > 0);
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn removals_take_their_history_along_sqlite() {
+    removals_take_their_history_along(Env::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn removals_take_their_history_along_postgres() {
+    if let Some(env) = Env::postgres().await {
+        removals_take_their_history_along(env).await;
+    }
+}
+
 #[tokio::test]
 async fn only_due_mailboxes_of_enabled_tasks_run() {
     let sim = sim().await;

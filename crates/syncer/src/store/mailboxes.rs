@@ -39,10 +39,7 @@ impl SyncStore {
         let address = address.trim().to_ascii_lowercase();
         let id = self.task_mailbox_id(task, &address).await?;
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM sync_runs WHERE task_mailbox_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        // Its run history goes with it (ON DELETE CASCADE).
         sqlx::query("DELETE FROM sync_task_mailboxes WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -86,17 +86,10 @@ impl SyncStore {
         self.task(id).await?.ok_or(SyncerError::UnknownTask(id))
     }
 
-    /// Removes the task with its mailboxes' status and history; archived content stays.
+    /// Removes the task with its mailboxes' status and history (`ON DELETE CASCADE`); archived
+    /// content stays.
     pub async fn delete_task(&self, id: i64) -> Result<()> {
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM sync_runs WHERE task_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sync_task_mailboxes WHERE task_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         let done = sqlx::query("DELETE FROM sync_tasks WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
