@@ -120,13 +120,6 @@ impl MailboxCtx {
         p.filter(|until| *until > tokio::time::Instant::now())
     }
 
-    /// Waits until no pause holds the mailbox back.
-    pub async fn wait_unpaused(&self) {
-        while let Some(until) = self.pause_end() {
-            tokio::time::sleep_until(until).await;
-        }
-    }
-
     pub fn requests(&self) -> u64 {
         self.stats.requests.load(Ordering::Relaxed)
     }

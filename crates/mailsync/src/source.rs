@@ -144,15 +144,6 @@ pub enum FetchError {
     Permanent(String),
 }
 
-impl FetchError {
-    pub fn reason(&self) -> &str {
-        match self {
-            FetchError::NotFound(r) | FetchError::Permanent(r) => r,
-            FetchError::Retryable { reason, .. } => reason,
-        }
-    }
-}
-
 /// The content of one item, or why the server did not give it.
 #[derive(Debug, Clone)]
 pub struct Fetched {

@@ -257,17 +257,13 @@ impl EwsClient {
         mb: &MailboxCtx,
         ids: &[String],
     ) -> Result<Vec<Result<EwsItem, Status>>, SourceError> {
-        let mut ids_xml = String::new();
-        for id in ids {
-            ids_xml.push_str(&format!("<t:ItemId Id=\"{}\"/>", escape(id)));
-        }
-        let body = format!(
-            "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:IncludeMimeContent>true</t:IncludeMimeContent>\
-<t:AdditionalProperties><t:FieldURI FieldURI=\"message:IsRead\"/></t:AdditionalProperties></m:ItemShape>\
-<m:ItemIds>{ids_xml}</m:ItemIds></m:GetItem>"
-        );
-        let resp = self.call(mb, &body).await?;
-        parse::parse_get_item(&resp)
+        self.get_items(
+            mb,
+            ids,
+            "<t:IncludeMimeContent>true</t:IncludeMimeContent>\
+<t:AdditionalProperties><t:FieldURI FieldURI=\"message:IsRead\"/></t:AdditionalProperties>",
+        )
+        .await
     }
 
     /// GetItem IdOnly: whether each id still resolves (ErrorItemNotFound once it moved away).
@@ -276,12 +272,22 @@ impl EwsClient {
         mb: &MailboxCtx,
         ids: &[String],
     ) -> Result<Vec<Result<EwsItem, Status>>, SourceError> {
+        self.get_items(mb, ids, "").await
+    }
+
+    /// One GetItem of `ids` with an IdOnly shape plus `shape_extra`.
+    async fn get_items(
+        &self,
+        mb: &MailboxCtx,
+        ids: &[String],
+        shape_extra: &str,
+    ) -> Result<Vec<Result<EwsItem, Status>>, SourceError> {
         let mut ids_xml = String::new();
         for id in ids {
             ids_xml.push_str(&format!("<t:ItemId Id=\"{}\"/>", escape(id)));
         }
         let body = format!(
-            "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>\
+            "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>{shape_extra}</m:ItemShape>\
 <m:ItemIds>{ids_xml}</m:ItemIds></m:GetItem>"
         );
         let resp = self.call(mb, &body).await?;
