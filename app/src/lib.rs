@@ -5,6 +5,8 @@
 
 pub mod api;
 mod components;
+#[cfg(feature = "ssr")]
+mod format;
 mod pages;
 
 use leptos::prelude::*;

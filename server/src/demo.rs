@@ -96,23 +96,21 @@ pub async fn seed_sync(
                 secret: config.client_secret.clone(),
             })
             .await?;
-        let on_premises = store
-            .create_task(&NewTask::new("Head office mailboxes", ews.id))
-            .await?;
+        // Each task is created with its mailboxes in one step.
         store
-            .add_mailboxes(
-                on_premises.id,
-                &[
+            .create_task(&NewTask {
+                mailboxes: vec![
                     "alice.martin@example.com".to_owned(),
                     "bruno.keller@example.com".to_owned(),
                 ],
-            )
-            .await?;
-        let online = store
-            .create_task(&NewTask::new("Exchange Online mailboxes", graph.id))
+                ..NewTask::new("Head office mailboxes", ews.id)
+            })
             .await?;
         store
-            .add_mailboxes(online.id, &["chloe.dubois@example.com".to_owned()])
+            .create_task(&NewTask {
+                mailboxes: vec!["chloe.dubois@example.com".to_owned()],
+                ..NewTask::new("Exchange Online mailboxes", graph.id)
+            })
             .await?;
         for task in store.list_tasks().await? {
             sync.run_task_now(task.id).await?;

@@ -4,44 +4,49 @@
 
 use accounts::Session;
 use archive::{FolderNode, ItemDetail, Mailbox, MailboxId};
-use leptos::prelude::*;
 
-use super::context::{current_session, AppContext};
+use super::context::{app_context, current_session, AppContext};
+use super::error::ApiError;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AccessError {
-    #[error("Sign in to see your archive.")]
-    SignedOut,
-    #[error("This needs an administrator.")]
-    Forbidden,
-    /// Also what an existing item of someone else's looks like.
-    #[error("Not found.")]
-    NotFound,
-    #[error("The archive is unavailable right now. Try again shortly.")]
-    Unavailable,
-}
-
-impl AccessError {
-    pub fn status(&self) -> http::StatusCode {
-        match self {
-            AccessError::SignedOut => http::StatusCode::UNAUTHORIZED,
-            AccessError::Forbidden => http::StatusCode::FORBIDDEN,
-            AccessError::NotFound => http::StatusCode::NOT_FOUND,
-            AccessError::Unavailable => http::StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-}
-
-fn unavailable(error: impl std::fmt::Display) -> AccessError {
+/// Logged on the server; the browser learns only that the archive is unavailable.
+pub fn unavailable(error: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %error, "archive access failed");
-    AccessError::Unavailable
+    ApiError::Unavailable
+}
+
+/// A signed-in person with the server context: the proof an end-user server function starts
+/// from. Only [`signed_in`] makes one.
+pub struct Caller {
+    pub ctx: AppContext,
+    pub session: Session,
+}
+
+/// A signed-in administrator: only [`admin`] makes one, so code that holds it has been checked.
+pub struct Admin {
+    pub ctx: AppContext,
+    pub session: Session,
+}
+
+pub async fn signed_in() -> Result<Caller, ApiError> {
+    let ctx = app_context()?;
+    let session = current_session().await?.ok_or(ApiError::SignedOut)?;
+    Ok(Caller { ctx, session })
+}
+
+pub async fn admin() -> Result<Admin, ApiError> {
+    let Caller { ctx, session } = signed_in().await?;
+    if !session.user.is_admin {
+        tracing::warn!(user = %session.user.username, "refused an admin call");
+        return Err(ApiError::Forbidden);
+    }
+    Ok(Admin { ctx, session })
 }
 
 /// The mailboxes this session may read: those of the addresses its user owns.
 pub async fn visible_mailboxes(
     ctx: &AppContext,
     session: &Session,
-) -> Result<Vec<Mailbox>, AccessError> {
+) -> Result<Vec<Mailbox>, ApiError> {
     let addresses = ctx
         .accounts
         .addresses(session.user.id)
@@ -65,12 +70,12 @@ pub async fn mailbox(
     ctx: &AppContext,
     session: &Session,
     mailbox_id: MailboxId,
-) -> Result<Mailbox, AccessError> {
+) -> Result<Mailbox, ApiError> {
     visible_mailboxes(ctx, session)
         .await?
         .into_iter()
         .find(|m| m.id == mailbox_id)
-        .ok_or(AccessError::NotFound)
+        .ok_or(ApiError::NotFound)
 }
 
 /// A folder of a mailbox the session may read, with the mailbox's whole current tree.
@@ -79,7 +84,7 @@ pub async fn folder(
     session: &Session,
     mailbox_id: MailboxId,
     folder_id: i64,
-) -> Result<(FolderNode, Vec<FolderNode>), AccessError> {
+) -> Result<(FolderNode, Vec<FolderNode>), ApiError> {
     mailbox(ctx, session, mailbox_id).await?;
     let tree = ctx
         .archive
@@ -90,7 +95,7 @@ pub async fn folder(
         .iter()
         .find(|f| f.id == folder_id)
         .cloned()
-        .ok_or(AccessError::NotFound)?;
+        .ok_or(ApiError::NotFound)?;
     Ok((folder, tree))
 }
 
@@ -99,45 +104,17 @@ pub async fn item(
     ctx: &AppContext,
     session: &Session,
     item_id: i64,
-) -> Result<ItemDetail, AccessError> {
+) -> Result<ItemDetail, ApiError> {
     let item = ctx
         .archive
         .item(item_id)
         .await
         .map_err(unavailable)?
-        .ok_or(AccessError::NotFound)?;
+        .ok_or(ApiError::NotFound)?;
     // End users see mail only: calendar items and contacts are for administrators.
     if item.kind != archive::ItemKind::Message {
-        return Err(AccessError::NotFound);
+        return Err(ApiError::NotFound);
     }
     mailbox(ctx, session, item.mailbox_id).await?;
     Ok(item)
-}
-
-/// The signed-in session for a server function, or the refusal as a server function error (with
-/// the HTTP status set to match).
-pub async fn require_session() -> Result<Session, ServerFnError> {
-    match current_session().await? {
-        Some(session) => Ok(session),
-        None => Err(refuse(AccessError::SignedOut)),
-    }
-}
-
-/// The server context and session of an administrator, or the refusal. Every admin server
-/// function starts with this.
-pub async fn require_admin() -> Result<(AppContext, Session), ServerFnError> {
-    let session = require_session().await?;
-    if !session.user.is_admin {
-        tracing::warn!(user = %session.user.username, "refused an admin call");
-        return Err(refuse(AccessError::Forbidden));
-    }
-    Ok((super::context::app_context()?, session))
-}
-
-/// Turns a refusal into a server function error carrying the right status.
-pub fn refuse(error: AccessError) -> ServerFnError {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(error.status());
-    }
-    ServerFnError::new(error.to_string())
 }

@@ -1,8 +1,12 @@
 //! The administrator's server connections and sync tasks. Every function proves the caller is an
-//! administrator first (`access::require_admin`); the permission model will refine this later.
+//! administrator first (`access::admin`), calls the syncer and maps its answer to a view type.
+//! The rules (names, URLs, addresses, runs per day) are the syncer's; a refusal comes back as
+//! [`ApiError::Invalid`] naming the form field.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminConnection {
@@ -18,11 +22,20 @@ pub struct AdminConnection {
     pub task_count: i64,
 }
 
-/// The answer to a change an administrator asked for: done, or why not, in words for a person.
+/// What a change an administrator asked for did, in words for a person. A refusal is an
+/// [`ApiError`] instead.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
-    pub ok: bool,
     pub message: String,
+}
+
+impl Outcome {
+    #[cfg(feature = "ssr")]
+    fn said(message: impl Into<String>) -> Outcome {
+        Outcome {
+            message: message.into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,14 +90,9 @@ pub struct RunView {
 }
 
 #[server(endpoint = "admin/connections")]
-pub async fn admin_connections() -> Result<Vec<AdminConnection>, ServerFnError> {
-    let (ctx, _) = super::access::require_admin().await?;
-    let list = ctx
-        .sync
-        .store()
-        .list_connections()
-        .await
-        .map_err(ssr::failed)?;
+pub async fn admin_connections() -> Result<Vec<AdminConnection>, ApiError> {
+    let admin = super::access::admin().await?;
+    let list = admin.ctx.sync.store().list_connections().await?;
     Ok(list.iter().map(ssr::connection_view).collect())
 }
 
@@ -98,146 +106,70 @@ pub async fn create_connection(
     tenant_id: String,
     client_id: String,
     secret: String,
-) -> Result<Outcome, ServerFnError> {
+) -> Result<Outcome, ApiError> {
     use syncer::{ConnectionSettings, NewConnection};
-    let (ctx, session) = super::access::require_admin().await?;
-    let name = name.trim().to_owned();
-    let problem = |message: &str| {
-        Ok(Outcome {
-            ok: false,
-            message: message.to_owned(),
-        })
-    };
-    if name.is_empty() {
-        return problem("Give the connection a name.");
-    }
-    if secret.is_empty() {
-        return problem("Enter the password or client secret.");
-    }
+    let admin = super::access::admin().await?;
     let settings = match kind.as_str() {
-        "ews" => {
-            let url = url.trim();
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return problem("The EWS URL starts with https://, e.g. https://mail.example.com/EWS/Exchange.asmx.");
-            }
-            if username.trim().is_empty() {
-                return problem(
-                    "Enter the service account that has the ApplicationImpersonation role.",
-                );
-            }
-            ConnectionSettings::Ews {
-                url: url.to_owned(),
-                username: username.trim().to_owned(),
-            }
+        "ews" => ConnectionSettings::Ews { url, username },
+        "graph" => ConnectionSettings::Graph {
+            tenant_id,
+            client_id,
+            graph_endpoint: None,
+            token_endpoint: None,
+        },
+        _ => {
+            return Err(ApiError::invalid(
+                "kind",
+                "Choose Exchange on-premises (EWS) or Exchange Online (Graph).",
+            ))
         }
-        "graph" => {
-            if tenant_id.trim().is_empty() || client_id.trim().is_empty() {
-                return problem("Enter the tenant id and the application (client) id.");
-            }
-            ConnectionSettings::Graph {
-                tenant_id: tenant_id.trim().to_owned(),
-                client_id: client_id.trim().to_owned(),
-                graph_endpoint: None,
-                token_endpoint: None,
-            }
-        }
-        _ => return problem("Choose Exchange on-premises (EWS) or Exchange Online (Graph)."),
     };
-    let created = ctx
+    let created = admin
+        .ctx
         .sync
         .store()
         .create_connection(&NewConnection {
-            name: name.clone(),
+            name,
             settings,
             secret,
         })
-        .await;
-    match created {
-        Ok(_) => {
-            tracing::info!(admin = %session.user.username, connection = %name, "connection created");
-            Ok(Outcome {
-                ok: true,
-                message: format!("Connection “{name}” added. Test it before creating a sync task."),
-            })
-        }
-        Err(e) => Ok(Outcome {
-            ok: false,
-            message: e.to_string(),
-        }),
-    }
+        .await?;
+    tracing::info!(admin = %admin.session.user.username, connection = %created.name, "connection created");
+    Ok(Outcome::said(format!(
+        "Connection “{}” added. Test it before creating a sync task.",
+        created.name
+    )))
 }
 
 #[server(endpoint = "admin/delete_connection")]
-pub async fn delete_connection(id: i64) -> Result<Outcome, ServerFnError> {
-    let (ctx, session) = super::access::require_admin().await?;
-    Ok(match ctx.sync.store().delete_connection(id).await {
-        Ok(()) => {
-            tracing::info!(admin = %session.user.username, id, "connection deleted");
-            Outcome {
-                ok: true,
-                message: "Connection deleted.".to_owned(),
-            }
-        }
-        Err(e) => Outcome {
-            ok: false,
-            message: e.to_string(),
-        },
-    })
+pub async fn delete_connection(id: i64) -> Result<Outcome, ApiError> {
+    let admin = super::access::admin().await?;
+    admin.ctx.sync.store().delete_connection(id).await?;
+    tracing::info!(admin = %admin.session.user.username, id, "connection deleted");
+    Ok(Outcome::said("Connection deleted."))
 }
 
 #[server(endpoint = "admin/test_connection")]
 pub async fn test_connection(
     id: i64,
     mailbox: Option<String>,
-) -> Result<ConnectionTestView, ServerFnError> {
-    let (ctx, _) = super::access::require_admin().await?;
+) -> Result<ConnectionTestView, ApiError> {
+    let admin = super::access::admin().await?;
     let probe = mailbox.filter(|m| !m.trim().is_empty());
-    let report = ctx
+    let report = admin
+        .ctx
         .sync
         .store()
         .test_connection(id, probe.as_deref())
-        .await
-        .map_err(ssr::failed)?;
-    Ok(ConnectionTestView {
-        ok: report.ok,
-        message: report.message,
-        steps: report
-            .steps
-            .into_iter()
-            .map(|s| TestStepView {
-                step: s.step,
-                ok: s.ok,
-                detail: s.detail,
-            })
-            .collect(),
-    })
+        .await?;
+    Ok(ssr::test_view(report))
 }
 
 #[server(endpoint = "admin/tasks")]
-pub async fn admin_tasks() -> Result<Vec<AdminTask>, ServerFnError> {
-    let (ctx, _) = super::access::require_admin().await?;
-    let tasks = ctx.sync.store().list_tasks().await.map_err(ssr::failed)?;
-    let mut out = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        let mailboxes = ctx
-            .sync
-            .store()
-            .task_mailboxes(task.id)
-            .await
-            .map_err(ssr::failed)?;
-        out.push(AdminTask {
-            id: task.id,
-            name: task.name,
-            connection_name: task.connection_name,
-            mail: task.what.mail,
-            calendar: task.what.calendar,
-            contacts: task.what.contacts,
-            runs_per_day: task.runs_per_day,
-            enabled: task.enabled,
-            mailboxes: mailboxes.iter().map(ssr::mailbox_view).collect(),
-        });
-    }
-    Ok(out)
+pub async fn admin_tasks() -> Result<Vec<AdminTask>, ApiError> {
+    let admin = super::access::admin().await?;
+    let tasks = admin.ctx.sync.store().tasks_with_mailboxes().await?;
+    Ok(tasks.iter().map(ssr::task_view).collect())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -250,154 +182,135 @@ pub async fn create_task(
     calendar: Option<String>,
     contacts: Option<String>,
     runs_per_day: u32,
-) -> Result<Outcome, ServerFnError> {
+) -> Result<Outcome, ApiError> {
     use syncer::{NewTask, SyncWhat};
-    let (ctx, session) = super::access::require_admin().await?;
-    let name = name.trim().to_owned();
-    let addresses = ssr::addresses(&mailboxes);
-    let problem = |message: String| Ok(Outcome { ok: false, message });
-    if name.is_empty() {
-        return problem("Give the task a name.".to_owned());
-    }
-    if !(1..=48).contains(&runs_per_day) {
-        return problem("Runs per day go from 1 to 48.".to_owned());
-    }
-    if let Some(bad) = addresses.iter().find(|a| !ssr::looks_like_address(a)) {
-        return problem(format!("“{bad}” is not a mail address."));
-    }
-    let what = SyncWhat {
-        mail: mail.is_some(),
-        calendar: calendar.is_some(),
-        contacts: contacts.is_some(),
-    };
-    if !(what.mail || what.calendar || what.contacts) {
-        return problem("Choose at least one of mail, calendar and contacts.".to_owned());
-    }
-    let task = match ctx
+    let admin = super::access::admin().await?;
+    let addresses = domain::MailAddress::split_list(&mailboxes);
+    let task = admin
+        .ctx
         .sync
         .store()
         .create_task(&NewTask {
-            name: name.clone(),
+            name,
             connection_id: connection,
-            what,
+            what: SyncWhat {
+                mail: mail.is_some(),
+                calendar: calendar.is_some(),
+                contacts: contacts.is_some(),
+            },
             runs_per_day,
             enabled: true,
+            mailboxes: addresses,
         })
-        .await
-    {
-        Ok(task) => task,
-        Err(e) => return problem(e.to_string()),
-    };
-    ctx.sync
-        .store()
-        .add_mailboxes(task.id, &addresses)
-        .await
-        .map_err(ssr::failed)?;
-    tracing::info!(admin = %session.user.username, task = %name, mailboxes = addresses.len(), "sync task created");
-    Ok(Outcome {
-        ok: true,
-        message: format!(
-            "Task “{name}” created with {} mailbox{}. Each syncs {runs_per_day} times a day at its own time; use “Sync now” to start at once.",
-            addresses.len(),
-            if addresses.len() == 1 { "" } else { "es" }
-        ),
-    })
+        .await?;
+    tracing::info!(admin = %admin.session.user.username, task = %task.name, mailboxes = task.mailbox_count, "sync task created");
+    Ok(Outcome::said(format!(
+        "Task “{}” created with {}. Each syncs {} times a day at its own time; use “Sync now” to start at once.",
+        task.name,
+        ssr::mailboxes_phrase(task.mailbox_count),
+        task.runs_per_day,
+    )))
 }
 
 #[server(endpoint = "admin/add_task_mailboxes")]
-pub async fn add_task_mailboxes(task: i64, mailboxes: String) -> Result<Outcome, ServerFnError> {
-    let (ctx, _) = super::access::require_admin().await?;
-    let addresses = ssr::addresses(&mailboxes);
-    if let Some(bad) = addresses.iter().find(|a| !ssr::looks_like_address(a)) {
-        return Ok(Outcome {
-            ok: false,
-            message: format!("“{bad}” is not a mail address."),
-        });
-    }
-    let added = ctx
+pub async fn add_task_mailboxes(task: i64, mailboxes: String) -> Result<Outcome, ApiError> {
+    let admin = super::access::admin().await?;
+    let addresses = domain::MailAddress::split_list(&mailboxes);
+    let added = admin
+        .ctx
         .sync
         .store()
         .add_mailboxes(task, &addresses)
-        .await
-        .map_err(ssr::failed)?;
-    Ok(Outcome {
-        ok: true,
-        message: format!("{added} mailbox(es) added."),
-    })
+        .await?;
+    Ok(Outcome::said(format!(
+        "{} added.",
+        ssr::mailboxes_phrase(i64::try_from(added).unwrap_or(i64::MAX))
+    )))
 }
 
 #[server(endpoint = "admin/remove_task_mailbox")]
-pub async fn remove_task_mailbox(task: i64, address: String) -> Result<Outcome, ServerFnError> {
-    let (ctx, _) = super::access::require_admin().await?;
-    ctx.sync
+pub async fn remove_task_mailbox(task: i64, address: String) -> Result<Outcome, ApiError> {
+    let admin = super::access::admin().await?;
+    admin
+        .ctx
+        .sync
         .store()
         .remove_mailbox(task, &address)
-        .await
-        .map_err(ssr::failed)?;
-    Ok(Outcome {
-        ok: true,
-        message: format!("{address} removed from the task; its archive stays."),
-    })
+        .await?;
+    Ok(Outcome::said(format!(
+        "{address} removed from the task; its archive stays."
+    )))
 }
 
 #[server(endpoint = "admin/delete_task")]
-pub async fn delete_task(task: i64) -> Result<Outcome, ServerFnError> {
-    let (ctx, _) = super::access::require_admin().await?;
-    ctx.sync
-        .store()
-        .delete_task(task)
-        .await
-        .map_err(ssr::failed)?;
-    Ok(Outcome {
-        ok: true,
-        message: "Task deleted; archived mail stays.".to_owned(),
-    })
+pub async fn delete_task(task: i64) -> Result<Outcome, ApiError> {
+    let admin = super::access::admin().await?;
+    admin.ctx.sync.store().delete_task(task).await?;
+    Ok(Outcome::said("Task deleted; archived mail stays."))
 }
 
 /// Starts a run now: one mailbox, or every mailbox of the task when none is named.
 #[server(endpoint = "admin/sync_now")]
-pub async fn sync_now(task: i64, address: Option<String>) -> Result<Outcome, ServerFnError> {
-    let (ctx, session) = super::access::require_admin().await?;
+pub async fn sync_now(task: i64, address: Option<String>) -> Result<Outcome, ApiError> {
+    let admin = super::access::admin().await?;
     let message = match address.filter(|a| !a.is_empty()) {
         Some(address) => {
-            ctx.sync
-                .run_mailbox_now(task, &address)
-                .await
-                .map_err(ssr::failed)?;
+            admin.ctx.sync.run_mailbox_now(task, &address).await?;
             format!("{address} will sync within seconds.")
         }
         None => {
-            let count = ctx.sync.run_task_now(task).await.map_err(ssr::failed)?;
-            format!("{count} mailbox(es) will sync within seconds.")
+            let count = admin.ctx.sync.run_task_now(task).await?;
+            format!(
+                "{} will sync within seconds.",
+                ssr::mailboxes_phrase(i64::try_from(count).unwrap_or(i64::MAX))
+            )
         }
     };
-    tracing::info!(admin = %session.user.username, task, "sync requested");
-    Ok(Outcome { ok: true, message })
+    tracing::info!(admin = %admin.session.user.username, task, "sync requested");
+    Ok(Outcome::said(message))
 }
 
 #[server(endpoint = "admin/history")]
-pub async fn mailbox_history(task: i64, address: String) -> Result<Vec<RunView>, ServerFnError> {
-    let (ctx, _) = super::access::require_admin().await?;
-    let runs = ctx
-        .sync
-        .store()
-        .history(task, &address, 50)
-        .await
-        .map_err(ssr::failed)?;
+pub async fn mailbox_history(task: i64, address: String) -> Result<Vec<RunView>, ApiError> {
+    let admin = super::access::admin().await?;
+    let runs = admin.ctx.sync.store().history(task, &address, 50).await?;
     Ok(runs.iter().map(ssr::run_view).collect())
 }
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use leptos::prelude::ServerFnError;
-    use syncer::{ConnectionSettings, ConnectionView, RunCounts, RunRecord, TaskMailboxView};
+    //! Syncer records as view types, and syncer errors as the wire error.
+    use syncer::{
+        ConnectionSettings, ConnectionTestReport, ConnectionView, RunCounts, RunRecord,
+        SyncerError, TaskMailboxView, TaskWithMailboxes,
+    };
 
-    use super::{AdminConnection, AdminMailbox, RunView};
-    use crate::api::mail::ssr::full_date;
+    use super::{
+        AdminConnection, AdminMailbox, AdminTask, ConnectionTestView, RunView, TestStepView,
+    };
+    use crate::api::error::ApiError;
+    use crate::format::{duration, full_date};
 
-    pub fn failed(error: syncer::SyncerError) -> ServerFnError {
-        tracing::error!(error = %error, "admin operation failed");
-        ServerFnError::new(error.to_string())
+    impl From<SyncerError> for ApiError {
+        fn from(error: SyncerError) -> ApiError {
+            match error {
+                SyncerError::Invalid { field, message } => ApiError::invalid(field, message),
+                SyncerError::NameTaken { .. } => ApiError::invalid("name", format!("{error}.")),
+                SyncerError::ConnectionInUse(_) => ApiError::invalid("id", format!("{error}.")),
+                SyncerError::UnknownConnection(_)
+                | SyncerError::UnknownTask(_)
+                | SyncerError::UnknownTaskMailbox { .. } => ApiError::NotFound,
+                other => crate::api::access::unavailable(other),
+            }
+        }
+    }
+
+    pub fn mailboxes_phrase(n: i64) -> String {
+        if n == 1 {
+            "1 mailbox".to_owned()
+        } else {
+            format!("{n} mailboxes")
+        }
     }
 
     pub fn connection_view(c: &ConnectionView) -> AdminConnection {
@@ -417,6 +330,36 @@ pub mod ssr {
             account,
             has_secret: c.has_secret,
             task_count: c.task_count,
+        }
+    }
+
+    pub fn test_view(report: ConnectionTestReport) -> ConnectionTestView {
+        ConnectionTestView {
+            ok: report.ok,
+            message: report.message,
+            steps: report
+                .steps
+                .into_iter()
+                .map(|s| TestStepView {
+                    step: s.step,
+                    ok: s.ok,
+                    detail: s.detail,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn task_view(t: &TaskWithMailboxes) -> AdminTask {
+        AdminTask {
+            id: t.task.id,
+            name: t.task.name.clone(),
+            connection_name: t.task.connection_name.clone(),
+            mail: t.task.what.mail,
+            calendar: t.task.what.calendar,
+            contacts: t.task.what.contacts,
+            runs_per_day: t.task.runs_per_day,
+            enabled: t.task.enabled,
+            mailboxes: t.mailboxes.iter().map(mailbox_view).collect(),
         }
     }
 
@@ -451,44 +394,22 @@ pub mod ssr {
             address: m.address.clone(),
             status: m.status.as_str().to_owned(),
             reason: m.reason.clone(),
-            last_run: m.last_finished_at.map(|t| full_date(t.unix_seconds())),
-            next_run: m.next_run_at.map(|t| full_date(t.unix_seconds())),
+            last_run: m.last_finished_at.map(full_date),
+            next_run: m.next_run_at.map(full_date),
             last_counts: m.last_counts.as_ref().map(counts),
             running: m.running,
         }
     }
 
     pub fn run_view(r: &RunRecord) -> RunView {
-        let millis = (r.finished_at.0 - r.started_at.0).max(0) / 1000;
         RunView {
-            started: full_date(r.started_at.unix_seconds()),
-            duration: if millis < 1000 {
-                format!("{millis} ms")
-            } else {
-                format!("{:.1} s", millis as f64 / 1000.0)
-            },
+            started: full_date(r.started_at),
+            duration: duration(r.finished_at.micros_since(r.started_at)),
             status: r.status.as_str().to_owned(),
             counts: counts(&r.counts),
             requests: r.requests,
             throttled: r.throttled,
             error: r.error.clone(),
         }
-    }
-
-    /// Addresses from a text box: one per line, or separated by commas or spaces.
-    pub fn addresses(text: &str) -> Vec<String> {
-        let mut list: Vec<String> = text
-            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
-            .map(|a| a.trim().to_lowercase())
-            .filter(|a| !a.is_empty())
-            .collect();
-        list.sort();
-        list.dedup();
-        list
-    }
-
-    pub fn looks_like_address(a: &str) -> bool {
-        a.split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
     }
 }

@@ -1,5 +1,10 @@
+//! Who is signed in, signing in and out. The rules of signing in (what is counted, when an
+//! account or an address is locked, what a refusal says) are the accounts crate's.
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
 
 /// Who is signed in, as the pages see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,7 +15,7 @@ pub struct SignedInUser {
 }
 
 #[server(endpoint = "current_user")]
-pub async fn current_user() -> Result<Option<SignedInUser>, ServerFnError> {
+pub async fn current_user() -> Result<Option<SignedInUser>, ApiError> {
     let session = super::context::current_session().await?;
     Ok(session.map(|s| SignedInUser {
         username: s.user.username,
@@ -20,78 +25,50 @@ pub async fn current_user() -> Result<Option<SignedInUser>, ServerFnError> {
 }
 
 /// Signs in with a local password and starts a session; the browser is sent to the portal.
-/// A refusal (wrong password, too many attempts) is an answer, not a failure: it comes back as
-/// `Ok(Some(reason))`, so the browser does not log an HTTP error for a mistyped password.
+/// A refusal (wrong password, too many attempts) is an answer for the person at the form, not a
+/// failed call: it comes back as `Ok(Some(reason))`, so the browser logs no HTTP error for a
+/// mistyped password.
 #[server(endpoint = "sign_in")]
-pub async fn sign_in(username: String, password: String) -> Result<Option<String>, ServerFnError> {
+pub async fn sign_in(username: String, password: String) -> Result<Option<String>, ApiError> {
     use super::context::{app_context, client_ip, request_parts, session_cookie};
+    use accounts::{SignInAttempt, SignInOutcome};
 
     let ctx = app_context()?;
     let parts = request_parts()?;
-    let name_key = format!("user:{}", username.trim().to_lowercase());
-    let addr_key = client_ip(&parts, &ctx.trusted_proxies).map(|ip| format!("addr:{ip}"));
-    let keys: Vec<&str> = std::iter::once(name_key.as_str())
-        .chain(addr_key.as_deref())
-        .collect();
-
-    if username.trim().is_empty() || password.is_empty() {
-        return Ok(Some("Enter your user name and password.".to_owned()));
-    }
-    // The attempt is counted before the password is checked (see `SignInThrottle::begin`).
-    if let Err(wait) = ctx.throttle.begin(&keys) {
-        return Ok(Some(format!(
-            "Too many failed attempts. Try again in {} minutes.",
-            wait.as_secs().div_ceil(60).max(1)
-        )));
-    }
-
-    let user = ctx
-        .accounts
-        .authenticate(&username, &password)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "sign-in failed on the server");
-            ServerFnError::new("Signing in is unavailable right now. Try again shortly.")
-        })?;
-    let Some(user) = user else {
-        tracing::info!(username = %username.trim(), "sign-in refused");
-        return Ok(Some("Wrong user name or password.".to_owned()));
+    let attempt = SignInAttempt {
+        username: &username,
+        password: &password,
+        client: client_ip(&parts, &ctx.trusted_proxies),
+        session_lifetime: ctx.session_lifetime,
     };
-    // Only the account's own counter is cleared: a valid account must not reset the limit on
-    // its address, or it could be used to keep guessing other people's passwords.
-    ctx.throttle.record_success(&name_key);
-    if let Some(addr_key) = &addr_key {
-        ctx.throttle.forgive(addr_key);
-    }
-
-    let session = ctx
+    let outcome = ctx
         .accounts
-        .create_session(user.id, ctx.session_lifetime)
+        .sign_in(&ctx.throttle, attempt)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "session creation failed");
-            ServerFnError::new("Signing in is unavailable right now. Try again shortly.")
-        })?;
+        .map_err(super::access::unavailable)?;
+    let session = match outcome {
+        SignInOutcome::Started { session, .. } => session,
+        SignInOutcome::Refused(refusal) => return Ok(Some(refusal.message())),
+    };
     let response = expect_context::<leptos_axum::ResponseOptions>();
     if let Ok(value) = http::HeaderValue::from_str(&session_cookie(&ctx, Some(&session.token))) {
         response.append_header(http::header::SET_COOKIE, value);
     }
-    tracing::info!(username = %user.username, "signed in");
     leptos_axum::redirect("/mail");
     Ok(None)
 }
 
 #[server(endpoint = "sign_out")]
-pub async fn sign_out() -> Result<(), ServerFnError> {
+pub async fn sign_out() -> Result<(), ApiError> {
     use super::context::{app_context, cookie, request_parts, session_cookie, SESSION_COOKIE};
 
     let ctx = app_context()?;
     let parts = request_parts()?;
     if let Some(token) = cookie(&parts, SESSION_COOKIE) {
-        ctx.accounts.delete_session(&token).await.map_err(|e| {
-            tracing::error!(error = %e, "sign-out failed");
-            ServerFnError::new("Signing out failed. Try again.")
-        })?;
+        ctx.accounts
+            .delete_session(&token)
+            .await
+            .map_err(super::access::unavailable)?;
     }
     let response = expect_context::<leptos_axum::ResponseOptions>();
     if let Ok(value) = http::HeaderValue::from_str(&session_cookie(&ctx, None)) {

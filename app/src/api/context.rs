@@ -7,6 +7,9 @@ use std::time::Duration;
 use accounts::{Accounts, Session, SignInThrottle};
 use leptos::prelude::*;
 
+use super::access::unavailable;
+use super::error::ApiError;
+
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "sr_session";
 
@@ -25,12 +28,12 @@ pub struct AppContext {
     pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
-pub fn app_context() -> Result<AppContext, ServerFnError> {
-    use_context::<AppContext>().ok_or_else(|| ServerFnError::new("server context missing"))
+pub fn app_context() -> Result<AppContext, ApiError> {
+    use_context::<AppContext>().ok_or_else(|| unavailable("server context missing"))
 }
 
-pub fn request_parts() -> Result<http::request::Parts, ServerFnError> {
-    use_context::<http::request::Parts>().ok_or_else(|| ServerFnError::new("request missing"))
+pub fn request_parts() -> Result<http::request::Parts, ApiError> {
+    use_context::<http::request::Parts>().ok_or_else(|| unavailable("request missing"))
 }
 
 pub fn cookie(parts: &http::request::Parts, name: &str) -> Option<String> {
@@ -78,12 +81,12 @@ pub fn client_ip(parts: &http::request::Parts, trusted_proxies: &[IpAddr]) -> Op
 }
 
 /// The caller's session, if their cookie names a live one.
-pub async fn current_session() -> Result<Option<Session>, ServerFnError> {
+pub async fn current_session() -> Result<Option<Session>, ApiError> {
     let ctx = app_context()?;
     let parts = request_parts()?;
     session_for(&ctx, &parts.headers)
         .await
-        .map_err(|_| ServerFnError::new("The archive is unavailable right now."))
+        .map_err(|_| ApiError::Unavailable)
 }
 
 /// The session named by the cookie in these request headers, if it is live. For plain HTTP

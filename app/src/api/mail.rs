@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::error::ApiError;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailboxView {
     pub id: i64,
@@ -112,14 +114,12 @@ pub struct Overview {
 }
 
 #[server(endpoint = "mail/overview")]
-pub async fn mail_overview(mailbox: Option<i64>) -> Result<Overview, ServerFnError> {
-    use super::access::{refuse, require_session, visible_mailboxes};
-    let ctx = super::context::app_context()?;
-    let session = require_session().await?;
-    let mailboxes = visible_mailboxes(&ctx, &session).await.map_err(refuse)?;
-    let chosen = ssr::choose_mailbox(&mailboxes, mailbox).map_err(refuse)?;
+pub async fn mail_overview(mailbox: Option<i64>) -> Result<Overview, ApiError> {
+    let caller = super::access::signed_in().await?;
+    let mailboxes = super::access::visible_mailboxes(&caller.ctx, &caller.session).await?;
+    let chosen = ssr::choose_mailbox(&mailboxes, mailbox)?;
     let folders = match &chosen {
-        Some(m) => ssr::folders_of(&ctx, m.id).await.map_err(refuse)?,
+        Some(m) => ssr::folders_of(&caller.ctx, m.id).await?,
         None => Vec::new(),
     };
     Ok(Overview {
@@ -138,22 +138,20 @@ pub async fn list_messages(
     folder: Option<i64>,
     sort: String,
     after: Option<String>,
-) -> Result<Option<MessageList>, ServerFnError> {
-    use super::access::{refuse, require_session, visible_mailboxes, AccessError};
-    let ctx = super::context::app_context()?;
-    let session = require_session().await?;
-    let mailboxes = visible_mailboxes(&ctx, &session).await.map_err(refuse)?;
-    let Some(chosen) = ssr::choose_mailbox(&mailboxes, mailbox).map_err(refuse)? else {
+) -> Result<Option<MessageList>, ApiError> {
+    let caller = super::access::signed_in().await?;
+    let mailboxes = super::access::visible_mailboxes(&caller.ctx, &caller.session).await?;
+    let Some(chosen) = ssr::choose_mailbox(&mailboxes, mailbox)? else {
         return Ok(None);
     };
-    let folders = ssr::folders_of(&ctx, chosen.id).await.map_err(refuse)?;
+    let folders = ssr::folders_of(&caller.ctx, chosen.id).await?;
     let Some(folder_id) = folder.or_else(|| ssr::default_folder(&folders)) else {
         return Ok(None);
     };
     let folder_view = folders
         .into_iter()
         .find(|f| f.id == folder_id)
-        .ok_or_else(|| refuse(AccessError::NotFound))?;
+        .ok_or(ApiError::NotFound)?;
     let (sort_key, descending) = ssr::sort_key(&sort);
     let query = archive::ListQuery {
         sort: sort_key,
@@ -162,14 +160,15 @@ pub async fn list_messages(
         after,
         as_of: None,
     };
-    let page = ctx
+    let page = caller
+        .ctx
         .archive
         .list_folder_items(folder_id, &query)
         .await
-        .map_err(|e| {
-            // A tampered paging cursor lands here too.
-            tracing::warn!(error = %e, "message list");
-            refuse(AccessError::NotFound)
+        .map_err(|e| match e {
+            // A tampered paging cursor.
+            archive::ArchiveError::BadCursor(_) => ApiError::NotFound,
+            other => super::access::unavailable(other),
         })?;
     Ok(Some(MessageList {
         mailbox_id: chosen.id,
@@ -180,48 +179,16 @@ pub async fn list_messages(
 }
 
 #[server(endpoint = "mail/message")]
-pub async fn get_message(item: i64) -> Result<MessageDetail, ServerFnError> {
-    use super::access::{refuse, require_session, AccessError};
-    let ctx = super::context::app_context()?;
-    let session = require_session().await?;
-    let detail = super::access::item(&ctx, &session, item)
+pub async fn get_message(item: i64) -> Result<MessageDetail, ApiError> {
+    let caller = super::access::signed_in().await?;
+    let detail = super::access::item(&caller.ctx, &caller.session, item).await?;
+    let raw = caller
+        .ctx
+        .archive
+        .read_raw(item)
         .await
-        .map_err(refuse)?;
-    let raw = ctx.archive.read_raw(item).await.map_err(|e| {
-        tracing::error!(error = %e, item, "reading archived content");
-        refuse(AccessError::Unavailable)
-    })?;
-    let view = mailview::render(&raw).ok();
-    Ok(MessageDetail {
-        id: detail.id,
-        mailbox_id: detail.mailbox_id,
-        folder_id: detail.folder_id,
-        subject: detail.subject,
-        sender: detail.sender,
-        sender_address: detail.sender_address,
-        to: detail.to,
-        cc: detail.cc,
-        date_full: ssr::full_date(detail.date.unix_seconds()),
-        size: ssr::human_size(detail.size),
-        has_html: view.as_ref().is_some_and(|v| v.html.is_some()),
-        text: view.as_ref().and_then(|v| v.text.clone()),
-        remote_images_blocked: view.as_ref().map_or(0, |v| v.remote_images_blocked),
-        attachments: view
-            .as_ref()
-            .map(|v| {
-                v.attachments
-                    .iter()
-                    .map(|a| AttachmentView {
-                        index: a.index,
-                        name: a.name.clone(),
-                        content_type: a.content_type.clone(),
-                        size: ssr::human_size(i64::try_from(a.size).unwrap_or(i64::MAX)),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        unparsed: view.is_none() || !detail.parsed,
-    })
+        .map_err(super::access::unavailable)?;
+    Ok(ssr::message_detail(detail, mailview::render(&raw).ok()))
 }
 
 #[server(endpoint = "mail/search")]
@@ -230,12 +197,10 @@ pub async fn search_mail(
     query: String,
     page: usize,
     sort: String,
-) -> Result<SearchPage, ServerFnError> {
-    use super::access::{refuse, require_session, visible_mailboxes, AccessError};
-    let ctx = super::context::app_context()?;
-    let session = require_session().await?;
-    let mailboxes = visible_mailboxes(&ctx, &session).await.map_err(refuse)?;
-    let chosen = ssr::choose_mailbox(&mailboxes, mailbox).map_err(refuse)?;
+) -> Result<SearchPage, ApiError> {
+    let caller = super::access::signed_in().await?;
+    let mailboxes = super::access::visible_mailboxes(&caller.ctx, &caller.session).await?;
+    let chosen = ssr::choose_mailbox(&mailboxes, mailbox)?;
     let mut result = SearchPage {
         query: query.clone(),
         total: 0,
@@ -275,61 +240,16 @@ pub async fn search_mail(
         limit: PAGE_SIZE,
         snippets: true,
     };
-    let found = match ctx.search.search(&ctx.archive, &request).await {
+    let found = match caller.ctx.search.find(&caller.ctx.archive, &request).await {
         Ok(found) => found,
         Err(search::SearchError::Query(problem)) => {
             result.problem = Some(format!("That search could not be understood: {problem}."));
             return Ok(result);
         }
-        Err(e) => {
-            tracing::error!(error = %e, "search");
-            return Err(refuse(AccessError::Unavailable));
-        }
+        Err(e) => return Err(super::access::unavailable(e)),
     };
-    let tree = ctx
-        .archive
-        .folder_tree(mailbox, None)
-        .await
-        .map_err(|_| refuse(AccessError::Unavailable))?;
     result.total = found.total;
-    for hit in found.hits {
-        // The index is scoped to the mailbox; the store's record is checked again so a hit can
-        // never show more than the caller may see.
-        let detail = match ctx.archive.item(hit.item_id).await {
-            Ok(Some(detail))
-                if detail.mailbox_id == mailbox && detail.kind == archive::ItemKind::Message =>
-            {
-                detail
-            }
-            Ok(_) => continue,
-            Err(e) => {
-                tracing::error!(error = %e, "search hit");
-                return Err(refuse(AccessError::Unavailable));
-            }
-        };
-        let folder_path = detail
-            .folder_id
-            .and_then(|id| tree.iter().find(|f| f.id == id))
-            .map(|f| f.path.join(" / "))
-            .unwrap_or_else(|| "(no longer in a folder)".to_owned());
-        result.hits.push(SearchHitView {
-            row: ssr::row(&archive::ItemSummary {
-                id: detail.id,
-                folder_id: detail.folder_id.unwrap_or_default(),
-                kind: detail.kind,
-                subject: detail.subject.clone(),
-                sender: detail.sender.clone(),
-                sender_address: detail.sender_address.clone(),
-                date: detail.date,
-                size: detail.size,
-                has_attachments: detail.has_attachments,
-                is_read: detail.is_read,
-            }),
-            folder_id: detail.folder_id,
-            folder_path,
-            snippet_html: hit.snippet.map(|s| s.html),
-        });
-    }
+    result.hits = found.items.into_iter().map(ssr::hit_view).collect();
     Ok(result)
 }
 
@@ -338,12 +258,15 @@ pub mod ssr {
     //! Turning archive types into view types.
     use std::collections::HashMap;
 
-    use archive::{FolderKind, FolderNode, ItemSummary, Mailbox, MailboxId, SortKey};
-    use time::OffsetDateTime;
+    use archive::{FolderKind, FolderNode, ItemDetail, ItemSummary, Mailbox, MailboxId, SortKey};
 
-    use super::{FolderView, MailboxView, MessageRow};
-    use crate::api::access::AccessError;
+    use super::{
+        AttachmentView, FolderView, MailboxView, MessageDetail, MessageRow, SearchHitView,
+    };
+    use crate::api::access::unavailable;
     use crate::api::context::AppContext;
+    use crate::api::error::ApiError;
+    use crate::format::{full_date, human_size, short_date};
 
     pub fn mailbox_view(m: &Mailbox) -> MailboxView {
         MailboxView {
@@ -358,14 +281,14 @@ pub mod ssr {
     pub fn choose_mailbox(
         visible: &[Mailbox],
         wanted: Option<MailboxId>,
-    ) -> Result<Option<Mailbox>, AccessError> {
+    ) -> Result<Option<Mailbox>, ApiError> {
         match wanted {
             Some(id) => visible
                 .iter()
                 .find(|m| m.id == id)
                 .cloned()
                 .map(Some)
-                .ok_or(AccessError::NotFound),
+                .ok_or(ApiError::NotFound),
             None => Ok(visible.first().cloned()),
         }
     }
@@ -373,11 +296,12 @@ pub mod ssr {
     pub async fn folders_of(
         ctx: &AppContext,
         mailbox: MailboxId,
-    ) -> Result<Vec<FolderView>, AccessError> {
-        let tree = ctx.archive.folder_tree(mailbox, None).await.map_err(|e| {
-            tracing::error!(error = %e, "folder tree");
-            AccessError::Unavailable
-        })?;
+    ) -> Result<Vec<FolderView>, ApiError> {
+        let tree = ctx
+            .archive
+            .folder_tree(mailbox, None)
+            .await
+            .map_err(unavailable)?;
         Ok(ordered_folders(&tree))
     }
 
@@ -463,8 +387,67 @@ pub mod ssr {
         (key, !ascending)
     }
 
+    pub fn message_detail(
+        detail: ItemDetail,
+        view: Option<mailview::MessageView>,
+    ) -> MessageDetail {
+        MessageDetail {
+            id: detail.id,
+            mailbox_id: detail.mailbox_id,
+            folder_id: detail.folder_id,
+            subject: detail.subject,
+            sender: detail.sender,
+            sender_address: detail.sender_address,
+            to: detail.to,
+            cc: detail.cc,
+            date_full: full_date(detail.date),
+            size: human_size(detail.size),
+            has_html: view.as_ref().is_some_and(|v| v.html.is_some()),
+            text: view.as_ref().and_then(|v| v.text.clone()),
+            remote_images_blocked: view.as_ref().map_or(0, |v| v.remote_images_blocked),
+            attachments: view
+                .as_ref()
+                .map(|v| {
+                    v.attachments
+                        .iter()
+                        .map(|a| AttachmentView {
+                            index: a.index,
+                            name: a.name.clone(),
+                            content_type: a.content_type.clone(),
+                            size: human_size(i64::try_from(a.size).unwrap_or(i64::MAX)),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            unparsed: view.is_none() || !detail.parsed,
+        }
+    }
+
+    pub fn hit_view(found: search::FoundItem) -> SearchHitView {
+        let item = &found.item;
+        SearchHitView {
+            row: row(&ItemSummary {
+                id: item.id,
+                folder_id: item.folder_id.unwrap_or_default(),
+                kind: item.kind,
+                subject: item.subject.clone(),
+                sender: item.sender.clone(),
+                sender_address: item.sender_address.clone(),
+                date: item.date,
+                size: item.size,
+                has_attachments: item.has_attachments,
+                is_read: item.is_read,
+            }),
+            folder_id: item.folder_id,
+            folder_path: found
+                .folder_path
+                .map(|p| p.join(" / "))
+                .unwrap_or_else(|| "(no longer in a folder)".to_owned()),
+            snippet_html: found.snippet.map(|s| s.html),
+        }
+    }
+
     pub fn row(item: &ItemSummary) -> MessageRow {
-        let seconds = item.date.unix_seconds();
         MessageRow {
             id: item.id,
             subject: if item.subject.trim().is_empty() {
@@ -478,48 +461,11 @@ pub mod ssr {
                 .cloned()
                 .unwrap_or_else(|| "(unknown sender)".to_owned()),
             sender_address: item.sender_address.clone(),
-            date: short_date(seconds),
-            date_full: full_date(seconds),
+            date: short_date(item.date),
+            date_full: full_date(item.date),
             size: human_size(item.size),
             has_attachments: item.has_attachments,
             is_read: item.is_read,
-        }
-    }
-
-    fn datetime(seconds: i64) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    }
-
-    pub fn full_date(seconds: i64) -> String {
-        let format = time::macros::format_description!(
-            "[weekday repr:short] [day padding:none] [month repr:short] [year] [hour]:[minute] UTC"
-        );
-        datetime(seconds).format(format).unwrap_or_default()
-    }
-
-    pub fn short_date(seconds: i64) -> String {
-        let date = datetime(seconds);
-        let now = OffsetDateTime::now_utc();
-        let format = if date.date() == now.date() {
-            time::macros::format_description!("[hour]:[minute]")
-        } else if date.year() == now.year() {
-            time::macros::format_description!("[day padding:none] [month repr:short]")
-        } else {
-            time::macros::format_description!("[day padding:none] [month repr:short] [year]")
-        };
-        date.format(format).unwrap_or_default()
-    }
-
-    pub fn human_size(bytes: i64) -> String {
-        let bytes = bytes.max(0) as f64;
-        if bytes < 1024.0 {
-            format!("{bytes} B")
-        } else if bytes < 1024.0 * 1024.0 {
-            format!("{:.0} KB", (bytes / 1024.0).ceil())
-        } else if bytes < 1024.0 * 1024.0 * 1024.0 {
-            format!("{:.1} MB", bytes / (1024.0 * 1024.0))
-        } else {
-            format!("{:.1} GB", bytes / (1024.0 * 1024.0 * 1024.0))
         }
     }
 
@@ -572,10 +518,7 @@ pub mod ssr {
         }
 
         #[test]
-        fn sizes_and_sort_keys() {
-            assert_eq!(human_size(512), "512 B");
-            assert_eq!(human_size(50 * 1024), "50 KB");
-            assert_eq!(human_size(3 * 1024 * 1024 + 1), "3.0 MB");
+        fn sort_keys() {
             assert_eq!(sort_key("date"), (SortKey::Date, true));
             assert_eq!(sort_key("sender-asc"), (SortKey::Sender, false));
             assert_eq!(sort_key("nonsense"), (SortKey::Date, true));

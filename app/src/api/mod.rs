@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod error;
 pub mod mail;
 
 #[cfg(feature = "ssr")]

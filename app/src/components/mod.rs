@@ -1,4 +1,6 @@
+pub mod admin_frame;
 pub mod hydration;
 pub mod icons;
 pub mod location;
+pub mod outcome;
 pub mod topbar;

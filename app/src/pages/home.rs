@@ -2,7 +2,6 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::api::auth::current_user;
-use crate::pages::sign_in::error_text;
 
 /// `/`: to the archive when signed in, to sign-in otherwise.
 #[component]
@@ -14,7 +13,7 @@ pub fn HomePage() -> impl IntoView {
                 match user.await {
                     Ok(Some(_)) => view! { <Redirect path="/mail" /> }.into_any(),
                     Ok(None) => view! { <Redirect path="/sign-in" /> }.into_any(),
-                    Err(e) => view! { <p class="error page-error">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error page-error">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Suspense>

@@ -16,7 +16,7 @@ pub fn SignInPage() -> impl IntoView {
         move || !username.read().trim().is_empty() && !password.read().is_empty() && !pending.get();
     let error = move || match sign_in.value().get() {
         Some(Ok(Some(refusal))) => Some(refusal),
-        Some(Err(e)) => Some(error_text(&e)),
+        Some(Err(e)) => Some(e.to_string()),
         _ => None,
     };
 
@@ -66,13 +66,5 @@ pub fn SignInPage() -> impl IntoView {
                 </ActionForm>
             </div>
         </main>
-    }
-}
-
-/// The message a person should read, without the transport's wording around it.
-pub(crate) fn error_text(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        _ => "The server could not be reached. Check your connection and try again.".to_owned(),
     }
 }

@@ -1,26 +1,16 @@
 //! Which mail addresses a user owns. An address belongs to one user at most: two people can never
 //! both be shown the same mailbox through ownership.
 
-use crate::{AccountError, Accounts, UserId};
+use domain::MailAddress;
 
-fn normalise(address: &str) -> Result<String, AccountError> {
-    let address = address.trim().to_lowercase();
-    let valid = address.len() <= 320
-        && address
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        && !address.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid {
-        Ok(address)
-    } else {
-        Err(AccountError::InvalidAddress(address))
-    }
-}
+use crate::{AccountError, Accounts, UserId};
 
 impl Accounts {
     /// Gives `address` to the user. Fails when another user owns it already.
     pub async fn add_address(&self, user_id: UserId, address: &str) -> Result<(), AccountError> {
-        let address = normalise(address)?;
+        let address = MailAddress::parse(address)
+            .map_err(|e| AccountError::InvalidAddress(e.0))?
+            .to_string();
         let inserted = sqlx::query(
             "INSERT INTO user_addresses (address, user_id) VALUES ($1, $2) \
              ON CONFLICT (address) DO NOTHING",

@@ -6,11 +6,13 @@
 mod addresses;
 mod password;
 mod sessions;
+mod sign_in;
 mod throttle;
 mod users;
 
 pub use password::{hash_password, verify_password};
 pub use sessions::{NewSession, Session};
+pub use sign_in::{SignInAttempt, SignInOutcome, SignInRefusal};
 pub use throttle::SignInThrottle;
 pub use users::{User, UserId};
 
@@ -50,8 +52,5 @@ impl Accounts {
 
 /// Microseconds since the Unix epoch: the time unit of every table.
 pub(crate) fn now_micros() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(now.as_micros()).unwrap_or(i64::MAX)
+    domain::Timestamp::now().0
 }

@@ -2,7 +2,7 @@ use sqlx::Row;
 
 use crate::{hash_password, now_micros, verify_password, AccountError, Accounts};
 
-pub type UserId = i64;
+pub use domain::UserId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {

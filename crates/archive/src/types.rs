@@ -1,30 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-/// Unix microseconds: the one time representation in the store, portable across SQL backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Timestamp(pub i64);
-
-impl Timestamp {
-    pub fn now() -> Self {
-        let micros = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or(0);
-        Timestamp(micros)
-    }
-
-    pub fn from_unix_seconds(seconds: i64) -> Self {
-        Timestamp(seconds.saturating_mul(1_000_000))
-    }
-
-    pub fn unix_seconds(self) -> i64 {
-        self.0.div_euclid(1_000_000)
-    }
-}
-
-pub type MailboxId = i64;
-pub type FolderId = i64;
-pub type ItemId = i64;
+pub use domain::{FolderId, ItemId, MailboxId, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewMailbox {

@@ -11,6 +11,7 @@
 //! [`SearchIndex`]. It sees what the writer has committed, and
 //! [`SearchReader::pending_changes`] tells how far that is behind the store.
 
+mod found;
 mod query;
 mod tokenizer;
 
@@ -31,6 +32,7 @@ use tantivy::{
     TantivyDocument, Term,
 };
 
+pub use found::{FoundItem, FoundItems};
 pub use query::{parse_query, Clause, QueryError};
 pub use tokenizer::{MailTokenizer, TOKENIZER};
 
@@ -432,6 +434,11 @@ impl SearchIndex {
         request: &SearchRequest,
     ) -> Result<SearchResults> {
         self.view.search(archive, request).await
+    }
+
+    /// [`SearchReader::find`]: hits with their records.
+    pub async fn find(&self, archive: &Archive, request: &SearchRequest) -> Result<FoundItems> {
+        self.view.find(archive, request).await
     }
 
     /// A reader's view of the document count by query, for tests and diagnostics.

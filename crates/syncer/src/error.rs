@@ -16,8 +16,12 @@ pub enum SyncerError {
     NameTaken { what: &'static str, name: String },
     #[error("connection {0} is used by sync tasks; delete or move them first")]
     ConnectionInUse(i64),
-    #[error("invalid input: {0}")]
-    Invalid(String),
+    /// Input that breaks a rule, with the field it came from and a sentence for a person.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("connection secret cannot be decrypted (wrong server key or damaged record)")]
     SecretUnreadable,
     #[error("connection {0} has no secret stored")]
@@ -26,6 +30,15 @@ pub enum SyncerError {
     Inconsistent(String),
     #[error(transparent)]
     Source(#[from] mailsync::SourceError),
+}
+
+impl SyncerError {
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> SyncerError {
+        SyncerError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, SyncerError>;

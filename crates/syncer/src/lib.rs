@@ -15,6 +15,7 @@
 mod crypto;
 mod error;
 mod meta;
+mod rules;
 pub mod schedule;
 mod service;
 mod store;
@@ -28,6 +29,7 @@ pub use meta::item_meta;
 pub use mailsync::{
     test_settings, ConnectionKind, ConnectionSettings, ConnectionTestReport, TestFailure, TestStep,
 };
+pub use rules::MAX_RUNS_PER_DAY;
 pub use schedule::next_run;
 pub use service::{ServiceOptions, SyncService, SyncWorker};
 pub use store::SyncStore;

@@ -9,9 +9,9 @@ use time::{Duration as TimeDuration, OffsetDateTime, Time};
 
 const DAY_MS: u64 = 86_400_000;
 
-/// The length of one period. `runs_per_day` is clamped to 1..=1440 (at most once a minute).
+/// The length of one period. `runs_per_day` is clamped to 1..=[`crate::MAX_RUNS_PER_DAY`].
 pub fn period(runs_per_day: u32) -> Duration {
-    Duration::from_millis(DAY_MS / u64::from(runs_per_day.clamp(1, 1440)))
+    Duration::from_millis(DAY_MS / u64::from(runs_per_day.clamp(1, crate::MAX_RUNS_PER_DAY)))
 }
 
 /// FNV-1a: stable across Rust versions and platforms, unlike `DefaultHasher`, so offsets do
@@ -33,7 +33,7 @@ fn fnv1a(parts: &[&str]) -> u64 {
 
 /// Where inside each period this mailbox of this task runs.
 pub fn stable_offset(task_id: &str, mailbox_id: &str, runs_per_day: u32) -> Duration {
-    let period_ms = DAY_MS / u64::from(runs_per_day.clamp(1, 1440));
+    let period_ms = DAY_MS / u64::from(runs_per_day.clamp(1, crate::MAX_RUNS_PER_DAY));
     Duration::from_millis(fnv1a(&[task_id, mailbox_id]) % period_ms)
 }
 
@@ -44,7 +44,7 @@ pub fn next_run_after(
     runs_per_day: u32,
     after: OffsetDateTime,
 ) -> OffsetDateTime {
-    let n = u64::from(runs_per_day.clamp(1, 1440));
+    let n = u64::from(runs_per_day.clamp(1, crate::MAX_RUNS_PER_DAY));
     let period_ms = DAY_MS / n;
     let offset_ms = fnv1a(&[task_id, mailbox_id]) % period_ms;
     let utc = after.to_offset(time::UtcOffset::UTC);

@@ -89,7 +89,7 @@ impl ArchiveTarget {
         address: &str,
         display_name: Option<&str>,
     ) -> Result<ArchiveTarget, ArchiveError> {
-        let address = address.trim().to_ascii_lowercase();
+        let address = domain::MailAddress::fold(address);
         let mailbox = archive
             .ensure_mailbox(&NewMailbox {
                 name: address.clone(),

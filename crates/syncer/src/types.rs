@@ -58,9 +58,19 @@ pub struct NewTask {
     pub name: String,
     pub connection_id: i64,
     pub what: SyncWhat,
-    /// 1..=1440; 4 by default.
+    /// 1..=[`crate::MAX_RUNS_PER_DAY`]; 4 by default.
     pub runs_per_day: u32,
     pub enabled: bool,
+    /// Addresses as typed; checked and case-folded by `create_task`, stored with the task in the
+    /// same transaction.
+    pub mailboxes: Vec<String>,
+}
+
+/// A task with its mailboxes, as the admin screen lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskWithMailboxes {
+    pub task: TaskView,
+    pub mailboxes: Vec<TaskMailboxView>,
 }
 
 impl NewTask {
@@ -71,6 +81,7 @@ impl NewTask {
             what: SyncWhat::default(),
             runs_per_day: DEFAULT_RUNS_PER_DAY,
             enabled: true,
+            mailboxes: Vec::new(),
         }
     }
 }

@@ -200,7 +200,10 @@ async fn connections_and_secrets(env: Env) {
             secret: "x".into(),
         })
         .await;
-    assert!(matches!(bad, Err(SyncerError::Invalid(_))), "{bad:?}");
+    assert!(
+        matches!(bad, Err(SyncerError::Invalid { field: "url", .. })),
+        "{bad:?}"
+    );
     let empty = store
         .create_connection(&NewConnection {
             name: "Empty".into(),
@@ -208,7 +211,16 @@ async fn connections_and_secrets(env: Env) {
             secret: " ".into(),
         })
         .await;
-    assert!(matches!(empty, Err(SyncerError::Invalid(_))), "{empty:?}");
+    assert!(
+        matches!(
+            empty,
+            Err(SyncerError::Invalid {
+                field: "secret",
+                ..
+            })
+        ),
+        "{empty:?}"
+    );
 
     // A different server key cannot open the secret, and says so.
     let wrong_key = SyncStore::new(env.db().clone(), [0x17; 32]);
@@ -235,7 +247,60 @@ async fn connections_and_secrets(env: Env) {
             ..NewTask::new("Zero", ews.id)
         })
         .await;
-    assert!(matches!(bad_runs, Err(SyncerError::Invalid(_))));
+    assert!(matches!(
+        bad_runs,
+        Err(SyncerError::Invalid {
+            field: "runs_per_day",
+            ..
+        })
+    ));
+    let too_often = store
+        .create_task(&NewTask {
+            runs_per_day: syncer::MAX_RUNS_PER_DAY + 1,
+            ..NewTask::new("Too often", ews.id)
+        })
+        .await;
+    assert!(matches!(
+        too_often,
+        Err(SyncerError::Invalid {
+            field: "runs_per_day",
+            ..
+        })
+    ));
+    let nothing = store
+        .create_task(&NewTask {
+            what: SyncWhat {
+                mail: false,
+                calendar: false,
+                contacts: false,
+            },
+            ..NewTask::new("Nothing", ews.id)
+        })
+        .await;
+    assert!(matches!(
+        nothing,
+        Err(SyncerError::Invalid { field: "what", .. })
+    ));
+    // A task and its mailboxes are one transaction: one bad address, and no task is left.
+    let half = store
+        .create_task(&NewTask {
+            mailboxes: vec!["ok@example.com".into(), "not-an-address".into()],
+            ..NewTask::new("Half", ews.id)
+        })
+        .await;
+    match half {
+        Err(SyncerError::Invalid { field, message }) => {
+            assert_eq!(field, "mailboxes");
+            assert!(message.contains("not-an-address"), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(store
+        .list_tasks()
+        .await
+        .unwrap()
+        .iter()
+        .all(|t| t.name != "Half"));
     let t2 = store
         .update_task(
             task.id,
@@ -275,7 +340,10 @@ async fn connections_and_secrets(env: Env) {
         store
             .add_mailboxes(task.id, &["not-an-address".into()])
             .await,
-        Err(SyncerError::Invalid(_))
+        Err(SyncerError::Invalid {
+            field: "mailboxes",
+            ..
+        })
     ));
     let mbs = store.task_mailboxes(task.id).await.unwrap();
     assert_eq!(
@@ -286,6 +354,17 @@ async fn connections_and_secrets(env: Env) {
         .iter()
         .all(|m| m.status == MailboxSyncStatus::Pending && m.next_run_at.is_some()));
     assert_eq!(store.list_tasks().await.unwrap()[0].mailbox_count, 2);
+    let listed = store.tasks_with_mailboxes().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].task.id, task.id);
+    assert_eq!(
+        listed[0]
+            .mailboxes
+            .iter()
+            .map(|m| m.address.as_str())
+            .collect::<Vec<_>>(),
+        ["a@example.com", "b@example.com"]
+    );
     store
         .remove_mailbox(task.id, "A@example.com")
         .await

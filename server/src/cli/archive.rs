@@ -130,8 +130,8 @@ pub async fn run_search(
             ids.push(mailbox.id);
         }
     }
-    let results = index
-        .search(
+    let found = index
+        .find(
             &archive,
             &search::SearchRequest {
                 mailbox_ids: ids,
@@ -142,14 +142,13 @@ pub async fn run_search(
             },
         )
         .await?;
-    println!("{} matches", results.total);
-    for hit in results.hits {
-        if let Some(item) = archive.item(hit.item_id).await? {
-            let date = time::OffsetDateTime::from_unix_timestamp(item.date.unix_seconds())
-                .map(|d| d.date().to_string())
-                .unwrap_or_default();
-            println!("{}\t{}\t{}\t{}", item.id, date, item.sender, item.subject);
-        }
+    println!("{} matches", found.total);
+    for hit in found.items {
+        let item = hit.item;
+        let date = time::OffsetDateTime::from_unix_timestamp(item.date.unix_seconds())
+            .map(|d| d.date().to_string())
+            .unwrap_or_default();
+        println!("{}\t{}\t{}\t{}", item.id, date, item.sender, item.subject);
     }
     Ok(())
 }

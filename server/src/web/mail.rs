@@ -2,16 +2,18 @@
 //! body for the reader's sandboxed frame, the `.eml`, and single attachments. Each handler checks
 //! the session and the caller's right to the item, exactly as the server functions do.
 
-use app::api::access::{self, AccessError};
+use app::api::access;
 use app::api::context::{session_for, AppContext};
+use app::api::error::ApiError;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::WebState;
 
-fn refusal(error: AccessError) -> Response {
-    (error.status(), format!("{error}\n")).into_response()
+fn refusal(error: ApiError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    (status, format!("{error}\n")).into_response()
 }
 
 async fn readable_item(
@@ -21,14 +23,14 @@ async fn readable_item(
 ) -> Result<(archive::ItemDetail, Vec<u8>), Response> {
     let session = session_for(ctx, headers)
         .await
-        .map_err(|_| refusal(AccessError::Unavailable))?
-        .ok_or_else(|| refusal(AccessError::SignedOut))?;
+        .map_err(|_| refusal(ApiError::Unavailable))?
+        .ok_or_else(|| refusal(ApiError::SignedOut))?;
     let item = access::item(ctx, &session, item_id)
         .await
         .map_err(refusal)?;
     let raw = ctx.archive.read_raw(item_id).await.map_err(|e| {
         tracing::error!(error = %e, item_id, "reading archived content");
-        refusal(AccessError::Unavailable)
+        refusal(ApiError::Unavailable)
     })?;
     Ok((item, raw))
 }

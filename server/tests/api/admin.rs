@@ -25,6 +25,23 @@ async fn json(response: reqwest::Response) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: {text}: {e}"))
 }
 
+/// A change that was made: HTTP 200 with a sentence for the person.
+async fn done(response: reqwest::Response) -> serde_json::Value {
+    let status = response.status();
+    let body = json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["message"].is_string(), "{body}");
+    body
+}
+
+/// A refusal: its HTTP status and the wire error (`{"Invalid": {"field": .., "message": ..}}`).
+async fn refused(response: reqwest::Response, status: u16) -> serde_json::Value {
+    let actual = response.status();
+    let body = json(response).await;
+    assert_eq!(actual, status, "{body}");
+    body
+}
+
 const ADMIN_CALLS: &[(&str, &[(&str, &str)])] = &[
     ("admin/connections", &[]),
     (
@@ -98,7 +115,7 @@ async fn an_admin_connects_exchange_and_a_task_fills_the_archive(kit: &testkit::
 
     // A wrong password is stored, and the test says exactly what is wrong.
     let ews_url = sim.ews_url();
-    let created = json(
+    let created = done(
         app.call_as(
             Some(&admin),
             "admin/create_connection",
@@ -115,7 +132,9 @@ async fn an_admin_connects_exchange_and_a_task_fills_the_archive(kit: &testkit::
         .await,
     )
     .await;
-    assert_eq!(created["ok"], true, "{created}");
+    assert!(created["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("Head office")));
     let list = json(app.call_as(Some(&admin), "admin/connections", &[]).await).await;
     assert_eq!(list[0]["has_secret"], true);
     assert!(
@@ -136,7 +155,7 @@ async fn an_admin_connects_exchange_and_a_task_fills_the_archive(kit: &testkit::
     assert_eq!(test["ok"], true, "{test}");
 
     // Invalid input is explained, not stored.
-    let bad = json(
+    let bad = refused(
         app.call_as(
             Some(&admin),
             "admin/create_task",
@@ -149,14 +168,18 @@ async fn an_admin_connects_exchange_and_a_task_fills_the_archive(kit: &testkit::
             ],
         )
         .await,
+        422,
     )
     .await;
-    assert_eq!(bad["ok"], false);
-    assert!(bad["message"]
+    assert_eq!(bad["Invalid"]["field"], "mailboxes", "{bad}");
+    assert!(bad["Invalid"]["message"]
         .as_str()
         .is_some_and(|m| m.contains("not-an-address")));
+    // Nothing of the refused task was stored.
+    let tasks = json(app.call_as(Some(&admin), "admin/tasks", &[]).await).await;
+    assert_eq!(tasks, serde_json::json!([]));
 
-    let task = json(
+    let task = done(
         app.call_as(
             Some(&admin),
             "admin/create_task",
@@ -171,15 +194,16 @@ async fn an_admin_connects_exchange_and_a_task_fills_the_archive(kit: &testkit::
         .await,
     )
     .await;
-    assert_eq!(task["ok"], true, "{task}");
+    assert!(task["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("1 mailbox")));
     let tasks = json(app.call_as(Some(&admin), "admin/tasks", &[]).await).await;
     let task_id = tasks[0]["id"].to_string();
-    let sync = json(
+    done(
         app.call_as(Some(&admin), "admin/sync_now", &[("task", &task_id)])
             .await,
     )
     .await;
-    assert_eq!(sync["ok"], true);
 
     // The worker runs in the background: wait for the mailbox to turn healthy.
     let mut status = serde_json::Value::Null;
@@ -220,11 +244,17 @@ async fn an_admin_connects_exchange_and_a_task_fills_the_archive(kit: &testkit::
     assert!(inbox["total"].as_i64().is_some_and(|n| n > 0), "{inbox}");
 
     // A connection in use cannot be deleted.
-    let delete = json(
+    let delete = refused(
         app.call_as(Some(&admin), "admin/delete_connection", &[("id", &id)])
             .await,
+        422,
     )
     .await;
-    assert_eq!(delete["ok"], false, "{delete}");
+    assert!(
+        delete["Invalid"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("used by sync tasks")),
+        "{delete}"
+    );
     sim.stop().await.expect("simulator stops");
 }

@@ -1,11 +1,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{AdminFrame, OutcomeLine};
 use crate::api::admin::{
     admin_connections, test_connection, AdminConnection, CreateConnection, DeleteConnection,
 };
-use crate::pages::sign_in::error_text;
+use crate::components::admin_frame::AdminFrame;
+use crate::components::outcome::{reset_after_success, OutcomeLine};
 
 #[component]
 pub fn ConnectionsPage() -> impl IntoView {
@@ -20,7 +20,7 @@ pub fn ConnectionsPage() -> impl IntoView {
 #[component]
 fn Connections() -> impl IntoView {
     let create = ServerAction::<CreateConnection>::new();
-    let form = super::reset_after_success(move || create.value().get());
+    let form = reset_after_success(move || create.value().get());
     let delete = ServerAction::<DeleteConnection>::new();
     let list = Resource::new(
         move || (create.version().get(), delete.version().get()),
@@ -65,7 +65,7 @@ fn Connections() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(e) => view! { <p class="error">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Transition>
@@ -199,7 +199,7 @@ fn ConnectionRow(
                                         }
                                             .into_any()
                                     }
-                                    Err(e) => view! { <p class="outcome error">{error_text(&e)}</p> }.into_any(),
+                                    Err(e) => view! { <p class="outcome error">{e.to_string()}</p> }.into_any(),
                                 }}
                             </td>
                         </tr>

@@ -3,12 +3,12 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{AdminFrame, OutcomeLine};
 use crate::api::admin::{
     admin_connections, admin_tasks, mailbox_history, AddTaskMailboxes, AdminMailbox, AdminTask,
     CreateTask, DeleteTask, RemoveTaskMailbox, SyncNow,
 };
-use crate::pages::sign_in::error_text;
+use crate::components::admin_frame::AdminFrame;
+use crate::components::outcome::{reset_after_success, OutcomeLine};
 
 #[component]
 pub fn TasksPage() -> impl IntoView {
@@ -32,7 +32,7 @@ struct TaskActions {
 #[component]
 fn Tasks() -> impl IntoView {
     let create = ServerAction::<CreateTask>::new();
-    let form = super::reset_after_success(move || create.value().get());
+    let form = reset_after_success(move || create.value().get());
     let actions = TaskActions {
         sync_now: ServerAction::new(),
         add: ServerAction::new(),
@@ -89,7 +89,7 @@ fn Tasks() -> impl IntoView {
                                 .collect_view()
                                 .into_any()
                         }
-                        Err(e) => view! { <p class="error">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Transition>
@@ -301,7 +301,7 @@ fn MailboxRow(task: i64, mailbox: AdminMailbox, actions: TaskActions) -> impl In
                                         .into_any()
                                 }
                                 Ok(None) => ().into_any(),
-                                Err(e) => view! { <p class="error">{error_text(&e)}</p> }.into_any(),
+                                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                             }
                         })}
                     </Transition>

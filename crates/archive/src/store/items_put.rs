@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{Any, Row, Transaction};
 
-use super::{Archive, Result};
+use super::{placeholders, Archive, Result, IN_CHUNK};
 use crate::blob::BlobHash;
 use crate::error::ArchiveError;
 use crate::meta::{parse_message, subject_sort_key};
@@ -14,21 +14,6 @@ use crate::types::*;
 /// bound parameters, and far under PostgreSQL's.
 const ITEM_ROWS_PER_INSERT: usize = 50;
 const MEMBERSHIP_ROWS_PER_INSERT: usize = 100;
-/// Keys per `IN (...)` lookup.
-const KEYS_PER_LOOKUP: usize = 500;
-
-/// `$first, $first+1, ...`, `count` of them.
-fn placeholders(first: usize, count: usize) -> String {
-    let mut out = String::with_capacity(count * 5);
-    for n in first..first + count {
-        if n > first {
-            out.push_str(", ");
-        }
-        out.push('$');
-        out.push_str(&n.to_string());
-    }
-    out
-}
 
 /// A new item record, ready to insert.
 struct ItemRow<'a> {
@@ -176,7 +161,7 @@ impl Archive {
         for (mailbox, mut sources) in by_mailbox {
             sources.sort_unstable();
             sources.dedup();
-            for chunk in sources.chunks(KEYS_PER_LOOKUP) {
+            for chunk in sources.chunks(IN_CHUNK) {
                 let sql = format!(
                     "SELECT id, source_id FROM archive_items WHERE mailbox_id = $1 AND source_id IN ({})",
                     placeholders(2, chunk.len())
@@ -205,7 +190,7 @@ impl Archive {
         item_ids.sort_unstable();
         item_ids.dedup();
         let mut open = HashMap::new();
-        for chunk in item_ids.chunks(KEYS_PER_LOOKUP) {
+        for chunk in item_ids.chunks(IN_CHUNK) {
             let sql = format!(
                 "SELECT item_id, folder_id FROM archive_memberships WHERE seen_until IS NULL AND item_id IN ({}) \
                  ORDER BY id",

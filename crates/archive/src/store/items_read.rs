@@ -123,6 +123,27 @@ impl Archive {
         row.as_ref().map(detail_from_row).transpose()
     }
 
+    /// Several items in as few queries as the backend allows, in the order of `ids`; ids
+    /// without a record are left out.
+    pub async fn items(&self, ids: &[ItemId]) -> Result<Vec<ItemDetail>> {
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(super::IN_CHUNK) {
+            let sql = format!(
+                "SELECT {ITEM_COLUMNS} FROM archive_items i WHERE i.id IN ({})",
+                super::placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.db.pool).await? {
+                let detail = detail_from_row(&row)?;
+                found.insert(detail.id, detail);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
     pub async fn item_by_source_id(
         &self,
         mailbox: MailboxId,

@@ -45,6 +45,22 @@ pub struct Archive {
 type TreeCache = HashMap<MailboxId, (i64, Vec<FolderNode>)>;
 
 /// Columns of an item, its latest membership folded in. `i` is archive_items.
+/// Keys per `IN (...)` lookup: well below every backend's limit on bound parameters.
+const IN_CHUNK: usize = 500;
+
+/// `$first, $first+1, ...`, `count` of them.
+fn placeholders(first: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 5);
+    for n in first..first + count {
+        if n > first {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&n.to_string());
+    }
+    out
+}
+
 const ITEM_COLUMNS: &str = "i.id, i.mailbox_id, i.source_id, i.kind, i.blob_hash, i.size, i.subject, \
     i.sender, i.sender_address, i.to_list, i.cc_list, i.message_id, i.sent_at, \
     CASE WHEN i.has_attachments THEN 1 ELSE 0 END AS has_attachments, i.attachments, i.flags, \

@@ -4,9 +4,9 @@ use super::*;
 
 impl SyncStore {
     pub async fn create_connection(&self, new: &NewConnection) -> Result<ConnectionView> {
-        let name = non_empty("connection name", &new.name)?;
-        let settings = clean_settings(&new.settings)?;
-        let secret = non_empty("secret", &new.secret)?;
+        let name = rules::connection_name(&new.name)?;
+        let settings = rules::settings(&new.settings)?;
+        let secret = rules::secret(&new.secret)?;
         let sealed = self.secrets.seal(&secret)?;
         let now = Timestamp::now().0;
         let (ews_url, ews_user, tenant, client, graph_ep, token_ep) = settings_columns(&settings);
@@ -44,11 +44,11 @@ impl SyncStore {
             .await?
             .ok_or(SyncerError::UnknownConnection(id))?;
         let name = match &update.name {
-            Some(n) => non_empty("connection name", n)?,
+            Some(n) => rules::connection_name(n)?,
             None => current.name.clone(),
         };
         let settings = match &update.settings {
-            Some(s) => clean_settings(s)?,
+            Some(s) => rules::settings(s)?,
             None => current.settings.clone(),
         };
         let (ews_url, ews_user, tenant, client, graph_ep, token_ep) = settings_columns(&settings);
@@ -72,7 +72,7 @@ impl SyncStore {
         .await
         .map_err(|e| taken(e, "connection", &name))?;
         if let Some(secret) = &update.secret {
-            let sealed = self.secrets.seal(&non_empty("secret", secret)?)?;
+            let sealed = self.secrets.seal(&rules::secret(secret)?)?;
             sqlx::query("UPDATE sync_connections SET secret_sealed = $1 WHERE id = $2")
                 .bind(sealed)
                 .bind(id)

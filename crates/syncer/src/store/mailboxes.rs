@@ -1,5 +1,7 @@
 //! The mailboxes of a task: their status, run history and run-now requests.
 
+use domain::MailAddress;
+
 use super::*;
 
 impl SyncStore {
@@ -10,33 +12,16 @@ impl SyncStore {
         if self.task(task).await?.is_none() {
             return Err(SyncerError::UnknownTask(task));
         }
-        let clean: Vec<String> = addresses
-            .iter()
-            .map(|a| clean_address(a))
-            .collect::<Result<_>>()?;
-        let now = Timestamp::now().0;
+        let clean = rules::mailboxes(addresses)?;
         let mut tx = self.db.pool.begin().await?;
-        let mut added = 0;
-        for address in clean {
-            let done = sqlx::query(
-                "INSERT INTO sync_task_mailboxes (task_id, address, status, next_run_at, created_at) \
-                 VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT (task_id, address) DO NOTHING",
-            )
-            .bind(task)
-            .bind(&address)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            added += done.rows_affected();
-        }
+        let added = insert_mailboxes(&mut tx, task, &clean, Timestamp::now().0).await?;
         tx.commit().await?;
         Ok(added)
     }
 
     /// Stops syncing the mailbox in this task (its history goes too; the archive keeps its mail).
     pub async fn remove_mailbox(&self, task: i64, address: &str) -> Result<()> {
-        let address = address.trim().to_ascii_lowercase();
+        let address = MailAddress::fold(address);
         let id = self.task_mailbox_id(task, &address).await?;
         let mut tx = self.db.pool.begin().await?;
         // Its run history goes with it (ON DELETE CASCADE).
@@ -49,7 +34,7 @@ impl SyncStore {
     }
 
     async fn task_mailbox_id(&self, task: i64, address: &str) -> Result<i64> {
-        let address = address.trim().to_ascii_lowercase();
+        let address = MailAddress::fold(address);
         sqlx::query_scalar("SELECT id FROM sync_task_mailboxes WHERE task_id = $1 AND address = $2")
             .bind(task)
             .bind(&address)
@@ -76,7 +61,7 @@ impl SyncStore {
         );
         let row = sqlx::query(&sql)
             .bind(task)
-            .bind(address.trim().to_ascii_lowercase())
+            .bind(MailAddress::fold(address))
             .fetch_optional(&self.db.pool)
             .await?;
         let now = Timestamp::now();
@@ -89,7 +74,7 @@ impl SyncStore {
             "SELECT {MAILBOX_COLUMNS} FROM sync_task_mailboxes WHERE address = $1 ORDER BY task_id"
         );
         let rows = sqlx::query(&sql)
-            .bind(address.trim().to_ascii_lowercase())
+            .bind(MailAddress::fold(address))
             .fetch_all(&self.db.pool)
             .await?;
         let now = Timestamp::now();
@@ -134,4 +119,28 @@ impl SyncStore {
                 .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// Adds the mailboxes not yet in the task; returns how many were new.
+pub(super) async fn insert_mailboxes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    task: i64,
+    addresses: &[MailAddress],
+    now: i64,
+) -> Result<u64> {
+    let mut added = 0;
+    for address in addresses {
+        let done = sqlx::query(
+            "INSERT INTO sync_task_mailboxes (task_id, address, status, next_run_at, created_at) \
+             VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT (task_id, address) DO NOTHING",
+        )
+        .bind(task)
+        .bind(address.as_str())
+        .bind(now)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        added += done.rows_affected();
+    }
+    Ok(added)
 }

@@ -19,6 +19,7 @@ use sqlx::Row;
 
 use crate::crypto::SecretBox;
 use crate::error::{is_unique_violation, Result, SyncerError};
+use crate::rules;
 use crate::types::*;
 
 /// Connections, tasks, mailbox status and history. Cheap to clone.
@@ -71,64 +72,6 @@ pub(super) fn flag(row: &AnyRow, col: &str) -> Result<bool> {
 
 pub(super) fn opt_time(row: &AnyRow, col: &str) -> Result<Option<Timestamp>> {
     Ok(row.try_get::<Option<i64>, _>(col)?.map(Timestamp))
-}
-
-pub(super) fn non_empty(what: &str, v: &str) -> Result<String> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Err(SyncerError::Invalid(format!("{what} must not be empty")));
-    }
-    Ok(v.to_string())
-}
-
-pub(super) fn http_url(what: &str, v: &str) -> Result<String> {
-    let v = non_empty(what, v)?;
-    match reqwest::Url::parse(&v) {
-        Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host_str().is_some() => Ok(v),
-        _ => Err(SyncerError::Invalid(format!(
-            "{what} must be an http(s) URL, got `{v}`"
-        ))),
-    }
-}
-
-pub(super) fn clean_settings(s: &ConnectionSettings) -> Result<ConnectionSettings> {
-    Ok(match s {
-        ConnectionSettings::Ews { url, username } => ConnectionSettings::Ews {
-            url: http_url("EWS URL", url)?,
-            username: non_empty("service account", username)?,
-        },
-        ConnectionSettings::Graph {
-            tenant_id,
-            client_id,
-            graph_endpoint,
-            token_endpoint,
-        } => ConnectionSettings::Graph {
-            tenant_id: non_empty("tenant id", tenant_id)?,
-            client_id: non_empty("client id", client_id)?,
-            graph_endpoint: graph_endpoint
-                .as_deref()
-                .filter(|u| !u.trim().is_empty())
-                .map(|u| http_url("Graph endpoint", u).map(|u| u.trim_end_matches('/').to_string()))
-                .transpose()?,
-            token_endpoint: token_endpoint
-                .as_deref()
-                .filter(|u| !u.trim().is_empty())
-                .map(|u| http_url("token endpoint", u))
-                .transpose()?,
-        },
-    })
-}
-
-/// Addresses compare case-insensitively everywhere (archive mailbox names are lower case).
-pub(crate) fn clean_address(a: &str) -> Result<String> {
-    let a = a.trim().to_ascii_lowercase();
-    let valid = a
-        .split_once('@')
-        .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !a.contains(char::is_whitespace));
-    if !valid {
-        return Err(SyncerError::Invalid(format!("`{a}` is not a mail address")));
-    }
-    Ok(a)
 }
 
 pub(super) fn connection_from_row(row: &AnyRow) -> Result<ConnectionView> {
@@ -214,15 +157,6 @@ pub(super) fn run_from_row(row: &AnyRow) -> Result<RunRecord> {
 
 pub(super) fn b(v: bool) -> i64 {
     i64::from(v)
-}
-
-pub(super) fn clamp_runs(n: u32) -> Result<i64> {
-    if !(1..=1440).contains(&n) {
-        return Err(SyncerError::Invalid(format!(
-            "runs per day must be between 1 and 1440, got {n}"
-        )));
-    }
-    Ok(i64::from(n))
 }
 
 impl SyncStore {

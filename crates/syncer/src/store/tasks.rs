@@ -1,38 +1,46 @@
 //! Sync tasks: which connection, what to sync, how often.
 
+use super::mailboxes::insert_mailboxes;
 use super::*;
 
 impl SyncStore {
+    /// Creates the task and its mailboxes in one transaction: a refused address leaves no task
+    /// behind. New mailboxes are due at once.
     pub async fn create_task(&self, new: &NewTask) -> Result<TaskView> {
-        let name = non_empty("task name", &new.name)?;
-        let runs = clamp_runs(new.runs_per_day)?;
+        let name = rules::task_name(&new.name)?;
+        let runs = rules::runs_per_day(new.runs_per_day)?;
+        let what = rules::what(new.what)?;
+        let mailboxes = rules::mailboxes(&new.mailboxes)?;
         if self.connection(new.connection_id).await?.is_none() {
             return Err(SyncerError::UnknownConnection(new.connection_id));
         }
         let now = Timestamp::now().0;
+        let mut tx = self.db.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sync_tasks (name, connection_id, sync_mail, sync_calendar, sync_contacts, \
              runs_per_day, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(&name)
         .bind(new.connection_id)
-        .bind(b(new.what.mail))
-        .bind(b(new.what.calendar))
-        .bind(b(new.what.contacts))
+        .bind(b(what.mail))
+        .bind(b(what.calendar))
+        .bind(b(what.contacts))
         .bind(runs)
         .bind(b(new.enabled))
         .bind(now)
         .bind(now)
-        .fetch_one(&self.db.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| taken(e, "sync task", &name))?;
+        insert_mailboxes(&mut tx, id, &mailboxes, now).await?;
+        tx.commit().await?;
         self.task(id).await?.ok_or(SyncerError::UnknownTask(id))
     }
 
     pub async fn update_task(&self, id: i64, update: &TaskUpdate) -> Result<TaskView> {
         let current = self.task(id).await?.ok_or(SyncerError::UnknownTask(id))?;
         let name = match &update.name {
-            Some(n) => non_empty("task name", n)?,
+            Some(n) => rules::task_name(n)?,
             None => current.name.clone(),
         };
         let connection_id = update.connection_id.unwrap_or(current.connection_id);
@@ -40,8 +48,9 @@ impl SyncStore {
         {
             return Err(SyncerError::UnknownConnection(connection_id));
         }
-        let what = update.what.unwrap_or(current.what);
+        let what = rules::what(update.what.unwrap_or(current.what))?;
         let runs = update.runs_per_day.unwrap_or(current.runs_per_day);
+        let runs_column = rules::runs_per_day(runs)?;
         let enabled = update.enabled.unwrap_or(current.enabled);
         let now = Timestamp::now();
         let mut tx = self.db.pool.begin().await?;
@@ -54,7 +63,7 @@ impl SyncStore {
         .bind(b(what.mail))
         .bind(b(what.calendar))
         .bind(b(what.contacts))
-        .bind(clamp_runs(runs)?)
+        .bind(runs_column)
         .bind(b(enabled))
         .bind(now.0)
         .bind(id)
@@ -107,6 +116,28 @@ impl SyncStore {
         );
         let rows = sqlx::query(&sql).fetch_all(&self.db.pool).await?;
         rows.iter().map(task_from_row).collect()
+    }
+
+    /// Every task with its mailboxes, in two queries however many tasks there are.
+    pub async fn tasks_with_mailboxes(&self) -> Result<Vec<TaskWithMailboxes>> {
+        let tasks = self.list_tasks().await?;
+        let sql =
+            format!("SELECT {MAILBOX_COLUMNS} FROM sync_task_mailboxes ORDER BY task_id, address");
+        let rows = sqlx::query(&sql).fetch_all(&self.db.pool).await?;
+        let now = Timestamp::now();
+        let mut by_task: std::collections::HashMap<i64, Vec<TaskMailboxView>> =
+            std::collections::HashMap::new();
+        for row in &rows {
+            let mailbox = mailbox_from_row(row, now)?;
+            by_task.entry(mailbox.task_id).or_default().push(mailbox);
+        }
+        Ok(tasks
+            .into_iter()
+            .map(|task| TaskWithMailboxes {
+                mailboxes: by_task.remove(&task.id).unwrap_or_default(),
+                task,
+            })
+            .collect())
     }
 
     pub async fn task(&self, id: i64) -> Result<Option<TaskView>> {
