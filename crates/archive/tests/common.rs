@@ -44,9 +44,12 @@ pub fn t(seconds: i64) -> Timestamp {
 }
 
 pub fn message(subject: &str, from: &str, date: &str, body: &str) -> Vec<u8> {
-    format!(
-        "From: {from}\r\nTo: someone@example.com\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{}@test>\r\n\r\n{body}\r\n",
-        blake3::hash(format!("{subject}{from}{date}{body}").as_bytes()).to_hex()
-    )
-    .into_bytes()
+    let id = blake3::hash(format!("{subject}{from}{date}{body}").as_bytes()).to_hex();
+    testkit::mime::Mail::new(subject)
+        .from(from)
+        .to("someone@example.com")
+        .date(date)
+        .message_id(&format!("<{id}@test>"))
+        .text(body)
+        .build()
 }

@@ -18,7 +18,7 @@ use crate::error::{SourceError, TargetError};
 use crate::source::{
     FetchError, FolderChange, FolderKind, ItemChange, ItemPage, MailboxSource, SourceFolder,
 };
-use crate::target::{FailedItem, ItemLocation, SyncTarget};
+use crate::target::{FailedItem, ItemLocation, NewMessage, SyncTarget};
 
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -140,6 +140,7 @@ pub async fn sync_mailbox(
         options,
         deleted_this_run: HashSet::new(),
         failed_ids: HashSet::new(),
+        pending: Pending::default(),
     }
     .run(&mut report)
     .await;
@@ -222,6 +223,29 @@ struct Run<'a> {
     deleted_this_run: HashSet<String>,
     /// Items on the mailbox's failed list, so a delete of one also takes it off the list.
     failed_ids: HashSet<String>,
+    /// New messages not yet handed to the target (see [`Run::flush`]).
+    pending: Pending,
+}
+
+/// A run of consecutive new messages of one folder. They go to the target in one call, so the
+/// archive stores a page's new mail in one transaction instead of one per message. Any other
+/// write flushes them first, so every write still lands in the order the server reported it,
+/// and all of them before the page's sync state.
+#[derive(Default)]
+struct Pending {
+    folder: String,
+    messages: Vec<NewMessage>,
+    /// Failed-list entries that these messages recover: cleared only once they are stored.
+    recovered: Vec<String>,
+}
+
+/// What `apply_upsert` did with an item's content.
+#[derive(PartialEq, Eq)]
+enum Applied {
+    /// Written, or nothing to write.
+    Done,
+    /// A new message waiting in [`Pending`].
+    Queued,
 }
 
 /// What became of one item whose content the engine asked for.
@@ -295,16 +319,17 @@ impl Run<'_> {
         for item in items {
             match outcomes.remove(&item.item_id) {
                 Some(Outcome::Content(data)) => {
-                    self.apply_upsert(
-                        folder,
-                        &item.item_id,
-                        Some(item.is_read),
-                        item.search_key.as_deref(),
-                        Some(data),
-                        report,
-                    )
-                    .await?;
-                    self.forget_failed(&item.item_id).await?;
+                    let applied = self
+                        .apply_upsert(
+                            folder,
+                            &item.item_id,
+                            Some(item.is_read),
+                            item.search_key.as_deref(),
+                            Some(data),
+                            report,
+                        )
+                        .await?;
+                    self.recovered(item.item_id.clone(), applied).await?;
                     report.counts.recovered_items += 1;
                 }
                 Some(Outcome::Gone) => self.forget_failed(&item.item_id).await?,
@@ -316,7 +341,7 @@ impl Run<'_> {
                 None => {}
             }
         }
-        Ok(())
+        self.flush().await
     }
 
     async fn forget_failed(&mut self, id: &str) -> Result<(), EngineError> {
@@ -324,6 +349,37 @@ impl Run<'_> {
             self.target.clear_failed_item(id).await?;
         }
         Ok(())
+    }
+
+    /// A failed item's content arrived: it leaves the failed list once it is stored.
+    async fn recovered(&mut self, id: String, applied: Applied) -> Result<(), EngineError> {
+        match applied {
+            Applied::Queued => {
+                self.pending.recovered.push(id);
+                Ok(())
+            }
+            Applied::Done => self.forget_failed(&id).await,
+        }
+    }
+
+    /// Hands the pending new messages to the target, then clears the failed-list entries they
+    /// recover. Called before any other write and at the end of every page.
+    async fn flush(&mut self) -> Result<(), EngineError> {
+        let pending = std::mem::take(&mut self.pending);
+        if !pending.messages.is_empty() {
+            self.target
+                .put_messages(&pending.folder, pending.messages)
+                .await?;
+        }
+        for id in pending.recovered {
+            self.forget_failed(&id).await?;
+        }
+        Ok(())
+    }
+
+    fn queue_message(&mut self, folder: &str, message: NewMessage) {
+        self.pending.folder = folder.to_owned();
+        self.pending.messages.push(message);
     }
 
     fn folders_key(&self) -> String {
@@ -614,14 +670,16 @@ impl Run<'_> {
                         },
                     };
                     let had_failed = data.is_some() && self.failed_ids.contains(&id);
-                    self.apply_upsert(folder, &id, is_read, search_key.as_deref(), data, report)
+                    let applied = self
+                        .apply_upsert(folder, &id, is_read, search_key.as_deref(), data, report)
                         .await?;
                     if had_failed {
-                        self.forget_failed(&id).await?;
+                        self.recovered(id, applied).await?;
                         report.counts.recovered_items += 1;
                     }
                 }
                 ItemChange::ReadFlag { id, is_read } => {
+                    self.flush().await?;
                     if let Some(loc) = self.target.item_location(&id).await? {
                         if loc.folder_id.as_deref() == Some(folder.id.as_str())
                             && loc.is_read != is_read
@@ -632,6 +690,7 @@ impl Run<'_> {
                     }
                 }
                 ItemChange::Delete { id } => {
+                    self.flush().await?;
                     // Deleted or moved away before it could be archived: nothing to retry.
                     self.forget_failed(&id).await?;
                     let here = self
@@ -647,7 +706,7 @@ impl Run<'_> {
                 }
             }
         }
-        Ok(())
+        self.flush().await
     }
 
     async fn apply_upsert(
@@ -658,11 +717,14 @@ impl Run<'_> {
         search_key: Option<&str>,
         data: Option<Vec<u8>>,
         report: &mut RunReport,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Applied, EngineError> {
         let format = self.source.content_format(folder.kind);
         match folder.kind {
             FolderKind::Calendar | FolderKind::Contacts => {
-                let Some(data) = data else { return Ok(()) };
+                let Some(data) = data else {
+                    return Ok(Applied::Done);
+                };
+                self.flush().await?;
                 if folder.kind == FolderKind::Calendar {
                     self.target
                         .put_calendar_item(&folder.id, id, format, &data)
@@ -675,23 +737,36 @@ impl Run<'_> {
                     report.counts.contacts += 1;
                 }
             }
+            // Listed twice in one page: the first is already on its way.
+            FolderKind::Mail if self.pending.messages.iter().any(|m| m.id == id) => {}
             FolderKind::Mail => match self.target.item_location(id).await? {
                 None => {
-                    let Some(mime) = data else { return Ok(()) };
+                    let Some(mime) = data else {
+                        return Ok(Applied::Done);
+                    };
                     if let Some(old) = self.moved_from(folder, search_key, &mime).await? {
+                        self.flush().await?;
                         self.target.move_item(&old, &folder.id, Some(id)).await?;
                         self.count_move(&old, report);
                         if let Some(r) = is_read {
                             self.target.set_read(id, r).await?;
                         }
-                        return Ok(());
+                        return Ok(Applied::Done);
                     }
-                    self.target
-                        .put_message(&folder.id, id, &mime, is_read.unwrap_or(false), search_key)
-                        .await?;
+                    self.queue_message(
+                        &folder.id,
+                        NewMessage {
+                            id: id.to_owned(),
+                            mime,
+                            is_read: is_read.unwrap_or(false),
+                            search_key: search_key.map(str::to_owned),
+                        },
+                    );
                     report.counts.new_items += 1;
+                    return Ok(Applied::Queued);
                 }
                 Some(loc) => {
+                    self.flush().await?;
                     if loc.folder_id.as_deref() != Some(folder.id.as_str()) {
                         // Same id elsewhere: a move (immutable ids), no download needed.
                         self.target.move_item(id, &folder.id, None).await?;
@@ -704,7 +779,7 @@ impl Run<'_> {
                 }
             },
         }
-        Ok(())
+        Ok(Applied::Done)
     }
 
     fn count_move(&mut self, old_id: &str, report: &mut RunReport) {

@@ -33,4 +33,4 @@ pub use ews::{EwsConfig, EwsSource};
 pub use graph::{GraphConfig, GraphSource};
 pub use probe::{test_settings, ConnectionTestReport, TestFailure, TestStep};
 pub use source::{ContentFormat, FetchError, FolderKind, MailboxSource, SourceFolder};
-pub use target::{FailedItem, ItemLocation, MemoryTarget, SyncTarget};
+pub use target::{FailedItem, ItemLocation, MemoryTarget, NewMessage, SyncTarget};

@@ -34,6 +34,15 @@ pub struct FailedItem {
     pub attempts: u32,
 }
 
+/// A message the archive does not have yet, as the engine hands it to [`SyncTarget::put_messages`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub id: String,
+    pub mime: Vec<u8>,
+    pub is_read: bool,
+    pub search_key: Option<String>,
+}
+
 #[async_trait]
 pub trait SyncTarget: Send + Sync {
     async fn load_sync_state(&self, key: &str) -> Result<Option<String>, TargetError>;
@@ -63,7 +72,17 @@ pub trait SyncTarget: Send + Sync {
     /// Ids of the items currently in a folder.
     async fn folder_item_ids(&self, folder_source_id: &str) -> Result<Vec<String>, TargetError>;
 
-    /// `search_key`: see [`crate::source::ItemChange::Upsert`]; kept to pair later moves.
+    /// New messages of one folder, stored together: the engine hands over a page's new
+    /// messages in one call, so a store can write them in one transaction before the page's
+    /// sync state is saved.
+    async fn put_messages(
+        &self,
+        folder_source_id: &str,
+        messages: Vec<NewMessage>,
+    ) -> Result<(), TargetError>;
+
+    /// One new message; `search_key`: see [`crate::source::ItemChange::Upsert`] (kept to pair
+    /// later moves).
     async fn put_message(
         &self,
         folder_source_id: &str,
@@ -71,7 +90,15 @@ pub trait SyncTarget: Send + Sync {
         raw_mime: &[u8],
         is_read: bool,
         search_key: Option<&str>,
-    ) -> Result<(), TargetError>;
+    ) -> Result<(), TargetError> {
+        let message = NewMessage {
+            id: source_item_id.to_owned(),
+            mime: raw_mime.to_vec(),
+            is_read,
+            search_key: search_key.map(str::to_owned),
+        };
+        self.put_messages(folder_source_id, vec![message]).await
+    }
     async fn put_calendar_item(
         &self,
         folder_source_id: &str,
@@ -331,23 +358,22 @@ impl SyncTarget for MemoryTarget {
             .collect())
     }
 
-    async fn put_message(
+    async fn put_messages(
         &self,
         folder: &str,
-        id: &str,
-        raw_mime: &[u8],
-        is_read: bool,
-        search_key: Option<&str>,
+        messages: Vec<NewMessage>,
     ) -> Result<(), TargetError> {
-        self.put(
-            folder,
-            id,
-            FolderKind::Mail,
-            ContentFormat::Mime,
-            raw_mime,
-            is_read,
-            search_key,
-        );
+        for m in &messages {
+            self.put(
+                folder,
+                &m.id,
+                FolderKind::Mail,
+                ContentFormat::Mime,
+                &m.mime,
+                m.is_read,
+                m.search_key.as_deref(),
+            );
+        }
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! [`ArchiveTarget`]: the sync engine's [`SyncTarget`] on the archive store, for one mailbox.
 //!
-//! Every archive write is its own committed transaction, so a write is durable before the
-//! engine goes on to save the page's sync state (which lands in `sync_states`, same database).
+//! A page's new messages are stored in one committed archive transaction (`put_messages`), every
+//! other write in its own; all are durable before the engine saves the page's sync state (which
+//! lands in `sync_states`, same database).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,7 +13,7 @@ use archive::{
 };
 use async_trait::async_trait;
 use mailsync::source::{ContentFormat, FolderKind, SourceFolder, WellKnown};
-use mailsync::{FailedItem, ItemLocation, SyncTarget, TargetError};
+use mailsync::{FailedItem, ItemLocation, NewMessage, SyncTarget, TargetError};
 use sqlx::Row;
 
 use crate::meta::item_meta;
@@ -374,34 +375,48 @@ impl SyncTarget for ArchiveTarget {
             .collect())
     }
 
-    async fn put_message(
+    /// The messages in one archive transaction (one change number, one folder-tree refresh),
+    /// then their search keys; the engine saves the page's sync state only after both.
+    async fn put_messages(
         &self,
         folder_source_id: &str,
-        source_item_id: &str,
-        raw_mime: &[u8],
-        is_read: bool,
-        search_key: Option<&str>,
+        messages: Vec<NewMessage>,
     ) -> Result<(), TargetError> {
-        self.put(
-            folder_source_id,
-            source_item_id,
-            ItemKind::Message,
-            raw_mime,
-            is_read,
-            None,
-        )
-        .await?;
-        if let Some(key) = search_key {
-            sqlx::query(
-                "INSERT INTO sync_item_keys (mailbox_id, source_id, search_key) VALUES ($1, $2, $3) \
-                 ON CONFLICT (mailbox_id, source_id) DO UPDATE SET search_key = excluded.search_key",
-            )
-            .bind(self.mailbox.id)
-            .bind(source_item_id)
-            .bind(key)
-            .execute(&self.archive.database().pool)
-            .await
-            .map_err(terr)?;
+        let keys: Vec<(String, String)> = messages
+            .iter()
+            .filter_map(|m| Some((m.id.clone(), m.search_key.clone()?)))
+            .collect();
+        let items = messages
+            .into_iter()
+            .map(|m| PutItem {
+                mailbox_id: self.mailbox.id,
+                folder_source_id: folder_source_id.to_string(),
+                source_id: m.id,
+                kind: ItemKind::Message,
+                raw: m.mime,
+                is_read: m.is_read,
+                flags: Vec::new(),
+                meta: None,
+                received_at: None,
+                at: self.at(),
+            })
+            .collect();
+        self.archive.put_items(items).await.map_err(terr)?;
+        if !keys.is_empty() {
+            let mut tx = self.archive.database().pool.begin().await.map_err(terr)?;
+            for (id, key) in &keys {
+                sqlx::query(
+                    "INSERT INTO sync_item_keys (mailbox_id, source_id, search_key) VALUES ($1, $2, $3) \
+                     ON CONFLICT (mailbox_id, source_id) DO UPDATE SET search_key = excluded.search_key",
+                )
+                .bind(self.mailbox.id)
+                .bind(id)
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(terr)?;
+            }
+            tx.commit().await.map_err(terr)?;
         }
         Ok(())
     }

@@ -152,6 +152,37 @@ async fn first_sync(proto: Proto) {
 }
 both!(first_sync);
 
+/// New mail of one page is one archive transaction: one change number, however many messages,
+/// and the sync state is saved after it.
+async fn a_page_of_new_mail_is_one_write(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let env = Env::sqlite().await;
+    let source = source(proto, &sim);
+    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+        .await
+        .unwrap();
+    let mb = target.mailbox().id;
+    let first = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(first.status, MailboxStatus::Healthy, "{first:?}");
+    for n in 0..7 {
+        h.add_message(ALICE, "Inbox", &mime(&format!("Batch {n}")), n % 2 == 0)
+            .unwrap();
+    }
+    let before = env.archive.change_seq().await.unwrap();
+    let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert_eq!(r.counts.new_items, 7, "{r:?}");
+    assert_eq!(
+        env.archive.change_seq().await.unwrap() - before,
+        1,
+        "seven new messages, one transaction"
+    );
+    assert_mirrors(&env, &sim, mb, ALICE, &["Inbox"]).await;
+    env.finish().await;
+}
+both!(a_page_of_new_mail_is_one_write);
+
 async fn incremental(proto: Proto) {
     let sim = sim().await;
     let h = sim.handle();

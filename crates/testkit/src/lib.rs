@@ -1,6 +1,11 @@
-//! The one test harness every crate's tests share: a fresh database on each backend. SQLite
-//! always; PostgreSQL at 127.0.0.1:5432 (user `postgres`, trust) unless `SR_TEST_POSTGRES=skip`.
-//! Each test database is new and empty (migrations run), and `finish` drops a PostgreSQL one.
+//! The one test harness every crate's tests share: a fresh database on each backend, and test
+//! messages built from parts ([`mime::Mail`]). SQLite always; PostgreSQL at 127.0.0.1:5432 (user
+//! `postgres`, trust) unless `SR_TEST_POSTGRES=skip`. Each test database is new and empty
+//! (migrations run), and `finish` drops a PostgreSQL one.
+//!
+//! The simulator is started by `exchange_sim::start(SimConfig::for_tests())` (its own test
+//! set-up, used by every suite that talks to Exchange); the kit stays free of the crates it tests
+//! so their unit tests can use it without building them twice.
 //!
 //! ```ignore
 //! async fn signs_in(kit: &testkit::TestDb) { /* kit.db ... */ }
@@ -9,6 +14,8 @@
 
 // A test harness fails loudly: a panic here is a broken test machine, named at once.
 #![allow(clippy::unwrap_used)]
+
+pub mod mime;
 
 use std::path::Path;
 

@@ -185,28 +185,22 @@ pub struct SeededMailbox {
     pub items: Vec<(i64, Vec<u8>)>,
 }
 
+/// Hostile on purpose: a script in the body and an HTML attachment with a script.
 fn sample_message(to: &str, word: &str, folder: &str) -> Vec<u8> {
-    format!(
-        "From: Dana Lee <dana@example.org>\r\n\
-         To: {to}\r\n\
-         Subject: {word} report for {folder}\r\n\
-         Date: Mon, 02 Nov 2026 09:00:00 +0000\r\n\
-         Message-ID: <{word}-{folder}@example.org>\r\n\
-         MIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=\"b\"\r\n\
-         \r\n\
-         --b\r\n\
-         Content-Type: text/html; charset=utf-8\r\n\
-         \r\n\
-         <p>The {word} figures are attached.</p><script>alert(1)</script>\r\n\
-         --b\r\n\
-         Content-Type: text/html; name=\"figures.html\"\r\n\
-         Content-Disposition: attachment; filename=\"figures.html\"\r\n\
-         \r\n\
-         <script>alert('attachment')</script>\r\n\
-         --b--\r\n"
-    )
-    .into_bytes()
+    testkit::mime::Mail::new(&format!("{word} report for {folder}"))
+        .from("Dana Lee <dana@example.org>")
+        .to(to)
+        .date("Mon, 02 Nov 2026 09:00:00 +0000")
+        .message_id(&format!("<{word}-{folder}@example.org>"))
+        .html(&format!(
+            "<p>The {word} figures are attached.</p><script>alert(1)</script>"
+        ))
+        .attach(
+            "figures.html",
+            "text/html",
+            b"<script>alert('attachment')</script>",
+        )
+        .build()
 }
 
 /// The `sr_session=...` pair of a response's Set-Cookie, if any.

@@ -98,12 +98,7 @@ pub fn seed_message_counts(address: &str) -> (usize, usize) {
     (t, r)
 }
 
+/// A plain test message to Alice whose body is its subject.
 pub fn mime(subject: &str) -> Vec<u8> {
-    format!(
-        "From: Test Sender <sender@example.org>\r\nTo: <alice.martin@example.com>\r\nSubject: {subject}\r\n\
-Date: Tue, 07 Oct 2025 10:00:00 +0000\r\nMessage-ID: <{}@example.org>\r\nMIME-Version: 1.0\r\n\
-Content-Type: text/plain; charset=utf-8\r\n\r\n{subject}\r\n",
-        subject.replace(' ', "-")
-    )
-    .into_bytes()
+    testkit::mime::Mail::new(subject).build()
 }

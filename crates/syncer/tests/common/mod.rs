@@ -142,14 +142,9 @@ impl Env {
     }
 }
 
+/// A plain test message to Alice whose body is its subject.
 pub fn mime(subject: &str) -> Vec<u8> {
-    format!(
-        "From: Test Sender <sender@example.org>\r\nTo: <alice.martin@example.com>\r\nSubject: {subject}\r\n\
-Date: Tue, 07 Oct 2025 10:00:00 +0000\r\nMessage-ID: <{}@example.org>\r\nMIME-Version: 1.0\r\n\
-Content-Type: text/plain; charset=utf-8\r\n\r\n{subject}\r\n",
-        subject.replace(' ', "-")
-    )
-    .into_bytes()
+    testkit::mime::Mail::new(subject).build()
 }
 
 macro_rules! both {
@@ -222,17 +217,12 @@ impl mailsync::SyncTarget for Crashing {
     async fn folder_item_ids(&self, folder: &str) -> Result<Vec<String>, mailsync::TargetError> {
         self.inner.folder_item_ids(folder).await
     }
-    async fn put_message(
+    async fn put_messages(
         &self,
         folder: &str,
-        id: &str,
-        raw: &[u8],
-        is_read: bool,
-        search_key: Option<&str>,
+        messages: Vec<mailsync::NewMessage>,
     ) -> Result<(), mailsync::TargetError> {
-        self.inner
-            .put_message(folder, id, raw, is_read, search_key)
-            .await
+        self.inner.put_messages(folder, messages).await
     }
     async fn put_calendar_item(
         &self,
