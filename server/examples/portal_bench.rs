@@ -86,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
     let address = format!("http://{}", app.local_addr()?);
     tokio::spawn(app.run_until(std::future::pending()));
 
-    let accounts = accounts::Accounts::new(open_archive(&settings).await?.database().clone());
+    let accounts = accounts::Accounts::new(server::open_database(&settings).await?);
     if accounts.find_user("bench").await?.is_none() {
         let user = accounts
             .create_user("bench", "Bench", Some("bench-password"), false)

@@ -35,12 +35,16 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     Ok(Database::open(settings.database_url().expose_secret()).await?)
 }
 
-/// The archive store (metadata database and blob folder) for these settings.
-pub async fn open_archive(settings: &Settings) -> anyhow::Result<Archive> {
-    let db = open_database(settings).await?;
+/// The archive store over this database, with the blob folder of these settings.
+pub fn archive_on(settings: &Settings, db: Database) -> anyhow::Result<Archive> {
     let key = settings.blob_key()?.map(archive::BlobKey::from_bytes);
     let blobs = archive::Blobs::local(settings.storage.data_dir.join("blobs"), key)?;
     Ok(Archive::new(db, blobs))
+}
+
+/// The database and the archive, for commands that need only the archive.
+pub async fn open_archive(settings: &Settings) -> anyhow::Result<Archive> {
+    archive_on(settings, open_database(settings).await?)
 }
 
 /// The search index in the data folder. Only one process can hold it open for writing.
@@ -88,8 +92,12 @@ pub fn spawn_indexer(
 }
 
 /// Server connections, sync tasks and the worker that runs them, over this archive.
-pub fn sync_service(settings: &Settings, archive: &Archive) -> anyhow::Result<SyncService> {
-    let store = SyncStore::new(archive.database().clone(), settings.secrets_key()?);
+pub fn sync_service(
+    settings: &Settings,
+    db: &Database,
+    archive: &Archive,
+) -> anyhow::Result<SyncService> {
+    let store = SyncStore::new(db.clone(), settings.secrets_key()?);
     let w = &settings.worker;
     Ok(SyncService::new(
         store,
@@ -116,7 +124,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let archive = open_archive(settings).await?;
+        // The server owns the one database handle; each store gets its own clone of it.
+        let db = open_database(settings).await?;
+        let archive = archive_on(settings, db.clone())?;
         let search = Arc::new(open_search(settings)?);
         search.catch_up(&archive).await?;
         let indexer = spawn_indexer(
@@ -124,12 +134,12 @@ impl Application {
             Arc::clone(&search),
             settings.worker.index_interval(),
         );
-        let sync = sync_service(settings, &archive)?;
+        let sync = sync_service(settings, &db, &archive)?;
         let worker = sync.spawn();
         let ctx = AppContext {
             archive: archive.clone(),
             sync: sync.clone(),
-            accounts: Accounts::new(archive.database().clone()),
+            accounts: Accounts::new(db.clone()),
             search,
             throttle: Arc::new(SignInThrottle::new(
                 settings.worker.sign_in_attempts,
@@ -142,7 +152,7 @@ impl Application {
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.listen))?;
-        let router = web::router(settings, ctx);
+        let router = web::router(settings, ctx, db);
         Ok(Application {
             listener,
             router,

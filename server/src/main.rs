@@ -197,8 +197,9 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         );
     }
     if demo {
-        let archive = server::open_archive(&settings).await?;
-        let accounts = Accounts::new(archive.database().clone());
+        let db = server::open_database(&settings).await?;
+        let archive = server::archive_on(&settings, db.clone())?;
+        let accounts = Accounts::new(db);
         if server::demo::seed(&accounts, &archive).await? {
             tracing::info!("created the demo accounts and archive");
         }

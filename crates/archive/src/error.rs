@@ -18,10 +18,4 @@ pub enum ArchiveError {
     BadCursor(String),
     #[error("stored record is inconsistent: {0}")]
     Inconsistent(String),
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
 }

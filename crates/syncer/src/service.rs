@@ -254,7 +254,13 @@ impl SyncService {
 
     async fn execute(&self, claim: &Claim) -> Result<RunReport> {
         let source = self.source(claim.connection_id).await?;
-        let target = ArchiveTarget::open(self.inner.archive.clone(), &claim.address, None).await?;
+        let target = ArchiveTarget::open(
+            self.inner.archive.clone(),
+            self.inner.store.database().clone(),
+            &claim.address,
+            None,
+        )
+        .await?;
         self.inner
             .store
             .link_archive_mailbox(claim.task_mailbox_id, target.mailbox().id)

@@ -12,11 +12,12 @@ use archive::{
     Mailbox, NewMailbox, PutItem, Timestamp,
 };
 use async_trait::async_trait;
+use database::Database;
 use mailsync::source::{ContentFormat, FolderKind, SourceFolder, WellKnown};
 use mailsync::{FailedItem, ItemLocation, NewMessage, SyncTarget, TargetError};
-use sqlx::Row;
 
 use crate::meta::item_meta;
+use crate::store::MailboxRecords;
 
 fn terr(e: impl std::fmt::Display) -> TargetError {
     TargetError(e.to_string())
@@ -32,6 +33,7 @@ struct FolderCache {
 pub struct ArchiveTarget {
     archive: Archive,
     mailbox: Mailbox,
+    records: MailboxRecords,
     /// Last interval instant handed out: intervals need a clock that never goes backwards.
     clock: Mutex<i64>,
     folders: tokio::sync::Mutex<Option<FolderCache>>,
@@ -85,8 +87,11 @@ fn sync_kind(kind: ArchiveKind) -> FolderKind {
 
 impl ArchiveTarget {
     /// The archive mailbox named by the address (created when missing), ready to sync into.
+    /// `db` holds the sync's own records (states, search keys, the failed list); the server
+    /// hands the same database to the archive and to the sync store.
     pub async fn open(
         archive: Archive,
+        db: Database,
         address: &str,
         display_name: Option<&str>,
     ) -> Result<ArchiveTarget, ArchiveError> {
@@ -101,11 +106,12 @@ impl ArchiveTarget {
                     .to_string(),
             })
             .await?;
-        Ok(ArchiveTarget::new(archive, mailbox))
+        Ok(ArchiveTarget::new(archive, db, mailbox))
     }
 
-    pub fn new(archive: Archive, mailbox: Mailbox) -> ArchiveTarget {
+    pub fn new(archive: Archive, db: Database, mailbox: Mailbox) -> ArchiveTarget {
         ArchiveTarget {
+            records: MailboxRecords::new(db, mailbox.id),
             archive,
             mailbox,
             clock: Mutex::new(0),
@@ -234,41 +240,15 @@ fn ignore_unknown(r: Result<(), ArchiveError>) -> Result<(), TargetError> {
 #[async_trait]
 impl SyncTarget for ArchiveTarget {
     async fn load_sync_state(&self, key: &str) -> Result<Option<String>, TargetError> {
-        let row =
-            sqlx::query("SELECT state FROM sync_states WHERE mailbox_id = $1 AND state_key = $2")
-                .bind(self.mailbox.id)
-                .bind(key)
-                .fetch_optional(&self.archive.database().pool)
-                .await
-                .map_err(terr)?;
-        row.map(|r| r.try_get::<String, _>("state"))
-            .transpose()
-            .map_err(terr)
+        self.records.load_state(key).await.map_err(terr)
     }
 
     async fn save_sync_state(&self, key: &str, state: &str) -> Result<(), TargetError> {
-        sqlx::query(
-            "INSERT INTO sync_states (mailbox_id, state_key, state, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (mailbox_id, state_key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-        )
-        .bind(self.mailbox.id)
-        .bind(key)
-        .bind(state)
-        .bind(Timestamp::now().0)
-        .execute(&self.archive.database().pool)
-        .await
-        .map_err(terr)?;
-        Ok(())
+        self.records.save_state(key, state).await.map_err(terr)
     }
 
     async fn delete_sync_state(&self, key: &str) -> Result<(), TargetError> {
-        sqlx::query("DELETE FROM sync_states WHERE mailbox_id = $1 AND state_key = $2")
-            .bind(self.mailbox.id)
-            .bind(key)
-            .execute(&self.archive.database().pool)
-            .await
-            .map_err(terr)?;
-        Ok(())
+        self.records.delete_state(key).await.map_err(terr)
     }
 
     async fn upsert_folder(
@@ -402,22 +382,7 @@ impl SyncTarget for ArchiveTarget {
             })
             .collect();
         self.archive.put_items(items).await.map_err(terr)?;
-        if !keys.is_empty() {
-            let mut tx = self.archive.database().pool.begin().await.map_err(terr)?;
-            for (id, key) in &keys {
-                sqlx::query(
-                    "INSERT INTO sync_item_keys (mailbox_id, source_id, search_key) VALUES ($1, $2, $3) \
-                     ON CONFLICT (mailbox_id, source_id) DO UPDATE SET search_key = excluded.search_key",
-                )
-                .bind(self.mailbox.id)
-                .bind(id)
-                .bind(key)
-                .execute(&mut *tx)
-                .await
-                .map_err(terr)?;
-            }
-            tx.commit().await.map_err(terr)?;
-        }
+        self.records.put_search_keys(&keys).await.map_err(terr)?;
         Ok(())
     }
 
@@ -472,15 +437,10 @@ impl SyncTarget for ArchiveTarget {
             .await
             .map_err(terr)?;
         if let Some(new_id) = new_source_id {
-            sqlx::query(
-                "UPDATE sync_item_keys SET source_id = $1 WHERE mailbox_id = $2 AND source_id = $3",
-            )
-            .bind(new_id)
-            .bind(self.mailbox.id)
-            .bind(source_item_id)
-            .execute(&self.archive.database().pool)
-            .await
-            .map_err(terr)?;
+            self.records
+                .rename_search_key(source_item_id, new_id)
+                .await
+                .map_err(terr)?;
         }
         Ok(())
     }
@@ -496,14 +456,7 @@ impl SyncTarget for ArchiveTarget {
             .await
             .map_err(terr)?;
         if let Some(key) = search_key {
-            let keyed: Vec<String> = sqlx::query_scalar(
-                "SELECT source_id FROM sync_item_keys WHERE mailbox_id = $1 AND search_key = $2 ORDER BY source_id",
-            )
-            .bind(self.mailbox.id)
-            .bind(key)
-            .fetch_all(&self.archive.database().pool)
-            .await
-            .map_err(terr)?;
+            let keyed = self.records.ids_with_search_key(key).await.map_err(terr)?;
             for id in keyed {
                 if !ids.contains(&id) {
                     ids.push(id);
@@ -539,58 +492,17 @@ impl SyncTarget for ArchiveTarget {
     }
 
     async fn record_failed_item(&self, item: &FailedItem) -> Result<(), TargetError> {
-        let now = Timestamp::now().0;
-        sqlx::query(
-            "INSERT INTO sync_failed_items (mailbox_id, source_item_id, folder_source_id, is_read, search_key, reason, attempts, first_failed_at, last_failed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) \
-             ON CONFLICT (mailbox_id, source_item_id) DO UPDATE SET folder_source_id = excluded.folder_source_id, \
-             is_read = excluded.is_read, search_key = excluded.search_key, reason = excluded.reason, \
-             attempts = sync_failed_items.attempts + 1, last_failed_at = excluded.last_failed_at",
-        )
-        .bind(self.mailbox.id)
-        .bind(&item.item_id)
-        .bind(&item.folder_id)
-        .bind(i64::from(item.is_read))
-        .bind(item.search_key.as_deref())
-        .bind(&item.reason)
-        .bind(now)
-        .execute(&self.archive.database().pool)
-        .await
-        .map_err(terr)?;
-        Ok(())
+        self.records.record_failed(item).await.map_err(terr)
     }
 
     async fn clear_failed_item(&self, source_item_id: &str) -> Result<(), TargetError> {
-        sqlx::query("DELETE FROM sync_failed_items WHERE mailbox_id = $1 AND source_item_id = $2")
-            .bind(self.mailbox.id)
-            .bind(source_item_id)
-            .execute(&self.archive.database().pool)
+        self.records
+            .clear_failed(source_item_id)
             .await
-            .map_err(terr)?;
-        Ok(())
+            .map_err(terr)
     }
 
     async fn failed_items(&self) -> Result<Vec<FailedItem>, TargetError> {
-        let rows = sqlx::query(
-            "SELECT source_item_id, folder_source_id, is_read, search_key, reason, attempts FROM sync_failed_items \
-             WHERE mailbox_id = $1 ORDER BY first_failed_at, source_item_id",
-        )
-        .bind(self.mailbox.id)
-        .fetch_all(&self.archive.database().pool)
-        .await
-        .map_err(terr)?;
-        rows.iter()
-            .map(|r| {
-                Ok(FailedItem {
-                    item_id: r.try_get("source_item_id")?,
-                    folder_id: r.try_get("folder_source_id")?,
-                    is_read: r.try_get::<i64, _>("is_read")? != 0,
-                    search_key: r.try_get("search_key")?,
-                    reason: r.try_get("reason")?,
-                    attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(terr)
+        self.records.failed().await.map_err(terr)
     }
 }

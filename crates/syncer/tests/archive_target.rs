@@ -49,7 +49,7 @@ async fn first_sync(proto: Proto) {
     let sim = sim().await;
     let env = Env::sqlite().await;
     let source = source(proto, &sim);
-    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), ALICE, None)
         .await
         .unwrap();
     let mb = target.mailbox().id;
@@ -130,7 +130,7 @@ async fn first_sync(proto: Proto) {
     );
 
     // A fresh target over the same store resumes from the states in SQL.
-    let fresh = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+    let fresh = ArchiveTarget::open(env.archive.clone(), env.db().clone(), ALICE, None)
         .await
         .unwrap();
     let third = sync_mailbox(source.as_ref(), &fresh, ALICE, &options()).await;
@@ -159,7 +159,7 @@ async fn a_page_of_new_mail_is_one_write(proto: Proto) {
     let h = sim.handle();
     let env = Env::sqlite().await;
     let source = source(proto, &sim);
-    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), ALICE, None)
         .await
         .unwrap();
     let mb = target.mailbox().id;
@@ -188,7 +188,7 @@ async fn incremental(proto: Proto) {
     let h = sim.handle();
     let env = Env::sqlite().await;
     let source = source(proto, &sim);
-    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), ALICE, None)
         .await
         .unwrap();
     let mb = target.mailbox().id;
@@ -310,9 +310,14 @@ async fn calendar_and_contacts(proto: Proto) {
     let h = sim.handle();
     let env = Env::sqlite().await;
     let source = source(proto, &sim);
-    let target = ArchiveTarget::open(env.archive.clone(), BRUNO, Some("Bruno Keller"))
-        .await
-        .unwrap();
+    let target = ArchiveTarget::open(
+        env.archive.clone(),
+        env.db().clone(),
+        BRUNO,
+        Some("Bruno Keller"),
+    )
+    .await
+    .unwrap();
     let mb = target.mailbox().id;
     assert_eq!(target.mailbox().display_name, "Bruno Keller");
     sync_mailbox(source.as_ref(), &target, BRUNO, &options()).await;
@@ -369,7 +374,7 @@ async fn invalid_sync_state_full_resync(proto: Proto) {
     let h = sim.handle();
     let env = Env::sqlite().await;
     let source = paged_source(proto, &sim, 4);
-    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), ALICE, None)
         .await
         .unwrap();
     let mb = target.mailbox().id;
@@ -382,7 +387,7 @@ async fn invalid_sync_state_full_resync(proto: Proto) {
     let gone = h.list_items(ALICE, "Inbox").unwrap()[2];
     h.delete_item(ALICE, gone).unwrap();
 
-    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), ALICE, None)
         .await
         .unwrap();
     let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
@@ -413,7 +418,7 @@ async fn crash_then_resume(proto: Proto) {
     let env = Env::sqlite().await;
     let source = paged_source(proto, &sim, 10);
     let crashing = Crashing {
-        inner: ArchiveTarget::open(env.archive.clone(), big, None)
+        inner: ArchiveTarget::open(env.archive.clone(), env.db().clone(), big, None)
             .await
             .unwrap(),
         saves_left: AtomicU64::new(4),
@@ -425,7 +430,7 @@ async fn crash_then_resume(proto: Proto) {
     assert!(written > 0 && written < 120, "{written}");
 
     // A new process: a fresh target over the same database.
-    let target = ArchiveTarget::open(env.archive.clone(), big, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), big, None)
         .await
         .unwrap();
     let second = sync_mailbox(source.as_ref(), &target, big, &options()).await;
@@ -490,7 +495,7 @@ async fn localised_mailbox_keeps_folder_kinds(proto: Proto) {
     h.add_message(HANS, "inbox", &mime("Guten Tag"), false)
         .unwrap();
     let env = Env::sqlite().await;
-    let target = ArchiveTarget::open(env.archive.clone(), HANS, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), HANS, None)
         .await
         .unwrap();
     let mb = target.mailbox().id;
@@ -546,7 +551,7 @@ async fn folder_names_keep_their_spaces(proto: Proto) {
     h.add_message(HANS, &inner, &mime("Spaced out"), true)
         .unwrap();
     let env = Env::sqlite().await;
-    let target = ArchiveTarget::open(env.archive.clone(), HANS, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), HANS, None)
         .await
         .unwrap();
     let mb = target.mailbox().id;
@@ -637,7 +642,7 @@ async fn hidden_and_system_folders_are_not_archived(proto: Proto) {
         .unwrap();
 
     let env = Env::sqlite().await;
-    let target = ArchiveTarget::open(env.archive.clone(), HANS, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), HANS, None)
         .await
         .unwrap();
     let mb = target.mailbox().id;
@@ -665,7 +670,7 @@ async fn hidden_and_system_folders_are_not_archived(proto: Proto) {
     h.add_folder(HANS, "Yammer Root", "Outbound").unwrap();
     h.add_folder(HANS, "Yammer Root/Feeds", "Archive").unwrap();
     h.add_folder(HANS, "msgfolderroot", "Later").unwrap();
-    let fresh = ArchiveTarget::open(env.archive.clone(), HANS, None)
+    let fresh = ArchiveTarget::open(env.archive.clone(), env.db().clone(), HANS, None)
         .await
         .unwrap();
     let r = sync_mailbox(source(proto, &sim).as_ref(), &fresh, HANS, &options()).await;
@@ -686,9 +691,14 @@ both!(hidden_and_system_folders_are_not_archived);
 #[tokio::test]
 async fn changed_calendar_item_keeps_its_old_version() {
     let env = Env::sqlite().await;
-    let target = ArchiveTarget::open(env.archive.clone(), "carol@example.com", None)
-        .await
-        .unwrap();
+    let target = ArchiveTarget::open(
+        env.archive.clone(),
+        env.db().clone(),
+        "carol@example.com",
+        None,
+    )
+    .await
+    .unwrap();
     let mb = target.mailbox().id;
     target
         .upsert_folder(
@@ -746,9 +756,14 @@ async fn changed_calendar_item_keeps_its_old_version() {
 #[tokio::test]
 async fn sync_states_and_writes_are_idempotent() {
     let env = Env::sqlite().await;
-    let t = ArchiveTarget::open(env.archive.clone(), "Dave@Example.com", None)
-        .await
-        .unwrap();
+    let t = ArchiveTarget::open(
+        env.archive.clone(),
+        env.db().clone(),
+        "Dave@Example.com",
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(t.mailbox().name, "dave@example.com");
     assert_eq!(t.load_sync_state("ews/folders").await.unwrap(), None);
     t.save_sync_state("ews/folders", "A").await.unwrap();

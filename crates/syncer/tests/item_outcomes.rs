@@ -83,7 +83,7 @@ async fn per_item_errors_lose_nothing(proto: Proto) {
         h.fail_item(ALICE, items[4], ItemFault::BatchStopped, 1);
         h.fail_item(ALICE, items[7], ItemFault::Unavailable, 1);
 
-        let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+        let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), ALICE, None)
             .await
             .unwrap();
         let mb = target.mailbox().id;
@@ -153,7 +153,7 @@ async fn failed_then_deleted_leaves_the_list(proto: Proto) {
         .add_message(ALICE, "Inbox", &mime("doomed"), false)
         .unwrap();
     h.fail_item(ALICE, doomed, ItemFault::MimeConversionFailed, 1000);
-    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), ALICE, None)
         .await
         .unwrap();
     let first = run(proto, &sim, &target).await;
@@ -173,7 +173,7 @@ async fn moves_stay_moves_in_any_order(proto: Proto) {
     for env in envs().await {
         let sim = sim().await;
         let h = sim.handle();
-        let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+        let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), ALICE, None)
             .await
             .unwrap();
         let mb = target.mailbox().id;
@@ -251,7 +251,7 @@ async fn ews_move_split_across_runs_stays_a_move() {
     let sim = sim().await;
     let h = sim.handle();
     let env = Env::sqlite().await;
-    let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), ALICE, None)
         .await
         .unwrap();
     let mb = target.mailbox().id;
@@ -293,7 +293,7 @@ async fn crash_with_item_errors_then_resume(proto: Proto) {
     let env = Env::sqlite().await;
     let source = paged_source(proto, &sim, 10);
     let crashing = Crashing {
-        inner: ArchiveTarget::open(env.archive.clone(), big, None)
+        inner: ArchiveTarget::open(env.archive.clone(), env.db().clone(), big, None)
             .await
             .unwrap(),
         saves_left: AtomicU64::new(3),
@@ -302,7 +302,7 @@ async fn crash_with_item_errors_then_resume(proto: Proto) {
     let first = sync_mailbox(source.as_ref(), &crashing, big, &options()).await;
     assert_eq!(first.status, MailboxStatus::Failed, "{first:?}");
 
-    let target = ArchiveTarget::open(env.archive.clone(), big, None)
+    let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), big, None)
         .await
         .unwrap();
     let second = sync_mailbox(source.as_ref(), &target, big, &options()).await;
@@ -331,7 +331,7 @@ async fn ews_moves_pair_by_search_key_when_mime_differs() {
         let sim = sim().await;
         let h = sim.handle();
         h.set_mime_varies(true);
-        let target = ArchiveTarget::open(env.archive.clone(), ALICE, None)
+        let target = ArchiveTarget::open(env.archive.clone(), env.db().clone(), ALICE, None)
             .await
             .unwrap();
         let mb = target.mailbox().id;

@@ -31,6 +31,8 @@ pub(crate) struct WebState {
     leptos_options: LeptosOptions,
     metrics: PrometheusHandle,
     ctx: AppContext,
+    /// For the health check: the database every store shares.
+    db: database::Database,
 }
 
 impl FromRef<WebState> for LeptosOptions {
@@ -39,7 +41,7 @@ impl FromRef<WebState> for LeptosOptions {
     }
 }
 
-pub fn router(settings: &Settings, ctx: AppContext) -> Router {
+pub fn router(settings: &Settings, ctx: AppContext, db: database::Database) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
         .site_root(settings.server.site_root.to_string_lossy().as_ref())
@@ -51,6 +53,7 @@ pub fn router(settings: &Settings, ctx: AppContext) -> Router {
         leptos_options: leptos_options.clone(),
         metrics: metrics_handle(),
         ctx: ctx.clone(),
+        db,
     };
     let routes = generate_route_list(App);
 
@@ -86,7 +89,7 @@ pub fn router(settings: &Settings, ctx: AppContext) -> Router {
 
 /// 200 when the database answers, 503 otherwise: what a load balancer should look at.
 async fn healthz(State(state): State<WebState>) -> Response {
-    match state.ctx.archive.database().ping().await {
+    match state.db.ping().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");

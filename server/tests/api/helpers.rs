@@ -3,7 +3,7 @@ use std::net::SocketAddr;
 use accounts::Accounts;
 use archive::{Archive, FolderKind, FolderSpec, ItemKind, NewMailbox, PutItem, Timestamp};
 use server::config::Settings;
-use server::{open_archive, Application};
+use server::{archive_on, open_database, Application};
 use tokio::sync::oneshot;
 
 pub struct TestApp {
@@ -21,8 +21,10 @@ pub async fn spawn_app(kit: &testkit::TestDb) -> TestApp {
     let data = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::for_tests(data.path()).expect("test settings");
     settings.storage.database_url = Some(kit.url.clone().into());
-    let archive = open_archive(&settings).await.expect("archive");
-    let accounts = Accounts::new(archive.database().clone());
+    // The test's own view of the stores, on the portal's database.
+    let db = open_database(&settings).await.expect("database");
+    let archive = archive_on(&settings, db.clone()).expect("archive");
+    let accounts = Accounts::new(db);
     let app = Application::build(&settings).await.expect("build app");
     let addr: SocketAddr = app.local_addr().expect("address");
     let (tx, rx) = oneshot::channel::<()>();

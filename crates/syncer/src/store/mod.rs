@@ -3,6 +3,7 @@
 //! run requests) and `queue` (the workers' claims, leases and run records).
 
 mod connections;
+mod mailbox_records;
 mod mailboxes;
 mod queue;
 mod tasks;
@@ -21,6 +22,8 @@ use crate::crypto::SecretBox;
 use crate::error::{is_unique_violation, Result, SyncerError};
 use crate::rules;
 use crate::types::*;
+
+pub(crate) use mailbox_records::MailboxRecords;
 
 /// Connections, tasks, mailbox status and history. Cheap to clone.
 #[derive(Debug, Clone)]
