@@ -6,13 +6,7 @@ use accounts::Session;
 use archive::{FolderNode, ItemDetail, Mailbox, MailboxId};
 
 use super::context::{app_context, current_session, AppContext};
-use super::error::ApiError;
-
-/// Logged on the server; the browser learns only that the archive is unavailable.
-pub fn unavailable(error: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %error, "archive access failed");
-    ApiError::Unavailable
-}
+use super::error::{unavailable, ApiError};
 
 /// A signed-in person with the server context: the proof an end-user server function starts
 /// from. Only [`signed_in`] makes one.

@@ -300,7 +300,7 @@ pub mod ssr {
                 SyncerError::UnknownConnection(_)
                 | SyncerError::UnknownTask(_)
                 | SyncerError::UnknownTaskMailbox { .. } => ApiError::NotFound,
-                other => crate::api::access::unavailable(other),
+                other => crate::api::error::unavailable(other),
             }
         }
     }

@@ -45,7 +45,7 @@ pub async fn sign_in(username: String, password: String) -> Result<Option<String
         .accounts
         .sign_in(&ctx.throttle, attempt)
         .await
-        .map_err(super::access::unavailable)?;
+        .map_err(super::error::unavailable)?;
     let session = match outcome {
         SignInOutcome::Started { session, .. } => session,
         SignInOutcome::Refused(refusal) => return Ok(Some(refusal.message())),
@@ -68,7 +68,7 @@ pub async fn sign_out() -> Result<(), ApiError> {
         ctx.accounts
             .delete_session(&token)
             .await
-            .map_err(super::access::unavailable)?;
+            .map_err(super::error::unavailable)?;
     }
     let response = expect_context::<leptos_axum::ResponseOptions>();
     if let Ok(value) = http::HeaderValue::from_str(&session_cookie(&ctx, None)) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use accounts::{Accounts, Session, SignInThrottle};
 use leptos::prelude::*;
 
-use super::access::unavailable;
+use super::error::unavailable;
 use super::error::ApiError;
 
 /// The name of the session cookie.

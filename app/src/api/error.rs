@@ -46,6 +46,14 @@ impl ApiError {
     }
 }
 
+/// A failure of storage or of a peer: logged on the server, and the browser learns only that
+/// the archive is unavailable.
+#[cfg(feature = "ssr")]
+pub fn unavailable(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %error, "request failed on the server");
+    ApiError::Unavailable
+}
+
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 

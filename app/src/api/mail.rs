@@ -168,7 +168,7 @@ pub async fn list_messages(
         .map_err(|e| match e {
             // A tampered paging cursor.
             archive::ArchiveError::BadCursor(_) => ApiError::NotFound,
-            other => super::access::unavailable(other),
+            other => super::error::unavailable(other),
         })?;
     Ok(Some(MessageList {
         mailbox_id: chosen.id,
@@ -187,7 +187,7 @@ pub async fn get_message(item: i64) -> Result<MessageDetail, ApiError> {
         .archive
         .read_raw(item)
         .await
-        .map_err(super::access::unavailable)?;
+        .map_err(super::error::unavailable)?;
     Ok(ssr::message_detail(detail, mailview::render(&raw).ok()))
 }
 
@@ -246,7 +246,7 @@ pub async fn search_mail(
             result.problem = Some(format!("That search could not be understood: {problem}."));
             return Ok(result);
         }
-        Err(e) => return Err(super::access::unavailable(e)),
+        Err(e) => return Err(super::error::unavailable(e)),
     };
     result.total = found.total;
     result.hits = found.items.into_iter().map(ssr::hit_view).collect();
@@ -263,8 +263,8 @@ pub mod ssr {
     use super::{
         AttachmentView, FolderView, MailboxView, MessageDetail, MessageRow, SearchHitView,
     };
-    use crate::api::access::unavailable;
     use crate::api::context::AppContext;
+    use crate::api::error::unavailable;
     use crate::api::error::ApiError;
     use crate::format::{full_date, human_size, short_date};
 

@@ -129,6 +129,10 @@ pub async fn ews_endpoint(
     }
 
     let mut store = state.store();
+    // A directory lookup, not a mailbox operation: it reads every mailbox's name.
+    if op.name == "ResolveNames" {
+        return ok_response(&wrap("ResolveNames", &resolve_names(&store, op)));
+    }
     let Some(mb) = store.get_mut(&impersonated.to_ascii_lowercase()) else {
         return fault("ErrorNonExistentMailbox", "The mailbox disappeared.", "");
     };
@@ -245,6 +249,66 @@ fn error_message(op: &str, code: &str, text: &str, tail: &str) -> String {
 <m:ResponseCode>{code}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>{tail}</m:{op}ResponseMessage>",
         escape(text)
     )
+}
+
+/// `ResolveNames` against the mailboxes: an exact address (with or without `smtp:`) is one
+/// match; otherwise every mailbox whose address or display name starts with the text. One
+/// match is Success, several are the Warning `ErrorNameResolutionMultipleResults` (with the
+/// matches), none is the Error `ErrorNameResolutionNoResults`, as Exchange answers.
+fn resolve_names(store: &std::collections::BTreeMap<String, Mailbox>, op: &Element) -> String {
+    const OP: &str = "ResolveNames";
+    let entry = op
+        .child(M, "UnresolvedEntry")
+        .map(|e| e.text().to_owned())
+        .unwrap_or_default();
+    let wanted = entry
+        .strip_prefix("smtp:")
+        .or_else(|| entry.strip_prefix("SMTP:"))
+        .unwrap_or(&entry)
+        .to_lowercase();
+    let exact: Vec<&Mailbox> = store.values().filter(|m| m.address == wanted).collect();
+    let found: Vec<&Mailbox> = if !exact.is_empty() || wanted.is_empty() {
+        exact
+    } else {
+        store
+            .values()
+            .filter(|m| {
+                m.address.starts_with(&wanted) || m.display_name.to_lowercase().starts_with(&wanted)
+            })
+            .collect()
+    };
+    if found.is_empty() {
+        return error_message(
+            OP,
+            "ErrorNameResolutionNoResults",
+            "No results were found.",
+            "",
+        );
+    }
+    let mut set = String::new();
+    for m in &found {
+        let _ = write!(
+            set,
+            "<t:Resolution><t:Mailbox><t:Name>{}</t:Name><t:EmailAddress>{}</t:EmailAddress>\
+<t:RoutingType>SMTP</t:RoutingType><t:MailboxType>Mailbox</t:MailboxType></t:Mailbox></t:Resolution>",
+            escape(&m.display_name),
+            escape(&m.address)
+        );
+    }
+    let set = format!(
+        "<m:ResolutionSet TotalItemsInView=\"{n}\" IncludesLastItemInRange=\"true\">{set}</m:ResolutionSet>",
+        n = found.len()
+    );
+    if found.len() == 1 {
+        format!(
+            "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode>{set}</m:{OP}ResponseMessage>"
+        )
+    } else {
+        format!(
+            "<m:{OP}ResponseMessage ResponseClass=\"Warning\"><m:MessageText>Multiple results were found.</m:MessageText>\
+<m:ResponseCode>ErrorNameResolutionMultipleResults</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>{set}</m:{OP}ResponseMessage>"
+        )
+    }
 }
 
 /// Resolves `t:DistinguishedFolderId` or `t:FolderId` to a folder.

@@ -435,6 +435,17 @@ fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
     };
     let base = format!("{}/v1.0/users/{}", req.origin, user);
     let resp = match rest {
+        // The user resource: what `$select=displayName,mail` asks for, and the ids.
+        [] => GraphResponse::json(
+            StatusCode::OK,
+            json!({
+                "@odata.context": format!("{}/v1.0/$metadata#users/$entity", req.origin),
+                "id": format!("{:08x}-0000-0000-0000-000000000000", mb.index),
+                "displayName": mb.display_name,
+                "mail": mb.address,
+                "userPrincipalName": mb.address,
+            }),
+        ),
         ["mailFolders"] => child_folders(mb, req, "msgfolderroot", &base),
         ["mailFolders", "delta"] => folders_delta(mb, req, &base),
         ["mailFolders", id] => match mb.resolve_folder(id) {

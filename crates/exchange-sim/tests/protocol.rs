@@ -676,3 +676,48 @@ async fn graph_hidden_folders_and_well_known_names() {
     );
     assert_eq!(by_id("1")["status"], 404);
 }
+
+#[tokio::test]
+async fn ews_resolve_names_answers_one_several_or_none() {
+    let sim = sim().await;
+    let password = SimConfig::default().service_password;
+    let resolve = |entry: &str| {
+        soap(
+            ALICE,
+            &format!(
+                "<m:ResolveNames ReturnFullContactData=\"false\" SearchScope=\"ActiveDirectory\">\
+<m:UnresolvedEntry>{entry}</m:UnresolvedEntry></m:ResolveNames>"
+            ),
+        )
+    };
+    let (status, text) = ews(&sim, resolve(&format!("smtp:{ALICE}")), &password, ALICE).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("ResponseClass=\"Success\""), "{text}");
+    assert!(text.contains("<t:Name>Alice Martin</t:Name>"), "{text}");
+    // A prefix several mailboxes share is a Warning with every match.
+    sim.handle()
+        .add_mailbox("alice.archer@example.com", "Alice Archer");
+    let (_, text) = ews(&sim, resolve("alice"), &password, ALICE).await;
+    assert!(text.contains("ResponseClass=\"Warning\""), "{text}");
+    assert!(text.contains("ErrorNameResolutionMultipleResults"));
+    assert!(text.contains("Alice Archer") && text.contains("Alice Martin"));
+    let (_, text) = ews(&sim, resolve("nobody@example.com"), &password, ALICE).await;
+    assert!(text.contains("ResponseClass=\"Error\""), "{text}");
+    assert!(text.contains("ErrorNameResolutionNoResults"));
+}
+
+#[tokio::test]
+async fn graph_user_resource_has_the_display_name() {
+    let sim = sim().await;
+    let t = bearer(&sim).await;
+    let (status, _, body) = get(
+        &sim,
+        &t,
+        &format!("/users/{ALICE}?$select=displayName"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(json_of(&body)["displayName"], "Alice Martin");
+    assert_eq!(json_of(&body)["mail"], ALICE);
+}

@@ -260,6 +260,16 @@ enum Outcome {
 impl Run<'_> {
     async fn run(&mut self, report: &mut RunReport) -> Result<(), EngineError> {
         self.source.open(self.ctx).await?;
+        match self.source.owner_name(self.ctx).await {
+            Ok(Some(name)) if !name.trim().is_empty() => {
+                self.target.set_owner_name(name.trim()).await?;
+            }
+            Ok(_) => {}
+            // The name is a courtesy: the mail still syncs without it.
+            Err(e) => {
+                tracing::info!(mailbox = %self.ctx.address, error = %e, "owner's display name not available");
+            }
+        }
         self.sync_folders(report).await?;
         let all_live = self.target.live_folders().await?;
         let live: HashSet<String> = all_live.iter().map(|f| f.id.clone()).collect();

@@ -197,6 +197,12 @@ pub trait MailboxSource: Send + Sync {
         false
     }
 
+    /// The mailbox owner's display name as the directory has it ("Alice Martin"), when the
+    /// server tells. Asked once per run after `open`; a failure only means no name.
+    async fn owner_name(&self, _mb: &MailboxCtx) -> Result<Option<String>, SourceError> {
+        Ok(None)
+    }
+
     /// Which of these item ids still exist in the mailbox, in order. Used to tell a move (the
     /// old id is gone) from a copy (both exist) when the new id is seen first. When in doubt an
     /// id counts as existing: a kept copy is safer than a merged one.

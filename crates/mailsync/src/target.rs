@@ -72,6 +72,9 @@ pub trait SyncTarget: Send + Sync {
     /// Ids of the items currently in a folder.
     async fn folder_item_ids(&self, folder_source_id: &str) -> Result<Vec<String>, TargetError>;
 
+    /// The owner's display name as Exchange has it, kept with the mailbox.
+    async fn set_owner_name(&self, name: &str) -> Result<(), TargetError>;
+
     /// New messages of one folder, stored together: the engine hands over a page's new
     /// messages in one call, so a store can write them in one transaction before the page's
     /// sync state is saved.
@@ -165,6 +168,7 @@ pub struct MemoryState {
     pub items: BTreeMap<String, MemItem>,
     pub states: BTreeMap<String, String>,
     pub failed: BTreeMap<String, FailedItem>,
+    pub owner_name: Option<String>,
     /// Number of put_* calls, to prove content was not written twice.
     pub puts: u64,
     pub state_saves: u64,
@@ -261,6 +265,11 @@ impl MemoryTarget {
 
 #[async_trait]
 impl SyncTarget for MemoryTarget {
+    async fn set_owner_name(&self, name: &str) -> Result<(), TargetError> {
+        self.lock().owner_name = Some(name.to_owned());
+        Ok(())
+    }
+
     async fn load_sync_state(&self, key: &str) -> Result<Option<String>, TargetError> {
         Ok(self.lock().states.get(key).cloned())
     }

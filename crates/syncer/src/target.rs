@@ -239,6 +239,16 @@ fn ignore_unknown(r: Result<(), ArchiveError>) -> Result<(), TargetError> {
 
 #[async_trait]
 impl SyncTarget for ArchiveTarget {
+    async fn set_owner_name(&self, name: &str) -> Result<(), TargetError> {
+        if name != self.mailbox.display_name {
+            self.archive
+                .set_mailbox_display_name(self.mailbox.id, name)
+                .await
+                .map_err(terr)?;
+        }
+        Ok(())
+    }
+
     async fn load_sync_state(&self, key: &str) -> Result<Option<String>, TargetError> {
         self.records.load_state(key).await.map_err(terr)
     }

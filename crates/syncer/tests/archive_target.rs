@@ -56,6 +56,9 @@ async fn first_sync(proto: Proto) {
     let r = sync_mailbox(source.as_ref(), &target, ALICE, &options()).await;
     assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
     assert_eq!((r.counts.calendar_items, r.counts.contacts), (3, 3));
+    // The owner's name as Exchange has it (ResolveNames / the Graph user), not the address.
+    let archived = env.archive.mailbox(mb).await.unwrap().unwrap();
+    assert_eq!(archived.display_name, "Alice Martin");
     assert_mirrors(
         &env,
         &sim,

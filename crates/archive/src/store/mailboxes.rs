@@ -38,6 +38,16 @@ impl Archive {
         mailbox_from_row(&row)
     }
 
+    /// The name people know the mailbox by, as its source says it now.
+    pub async fn set_mailbox_display_name(&self, id: MailboxId, name: &str) -> Result<()> {
+        sqlx::query("UPDATE archive_mailboxes SET display_name = $1 WHERE id = $2")
+            .bind(name.trim())
+            .bind(id)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn mailbox(&self, id: MailboxId) -> Result<Option<Mailbox>> {
         let row = sqlx::query("SELECT * FROM archive_mailboxes WHERE id = $1")
             .bind(id)

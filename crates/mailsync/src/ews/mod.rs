@@ -187,6 +187,18 @@ impl EwsClient {
         Ok(results)
     }
 
+    /// The display name of the mailbox's owner (ResolveNames on its SMTP address). A name that
+    /// resolves to several entries takes the one with exactly this address.
+    pub async fn resolve_owner_name(&self, mb: &MailboxCtx) -> Result<Option<String>, SourceError> {
+        let body = format!(
+            "<m:ResolveNames ReturnFullContactData=\"false\" SearchScope=\"ActiveDirectory\">\
+<m:UnresolvedEntry>smtp:{}</m:UnresolvedEntry></m:ResolveNames>",
+            crate::xml::escape(&mb.address)
+        );
+        let resp = self.call(mb, &body).await?;
+        parse::parse_resolve_names(&resp, &mb.address)
+    }
+
     pub async fn find_folder(
         &self,
         mb: &MailboxCtx,

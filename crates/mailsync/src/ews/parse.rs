@@ -533,6 +533,40 @@ pub fn parse_get_item(response: &Element) -> Result<Vec<Result<EwsItem, Status>>
     Ok(out)
 }
 
+/// The display name of the resolution whose address is `address`. Success and the Warning
+/// `ErrorNameResolutionMultipleResults` both carry a ResolutionSet; `ErrorNameResolutionNoResults`
+/// means the directory has no name for it (not a failure of the run).
+pub fn parse_resolve_names(
+    response: &Element,
+    address: &str,
+) -> Result<Option<String>, SourceError> {
+    let Some(msg) = response_messages(response).into_iter().next() else {
+        return Err(SourceError::Protocol(
+            "ResolveNames answered no message".into(),
+        ));
+    };
+    let st = status(msg);
+    if st.is_error() {
+        return match st.code.as_str() {
+            "ErrorNameResolutionNoResults" | "ErrorNameResolutionNoMailbox" => Ok(None),
+            _ => Err(st.to_error()),
+        };
+    }
+    let names = msg
+        .child(M, "ResolutionSet")
+        .map(|set| set.children.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.child(T, "Mailbox"))
+        .filter(|m| {
+            m.child(T, "EmailAddress")
+                .is_some_and(|e| e.text().eq_ignore_ascii_case(address))
+        })
+        .filter_map(|m| m.child(T, "Name").map(|n| n.text().to_owned()))
+        .find(|n| !n.is_empty());
+    Ok(names)
+}
+
 pub fn parse_get_folder(response: &Element) -> Result<Vec<Result<EwsFolder, Status>>, SourceError> {
     let mut out = Vec::new();
     for msg in response_messages(response) {
@@ -665,5 +699,57 @@ mod tests {
                 ("c", None, Some("Plain"), None),
             ]
         );
+    }
+
+    #[test]
+    fn resolve_names_success_warning_and_no_results() {
+        let answer = |class: &str, code: &str, set: &str| {
+            format!(
+                "<m:ResolveNamesResponse xmlns:m=\"{M}\" xmlns:t=\"{T}\"><m:ResponseMessages>\
+<m:ResolveNamesResponseMessage ResponseClass=\"{class}\"><m:ResponseCode>{code}</m:ResponseCode>{set}\
+</m:ResolveNamesResponseMessage></m:ResponseMessages></m:ResolveNamesResponse>"
+            )
+        };
+        let resolution = |name: &str, address: &str| {
+            format!(
+                "<t:Resolution><t:Mailbox><t:Name>{name}</t:Name><t:EmailAddress>{address}</t:EmailAddress>\
+<t:RoutingType>SMTP</t:RoutingType><t:MailboxType>Mailbox</t:MailboxType></t:Mailbox></t:Resolution>"
+            )
+        };
+        let parse = |xml: String| {
+            let el = crate::xml::parse(xml.as_bytes()).unwrap();
+            parse_resolve_names(&el, "alice@example.com")
+        };
+        let one = format!(
+            "<m:ResolutionSet TotalItemsInView=\"1\" IncludesLastItemInRange=\"true\">{}</m:ResolutionSet>",
+            resolution("Alice Martin", "Alice@Example.com")
+        );
+        assert_eq!(
+            parse(answer("Success", "NoError", &one))
+                .unwrap()
+                .as_deref(),
+            Some("Alice Martin")
+        );
+        let several = format!(
+            "<m:ResolutionSet TotalItemsInView=\"2\" IncludesLastItemInRange=\"true\">{}{}</m:ResolutionSet>",
+            resolution("Alice Archer", "alice.archer@example.com"),
+            resolution("Alice Martin", "alice@example.com")
+        );
+        assert_eq!(
+            parse(answer(
+                "Warning",
+                "ErrorNameResolutionMultipleResults",
+                &several
+            ))
+            .unwrap()
+            .as_deref(),
+            Some("Alice Martin"),
+            "the entry with exactly this address"
+        );
+        assert_eq!(
+            parse(answer("Error", "ErrorNameResolutionNoResults", "")).unwrap(),
+            None
+        );
+        assert!(parse(answer("Error", "ErrorAccessDenied", "")).is_err());
     }
 }

@@ -75,6 +75,10 @@ impl MailboxSource for EwsSource {
 
     /// One GetFolder for the top of the store and every distinguished folder: the ids of the
     /// latter identify the standard folders whatever language the mailbox is in.
+    async fn owner_name(&self, mb: &MailboxCtx) -> Result<Option<String>, SourceError> {
+        self.client.resolve_owner_name(mb).await
+    }
+
     async fn open(&self, mb: &MailboxCtx) -> Result<(), SourceError> {
         let mut refs = vec![root()];
         refs.extend(

@@ -185,6 +185,15 @@ impl MailboxSource for GraphSource {
         }
     }
 
+    /// `GET /users/{id}?$select=displayName` (needs User.Read.All; without it, no name).
+    async fn owner_name(&self, mb: &MailboxCtx) -> Result<Option<String>, SourceError> {
+        let url = format!("{}?$select=displayName", self.user_url(mb));
+        let v = self.client.get_json(mb, &url, None).await?;
+        Ok(v.get("displayName")
+            .and_then(Value::as_str)
+            .map(str::to_owned))
+    }
+
     async fn open(&self, mb: &MailboxCtx) -> Result<(), SourceError> {
         let url = format!("{}/mailFolders/msgfolderroot", self.user_url(mb));
         let v = self.client.get_json(mb, &url, None).await?;

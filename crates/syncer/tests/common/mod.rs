@@ -217,6 +217,9 @@ impl mailsync::SyncTarget for Crashing {
     async fn folder_item_ids(&self, folder: &str) -> Result<Vec<String>, mailsync::TargetError> {
         self.inner.folder_item_ids(folder).await
     }
+    async fn set_owner_name(&self, name: &str) -> Result<(), mailsync::TargetError> {
+        self.inner.set_owner_name(name).await
+    }
     async fn put_messages(
         &self,
         folder: &str,
