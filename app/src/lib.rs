@@ -6,7 +6,7 @@
 pub mod api;
 mod components;
 #[cfg(feature = "ssr")]
-mod format;
+pub mod format;
 mod pages;
 
 use leptos::prelude::*;
@@ -14,6 +14,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use pages::admin::audit::AuditPage;
 use pages::admin::connections::ConnectionsPage;
 use pages::admin::tasks::TasksPage;
 use pages::home::HomePage;
@@ -59,6 +60,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/tasks" /> } />
                 <Route path=path!("/admin/connections") view=ConnectionsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/tasks") view=TasksPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -89,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
     let accounts = accounts::Accounts::new(server::open_database(&settings).await?);
     if accounts.find_user("bench").await?.is_none() {
         let user = accounts
-            .create_user("bench", "Bench", Some("bench-password"), false)
+            .create_user("bench", "Bench", Some("bench-password"))
             .await?;
         accounts.add_address(user.id, ADDRESS).await?;
     }

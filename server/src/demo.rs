@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use accounts::Accounts;
 use archive::{Archive, FolderKind, FolderSpec, ItemKind, NewMailbox, PutItem, Timestamp};
+use database::Database;
 use syncer::{ConnectionSettings, NewConnection, NewTask, SyncService};
 use transfer::import::{import, ImportFormat, ImportOptions};
 use transfer::mailgen::MailGen;
@@ -121,7 +122,9 @@ pub async fn seed_sync(
 
 /// Creates the demo accounts and imports the legacy demo mail when there are no users yet.
 /// Returns whether it did.
-pub async fn seed(accounts: &Accounts, archive: &Archive) -> anyhow::Result<bool> {
+pub async fn seed(db: &Database, archive: &Archive) -> anyhow::Result<bool> {
+    let accounts = Accounts::new(db.clone());
+    let roles = access::Roles::new(db.clone());
     if !accounts.list_users().await?.is_empty() {
         return Ok(false);
     }
@@ -131,9 +134,11 @@ pub async fn seed(accounts: &Accounts, archive: &Archive) -> anyhow::Result<bool
                 account.username,
                 account.display_name,
                 Some(account.password),
-                account.is_admin,
             )
             .await?;
+        if account.is_admin {
+            roles.assign_builtin(user.id, access::ADMINISTRATOR).await?;
+        }
         if let Some(address) = account.address {
             accounts.add_address(user.id, address).await?;
         }

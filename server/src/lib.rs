@@ -5,7 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod telemetry;
-mod web;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -137,10 +137,13 @@ impl Application {
         let sync = sync_service(settings, &db, &archive)?;
         let worker = sync.spawn();
         let ctx = AppContext {
-            archive: archive.clone(),
-            sync: sync.clone(),
-            accounts: Accounts::new(db.clone()),
-            search,
+            access: access::Access::new(
+                db.clone(),
+                Accounts::new(db.clone()),
+                archive.clone(),
+                search,
+                sync.clone(),
+            ),
             throttle: Arc::new(SignInThrottle::new(
                 settings.worker.sign_in_attempts,
                 settings.worker.sign_in_lockout(),

@@ -199,8 +199,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     if demo {
         let db = server::open_database(&settings).await?;
         let archive = server::archive_on(&settings, db.clone())?;
-        let accounts = Accounts::new(db);
-        if server::demo::seed(&accounts, &archive).await? {
+        if server::demo::seed(&db, &archive).await? {
             tracing::info!("created the demo accounts and archive");
         }
     }
@@ -238,7 +237,9 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
 }
 
 async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> {
-    let accounts = Accounts::new(open_database(&settings).await?);
+    let db = open_database(&settings).await?;
+    let accounts = Accounts::new(db.clone());
+    let roles = access::Roles::new(db);
     match command {
         UsersCommand::Add {
             username,
@@ -254,19 +255,18 @@ async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> 
             };
             let display_name = display_name.unwrap_or_else(|| username.clone());
             let user = accounts
-                .create_user(&username, &display_name, password.as_deref(), admin)
+                .create_user(&username, &display_name, password.as_deref())
                 .await?;
             for address in &addresses {
                 accounts.add_address(user.id, address).await?;
             }
+            if admin {
+                roles.assign_builtin(user.id, access::ADMINISTRATOR).await?;
+            }
             println!(
                 "added {}{}",
                 user.username,
-                if user.is_admin {
-                    " (administrator)"
-                } else {
-                    ""
-                }
+                if admin { " (Administrator)" } else { "" }
             );
         }
         UsersCommand::SetPassword { username } => {
@@ -275,8 +275,22 @@ async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> 
         }
         UsersCommand::List => {
             for user in accounts.list_users().await? {
-                let role = if user.is_admin { "admin" } else { "user" };
-                println!("{}\t{}\t{}", user.username, role, user.display_name);
+                let held: Vec<String> = roles
+                    .assignments(user.id)
+                    .await?
+                    .into_iter()
+                    .map(|a| match a.scope {
+                        access::Scope::All => a.role.name,
+                        scope => format!("{} ({})", a.role.name, scope.describe()),
+                    })
+                    .collect();
+                let role = if held.is_empty() {
+                    "end user".to_owned()
+                } else {
+                    held.join(", ")
+                };
+                let state = if user.disabled { "\tdisabled" } else { "" };
+                println!("{}\t{role}\t{}{state}", user.username, user.display_name);
             }
         }
     }

@@ -63,7 +63,8 @@ fn migrate_creates_the_database_and_users_can_be_added_and_listed() {
         .output()
         .expect("run");
     let stdout = String::from_utf8_lossy(&list.stdout);
-    assert_eq!(stdout.trim(), "bob\tadmin\tBob Baker");
+    // The role is the Administrator role of the access model, for all mailboxes.
+    assert_eq!(stdout.trim(), "bob\tAdministrator\tBob Baker");
 }
 
 #[test]

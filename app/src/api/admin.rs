@@ -1,7 +1,7 @@
-//! The administrator's server connections and sync tasks. Every function proves the caller is an
-//! administrator first (`access::admin`), calls the syncer and maps its answer to a view type.
-//! The rules (names, URLs, addresses, runs per day) are the syncer's; a refusal comes back as
-//! [`ApiError::Invalid`] naming the form field.
+//! The administrator's server connections and sync tasks. Every function gets the caller, opens
+//! the handle of its permission (`connections` or `sync_tasks`: without it, `Forbidden`), calls
+//! it and maps the answer to a view type. The rules (names, URLs, addresses, runs per day) are
+//! the syncer's; a refusal comes back as [`ApiError::Invalid`] naming the form field.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -91,8 +91,8 @@ pub struct RunView {
 
 #[server(endpoint = "admin/connections")]
 pub async fn admin_connections() -> Result<Vec<AdminConnection>, ApiError> {
-    let admin = super::access::admin().await?;
-    let list = admin.ctx.sync.store().list_connections().await?;
+    let caller = super::access::caller().await?;
+    let list = caller.connections()?.list().await?;
     Ok(list.iter().map(ssr::connection_view).collect())
 }
 
@@ -108,7 +108,8 @@ pub async fn create_connection(
     secret: String,
 ) -> Result<Outcome, ApiError> {
     use syncer::{ConnectionSettings, NewConnection};
-    let admin = super::access::admin().await?;
+    let caller = super::access::caller().await?;
+    let connections = caller.connections()?;
     let settings = match kind.as_str() {
         "ews" => ConnectionSettings::Ews { url, username },
         "graph" => ConnectionSettings::Graph {
@@ -124,17 +125,13 @@ pub async fn create_connection(
             ))
         }
     };
-    let created = admin
-        .ctx
-        .sync
-        .store()
-        .create_connection(&NewConnection {
+    let created = connections
+        .create(&NewConnection {
             name,
             settings,
             secret,
         })
         .await?;
-    tracing::info!(admin = %admin.session.user.username, connection = %created.name, "connection created");
     Ok(Outcome::said(format!(
         "Connection “{}” added. Test it before creating a sync task.",
         created.name
@@ -143,9 +140,8 @@ pub async fn create_connection(
 
 #[server(endpoint = "admin/delete_connection")]
 pub async fn delete_connection(id: i64) -> Result<Outcome, ApiError> {
-    let admin = super::access::admin().await?;
-    admin.ctx.sync.store().delete_connection(id).await?;
-    tracing::info!(admin = %admin.session.user.username, id, "connection deleted");
+    let caller = super::access::caller().await?;
+    caller.connections()?.delete(id).await?;
     Ok(Outcome::said("Connection deleted."))
 }
 
@@ -154,21 +150,16 @@ pub async fn test_connection(
     id: i64,
     mailbox: Option<String>,
 ) -> Result<ConnectionTestView, ApiError> {
-    let admin = super::access::admin().await?;
+    let caller = super::access::caller().await?;
     let probe = mailbox.filter(|m| !m.trim().is_empty());
-    let report = admin
-        .ctx
-        .sync
-        .store()
-        .test_connection(id, probe.as_deref())
-        .await?;
+    let report = caller.connections()?.test(id, probe.as_deref()).await?;
     Ok(ssr::test_view(report))
 }
 
 #[server(endpoint = "admin/tasks")]
 pub async fn admin_tasks() -> Result<Vec<AdminTask>, ApiError> {
-    let admin = super::access::admin().await?;
-    let tasks = admin.ctx.sync.store().tasks_with_mailboxes().await?;
+    let caller = super::access::caller().await?;
+    let tasks = caller.sync_tasks()?.list().await?;
     Ok(tasks.iter().map(ssr::task_view).collect())
 }
 
@@ -184,13 +175,11 @@ pub async fn create_task(
     runs_per_day: u32,
 ) -> Result<Outcome, ApiError> {
     use syncer::{NewTask, SyncWhat};
-    let admin = super::access::admin().await?;
+    let caller = super::access::caller().await?;
     let addresses = domain::MailAddress::split_list(&mailboxes);
-    let task = admin
-        .ctx
-        .sync
-        .store()
-        .create_task(&NewTask {
+    let task = caller
+        .sync_tasks()?
+        .create(&NewTask {
             name,
             connection_id: connection,
             what: SyncWhat {
@@ -203,7 +192,6 @@ pub async fn create_task(
             mailboxes: addresses,
         })
         .await?;
-    tracing::info!(admin = %admin.session.user.username, task = %task.name, mailboxes = task.mailbox_count, "sync task created");
     Ok(Outcome::said(format!(
         "Task “{}” created with {}. Each syncs {} times a day at its own time; use “Sync now” to start at once.",
         task.name,
@@ -214,14 +202,9 @@ pub async fn create_task(
 
 #[server(endpoint = "admin/add_task_mailboxes")]
 pub async fn add_task_mailboxes(task: i64, mailboxes: String) -> Result<Outcome, ApiError> {
-    let admin = super::access::admin().await?;
+    let caller = super::access::caller().await?;
     let addresses = domain::MailAddress::split_list(&mailboxes);
-    let added = admin
-        .ctx
-        .sync
-        .store()
-        .add_mailboxes(task, &addresses)
-        .await?;
+    let added = caller.sync_tasks()?.add_mailboxes(task, &addresses).await?;
     Ok(Outcome::said(format!(
         "{} added.",
         ssr::mailboxes_phrase(i64::try_from(added).unwrap_or(i64::MAX))
@@ -230,13 +213,8 @@ pub async fn add_task_mailboxes(task: i64, mailboxes: String) -> Result<Outcome,
 
 #[server(endpoint = "admin/remove_task_mailbox")]
 pub async fn remove_task_mailbox(task: i64, address: String) -> Result<Outcome, ApiError> {
-    let admin = super::access::admin().await?;
-    admin
-        .ctx
-        .sync
-        .store()
-        .remove_mailbox(task, &address)
-        .await?;
+    let caller = super::access::caller().await?;
+    caller.sync_tasks()?.remove_mailbox(task, &address).await?;
     Ok(Outcome::said(format!(
         "{address} removed from the task; its archive stays."
     )))
@@ -244,66 +222,48 @@ pub async fn remove_task_mailbox(task: i64, address: String) -> Result<Outcome, 
 
 #[server(endpoint = "admin/delete_task")]
 pub async fn delete_task(task: i64) -> Result<Outcome, ApiError> {
-    let admin = super::access::admin().await?;
-    admin.ctx.sync.store().delete_task(task).await?;
+    let caller = super::access::caller().await?;
+    caller.sync_tasks()?.delete(task).await?;
     Ok(Outcome::said("Task deleted; archived mail stays."))
 }
 
 /// Starts a run now: one mailbox, or every mailbox of the task when none is named.
 #[server(endpoint = "admin/sync_now")]
 pub async fn sync_now(task: i64, address: Option<String>) -> Result<Outcome, ApiError> {
-    let admin = super::access::admin().await?;
-    let message = match address.filter(|a| !a.is_empty()) {
-        Some(address) => {
-            admin.ctx.sync.run_mailbox_now(task, &address).await?;
-            format!("{address} will sync within seconds.")
-        }
-        None => {
-            let count = admin.ctx.sync.run_task_now(task).await?;
-            format!(
-                "{} will sync within seconds.",
-                ssr::mailboxes_phrase(i64::try_from(count).unwrap_or(i64::MAX))
-            )
-        }
-    };
-    tracing::info!(admin = %admin.session.user.username, task, "sync requested");
-    Ok(Outcome::said(message))
+    let caller = super::access::caller().await?;
+    let address = address.filter(|a| !a.is_empty());
+    let count = caller
+        .sync_tasks()?
+        .sync_now(task, address.as_deref())
+        .await?;
+    Ok(Outcome::said(match address {
+        Some(address) => format!("{address} will sync within seconds."),
+        None => format!(
+            "{} will sync within seconds.",
+            ssr::mailboxes_phrase(i64::try_from(count).unwrap_or(i64::MAX))
+        ),
+    }))
 }
 
 #[server(endpoint = "admin/history")]
 pub async fn mailbox_history(task: i64, address: String) -> Result<Vec<RunView>, ApiError> {
-    let admin = super::access::admin().await?;
-    let runs = admin.ctx.sync.store().history(task, &address, 50).await?;
+    let caller = super::access::caller().await?;
+    let runs = caller.sync_tasks()?.history(task, &address).await?;
     Ok(runs.iter().map(ssr::run_view).collect())
 }
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    //! Syncer records as view types, and syncer errors as the wire error.
+    //! Syncer records as view types.
     use syncer::{
         ConnectionSettings, ConnectionTestReport, ConnectionView, RunCounts, RunRecord,
-        SyncerError, TaskMailboxView, TaskWithMailboxes,
+        TaskMailboxView, TaskWithMailboxes,
     };
 
     use super::{
         AdminConnection, AdminMailbox, AdminTask, ConnectionTestView, RunView, TestStepView,
     };
-    use crate::api::error::ApiError;
     use crate::format::{duration, full_date};
-
-    impl From<SyncerError> for ApiError {
-        fn from(error: SyncerError) -> ApiError {
-            match error {
-                SyncerError::Invalid { field, message } => ApiError::invalid(field, message),
-                SyncerError::NameTaken { .. } => ApiError::invalid("name", format!("{error}.")),
-                SyncerError::ConnectionInUse(_) => ApiError::invalid("id", format!("{error}.")),
-                SyncerError::UnknownConnection(_)
-                | SyncerError::UnknownTask(_)
-                | SyncerError::UnknownTaskMailbox { .. } => ApiError::NotFound,
-                other => crate::api::error::unavailable(other),
-            }
-        }
-    }
 
     pub fn mailboxes_phrase(n: i64) -> String {
         if n == 1 {

@@ -6,22 +6,52 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 
-/// Who is signed in, as the pages see it.
+/// Who is signed in, as the pages see it. The permissions only decide what the pages offer;
+/// every server function checks them again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedInUser {
     pub username: String,
     pub display_name: String,
-    pub is_admin: bool,
+    /// Permission names (`connections`, `sync_tasks`, `audit_log`, ...).
+    pub permissions: Vec<String>,
+}
+
+/// The admin screens, in tab order: permission, address, tab label.
+pub const ADMIN_SCREENS: [(&str, &str, &str); 3] = [
+    ("sync_tasks", "/admin/tasks", "Sync tasks"),
+    ("connections", "/admin/connections", "Server connections"),
+    ("audit_log", "/admin/audit", "Audit log"),
+];
+
+impl SignedInUser {
+    pub fn holds(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
+
+    /// The first admin screen the user may open, if any.
+    pub fn admin_home(&self) -> Option<&'static str> {
+        ADMIN_SCREENS
+            .iter()
+            .find(|(p, _, _)| self.holds(p))
+            .map(|(_, href, _)| *href)
+    }
 }
 
 #[server(endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<SignedInUser>, ApiError> {
-    let session = super::context::current_session().await?;
-    Ok(session.map(|s| SignedInUser {
-        username: s.user.username,
-        display_name: s.user.display_name,
-        is_admin: s.user.is_admin,
-    }))
+    match super::access::caller().await {
+        Ok(caller) => Ok(Some(SignedInUser {
+            username: caller.user().username.clone(),
+            display_name: caller.user().display_name.clone(),
+            permissions: caller
+                .permissions()
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+        })),
+        Err(ApiError::SignedOut) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Signs in with a local password and starts a session; the browser is sent to the portal.
@@ -41,11 +71,7 @@ pub async fn sign_in(username: String, password: String) -> Result<Option<String
         client: client_ip(&parts, &ctx.trusted_proxies),
         session_lifetime: ctx.session_lifetime,
     };
-    let outcome = ctx
-        .accounts
-        .sign_in(&ctx.throttle, attempt)
-        .await
-        .map_err(super::error::unavailable)?;
+    let outcome = ctx.access.sign_in(&ctx.throttle, attempt).await?;
     let session = match outcome {
         SignInOutcome::Started { session, .. } => session,
         SignInOutcome::Refused(refusal) => return Ok(Some(refusal.message())),
@@ -60,15 +86,16 @@ pub async fn sign_in(username: String, password: String) -> Result<Option<String
 
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ApiError> {
-    use super::context::{app_context, cookie, request_parts, session_cookie, SESSION_COOKIE};
+    use super::context::{
+        app_context, client_ip, cookie, request_parts, session_cookie, SESSION_COOKIE,
+    };
 
     let ctx = app_context()?;
     let parts = request_parts()?;
     if let Some(token) = cookie(&parts, SESSION_COOKIE) {
-        ctx.accounts
-            .delete_session(&token)
-            .await
-            .map_err(super::error::unavailable)?;
+        ctx.access
+            .sign_out(&token, client_ip(&parts, &ctx.trusted_proxies))
+            .await?;
     }
     let response = expect_context::<leptos_axum::ResponseOptions>();
     if let Ok(value) = http::HeaderValue::from_str(&session_cookie(&ctx, None)) {

@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use accounts::{Accounts, Session, SignInThrottle};
+use accounts::{Session, SignInThrottle};
 use leptos::prelude::*;
 
 use super::error::unavailable;
@@ -13,13 +13,11 @@ use super::error::ApiError;
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "sr_session";
 
+/// Server functions reach the stores only through `access`: a [`access::Caller`] built from the
+/// request, and the handles its grants open.
 #[derive(Clone)]
 pub struct AppContext {
-    pub accounts: Accounts,
-    pub archive: archive::Archive,
-    pub search: Arc<search::SearchIndex>,
-    /// Connections, tasks and the sync worker (asking it for a run wakes it).
-    pub sync: syncer::SyncService,
+    pub access: access::Access,
     pub throttle: Arc<SignInThrottle>,
     /// Set when the portal is reached over HTTPS: cookies then carry `Secure`.
     pub secure_cookies: bool,
@@ -59,11 +57,19 @@ pub fn client_ip(parts: &http::request::Parts, trusted_proxies: &[IpAddr]) -> Op
         .extensions
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip())?;
+    client_ip_behind(peer, &parts.headers, trusted_proxies)
+}
+
+/// [`client_ip`] from the connection's peer and the request headers.
+pub fn client_ip_behind(
+    peer: IpAddr,
+    headers: &http::HeaderMap,
+    trusted_proxies: &[IpAddr],
+) -> Option<IpAddr> {
     if !trusted_proxies.contains(&peer) {
         return Some(peer);
     }
-    let forwarded: Vec<IpAddr> = parts
-        .headers
+    let forwarded: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -80,27 +86,28 @@ pub fn client_ip(parts: &http::request::Parts, trusted_proxies: &[IpAddr]) -> Op
     )
 }
 
-/// The caller's session, if their cookie names a live one.
-pub async fn current_session() -> Result<Option<Session>, ApiError> {
-    let ctx = app_context()?;
-    let parts = request_parts()?;
-    session_for(&ctx, &parts.headers)
-        .await
-        .map_err(|_| ApiError::Unavailable)
-}
-
 /// The session named by the cookie in these request headers, if it is live. For plain HTTP
 /// handlers (downloads) as well as server functions.
 pub async fn session_for(
     ctx: &AppContext,
     headers: &http::HeaderMap,
-) -> Result<Option<Session>, accounts::AccountError> {
+) -> Result<Option<Session>, access::AccessError> {
     let Some(token) = cookie_in(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    ctx.accounts.session(&token).await.inspect_err(|e| {
+    ctx.access.session(&token).await.inspect_err(|e| {
         tracing::error!(error = %e, "session lookup failed");
     })
+}
+
+/// The caller of this request (for plain HTTP handlers as well as server functions).
+pub async fn caller_for(
+    ctx: &AppContext,
+    headers: &http::HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<access::Caller, ApiError> {
+    let session = session_for(ctx, headers).await?;
+    Ok(ctx.access.caller(session, client).await?)
 }
 
 /// A `Set-Cookie` value for the session cookie; `None` clears it.

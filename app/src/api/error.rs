@@ -54,6 +54,20 @@ pub fn unavailable(error: impl std::fmt::Display) -> ApiError {
     ApiError::Unavailable
 }
 
+#[cfg(feature = "ssr")]
+impl From<access::AccessError> for ApiError {
+    fn from(error: access::AccessError) -> ApiError {
+        use access::AccessError as E;
+        match error {
+            E::SignedOut => ApiError::SignedOut,
+            E::Forbidden => ApiError::Forbidden,
+            E::NotFound => ApiError::NotFound,
+            E::Invalid { field, message } => ApiError::Invalid { field, message },
+            E::Unavailable(why) => unavailable(why),
+        }
+    }
+}
+
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 

@@ -115,11 +115,12 @@ pub struct Overview {
 
 #[server(endpoint = "mail/overview")]
 pub async fn mail_overview(mailbox: Option<i64>) -> Result<Overview, ApiError> {
-    let caller = super::access::signed_in().await?;
-    let mailboxes = super::access::visible_mailboxes(&caller.ctx, &caller.session).await?;
+    let caller = super::access::caller().await?;
+    let mail = caller.own_mail();
+    let mailboxes = mail.mailboxes().await?;
     let chosen = ssr::choose_mailbox(&mailboxes, mailbox)?;
     let folders = match &chosen {
-        Some(m) => ssr::folders_of(&caller.ctx, m.id).await?,
+        Some(m) => ssr::ordered_folders(&mail.folder_tree(m).await?),
         None => Vec::new(),
     };
     Ok(Overview {
@@ -139,12 +140,13 @@ pub async fn list_messages(
     sort: String,
     after: Option<String>,
 ) -> Result<Option<MessageList>, ApiError> {
-    let caller = super::access::signed_in().await?;
-    let mailboxes = super::access::visible_mailboxes(&caller.ctx, &caller.session).await?;
+    let caller = super::access::caller().await?;
+    let mail = caller.own_mail();
+    let mailboxes = mail.mailboxes().await?;
     let Some(chosen) = ssr::choose_mailbox(&mailboxes, mailbox)? else {
         return Ok(None);
     };
-    let folders = ssr::folders_of(&caller.ctx, chosen.id).await?;
+    let folders = ssr::ordered_folders(&mail.folder_tree(&chosen).await?);
     let Some(folder_id) = folder.or_else(|| ssr::default_folder(&folders)) else {
         return Ok(None);
     };
@@ -160,18 +162,10 @@ pub async fn list_messages(
         after,
         as_of: None,
     };
-    let page = caller
-        .ctx
-        .archive
-        .list_folder_items(folder_id, &query)
-        .await
-        .map_err(|e| match e {
-            // A tampered paging cursor.
-            archive::ArchiveError::BadCursor(_) => ApiError::NotFound,
-            other => super::error::unavailable(other),
-        })?;
+    // A tampered paging cursor is "not found" too.
+    let page = mail.list_folder(&chosen, folder_id, &query).await?;
     Ok(Some(MessageList {
-        mailbox_id: chosen.id,
+        mailbox_id: chosen.id(),
         folder: folder_view,
         rows: page.items.iter().map(ssr::row).collect(),
         next: page.next,
@@ -180,15 +174,13 @@ pub async fn list_messages(
 
 #[server(endpoint = "mail/message")]
 pub async fn get_message(item: i64) -> Result<MessageDetail, ApiError> {
-    let caller = super::access::signed_in().await?;
-    let detail = super::access::item(&caller.ctx, &caller.session, item).await?;
-    let raw = caller
-        .ctx
-        .archive
-        .read_raw(item)
-        .await
-        .map_err(super::error::unavailable)?;
-    Ok(ssr::message_detail(detail, mailview::render(&raw).ok()))
+    let caller = super::access::caller().await?;
+    let item = caller.own_mail().item(item).await?;
+    let raw = item.raw().await?;
+    Ok(ssr::message_detail(
+        item.into_detail(),
+        mailview::render(&raw).ok(),
+    ))
 }
 
 #[server(endpoint = "mail/search")]
@@ -198,8 +190,9 @@ pub async fn search_mail(
     page: usize,
     sort: String,
 ) -> Result<SearchPage, ApiError> {
-    let caller = super::access::signed_in().await?;
-    let mailboxes = super::access::visible_mailboxes(&caller.ctx, &caller.session).await?;
+    let caller = super::access::caller().await?;
+    let mail = caller.own_mail();
+    let mailboxes = mail.mailboxes().await?;
     let chosen = ssr::choose_mailbox(&mailboxes, mailbox)?;
     let mut result = SearchPage {
         query: query.clone(),
@@ -209,7 +202,7 @@ pub async fn search_mail(
         hits: Vec::new(),
         problem: None,
     };
-    let Some(mailbox) = chosen.map(|m| m.id) else {
+    let Some(mailbox) = chosen else {
         result.problem = Some("There is no archived mailbox to search yet.".to_owned());
         return Ok(result);
     };
@@ -227,10 +220,8 @@ pub async fn search_mail(
         ));
         return Ok(result);
     }
-    let request = search::SearchRequest {
-        mailbox_ids: vec![mailbox],
+    let query = access::MailQuery {
         query: query.clone(),
-        kinds: vec![archive::ItemKind::Message],
         sort: match sort.as_str() {
             "newest" => search::SearchSort::NewestFirst,
             "oldest" => search::SearchSort::OldestFirst,
@@ -238,15 +229,14 @@ pub async fn search_mail(
         },
         offset: page.saturating_mul(PAGE_SIZE),
         limit: PAGE_SIZE,
-        snippets: true,
     };
-    let found = match caller.ctx.search.find(&caller.ctx.archive, &request).await {
+    let found = match mail.search(&mailbox, &query).await {
         Ok(found) => found,
-        Err(search::SearchError::Query(problem)) => {
-            result.problem = Some(format!("That search could not be understood: {problem}."));
+        Err(access::AccessError::Invalid { message, .. }) => {
+            result.problem = Some(format!("That search could not be understood: {message}."));
             return Ok(result);
         }
-        Err(e) => return Err(super::error::unavailable(e)),
+        Err(e) => return Err(e.into()),
     };
     result.total = found.total;
     result.hits = found.items.into_iter().map(ssr::hit_view).collect();
@@ -258,17 +248,17 @@ pub mod ssr {
     //! Turning archive types into view types.
     use std::collections::HashMap;
 
-    use archive::{FolderKind, FolderNode, ItemDetail, ItemSummary, Mailbox, MailboxId, SortKey};
+    use access::ReadableMailbox;
+    use archive::{FolderKind, FolderNode, ItemDetail, ItemSummary, MailboxId, SortKey};
 
     use super::{
         AttachmentView, FolderView, MailboxView, MessageDetail, MessageRow, SearchHitView,
     };
-    use crate::api::context::AppContext;
-    use crate::api::error::unavailable;
     use crate::api::error::ApiError;
     use crate::format::{full_date, human_size, short_date};
 
-    pub fn mailbox_view(m: &Mailbox) -> MailboxView {
+    pub fn mailbox_view(m: &ReadableMailbox) -> MailboxView {
+        let m = m.mailbox();
         MailboxView {
             id: m.id,
             name: m.name.clone(),
@@ -279,30 +269,18 @@ pub mod ssr {
     /// The named mailbox if the caller may see it, else a refusal; the first one when none is
     /// named; `None` when the caller has no mailbox at all.
     pub fn choose_mailbox(
-        visible: &[Mailbox],
+        visible: &[ReadableMailbox],
         wanted: Option<MailboxId>,
-    ) -> Result<Option<Mailbox>, ApiError> {
+    ) -> Result<Option<ReadableMailbox>, ApiError> {
         match wanted {
             Some(id) => visible
                 .iter()
-                .find(|m| m.id == id)
+                .find(|m| m.id() == id)
                 .cloned()
                 .map(Some)
                 .ok_or(ApiError::NotFound),
             None => Ok(visible.first().cloned()),
         }
-    }
-
-    pub async fn folders_of(
-        ctx: &AppContext,
-        mailbox: MailboxId,
-    ) -> Result<Vec<FolderView>, ApiError> {
-        let tree = ctx
-            .archive
-            .folder_tree(mailbox, None)
-            .await
-            .map_err(unavailable)?;
-        Ok(ordered_folders(&tree))
     }
 
     pub fn default_folder(folders: &[FolderView]) -> Option<i64> {

@@ -2,6 +2,7 @@
 //! caller itself; hiding a button in the UI is a convenience, never the protection.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod mail;

@@ -4,28 +4,39 @@
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use crate::api::auth::current_user;
+use crate::api::auth::{current_user, ADMIN_SCREENS};
 use crate::components::topbar::TopBar;
 
-/// Signed-out visitors go to sign-in; signed-in users who are not administrators are told.
+/// Signed-out visitors go to sign-in. The tabs are the admin screens the user's roles open;
+/// a page outside them says so (the server refuses its calls anyway).
 #[component]
-pub fn AdminFrame(current: &'static str, children: ChildrenFn) -> impl IntoView {
+pub fn AdminFrame(
+    /// The permission this page needs, as in [`ADMIN_SCREENS`].
+    permission: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(Some(user)) if user.is_admin => {
+                    Ok(Some(user)) if user.holds(permission) => {
+                        let tabs = ADMIN_SCREENS
+                            .iter()
+                            .filter(|(p, _, _)| user.holds(p))
+                            .map(|(p, href, label)| {
+                                view! {
+                                    <a href=*href class:current=*p == permission>
+                                        {*label}
+                                    </a>
+                                }
+                            })
+                            .collect_view();
                         view! {
-                            <TopBar display_name=user.display_name is_admin=true>
+                            <TopBar display_name=user.display_name.clone() admin_home=user.admin_home()>
                                 <nav class="admin-tabs" aria-label="Administration">
-                                    <a href="/admin/connections" class:current=current == "connections">
-                                        "Server connections"
-                                    </a>
-                                    <a href="/admin/tasks" class:current=current == "tasks">
-                                        "Sync tasks"
-                                    </a>
+                                    {tabs}
                                 </nav>
                             </TopBar>
                             <main class="admin-page">{children.with_value(|c| c())}</main>
@@ -33,14 +44,19 @@ pub fn AdminFrame(current: &'static str, children: ChildrenFn) -> impl IntoView 
                             .into_any()
                     }
                     Ok(Some(user)) => {
+                        let (title, text) = if user.admin_home().is_some() {
+                            ("Not part of your role", "Your roles do not include this screen.")
+                        } else {
+                            ("Administrators only", "Your account cannot manage connections, sync tasks or the audit log.")
+                        };
                         view! {
-                            <TopBar display_name=user.display_name is_admin=false>
+                            <TopBar display_name=user.display_name.clone() admin_home=user.admin_home()>
                                 <span></span>
                             </TopBar>
                             <main class="centered">
                                 <div class="card">
-                                    <h1>"Administrators only"</h1>
-                                    <p class="muted">"Your account cannot manage connections or sync tasks."</p>
+                                    <h1>{title}</h1>
+                                    <p class="muted">{text}</p>
                                     <a href="/mail">"Go to your archive"</a>
                                 </div>
                             </main>

@@ -6,9 +6,8 @@ use crate::api::auth::SignOut;
 #[component]
 pub fn TopBar(
     display_name: String,
-    /// Administrators get a link between their archive and the admin area.
-    #[prop(optional)]
-    is_admin: bool,
+    /// Where the "Admin" link goes, for users whose roles open an admin screen.
+    admin_home: Option<&'static str>,
     children: Children,
 ) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
@@ -18,10 +17,10 @@ pub fn TopBar(
                 "Sync & Recover"
             </a>
             <div class="topbar-middle">{children()}</div>
-            {is_admin
-                .then(|| {
+            {admin_home
+                .map(|href| {
                     view! {
-                        <a class="topbar-link" href="/admin/tasks">
+                        <a class="topbar-link" href=href>
                             "Admin"
                         </a>
                     }

@@ -52,13 +52,10 @@ mod tests {
     async fn an_address_has_one_owner(kit: &testkit::TestDb) {
         let accounts = Accounts::new(kit.db.clone());
         let alice = accounts
-            .create_user("alice", "Alice", None, false)
+            .create_user("alice", "Alice", None)
             .await
             .expect("alice");
-        let bob = accounts
-            .create_user("bob", "Bob", None, false)
-            .await
-            .expect("bob");
+        let bob = accounts.create_user("bob", "Bob", None).await.expect("bob");
         accounts
             .add_address(alice.id, " Alice@Example.COM ")
             .await
@@ -80,7 +77,7 @@ mod tests {
     async fn malformed_addresses_are_refused(kit: &testkit::TestDb) {
         let accounts = Accounts::new(kit.db.clone());
         let alice = accounts
-            .create_user("alice", "Alice", None, false)
+            .create_user("alice", "Alice", None)
             .await
             .expect("alice");
         for bad in [

@@ -60,9 +60,9 @@ impl Accounts {
     /// The session for a cookie token, if it exists and has not expired.
     pub async fn session(&self, token: &str) -> Result<Option<Session>, AccountError> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.display_name, u.is_admin, s.expires_at \
+            "SELECT u.id, u.username, u.display_name, u.disabled, s.expires_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
         )
         .bind(token_hash(token))
         .bind(now_micros())
@@ -74,10 +74,19 @@ impl Accounts {
                 id: row.try_get("id")?,
                 username: row.try_get("username")?,
                 display_name: row.try_get("display_name")?,
-                is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+                disabled: false,
             },
             expires_at: row.try_get("expires_at")?,
         }))
+    }
+
+    /// Signs the user out everywhere: every session of theirs ends.
+    pub async fn end_sessions(&self, user_id: UserId) -> Result<u64, AccountError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn delete_session(&self, token: &str) -> Result<(), AccountError> {
@@ -108,7 +117,7 @@ mod tests {
     async fn session_lifecycle(kit: &testkit::TestDb) {
         let accounts = Accounts::new(kit.db.clone());
         let user = accounts
-            .create_user("dana", "Dana", Some("password-1"), false)
+            .create_user("dana", "Dana", Some("password-1"))
             .await
             .expect("create");
         let new = accounts
@@ -136,7 +145,7 @@ mod tests {
     async fn expired_sessions_are_invisible_and_purged(kit: &testkit::TestDb) {
         let accounts = Accounts::new(kit.db.clone());
         let user = accounts
-            .create_user("erin", "Erin", Some("password-1"), false)
+            .create_user("erin", "Erin", Some("password-1"))
             .await
             .expect("create");
         let new = accounts

@@ -105,7 +105,7 @@ mod tests {
     async fn refusals_are_counted_per_name_and_per_address(kit: &testkit::TestDb) {
         let accounts = Accounts::new(kit.db.clone());
         accounts
-            .create_user("alice", "Alice", Some("right password"), false)
+            .create_user("alice", "Alice", Some("right password"))
             .await
             .expect("alice");
         let throttle = SignInThrottle::new(2, Duration::from_secs(600));

@@ -9,7 +9,8 @@ pub struct User {
     pub id: UserId,
     pub username: String,
     pub display_name: String,
-    pub is_admin: bool,
+    /// A disabled user cannot sign in, and their sessions stop working.
+    pub disabled: bool,
 }
 
 impl User {
@@ -18,7 +19,7 @@ impl User {
             id: row.try_get("id")?,
             username: row.try_get("username")?,
             display_name: row.try_get("display_name")?,
-            is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+            disabled: row.try_get::<i64, _>("disabled")? != 0,
         })
     }
 }
@@ -41,7 +42,6 @@ impl Accounts {
         username: &str,
         display_name: &str,
         password: Option<&str>,
-        is_admin: bool,
     ) -> Result<User, AccountError> {
         let username = username.trim().to_lowercase();
         if !valid_username(&username) {
@@ -52,13 +52,12 @@ impl Accounts {
             None => None,
         };
         let inserted = sqlx::query(
-            "INSERT INTO users (username, display_name, password_hash, is_admin, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING",
+            "INSERT INTO users (username, display_name, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING",
         )
         .bind(&username)
         .bind(display_name.trim())
         .bind(hash)
-        .bind(i64::from(is_admin))
         .bind(now_micros())
         .execute(&self.db.pool)
         .await?;
@@ -72,7 +71,7 @@ impl Accounts {
 
     pub async fn find_user(&self, username: &str) -> Result<Option<User>, AccountError> {
         let row = sqlx::query(
-            "SELECT id, username, display_name, is_admin FROM users WHERE username = $1",
+            "SELECT id, username, display_name, disabled FROM users WHERE username = $1",
         )
         .bind(username.trim().to_lowercase())
         .fetch_optional(&self.db.pool)
@@ -82,7 +81,7 @@ impl Accounts {
 
     pub async fn list_users(&self) -> Result<Vec<User>, AccountError> {
         let rows =
-            sqlx::query("SELECT id, username, display_name, is_admin FROM users ORDER BY username")
+            sqlx::query("SELECT id, username, display_name, disabled FROM users ORDER BY username")
                 .fetch_all(&self.db.pool)
                 .await?;
         Ok(rows.iter().map(User::from_row).collect::<Result<_, _>>()?)
@@ -109,7 +108,7 @@ impl Accounts {
         password: &str,
     ) -> Result<Option<User>, AccountError> {
         let row = sqlx::query(
-            "SELECT id, username, display_name, is_admin, password_hash FROM users \
+            "SELECT id, username, display_name, disabled, password_hash FROM users \
              WHERE username = $1",
         )
         .bind(username.trim().to_lowercase())
@@ -129,7 +128,42 @@ impl Accounts {
                 .await
                 .unwrap_or(false)
         };
-        Ok(if matched { user } else { None })
+        // A disabled account is refused like a wrong password, after the same work.
+        Ok(if matched {
+            user.filter(|u| !u.disabled)
+        } else {
+            None
+        })
+    }
+
+    pub async fn user(&self, id: UserId) -> Result<Option<User>, AccountError> {
+        let row =
+            sqlx::query("SELECT id, username, display_name, disabled FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?;
+        Ok(row.as_ref().map(User::from_row).transpose()?)
+    }
+
+    /// Disables or re-enables a user. Disabling ends every session of theirs at once.
+    pub async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<(), AccountError> {
+        let mut tx = self.db.pool.begin().await?;
+        let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(disabled))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(AccountError::NoSuchUser(id.to_string()));
+        }
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
 
@@ -149,7 +183,7 @@ mod tests {
     async fn create_and_authenticate(kit: &testkit::TestDb) {
         let accounts = Accounts::new(kit.db.clone());
         let user = accounts
-            .create_user(" Alice ", "Alice Archer", Some("s3cret-pass"), false)
+            .create_user(" Alice ", "Alice Archer", Some("s3cret-pass"))
             .await
             .expect("create");
         assert_eq!(user.username, "alice");
@@ -176,14 +210,12 @@ mod tests {
     async fn duplicate_and_invalid_names_are_refused(kit: &testkit::TestDb) {
         let accounts = Accounts::new(kit.db.clone());
         accounts
-            .create_user("bob", "Bob", Some("password-1"), false)
+            .create_user("bob", "Bob", Some("password-1"))
             .await
             .expect("create");
-        let again = accounts
-            .create_user("BOB", "Bob", Some("password-2"), false)
-            .await;
+        let again = accounts.create_user("BOB", "Bob", Some("password-2")).await;
         assert!(matches!(again, Err(AccountError::UsernameTaken(_))));
-        let spaced = accounts.create_user("b o b", "Bob", None, false).await;
+        let spaced = accounts.create_user("b o b", "Bob", None).await;
         assert!(matches!(spaced, Err(AccountError::InvalidUsername)));
     }
 
@@ -191,7 +223,7 @@ mod tests {
     async fn sso_only_account_cannot_use_a_password(kit: &testkit::TestDb) {
         let accounts = Accounts::new(kit.db.clone());
         accounts
-            .create_user("carol", "Carol", None, false)
+            .create_user("carol", "Carol", None)
             .await
             .expect("create");
         assert!(accounts

@@ -2,10 +2,11 @@
 //! body for the reader's sandboxed frame, the `.eml`, and single attachments. Each handler checks
 //! the session and the caller's right to the item, exactly as the server functions do.
 
-use app::api::access;
-use app::api::context::{session_for, AppContext};
+use std::net::SocketAddr;
+
+use app::api::context::{caller_for, client_ip_behind, AppContext};
 use app::api::error::ApiError;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -16,23 +17,23 @@ fn refusal(error: ApiError) -> Response {
     (status, format!("{error}\n")).into_response()
 }
 
+/// The item and its content, if the caller of this request may read it; the refusal otherwise
+/// (someone else's item is "not found", like a missing one).
 async fn readable_item(
     ctx: &AppContext,
+    peer: SocketAddr,
     headers: &HeaderMap,
     item_id: i64,
 ) -> Result<(archive::ItemDetail, Vec<u8>), Response> {
-    let session = session_for(ctx, headers)
+    let client = client_ip_behind(peer.ip(), headers, &ctx.trusted_proxies);
+    let caller = caller_for(ctx, headers, client).await.map_err(refusal)?;
+    let item = caller
+        .own_mail()
+        .item(item_id)
         .await
-        .map_err(|_| refusal(ApiError::Unavailable))?
-        .ok_or_else(|| refusal(ApiError::SignedOut))?;
-    let item = access::item(ctx, &session, item_id)
-        .await
-        .map_err(refusal)?;
-    let raw = ctx.archive.read_raw(item_id).await.map_err(|e| {
-        tracing::error!(error = %e, item_id, "reading archived content");
-        refusal(ApiError::Unavailable)
-    })?;
-    Ok((item, raw))
+        .map_err(|e| refusal(e.into()))?;
+    let raw = item.raw().await.map_err(|e| refusal(e.into()))?;
+    Ok((item.into_detail(), raw))
 }
 
 /// `attachment; filename=...` with an ASCII fallback and the UTF-8 name (RFC 6266).
@@ -85,10 +86,11 @@ fn download(name: &str, content_type: &'static str, bytes: Vec<u8>) -> Response 
 
 pub async fn message_body(
     State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(item_id): Path<i64>,
     headers: HeaderMap,
 ) -> Response {
-    let (_, raw) = match readable_item(&state.ctx, &headers, item_id).await {
+    let (_, raw) = match readable_item(&state.ctx, peer, &headers, item_id).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -126,10 +128,11 @@ pub async fn message_body(
 
 pub async fn message_eml(
     State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(item_id): Path<i64>,
     headers: HeaderMap,
 ) -> Response {
-    let (item, raw) = match readable_item(&state.ctx, &headers, item_id).await {
+    let (item, raw) = match readable_item(&state.ctx, peer, &headers, item_id).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -139,10 +142,11 @@ pub async fn message_eml(
 
 pub async fn attachment(
     State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((item_id, index)): Path<(i64, usize)>,
     headers: HeaderMap,
 ) -> Response {
-    let (_, raw) = match readable_item(&state.ctx, &headers, item_id).await {
+    let (_, raw) = match readable_item(&state.ctx, peer, &headers, item_id).await {
         Ok(found) => found,
         Err(response) => return response,
     };

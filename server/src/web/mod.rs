@@ -1,6 +1,7 @@
 //! HTTP wiring: the Leptos pages and server functions, downloads, health and metrics, and the
 //! layers every request passes through (cross-site request refusal, metrics, tracing).
 
+mod audit;
 mod mail;
 
 use std::time::Instant;
@@ -41,6 +42,28 @@ impl FromRef<WebState> for LeptosOptions {
     }
 }
 
+/// The routes the router serves besides the pages and the server functions. The access matrix
+/// test walks this list: a route missing from it, or from the matrix, fails that test.
+pub const PLAIN_ROUTES: [&str; 6] = [
+    "/healthz",
+    "/metrics",
+    "/admin/audit.csv",
+    "/mail/body/{item}",
+    "/download/{item}/eml",
+    "/download/{item}/attachment/{index}",
+];
+
+/// Every endpoint a request can reach: the plain routes, the pages and the server functions
+/// (`POST /api/...`), sorted.
+pub fn endpoints() -> Vec<String> {
+    let mut all: Vec<String> = PLAIN_ROUTES.iter().map(|r| (*r).to_owned()).collect();
+    all.extend(generate_route_list(App).iter().map(|r| r.path().to_owned()));
+    all.extend(leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned()));
+    all.sort();
+    all.dedup();
+    all
+}
+
 pub fn router(settings: &Settings, ctx: AppContext, db: database::Database) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
@@ -60,6 +83,7 @@ pub fn router(settings: &Settings, ctx: AppContext, db: database::Database) -> R
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/admin/audit.csv", get(audit::audit_csv))
         .route("/mail/body/{item}", get(mail::message_body))
         .route("/download/{item}/eml", get(mail::message_eml))
         .route("/download/{item}/attachment/{index}", get(mail::attachment))

@@ -6,10 +6,15 @@ use std::time::Duration;
 use crate::helpers::{session_cookie, spawn_app, TestApp};
 
 async fn admin_cookie(app: &TestApp) -> String {
-    app.accounts
-        .create_user("root", "Root", Some("correct horse"), true)
+    let root = app
+        .accounts
+        .create_user("root", "Root", Some("correct horse"))
         .await
         .expect("admin");
+    app.roles
+        .assign_builtin(root.id, access::ADMINISTRATOR)
+        .await
+        .expect("role");
     let response = app
         .call(
             "sign_in",

@@ -9,6 +9,8 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     pub address: String,
     pub accounts: Accounts,
+    pub roles: access::Roles,
+    pub audit: access::AuditLog,
     pub archive: Archive,
     pub client: reqwest::Client,
     _shutdown: oneshot::Sender<()>,
@@ -24,7 +26,9 @@ pub async fn spawn_app(kit: &testkit::TestDb) -> TestApp {
     // The test's own view of the stores, on the portal's database.
     let db = open_database(&settings).await.expect("database");
     let archive = archive_on(&settings, db.clone()).expect("archive");
-    let accounts = Accounts::new(db);
+    let accounts = Accounts::new(db.clone());
+    let roles = access::Roles::new(db.clone());
+    let audit = access::AuditLog::new(db);
     let app = Application::build(&settings).await.expect("build app");
     let addr: SocketAddr = app.local_addr().expect("address");
     let (tx, rx) = oneshot::channel::<()>();
@@ -34,6 +38,8 @@ pub async fn spawn_app(kit: &testkit::TestDb) -> TestApp {
     TestApp {
         address: format!("http://{addr}"),
         accounts,
+        roles,
+        audit,
         archive,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -47,7 +53,7 @@ pub async fn spawn_app(kit: &testkit::TestDb) -> TestApp {
 impl TestApp {
     pub async fn add_user(&self, username: &str, password: &str) {
         self.accounts
-            .create_user(username, username, Some(password), false)
+            .create_user(username, username, Some(password))
             .await
             .expect("create user");
     }
@@ -92,7 +98,7 @@ impl TestApp {
     pub async fn signed_in_owner(&self, username: &str, address: &str) -> String {
         let user = self
             .accounts
-            .create_user(username, username, Some("correct horse"), false)
+            .create_user(username, username, Some("correct horse"))
             .await
             .expect("create user");
         self.accounts

@@ -4,4 +4,5 @@ mod helpers;
 mod admin;
 mod auth;
 mod mail;
+mod matrix;
 mod operations;

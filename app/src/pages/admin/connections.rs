@@ -11,7 +11,7 @@ use crate::components::outcome::{reset_after_success, OutcomeLine};
 pub fn ConnectionsPage() -> impl IntoView {
     view! {
         <Title text="Server connections" />
-        <AdminFrame current="connections">
+        <AdminFrame permission="connections">
             <Connections />
         </AdminFrame>
     }

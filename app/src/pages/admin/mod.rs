@@ -1,5 +1,6 @@
 //! The administrator's area: server connections and sync tasks. The server refuses every call
 //! from a non-administrator; the pages only spare them the trouble.
 
+pub mod audit;
 pub mod connections;
 pub mod tasks;

@@ -14,7 +14,7 @@ use crate::components::outcome::{reset_after_success, OutcomeLine};
 pub fn TasksPage() -> impl IntoView {
     view! {
         <Title text="Sync tasks" />
-        <AdminFrame current="tasks">
+        <AdminFrame permission="sync_tasks">
             <Tasks />
         </AdminFrame>
     }

@@ -101,7 +101,7 @@ pub fn MailPage() -> impl IntoView {
                 match user.await {
                     Ok(Some(user)) => {
                         view! {
-                            <TopBar display_name=user.display_name is_admin=user.is_admin>
+                            <TopBar display_name=user.display_name.clone() admin_home=user.admin_home()>
                                 <SearchBox location />
                             </TopBar>
                             <MailScreen location data />

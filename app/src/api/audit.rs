@@ -1,0 +1,134 @@
+//! The audit log for those who may read it (permission `audit_log`), and each user's own access
+//! log: when someone else opened, downloaded or searched their mail.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub when: String,
+    pub actor: String,
+    pub role: String,
+    pub client: String,
+    pub action: String,
+    pub mailbox: String,
+    pub detail: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub rows: Vec<AuditRow>,
+    /// Pass as `before` for the next (older) page.
+    pub next_before: Option<i64>,
+    /// The action names to filter on.
+    pub actions: Vec<String>,
+}
+
+/// Entries per page on the audit screen.
+pub const AUDIT_PAGE: u32 = 100;
+
+#[server(endpoint = "admin/audit")]
+pub async fn audit_entries(
+    actor: String,
+    action: String,
+    mailbox: String,
+    before: Option<i64>,
+) -> Result<AuditPage, ApiError> {
+    let caller = super::access::caller().await?;
+    let filter = ssr::filter(&actor, &action, &mailbox, before)?;
+    let entries = caller.audit()?.list(&filter, AUDIT_PAGE + 1).await?;
+    Ok(ssr::page(entries))
+}
+
+/// Recomputes the chain: "intact" with the count, or the first entry that does not fit.
+#[server(endpoint = "admin/audit_verify")]
+pub async fn verify_audit() -> Result<String, ApiError> {
+    let caller = super::access::caller().await?;
+    let report = caller.audit()?.verify().await?;
+    Ok(match report.broken {
+        None => format!(
+            "The chain of {} entries is intact: none was changed, removed or inserted.",
+            report.entries
+        ),
+        Some((seq, why)) => format!("Broken at entry {seq}: {why}."),
+    })
+}
+
+/// The signed-in user's own access log.
+#[server(endpoint = "mail/access_log")]
+pub async fn my_access_log() -> Result<Vec<AuditRow>, ApiError> {
+    let caller = super::access::caller().await?;
+    let entries = caller.own_mail().access_log(200).await?;
+    Ok(entries.iter().map(ssr::row).collect())
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use access::{AuditAction, AuditEntry, AuditFilter};
+
+    use super::{AuditPage, AuditRow, AUDIT_PAGE};
+    use crate::api::error::ApiError;
+    use crate::format::full_date;
+
+    pub fn filter(
+        actor: &str,
+        action: &str,
+        mailbox: &str,
+        before: Option<i64>,
+    ) -> Result<AuditFilter, ApiError> {
+        let action =
+            match action.trim() {
+                "" => None,
+                name => Some(AuditAction::parse(name).ok_or_else(|| {
+                    ApiError::invalid("action", "Choose an action from the list.")
+                })?),
+            };
+        Ok(AuditFilter {
+            actor: Some(actor.trim().to_owned()).filter(|a| !a.is_empty()),
+            action,
+            target_owner: Some(mailbox.trim().to_owned()).filter(|m| !m.is_empty()),
+            before_seq: before,
+            ..AuditFilter::default()
+        })
+    }
+
+    /// "item opened" from `item_opened`.
+    pub fn action_words(action: &str) -> String {
+        action.replace('_', " ")
+    }
+
+    pub fn row(e: &AuditEntry) -> AuditRow {
+        AuditRow {
+            seq: e.seq,
+            when: full_date(e.at),
+            actor: e.actor.clone(),
+            role: e.actor_role.clone(),
+            client: e.client_address.clone(),
+            action: action_words(&e.action),
+            mailbox: e.target_owner.clone(),
+            detail: e.detail.clone(),
+            outcome: e.outcome.clone(),
+        }
+    }
+
+    pub fn page(mut entries: Vec<AuditEntry>) -> AuditPage {
+        let more = entries.len() > AUDIT_PAGE as usize;
+        entries.truncate(AUDIT_PAGE as usize);
+        AuditPage {
+            next_before: if more {
+                entries.last().map(|e| e.seq)
+            } else {
+                None
+            },
+            rows: entries.iter().map(row).collect(),
+            actions: AuditAction::ALL
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The caller of one request and the handles its grants open.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use accounts::User;
+
+use crate::handles::{AuditReader, ConnectionsAdmin, OwnMail, TasksAdmin};
+use crate::{Access, AccessError, Assignment, AuditAction, NewAuditEntry, Permission, Scope};
+
+/// Built once per request by [`Access::caller`]. It holds the user, where the request came from,
+/// and the scope of each permission the user's roles grant.
+pub struct Caller {
+    pub(crate) access: Access,
+    user: User,
+    client: String,
+    grants: BTreeMap<Permission, Scope>,
+    role_names: String,
+}
+
+impl Caller {
+    pub(crate) fn new(
+        access: Access,
+        user: User,
+        client: Option<IpAddr>,
+        assignments: Vec<Assignment>,
+    ) -> Caller {
+        let mut grants: BTreeMap<Permission, Scope> = BTreeMap::new();
+        let mut names = Vec::new();
+        for a in assignments {
+            names.push(a.role.name.clone());
+            for p in a.role.permissions {
+                let scope = if p.is_scoped() {
+                    a.scope.clone()
+                } else {
+                    Scope::All
+                };
+                let merged = match grants.remove(&p) {
+                    Some(held) => held.union(scope),
+                    None => scope,
+                };
+                grants.insert(p, merged);
+            }
+        }
+        names.sort();
+        Caller {
+            access,
+            user,
+            client: client.map(|ip| ip.to_string()).unwrap_or_default(),
+            grants,
+            role_names: names.join(", "),
+        }
+    }
+
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// What the UI may offer: a screen the caller lacks is hidden (and refused anyway).
+    pub fn permissions(&self) -> Vec<Permission> {
+        self.grants.keys().copied().collect()
+    }
+
+    pub fn holds(&self, permission: Permission) -> bool {
+        self.grants.contains_key(&permission)
+    }
+
+    /// The roles, as the audit log and the access log name them ("" for an end user).
+    pub fn role_names(&self) -> &str {
+        &self.role_names
+    }
+
+    fn require(&self, permission: Permission) -> Result<Scope, AccessError> {
+        match self.grants.get(&permission) {
+            Some(scope) => Ok(scope.clone()),
+            None => {
+                tracing::warn!(user = %self.user.username, permission = permission.as_str(), "refused");
+                Err(AccessError::Forbidden)
+            }
+        }
+    }
+
+    /// The caller's own archive: the mailboxes of the addresses they own. Everyone has it.
+    pub fn own_mail(&self) -> OwnMail<'_> {
+        OwnMail::new(self)
+    }
+
+    pub fn connections(&self) -> Result<ConnectionsAdmin<'_>, AccessError> {
+        self.require(Permission::Connections)?;
+        Ok(ConnectionsAdmin::new(self))
+    }
+
+    pub fn sync_tasks(&self) -> Result<TasksAdmin<'_>, AccessError> {
+        self.require(Permission::SyncTasks)?;
+        Ok(TasksAdmin::new(self))
+    }
+
+    pub fn audit(&self) -> Result<AuditReader<'_>, AccessError> {
+        self.require(Permission::AuditLog)?;
+        Ok(AuditReader::new(self))
+    }
+
+    /// The scope of a content permission, for the handles of later screens (explorer, export,
+    /// restore): a mailbox outside it is "not found".
+    pub fn scope_of(&self, permission: Permission) -> Result<Scope, AccessError> {
+        self.require(permission)
+    }
+
+    /// Writes an audit entry in the caller's name.
+    pub(crate) async fn record(
+        &self,
+        action: AuditAction,
+        target: Option<(i64, &str)>,
+        detail: String,
+    ) -> Result<(), AccessError> {
+        self.access
+            .inner
+            .audit
+            .append(&NewAuditEntry {
+                actor_user_id: Some(self.user.id),
+                actor: self.user.username.clone(),
+                actor_role: self.role_names.clone(),
+                client_address: self.client.clone(),
+                action,
+                target_mailbox: target.map(|(id, _)| id),
+                target_owner: target
+                    .map(|(_, owner)| owner.to_owned())
+                    .unwrap_or_default(),
+                detail,
+                outcome: "ok".to_owned(),
+            })
+            .await?;
+        Ok(())
+    }
+}

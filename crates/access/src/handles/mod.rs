@@ -1,0 +1,13 @@
+//! One handle per screen. Each is made only by [`crate::Caller`] after the permission check
+//! (its constructor is private to this crate), exposes only that screen's operations, and
+//! writes the audit entry of each change.
+
+mod audit_reader;
+mod connections;
+mod own_mail;
+mod tasks;
+
+pub use audit_reader::AuditReader;
+pub use connections::ConnectionsAdmin;
+pub use own_mail::{MailQuery, OwnMail, ReadableItem, ReadableMailbox};
+pub use tasks::TasksAdmin;

@@ -1,0 +1,90 @@
+use syncer::{NewTask, RunRecord, TaskView, TaskWithMailboxes};
+
+use crate::{AccessError, AuditAction, Caller};
+
+/// Sync tasks and their mailboxes (permission `sync_tasks`).
+pub struct TasksAdmin<'a> {
+    caller: &'a Caller,
+}
+
+impl<'a> TasksAdmin<'a> {
+    pub(crate) fn new(caller: &'a Caller) -> Self {
+        TasksAdmin { caller }
+    }
+
+    fn sync(&self) -> &syncer::SyncService {
+        &self.caller.access.inner.sync
+    }
+
+    pub async fn list(&self) -> Result<Vec<TaskWithMailboxes>, AccessError> {
+        Ok(self.sync().store().tasks_with_mailboxes().await?)
+    }
+
+    pub async fn create(&self, new: &NewTask) -> Result<TaskView, AccessError> {
+        let task = self.sync().store().create_task(new).await?;
+        self.caller
+            .record(
+                AuditAction::TaskCreated,
+                None,
+                format!("{} with {} mailboxes", task.name, task.mailbox_count),
+            )
+            .await?;
+        Ok(task)
+    }
+
+    pub async fn add_mailboxes(&self, task: i64, addresses: &[String]) -> Result<u64, AccessError> {
+        let added = self.sync().store().add_mailboxes(task, addresses).await?;
+        self.caller
+            .record(
+                AuditAction::TaskMailboxesAdded,
+                None,
+                format!("task {task}: {}", addresses.join(", ")),
+            )
+            .await?;
+        Ok(added)
+    }
+
+    pub async fn remove_mailbox(&self, task: i64, address: &str) -> Result<(), AccessError> {
+        self.sync().store().remove_mailbox(task, address).await?;
+        self.caller
+            .record(
+                AuditAction::TaskMailboxRemoved,
+                None,
+                format!("task {task}: {address}"),
+            )
+            .await
+    }
+
+    pub async fn delete(&self, task: i64) -> Result<(), AccessError> {
+        self.sync().store().delete_task(task).await?;
+        self.caller
+            .record(AuditAction::TaskDeleted, None, format!("task {task}"))
+            .await
+    }
+
+    /// One mailbox, or every mailbox of the task; returns how many will run.
+    pub async fn sync_now(&self, task: i64, address: Option<&str>) -> Result<u64, AccessError> {
+        let count = match address {
+            Some(address) => {
+                self.sync().run_mailbox_now(task, address).await?;
+                1
+            }
+            None => self.sync().run_task_now(task).await?,
+        };
+        self.caller
+            .record(
+                AuditAction::SyncRequested,
+                None,
+                format!(
+                    "task {task}{}",
+                    address.map(|a| format!(": {a}")).unwrap_or_default()
+                ),
+            )
+            .await?;
+        Ok(count)
+    }
+
+    pub async fn history(&self, task: i64, address: &str) -> Result<Vec<RunRecord>, AccessError> {
+        Ok(self.sync().store().history(task, address, 50).await?)
+    }
+}

@@ -1,0 +1,441 @@
+//! The access matrix: every endpoint the router serves (plain routes, pages, server functions),
+//! called as every kind of caller, allowed or refused as the roles say. An endpoint without a
+//! row here fails the test, so nobody can add an unguarded one.
+
+use std::collections::BTreeMap;
+
+use crate::helpers::{session_cookie, spawn_app, TestApp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    SignedOut,
+    EndUser,
+    Administrator,
+    HelpDesk,
+    ScopedHelpDesk,
+    Auditor,
+}
+
+const EVERYONE: [Who; 6] = [
+    Who::SignedOut,
+    Who::EndUser,
+    Who::Administrator,
+    Who::HelpDesk,
+    Who::ScopedHelpDesk,
+    Who::Auditor,
+];
+const SIGNED_IN: [Who; 5] = [
+    Who::EndUser,
+    Who::Administrator,
+    Who::HelpDesk,
+    Who::ScopedHelpDesk,
+    Who::Auditor,
+];
+
+/// What a refusal looks like for this endpoint when signed in: `403` for a missing permission,
+/// `404` for someone else's content (indistinguishable from a missing item).
+#[derive(Clone, Copy)]
+struct Row {
+    endpoint: &'static str,
+    allowed: &'static [Who],
+    refused_with: u16,
+}
+
+const ROWS: &[Row] = &[
+    Row {
+        endpoint: "/healthz",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/metrics",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/sign-in",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    // Pages render for everyone: their data comes from the server functions below.
+    Row {
+        endpoint: "/mail",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin/connections",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin/tasks",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin/audit",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin/audit.csv",
+        allowed: &[Who::Administrator, Who::Auditor],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/mail/body/{item}",
+        allowed: &[Who::EndUser],
+        refused_with: 404,
+    },
+    Row {
+        endpoint: "/download/{item}/eml",
+        allowed: &[Who::EndUser],
+        refused_with: 404,
+    },
+    Row {
+        endpoint: "/download/{item}/attachment/{index}",
+        allowed: &[Who::EndUser],
+        refused_with: 404,
+    },
+    Row {
+        endpoint: "/api/current_user",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/api/sign_in",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/api/sign_out",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/api/mail/overview",
+        allowed: &SIGNED_IN,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/api/mail/messages",
+        allowed: &SIGNED_IN,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/api/mail/search",
+        allowed: &SIGNED_IN,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/api/mail/access_log",
+        allowed: &SIGNED_IN,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/api/mail/message",
+        allowed: &[Who::EndUser],
+        refused_with: 404,
+    },
+    Row {
+        endpoint: "/api/admin/connections",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/create_connection",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/delete_connection",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/test_connection",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/tasks",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/create_task",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/add_task_mailboxes",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/remove_task_mailbox",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/delete_task",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/sync_now",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/history",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/audit",
+        allowed: &[Who::Administrator, Who::Auditor],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/audit_verify",
+        allowed: &[Who::Administrator, Who::Auditor],
+        refused_with: 403,
+    },
+];
+
+struct Callers {
+    cookies: BTreeMap<Who, String>,
+    item: i64,
+}
+
+async fn person(app: &TestApp, name: &str, role: Option<(&str, &str)>) -> String {
+    let user = app
+        .accounts
+        .create_user(name, name, Some("correct horse"))
+        .await
+        .expect("user");
+    if let Some((role, scope)) = role {
+        let role = app
+            .roles
+            .by_name(role)
+            .await
+            .expect("roles")
+            .expect("built in");
+        let scope = access::Scope::parse(scope).expect("scope");
+        app.roles
+            .assign(user.id, role.id, &scope)
+            .await
+            .expect("assign");
+    }
+    let response = app
+        .call(
+            "sign_in",
+            &[("username", name), ("password", "correct horse")],
+        )
+        .await;
+    session_cookie(&response).expect("signed in")
+}
+
+async fn callers(app: &TestApp) -> Callers {
+    let alice = app.signed_in_owner("alice", "alice@example.com").await;
+    let seeded = app.mailbox_with_mail("alice@example.com", "quince").await;
+    let mut cookies = BTreeMap::new();
+    cookies.insert(Who::EndUser, alice);
+    cookies.insert(
+        Who::Administrator,
+        person(app, "root", Some((access::ADMINISTRATOR, ""))).await,
+    );
+    cookies.insert(
+        Who::HelpDesk,
+        person(app, "desk", Some((access::HELP_DESK, ""))).await,
+    );
+    cookies.insert(
+        Who::ScopedHelpDesk,
+        person(
+            app,
+            "branchdesk",
+            Some((access::HELP_DESK, "branch.example.com")),
+        )
+        .await,
+    );
+    cookies.insert(
+        Who::Auditor,
+        person(app, "auditor", Some((access::AUDITOR, ""))).await,
+    );
+    Callers {
+        cookies,
+        item: seeded.items[0].0,
+    }
+}
+
+/// The request of a row: a GET for routes and pages, the server function's POST with harmless
+/// arguments (ids that do not exist: an allowed call may then answer "not found" or "invalid").
+async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64) -> u16 {
+    let item = item.to_string();
+    if let Some(endpoint) = row.endpoint.strip_prefix("/api/") {
+        let form: Vec<(&str, &str)> = match endpoint {
+            "sign_in" => vec![("username", ""), ("password", "")],
+            "mail/messages" => vec![("sort", "")],
+            "mail/search" => vec![("query", "quince"), ("page", "0"), ("sort", "")],
+            "mail/message" => vec![("item", &item)],
+            "admin/create_connection" => vec![
+                ("name", "Matrix"),
+                ("kind", "ews"),
+                ("url", "https://mail.example.com/EWS/Exchange.asmx"),
+                ("username", "svc@example.com"),
+                ("tenant_id", ""),
+                ("client_id", ""),
+                ("secret", "pw"),
+            ],
+            "admin/delete_connection" | "admin/test_connection" => vec![("id", "999999")],
+            "admin/create_task" => vec![
+                ("name", "Matrix"),
+                ("connection", "999999"),
+                ("mailboxes", "a@example.com"),
+                ("mail", "on"),
+                ("runs_per_day", "4"),
+            ],
+            "admin/add_task_mailboxes" => vec![("task", "999999"), ("mailboxes", "b@example.com")],
+            "admin/remove_task_mailbox" | "admin/history" => {
+                vec![("task", "999999"), ("address", "a@example.com")]
+            }
+            "admin/delete_task" | "admin/sync_now" => vec![("task", "999999")],
+            "admin/audit" => vec![("actor", ""), ("action", ""), ("mailbox", "")],
+            _ => vec![],
+        };
+        return app.call_as(cookie, endpoint, &form).await.status().as_u16();
+    }
+    let path = row
+        .endpoint
+        .replace("{item}", &item)
+        .replace("{index}", "0");
+    app.get_as(cookie, &path).await.status().as_u16()
+}
+
+testkit::each_backend!(every_endpoint_allows_and_refuses_as_the_roles_say);
+async fn every_endpoint_allows_and_refuses_as_the_roles_say(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
+
+    // Every endpoint has a row, and every row an endpoint.
+    let served = server::web::endpoints();
+    let rows: Vec<String> = ROWS.iter().map(|r| r.endpoint.to_owned()).collect();
+    let unguarded: Vec<&String> = served.iter().filter(|e| !rows.contains(e)).collect();
+    assert!(
+        unguarded.is_empty(),
+        "endpoints without a row in the access matrix: {unguarded:?}"
+    );
+    let stale: Vec<&String> = rows.iter().filter(|r| !served.contains(r)).collect();
+    assert!(
+        stale.is_empty(),
+        "matrix rows for endpoints that do not exist: {stale:?}"
+    );
+
+    let callers = callers(&app).await;
+    // Signing out ends the session the other rows need: it goes last.
+    let (last, first): (Vec<&Row>, Vec<&Row>) =
+        ROWS.iter().partition(|r| r.endpoint == "/api/sign_out");
+    for row in first.into_iter().chain(last) {
+        for who in EVERYONE {
+            let cookie = callers.cookies.get(&who).map(String::as_str);
+            let status = call(&app, row, cookie, callers.item).await;
+            let endpoint = row.endpoint;
+            if row.allowed.contains(&who) {
+                assert!(
+                    !matches!(status, 401 | 403) && (status != 404 || row.refused_with != 404),
+                    "{endpoint} as {who:?} should be allowed, got {status}"
+                );
+                assert!(status < 500, "{endpoint} as {who:?}: {status}");
+            } else if who == Who::SignedOut {
+                assert_eq!(status, 401, "{endpoint} signed out");
+            } else {
+                assert_eq!(status, row.refused_with, "{endpoint} as {who:?}");
+            }
+        }
+    }
+}
+
+testkit::each_backend!(changes_and_sign_ins_are_in_the_audit_log_and_a_tampered_entry_is_found);
+async fn changes_and_sign_ins_are_in_the_audit_log_and_a_tampered_entry_is_found(
+    kit: &testkit::TestDb,
+) {
+    let app = spawn_app(kit).await;
+    let callers = callers(&app).await;
+    let admin = callers.cookies[&Who::Administrator].clone();
+    let wrong = app
+        .call("sign_in", &[("username", "root"), ("password", "not it")])
+        .await;
+    assert_eq!(wrong.status(), 200);
+    let created = app
+        .call_as(
+            Some(&admin),
+            "admin/create_connection",
+            &[
+                ("name", "Audited"),
+                ("kind", "ews"),
+                ("url", "https://mail.example.com/EWS/Exchange.asmx"),
+                ("username", "svc@example.com"),
+                ("tenant_id", ""),
+                ("client_id", ""),
+                ("secret", "pw"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), 200);
+    let entries = app
+        .audit
+        .list(&access::AuditFilter::default(), 100)
+        .await
+        .expect("audit");
+    let actions: Vec<&str> = entries.iter().rev().map(|e| e.action.as_str()).collect();
+    assert!(actions.contains(&"sign_in_failed"), "{actions:?}");
+    assert_eq!(
+        actions.iter().filter(|a| **a == "sign_in").count(),
+        5,
+        "{actions:?}"
+    );
+    let made = entries
+        .iter()
+        .find(|e| e.action == "connection_created")
+        .expect("the connection's creation is logged");
+    assert_eq!(made.actor, "root");
+    assert_eq!(made.actor_role, access::ADMINISTRATOR);
+    assert_eq!(made.client_address, "127.0.0.1");
+    assert!(made.detail.contains("Audited"));
+
+    // The auditor reads and verifies it; the end user cannot.
+    let auditor = &callers.cookies[&Who::Auditor];
+    let verify = app.call_as(Some(auditor), "admin/audit_verify", &[]).await;
+    assert_eq!(verify.status(), 200);
+    assert!(verify.text().await.expect("body").contains("intact"));
+
+    // Someone with database access edits an entry: the chain names it.
+    sqlx::query("UPDATE audit_log SET detail = 'nothing to see' WHERE seq = $1")
+        .bind(made.seq)
+        .execute(&kit.db.pool)
+        .await
+        .expect("tamper");
+    let report = app.audit.verify().await.expect("verify");
+    assert_eq!(
+        report.broken.as_ref().map(|b| b.0),
+        Some(made.seq),
+        "{report:?}"
+    );
+    let verify = app.call_as(Some(auditor), "admin/audit_verify", &[]).await;
+    let text = verify.text().await.expect("body");
+    assert!(
+        text.contains(&format!("Broken at entry {}", made.seq)),
+        "{text}"
+    );
+}
