@@ -67,6 +67,9 @@ enum Command {
     },
     /// Rebuild the search index from the archive (stop the portal first).
     Reindex,
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Run the built-in Exchange simulator (EWS, Graph and the token endpoint) on its own.
     Simulator {
         #[arg(long, default_value = "127.0.0.1:5080")]
@@ -77,6 +80,13 @@ enum Command {
     },
     /// Counts of mailboxes, items and storage.
     Stats,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; names the first entry that was changed, removed or inserted,
+    /// and exits with status 1 when there is one.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -168,6 +178,23 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             limit,
         } => cli::archive::run_search(&settings, &query, &mailboxes, limit).await,
         Command::Reindex => cli::archive::run_reindex(&settings).await,
+        Command::Audit(AuditCommand::Verify) => {
+            let log = access::AuditLog::new(open_database(&settings).await?);
+            let report = log.verify().await?;
+            match report.broken {
+                None => {
+                    println!(
+                        "audit log intact: {} entries, every hash and link checked",
+                        report.entries
+                    );
+                    Ok(())
+                }
+                Some((seq, why)) => anyhow::bail!(
+                    "audit log broken at entry {seq}: {why} ({} entries before it are intact)",
+                    report.entries
+                ),
+            }
+        }
         Command::Simulator { listen, seed } => {
             let mut config = exchange_sim::SimConfig {
                 listen,
@@ -239,7 +266,8 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
 async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> {
     let db = open_database(&settings).await?;
     let accounts = Accounts::new(db.clone());
-    let roles = access::Roles::new(db);
+    let roles = access::Roles::new(db.clone());
+    let audit = access::AuditLog::new(db);
     match command {
         UsersCommand::Add {
             username,
@@ -260,8 +288,17 @@ async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> 
             for address in &addresses {
                 accounts.add_address(user.id, address).await?;
             }
+            audit
+                .command_line(access::AuditAction::UserCreated, user.username.clone())
+                .await?;
             if admin {
                 roles.assign_builtin(user.id, access::ADMINISTRATOR).await?;
+                audit
+                    .command_line(
+                        access::AuditAction::RoleAssigned,
+                        format!("{}: {}", user.username, access::ADMINISTRATOR),
+                    )
+                    .await?;
             }
             println!(
                 "added {}{}",
@@ -271,6 +308,12 @@ async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> 
         }
         UsersCommand::SetPassword { username } => {
             accounts.set_password(&username, &read_password()?).await?;
+            audit
+                .command_line(
+                    access::AuditAction::PasswordSet,
+                    username.trim().to_lowercase(),
+                )
+                .await?;
             println!("password changed for {}", username.trim().to_lowercase());
         }
         UsersCommand::List => {

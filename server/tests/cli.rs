@@ -65,6 +65,40 @@ fn migrate_creates_the_database_and_users_can_be_added_and_listed() {
     let stdout = String::from_utf8_lossy(&list.stdout);
     // The role is the Administrator role of the access model, for all mailboxes.
     assert_eq!(stdout.trim(), "bob\tAdministrator\tBob Baker");
+
+    // Adding Bob is in the audit log, and the chain holds.
+    let verify = sync_recover(data.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("run");
+    assert!(verify.status.success(), "{verify:?}");
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("intact: 2 entries"));
+
+    // Someone edits an entry in the database: verify names it and fails.
+    let db = data.path().join("sync-recover.db");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&db)
+            .connect()
+            .await
+            .expect("open the database");
+        sqlx::query("UPDATE audit_log SET detail = 'mallory' WHERE seq = 1")
+            .execute(&mut conn)
+            .await
+            .expect("tamper");
+    });
+    let verify = sync_recover(data.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("run");
+    assert_eq!(verify.status.code(), Some(1), "{verify:?}");
+    let stderr = String::from_utf8_lossy(&verify.stderr);
+    assert!(stderr.contains("broken at entry 1"), "{stderr}");
 }
 
 #[test]

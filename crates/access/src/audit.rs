@@ -36,13 +36,15 @@ pub enum AuditAction {
     RoleDeleted,
     RoleAssigned,
     RoleUnassigned,
+    UserCreated,
     UserDisabled,
     UserEnabled,
     UserSignedOutEverywhere,
+    PasswordSet,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 23] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -61,9 +63,11 @@ impl AuditAction {
         AuditAction::RoleDeleted,
         AuditAction::RoleAssigned,
         AuditAction::RoleUnassigned,
+        AuditAction::UserCreated,
         AuditAction::UserDisabled,
         AuditAction::UserEnabled,
         AuditAction::UserSignedOutEverywhere,
+        AuditAction::PasswordSet,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,9 +90,11 @@ impl AuditAction {
             AuditAction::RoleDeleted => "role_deleted",
             AuditAction::RoleAssigned => "role_assigned",
             AuditAction::RoleUnassigned => "role_unassigned",
+            AuditAction::UserCreated => "user_created",
             AuditAction::UserDisabled => "user_disabled",
             AuditAction::UserEnabled => "user_enabled",
             AuditAction::UserSignedOutEverywhere => "user_signed_out_everywhere",
+            AuditAction::PasswordSet => "password_set",
         }
     }
 
@@ -216,6 +222,26 @@ fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry, sqlx::Error> {
 impl AuditLog {
     pub fn new(db: Database) -> AuditLog {
         AuditLog { db }
+    }
+
+    /// An entry for a change made on the server's command line (no session, no client).
+    pub async fn command_line(
+        &self,
+        action: AuditAction,
+        detail: String,
+    ) -> Result<AuditEntry, AccessError> {
+        self.append(&NewAuditEntry {
+            actor_user_id: None,
+            actor: "command line".to_owned(),
+            actor_role: String::new(),
+            client_address: String::new(),
+            action,
+            target_mailbox: None,
+            target_owner: String::new(),
+            detail,
+            outcome: "ok".to_owned(),
+        })
+        .await
     }
 
     /// Appends an entry at the end of the chain. Taking the head row first serialises
