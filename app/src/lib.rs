@@ -16,7 +16,9 @@ use leptos_router::{path, SsrMode};
 
 use pages::admin::audit::AuditPage;
 use pages::admin::connections::ConnectionsPage;
+use pages::admin::roles::RolesPage;
 use pages::admin::tasks::TasksPage;
+use pages::admin::users::UsersPage;
 use pages::home::HomePage;
 use pages::mail::MailPage;
 use pages::not_found::NotFoundPage;
@@ -61,6 +63,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/connections") view=ConnectionsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/tasks") view=TasksPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/roles") view=RolesPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -31,7 +31,7 @@ pub struct Outcome {
 
 impl Outcome {
     #[cfg(feature = "ssr")]
-    fn said(message: impl Into<String>) -> Outcome {
+    pub(crate) fn said(message: impl Into<String>) -> Outcome {
         Outcome {
             message: message.into(),
         }

@@ -17,9 +17,11 @@ pub struct SignedInUser {
 }
 
 /// The admin screens, in tab order: permission, address, tab label.
-pub const ADMIN_SCREENS: [(&str, &str, &str); 3] = [
+pub const ADMIN_SCREENS: [(&str, &str, &str); 5] = [
     ("sync_tasks", "/admin/tasks", "Sync tasks"),
     ("connections", "/admin/connections", "Server connections"),
+    ("users", "/admin/users", "Users"),
+    ("roles", "/admin/roles", "Roles"),
     ("audit_log", "/admin/audit", "Audit log"),
 ];
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod mail;
+pub mod people;
 
 #[cfg(feature = "ssr")]
 pub mod access;

@@ -33,10 +33,12 @@ pub enum AuditAction {
     ItemDownloaded,
     MailSearched,
     RoleCreated,
+    RoleChanged,
     RoleDeleted,
     RoleAssigned,
     RoleUnassigned,
     UserCreated,
+    UserAddressesSet,
     UserDisabled,
     UserEnabled,
     UserSignedOutEverywhere,
@@ -44,7 +46,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -60,10 +62,12 @@ impl AuditAction {
         AuditAction::ItemDownloaded,
         AuditAction::MailSearched,
         AuditAction::RoleCreated,
+        AuditAction::RoleChanged,
         AuditAction::RoleDeleted,
         AuditAction::RoleAssigned,
         AuditAction::RoleUnassigned,
         AuditAction::UserCreated,
+        AuditAction::UserAddressesSet,
         AuditAction::UserDisabled,
         AuditAction::UserEnabled,
         AuditAction::UserSignedOutEverywhere,
@@ -87,10 +91,12 @@ impl AuditAction {
             AuditAction::ItemDownloaded => "item_downloaded",
             AuditAction::MailSearched => "mail_searched",
             AuditAction::RoleCreated => "role_created",
+            AuditAction::RoleChanged => "role_changed",
             AuditAction::RoleDeleted => "role_deleted",
             AuditAction::RoleAssigned => "role_assigned",
             AuditAction::RoleUnassigned => "role_unassigned",
             AuditAction::UserCreated => "user_created",
+            AuditAction::UserAddressesSet => "user_addresses_set",
             AuditAction::UserDisabled => "user_disabled",
             AuditAction::UserEnabled => "user_enabled",
             AuditAction::UserSignedOutEverywhere => "user_signed_out_everywhere",

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use accounts::User;
 
-use crate::handles::{AuditReader, ConnectionsAdmin, OwnMail, TasksAdmin};
+use crate::handles::{AuditReader, ConnectionsAdmin, OwnMail, RolesAdmin, TasksAdmin, UsersAdmin};
 use crate::{Access, AccessError, Assignment, AuditAction, NewAuditEntry, Permission, Scope};
 
 /// Built once per request by [`Access::caller`]. It holds the user, where the request came from,
@@ -93,6 +93,16 @@ impl Caller {
     pub fn sync_tasks(&self) -> Result<TasksAdmin<'_>, AccessError> {
         self.require(Permission::SyncTasks)?;
         Ok(TasksAdmin::new(self))
+    }
+
+    pub fn users(&self) -> Result<UsersAdmin<'_>, AccessError> {
+        self.require(Permission::Users)?;
+        Ok(UsersAdmin::new(self))
+    }
+
+    pub fn roles(&self) -> Result<RolesAdmin<'_>, AccessError> {
+        self.require(Permission::Roles)?;
+        Ok(RolesAdmin::new(self))
     }
 
     pub fn audit(&self) -> Result<AuditReader<'_>, AccessError> {

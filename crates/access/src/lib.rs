@@ -32,7 +32,8 @@ use syncer::SyncService;
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditLog, ChainReport, NewAuditEntry};
 pub use caller::Caller;
 pub use handles::{
-    AuditReader, ConnectionsAdmin, MailQuery, OwnMail, ReadableItem, ReadableMailbox, TasksAdmin,
+    AuditReader, ConnectionsAdmin, MailQuery, OwnMail, ReadableItem, ReadableMailbox, RolesAdmin,
+    TasksAdmin, UserSummary, UsersAdmin,
 };
 pub use permission::Permission;
 pub use roles::{Assignment, Role, RoleId, Roles, ADMINISTRATOR, AUDITOR, HELP_DESK};

@@ -136,6 +136,71 @@ impl Roles {
             .ok_or(AccessError::NotFound)
     }
 
+    /// Changes a role of one's own: its description and permissions. Built-in roles stay as
+    /// they are, so "Administrator" always means everything.
+    pub async fn update(
+        &self,
+        id: RoleId,
+        description: &str,
+        permissions: &[Permission],
+    ) -> Result<Role, AccessError> {
+        let role = self
+            .list()
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or(AccessError::NotFound)?;
+        if role.builtin {
+            return Err(AccessError::invalid(
+                "id",
+                format!("“{}” is built in and cannot be changed.", role.name),
+            ));
+        }
+        if permissions.is_empty() {
+            return Err(AccessError::invalid(
+                "permissions",
+                "Choose at least one permission.",
+            ));
+        }
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("UPDATE roles SET description = $1 WHERE id = $2")
+            .bind(description.trim())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM role_permissions WHERE role_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for p in permissions {
+            sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(p.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.list()
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or(AccessError::NotFound)
+    }
+
+    /// Whether anyone else, enabled, holds Administrator for all mailboxes.
+    pub async fn another_full_administrator(&self, besides: UserId) -> Result<bool, AccessError> {
+        let holders: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM role_assignments a JOIN roles r ON r.id = a.role_id \
+             JOIN users u ON u.id = a.user_id \
+             WHERE r.name = $1 AND r.builtin = 1 AND a.scope = '' AND u.disabled = 0 AND a.user_id <> $2",
+        )
+        .bind(ADMINISTRATOR)
+        .bind(besides)
+        .fetch_one(&self.db.pool)
+        .await?;
+        Ok(holders > 0)
+    }
+
     /// Deletes a role of one's own; the built-in roles stay. Its assignments go with it.
     pub async fn delete(&self, id: RoleId) -> Result<(), AccessError> {
         let role = self

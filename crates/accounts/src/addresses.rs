@@ -32,6 +32,47 @@ impl Accounts {
         Ok(())
     }
 
+    /// Replaces the user's addresses with these, in one transaction: a refused one changes
+    /// nothing.
+    pub async fn set_addresses(
+        &self,
+        user_id: UserId,
+        addresses: &[String],
+    ) -> Result<(), AccountError> {
+        let mut clean = Vec::with_capacity(addresses.len());
+        for a in addresses {
+            clean.push(
+                MailAddress::parse(a)
+                    .map_err(|e| AccountError::InvalidAddress(e.0))?
+                    .to_string(),
+            );
+        }
+        clean.sort();
+        clean.dedup();
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("DELETE FROM user_addresses WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        for address in &clean {
+            let owner: Option<i64> =
+                sqlx::query_scalar("SELECT user_id FROM user_addresses WHERE address = $1")
+                    .bind(address)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if owner.is_some() {
+                return Err(AccountError::AddressTaken(address.clone()));
+            }
+            sqlx::query("INSERT INTO user_addresses (address, user_id) VALUES ($1, $2)")
+                .bind(address)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The user's addresses, sorted.
     pub async fn addresses(&self, user_id: UserId) -> Result<Vec<String>, AccountError> {
         Ok(sqlx::query_scalar(

@@ -6,3 +6,4 @@ mod auth;
 mod mail;
 mod matrix;
 mod operations;
+mod people;

@@ -213,6 +213,76 @@ const ROWS: &[Row] = &[
         allowed: &[Who::Administrator, Who::Auditor],
         refused_with: 403,
     },
+    Row {
+        endpoint: "/admin/users",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin/roles",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/api/admin/users",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/create_user",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/set_user_disabled",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/sign_out_user",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/set_user_addresses",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/set_user_password",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/assign_role",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/unassign_role",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/roles",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/create_role",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/update_role",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/delete_role",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
 ];
 
 struct Callers {
@@ -313,6 +383,29 @@ async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64) -> u16 
             }
             "admin/delete_task" | "admin/sync_now" => vec![("task", "999999")],
             "admin/audit" => vec![("actor", ""), ("action", ""), ("mailbox", "")],
+            "admin/users" => vec![("query", "")],
+            "admin/create_user" => vec![
+                ("username", "matrix"),
+                ("display_name", ""),
+                ("password", ""),
+                ("addresses", ""),
+            ],
+            "admin/set_user_disabled" => vec![("id", "999999"), ("disabled", "false")],
+            "admin/sign_out_user" | "admin/delete_role" => vec![("id", "999999")],
+            "admin/set_user_addresses" => vec![("id", "999999"), ("addresses", "")],
+            "admin/set_user_password" => vec![("id", "999999"), ("password", "long enough pw")],
+            "admin/assign_role" => vec![("user", "999999"), ("role", "1"), ("scope", "")],
+            "admin/unassign_role" => vec![("user", "999999"), ("role", "999999")],
+            "admin/create_role" => vec![
+                ("name", "Matrix role"),
+                ("description", ""),
+                ("permissions", "export"),
+            ],
+            "admin/update_role" => vec![
+                ("id", "999999"),
+                ("description", ""),
+                ("permissions", "export"),
+            ],
             _ => vec![],
         };
         return app.call_as(cookie, endpoint, &form).await.status().as_u16();

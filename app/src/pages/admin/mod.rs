@@ -3,4 +3,6 @@
 
 pub mod audit;
 pub mod connections;
+pub mod roles;
 pub mod tasks;
+pub mod users;

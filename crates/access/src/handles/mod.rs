@@ -5,9 +5,13 @@
 mod audit_reader;
 mod connections;
 mod own_mail;
+mod roles_admin;
 mod tasks;
+mod users;
 
 pub use audit_reader::AuditReader;
 pub use connections::ConnectionsAdmin;
 pub use own_mail::{MailQuery, OwnMail, ReadableItem, ReadableMailbox};
+pub use roles_admin::RolesAdmin;
 pub use tasks::TasksAdmin;
+pub use users::{UserSummary, UsersAdmin};
