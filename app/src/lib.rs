@@ -14,6 +14,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use pages::access_log::AccessLogPage;
 use pages::admin::audit::AuditPage;
 use pages::admin::connections::ConnectionsPage;
 use pages::admin::roles::RolesPage;
@@ -59,6 +60,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                 <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                 <Route path=path!("/mail") view=MailPage ssr=SsrMode::Async />
+                <Route path=path!("/access-log") view=AccessLogPage ssr=SsrMode::Async />
                 <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/tasks" /> } />
                 <Route path=path!("/admin/connections") view=ConnectionsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/tasks") view=TasksPage ssr=SsrMode::Async />

@@ -25,6 +25,9 @@ pub fn TopBar(
                         </a>
                     }
                 })}
+            <a class="topbar-link muted" href="/access-log" title="Who else opened your mail">
+                "Access log"
+            </a>
             <span class="muted user-name">{display_name}</span>
             <ActionForm action=sign_out>
                 <button type="submit" class="link">

@@ -1,3 +1,4 @@
+pub mod access_log;
 pub mod admin;
 pub mod home;
 pub mod mail;

@@ -283,6 +283,11 @@ const ROWS: &[Row] = &[
         allowed: &[Who::Administrator],
         refused_with: 403,
     },
+    Row {
+        endpoint: "/access-log",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
 ];
 
 struct Callers {
