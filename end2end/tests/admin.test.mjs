@@ -105,3 +105,53 @@ test('the end user finds the synced mail', async () => {
   assert.ok(await page.locator('.rows .row').count() > 0);
   await context.close();
 });
+
+test('an administrator adds an auditor, a role of their own, and checks the audit log', async () => {
+  const { page, problems } = browser;
+  await page.goto(`${portal.url}/admin/users`);
+  await hydrated(page);
+  await page.fill('input[name="username"]', 'carol');
+  await page.fill('input[name="display_name"]', 'Carol Chen');
+  await page.fill('input[name="password"]', 'correct horse battery');
+  await page.fill('textarea[name="addresses"]', 'carol@example.com');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await page.locator('.outcome.ok', { hasText: 'carol added' }).waitFor();
+  const card = page.locator('.user-card', { hasText: 'Carol Chen' });
+  await card.waitFor();
+  await card.locator('select[name="role"]').selectOption({ label: 'Auditor' });
+  await card.getByRole('button', { name: 'Give role' }).click();
+  await page.locator('.user-card', { hasText: 'Carol Chen' }).locator('.chip', { hasText: 'Auditor' }).waitFor();
+  await screenshot(page, 'admin-users');
+
+  await page.getByRole('link', { name: 'Roles' }).click();
+  await page.waitForURL(`${portal.url}/admin/roles`);
+  await hydrated(page);
+  const create = page.locator('section', { hasText: 'Create a role' });
+  await create.locator('input[name="name"]').fill('Exporters');
+  await create.locator('input[name="description"]').fill('Export for legal holds');
+  await create.locator('label', { hasText: 'Export' }).first().locator('input').check();
+  await create.getByRole('button', { name: 'Create role' }).click();
+  await page.locator('.outcome.ok', { hasText: 'Role “Exporters” created' }).waitFor();
+  await page.locator('.role-card', { hasText: 'Exporters' }).waitFor();
+  await screenshot(page, 'admin-roles');
+
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.waitForURL(`${portal.url}/admin/audit`);
+  await hydrated(page);
+  await page.locator('.audit-table td', { hasText: 'role assigned' }).first().waitFor();
+  await page.getByRole('button', { name: 'Verify the chain' }).click();
+  await page.locator('.outcome.ok', { hasText: 'intact' }).waitFor();
+  await screenshot(page, 'admin-audit');
+  assert.deepEqual(problems, []);
+
+  // Carol, an auditor, sees the audit log and no other admin screen.
+  const context = await browser.browser.newContext();
+  const hers = await context.newPage();
+  await signIn(hers, portal.url, 'carol', 'correct horse battery');
+  await hers.goto(`${portal.url}/admin/audit`);
+  await hers.locator('.admin-tabs a', { hasText: 'Audit log' }).waitFor();
+  assert.deepEqual(await hers.locator('.admin-tabs a').allTextContents(), ['Audit log']);
+  await hers.goto(`${portal.url}/admin/tasks`);
+  await hers.locator('h1', { hasText: 'Not part of your role' }).waitFor();
+  await context.close();
+});
