@@ -16,6 +16,14 @@ pub fn full_date(at: Timestamp) -> String {
     datetime(at).format(format).unwrap_or_default()
 }
 
+/// "Tue 3 Mar 2026 14:05:09 UTC", where the second matters (the audit log).
+pub fn precise_date(at: Timestamp) -> String {
+    let format = time::macros::format_description!(
+        "[weekday repr:short] [day padding:none] [month repr:short] [year] [hour]:[minute]:[second] UTC"
+    );
+    datetime(at).format(format).unwrap_or_default()
+}
+
 /// For a message list: the time today, the day this year, else the full date.
 pub fn short_date(at: Timestamp) -> String {
     let date = datetime(at);

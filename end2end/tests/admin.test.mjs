@@ -110,12 +110,14 @@ test('an administrator adds an auditor, a role of their own, and checks the audi
   const { page, problems } = browser;
   await page.goto(`${portal.url}/admin/users`);
   await hydrated(page);
-  await page.fill('input[name="username"]', 'carol');
-  await page.fill('input[name="display_name"]', 'Carol Chen');
-  await page.fill('input[name="password"]', 'correct horse battery');
-  await page.fill('textarea[name="addresses"]', 'carol@example.com');
-  await page.getByRole('button', { name: 'Add user' }).click();
-  await page.locator('.outcome.ok', { hasText: 'carol added' }).waitFor();
+  // Each user card has a password field of its own: fill the one of the "Add a user" form.
+  const add = page.locator('section', { hasText: 'Add a user' });
+  await add.locator('input[name="username"]').fill('carol');
+  await add.locator('input[name="display_name"]').fill('Carol Chen');
+  await add.locator('input[name="password"]').fill('correct horse battery');
+  await add.locator('textarea[name="addresses"]').fill('carol@example.com');
+  await add.getByRole('button', { name: 'Add user' }).click();
+  await page.locator('.outcome.ok', { hasText: /^carol added\.$/ }).waitFor();
   const card = page.locator('.user-card', { hasText: 'Carol Chen' });
   await card.waitFor();
   await card.locator('select[name="role"]').selectOption({ label: 'Auditor' });

@@ -17,7 +17,33 @@ pub struct Settings {
     pub server: ServerSettings,
     pub storage: StorageSettings,
     pub worker: WorkerSettings,
+    pub sso: SsoSettings,
     pub log: LogSettings,
+}
+
+/// Single sign-on through OpenID Connect; off while `issuer` is empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoSettings {
+    /// The provider's issuer, exactly as its discovery document names itself (Entra ID:
+    /// `https://login.microsoftonline.com/<tenant-id>/v2.0`).
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    pub scopes: Vec<String>,
+    /// The ID-token claim that holds roles or groups (`roles` for Entra app roles).
+    pub roles_claim: String,
+    /// Provider role or group value -> role here, e.g. `{ "Archive.Admins" = "Administrator" }`.
+    pub role_map: std::collections::BTreeMap<String, String>,
+    /// Given once to users a sign-on creates; empty for an end user.
+    pub default_role: String,
+    /// Whether someone unknown here gets an account at their first sign-on.
+    pub create_users: bool,
+    /// Whether the sign-in page goes straight to the provider (`/sign-in?local=1` still shows
+    /// the password form, for the built-in administrator).
+    pub auto_redirect: bool,
+    /// The button's words: "Sign in with ...".
+    pub provider_name: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -125,6 +151,18 @@ index_interval_secs = 2
 index_writer_mb = 64
 sign_in_attempts = 5
 sign_in_lockout_minutes = 15
+
+[sso]
+issuer = ""
+client_id = ""
+# client_secret = "..."
+scopes = ["openid", "email", "profile"]
+roles_claim = "roles"
+role_map = {}
+default_role = ""
+create_users = true
+auto_redirect = false
+provider_name = "your organisation"
 
 [log]
 level = "info,sqlx=warn,tantivy=warn"
@@ -271,9 +309,37 @@ impl Settings {
             decode_key(key.expose_secret())
                 .map_err(|e| ConfigError(format!("storage.encryption_key: {e}")))?;
         }
+        if self.sso_enabled() {
+            if self.sso.client_id.trim().is_empty() || self.sso.client_secret.is_none() {
+                return Err(ConfigError(
+                    "sso.client_id and sso.client_secret are needed when sso.issuer is set"
+                        .to_owned(),
+                ));
+            }
+            if self.server.public_url.is_none() {
+                return Err(ConfigError(
+                    "server.public_url is needed for single sign-on: the provider sends people back to <public_url>/auth/sso/callback".to_owned(),
+                ));
+            }
+            if !self.sso.scopes.iter().any(|s| s == "openid") {
+                return Err(ConfigError("sso.scopes must include `openid`".to_owned()));
+            }
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError(format!("log.level `{}`: {e}", self.log.level)))?;
         Ok(())
+    }
+
+    pub fn sso_enabled(&self) -> bool {
+        !self.sso.issuer.trim().is_empty()
+    }
+
+    /// Where the provider sends the browser back after a sign-on.
+    pub fn sso_redirect_url(&self) -> Option<String> {
+        self.server
+            .public_url
+            .as_ref()
+            .map(|u| format!("{}/auth/sso/callback", u.trim_end_matches('/')))
     }
 
     /// The database URL, with the embedded default filled in.

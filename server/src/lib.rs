@@ -112,6 +112,45 @@ pub fn sync_service(
     ))
 }
 
+/// The single sign-on provider of these settings, if one is configured.
+pub fn sso_setup(
+    settings: &Settings,
+    db: &Database,
+) -> anyhow::Result<Option<Arc<web::sso::SsoSetup>>> {
+    if !settings.sso_enabled() {
+        return Ok(None);
+    }
+    let s = &settings.sso;
+    let config = sso::SsoConfig {
+        issuer: s.issuer.trim().to_owned(),
+        client_id: s.client_id.trim().to_owned(),
+        client_secret: s
+            .client_secret
+            .as_ref()
+            .map(|c| c.expose_secret().to_owned())
+            .unwrap_or_default(),
+        scopes: s.scopes.clone(),
+        redirect_url: settings
+            .sso_redirect_url()
+            .ok_or_else(|| anyhow::anyhow!("server.public_url is needed for single sign-on"))?,
+        roles_claim: s.roles_claim.clone(),
+    };
+    let policy = access::SsoPolicy {
+        role_map: s
+            .role_map
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        default_role: Some(s.default_role.trim().to_owned()).filter(|r| !r.is_empty()),
+        create_users: s.create_users,
+    };
+    Ok(Some(Arc::new(web::sso::SsoSetup {
+        sso: sso::Sso::new(db.clone(), config)?,
+        policy,
+        auto_redirect: s.auto_redirect,
+    })))
+}
+
 /// A bound, ready-to-run portal.
 pub struct Application {
     listener: TcpListener,
@@ -136,7 +175,12 @@ impl Application {
         );
         let sync = sync_service(settings, &db, &archive)?;
         let worker = sync.spawn();
+        let sso = sso_setup(settings, &db)?;
         let ctx = AppContext {
+            sso: sso.as_ref().map(|_| app::api::auth::SsoButton {
+                label: settings.sso.provider_name.clone(),
+                auto_redirect: settings.sso.auto_redirect,
+            }),
             access: access::Access::new(
                 db.clone(),
                 Accounts::new(db.clone()),
@@ -155,7 +199,7 @@ impl Application {
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.listen))?;
-        let router = web::router(settings, ctx, db);
+        let router = web::router(settings, ctx, db, sso);
         Ok(Application {
             listener,
             router,

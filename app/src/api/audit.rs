@@ -72,7 +72,7 @@ pub mod ssr {
 
     use super::{AuditPage, AuditRow, AUDIT_PAGE};
     use crate::api::error::ApiError;
-    use crate::format::full_date;
+    use crate::format::precise_date;
 
     pub fn filter(
         actor: &str,
@@ -104,7 +104,7 @@ pub mod ssr {
     pub fn row(e: &AuditEntry) -> AuditRow {
         AuditRow {
             seq: e.seq,
-            when: full_date(e.at),
+            when: precise_date(e.at),
             actor: e.actor.clone(),
             role: e.actor_role.clone(),
             client: e.client_address.clone(),

@@ -39,6 +39,39 @@ impl SignedInUser {
     }
 }
 
+/// How the sign-in page offers single sign-on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoButton {
+    /// "Sign in with <label>".
+    pub label: String,
+    /// The sign-in page goes straight to the provider unless `?local=1`.
+    pub auto_redirect: bool,
+}
+
+/// Why a single sign-on did not sign anyone in: the code travels in `/sign-in?sso=<code>`, and
+/// only these words are ever shown for it (a made-up link cannot put other words on the page).
+pub const SSO_REFUSALS: [(&str, &str); 7] = [
+    ("unavailable", "The sign-in service of your organisation cannot be reached right now. Try again shortly."),
+    ("refused", "Your organisation's sign-in service did not let you in."),
+    ("expired", "That sign-in was not started here or took too long. Please sign in again."),
+    ("unverified", "The answer from your organisation's sign-in service could not be verified, so you were not signed in."),
+    ("broken", "Single sign-on is not working on this server. Tell your administrator."),
+    ("no_account", "There is no account for you here yet. Ask your administrator to add you."),
+    ("disabled", "Your account here is disabled. Ask your administrator."),
+];
+
+pub fn sso_refusal(code: &str) -> Option<&'static str> {
+    SSO_REFUSALS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, words)| *words)
+}
+
+#[server(endpoint = "sign_in_options")]
+pub async fn sign_in_options() -> Result<Option<SsoButton>, ApiError> {
+    Ok(super::context::app_context()?.sso)
+}
+
 #[server(endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<SignedInUser>, ApiError> {
     match super::access::caller().await {

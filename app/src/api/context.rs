@@ -18,6 +18,8 @@ pub const SESSION_COOKIE: &str = "sr_session";
 #[derive(Clone)]
 pub struct AppContext {
     pub access: access::Access,
+    /// The single sign-on button, when the server has a provider configured.
+    pub sso: Option<super::auth::SsoButton>,
     pub throttle: Arc<SignInThrottle>,
     /// Set when the portal is reached over HTTPS: cookies then carry `Secure`.
     pub secure_cookies: bool,

@@ -1,8 +1,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::auth::{current_user, SignIn};
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::auth::{current_user, sign_in_options, sso_refusal, SignIn};
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -22,6 +24,10 @@ pub fn SignInPage() -> impl IntoView {
 
     // Someone already signed in has nothing to do here.
     let signed_in = Resource::new(|| (), |_| current_user());
+    let options = Resource::new(|| (), |_| sign_in_options());
+    let query = use_query_map();
+    // Only the fixed words of a known code are shown, never text from the address.
+    let sso_problem = move || query.read().get("sso").and_then(|code| sso_refusal(&code));
 
     view! {
         <Title text="Sign in" />
@@ -34,6 +40,17 @@ pub fn SignInPage() -> impl IntoView {
             <div class="card sign-in">
                 <h1 class="brand">"Sync & Recover"</h1>
                 <p class="muted">"Sign in to your mail archive."</p>
+                {move || sso_problem().map(|words| view! { <p class="error" role="alert">{words}</p> })}
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        options.await.ok().flatten().map(|button| view! {
+                            <a class="button primary sso-button" href="/auth/sso/start" rel="external">
+                                {format!("Sign in with {}", button.label)}
+                            </a>
+                            <p class="muted or">"or with a local account"</p>
+                        })
+                    })}
+                </Suspense>
                 <ActionForm action=sign_in attr:class="stack">
                     <label for="username">"User name"</label>
                     <input

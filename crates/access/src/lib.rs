@@ -19,6 +19,7 @@ mod handles;
 mod permission;
 mod roles;
 mod scope;
+mod sso_sign_in;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub use handles::{
 pub use permission::Permission;
 pub use roles::{Assignment, Role, RoleId, Roles, ADMINISTRATOR, AUDITOR, HELP_DESK};
 pub use scope::Scope;
+pub use sso_sign_in::{SsoPolicy, SsoRefusal, SsoSignIn};
 
 /// The one error of this crate's surface, shaped like what a person is told.
 #[derive(Debug, thiserror::Error)]

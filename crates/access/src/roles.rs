@@ -301,6 +301,33 @@ impl Roles {
         Ok(())
     }
 
+    /// The roles a sign-on provider says the user has, for all mailboxes: the assignments an
+    /// earlier sign-on made are replaced; ones an administrator made stay as they are.
+    pub async fn replace_sso_roles(
+        &self,
+        user: UserId,
+        roles: &[RoleId],
+    ) -> Result<(), AccessError> {
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("DELETE FROM role_assignments WHERE user_id = $1 AND source = 'sso'")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        for role in roles {
+            sqlx::query(
+                "INSERT INTO role_assignments (user_id, role_id, scope, created_at, source) \
+                 VALUES ($1, $2, '', $3, 'sso') ON CONFLICT (user_id, role_id) DO NOTHING",
+            )
+            .bind(user)
+            .bind(role)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Gives a built-in role by name, for all mailboxes (set-up, the command line, the demo).
     pub async fn assign_builtin(&self, user: UserId, name: &str) -> Result<(), AccessError> {
         let role = self.by_name(name).await?.ok_or(AccessError::NotFound)?;

@@ -4,6 +4,7 @@
 //! later); nothing here depends on which. Only a SHA-256 of each session token is stored.
 
 mod addresses;
+mod identities;
 mod password;
 mod sessions;
 mod sign_in;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use app::api::audit::ssr::{action_words, filter};
 use app::api::context::{caller_for, client_ip_behind};
 use app::api::error::ApiError;
-use app::format::full_date;
+use app::format::precise_date;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -65,7 +65,7 @@ pub async fn audit_csv(
     for e in &entries {
         let cells = [
             e.seq.to_string(),
-            full_date(e.at),
+            precise_date(e.at),
             e.actor.clone(),
             e.actor_role.clone(),
             e.client_address.clone(),

@@ -3,6 +3,7 @@
 
 mod audit;
 mod mail;
+pub mod sso;
 
 use std::time::Instant;
 
@@ -34,6 +35,8 @@ pub(crate) struct WebState {
     ctx: AppContext,
     /// For the health check: the database every store shares.
     db: database::Database,
+    /// Single sign-on, when configured.
+    sso: Option<std::sync::Arc<sso::SsoSetup>>,
 }
 
 impl FromRef<WebState> for LeptosOptions {
@@ -44,8 +47,10 @@ impl FromRef<WebState> for LeptosOptions {
 
 /// The routes the router serves besides the pages and the server functions. The access matrix
 /// test walks this list: a route missing from it, or from the matrix, fails that test.
-pub const PLAIN_ROUTES: [&str; 6] = [
+pub const PLAIN_ROUTES: [&str; 8] = [
     "/healthz",
+    "/auth/sso/start",
+    "/auth/sso/callback",
     "/metrics",
     "/admin/audit.csv",
     "/mail/body/{item}",
@@ -64,7 +69,12 @@ pub fn endpoints() -> Vec<String> {
     all
 }
 
-pub fn router(settings: &Settings, ctx: AppContext, db: database::Database) -> Router {
+pub fn router(
+    settings: &Settings,
+    ctx: AppContext,
+    db: database::Database,
+    sso: Option<std::sync::Arc<sso::SsoSetup>>,
+) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
         .site_root(settings.server.site_root.to_string_lossy().as_ref())
@@ -77,6 +87,7 @@ pub fn router(settings: &Settings, ctx: AppContext, db: database::Database) -> R
         metrics: metrics_handle(),
         ctx: ctx.clone(),
         db,
+        sso,
     };
     let routes = generate_route_list(App);
 
@@ -84,6 +95,8 @@ pub fn router(settings: &Settings, ctx: AppContext, db: database::Database) -> R
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/admin/audit.csv", get(audit::audit_csv))
+        .route("/auth/sso/start", get(sso::start))
+        .route("/auth/sso/callback", get(sso::callback))
         .route("/mail/body/{item}", get(mail::message_body))
         .route("/download/{item}/eml", get(mail::message_eml))
         .route("/download/{item}/attachment/{index}", get(mail::attachment))
@@ -103,6 +116,10 @@ pub fn router(settings: &Settings, ctx: AppContext, db: database::Database) -> R
             WebState,
             _,
         >(move || provide_context(ctx.clone()), shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            sso::sign_in_gate,
+        ))
         .layer(middleware::from_fn(refuse_cross_site))
         // The browser bundle shrinks to about a third; pages and server function answers too.
         .layer(CompressionLayer::new())

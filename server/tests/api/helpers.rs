@@ -20,9 +20,15 @@ pub struct TestApp {
 /// Starts the portal on a free port with an empty data folder, on the kit's database (each
 /// backend in turn); stops it when dropped.
 pub async fn spawn_app(kit: &testkit::TestDb) -> TestApp {
+    spawn_app_with(kit, |_| {}).await
+}
+
+/// [`spawn_app`] with settings changed first (single sign-on, a fixed port, ...).
+pub async fn spawn_app_with(kit: &testkit::TestDb, change: impl FnOnce(&mut Settings)) -> TestApp {
     let data = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::for_tests(data.path()).expect("test settings");
     settings.storage.database_url = Some(kit.url.clone().into());
+    change(&mut settings);
     // The test's own view of the stores, on the portal's database.
     let db = open_database(&settings).await.expect("database");
     let archive = archive_on(&settings, db.clone()).expect("archive");

@@ -7,3 +7,4 @@ mod mail;
 mod matrix;
 mod operations;
 mod people;
+mod sso;

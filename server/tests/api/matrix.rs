@@ -288,6 +288,21 @@ const ROWS: &[Row] = &[
         allowed: &EVERYONE,
         refused_with: 0,
     },
+    Row {
+        endpoint: "/auth/sso/start",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/auth/sso/callback",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/api/sign_in_options",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
 ];
 
 struct Callers {

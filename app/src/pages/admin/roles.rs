@@ -127,7 +127,7 @@ fn RoleCard(
         <article class="task-card role-card">
             <header>
                 <h3>{role.name.clone()}</h3>
-                {builtin.then(|| view! { <span class="status status-pending">"Built in"</span> })}
+                {builtin.then(|| view! { <span class="status status-pending builtin">"Built in"</span> })}
             </header>
             <ActionForm action=update attr:class="admin-form">
                 <input type="hidden" name="id" value=id />

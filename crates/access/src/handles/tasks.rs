@@ -26,7 +26,12 @@ impl<'a> TasksAdmin<'a> {
             .record(
                 AuditAction::TaskCreated,
                 None,
-                format!("{} with {} mailboxes", task.name, task.mailbox_count),
+                format!(
+                    "{} with {} mailbox{}",
+                    task.name,
+                    task.mailbox_count,
+                    if task.mailbox_count == 1 { "" } else { "es" }
+                ),
             )
             .await?;
         Ok(task)
