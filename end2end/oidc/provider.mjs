@@ -245,6 +245,12 @@ async function handleInteraction(req, res, uid, action) {
 
 server.on('request', (req, res) => {
   const { pathname } = new URL(req.url, issuer);
+  // Browsers ask for it on every page; a 404 would be a console error in the browser tests.
+  if (pathname === '/favicon.ico') {
+    res.writeHead(204);
+    res.end();
+    return;
+  }
   const m = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login))?\/?$/.exec(pathname);
   if (m) {
     handleInteraction(req, res, m[1], m[2]).catch((err) => {

@@ -29,7 +29,7 @@ export function cli(dataDir, args, extraEnv = {}) {
 }
 
 /** Starts `sync-recover serve`; resolves once it prints the address it listens on. */
-export async function startPortal({ users = [], setup } = {}) {
+export async function startPortal({ users = [], setup, env: extra = {} } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'sr-e2e-'));
   for (const u of users) {
     const args = ['users', 'add', u.username, '--display-name', u.displayName];
@@ -38,7 +38,10 @@ export async function startPortal({ users = [], setup } = {}) {
     cli(dataDir, args, { SR_PASSWORD: u.password });
   }
   if (setup) setup(dataDir);
-  const child = spawn(binary, ['serve'], { env: env(dataDir), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(binary, ['serve'], {
+    env: { ...env(dataDir), ...extra },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   const url = await new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`portal did not start:\n${log}`)), 60_000);
@@ -148,4 +151,49 @@ export async function hydrated(page) {
 export async function screenshot(page, name) {
   mkdirSync(screenshotDir, { recursive: true });
   await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+}
+
+/** A port nothing listens on right now (for a portal whose address must be known in advance). */
+export async function freePort() {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePromise(port));
+    });
+  });
+}
+
+/** The test OpenID Connect provider (end2end/oidc/provider.mjs, npm oidc-provider). */
+export async function startProvider(redirectUri) {
+  const child = spawn(process.execPath, [join(root, 'end2end', 'oidc', 'provider.mjs')], {
+    env: { ...process.env, OIDC_PORT: '0', OIDC_REDIRECT_URIS: redirectUri },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  const issuer = await new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`provider did not start:\n${out}`)), 30_000);
+    child.stdout.on('data', (chunk) => {
+      out += chunk.toString();
+      const match = out.match(/OIDC_READY (\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise(match[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`provider exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    issuer,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
