@@ -119,6 +119,21 @@ pub async fn sign_in(username: String, password: String) -> Result<Option<String
     Ok(None)
 }
 
+/// Ends every session of the signed-in user, on every device, and goes to sign-in.
+#[server(endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), ApiError> {
+    use super::context::{app_context, session_cookie};
+    let caller = super::access::caller().await?;
+    caller.sign_out_everywhere().await?;
+    let ctx = app_context()?;
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    if let Ok(value) = http::HeaderValue::from_str(&session_cookie(&ctx, None)) {
+        response.append_header(http::header::SET_COOKIE, value);
+    }
+    leptos_axum::redirect("/sign-in");
+    Ok(())
+}
+
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ApiError> {
     use super::context::{

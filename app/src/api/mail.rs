@@ -206,20 +206,6 @@ pub async fn search_mail(
         result.problem = Some("There is no archived mailbox to search yet.".to_owned());
         return Ok(result);
     };
-    if query.trim().is_empty() {
-        result.problem = Some(
-            "Type something to search for, for example a word, from:anna or has:attachment."
-                .to_owned(),
-        );
-        return Ok(result);
-    }
-    if page.saturating_mul(PAGE_SIZE) >= search::MAX_OFFSET {
-        result.problem = Some(format!(
-            "Only the first {} results can be paged through: add words or a date to narrow the search.",
-            search::MAX_OFFSET
-        ));
-        return Ok(result);
-    }
     let query = access::MailQuery {
         query: query.clone(),
         sort: match sort.as_str() {
@@ -232,8 +218,9 @@ pub async fn search_mail(
     };
     let found = match mail.search(&mailbox, &query).await {
         Ok(found) => found,
+        // A problem with the query itself is said on the results page, not as a failure.
         Err(access::AccessError::Invalid { message, .. }) => {
-            result.problem = Some(format!("That search could not be understood: {message}."));
+            result.problem = Some(message);
             return Ok(result);
         }
         Err(e) => return Err(e.into()),

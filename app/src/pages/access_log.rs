@@ -6,13 +6,14 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 use crate::api::audit::my_access_log;
-use crate::api::auth::current_user;
+use crate::api::auth::{current_user, SignOutEverywhere};
 use crate::components::topbar::TopBar;
 
 #[component]
 pub fn AccessLogPage() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     let log = Resource::new(|| (), |_| my_access_log());
+    let everywhere = ServerAction::<SignOutEverywhere>::new();
     view! {
         <Title text="Access to your mail" />
         <Suspense fallback=|| view! { <div class="loading">"Loading…"</div> }>
@@ -67,6 +68,15 @@ pub fn AccessLogPage() -> impl IntoView {
                                         "Administrators may open archived mail to help you or when the law requires it. Each time someone other than you opens, downloads or searches your mail, it is listed here."
                                     </p>
                                     {body}
+                                </section>
+                                <section class="admin-section">
+                                    <h2>"Your sessions"</h2>
+                                    <p class="muted">
+                                        "Left yourself signed in on another computer? End every session of yours, this one too."
+                                    </p>
+                                    <ActionForm action=everywhere attr:class="inline-form">
+                                        <button type="submit">"Sign out on every device"</button>
+                                    </ActionForm>
                                 </section>
                             </main>
                         }

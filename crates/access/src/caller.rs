@@ -116,6 +116,23 @@ impl Caller {
         self.require(permission)
     }
 
+    /// Ends every session of the caller, on every device (this one too).
+    pub async fn sign_out_everywhere(&self) -> Result<u64, AccessError> {
+        let ended = self
+            .access
+            .inner
+            .accounts
+            .end_sessions(self.user.id)
+            .await?;
+        self.record(
+            AuditAction::UserSignedOutEverywhere,
+            None,
+            format!("{}: {ended} sessions, by themselves", self.user.username),
+        )
+        .await?;
+        Ok(ended)
+    }
+
     /// Writes an audit entry in the caller's name.
     pub(crate) async fn record(
         &self,

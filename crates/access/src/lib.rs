@@ -119,9 +119,10 @@ impl From<syncer::SyncerError> for AccessError {
 impl From<search::SearchError> for AccessError {
     fn from(e: search::SearchError) -> Self {
         match e {
-            search::SearchError::Query(problem) => {
-                AccessError::invalid("query", problem.to_string())
-            }
+            search::SearchError::Query(problem) => AccessError::invalid(
+                "query",
+                format!("That search could not be understood: {problem}."),
+            ),
             other => AccessError::Unavailable(other.to_string()),
         }
     }

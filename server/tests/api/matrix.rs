@@ -303,6 +303,11 @@ const ROWS: &[Row] = &[
         allowed: &EVERYONE,
         refused_with: 0,
     },
+    Row {
+        endpoint: "/api/sign_out_everywhere",
+        allowed: &SIGNED_IN,
+        refused_with: 0,
+    },
 ];
 
 struct Callers {
@@ -457,8 +462,13 @@ async fn every_endpoint_allows_and_refuses_as_the_roles_say(kit: &testkit::TestD
 
     let callers = callers(&app).await;
     // Signing out ends the session the other rows need: it goes last.
-    let (last, first): (Vec<&Row>, Vec<&Row>) =
-        ROWS.iter().partition(|r| r.endpoint == "/api/sign_out");
+    let (last, first): (Vec<&Row>, Vec<&Row>) = ROWS
+        .iter()
+        .partition(|r| r.endpoint.starts_with("/api/sign_out"));
+    // "Everywhere" before the plain sign-out: each needs the session the other ends, and the
+    // plain one still answers for a session that is gone.
+    let mut last = last;
+    last.sort_by_key(|r| r.endpoint == "/api/sign_out");
     for row in first.into_iter().chain(last) {
         for who in EVERYONE {
             let cookie = callers.cookies.get(&who).map(String::as_str);

@@ -338,3 +338,34 @@ fn url_param(url: &str, name: &str) -> Option<String> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }
+
+testkit::each_backend!(auto_redirect_skips_the_sign_in_page_but_not_with_local);
+async fn auto_redirect_skips_the_sign_in_page_but_not_with_local(kit: &testkit::TestDb) {
+    let port = free_port();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let issuer = dead.clone();
+    let app = spawn_app_with(kit, move |s| {
+        s.server.listen = format!("127.0.0.1:{port}").parse().expect("address");
+        s.server.public_url = Some(format!("http://127.0.0.1:{port}"));
+        s.sso.issuer = issuer;
+        s.sso.client_id = "sync-recover".into();
+        s.sso.client_secret = Some("test-secret".to_owned().into());
+        s.sso.auto_redirect = true;
+    })
+    .await;
+    let page = app.get_as(None, "/sign-in").await;
+    assert_eq!(page.status(), 303);
+    assert_eq!(
+        location(&page, &app.address),
+        format!("{}/auth/sso/start", app.address)
+    );
+    // The break-glass way in for the built-in administrator, and a refusal to show.
+    for path in ["/sign-in?local=1", "/sign-in?sso=unavailable"] {
+        let page = app.get_as(None, path).await;
+        assert_eq!(page.status(), 200, "{path}");
+        assert!(
+            page.text().await.expect("body").contains("id=\"password\""),
+            "{path}"
+        );
+    }
+}

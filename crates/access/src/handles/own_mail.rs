@@ -129,11 +129,28 @@ impl<'a> OwnMail<'a> {
         })
     }
 
+    /// A refusal names the field: `query` for an empty or malformed query, `page` past the
+    /// results that can be paged through.
     pub async fn search(
         &self,
         mailbox: &ReadableMailbox,
         query: &MailQuery,
     ) -> Result<FoundItems, AccessError> {
+        if query.query.trim().is_empty() {
+            return Err(AccessError::invalid(
+                "query",
+                "Type something to search for, for example a word, from:anna or has:attachment.",
+            ));
+        }
+        if query.offset >= search::MAX_OFFSET {
+            return Err(AccessError::invalid(
+                "page",
+                format!(
+                    "Only the first {} results can be paged through: add words or a date to narrow the search.",
+                    search::MAX_OFFSET
+                ),
+            ));
+        }
         let request = SearchRequest {
             mailbox_ids: vec![mailbox.id()],
             query: query.query.clone(),
