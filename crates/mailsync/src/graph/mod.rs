@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::context::{Attempt, MailboxCtx};
 use crate::error::SourceError;
 use crate::source::{FetchError, Fetched};
-use parse::{BatchResponse, TokenError, TokenResponse};
+use parse::BatchResponse;
 
 const IMMUTABLE_IDS: &str = "IdType=\"ImmutableId\"";
 /// JSON batching accepts at most 20 requests.
@@ -57,6 +57,12 @@ impl GraphConfig {
         }
     }
 }
+
+/// A token-endpoint answer that is not an OAuth answer at all (5xx, throttling, no connection):
+/// worth retrying, unlike a refusal.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct TokenTransport(String);
 
 struct CachedToken {
     token: String,
@@ -101,15 +107,14 @@ impl GraphClient {
                 return Ok(t.token.clone());
             }
         }
-        let fresh = self.request_token().await?;
-        let lifetime = Duration::from_secs(fresh.expires_in);
+        let (token, lifetime) = self.request_token().await?;
         // Short-lived tokens (tests) still get used for half their life.
         let margin = self.config.refresh_margin.min(lifetime / 2);
         *cached = Some(CachedToken {
-            token: fresh.access_token.clone(),
+            token: token.clone(),
             renew_at: Instant::now() + lifetime.saturating_sub(margin),
         });
-        Ok(fresh.access_token)
+        Ok(token)
     }
 
     async fn invalidate_token(&self, refused: &str) {
@@ -119,39 +124,68 @@ impl GraphClient {
         }
     }
 
-    async fn request_token(&self) -> Result<TokenResponse, SourceError> {
+    /// The client-credentials grant (`oauth2`), the secret in the form body as Entra ID expects.
+    /// Returns the token and how long it lives.
+    async fn request_token(&self) -> Result<(String, Duration), SourceError> {
+        use oauth2::basic::BasicClient;
+        use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
+
         self.token_requests.fetch_add(1, Ordering::Relaxed);
-        let form = [
-            ("client_id", self.config.client_id.as_str()),
-            ("client_secret", self.config.client_secret.as_str()),
-            ("scope", self.config.scope.as_str()),
-            ("grant_type", "client_credentials"),
-        ];
-        let resp = self
-            .http
-            .post(&self.config.token_url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| SourceError::Transport(format!("token endpoint: {e}")))?;
-        let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| SourceError::Transport(format!("token endpoint: {e}")))?;
-        if status.is_success() {
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| SourceError::Protocol(format!("token response: {e}")));
-        }
-        match serde_json::from_slice::<TokenError>(&bytes) {
-            Ok(err) => Err(SourceError::Auth(format!(
+        let token_url = TokenUrl::new(self.config.token_url.clone())
+            .map_err(|e| SourceError::Protocol(format!("token endpoint URL: {e}")))?;
+        let client = BasicClient::new(ClientId::new(self.config.client_id.clone()))
+            .set_client_secret(ClientSecret::new(self.config.client_secret.clone()))
+            .set_token_uri(token_url)
+            .set_auth_type(AuthType::RequestBody);
+        let http = self.http.clone();
+        let send = move |request: oauth2::HttpRequest| {
+            let http = http.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let sent = http
+                    .request(parts.method, parts.uri.to_string())
+                    .headers(parts.headers)
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| TokenTransport(format!("token endpoint: {e}")))?;
+                let status = sent.status();
+                if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+                    return Err(TokenTransport(format!("token endpoint HTTP {status}")));
+                }
+                let headers = sent.headers().clone();
+                let bytes = sent
+                    .bytes()
+                    .await
+                    .map_err(|e| TokenTransport(format!("token endpoint: {e}")))?;
+                let mut response = oauth2::HttpResponse::new(bytes.to_vec());
+                *response.status_mut() = status;
+                *response.headers_mut() = headers;
+                Ok::<_, TokenTransport>(response)
+            }
+        };
+        let answer = client
+            .exchange_client_credentials()
+            .add_scope(Scope::new(self.config.scope.clone()))
+            .request_async(&send)
+            .await;
+        match answer {
+            Ok(t) => Ok((
+                t.access_token().secret().clone(),
+                t.expires_in().unwrap_or(Duration::from_secs(3600)),
+            )),
+            // invalid_client (AADSTS7000215: wrong secret), unauthorized_client (AADSTS700016:
+            // no such application), ...: the description carries Entra's AADSTS code.
+            Err(RequestTokenError::ServerResponse(r)) => Err(SourceError::Auth(format!(
                 "{}: {}",
-                err.error, err.error_description
+                r.error(),
+                r.error_description().map(String::as_str).unwrap_or_default()
             ))),
-            Err(_) if status.is_server_error() => Err(SourceError::Transport(format!(
-                "token endpoint HTTP {status}"
-            ))),
-            Err(_) => Err(SourceError::Auth(format!("token endpoint HTTP {status}"))),
+            Err(RequestTokenError::Request(e)) => Err(SourceError::Transport(e.to_string())),
+            Err(RequestTokenError::Parse(e, _)) => {
+                Err(SourceError::Protocol(format!("token response: {e}")))
+            }
+            Err(RequestTokenError::Other(why)) => Err(SourceError::Auth(why)),
         }
     }
 
