@@ -5,7 +5,9 @@ use std::net::IpAddr;
 
 use accounts::User;
 
-use crate::handles::{AuditReader, ConnectionsAdmin, OwnMail, RolesAdmin, TasksAdmin, UsersAdmin};
+use crate::handles::{
+    AuditReader, ConnectionsAdmin, MailBrowser, OwnMail, RolesAdmin, TasksAdmin, UsersAdmin,
+};
 use crate::{Access, AccessError, Assignment, AuditAction, NewAuditEntry, Permission, Scope};
 
 /// Built once per request by [`Access::caller`]. It holds the user, where the request came from,
@@ -83,6 +85,12 @@ impl Caller {
     /// The caller's own archive: the mailboxes of the addresses they own. Everyone has it.
     pub fn own_mail(&self) -> OwnMail<'_> {
         OwnMail::new(self)
+    }
+
+    /// Other people's mail, within the scope of the `browse_mail` grant.
+    pub fn browse_mail(&self) -> Result<MailBrowser<'_>, AccessError> {
+        let scope = self.require(Permission::BrowseMail)?;
+        Ok(MailBrowser::new(self, scope))
     }
 
     pub fn connections(&self) -> Result<ConnectionsAdmin<'_>, AccessError> {

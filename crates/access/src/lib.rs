@@ -33,8 +33,8 @@ use syncer::SyncService;
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditLog, ChainReport, NewAuditEntry};
 pub use caller::Caller;
 pub use handles::{
-    AuditReader, ConnectionsAdmin, MailQuery, OwnMail, ReadableItem, ReadableMailbox, RolesAdmin,
-    TasksAdmin, UserSummary, UsersAdmin,
+    AuditReader, ConnectionsAdmin, MailBrowser, MailQuery, OwnMail, ReadableItem, ReadableMailbox,
+    RolesAdmin, TasksAdmin, UserSummary, UsersAdmin,
 };
 pub use permission::Permission;
 pub use roles::{Assignment, Role, RoleId, Roles, ADMINISTRATOR, AUDITOR, HELP_DESK};

@@ -3,13 +3,16 @@
 //! writes the audit entry of each change.
 
 mod audit_reader;
+mod browse;
 mod connections;
+mod mail_ops;
 mod own_mail;
 mod roles_admin;
 mod tasks;
 mod users;
 
 pub use audit_reader::AuditReader;
+pub use browse::MailBrowser;
 pub use connections::ConnectionsAdmin;
 pub use own_mail::{MailQuery, OwnMail, ReadableItem, ReadableMailbox};
 pub use roles_admin::RolesAdmin;

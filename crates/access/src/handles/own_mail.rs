@@ -1,13 +1,13 @@
 use archive::{
     FolderId, FolderNode, ItemDetail, ItemKind, ItemPage, ListQuery, Mailbox, MailboxId,
 };
-use search::{FoundItems, SearchRequest, SearchSort};
+use search::{FoundItems, SearchSort};
 
 use crate::{AccessError, AuditEntry, AuditFilter, Caller};
 
 /// A mailbox the caller may read; only this crate makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadableMailbox(Mailbox);
+pub struct ReadableMailbox(pub(crate) Mailbox);
 
 impl ReadableMailbox {
     pub fn mailbox(&self) -> &Mailbox {
@@ -27,6 +27,10 @@ pub struct ReadableItem {
 }
 
 impl ReadableItem {
+    pub(crate) fn new(detail: ItemDetail, archive: archive::Archive) -> Self {
+        ReadableItem { detail, archive }
+    }
+
     pub fn detail(&self) -> &ItemDetail {
         &self.detail
     }
@@ -95,7 +99,7 @@ impl<'a> OwnMail<'a> {
         &self,
         mailbox: &ReadableMailbox,
     ) -> Result<Vec<FolderNode>, AccessError> {
-        Ok(self.archive().folder_tree(mailbox.id(), None).await?)
+        super::mail_ops::folder_tree(self.archive(), mailbox).await
     }
 
     /// One page of a folder of the mailbox; a folder of another mailbox is "not found".
@@ -105,11 +109,7 @@ impl<'a> OwnMail<'a> {
         folder: FolderId,
         query: &ListQuery,
     ) -> Result<ItemPage, AccessError> {
-        let tree = self.folder_tree(mailbox).await?;
-        if !tree.iter().any(|f| f.id == folder) {
-            return Err(AccessError::NotFound);
-        }
-        Ok(self.archive().list_folder_items(folder, query).await?)
+        super::mail_ops::list_folder(self.archive(), mailbox, folder, query).await
     }
 
     /// A message of one of the caller's mailboxes.
@@ -123,50 +123,15 @@ impl<'a> OwnMail<'a> {
             return Err(AccessError::NotFound);
         }
         self.mailbox(detail.mailbox_id).await?;
-        Ok(ReadableItem {
-            detail,
-            archive: self.archive().clone(),
-        })
+        Ok(ReadableItem::new(detail, self.archive().clone()))
     }
 
-    /// A refusal names the field: `query` for an empty or malformed query, `page` past the
-    /// results that can be paged through.
     pub async fn search(
         &self,
         mailbox: &ReadableMailbox,
         query: &MailQuery,
     ) -> Result<FoundItems, AccessError> {
-        if query.query.trim().is_empty() {
-            return Err(AccessError::invalid(
-                "query",
-                "Type something to search for, for example a word, from:anna or has:attachment.",
-            ));
-        }
-        if query.offset >= search::MAX_OFFSET {
-            return Err(AccessError::invalid(
-                "page",
-                format!(
-                    "Only the first {} results can be paged through: add words or a date to narrow the search.",
-                    search::MAX_OFFSET
-                ),
-            ));
-        }
-        let request = SearchRequest {
-            mailbox_ids: vec![mailbox.id()],
-            query: query.query.clone(),
-            kinds: vec![ItemKind::Message],
-            sort: query.sort,
-            offset: query.offset,
-            limit: query.limit,
-            snippets: true,
-        };
-        Ok(self
-            .caller
-            .access
-            .inner
-            .search
-            .find(self.archive(), &request)
-            .await?)
+        super::mail_ops::search(&self.caller.access, mailbox, query).await
     }
 
     /// Who else opened, downloaded or searched the caller's mail, newest first.

@@ -128,7 +128,9 @@ impl GraphClient {
     /// Returns the token and how long it lives.
     async fn request_token(&self) -> Result<(String, Duration), SourceError> {
         use oauth2::basic::BasicClient;
-        use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
+        use oauth2::{
+            AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl,
+        };
 
         self.token_requests.fetch_add(1, Ordering::Relaxed);
         let token_url = TokenUrl::new(self.config.token_url.clone())
@@ -179,7 +181,9 @@ impl GraphClient {
             Err(RequestTokenError::ServerResponse(r)) => Err(SourceError::Auth(format!(
                 "{}: {}",
                 r.error(),
-                r.error_description().map(String::as_str).unwrap_or_default()
+                r.error_description()
+                    .map(String::as_str)
+                    .unwrap_or_default()
             ))),
             Err(RequestTokenError::Request(e)) => Err(SourceError::Transport(e.to_string())),
             Err(RequestTokenError::Parse(e, _)) => {
