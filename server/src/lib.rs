@@ -177,10 +177,8 @@ impl Application {
         let worker = sync.spawn();
         let sso = sso_setup(settings, &db)?;
         let ctx = AppContext {
-            sso: sso.as_ref().map(|_| app::api::auth::SsoButton {
-                label: settings.sso.provider_name.clone(),
-                auto_redirect: settings.sso.auto_redirect,
-            }),
+            sso_label: sso.as_ref().map(|_| settings.sso.provider_name.clone()),
+            sso_auto_redirect: settings.sso.auto_redirect,
             access: access::Access::new(
                 db.clone(),
                 Accounts::new(db.clone()),

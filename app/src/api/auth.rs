@@ -69,7 +69,11 @@ pub fn sso_refusal(code: &str) -> Option<&'static str> {
 
 #[server(endpoint = "sign_in_options")]
 pub async fn sign_in_options() -> Result<Option<SsoButton>, ApiError> {
-    Ok(super::context::app_context()?.sso)
+    let ctx = super::context::app_context()?;
+    Ok(ctx.sso_label.map(|label| SsoButton {
+        label,
+        auto_redirect: ctx.sso_auto_redirect,
+    }))
 }
 
 #[server(endpoint = "current_user")]

@@ -18,8 +18,10 @@ pub const SESSION_COOKIE: &str = "sr_session";
 #[derive(Clone)]
 pub struct AppContext {
     pub access: access::Access,
-    /// The single sign-on button, when the server has a provider configured.
-    pub sso: Option<super::auth::SsoButton>,
+    /// The provider's name for the single sign-on button, when one is configured.
+    pub sso_label: Option<String>,
+    /// Whether the sign-in page goes straight to the provider.
+    pub sso_auto_redirect: bool,
     pub throttle: Arc<SignInThrottle>,
     /// Set when the portal is reached over HTTPS: cookies then carry `Secure`.
     pub secure_cookies: bool,

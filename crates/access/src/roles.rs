@@ -121,13 +121,7 @@ impl Roles {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        for p in permissions {
-            sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(id)
-                .bind(p.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        insert_permissions(&mut tx, id, permissions).await?;
         tx.commit().await?;
         self.list()
             .await?
@@ -172,13 +166,7 @@ impl Roles {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        for p in permissions {
-            sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(id)
-                .bind(p.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        insert_permissions(&mut tx, id, permissions).await?;
         tx.commit().await?;
         self.list()
             .await?
@@ -333,4 +321,21 @@ impl Roles {
         let role = self.by_name(name).await?.ok_or(AccessError::NotFound)?;
         self.assign(user, role.id, &Scope::All).await
     }
+}
+
+async fn insert_permissions(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    role: RoleId,
+    permissions: &[Permission],
+) -> Result<(), AccessError> {
+    for p in permissions {
+        sqlx::query(
+            "INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(role)
+        .bind(p.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -47,8 +47,10 @@ pub async fn spawn_app_with(kit: &testkit::TestDb, change: impl FnOnce(&mut Sett
         roles,
         audit,
         archive,
+        // A call that hangs is a failure with a name, not a suite that never ends.
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .expect("client"),
         _shutdown: tx,

@@ -1,7 +1,7 @@
 use archive::{FolderId, FolderNode, ItemKind, ItemPage, ListQuery, MailboxId};
 use search::FoundItems;
 
-use super::own_mail::{MailQuery, ReadableItem, ReadableMailbox};
+use super::mail_ops::{MailQuery, ReadableItem, ReadableMailbox};
 use crate::{AccessError, AuditAction, Caller, Permission, Scope};
 
 /// Any mailbox's mail within the scope of the caller's `browse_mail` grant (with

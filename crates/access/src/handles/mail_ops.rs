@@ -1,10 +1,60 @@
 //! What reading a mailbox takes, whoever reads it: the handles check who may, these do it.
 
-use archive::{Archive, FolderId, FolderNode, ItemKind, ItemPage, ListQuery};
-use search::{FoundItems, SearchRequest};
+use archive::{
+    Archive, FolderId, FolderNode, ItemDetail, ItemKind, ItemPage, ListQuery, Mailbox, MailboxId,
+};
+use search::{FoundItems, SearchRequest, SearchSort};
 
-use super::own_mail::{MailQuery, ReadableMailbox};
 use crate::{Access, AccessError};
+
+/// A mailbox the caller may read; only this crate makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadableMailbox(pub(crate) Mailbox);
+
+impl ReadableMailbox {
+    pub fn mailbox(&self) -> &Mailbox {
+        &self.0
+    }
+
+    pub fn id(&self) -> MailboxId {
+        self.0.id
+    }
+}
+
+/// An archived message the caller may read, with its content a call away.
+#[derive(Debug, Clone)]
+pub struct ReadableItem {
+    detail: ItemDetail,
+    archive: archive::Archive,
+}
+
+impl ReadableItem {
+    pub(crate) fn new(detail: ItemDetail, archive: archive::Archive) -> Self {
+        ReadableItem { detail, archive }
+    }
+
+    pub fn detail(&self) -> &ItemDetail {
+        &self.detail
+    }
+
+    pub fn into_detail(self) -> ItemDetail {
+        self.detail
+    }
+
+    /// The content exactly as archived.
+    pub async fn raw(&self) -> Result<Vec<u8>, AccessError> {
+        Ok(self.archive.read_raw(self.detail.id).await?)
+    }
+}
+
+/// A search within one mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailQuery {
+    pub query: String,
+    pub sort: SearchSort,
+    pub offset: usize,
+    pub limit: usize,
+}
 
 pub(crate) async fn folder_tree(
     archive: &Archive,
