@@ -208,9 +208,10 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(file));
         }
-        // SR_CONFIG and SR_PASSWORD belong to the command line, not to the settings.
+        // SR_CONFIG and SR_PASSWORD belong to the command line, SR_BINARY to the browser tests'
+        // harness (which binary to run), not to the settings.
         let env = Env::prefixed("SR_")
-            .ignore(&["config", "password"])
+            .ignore(&["config", "password", "binary"])
             .split("__");
         Self::from_figment(figment.merge(env))
     }

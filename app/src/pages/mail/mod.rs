@@ -104,7 +104,7 @@ pub fn MailPage() -> impl IntoView {
                             <TopBar display_name=user.display_name.clone() admin_home=user.admin_home()>
                                 <SearchBox location />
                             </TopBar>
-                            <MailScreen location data />
+                            <MailScreen location data admin_home=user.admin_home() />
                         }
                             .into_any()
                     }
@@ -141,7 +141,12 @@ fn SearchBox(location: Memo<MailLocation>) -> impl IntoView {
 }
 
 #[component]
-fn MailScreen(location: Memo<MailLocation>, data: MailData) -> impl IntoView {
+fn MailScreen(
+    location: Memo<MailLocation>,
+    data: MailData,
+    /// For someone whose roles open an admin screen, the way there from an empty archive.
+    admin_home: Option<&'static str>,
+) -> impl IntoView {
     let reading = move || location.get().message.is_some();
     let overview = data.overview;
     view! {
@@ -156,6 +161,9 @@ fn MailScreen(location: Memo<MailLocation>, data: MailData) -> impl IntoView {
                                     <p class="muted">
                                         "No archived mailbox is linked to your account yet. Once your administrator connects your mailbox, your mail appears here."
                                     </p>
+                                    {admin_home.map(|href| view! {
+                                        <a href=href>"Go to the admin area"</a>
+                                    })}
                                 </div>
                             </main>
                         }
