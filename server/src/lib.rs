@@ -178,7 +178,6 @@ impl Application {
         let sso = sso_setup(settings, &db)?;
         let ctx = AppContext {
             sso_label: sso.as_ref().map(|_| settings.sso.provider_name.clone()),
-            sso_auto_redirect: settings.sso.auto_redirect,
             access: access::Access::new(
                 db.clone(),
                 Accounts::new(db.clone()),

@@ -39,13 +39,12 @@ impl SignedInUser {
     }
 }
 
-/// How the sign-in page offers single sign-on.
+/// How the sign-in page offers single sign-on (going straight to the provider, when set up so,
+/// happens on the server before the page is rendered).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoButton {
     /// "Sign in with <label>".
     pub label: String,
-    /// The sign-in page goes straight to the provider unless `?local=1`.
-    pub auto_redirect: bool,
 }
 
 /// Why a single sign-on did not sign anyone in: the code travels in `/sign-in?sso=<code>`, and
@@ -70,10 +69,7 @@ pub fn sso_refusal(code: &str) -> Option<&'static str> {
 #[server(endpoint = "sign_in_options")]
 pub async fn sign_in_options() -> Result<Option<SsoButton>, ApiError> {
     let ctx = super::context::app_context()?;
-    Ok(ctx.sso_label.map(|label| SsoButton {
-        label,
-        auto_redirect: ctx.sso_auto_redirect,
-    }))
+    Ok(ctx.sso_label.map(|label| SsoButton { label }))
 }
 
 #[server(endpoint = "current_user")]

@@ -20,8 +20,6 @@ pub struct AppContext {
     pub access: access::Access,
     /// The provider's name for the single sign-on button, when one is configured.
     pub sso_label: Option<String>,
-    /// Whether the sign-in page goes straight to the provider.
-    pub sso_auto_redirect: bool,
     pub throttle: Arc<SignInThrottle>,
     /// Set when the portal is reached over HTTPS: cookies then carry `Secure`.
     pub secure_cookies: bool,

@@ -118,12 +118,6 @@ impl Caller {
         Ok(AuditReader::new(self))
     }
 
-    /// The scope of a content permission, for the handles of later screens (explorer, export,
-    /// restore): a mailbox outside it is "not found".
-    pub fn scope_of(&self, permission: Permission) -> Result<Scope, AccessError> {
-        self.require(permission)
-    }
-
     /// Ends every session of the caller, on every device (this one too).
     pub async fn sign_out_everywhere(&self) -> Result<u64, AccessError> {
         let ended = self

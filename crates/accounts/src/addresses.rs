@@ -39,16 +39,8 @@ impl Accounts {
         user_id: UserId,
         addresses: &[String],
     ) -> Result<(), AccountError> {
-        let mut clean = Vec::with_capacity(addresses.len());
-        for a in addresses {
-            clean.push(
-                MailAddress::parse(a)
-                    .map_err(|e| AccountError::InvalidAddress(e.0))?
-                    .to_string(),
-            );
-        }
-        clean.sort();
-        clean.dedup();
+        let clean =
+            MailAddress::parse_all(addresses).map_err(|e| AccountError::InvalidAddress(e.0))?;
         let mut tx = self.db.pool.begin().await?;
         sqlx::query("DELETE FROM user_addresses WHERE user_id = $1")
             .bind(user_id)
@@ -57,14 +49,14 @@ impl Accounts {
         for address in &clean {
             let owner: Option<i64> =
                 sqlx::query_scalar("SELECT user_id FROM user_addresses WHERE address = $1")
-                    .bind(address)
+                    .bind(address.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
             if owner.is_some() {
-                return Err(AccountError::AddressTaken(address.clone()));
+                return Err(AccountError::AddressTaken(address.to_string()));
             }
             sqlx::query("INSERT INTO user_addresses (address, user_id) VALUES ($1, $2)")
-                .bind(address)
+                .bind(address.as_str())
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;

@@ -42,7 +42,7 @@ impl MailAddress {
     }
 
     /// The entries of a text box of addresses: one per line, or separated by commas, semicolons
-    /// or spaces. Not validated: [`MailAddress::parse`] (or [`MailAddress::parse_list`]) does that.
+    /// or spaces. Not validated: [`MailAddress::parse_all`] does that.
     pub fn split_list(text: &str) -> Vec<String> {
         text.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
             .filter(|a| !a.is_empty())
@@ -50,10 +50,9 @@ impl MailAddress {
             .collect()
     }
 
-    /// Addresses typed into a text box, sorted, each once. The first one that is not an address
-    /// is the error.
-    pub fn parse_list(text: &str) -> Result<Vec<MailAddress>, InvalidAddress> {
-        let mut list = Self::split_list(text)
+    /// Several addresses, sorted, each once. The first one that is not an address is the error.
+    pub fn parse_all(entries: &[String]) -> Result<Vec<MailAddress>, InvalidAddress> {
+        let mut list = entries
             .iter()
             .map(|a| MailAddress::parse(a))
             .collect::<Result<Vec<_>, _>>()?;
@@ -65,21 +64,11 @@ impl MailAddress {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    pub fn domain(&self) -> &str {
-        self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
-    }
 }
 
 impl fmt::Display for MailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for MailAddress {
-    fn as_ref(&self) -> &str {
-        &self.0
     }
 }
 
@@ -96,13 +85,6 @@ impl From<MailAddress> for String {
     }
 }
 
-impl std::str::FromStr for MailAddress {
-    type Err = InvalidAddress;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        MailAddress::parse(s)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,7 +93,6 @@ mod tests {
     fn folds_case_and_space_once() {
         let a = MailAddress::parse("  Alice.Martin@Example.COM ").unwrap();
         assert_eq!(a.as_str(), "alice.martin@example.com");
-        assert_eq!(a.domain(), "example.com");
         assert_eq!(a, MailAddress::parse("alice.martin@example.com").unwrap());
     }
 
@@ -136,13 +117,18 @@ mod tests {
 
     #[test]
     fn a_list_is_split_sorted_and_deduplicated() {
-        let list = MailAddress::parse_list("b@example.com, A@example.com;\nb@example.com  c@x.org")
-            .unwrap();
+        let list = MailAddress::parse_all(&MailAddress::split_list(
+            "b@example.com, A@example.com;\nb@example.com  c@x.org",
+        ))
+        .unwrap();
         let text: Vec<&str> = list.iter().map(MailAddress::as_str).collect();
         assert_eq!(text, ["a@example.com", "b@example.com", "c@x.org"]);
-        let bad = MailAddress::parse_list("a@example.com, not-an-address").unwrap_err();
+        let bad = MailAddress::parse_all(&MailAddress::split_list("a@example.com, not-an-address"))
+            .unwrap_err();
         assert_eq!(bad.0, "not-an-address");
-        assert!(MailAddress::parse_list("  ").unwrap().is_empty());
+        assert!(MailAddress::parse_all(&MailAddress::split_list("  "))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -107,10 +107,6 @@ impl Sso {
         })
     }
 
-    pub fn issuer(&self) -> &str {
-        &self.config.issuer
-    }
-
     async fn metadata(&self, refresh: bool) -> Result<CoreProviderMetadata, SsoError> {
         let mut cached = self.metadata.lock().await;
         if let Some((at, meta)) = cached.as_ref() {

@@ -117,13 +117,6 @@ pub(crate) fn what(what: SyncWhat) -> Result<SyncWhat> {
 
 /// The mailboxes of a task, each once, in the one case folding of addresses.
 pub(crate) fn mailboxes(addresses: &[String]) -> Result<Vec<MailAddress>> {
-    let mut list = addresses
-        .iter()
-        .map(|a| {
-            MailAddress::parse(a).map_err(|e| SyncerError::invalid("mailboxes", format!("{e}.")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    list.sort();
-    list.dedup();
-    Ok(list)
+    MailAddress::parse_all(addresses)
+        .map_err(|e| SyncerError::invalid("mailboxes", format!("{e}.")))
 }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use access::{SsoPolicy, SsoRefusal, SsoSignIn};
 use app::api::context::{client_ip_behind, session_cookie};
@@ -44,12 +43,8 @@ fn code_of(e: &SsoError) -> &'static str {
     }
 }
 
-fn setup(state: &WebState) -> Option<Arc<SsoSetup>> {
-    state.sso.clone()
-}
-
 pub(crate) async fn start(State(state): State<WebState>) -> Response {
-    let Some(setup) = setup(&state) else {
+    let Some(setup) = state.sso.clone() else {
         return (StatusCode::NOT_FOUND, "single sign-on is not configured\n").into_response();
     };
     match setup.sso.begin().await {
@@ -67,7 +62,7 @@ pub(crate) async fn callback(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(setup) = setup(&state) else {
+    let Some(setup) = state.sso.clone() else {
         return (StatusCode::NOT_FOUND, "single sign-on is not configured\n").into_response();
     };
     let ctx = &state.ctx;
@@ -116,7 +111,7 @@ pub(crate) async fn sign_in_gate(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let auto = setup(&state).is_some_and(|s| s.auto_redirect);
+    let auto = state.sso.as_ref().is_some_and(|s| s.auto_redirect);
     if auto
         && request.uri().path() == "/sign-in"
         && !query.contains_key("local")
