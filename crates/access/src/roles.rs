@@ -258,34 +258,19 @@ impl Roles {
     /// Takes a role away. The last holder of Administrator keeps it: without one, nobody could
     /// give it back.
     pub async fn unassign(&self, user: UserId, role: RoleId) -> Result<(), AccessError> {
-        let mut tx = self.db.pool.begin().await?;
         let admin_role: Option<i64> =
             sqlx::query_scalar("SELECT id FROM roles WHERE name = $1 AND builtin = 1")
                 .bind(ADMINISTRATOR)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&self.db.pool)
                 .await?;
-        if admin_role == Some(role) {
-            let holders: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM role_assignments a JOIN users u ON u.id = a.user_id \
-                 WHERE a.role_id = $1 AND a.scope = '' AND u.disabled = 0 AND a.user_id <> $2",
-            )
-            .bind(role)
-            .bind(user)
-            .fetch_one(&mut *tx)
-            .await?;
-            if holders == 0 {
-                return Err(AccessError::invalid(
-                    "role",
-                    "This is the last administrator: give the Administrator role to someone else first.",
-                ));
-            }
+        if admin_role == Some(role) && !self.another_full_administrator(user).await? {
+            return Err(last_administrator("role"));
         }
         sqlx::query("DELETE FROM role_assignments WHERE user_id = $1 AND role_id = $2")
             .bind(user)
             .bind(role)
-            .execute(&mut *tx)
+            .execute(&self.db.pool)
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -321,6 +306,14 @@ impl Roles {
         let role = self.by_name(name).await?.ok_or(AccessError::NotFound)?;
         self.assign(user, role.id, &Scope::All).await
     }
+}
+
+/// Refusing to leave the archive without an administrator for all mailboxes.
+pub(crate) fn last_administrator(field: &str) -> AccessError {
+    AccessError::invalid(
+        field,
+        "This is the last administrator: give the Administrator role to someone else first.",
+    )
 }
 
 async fn insert_permissions(

@@ -4,19 +4,12 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use app::api::audit::ssr::{action_words, filter};
-use app::api::context::{caller_for, client_ip_behind};
-use app::api::error::ApiError;
 use app::format::precise_date;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 
-use super::WebState;
-
-fn refusal(error: ApiError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    (status, format!("{error}\n")).into_response()
-}
+use super::{caller, refusal, WebState};
 
 /// A CSV field: quoted when it holds a separator, a quote or a line break; a leading `=`, `+`,
 /// `-` or `@` is prefixed with `'` so a spreadsheet never runs it as a formula.
@@ -43,8 +36,7 @@ pub async fn audit_csv(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let ctx = &state.ctx;
-    let client = client_ip_behind(peer.ip(), &headers, &ctx.trusted_proxies);
-    let caller = match caller_for(ctx, &headers, client).await {
+    let caller = match caller(ctx, peer, &headers).await {
         Ok(c) => c,
         Err(e) => return refusal(e),
     };

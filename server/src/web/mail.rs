@@ -4,18 +4,12 @@
 
 use std::net::SocketAddr;
 
-use app::api::context::{caller_for, client_ip_behind, AppContext};
-use app::api::error::ApiError;
+use app::api::context::AppContext;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::WebState;
-
-fn refusal(error: ApiError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    (status, format!("{error}\n")).into_response()
-}
+use super::{caller, refusal, WebState};
 
 /// The item and its content, if the caller of this request may read it; the refusal otherwise
 /// (someone else's item is "not found", like a missing one).
@@ -25,8 +19,7 @@ async fn readable_item(
     headers: &HeaderMap,
     item_id: i64,
 ) -> Result<(archive::ItemDetail, Vec<u8>), Response> {
-    let client = client_ip_behind(peer.ip(), headers, &ctx.trusted_proxies);
-    let caller = caller_for(ctx, headers, client).await.map_err(refusal)?;
+    let caller = caller(ctx, peer, headers).await.map_err(refusal)?;
     let item = caller
         .own_mail()
         .item(item_id)

@@ -7,7 +7,8 @@ pub mod sso;
 
 use std::time::Instant;
 
-use app::api::context::AppContext;
+use app::api::context::{caller_for, client_ip_behind, AppContext};
+use app::api::error::ApiError;
 use app::{shell, App};
 use axum::extract::{FromRef, Request, State};
 use axum::http::{header, Method, StatusCode};
@@ -45,23 +46,45 @@ impl FromRef<WebState> for LeptosOptions {
     }
 }
 
-/// The routes the router serves besides the pages and the server functions. The access matrix
-/// test walks this list: a route missing from it, or from the matrix, fails that test.
-pub const PLAIN_ROUTES: [&str; 8] = [
-    "/healthz",
-    "/auth/sso/start",
-    "/auth/sso/callback",
-    "/metrics",
-    "/admin/audit.csv",
-    "/mail/body/{item}",
-    "/download/{item}/eml",
-    "/download/{item}/attachment/{index}",
-];
+/// The routes the router serves besides the pages and the server functions, listed once: the
+/// router is built from this list, and the access matrix test walks it, so a route cannot be
+/// added without the test asking for its row.
+fn plain_routes() -> Vec<(&'static str, axum::routing::MethodRouter<WebState>)> {
+    vec![
+        ("/healthz", get(healthz)),
+        ("/metrics", get(metrics)),
+        ("/admin/audit.csv", get(audit::audit_csv)),
+        ("/auth/sso/start", get(sso::start)),
+        ("/auth/sso/callback", get(sso::callback)),
+        ("/mail/body/{item}", get(mail::message_body)),
+        ("/download/{item}/eml", get(mail::message_eml)),
+        ("/download/{item}/attachment/{index}", get(mail::attachment)),
+    ]
+}
+
+/// A refusal of a plain route, with the status of the wire error.
+pub(crate) fn refusal(error: ApiError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    (status, format!("{error}\n")).into_response()
+}
+
+/// The caller of a plain route's request (the client address as `client_ip` finds it).
+pub(crate) async fn caller(
+    ctx: &AppContext,
+    peer: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> Result<access::Caller, ApiError> {
+    let client = client_ip_behind(peer.ip(), headers, &ctx.trusted_proxies);
+    caller_for(ctx, headers, client).await
+}
 
 /// Every endpoint a request can reach: the plain routes, the pages and the server functions
 /// (`POST /api/...`), sorted.
 pub fn endpoints() -> Vec<String> {
-    let mut all: Vec<String> = PLAIN_ROUTES.iter().map(|r| (*r).to_owned()).collect();
+    let mut all: Vec<String> = plain_routes()
+        .into_iter()
+        .map(|(path, _)| path.to_owned())
+        .collect();
     all.extend(generate_route_list(App).iter().map(|r| r.path().to_owned()));
     all.extend(leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned()));
     all.sort();
@@ -91,15 +114,11 @@ pub fn router(
     };
     let routes = generate_route_list(App);
 
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/admin/audit.csv", get(audit::audit_csv))
-        .route("/auth/sso/start", get(sso::start))
-        .route("/auth/sso/callback", get(sso::callback))
-        .route("/mail/body/{item}", get(mail::message_body))
-        .route("/download/{item}/eml", get(mail::message_eml))
-        .route("/download/{item}/attachment/{index}", get(mail::attachment))
+    plain_routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| {
+            router.route(path, handler)
+        })
         .leptos_routes_with_context(
             &state,
             routes,

@@ -104,10 +104,7 @@ impl<'a> UsersAdmin<'a> {
                     a.role.builtin && a.role.name == ADMINISTRATOR && a.scope == Scope::All
                 });
             if is_admin && !self.roles().another_full_administrator(id).await? {
-                return Err(AccessError::invalid(
-                    "id",
-                    "This is the last administrator: give the Administrator role to someone else first.",
-                ));
+                return Err(crate::roles::last_administrator("id"));
             }
         }
         self.accounts().set_disabled(id, disabled).await?;

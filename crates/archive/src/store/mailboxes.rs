@@ -25,7 +25,7 @@ impl Archive {
              VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
         )
         .bind(&new.name)
-        .bind(new.owner_address.to_lowercase())
+        .bind(domain::MailAddress::fold(&new.owner_address))
         .bind(&new.display_name)
         .bind(Timestamp::now().0)
         .execute(&mut *tx)
@@ -68,7 +68,7 @@ impl Archive {
     pub async fn mailboxes_by_owner(&self, address: &str) -> Result<Vec<Mailbox>> {
         let rows =
             sqlx::query("SELECT * FROM archive_mailboxes WHERE owner_address = $1 ORDER BY name")
-                .bind(address.to_lowercase())
+                .bind(domain::MailAddress::fold(address))
                 .fetch_all(&self.db.pool)
                 .await?;
         rows.iter().map(mailbox_from_row).collect()
