@@ -31,15 +31,18 @@ pub struct AuditPage {
 /// Entries per page on the audit screen.
 pub const AUDIT_PAGE: u32 = 100;
 
+/// `from` and `until`: days as `YYYY-MM-DD` (UTC), both included; empty for no bound.
 #[server(endpoint = "admin/audit")]
 pub async fn audit_entries(
     actor: String,
     action: String,
     mailbox: String,
+    from: String,
+    until: String,
     before: Option<i64>,
 ) -> Result<AuditPage, ApiError> {
     let caller = super::access::caller().await?;
-    let filter = ssr::filter(&actor, &action, &mailbox, before)?;
+    let filter = ssr::filter(&actor, &action, &mailbox, &from, &until, before)?;
     let entries = caller.audit()?.list(&filter, AUDIT_PAGE + 1).await?;
     Ok(ssr::page(entries))
 }
@@ -74,10 +77,30 @@ pub mod ssr {
     use crate::api::error::ApiError;
     use crate::format::precise_date;
 
+    /// The start of a `YYYY-MM-DD` day (UTC), or of the day after it for an upper bound.
+    fn day(field: &str, text: &str, next: bool) -> Result<Option<domain::Timestamp>, ApiError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let date = time::Date::parse(text, format)
+            .map_err(|_| ApiError::invalid(field, "Give the day as YYYY-MM-DD."))?;
+        let date = if next {
+            date.next_day().unwrap_or(date)
+        } else {
+            date
+        };
+        let seconds = date.midnight().assume_utc().unix_timestamp();
+        Ok(Some(domain::Timestamp::from_unix_seconds(seconds)))
+    }
+
     pub fn filter(
         actor: &str,
         action: &str,
         mailbox: &str,
+        from: &str,
+        until: &str,
         before: Option<i64>,
     ) -> Result<AuditFilter, ApiError> {
         let action =
@@ -91,6 +114,8 @@ pub mod ssr {
             actor: Some(actor.trim().to_owned()).filter(|a| !a.is_empty()),
             action,
             target_owner: Some(mailbox.trim().to_owned()).filter(|m| !m.is_empty()),
+            from: day("from", from, false)?,
+            until: day("until", until, true)?,
             before_seq: before,
             ..AuditFilter::default()
         })

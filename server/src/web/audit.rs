@@ -41,7 +41,14 @@ pub async fn audit_csv(
         Err(e) => return refusal(e),
     };
     let get = |k: &str| query.get(k).map(String::as_str).unwrap_or_default();
-    let filter = match filter(get("actor"), get("action"), get("mailbox"), None) {
+    let filter = match filter(
+        get("actor"),
+        get("action"),
+        get("mailbox"),
+        get("from"),
+        get("until"),
+        None,
+    ) {
         Ok(f) => f,
         Err(e) => return refusal(e),
     };

@@ -407,7 +407,13 @@ async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64) -> u16 
                 vec![("task", "999999"), ("address", "a@example.com")]
             }
             "admin/delete_task" | "admin/sync_now" => vec![("task", "999999")],
-            "admin/audit" => vec![("actor", ""), ("action", ""), ("mailbox", "")],
+            "admin/audit" => vec![
+                ("actor", ""),
+                ("action", ""),
+                ("mailbox", ""),
+                ("from", ""),
+                ("until", ""),
+            ],
             "admin/users" => vec![("query", "")],
             "admin/create_user" => vec![
                 ("username", "matrix"),
@@ -539,6 +545,37 @@ async fn changes_and_sign_ins_are_in_the_audit_log_and_a_tampered_entry_is_found
 
     // The auditor reads and verifies it; the end user cannot.
     let auditor = &callers.cookies[&Who::Auditor];
+    let days = |from: &'static str, until: &'static str| {
+        [
+            ("actor", ""),
+            ("action", ""),
+            ("mailbox", ""),
+            ("from", from),
+            ("until", until),
+        ]
+    };
+    let since_2000: serde_json::Value = app
+        .call_as(Some(auditor), "admin/audit", &days("2000-01-01", ""))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(since_2000["rows"].as_array().is_some_and(|r| !r.is_empty()));
+    let in_2000: serde_json::Value = app
+        .call_as(
+            Some(auditor),
+            "admin/audit",
+            &days("2000-01-01", "2000-12-31"),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(in_2000["rows"], serde_json::json!([]));
+    let bad_day = app
+        .call_as(Some(auditor), "admin/audit", &days("yesterday", ""))
+        .await;
+    assert_eq!(bad_day.status(), 422);
     let verify = app.call_as(Some(auditor), "admin/audit_verify", &[]).await;
     assert_eq!(verify.status(), 200);
     assert!(verify.text().await.expect("body").contains("intact"));

@@ -22,6 +22,8 @@ fn AuditLog() -> impl IntoView {
     let actor = RwSignal::new(String::new());
     let action = RwSignal::new(String::new());
     let mailbox = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let until = RwSignal::new(String::new());
     // Older pages: the `before` cursor of each page shown, so "Newer" can step back.
     let cursors = RwSignal::new(Vec::<i64>::new());
     let filters = move || {
@@ -29,19 +31,23 @@ fn AuditLog() -> impl IntoView {
             actor.get(),
             action.get(),
             mailbox.get(),
+            from.get(),
+            until.get(),
             cursors.get().last().copied(),
         )
     };
-    let page = Resource::new(filters, |(actor, action, mailbox, before)| {
-        audit_entries(actor, action, mailbox, before)
+    let page = Resource::new(filters, |(actor, action, mailbox, from, until, before)| {
+        audit_entries(actor, action, mailbox, from, until, before)
     });
     let verify = ServerAction::<VerifyAudit>::new();
     let csv_href = move || {
         format!(
-            "/admin/audit.csv?actor={}&action={}&mailbox={}",
+            "/admin/audit.csv?actor={}&action={}&mailbox={}&from={}&until={}",
             urlencode(&actor.get()),
             urlencode(&action.get()),
-            urlencode(&mailbox.get())
+            urlencode(&mailbox.get()),
+            urlencode(&from.get()),
+            urlencode(&until.get())
         )
     };
 
@@ -70,6 +76,14 @@ fn AuditLog() -> impl IntoView {
                 <label>
                     "Mailbox"
                     <input type="search" placeholder="owner address" prop:value=mailbox on:change=move |ev| { cursors.set(Vec::new()); mailbox.set(event_target_value(&ev)); } />
+                </label>
+                <label>
+                    "From"
+                    <input type="date" prop:value=from on:change=move |ev| { cursors.set(Vec::new()); from.set(event_target_value(&ev)); } />
+                </label>
+                <label>
+                    "Until"
+                    <input type="date" prop:value=until on:change=move |ev| { cursors.set(Vec::new()); until.set(event_target_value(&ev)); } />
                 </label>
                 <a class="button" href=csv_href rel="external" download="audit-log.csv">"Download CSV"</a>
                 <ActionForm action=verify attr:class="inline-form">
