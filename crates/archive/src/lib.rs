@@ -9,11 +9,13 @@
 
 pub mod blob;
 mod error;
+pub mod history;
 pub mod meta;
 mod store;
 mod types;
 
 pub use blob::{BlobError, BlobHash, BlobKey, BlobStore, Blobs, LocalBlobStore};
 pub use error::ArchiveError;
+pub use history::*;
 pub use store::Archive;
 pub use types::*;

@@ -5,6 +5,7 @@
 
 mod feed;
 mod folders;
+mod history;
 mod items_put;
 mod items_read;
 mod items_update;

@@ -1,0 +1,414 @@
+//! The difference of two instants, snapshots and selections: read from the interval tables.
+
+use std::collections::HashMap;
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{flag, Archive, Result};
+use crate::error::ArchiveError;
+use crate::history::*;
+use crate::types::*;
+
+fn snapshot_from_row(row: &AnyRow) -> Result<Snapshot> {
+    Ok(Snapshot {
+        id: row.try_get("id")?,
+        mailbox_id: row.try_get("mailbox_id")?,
+        taken_at: Timestamp(row.try_get("taken_at")?),
+        label: row.try_get("label")?,
+        task_id: row.try_get("task_id")?,
+        task_name: row.try_get("task_name")?,
+        created_by: row.try_get("created_by")?,
+        hold: row.try_get::<i64, _>("hold")? != 0,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
+}
+
+fn selection_from_row(row: &AnyRow) -> Result<Selection> {
+    Ok(Selection {
+        id: row.try_get("id")?,
+        mailbox_id: row.try_get("mailbox_id")?,
+        label: row.try_get("label")?,
+        rule: row.try_get("rule")?,
+        item_count: row.try_get("item_count")?,
+        created_by: row.try_get("created_by")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
+}
+
+impl Archive {
+    /// When the archive first saw anything of the mailbox (its first sync or import), if ever.
+    pub async fn first_seen(&self, mailbox: MailboxId) -> Result<Option<Timestamp>> {
+        let first: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(seen_from) FROM archive_folder_versions WHERE mailbox_id = $1",
+        )
+        .bind(mailbox)
+        .fetch_one(&self.db.pool)
+        .await?;
+        Ok(first.map(Timestamp))
+    }
+
+    /// Everything that differs between the mailbox at `from` and at `to`; the order of the two
+    /// does not matter. Reads only the intervals that start or end between them, so its cost
+    /// follows the number of changes, not the size of the mailbox.
+    pub async fn difference(
+        &self,
+        mailbox: MailboxId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Difference> {
+        let (from, to) = if from <= to { (from, to) } else { (to, from) };
+        let rows = sqlx::query(
+            "SELECT item_id, folder_id, CASE WHEN is_read THEN 1 ELSE 0 END AS read_flag, seen_from, seen_until \
+             FROM archive_memberships WHERE mailbox_id = $1 AND seen_from > $2 AND seen_from <= $3 \
+             UNION ALL \
+             SELECT item_id, folder_id, CASE WHEN is_read THEN 1 ELSE 0 END AS read_flag, seen_from, seen_until \
+             FROM archive_memberships WHERE mailbox_id = $1 AND seen_until > $2 AND seen_until <= $3",
+        )
+        .bind(mailbox)
+        .bind(from.0)
+        .bind(to.0)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut intervals = Vec::with_capacity(rows.len());
+        for row in &rows {
+            intervals.push(Interval {
+                item_id: row.try_get("item_id")?,
+                folder_id: row.try_get("folder_id")?,
+                is_read: flag(row, "read_flag")?,
+                from: row.try_get("seen_from")?,
+                until: row.try_get("seen_until")?,
+            });
+        }
+        // An interval that both starts and ends in the range comes twice; once is enough.
+        intervals.sort_by_key(|i| (i.item_id, i.from, i.folder_id));
+        intervals.dedup();
+
+        let first = item_changes(from.0, to.0, &intervals, &HashMap::new());
+        let unpaired: Vec<ItemId> = first
+            .iter()
+            .filter(|c| matches!(c.kind, ItemChangeKind::Added | ItemChangeKind::Deleted))
+            .map(|c| c.item_id)
+            .collect();
+        let keys = self.pairing_keys(&unpaired).await?;
+        let items = if keys.is_empty() {
+            first
+        } else {
+            item_changes(from.0, to.0, &intervals, &keys)
+        };
+
+        let rows = sqlx::query(
+            "SELECT folder_id, parent_id, name, seen_from, seen_until FROM archive_folder_versions \
+             WHERE mailbox_id = $1 AND ((seen_from > $2 AND seen_from <= $3) OR (seen_until > $2 AND seen_until <= $3))",
+        )
+        .bind(mailbox)
+        .bind(from.0)
+        .bind(to.0)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut versions = Vec::with_capacity(rows.len());
+        for row in &rows {
+            versions.push(FolderVersion {
+                folder_id: row.try_get("folder_id")?,
+                parent_id: row.try_get("parent_id")?,
+                name: row.try_get("name")?,
+                from: row.try_get("seen_from")?,
+                until: row.try_get("seen_until")?,
+            });
+        }
+        Ok(Difference {
+            from,
+            to,
+            items,
+            folders: folder_changes(from.0, to.0, &versions),
+        })
+    }
+
+    /// Message id and content of the items that were added or deleted, for pairing moves.
+    async fn pairing_keys(&self, ids: &[ItemId]) -> Result<HashMap<ItemId, PairingKey>> {
+        let mut keys = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(super::IN_CHUNK) {
+            let sql = format!(
+                "SELECT id, kind, message_id, blob_hash FROM archive_items WHERE id IN ({})",
+                super::placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.db.pool).await? {
+                keys.insert(
+                    row.try_get("id")?,
+                    PairingKey {
+                        kind: ItemKind::parse(&row.try_get::<String, _>("kind")?),
+                        message_id: row
+                            .try_get::<Option<String>, _>("message_id")?
+                            .filter(|m| !m.is_empty()),
+                        blob_hash: row.try_get("blob_hash")?,
+                    },
+                );
+            }
+        }
+        Ok(keys)
+    }
+
+    /// One page of the difference, filtered, with the counts of the whole difference.
+    pub async fn difference_page(
+        &self,
+        mailbox: MailboxId,
+        from: Timestamp,
+        to: Timestamp,
+        filter: &DifferenceFilter,
+    ) -> Result<DifferencePage> {
+        let diff = self.difference(mailbox, from, to).await?;
+        let ids: Vec<ItemId> = diff.items.iter().map(|c| c.item_id).collect();
+        let kinds_of = self.item_kinds(&ids).await?;
+        let visible: Vec<&ItemChange> = diff
+            .items
+            .iter()
+            .filter(|c| {
+                filter.item_kinds.is_empty()
+                    || kinds_of
+                        .get(&c.item_id)
+                        .is_some_and(|k| filter.item_kinds.contains(k))
+            })
+            .collect();
+        let counts = ItemChangeKind::ALL
+            .into_iter()
+            .map(|k| (k, visible.iter().filter(|c| c.kind == k).count()))
+            .collect();
+        let matching: Vec<&ItemChange> = visible
+            .into_iter()
+            .filter(|c| filter.kinds.is_empty() || filter.kinds.contains(&c.kind))
+            .filter(|c| {
+                filter
+                    .folder
+                    .is_none_or(|f| c.from_folder == Some(f) || c.to_folder == Some(f))
+            })
+            .collect();
+        let page: Vec<&ItemChange> = matching
+            .iter()
+            .skip(filter.offset)
+            .take(filter.limit.clamp(1, 1000))
+            .copied()
+            .collect();
+        let details = self
+            .items(&page.iter().map(|c| c.item_id).collect::<Vec<_>>())
+            .await?;
+        let mut by_id: HashMap<ItemId, ItemDetail> =
+            details.into_iter().map(|d| (d.id, d)).collect();
+        let rows = page
+            .into_iter()
+            .filter_map(|c| by_id.remove(&c.item_id).map(|d| (c.clone(), d)))
+            .collect();
+        Ok(DifferencePage {
+            from: diff.from,
+            to: diff.to,
+            counts,
+            folders: diff.folders,
+            matching: matching.len(),
+            rows,
+        })
+    }
+
+    async fn item_kinds(&self, ids: &[ItemId]) -> Result<HashMap<ItemId, ItemKind>> {
+        let mut kinds = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(super::IN_CHUNK) {
+            let sql = format!(
+                "SELECT id, kind FROM archive_items WHERE id IN ({})",
+                super::placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.db.pool).await? {
+                kinds.insert(
+                    row.try_get("id")?,
+                    ItemKind::parse(&row.try_get::<String, _>("kind")?),
+                );
+            }
+        }
+        Ok(kinds)
+    }
+
+    pub async fn create_snapshot(&self, new: &NewSnapshot) -> Result<Snapshot> {
+        let row = sqlx::query(
+            "INSERT INTO archive_snapshots (mailbox_id, taken_at, label, task_id, task_name, created_by, hold, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+        )
+        .bind(new.mailbox_id)
+        .bind(new.taken_at.0)
+        .bind(new.label.trim())
+        .bind(new.task_id)
+        .bind(&new.task_name)
+        .bind(&new.created_by)
+        .bind(i64::from(new.hold))
+        .bind(Timestamp::now().0)
+        .fetch_one(&self.db.pool)
+        .await?;
+        snapshot_from_row(&row)
+    }
+
+    pub async fn snapshot(&self, id: i64) -> Result<Option<Snapshot>> {
+        let row = sqlx::query("SELECT * FROM archive_snapshots WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.as_ref().map(snapshot_from_row).transpose()
+    }
+
+    /// The mailbox's snapshots, newest instant first.
+    pub async fn snapshots(&self, mailbox: MailboxId) -> Result<Vec<Snapshot>> {
+        let rows = sqlx::query(
+            "SELECT * FROM archive_snapshots WHERE mailbox_id = $1 ORDER BY taken_at DESC, id DESC",
+        )
+        .bind(mailbox)
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter().map(snapshot_from_row).collect()
+    }
+
+    pub async fn set_snapshot_hold(&self, id: i64, hold: bool) -> Result<()> {
+        sqlx::query("UPDATE archive_snapshots SET hold = $1 WHERE id = $2")
+            .bind(i64::from(hold))
+            .bind(id)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes the row only: a snapshot holds no data of its own.
+    pub async fn delete_snapshot(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM archive_snapshots WHERE id = $1")
+            .bind(id)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Items that a held snapshot of the mailbox shows, so retention must keep them (and their
+    /// content): every item with a membership valid at a held snapshot's instant.
+    pub async fn held_items(&self, mailbox: MailboxId) -> Result<Vec<ItemId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT m.item_id FROM archive_memberships m JOIN archive_snapshots s \
+             ON s.mailbox_id = m.mailbox_id AND s.hold = 1 \
+             WHERE m.mailbox_id = $1 AND m.seen_from <= s.taken_at \
+             AND (m.seen_until IS NULL OR m.seen_until > s.taken_at) ORDER BY m.item_id",
+        )
+        .bind(mailbox)
+        .fetch_all(&self.db.pool)
+        .await?)
+    }
+
+    /// Stores a selection with its items (all of one mailbox), in one transaction.
+    pub async fn create_selection(
+        &self,
+        mailbox: MailboxId,
+        label: &str,
+        rule: &str,
+        created_by: &str,
+        items: &[SelectedItem],
+    ) -> Result<Selection> {
+        let (mut tx, _) = self.begin_write().await?;
+        let row = sqlx::query(
+            "INSERT INTO archive_selections (mailbox_id, label, rule, item_count, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        )
+        .bind(mailbox)
+        .bind(label.trim())
+        .bind(rule)
+        .bind(items.len() as i64)
+        .bind(created_by)
+        .bind(Timestamp::now().0)
+        .fetch_one(&mut *tx)
+        .await?;
+        let selection = selection_from_row(&row)?;
+        for chunk in items.chunks(super::IN_CHUNK / 3) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|n| format!("(${}, ${}, ${})", n * 3 + 1, n * 3 + 2, n * 3 + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO archive_selection_items (selection_id, item_id, folder_id) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for item in chunk {
+                query = query
+                    .bind(selection.id)
+                    .bind(item.item_id)
+                    .bind(item.folder_id);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        let owners: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM archive_selection_items s JOIN archive_items i ON i.id = s.item_id \
+             WHERE s.selection_id = $1 AND i.mailbox_id <> $2",
+        )
+        .bind(selection.id)
+        .bind(mailbox)
+        .fetch_one(&mut *tx)
+        .await?;
+        if owners > 0 {
+            return Err(ArchiveError::Inconsistent(format!(
+                "{owners} selected items are not in mailbox {mailbox}"
+            )));
+        }
+        tx.commit().await?;
+        Ok(selection)
+    }
+
+    pub async fn selection(&self, id: i64) -> Result<Option<Selection>> {
+        let row = sqlx::query("SELECT * FROM archive_selections WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.as_ref().map(selection_from_row).transpose()
+    }
+
+    pub async fn selections(&self, mailbox: MailboxId) -> Result<Vec<Selection>> {
+        let rows = sqlx::query(
+            "SELECT * FROM archive_selections WHERE mailbox_id = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(mailbox)
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter().map(selection_from_row).collect()
+    }
+
+    pub async fn selection_items(&self, id: i64) -> Result<Vec<SelectedItem>> {
+        let rows = sqlx::query(
+            "SELECT item_id, folder_id FROM archive_selection_items WHERE selection_id = $1 ORDER BY item_id",
+        )
+        .bind(id)
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SelectedItem {
+                    item_id: row.try_get("item_id")?,
+                    folder_id: row.try_get("folder_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Item counts and archived size of every mailbox, for the explorer's list.
+    pub async fn mailbox_totals(&self) -> Result<HashMap<MailboxId, (i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT mailbox_id, COUNT(*) AS items, CAST(SUM(size) AS BIGINT) AS bytes FROM archive_items GROUP BY mailbox_id",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let bytes: Option<i64> = row.try_get("bytes")?;
+            out.insert(
+                row.try_get("mailbox_id")?,
+                (row.try_get("items")?, bytes.unwrap_or(0)),
+            );
+        }
+        Ok(out)
+    }
+}
