@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod explorer;
 pub mod mail;
 pub mod people;
 

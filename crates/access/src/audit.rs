@@ -43,10 +43,16 @@ pub enum AuditAction {
     UserEnabled,
     UserSignedOutEverywhere,
     PasswordSet,
+    MailboxOpened,
+    MailboxCompared,
+    SnapshotCreated,
+    SnapshotChanged,
+    SnapshotDeleted,
+    SelectionCreated,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 31] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -72,6 +78,12 @@ impl AuditAction {
         AuditAction::UserEnabled,
         AuditAction::UserSignedOutEverywhere,
         AuditAction::PasswordSet,
+        AuditAction::MailboxOpened,
+        AuditAction::MailboxCompared,
+        AuditAction::SnapshotCreated,
+        AuditAction::SnapshotChanged,
+        AuditAction::SnapshotDeleted,
+        AuditAction::SelectionCreated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -101,6 +113,12 @@ impl AuditAction {
             AuditAction::UserEnabled => "user_enabled",
             AuditAction::UserSignedOutEverywhere => "user_signed_out_everywhere",
             AuditAction::PasswordSet => "password_set",
+            AuditAction::MailboxOpened => "mailbox_opened",
+            AuditAction::MailboxCompared => "mailbox_compared",
+            AuditAction::SnapshotCreated => "snapshot_created",
+            AuditAction::SnapshotChanged => "snapshot_changed",
+            AuditAction::SnapshotDeleted => "snapshot_deleted",
+            AuditAction::SelectionCreated => "selection_created",
         }
     }
 
@@ -112,7 +130,11 @@ impl AuditAction {
     pub fn is_content_access(self) -> bool {
         matches!(
             self,
-            AuditAction::ItemOpened | AuditAction::ItemDownloaded | AuditAction::MailSearched
+            AuditAction::ItemOpened
+                | AuditAction::ItemDownloaded
+                | AuditAction::MailSearched
+                | AuditAction::MailboxOpened
+                | AuditAction::MailboxCompared
         )
     }
 }

@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use accounts::User;
 
 use crate::handles::{
-    AuditReader, ConnectionsAdmin, MailBrowser, OwnMail, RolesAdmin, TasksAdmin, UsersAdmin,
+    AuditReader, ConnectionsAdmin, MailBrowser, OwnMail, RolesAdmin, SnapshotsAdmin, TasksAdmin,
+    UsersAdmin,
 };
 use crate::{Access, AccessError, Assignment, AuditAction, NewAuditEntry, Permission, Scope};
 
@@ -91,6 +92,12 @@ impl Caller {
     pub fn browse_mail(&self) -> Result<MailBrowser<'_>, AccessError> {
         let scope = self.require(Permission::BrowseMail)?;
         Ok(MailBrowser::new(self, scope))
+    }
+
+    /// Snapshots, differences and selections, within the scope of the `snapshots` grant.
+    pub fn snapshots(&self) -> Result<SnapshotsAdmin<'_>, AccessError> {
+        let scope = self.require(Permission::Snapshots)?;
+        Ok(SnapshotsAdmin::new(self, scope))
     }
 
     pub fn connections(&self) -> Result<ConnectionsAdmin<'_>, AccessError> {

@@ -33,8 +33,9 @@ use syncer::SyncService;
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditLog, ChainReport, NewAuditEntry};
 pub use caller::Caller;
 pub use handles::{
-    AuditReader, ConnectionsAdmin, MailBrowser, MailQuery, OwnMail, ReadableItem, ReadableMailbox,
-    RolesAdmin, TasksAdmin, UserSummary, UsersAdmin,
+    AuditReader, Compared, Comparison, ConnectionsAdmin, KnownInstant, MailBrowser, MailQuery,
+    MailboxEntry, MailboxSync, OwnMail, ReadableItem, ReadableMailbox, RolesAdmin, SnapshotsAdmin,
+    TasksAdmin, UserSummary, UsersAdmin,
 };
 pub use permission::Permission;
 pub use roles::{Assignment, Role, RoleId, Roles, ADMINISTRATOR, AUDITOR, HELP_DESK};

@@ -1,8 +1,29 @@
-use archive::{FolderId, FolderNode, ItemKind, ItemPage, ListQuery, MailboxId};
-use search::FoundItems;
+use std::collections::HashMap;
 
-use super::mail_ops::{MailQuery, ReadableItem, ReadableMailbox};
+use archive::{FolderId, FolderNode, ItemKind, ItemPage, ListQuery, MailboxId, Timestamp};
+use search::FoundItems;
+use syncer::TaskMailboxView;
+
+use super::mail_ops::{KnownInstant, MailQuery, ReadableItem, ReadableMailbox};
 use crate::{AccessError, AuditAction, Caller, Permission, Scope};
+
+/// A line of the explorer's mailbox list: the mailbox, what the archive holds of it, and the
+/// sync tasks that write to it.
+#[derive(Debug, Clone)]
+pub struct MailboxEntry {
+    pub mailbox: ReadableMailbox,
+    pub items: i64,
+    pub bytes: i64,
+    pub syncs: Vec<MailboxSync>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailboxSync {
+    pub task_id: i64,
+    pub task_name: String,
+    pub connection_name: String,
+    pub state: TaskMailboxView,
+}
 
 /// Any mailbox's mail within the scope of the caller's `browse_mail` grant (with
 /// `browse_calendars`, their calendar items and contacts too). Outside the scope a mailbox is
@@ -37,11 +58,79 @@ impl<'a> MailBrowser<'a> {
         }
     }
 
+    /// Every mailbox in the scope with its counts and syncs, by display name.
+    pub async fn directory(&self) -> Result<Vec<MailboxEntry>, AccessError> {
+        let mailboxes = self.mailboxes().await?;
+        let totals = self.archive().mailbox_totals().await?;
+        let store = self.caller.access.inner.sync.store();
+        let tasks: HashMap<i64, syncer::TaskView> = store
+            .list_tasks()
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let mut syncs: HashMap<MailboxId, Vec<MailboxSync>> = HashMap::new();
+        for state in store.task_mailboxes_by_archive().await? {
+            let (Some(archive_id), Some(task)) =
+                (state.archive_mailbox_id, tasks.get(&state.task_id))
+            else {
+                continue;
+            };
+            syncs.entry(archive_id).or_default().push(MailboxSync {
+                task_id: task.id,
+                task_name: task.name.clone(),
+                connection_name: task.connection_name.clone(),
+                state,
+            });
+        }
+        Ok(mailboxes
+            .into_iter()
+            .map(|mailbox| {
+                let (items, bytes) = totals.get(&mailbox.id()).copied().unwrap_or((0, 0));
+                MailboxEntry {
+                    syncs: syncs.remove(&mailbox.id()).unwrap_or_default(),
+                    mailbox,
+                    items,
+                    bytes,
+                }
+            })
+            .collect())
+    }
+
+    /// Opens a mailbox of the scope, now or as of an instant (a future one is refused), and
+    /// says so in the audit log.
+    pub async fn open(
+        &self,
+        id: MailboxId,
+        at: Option<Timestamp>,
+    ) -> Result<(ReadableMailbox, Option<KnownInstant>), AccessError> {
+        let mailbox = self.mailbox(id).await?;
+        let instant = match at {
+            Some(at) => {
+                Some(super::mail_ops::known_instant(&self.caller.access, &mailbox, at).await?)
+            }
+            None => None,
+        };
+        self.caller
+            .record(
+                AuditAction::MailboxOpened,
+                Some((mailbox.id(), &mailbox.mailbox().owner_address)),
+                match &instant {
+                    Some(i) => format!("as of {}", i.at.to_rfc3339()),
+                    None => "as it is now".to_owned(),
+                },
+            )
+            .await?;
+        Ok((mailbox, instant))
+    }
+
+    /// The folder tree now (`None`) or as of an instant.
     pub async fn folder_tree(
         &self,
         mailbox: &ReadableMailbox,
+        at: Option<Timestamp>,
     ) -> Result<Vec<FolderNode>, AccessError> {
-        super::mail_ops::folder_tree(self.archive(), mailbox).await
+        super::mail_ops::folder_tree(self.archive(), mailbox, at).await
     }
 
     pub async fn list_folder(

@@ -2,8 +2,10 @@
 
 use archive::{
     Archive, FolderId, FolderNode, ItemDetail, ItemKind, ItemPage, ListQuery, Mailbox, MailboxId,
+    Timestamp,
 };
 use search::{FoundItems, SearchRequest, SearchSort};
+use syncer::RunRecord;
 
 use crate::{Access, AccessError};
 
@@ -56,21 +58,63 @@ pub struct MailQuery {
     pub limit: usize,
 }
 
+/// An instant of a mailbox as the archive knows it: the state there is the one the last sync
+/// before it saw, so that is how precise it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownInstant {
+    pub at: Timestamp,
+    /// The sync whose view of the mailbox the instant shows (None: imported, or no sync yet).
+    pub seen_by: Option<RunRecord>,
+    /// The next sync after the instant, if there was one.
+    pub next_sync: Option<RunRecord>,
+    /// The archive knew nothing of the mailbox yet: the state is empty, and that is why.
+    pub before_first_sync: bool,
+}
+
+/// A future instant is refused: nobody knows that state yet.
+pub(crate) async fn known_instant(
+    access: &Access,
+    mailbox: &ReadableMailbox,
+    at: Timestamp,
+) -> Result<KnownInstant, AccessError> {
+    // A minute of slack: the browser's clock and ours differ a little.
+    if at.0 > Timestamp::now().0 + 60_000_000 {
+        return Err(AccessError::invalid(
+            "at",
+            "That instant is in the future: pick a date and time up to now.",
+        ));
+    }
+    let first = access.inner.archive.first_seen(mailbox.id()).await?;
+    let (seen_by, next_sync) = access
+        .inner
+        .sync
+        .store()
+        .runs_around(mailbox.id(), at)
+        .await?;
+    Ok(KnownInstant {
+        at,
+        seen_by,
+        next_sync,
+        before_first_sync: first.is_none_or(|f| f > at),
+    })
+}
+
 pub(crate) async fn folder_tree(
     archive: &Archive,
     mailbox: &ReadableMailbox,
+    at: Option<Timestamp>,
 ) -> Result<Vec<FolderNode>, AccessError> {
-    Ok(archive.folder_tree(mailbox.id(), None).await?)
+    Ok(archive.folder_tree(mailbox.id(), at).await?)
 }
 
-/// A folder of another mailbox is "not found".
+/// A folder of another mailbox (or one that did not exist at the instant) is "not found".
 pub(crate) async fn list_folder(
     archive: &Archive,
     mailbox: &ReadableMailbox,
     folder: FolderId,
     query: &ListQuery,
 ) -> Result<ItemPage, AccessError> {
-    let tree = folder_tree(archive, mailbox).await?;
+    let tree = folder_tree(archive, mailbox, query.as_of).await?;
     if !tree.iter().any(|f| f.id == folder) {
         return Err(AccessError::NotFound);
     }

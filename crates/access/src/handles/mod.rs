@@ -8,14 +8,16 @@ mod connections;
 mod mail_ops;
 mod own_mail;
 mod roles_admin;
+mod snapshots;
 mod tasks;
 mod users;
 
 pub use audit_reader::AuditReader;
-pub use browse::MailBrowser;
+pub use browse::{MailBrowser, MailboxEntry, MailboxSync};
 pub use connections::ConnectionsAdmin;
-pub use mail_ops::{MailQuery, ReadableItem, ReadableMailbox};
+pub use mail_ops::{KnownInstant, MailQuery, ReadableItem, ReadableMailbox};
 pub use own_mail::OwnMail;
 pub use roles_admin::RolesAdmin;
+pub use snapshots::{Compared, Comparison, SnapshotsAdmin};
 pub use tasks::TasksAdmin;
 pub use users::{UserSummary, UsersAdmin};

@@ -49,7 +49,7 @@ impl<'a> OwnMail<'a> {
         &self,
         mailbox: &ReadableMailbox,
     ) -> Result<Vec<FolderNode>, AccessError> {
-        super::mail_ops::folder_tree(self.archive(), mailbox).await
+        super::mail_ops::folder_tree(self.archive(), mailbox, None).await
     }
 
     /// One page of a folder of the mailbox; a folder of another mailbox is "not found".

@@ -95,6 +95,78 @@ impl SyncStore {
         rows.iter().map(run_from_row).collect()
     }
 
+    /// Every task mailbox that writes to an archive mailbox, keyed by it: what the explorer
+    /// shows next to each archived mailbox (task, status, last sync).
+    pub async fn task_mailboxes_by_archive(&self) -> Result<Vec<TaskMailboxView>> {
+        let sql = format!(
+            "SELECT {MAILBOX_COLUMNS} FROM sync_task_mailboxes WHERE archive_mailbox_id IS NOT NULL \
+             ORDER BY archive_mailbox_id, task_id"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.db.pool).await?;
+        let now = Timestamp::now();
+        rows.iter().map(|r| mailbox_from_row(r, now)).collect()
+    }
+
+    /// The runs (of any task) that wrote to an archive mailbox and started in [`from`, `until`],
+    /// oldest first: the instants at which its state is known.
+    pub async fn runs_of_archive_mailbox(
+        &self,
+        archive_mailbox: i64,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<RunRecord>> {
+        let columns = RUN_COLUMNS
+            .split(", ")
+            .map(|c| format!("r.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM sync_runs r JOIN sync_task_mailboxes t ON t.id = r.task_mailbox_id \
+             WHERE t.archive_mailbox_id = $1 AND r.started_at >= $2 AND r.started_at <= $3 \
+             ORDER BY r.started_at, r.id LIMIT 10000"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(archive_mailbox)
+            .bind(from.0)
+            .bind(until.0)
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// The last run that wrote to the archive mailbox and started at or before `at`, and the
+    /// first one after: between them, the archive knows the mailbox as the first one saw it.
+    pub async fn runs_around(
+        &self,
+        archive_mailbox: i64,
+        at: Timestamp,
+    ) -> Result<(Option<RunRecord>, Option<RunRecord>)> {
+        let columns = RUN_COLUMNS
+            .split(", ")
+            .map(|c| format!("r.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let before = format!(
+            "SELECT {columns} FROM sync_runs r JOIN sync_task_mailboxes t ON t.id = r.task_mailbox_id \
+             WHERE t.archive_mailbox_id = $1 AND r.started_at <= $2 ORDER BY r.started_at DESC, r.id DESC LIMIT 1"
+        );
+        let after = format!(
+            "SELECT {columns} FROM sync_runs r JOIN sync_task_mailboxes t ON t.id = r.task_mailbox_id \
+             WHERE t.archive_mailbox_id = $1 AND r.started_at > $2 ORDER BY r.started_at, r.id LIMIT 1"
+        );
+        let mut out = Vec::with_capacity(2);
+        for sql in [before, after] {
+            let row = sqlx::query(&sql)
+                .bind(archive_mailbox)
+                .bind(at.0)
+                .fetch_optional(&self.db.pool)
+                .await?;
+            out.push(row.as_ref().map(run_from_row).transpose()?);
+        }
+        let after = out.pop().flatten();
+        Ok((out.pop().flatten(), after))
+    }
+
     /// Makes the mailbox due now. A running mailbox runs again right after its current run.
     pub async fn request_run(&self, task: i64, address: &str) -> Result<()> {
         let id = self.task_mailbox_id(task, address).await?;
