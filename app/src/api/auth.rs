@@ -17,8 +17,9 @@ pub struct SignedInUser {
 }
 
 /// The admin screens, in tab order: permission, address, tab label.
-pub const ADMIN_SCREENS: [(&str, &str, &str); 5] = [
+pub const ADMIN_SCREENS: [(&str, &str, &str); 6] = [
     ("sync_tasks", "/admin/tasks", "Sync tasks"),
+    ("browse_mail", "/admin/mailboxes", "Mailboxes"),
     ("connections", "/admin/connections", "Server connections"),
     ("users", "/admin/users", "Users"),
     ("roles", "/admin/roles", "Roles"),

@@ -13,6 +13,9 @@ use crate::components::topbar::TopBar;
 pub fn AdminFrame(
     /// The permission this page needs, as in [`ADMIN_SCREENS`].
     permission: &'static str,
+    /// Full width, for the explorer's three panes.
+    #[prop(optional)]
+    wide: bool,
     children: ChildrenFn,
 ) -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
@@ -39,7 +42,7 @@ pub fn AdminFrame(
                                     {tabs}
                                 </nav>
                             </TopBar>
-                            <main class="admin-page">{children.with_value(|c| c())}</main>
+                            <main class="admin-page" class:wide=wide>{children.with_value(|c| c())}</main>
                         }
                             .into_any()
                     }

@@ -22,6 +22,10 @@ pub struct MailLocation {
     pub skipped: usize,
     /// `page`: the search results page, from 0.
     pub page: usize,
+    /// The administrator's explorer (`/admin/mailbox`) rather than the owner's `/mail`.
+    pub explorer: bool,
+    /// `at`: the instant the explorer shows (RFC 3339); absent: now.
+    pub at: Option<String>,
 }
 
 impl MailLocation {
@@ -48,17 +52,39 @@ impl MailLocation {
         if self.page > 0 {
             params.push(("page", self.page.to_string()));
         }
+        if let Some(at) = &self.at {
+            params.push(("at", at.clone()));
+        }
         if let Some(msg) = self.message {
             params.push(("msg", msg.to_string()));
         }
+        let path = self.path();
         if params.is_empty() {
-            return "/mail".to_owned();
+            return path.to_owned();
         }
         let query: Vec<String> = params
             .into_iter()
             .map(|(k, v)| format!("{k}={}", encode(&v)))
             .collect();
-        format!("/mail?{}", query.join("&"))
+        format!("{path}?{}", query.join("&"))
+    }
+
+    pub fn path(&self) -> &'static str {
+        if self.explorer {
+            "/admin/mailbox"
+        } else {
+            "/mail"
+        }
+    }
+
+    /// Where a message's body and downloads are served: the explorer's are audited as an
+    /// administrator's access.
+    pub fn content_prefix(&self) -> &'static str {
+        if self.explorer {
+            "/admin"
+        } else {
+            ""
+        }
     }
 
     /// The same place with another message open.
@@ -69,18 +95,29 @@ impl MailLocation {
         }
     }
 
-    /// A folder's first page, nothing open, no search.
-    pub fn folder(mailbox: i64, folder: i64) -> Self {
+    /// A folder's first page, nothing open, no search, in the same screen and instant.
+    pub fn in_folder(&self, mailbox: i64, folder: i64) -> Self {
         MailLocation {
             mailbox: Some(mailbox),
             folder: Some(folder),
+            explorer: self.explorer,
+            at: self.at.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Another mailbox's default folder, in the same screen.
+    pub fn in_mailbox(&self, mailbox: i64) -> Self {
+        MailLocation {
+            mailbox: Some(mailbox),
+            explorer: self.explorer,
             ..Default::default()
         }
     }
 }
 
-/// The location in the current URL, as a signal.
-pub fn use_mail_location() -> Memo<MailLocation> {
+/// The location in the current URL, as a signal; `explorer` for the admin's explorer.
+pub fn use_mail_location(explorer: bool) -> Memo<MailLocation> {
     let query = use_query_map();
     Memo::new(move |_| {
         query.with(|q| {
@@ -99,13 +136,15 @@ pub fn use_mail_location() -> Memo<MailLocation> {
                 page: number("page")
                     .and_then(|n| usize::try_from(n).ok())
                     .unwrap_or(0),
+                explorer,
+                at: text("at"),
             }
         })
     })
 }
 
 /// Percent-encodes a query value (everything but the unreserved characters).
-fn encode(value: &str) -> String {
+pub fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
@@ -132,11 +171,22 @@ mod tests {
             after: None,
             skipped: 0,
             page: 1,
+            explorer: false,
+            at: None,
         };
         assert_eq!(
             loc.to_url(),
             "/mail?m=2&f=7&q=from%3Aanna%20%22caf%C3%A9%20%26%20co%22&page=1&msg=99"
         );
         assert_eq!(MailLocation::default().to_url(), "/mail");
+        let admin = MailLocation {
+            explorer: true,
+            at: Some("2026-03-01T14:00:00Z".to_owned()),
+            ..loc
+        };
+        assert_eq!(
+            admin.in_folder(2, 8).to_url(),
+            "/admin/mailbox?m=2&f=8&at=2026-03-01T14%3A00%3A00Z"
+        );
     }
 }

@@ -11,6 +11,17 @@ use axum::response::{IntoResponse, Response};
 
 use super::{caller, refusal, WebState};
 
+/// Whose reach a route serves: the owner's archive (`/mail`, `/download`), or the explorer's
+/// (`/admin/...`: `browse_mail` within its scope, each access in the audit log).
+#[derive(Clone, Copy)]
+enum Reach {
+    Own,
+    /// Reading the body in the reader.
+    Browse,
+    /// Downloading the item or an attachment.
+    BrowseDownload,
+}
+
 /// The item and its content, if the caller of this request may read it; the refusal otherwise
 /// (someone else's item is "not found", like a missing one).
 async fn readable_item(
@@ -18,13 +29,21 @@ async fn readable_item(
     peer: SocketAddr,
     headers: &HeaderMap,
     item_id: i64,
+    reach: Reach,
 ) -> Result<(archive::ItemDetail, Vec<u8>), Response> {
     let caller = caller(ctx, peer, headers).await.map_err(refusal)?;
-    let item = caller
-        .own_mail()
-        .item(item_id)
-        .await
-        .map_err(|e| refusal(e.into()))?;
+    let item = match reach {
+        Reach::Own => caller.own_mail().item(item_id).await,
+        Reach::Browse => match caller.browse_mail() {
+            Ok(browse) => browse.item(item_id).await,
+            Err(e) => Err(e),
+        },
+        Reach::BrowseDownload => match caller.browse_mail() {
+            Ok(browse) => browse.download(item_id).await,
+            Err(e) => Err(e),
+        },
+    }
+    .map_err(|e| refusal(e.into()))?;
     let raw = item.raw().await.map_err(|e| refusal(e.into()))?;
     Ok((item.into_detail(), raw))
 }
@@ -78,12 +97,31 @@ fn download(name: &str, content_type: &'static str, bytes: Vec<u8>) -> Response 
 }
 
 pub async fn message_body(
+    state: State<WebState>,
+    peer: ConnectInfo<SocketAddr>,
+    item: Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    body_of(state, peer, item, headers, Reach::Own).await
+}
+
+pub async fn admin_message_body(
+    state: State<WebState>,
+    peer: ConnectInfo<SocketAddr>,
+    item: Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    body_of(state, peer, item, headers, Reach::Browse).await
+}
+
+async fn body_of(
     State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(item_id): Path<i64>,
     headers: HeaderMap,
+    reach: Reach,
 ) -> Response {
-    let (_, raw) = match readable_item(&state.ctx, peer, &headers, item_id).await {
+    let (_, raw) = match readable_item(&state.ctx, peer, &headers, item_id, reach).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -120,12 +158,31 @@ pub async fn message_body(
 }
 
 pub async fn message_eml(
+    state: State<WebState>,
+    peer: ConnectInfo<SocketAddr>,
+    item: Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    eml_of(state, peer, item, headers, Reach::Own).await
+}
+
+pub async fn admin_message_eml(
+    state: State<WebState>,
+    peer: ConnectInfo<SocketAddr>,
+    item: Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    eml_of(state, peer, item, headers, Reach::BrowseDownload).await
+}
+
+async fn eml_of(
     State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(item_id): Path<i64>,
     headers: HeaderMap,
+    reach: Reach,
 ) -> Response {
-    let (item, raw) = match readable_item(&state.ctx, peer, &headers, item_id).await {
+    let (item, raw) = match readable_item(&state.ctx, peer, &headers, item_id, reach).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -134,12 +191,31 @@ pub async fn message_eml(
 }
 
 pub async fn attachment(
+    state: State<WebState>,
+    peer: ConnectInfo<SocketAddr>,
+    path: Path<(i64, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    attachment_of(state, peer, path, headers, Reach::Own).await
+}
+
+pub async fn admin_attachment(
+    state: State<WebState>,
+    peer: ConnectInfo<SocketAddr>,
+    path: Path<(i64, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    attachment_of(state, peer, path, headers, Reach::BrowseDownload).await
+}
+
+async fn attachment_of(
     State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((item_id, index)): Path<(i64, usize)>,
     headers: HeaderMap,
+    reach: Reach,
 ) -> Response {
-    let (_, raw) = match readable_item(&state.ctx, peer, &headers, item_id).await {
+    let (_, raw) = match readable_item(&state.ctx, peer, &headers, item_id, reach).await {
         Ok(found) => found,
         Err(response) => return response,
     };

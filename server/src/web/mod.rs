@@ -59,6 +59,12 @@ fn plain_routes() -> Vec<(&'static str, axum::routing::MethodRouter<WebState>)> 
         ("/mail/body/{item}", get(mail::message_body)),
         ("/download/{item}/eml", get(mail::message_eml)),
         ("/download/{item}/attachment/{index}", get(mail::attachment)),
+        ("/admin/mail/body/{item}", get(mail::admin_message_body)),
+        ("/admin/download/{item}/eml", get(mail::admin_message_eml)),
+        (
+            "/admin/download/{item}/attachment/{index}",
+            get(mail::admin_attachment),
+        ),
     ]
 }
 

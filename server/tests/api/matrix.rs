@@ -33,7 +33,7 @@ const SIGNED_IN: [Who; 5] = [
 ];
 
 /// What a refusal looks like for this endpoint when signed in: `403` for a missing permission,
-/// `404` for someone else's content (indistinguishable from a missing item).
+/// `404` for someone else's content (indistinguishable from a missing item), [`SCOPED`] for both.
 #[derive(Clone, Copy)]
 struct Row {
     endpoint: &'static str,
@@ -41,7 +41,102 @@ struct Row {
     refused_with: u16,
 }
 
+/// `refused_with` of an endpoint on the seeded mailbox (alice@example.com) that needs
+/// `browse_mail`: 403 without the permission, 404 for the help desk scoped to another domain.
+const SCOPED: u16 = 1;
+const BROWSERS: [Who; 2] = [Who::Administrator, Who::HelpDesk];
+
 const ROWS: &[Row] = &[
+    Row {
+        endpoint: "/admin/mailboxes",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin/mailbox",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin/mailbox/snapshots",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin/mailbox/changes",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin/mail/body/{item}",
+        allowed: &BROWSERS,
+        refused_with: SCOPED,
+    },
+    Row {
+        endpoint: "/admin/download/{item}/eml",
+        allowed: &BROWSERS,
+        refused_with: SCOPED,
+    },
+    Row {
+        endpoint: "/admin/download/{item}/attachment/{index}",
+        allowed: &BROWSERS,
+        refused_with: SCOPED,
+    },
+    Row {
+        endpoint: "/api/explorer/mailboxes",
+        allowed: &[Who::Administrator, Who::HelpDesk, Who::ScopedHelpDesk],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/overview",
+        allowed: &BROWSERS,
+        refused_with: SCOPED,
+    },
+    Row {
+        endpoint: "/api/explorer/messages",
+        allowed: &BROWSERS,
+        refused_with: SCOPED,
+    },
+    Row {
+        endpoint: "/api/explorer/message",
+        allowed: &BROWSERS,
+        refused_with: SCOPED,
+    },
+    Row {
+        endpoint: "/api/explorer/search",
+        allowed: &BROWSERS,
+        refused_with: SCOPED,
+    },
+    Row {
+        endpoint: "/api/explorer/snapshots",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/create_snapshot",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/snapshot_hold",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/delete_snapshot",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/compare",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/select_deleted",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
     Row {
         endpoint: "/healthz",
         allowed: &EVERYONE,
@@ -313,6 +408,7 @@ const ROWS: &[Row] = &[
 struct Callers {
     cookies: BTreeMap<Who, String>,
     item: i64,
+    mailbox: i64,
 }
 
 async fn person(app: &TestApp, name: &str, role: Option<(&str, &str)>) -> String {
@@ -372,19 +468,33 @@ async fn callers(app: &TestApp) -> Callers {
     Callers {
         cookies,
         item: seeded.items[0].0,
+        mailbox: seeded.id,
     }
 }
 
 /// The request of a row: a GET for routes and pages, the server function's POST with harmless
 /// arguments (ids that do not exist: an allowed call may then answer "not found" or "invalid").
-async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64) -> u16 {
+async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64, mailbox: i64) -> u16 {
     let item = item.to_string();
+    let mailbox = mailbox.to_string();
+    let mb = ("mailbox", mailbox.as_str());
     if let Some(endpoint) = row.endpoint.strip_prefix("/api/") {
         let form: Vec<(&str, &str)> = match endpoint {
             "sign_in" => vec![("username", ""), ("password", "")],
             "mail/messages" => vec![("sort", "")],
             "mail/search" => vec![("query", "quince"), ("page", "0"), ("sort", "")],
-            "mail/message" => vec![("item", &item)],
+            "mail/message" | "explorer/message" => vec![("item", &item)],
+            "explorer/overview" | "explorer/snapshots" => vec![mb],
+            "explorer/messages" => vec![mb, ("sort", "")],
+            "explorer/search" => vec![mb, ("query", "quince"), ("page", "0"), ("sort", "")],
+            "explorer/create_snapshot" => {
+                vec![mb, ("task", "999999"), ("at", ""), ("label", "Matrix")]
+            }
+            "explorer/snapshot_hold" => vec![("id", "999999"), ("hold", "true")],
+            "explorer/delete_snapshot" => vec![("id", "999999")],
+            "explorer/compare" | "explorer/select_deleted" => {
+                vec![mb, ("from", "2020-01-01T00:00")]
+            }
             "admin/create_connection" => vec![
                 ("name", "Matrix"),
                 ("kind", "ews"),
@@ -478,16 +588,20 @@ async fn every_endpoint_allows_and_refuses_as_the_roles_say(kit: &testkit::TestD
     for row in first.into_iter().chain(last) {
         for who in EVERYONE {
             let cookie = callers.cookies.get(&who).map(String::as_str);
-            let status = call(&app, row, cookie, callers.item).await;
+            let status = call(&app, row, cookie, callers.item, callers.mailbox).await;
             let endpoint = row.endpoint;
             if row.allowed.contains(&who) {
                 assert!(
-                    !matches!(status, 401 | 403) && (status != 404 || row.refused_with != 404),
+                    !matches!(status, 401 | 403)
+                        && (status != 404 || !matches!(row.refused_with, 404 | SCOPED)),
                     "{endpoint} as {who:?} should be allowed, got {status}"
                 );
                 assert!(status < 500, "{endpoint} as {who:?}: {status}");
             } else if who == Who::SignedOut {
                 assert_eq!(status, 401, "{endpoint} signed out");
+            } else if row.refused_with == SCOPED {
+                let expected = if who == Who::ScopedHelpDesk { 404 } else { 403 };
+                assert_eq!(status, expected, "{endpoint} as {who:?}");
             } else {
                 assert_eq!(status, row.refused_with, "{endpoint} as {who:?}");
             }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod connections;
+pub mod explorer;
 pub mod roles;
 pub mod tasks;
 pub mod users;

@@ -6,7 +6,7 @@ use crate::api::mail::{FolderView, Overview};
 use crate::components::location::MailLocation;
 
 #[component]
-pub(super) fn FolderTree(location: Memo<MailLocation>, overview: Overview) -> impl IntoView {
+pub(crate) fn FolderTree(location: Memo<MailLocation>, overview: Overview) -> impl IntoView {
     let collapsed = RwSignal::new(std::collections::HashSet::<i64>::new());
     let Some(mailbox) = overview.mailbox.clone() else {
         return ().into_any();
@@ -38,11 +38,7 @@ pub(super) fn FolderTree(location: Memo<MailLocation>, overview: Overview) -> im
                 {options
                     .into_iter()
                     .map(|m| {
-                        let href = MailLocation {
-                            mailbox: Some(m.id),
-                            ..Default::default()
-                        }
-                            .to_url();
+                        let href = location.get_untracked().in_mailbox(m.id).to_url();
                         let current = m.id == mailbox_id;
                         view! {
                             <a href=href class:current=current>
@@ -71,7 +67,7 @@ pub(super) fn FolderTree(location: Memo<MailLocation>, overview: Overview) -> im
                     .into_iter()
                     .map(|folder| {
                         let id = folder.id;
-                        let href = MailLocation::folder(mailbox_id, id).to_url();
+                        let href = location.get_untracked().in_folder(mailbox_id, id).to_url();
                         let selected = move || {
                             let loc = location.get();
                             loc.query.is_none() && loc.folder.or(default_folder) == Some(id)

@@ -36,7 +36,7 @@ pub(super) fn list_keys(ev: leptos::ev::KeyboardEvent) {
 }
 
 #[component]
-pub(super) fn MessageListPane(location: Memo<MailLocation>, list: ListResource) -> impl IntoView {
+pub(crate) fn MessageListPane(location: Memo<MailLocation>, list: ListResource) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <div class="loading">"Loading messages…"</div> }>
             {move || Suspend::new(async move {
@@ -60,6 +60,7 @@ fn MessageTable(location: Memo<MailLocation>, list: MessageList) -> impl IntoVie
     let sort = loc.sort.clone().unwrap_or_else(|| "date".to_owned());
     let sort_link = {
         let folder_id = folder.id;
+        let loc = loc.clone();
         move |key: &'static str, label: &'static str| {
             // Clicking the current column flips its direction; another column starts with the
             // natural order (newest date, A to Z, largest size).
@@ -80,7 +81,7 @@ fn MessageTable(location: Memo<MailLocation>, list: MessageList) -> impl IntoVie
             };
             let href = MailLocation {
                 sort: Some(next),
-                ..MailLocation::folder(mailbox, folder_id)
+                ..loc.in_folder(mailbox, folder_id)
             }
             .to_url();
             let arrow = (current == key).then_some(if ascending { " ↑" } else { " ↓" });
@@ -160,7 +161,7 @@ fn MessageTable(location: Memo<MailLocation>, list: MessageList) -> impl IntoVie
 /// One message in a list. A search hit (`found_in` set) shows its folder and snippet instead of
 /// its size.
 #[component]
-pub(super) fn Row(
+pub(crate) fn Row(
     location: Memo<MailLocation>,
     base: MailLocation,
     row: MessageRow,

@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, Redirect};
 
-mod folder_tree;
-mod message_list;
-mod reader;
-mod search_results;
+pub(crate) mod folder_tree;
+pub(crate) mod message_list;
+pub(crate) mod reader;
+pub(crate) mod search_results;
 
 use crate::api::auth::current_user;
 use crate::api::error::ApiError;
@@ -23,9 +23,9 @@ use message_list::MessageListPane;
 use reader::ReaderPane;
 use search_results::SearchResults;
 
-pub(super) type ListResource = Resource<Result<Option<MessageList>, ApiError>>;
-pub(super) type SearchResource = Resource<Result<Option<SearchPage>, ApiError>>;
-pub(super) type MessageResource = Resource<Result<Option<MessageDetail>, ApiError>>;
+pub(crate) type ListResource = Resource<Result<Option<MessageList>, ApiError>>;
+pub(crate) type SearchResource = Resource<Result<Option<SearchPage>, ApiError>>;
+pub(crate) type MessageResource = Resource<Result<Option<MessageDetail>, ApiError>>;
 
 /// The screen's data. All resources are created here, once and in a fixed order: the browser
 /// matches the server's serialised results to resources by creation order, so creating them
@@ -40,7 +40,7 @@ struct MailData {
 
 #[component]
 pub fn MailPage() -> impl IntoView {
-    let location = use_mail_location();
+    let location = use_mail_location(false);
     let user = Resource::new(|| (), |_| current_user());
     let overview = Resource::new(move || location.get().mailbox, mail_overview);
     let list = Resource::new(

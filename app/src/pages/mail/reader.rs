@@ -9,7 +9,7 @@ use crate::components::location::MailLocation;
 use super::MessageResource;
 
 #[component]
-pub(super) fn ReaderPane(location: Memo<MailLocation>, message: MessageResource) -> impl IntoView {
+pub(crate) fn ReaderPane(location: Memo<MailLocation>, message: MessageResource) -> impl IntoView {
     view! {
         <article class="reader-pane" aria-label="Message">
             <Transition fallback=|| view! { <div class="loading">"Opening…"</div> }>
@@ -36,6 +36,7 @@ fn Reader(location: Memo<MailLocation>, message: MessageDetail) -> impl IntoView
     }
     .to_url();
     let id = message.id;
+    let prefix = location.get_untracked().content_prefix();
     let recipients = |label: &'static str, list: Vec<String>| {
         (!list.is_empty()).then(|| {
             view! {
@@ -70,7 +71,7 @@ fn Reader(location: Memo<MailLocation>, message: MessageDetail) -> impl IntoView
                 </div>
             </div>
             <div class="reader-actions">
-                <a class="button" href=format!("/download/{id}/eml") download="" rel="external">
+                <a class="button" href=format!("{prefix}/download/{id}/eml") download="" rel="external">
                     "Download .eml"
                 </a>
                 <span class="muted">{message.size.clone()}</span>
@@ -101,7 +102,7 @@ fn Reader(location: Memo<MailLocation>, message: MessageDetail) -> impl IntoView
                                     view! {
                                         <li>
                                             <a
-                                                href=format!("/download/{id}/attachment/{}", a.index)
+                                                href=format!("{prefix}/download/{id}/attachment/{}", a.index)
                                                 download=""
                                                 rel="external"
                                                 title=a.content_type.clone()
@@ -125,7 +126,7 @@ fn Reader(location: Memo<MailLocation>, message: MessageDetail) -> impl IntoView
                         title="Message body"
                         sandbox="allow-popups allow-popups-to-escape-sandbox"
                         referrerpolicy="no-referrer"
-                        src=format!("/mail/body/{id}")
+                        src=format!("{prefix}/mail/body/{id}")
                     ></iframe>
                 }
                     .into_any()

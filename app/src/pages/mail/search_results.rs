@@ -9,7 +9,7 @@ use super::message_list::{list_keys, Row};
 use super::SearchResource;
 
 #[component]
-pub(super) fn SearchResults(
+pub(crate) fn SearchResults(
     location: Memo<MailLocation>,
     results: SearchResource,
 ) -> impl IntoView {
@@ -32,6 +32,8 @@ fn SearchList(location: Memo<MailLocation>, page: SearchPage) -> impl IntoView {
     let close_href = MailLocation {
         mailbox: loc.mailbox,
         folder: loc.folder,
+        explorer: loc.explorer,
+        at: loc.at.clone(),
         ..Default::default()
     }
     .to_url();

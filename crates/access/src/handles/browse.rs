@@ -145,6 +145,15 @@ impl<'a> MailBrowser<'a> {
     /// Opens an item of a mailbox in scope: a message, or a calendar item or contact with the
     /// `browse_calendars` permission as well. Logged as opened.
     pub async fn item(&self, id: i64) -> Result<ReadableItem, AccessError> {
+        self.item_as(id, AuditAction::ItemOpened).await
+    }
+
+    /// The same item for a download of it (or of one of its attachments), logged as such.
+    pub async fn download(&self, id: i64) -> Result<ReadableItem, AccessError> {
+        self.item_as(id, AuditAction::ItemDownloaded).await
+    }
+
+    async fn item_as(&self, id: i64, action: AuditAction) -> Result<ReadableItem, AccessError> {
         let detail = self
             .archive()
             .item(id)
@@ -156,7 +165,7 @@ impl<'a> MailBrowser<'a> {
         let mailbox = self.mailbox(detail.mailbox_id).await?;
         self.caller
             .record(
-                AuditAction::ItemOpened,
+                action,
                 Some((mailbox.id(), &mailbox.mailbox().owner_address)),
                 format!("{} “{}”", detail.kind.as_str(), detail.subject),
             )
