@@ -21,9 +21,10 @@ impl Timestamp {
         self.0.div_euclid(1_000_000)
     }
 
-    /// UTC, to the second: `2026-12-02T05:26:36Z`.
+    /// UTC, to the microsecond when there is a fraction (`2026-12-02T05:26:36.25Z`), so that
+    /// an instant in a link is exactly the stored one.
     pub fn to_rfc3339(self) -> String {
-        time::OffsetDateTime::from_unix_timestamp(self.unix_seconds())
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1000)
             .ok()
             .and_then(|t| {
                 t.format(&time::format_description::well_known::Rfc3339)
@@ -84,6 +85,9 @@ mod tests {
             Timestamp::parse_instant("2026-12-02T05:26"),
             Some(Timestamp::from_unix_seconds(1_796_189_160))
         );
+        let fine = Timestamp(t.0 + 250_000);
+        assert_eq!(fine.to_rfc3339(), "2026-12-02T05:26:36.25Z");
+        assert_eq!(Timestamp::parse_instant(&fine.to_rfc3339()), Some(fine));
         assert_eq!(Timestamp::parse_instant("yesterday"), None);
         assert_eq!(Timestamp::parse_instant("2026-13-02T05:26"), None);
     }

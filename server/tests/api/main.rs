@@ -3,6 +3,7 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod explorer;
 mod mail;
 mod matrix;
 mod operations;
