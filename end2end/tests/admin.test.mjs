@@ -157,3 +157,85 @@ test('an administrator adds an auditor, a role of their own, and checks the audi
   await hers.locator('h1', { hasText: 'Not part of your role' }).waitFor();
   await context.close();
 });
+
+test('an administrator explores the mailbox, snapshots it and sees what the source changed', async () => {
+  const { page, problems } = browser;
+  await page.goto(`${portal.url}/admin/mailboxes`);
+  await hydrated(page);
+  const row = page.locator('.mailbox-table tr', { hasText: alice.address });
+  await row.waitFor();
+  assert.match(await row.textContent(), /Staff · Head office/);
+  await row.getByRole('link', { name: 'Open' }).click();
+  await page.waitForURL(/\/admin\/mailbox\?m=\d+$/);
+  await hydrated(page);
+  const inbox = page.locator('li.folder', { hasText: 'Inbox' }).first();
+  await inbox.waitFor();
+  const before = Number(await inbox.locator('.count.total').textContent());
+  assert.ok(before >= 2, `the Inbox has mail (${before})`);
+  await page.locator('.rows .row').first().click();
+  await page.locator('.reader-subject').waitFor();
+  await screenshot(page, 'explorer-mailbox');
+
+  await page.getByRole('link', { name: 'Snapshots' }).click();
+  await page.waitForURL(/\/admin\/mailbox\/snapshots/);
+  await hydrated(page);
+  await page.fill('input[name="label"]', 'Before the clean-up');
+  await page.getByRole('button', { name: 'Take snapshot' }).click();
+  await page.locator('.outcome.ok', { hasText: 'Snapshot “Before the clean-up”' }).waitFor();
+  const snapshot = page.locator('.snapshot-table tr', { hasText: 'Before the clean-up' });
+  await snapshot.waitFor();
+  await screenshot(page, 'explorer-snapshots');
+
+  // In the source, one message is deleted and another moved to Deleted Items; then a sync.
+  await new Promise((r) => setTimeout(r, 1100));
+  const control = `${sim.url}/_control/${alice.address}`;
+  assert.equal((await fetch(`${control}/delete?folder=inbox&index=0`, { method: 'POST' })).status, 200);
+  assert.equal((await fetch(`${control}/move?folder=inbox&index=0&to=deleteditems`, { method: 'POST' })).status, 200);
+  await page.goto(`${portal.url}/admin/tasks`);
+  await hydrated(page);
+  const card = page.locator('.task-card', { hasText: 'Staff' });
+  await card.getByRole('button', { name: 'Sync all now' }).click();
+
+  // The difference shows both changes once the sync has seen them.
+  await page.goBack();
+  await hydrated(page);
+  const compare = await page.locator('.snapshot-table tr', { hasText: 'Before the clean-up' })
+    .getByRole('link', { name: 'Compare with now' }).getAttribute('href');
+  let moved = page.locator('tr[data-kind="moved"]');
+  for (let i = 0; i < 60; i++) {
+    await page.goto(`${portal.url}${compare}`);
+    await hydrated(page);
+    await page.locator('.change-chips').waitFor();
+    if (await moved.count() > 0 && await page.locator('tr[data-kind="deleted"]').count() > 0) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.match(await moved.first().textContent(), /Inbox → Deleted Items/);
+  assert.match(await moved.first().textContent(), /Between the syncs of/);
+  assert.equal(await page.locator('tr[data-kind="deleted"]').count(), 1);
+  assert.equal(await page.locator('tr[data-kind="added"]').count(), 0);
+  await page.getByRole('button', { name: /Select the 1 deleted items/ }).click();
+  await page.locator('.outcome.ok', { hasText: 'saved with 1 item' }).waitFor();
+  await screenshot(page, 'explorer-changes');
+
+  // The snapshot still shows the Inbox as it was; now it has two fewer.
+  await page.goto(`${portal.url}/admin/mailbox/snapshots?${compare.split('?')[1].split('&')[0]}`);
+  await hydrated(page);
+  await page.locator('.snapshot-table tr', { hasText: 'Before the clean-up' })
+    .getByRole('link', { name: 'Browse' }).click();
+  await page.waitForURL(/at=/);
+  await hydrated(page);
+  await page.locator('.instant-note', { hasText: 'As seen by the sync of' }).waitFor();
+  const then = page.locator('li.folder', { hasText: 'Inbox' }).first();
+  assert.equal(Number(await then.locator('.count.total').textContent()), before);
+  await screenshot(page, 'explorer-as-of');
+  await page.getByRole('link', { name: 'Now' }).click();
+  await page.waitForURL(/\/admin\/mailbox\?m=\d+$/);
+  await hydrated(page);
+  const now = page.locator('li.folder', { hasText: 'Inbox' }).first();
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('li.folder .count.total')?.textContent) === n,
+    before - 2,
+  );
+  assert.equal(Number(await now.locator('.count.total').textContent()), before - 2);
+  assert.deepEqual(problems, []);
+});

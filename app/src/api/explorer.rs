@@ -129,6 +129,7 @@ pub struct FolderChoice {
 pub struct ComparePage {
     pub mailbox_id: i64,
     pub display_name: String,
+    pub owner: String,
     pub from: InstantView,
     pub to: InstantView,
     /// False when the later end is "now".
@@ -611,10 +612,11 @@ pub mod ssr {
                 path: path.clone(),
             })
             .collect();
-        folders.sort_by(|a, b| a.path.to_lowercase().cmp(&b.path.to_lowercase()));
+        folders.sort_by_key(|f| f.path.to_lowercase());
         ComparePage {
             mailbox_id: mailbox.id(),
             display_name: mailbox.mailbox().display_name.clone(),
+            owner: mailbox.mailbox().owner_address.clone(),
             from: instant_view(&compared.from),
             to: instant_view(&compared.to),
             to_is_instant,

@@ -11,6 +11,7 @@
 // Tests may unwrap: a panic there is a test failure with a clear location.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod control;
 pub mod ews;
 pub mod graph;
 pub mod mailbox;
@@ -159,6 +160,7 @@ pub fn router(state: Arc<state::SimState>) -> Router {
         .route("/EWS/Exchange.asmx", post(ews::ews_endpoint))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token_endpoint))
         .route("/v1.0/{*rest}", any(graph::graph_endpoint))
+        .route("/_control/{address}/{action}", post(control::control))
         .with_state(state)
 }
 

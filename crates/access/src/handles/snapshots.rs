@@ -343,11 +343,16 @@ impl<'a> SnapshotsAdmin<'a> {
                 "Nothing was deleted between those two instants, so there is nothing to select.",
             ));
         }
+        // To the minute, as people name things; the rule keeps the exact instants.
+        let minute = |t: Timestamp| {
+            let text = t.to_rfc3339();
+            format!("{} UTC", text.get(..16).unwrap_or(&text).replace('T', " "))
+        };
         let label = match label.trim() {
             "" => format!(
                 "Deleted between {} and {}",
-                diff.from.to_rfc3339(),
-                diff.to.to_rfc3339()
+                minute(diff.from),
+                minute(diff.to)
             ),
             l => l.chars().take(200).collect(),
         };
