@@ -1,8 +1,10 @@
 //! Changes to a mailbox made "in the source" while the simulator runs as its own process, so
 //! browser tests can delete and move mail between two syncs as a person in Outlook would:
 //!
-//!     POST /_control/{address}/delete   folder=inbox&index=0
-//!     POST /_control/{address}/move     folder=inbox&index=1&to=deleteditems
+//! ```text
+//! POST /_control/{address}/delete?folder=inbox&index=0
+//! POST /_control/{address}/move?folder=inbox&index=1&to=deleteditems
+//! ```
 //!
 //! `folder` and `to` are folder ids, well-known names or paths; `index` counts the folder's items
 //! oldest first. Not part of any Microsoft protocol: the simulator listens on loopback only.
