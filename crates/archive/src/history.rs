@@ -45,6 +45,8 @@ impl ItemChangeKind {
 pub struct ItemChange {
     /// The item as it is at the later instant; for a deleted item, as it was at the earlier one.
     pub item_id: ItemId,
+    /// Message, calendar item or contact.
+    pub item_kind: ItemKind,
     pub kind: ItemChangeKind,
     pub at: Timestamp,
     pub from_folder: Option<FolderId>,
@@ -96,12 +98,6 @@ pub struct Difference {
     pub to: Timestamp,
     pub items: Vec<ItemChange>,
     pub folders: Vec<FolderChange>,
-}
-
-impl Difference {
-    pub fn count(&self, kind: ItemChangeKind) -> usize {
-        self.items.iter().filter(|c| c.kind == kind).count()
-    }
 }
 
 /// Which item changes a page shows: none of the kinds named means every kind; a folder matches
@@ -175,10 +171,16 @@ pub struct SelectedItem {
     pub folder_id: Option<FolderId>,
 }
 
-/// A membership interval as the difference reads it.
+/// Whether the half-open interval [`from`, `until`) holds at `t`.
+fn valid_at(from: i64, until: Option<i64>, t: i64) -> bool {
+    from <= t && until.is_none_or(|u| u > t)
+}
+
+/// A membership interval as the difference reads it, with the kind of its item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Interval {
     pub item_id: ItemId,
+    pub item_kind: ItemKind,
     pub folder_id: FolderId,
     pub is_read: bool,
     pub from: i64,
@@ -187,7 +189,7 @@ pub(crate) struct Interval {
 
 impl Interval {
     fn valid_at(&self, t: i64) -> bool {
-        self.from <= t && self.until.is_none_or(|u| u > t)
+        valid_at(self.from, self.until, t)
     }
 }
 
@@ -210,14 +212,23 @@ pub(crate) struct PairingKey {
 }
 
 /// The item changes between `from` and `to`, given every interval that starts or ends in
-/// (`from`, `to`]. An item is in at most one folder at a time (a move closes the old interval
-/// where it opens the new one), so its state at an instant is its one interval valid then.
+/// (`from`, `to`], moves paired by `keys`, newest first. An item is in at most one folder at a
+/// time (a move closes the old interval where it opens the new one), so its state at an
+/// instant is its one interval valid then.
 pub(crate) fn item_changes(
     from: i64,
     to: i64,
     intervals: &[Interval],
     keys: &HashMap<ItemId, PairingKey>,
 ) -> Vec<ItemChange> {
+    let mut changes = state_changes(from, to, intervals);
+    pair_moves(&mut changes, keys);
+    changes.sort_by(|a, b| b.at.cmp(&a.at).then(b.item_id.cmp(&a.item_id)));
+    changes
+}
+
+/// Each item's state at `from` against its state at `to`, unpaired and unordered.
+fn state_changes(from: i64, to: i64, intervals: &[Interval]) -> Vec<ItemChange> {
     let mut by_item: HashMap<ItemId, (Option<Interval>, Option<Interval>)> = HashMap::new();
     for iv in intervals {
         let entry = by_item.entry(iv.item_id).or_default();
@@ -234,6 +245,7 @@ pub(crate) fn item_changes(
             (None, None) => None,
             (None, Some(after)) => Some(ItemChange {
                 item_id,
+                item_kind: after.item_kind,
                 kind: ItemChangeKind::Added,
                 at: Timestamp(after.from),
                 from_folder: None,
@@ -244,6 +256,7 @@ pub(crate) fn item_changes(
             }),
             (Some(before), None) => Some(ItemChange {
                 item_id,
+                item_kind: before.item_kind,
                 kind: ItemChangeKind::Deleted,
                 at: Timestamp(before.until.unwrap_or(to)),
                 from_folder: Some(before.folder_id),
@@ -264,6 +277,7 @@ pub(crate) fn item_changes(
                 };
                 Some(ItemChange {
                     item_id,
+                    item_kind: after.item_kind,
                     kind,
                     at: Timestamp(before.until.unwrap_or(after.from)),
                     from_folder: Some(before.folder_id),
@@ -276,8 +290,6 @@ pub(crate) fn item_changes(
         };
         changes.extend(change);
     }
-    pair_moves(&mut changes, keys);
-    changes.sort_by(|a, b| b.at.cmp(&a.at).then(b.item_id.cmp(&a.item_id)));
     changes
 }
 
@@ -346,7 +358,7 @@ fn pair_moves(changes: &mut Vec<ItemChange>, keys: &HashMap<ItemId, PairingKey>)
 /// The folder changes between `from` and `to`, given every version that starts or ends in
 /// (`from`, `to`].
 pub(crate) fn folder_changes(from: i64, to: i64, versions: &[FolderVersion]) -> Vec<FolderChange> {
-    let valid = |v: &FolderVersion, t: i64| v.from <= t && v.until.is_none_or(|u| u > t);
+    let valid = |v: &FolderVersion, t: i64| valid_at(v.from, v.until, t);
     let mut by_folder: HashMap<FolderId, (Option<&FolderVersion>, Option<&FolderVersion>)> =
         HashMap::new();
     for v in versions {
@@ -403,6 +415,7 @@ mod tests {
     fn iv(item: i64, folder: i64, read: bool, from: i64, until: Option<i64>) -> Interval {
         Interval {
             item_id: item,
+            item_kind: ItemKind::Message,
             folder_id: folder,
             is_read: read,
             from,

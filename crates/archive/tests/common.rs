@@ -39,6 +39,14 @@ impl TestArchive {
     }
 }
 
+/// An archive over one of the test kit's databases, its blobs in the kit's folder.
+pub fn archive_on(kit: &testkit::TestDb) -> Archive {
+    Archive::new(
+        kit.db.clone(),
+        Blobs::local(kit.dir().join("blobs"), None).unwrap(),
+    )
+}
+
 pub fn t(seconds: i64) -> Timestamp {
     Timestamp::from_unix_seconds(1_700_000_000 + seconds)
 }

@@ -4,35 +4,7 @@
 mod common;
 
 use archive::*;
-use common::{message, t, TestArchive};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                let ta = super::TestArchive::sqlite().await;
-                super::$name(&ta).await;
-                ta.finish().await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                let Some(ta) = super::TestArchive::postgres().await else { return };
-                super::$name(&ta).await;
-                ta.finish().await;
-            })*
-        }
-    };
-}
-
-on_both_backends!(
-    difference_names_every_change_between_two_instants,
-    a_move_archived_as_delete_and_add_is_one_move,
-    snapshots_are_rows_and_held_ones_pin_their_items,
-    a_selection_keeps_its_items_and_their_folders,
-);
+use common::{message, t};
 
 fn folder(source: &str, parent: Option<&str>, name: &str) -> FolderSpec {
     FolderSpec {
@@ -98,8 +70,9 @@ async fn id_of(a: &Archive, m: MailboxId, source: &str) -> ItemId {
     a.item_by_source_id(m, source).await.unwrap().unwrap().id
 }
 
-async fn difference_names_every_change_between_two_instants(ta: &TestArchive) {
-    let a = &ta.archive;
+testkit::each_backend!(difference_names_every_change_between_two_instants);
+async fn difference_names_every_change_between_two_instants(kit: &testkit::TestDb) {
+    let a = &common::archive_on(kit);
     let m = seeded(a, "diff@example.com").await;
     let inbox = a.folder_id(m, "inbox").await.unwrap().unwrap();
     let arch = a.folder_id(m, "arch").await.unwrap().unwrap();
@@ -203,8 +176,9 @@ async fn difference_names_every_change_between_two_instants(ta: &TestArchive) {
     assert_eq!(a.first_seen(m).await.unwrap(), Some(t(10)));
 }
 
-async fn a_move_archived_as_delete_and_add_is_one_move(ta: &TestArchive) {
-    let a = &ta.archive;
+testkit::each_backend!(a_move_archived_as_delete_and_add_is_one_move);
+async fn a_move_archived_as_delete_and_add_is_one_move(kit: &testkit::TestDb) {
+    let a = &common::archive_on(kit);
     let m = seeded(a, "pairs@example.com").await;
     // How history looked before the sync paired EWS moves: the item vanished from the Inbox and
     // the same message appeared in Archive under a new id.
@@ -233,8 +207,9 @@ async fn a_move_archived_as_delete_and_add_is_one_move(ta: &TestArchive) {
         .any(|c| c.kind == ItemChangeKind::Deleted && c.item_id == s2));
 }
 
-async fn snapshots_are_rows_and_held_ones_pin_their_items(ta: &TestArchive) {
-    let a = &ta.archive;
+testkit::each_backend!(snapshots_are_rows_and_held_ones_pin_their_items);
+async fn snapshots_are_rows_and_held_ones_pin_their_items(kit: &testkit::TestDb) {
+    let a = &common::archive_on(kit);
     let m = seeded(a, "snap@example.com").await;
     a.delete_item(m, "S1", t(20)).await.unwrap();
     a.put_item(put(m, "inbox", "S5", mail(5), t(30)))
@@ -287,8 +262,9 @@ async fn snapshots_are_rows_and_held_ones_pin_their_items(ta: &TestArchive) {
     );
 }
 
-async fn a_selection_keeps_its_items_and_their_folders(ta: &TestArchive) {
-    let a = &ta.archive;
+testkit::each_backend!(a_selection_keeps_its_items_and_their_folders);
+async fn a_selection_keeps_its_items_and_their_folders(kit: &testkit::TestDb) {
+    let a = &common::archive_on(kit);
     let m = seeded(a, "sel@example.com").await;
     let other = seeded(a, "other@example.com").await;
     let inbox = a.folder_id(m, "inbox").await.unwrap();

@@ -58,44 +58,48 @@ impl Archive {
         to: Timestamp,
     ) -> Result<Difference> {
         let (from, to) = if from <= to { (from, to) } else { (to, from) };
-        let rows = sqlx::query(
-            "SELECT item_id, folder_id, CASE WHEN is_read THEN 1 ELSE 0 END AS read_flag, seen_from, seen_until \
-             FROM archive_memberships WHERE mailbox_id = $1 AND seen_from > $2 AND seen_from <= $3 \
+        // The item's kind and what pairs a delete with an add come with each interval: one
+        // round trip, whatever the number of changes.
+        let columns =
+            "m.item_id, m.folder_id, CASE WHEN m.is_read THEN 1 ELSE 0 END AS read_flag, \
+            m.seen_from, m.seen_until, i.kind, i.message_id, i.blob_hash";
+        let rows = sqlx::query(&format!(
+            "SELECT {columns} FROM archive_memberships m JOIN archive_items i ON i.id = m.item_id \
+             WHERE m.mailbox_id = $1 AND m.seen_from > $2 AND m.seen_from <= $3 \
              UNION ALL \
-             SELECT item_id, folder_id, CASE WHEN is_read THEN 1 ELSE 0 END AS read_flag, seen_from, seen_until \
-             FROM archive_memberships WHERE mailbox_id = $1 AND seen_until > $2 AND seen_until <= $3",
-        )
+             SELECT {columns} FROM archive_memberships m JOIN archive_items i ON i.id = m.item_id \
+             WHERE m.mailbox_id = $1 AND m.seen_until > $2 AND m.seen_until <= $3"
+        ))
         .bind(mailbox)
         .bind(from.0)
         .bind(to.0)
         .fetch_all(&self.db.pool)
         .await?;
         let mut intervals = Vec::with_capacity(rows.len());
+        let mut keys = HashMap::new();
         for row in &rows {
+            let item_id: ItemId = row.try_get("item_id")?;
+            let item_kind = ItemKind::parse(&row.try_get::<String, _>("kind")?);
             intervals.push(Interval {
-                item_id: row.try_get("item_id")?,
+                item_id,
+                item_kind,
                 folder_id: row.try_get("folder_id")?,
                 is_read: flag(row, "read_flag")?,
                 from: row.try_get("seen_from")?,
                 until: row.try_get("seen_until")?,
             });
+            keys.entry(item_id).or_insert(PairingKey {
+                kind: item_kind,
+                message_id: row
+                    .try_get::<Option<String>, _>("message_id")?
+                    .filter(|m| !m.is_empty()),
+                blob_hash: row.try_get("blob_hash")?,
+            });
         }
         // An interval that both starts and ends in the range comes twice; once is enough.
         intervals.sort_by_key(|i| (i.item_id, i.from, i.folder_id));
         intervals.dedup();
-
-        let first = item_changes(from.0, to.0, &intervals, &HashMap::new());
-        let unpaired: Vec<ItemId> = first
-            .iter()
-            .filter(|c| matches!(c.kind, ItemChangeKind::Added | ItemChangeKind::Deleted))
-            .map(|c| c.item_id)
-            .collect();
-        let keys = self.pairing_keys(&unpaired).await?;
-        let items = if keys.is_empty() {
-            first
-        } else {
-            item_changes(from.0, to.0, &intervals, &keys)
-        };
+        let items = item_changes(from.0, to.0, &intervals, &keys);
 
         let rows = sqlx::query(
             "SELECT folder_id, parent_id, name, seen_from, seen_until FROM archive_folder_versions \
@@ -124,34 +128,6 @@ impl Archive {
         })
     }
 
-    /// Message id and content of the items that were added or deleted, for pairing moves.
-    async fn pairing_keys(&self, ids: &[ItemId]) -> Result<HashMap<ItemId, PairingKey>> {
-        let mut keys = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(super::IN_CHUNK) {
-            let sql = format!(
-                "SELECT id, kind, message_id, blob_hash FROM archive_items WHERE id IN ({})",
-                super::placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&self.db.pool).await? {
-                keys.insert(
-                    row.try_get("id")?,
-                    PairingKey {
-                        kind: ItemKind::parse(&row.try_get::<String, _>("kind")?),
-                        message_id: row
-                            .try_get::<Option<String>, _>("message_id")?
-                            .filter(|m| !m.is_empty()),
-                        blob_hash: row.try_get("blob_hash")?,
-                    },
-                );
-            }
-        }
-        Ok(keys)
-    }
-
     /// One page of the difference, filtered, with the counts of the whole difference.
     pub async fn difference_page(
         &self,
@@ -161,17 +137,10 @@ impl Archive {
         filter: &DifferenceFilter,
     ) -> Result<DifferencePage> {
         let diff = self.difference(mailbox, from, to).await?;
-        let ids: Vec<ItemId> = diff.items.iter().map(|c| c.item_id).collect();
-        let kinds_of = self.item_kinds(&ids).await?;
         let visible: Vec<&ItemChange> = diff
             .items
             .iter()
-            .filter(|c| {
-                filter.item_kinds.is_empty()
-                    || kinds_of
-                        .get(&c.item_id)
-                        .is_some_and(|k| filter.item_kinds.contains(k))
-            })
+            .filter(|c| filter.item_kinds.is_empty() || filter.item_kinds.contains(&c.item_kind))
             .collect();
         let counts = ItemChangeKind::ALL
             .into_iter()
@@ -209,27 +178,6 @@ impl Archive {
             matching: matching.len(),
             rows,
         })
-    }
-
-    async fn item_kinds(&self, ids: &[ItemId]) -> Result<HashMap<ItemId, ItemKind>> {
-        let mut kinds = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(super::IN_CHUNK) {
-            let sql = format!(
-                "SELECT id, kind FROM archive_items WHERE id IN ({})",
-                super::placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&self.db.pool).await? {
-                kinds.insert(
-                    row.try_get("id")?,
-                    ItemKind::parse(&row.try_get::<String, _>("kind")?),
-                );
-            }
-        }
-        Ok(kinds)
     }
 
     pub async fn create_snapshot(&self, new: &NewSnapshot) -> Result<Snapshot> {
@@ -392,23 +340,5 @@ impl Archive {
                 })
             })
             .collect()
-    }
-
-    /// Item counts and archived size of every mailbox, for the explorer's list.
-    pub async fn mailbox_totals(&self) -> Result<HashMap<MailboxId, (i64, i64)>> {
-        let rows = sqlx::query(
-            "SELECT mailbox_id, COUNT(*) AS items, CAST(SUM(size) AS BIGINT) AS bytes FROM archive_items GROUP BY mailbox_id",
-        )
-        .fetch_all(&self.db.pool)
-        .await?;
-        let mut out = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            let bytes: Option<i64> = row.try_get("bytes")?;
-            out.insert(
-                row.try_get("mailbox_id")?,
-                (row.try_get("items")?, bytes.unwrap_or(0)),
-            );
-        }
-        Ok(out)
     }
 }

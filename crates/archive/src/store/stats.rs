@@ -1,5 +1,9 @@
 //! Counts and consistency checks over the whole store.
 
+use std::collections::HashMap;
+
+use sqlx::Row;
+
 use super::{Archive, Result};
 use crate::types::*;
 
@@ -29,5 +33,23 @@ impl Archive {
                 .fetch_all(&self.db.pool)
                 .await?,
         )
+    }
+
+    /// Item counts and archived size of every mailbox, for the explorer's list.
+    pub async fn mailbox_totals(&self) -> Result<HashMap<MailboxId, (i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT mailbox_id, COUNT(*) AS items, CAST(SUM(size) AS BIGINT) AS bytes FROM archive_items GROUP BY mailbox_id",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let bytes: Option<i64> = row.try_get("bytes")?;
+            out.insert(
+                row.try_get("mailbox_id")?,
+                (row.try_get("items")?, bytes.unwrap_or(0)),
+            );
+        }
+        Ok(out)
     }
 }
