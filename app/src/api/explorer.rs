@@ -186,28 +186,16 @@ pub async fn explorer_messages(
     let browse = caller.browse_mail()?;
     let chosen = browse.mailbox(mailbox).await?;
     let folders = super::mail::ssr::ordered_folders(&browse.folder_tree(&chosen, at).await?);
-    let Some(folder_id) = folder.or_else(|| super::mail::ssr::default_folder(&folders)) else {
+    let Some(folder) = super::mail::ssr::chosen_folder(folders, folder)? else {
         return Ok(None);
     };
-    let folder_view = folders
-        .into_iter()
-        .find(|f| f.id == folder_id)
-        .ok_or(ApiError::NotFound)?;
-    let (sort_key, descending) = super::mail::ssr::sort_key(&sort);
-    let query = archive::ListQuery {
-        sort: sort_key,
-        descending,
-        limit: super::mail::PAGE_SIZE as u32,
-        after,
-        as_of: at,
-    };
-    let page = browse.list_folder(&chosen, folder_id, &query).await?;
-    Ok(Some(MessageList {
-        mailbox_id: chosen.id(),
-        folder: folder_view,
-        rows: page.items.iter().map(super::mail::ssr::row).collect(),
-        next: page.next,
-    }))
+    let query = super::mail::ssr::list_query(&sort, after, at);
+    let page = browse.list_folder(&chosen, folder.id, &query).await?;
+    Ok(Some(super::mail::ssr::message_list(
+        chosen.id(),
+        folder,
+        page,
+    )))
 }
 
 #[server(endpoint = "explorer/message")]
@@ -231,39 +219,10 @@ pub async fn explorer_search(
     let caller = super::access::caller().await?;
     let browse = caller.browse_mail()?;
     let chosen = browse.mailbox(mailbox).await?;
-    let mut result = SearchPage {
-        query: query.clone(),
-        total: 0,
-        page,
-        page_size: super::mail::PAGE_SIZE,
-        hits: Vec::new(),
-        problem: None,
-    };
-    let query = access::MailQuery {
-        query,
-        sort: match sort.as_str() {
-            "newest" => search::SearchSort::NewestFirst,
-            "oldest" => search::SearchSort::OldestFirst,
-            _ => search::SearchSort::Relevance,
-        },
-        offset: page.saturating_mul(super::mail::PAGE_SIZE),
-        limit: super::mail::PAGE_SIZE,
-    };
-    let found = match browse.search(&chosen, &query).await {
-        Ok(found) => found,
-        Err(access::AccessError::Invalid { message, .. }) => {
-            result.problem = Some(message);
-            return Ok(result);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    result.total = found.total;
-    result.hits = found
-        .items
-        .into_iter()
-        .map(super::mail::ssr::hit_view)
-        .collect();
-    Ok(result)
+    let found = browse
+        .search(&chosen, &super::mail::ssr::mail_query(&query, page, &sort))
+        .await;
+    super::mail::ssr::search_page(query, page, found)
 }
 
 #[server(endpoint = "explorer/snapshots")]
@@ -352,10 +311,9 @@ pub async fn compare(
         message: "Pick the earlier instant to compare.".into(),
     })?;
     let to = ssr::instant(Some(&to))?;
-    let snapshots = caller.snapshots()?;
-    let chosen = snapshots.mailbox(mailbox).await?;
     let kinds = ssr::change_kinds(&kinds)?;
-    let compared = snapshots
+    let compared = caller
+        .snapshots()?
         .compare(&access::Comparison {
             mailbox,
             from,
@@ -366,17 +324,7 @@ pub async fn compare(
             limit: CHANGES_PAGE,
         })
         .await?;
-    // Folder names as the later instant shows them, else as the earlier one did.
-    let paths = snapshots
-        .folder_paths(&chosen, compared.page.from, compared.page.to)
-        .await?;
-    Ok(ssr::compare_page(
-        &chosen,
-        &compared,
-        to.is_some(),
-        &paths,
-        page,
-    ))
+    Ok(ssr::compare_page(&compared, to.is_some(), page))
 }
 
 #[server(endpoint = "explorer/select_deleted")]
@@ -407,9 +355,7 @@ pub async fn select_deleted(
 #[cfg(feature = "ssr")]
 pub mod ssr {
     //! Turning access and archive types into the explorer's view types.
-    use std::collections::HashMap;
-
-    use access::{Compared, KnownInstant, MailboxEntry, ReadableMailbox};
+    use access::{Compared, KnownInstant, MailboxEntry};
     use archive::{FolderChangeKind, ItemChangeKind, Selection, Snapshot, Timestamp};
 
     use super::*;
@@ -539,14 +485,10 @@ pub mod ssr {
         }
     }
 
-    pub fn compare_page(
-        mailbox: &ReadableMailbox,
-        compared: &Compared,
-        to_is_instant: bool,
-        paths: &HashMap<i64, String>,
-        page: usize,
-    ) -> ComparePage {
+    pub fn compare_page(compared: &Compared, to_is_instant: bool, page: usize) -> ComparePage {
         let p = &compared.page;
+        let mailbox = &compared.mailbox;
+        let paths = &compared.folder_paths;
         let path = |f: Option<i64>| {
             f.map(|f| {
                 paths

@@ -147,29 +147,14 @@ pub async fn list_messages(
         return Ok(None);
     };
     let folders = ssr::ordered_folders(&mail.folder_tree(&chosen).await?);
-    let Some(folder_id) = folder.or_else(|| ssr::default_folder(&folders)) else {
+    let Some(folder) = ssr::chosen_folder(folders, folder)? else {
         return Ok(None);
     };
-    let folder_view = folders
-        .into_iter()
-        .find(|f| f.id == folder_id)
-        .ok_or(ApiError::NotFound)?;
-    let (sort_key, descending) = ssr::sort_key(&sort);
-    let query = archive::ListQuery {
-        sort: sort_key,
-        descending,
-        limit: PAGE_SIZE as u32,
-        after,
-        as_of: None,
-    };
     // A tampered paging cursor is "not found" too.
-    let page = mail.list_folder(&chosen, folder_id, &query).await?;
-    Ok(Some(MessageList {
-        mailbox_id: chosen.id(),
-        folder: folder_view,
-        rows: page.items.iter().map(ssr::row).collect(),
-        next: page.next,
-    }))
+    let page = mail
+        .list_folder(&chosen, folder.id, &ssr::list_query(&sort, after, None))
+        .await?;
+    Ok(Some(ssr::message_list(chosen.id(), folder, page)))
 }
 
 #[server(endpoint = "mail/message")]
@@ -193,41 +178,16 @@ pub async fn search_mail(
     let caller = super::access::caller().await?;
     let mail = caller.own_mail();
     let mailboxes = mail.mailboxes().await?;
-    let chosen = ssr::choose_mailbox(&mailboxes, mailbox)?;
-    let mut result = SearchPage {
-        query: query.clone(),
-        total: 0,
-        page,
-        page_size: PAGE_SIZE,
-        hits: Vec::new(),
-        problem: None,
+    let Some(mailbox) = ssr::choose_mailbox(&mailboxes, mailbox)? else {
+        return Ok(SearchPage {
+            problem: Some("There is no archived mailbox to search yet.".to_owned()),
+            ..ssr::empty_search(query, page)
+        });
     };
-    let Some(mailbox) = chosen else {
-        result.problem = Some("There is no archived mailbox to search yet.".to_owned());
-        return Ok(result);
-    };
-    let query = access::MailQuery {
-        query: query.clone(),
-        sort: match sort.as_str() {
-            "newest" => search::SearchSort::NewestFirst,
-            "oldest" => search::SearchSort::OldestFirst,
-            _ => search::SearchSort::Relevance,
-        },
-        offset: page.saturating_mul(PAGE_SIZE),
-        limit: PAGE_SIZE,
-    };
-    let found = match mail.search(&mailbox, &query).await {
-        Ok(found) => found,
-        // A problem with the query itself is said on the results page, not as a failure.
-        Err(access::AccessError::Invalid { message, .. }) => {
-            result.problem = Some(message);
-            return Ok(result);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    result.total = found.total;
-    result.hits = found.items.into_iter().map(ssr::hit_view).collect();
-    Ok(result)
+    let found = mail
+        .search(&mailbox, &ssr::mail_query(&query, page, &sort))
+        .await;
+    ssr::search_page(query, page, found)
 }
 
 #[cfg(feature = "ssr")]
@@ -235,11 +195,16 @@ pub mod ssr {
     //! Turning archive types into view types.
     use std::collections::HashMap;
 
-    use access::ReadableMailbox;
-    use archive::{FolderKind, FolderNode, ItemDetail, ItemSummary, MailboxId, SortKey};
+    use access::{AccessError, MailQuery, ReadableMailbox};
+    use archive::{
+        FolderKind, FolderNode, ItemDetail, ItemPage, ItemSummary, ListQuery, MailboxId, SortKey,
+        Timestamp,
+    };
+    use search::FoundItems;
 
     use super::{
-        AttachmentView, FolderView, MailboxView, MessageDetail, MessageRow, SearchHitView,
+        AttachmentView, FolderView, MailboxView, MessageDetail, MessageList, MessageRow,
+        SearchHitView, SearchPage, PAGE_SIZE,
     };
     use crate::api::error::ApiError;
     use crate::format::{full_date, human_size, short_date};
@@ -268,6 +233,87 @@ pub mod ssr {
                 .ok_or(ApiError::NotFound),
             None => Ok(visible.first().cloned()),
         }
+    }
+
+    /// The folder a list shows: the one named, else the default one; None when there is no
+    /// folder at all; a folder not in the tree is "not found".
+    pub fn chosen_folder(
+        folders: Vec<FolderView>,
+        wanted: Option<i64>,
+    ) -> Result<Option<FolderView>, ApiError> {
+        let Some(id) = wanted.or_else(|| default_folder(&folders)) else {
+            return Ok(None);
+        };
+        folders
+            .into_iter()
+            .find(|f| f.id == id)
+            .map(Some)
+            .ok_or(ApiError::NotFound)
+    }
+
+    /// A page of a list, sorted as the list's `sort` says, now or as of an instant.
+    pub fn list_query(sort: &str, after: Option<String>, as_of: Option<Timestamp>) -> ListQuery {
+        let (sort, descending) = sort_key(sort);
+        ListQuery {
+            sort,
+            descending,
+            limit: PAGE_SIZE as u32,
+            after,
+            as_of,
+        }
+    }
+
+    pub fn message_list(mailbox_id: MailboxId, folder: FolderView, page: ItemPage) -> MessageList {
+        MessageList {
+            mailbox_id,
+            folder,
+            rows: page.items.iter().map(row).collect(),
+            next: page.next,
+        }
+    }
+
+    /// A results page (`page` from 0) in the order the screen's `sort` names.
+    pub fn mail_query(query: &str, page: usize, sort: &str) -> MailQuery {
+        MailQuery {
+            query: query.to_owned(),
+            sort: match sort {
+                "newest" => search::SearchSort::NewestFirst,
+                "oldest" => search::SearchSort::OldestFirst,
+                _ => search::SearchSort::Relevance,
+            },
+            offset: page.saturating_mul(PAGE_SIZE),
+            limit: PAGE_SIZE,
+        }
+    }
+
+    pub fn empty_search(query: String, page: usize) -> SearchPage {
+        SearchPage {
+            query,
+            total: 0,
+            page,
+            page_size: PAGE_SIZE,
+            hits: Vec::new(),
+            problem: None,
+        }
+    }
+
+    /// The results of a search, or the problem with its query said on the results page (a
+    /// mistyped query is not a failure).
+    pub fn search_page(
+        query: String,
+        page: usize,
+        found: Result<FoundItems, AccessError>,
+    ) -> Result<SearchPage, ApiError> {
+        let mut result = empty_search(query, page);
+        match found {
+            Ok(found) => {
+                result.total = found.total;
+                result.hits = found.items.into_iter().map(hit_view).collect();
+            }
+            Err(AccessError::Invalid { message, .. }) => result.problem = Some(message),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(result)
     }
 
     pub fn default_folder(folders: &[FolderView]) -> Option<i64> {

@@ -34,14 +34,8 @@ async fn readable_item(
     let caller = caller(ctx, peer, headers).await.map_err(refusal)?;
     let item = match reach {
         Reach::Own => caller.own_mail().item(item_id).await,
-        Reach::Browse => match caller.browse_mail() {
-            Ok(browse) => browse.item(item_id).await,
-            Err(e) => Err(e),
-        },
-        Reach::BrowseDownload => match caller.browse_mail() {
-            Ok(browse) => browse.download(item_id).await,
-            Err(e) => Err(e),
-        },
+        Reach::Browse => async { caller.browse_mail()?.item(item_id).await }.await,
+        Reach::BrowseDownload => async { caller.browse_mail()?.download(item_id).await }.await,
     }
     .map_err(|e| refusal(e.into()))?;
     let raw = item.raw().await.map_err(|e| refusal(e.into()))?;

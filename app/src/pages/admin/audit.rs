@@ -6,6 +6,7 @@ use leptos_meta::Title;
 
 use crate::api::audit::{audit_entries, AuditPage, VerifyAudit};
 use crate::components::admin_frame::AdminFrame;
+use crate::components::location::encode as urlencode;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -152,16 +153,4 @@ fn AuditLog() -> impl IntoView {
             </Transition>
         </section>
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

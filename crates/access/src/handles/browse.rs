@@ -52,10 +52,7 @@ impl<'a> MailBrowser<'a> {
     }
 
     pub async fn mailbox(&self, id: MailboxId) -> Result<ReadableMailbox, AccessError> {
-        match self.archive().mailbox(id).await? {
-            Some(m) if self.scope.covers(&m.owner_address) => Ok(ReadableMailbox(m)),
-            _ => Err(AccessError::NotFound),
-        }
+        super::mail_ops::mailbox_in_scope(self.archive(), &self.scope, id).await
     }
 
     /// Every mailbox in the scope with its counts and syncs, by display name.

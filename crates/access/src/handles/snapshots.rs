@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use archive::{
     DifferenceFilter, DifferencePage, ItemChangeKind, ItemKind, MailboxId, NewSnapshot,
     SelectedItem, Selection, Snapshot, Timestamp,
@@ -33,7 +35,11 @@ pub struct Comparison {
 /// A page of a difference with how precise each end is, and the syncs in between.
 #[derive(Debug, Clone)]
 pub struct Compared {
+    pub mailbox: ReadableMailbox,
     pub page: DifferencePage,
+    /// Every folder's path ("Inbox/Projects") as the later instant shows it, or as the earlier
+    /// one did for a folder gone by then: what the rows name.
+    pub folder_paths: HashMap<i64, String>,
     pub from: KnownInstant,
     pub to: KnownInstant,
     /// The syncs from the one the earlier instant shows up to the later instant, oldest first.
@@ -61,10 +67,7 @@ impl<'a> SnapshotsAdmin<'a> {
     }
 
     pub async fn mailbox(&self, id: MailboxId) -> Result<ReadableMailbox, AccessError> {
-        match self.archive().mailbox(id).await? {
-            Some(m) if self.scope.covers(&m.owner_address) => Ok(ReadableMailbox(m)),
-            _ => Err(AccessError::NotFound),
-        }
+        super::mail_ops::mailbox_in_scope(self.archive(), &self.scope, id).await
     }
 
     /// The sync tasks that sync this mailbox (a snapshot is made from one), by name.
@@ -92,15 +95,13 @@ impl<'a> SnapshotsAdmin<'a> {
         Ok(out)
     }
 
-    /// Every folder's path ("Inbox/Projects") as the later instant shows it, or as the earlier
-    /// one did for a folder gone by then: what a difference's rows name.
-    pub async fn folder_paths(
+    async fn folder_paths(
         &self,
         mailbox: &ReadableMailbox,
         from: Timestamp,
         to: Timestamp,
-    ) -> Result<std::collections::HashMap<i64, String>, AccessError> {
-        let mut paths = std::collections::HashMap::new();
+    ) -> Result<HashMap<i64, String>, AccessError> {
+        let mut paths = HashMap::new();
         for at in [from, to] {
             for node in self.archive().folder_tree(mailbox.id(), Some(at)).await? {
                 paths.insert(node.id, node.path.join("/"));
@@ -283,8 +284,11 @@ impl<'a> SnapshotsAdmin<'a> {
                 runs.insert(0, earlier);
             }
         }
+        let folder_paths = self.folder_paths(&mailbox, page.from, page.to).await?;
         Ok(Compared {
+            mailbox,
             page,
+            folder_paths,
             from,
             to,
             runs,

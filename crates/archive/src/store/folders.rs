@@ -134,6 +134,16 @@ impl Archive {
         .ok_or_else(|| ArchiveError::UnknownFolder(source_id.to_owned()))
     }
 
+    /// The mailbox a folder belongs to, if the folder exists.
+    pub async fn folder_mailbox(&self, folder: FolderId) -> Result<Option<MailboxId>> {
+        Ok(
+            sqlx::query_scalar("SELECT mailbox_id FROM archive_folders WHERE id = $1")
+                .bind(folder)
+                .fetch_optional(&self.db.pool)
+                .await?,
+        )
+    }
+
     pub async fn folder_id(&self, mailbox: MailboxId, source_id: &str) -> Result<Option<FolderId>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM archive_folders WHERE mailbox_id = $1 AND source_id = $2",

@@ -4,6 +4,15 @@ use domain::MailAddress;
 
 use super::*;
 
+/// [`RUN_COLUMNS`] of the table aliased `alias`, for a query that joins it.
+fn run_columns_of(alias: &str) -> String {
+    RUN_COLUMNS
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl SyncStore {
     /// Adds mailboxes (addresses, case-insensitive); ones already in the task are left alone.
     /// New mailboxes are due at once: their first sync should not wait for a slot.
@@ -115,11 +124,7 @@ impl SyncStore {
         from: Timestamp,
         until: Timestamp,
     ) -> Result<Vec<RunRecord>> {
-        let columns = RUN_COLUMNS
-            .split(", ")
-            .map(|c| format!("r.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = run_columns_of("r");
         let sql = format!(
             "SELECT {columns} FROM sync_runs r JOIN sync_task_mailboxes t ON t.id = r.task_mailbox_id \
              WHERE t.archive_mailbox_id = $1 AND r.started_at >= $2 AND r.started_at <= $3 \
@@ -141,11 +146,7 @@ impl SyncStore {
         archive_mailbox: i64,
         at: Timestamp,
     ) -> Result<(Option<RunRecord>, Option<RunRecord>)> {
-        let columns = RUN_COLUMNS
-            .split(", ")
-            .map(|c| format!("r.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = run_columns_of("r");
         let before = format!(
             "SELECT {columns} FROM sync_runs r JOIN sync_task_mailboxes t ON t.id = r.task_mailbox_id \
              WHERE t.archive_mailbox_id = $1 AND r.started_at <= $2 ORDER BY r.started_at DESC, r.id DESC LIMIT 1"
