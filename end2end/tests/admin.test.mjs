@@ -174,6 +174,10 @@ test('an administrator explores the mailbox, snapshots it and sees what the sour
   assert.ok(before >= 2, `the Inbox has mail (${before})`);
   await page.locator('.rows .row').first().click();
   await page.locator('.reader-subject').waitFor();
+  // The body comes through the explorer's own (audited) route into the sandboxed frame.
+  const body = page.frameLocator('iframe.message-body').locator('body');
+  await body.waitFor();
+  assert.ok((await body.textContent()).trim().length > 0, 'the message body shows');
   await screenshot(page, 'explorer-mailbox');
 
   await page.getByRole('link', { name: 'Snapshots' }).click();

@@ -171,6 +171,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut tree = Vec::new();
     let mut page = Vec::new();
     let mut diff = Vec::new();
+    let mut diff_only = Vec::new();
     let mut changes = 0usize;
     for &t in &instants {
         let started = Instant::now();
@@ -205,11 +206,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         diff.push(started.elapsed().as_secs_f64() * 1000.0);
         changes += d.counts.iter().map(|(_, n)| n).sum::<usize>();
+
+        let started = Instant::now();
+        archive.difference(m, at(t - 30 * DAY), at(t)).await?;
+        diff_only.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     println!("{total} messages, instants drawn from the synced year:");
     report("folder tree as of T", tree);
     report("first page (50) of the 10,000-message folder", page);
     report("difference a month apart (counts, first 100)", diff);
+    report("  of which computing the difference", diff_only);
     println!(
         "mean changes in a month's difference: {}",
         changes / instants.len()
