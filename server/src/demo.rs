@@ -211,6 +211,7 @@ pub async fn put_generated(
             is_read: i % 9 != 0,
             flags: Vec::new(),
             meta: None,
+            properties: None,
             received_at: None,
             at,
         });

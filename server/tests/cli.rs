@@ -169,6 +169,7 @@ fn apricot(source_id: &str, subject: &str) -> archive::PutItem {
         is_read: false,
         flags: Vec::new(),
         meta: None,
+        properties: None,
         received_at: None,
         at: archive::Timestamp::now(),
     }

@@ -77,6 +77,7 @@ async fn mailbox(w: &World, owner: &str) -> (i64, i64, i64) {
         is_read: false,
         flags: Vec::new(),
         meta: None,
+        properties: None,
         received_at: None,
         at: Timestamp::now(),
     };

@@ -108,6 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             is_read: n.is_multiple_of(3),
             flags: Vec::new(),
             meta: None,
+            properties: None,
             received_at: None,
             at: t,
         };

@@ -153,6 +153,9 @@ pub struct PutItem {
     pub flags: Vec<String>,
     /// For calendar items and contacts; messages are parsed from `raw` when this is None.
     pub meta: Option<ItemMeta>,
+    /// A calendar item's or contact's properties (the `pim` record as JSON), stored as a blob
+    /// of its own next to the content.
+    pub properties: Option<Vec<u8>>,
     /// Used as the item's date when the content has none (arrival time in the source).
     pub received_at: Option<Timestamp>,
     pub at: Timestamp,

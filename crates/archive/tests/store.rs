@@ -68,6 +68,7 @@ fn put(mailbox: MailboxId, folder: &str, source: &str, raw: Vec<u8>, at: Timesta
         is_read: false,
         flags: Vec::new(),
         meta: None,
+        properties: None,
         received_at: None,
         at,
     }

@@ -15,6 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::mailbox::{self, ChangeType, Folder, FolderKind, ItemKind, Mailbox};
+use crate::properties;
 use crate::state::{ItemFault, SimState, SyncToken};
 use crate::xml::{self, escape, Element, MESSAGES_NS as M, SOAP_NS, TYPES_NS as T};
 
@@ -141,6 +142,7 @@ pub async fn ews_endpoint(
         "SyncFolderItems" => sync_folder_items(mb, op),
         "GetItem" => Ok(get_item(&state, mb, op)),
         "GetFolder" => Ok(get_folder(mb, op)),
+        "GetAttachment" => Ok(get_attachment(mb, op)),
         "FindFolder" => Ok(find_folder(mb, op)),
         "CreateItem" => {
             let (body, created) = create_item(mb, op);
@@ -761,7 +763,10 @@ fn get_item(state: &SimState, mb: &mut Mailbox, op: &Element) -> String {
             "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:{el}>"
         );
         if with_mime {
-            let data = state.render_mime(&item.data);
+            let data = match item.kind {
+                ItemKind::CalendarItem => properties::calendar_mime(&item.data),
+                _ => state.render_mime(&item.data),
+            };
             let _ = write!(
                 out,
                 "<t:MimeContent CharacterSet=\"UTF-8\">{}</t:MimeContent>",
@@ -784,11 +789,59 @@ fn get_item(state: &SimState, mb: &mut Mailbox, op: &Element) -> String {
                 let _ = write!(out, "<t:Subject>{}</t:Subject>", escape(&subject));
             }
             let _ = write!(out, "<t:Size>{}</t:Size>", item.data.len());
-            if item.kind == ItemKind::Message {
-                let _ = write!(out, "<t:IsRead>{}</t:IsRead>", item.is_read);
+            match item.kind {
+                ItemKind::Message => {
+                    let _ = write!(out, "<t:IsRead>{}</t:IsRead>", item.is_read);
+                }
+                ItemKind::CalendarItem => out.push_str(&properties::calendar_item_xml(&item.data)),
+                ItemKind::Contact => out.push_str(&properties::contact_xml(
+                    &item.data,
+                    &format!("photo:{raw}"),
+                )),
             }
         }
         let _ = write!(out, "</t:{el}></m:Items></m:{OP}ResponseMessage>");
+    }
+    wrap(OP, &out)
+}
+
+/// Contact photos only: the attachment id is `photo:` and the contact's item id.
+fn get_attachment(mb: &mut Mailbox, op: &Element) -> String {
+    const OP: &str = "GetAttachment";
+    let mut out = String::new();
+    let ids = op
+        .child(M, "AttachmentIds")
+        .map(|e| e.children.as_slice())
+        .unwrap_or_default();
+    for el in ids.iter().filter(|e| e.is(T, "AttachmentId")) {
+        let raw = el.attr("Id").unwrap_or("").trim();
+        let photo = raw
+            .strip_prefix("photo:")
+            .and_then(mailbox::parse_item_id)
+            .filter(|p| p.mailbox == mb.index)
+            .and_then(|p| {
+                mb.items
+                    .get(&p.n)
+                    .filter(|i| Some(i.move_gen) == p.move_gen)
+            })
+            .and_then(|i| properties::contact_photo(&i.data));
+        match photo {
+            Some(b64) => {
+                let _ = write!(
+                    out,
+                    "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Attachments>\
+<t:FileAttachment><t:AttachmentId Id=\"{}\"/><t:Name>ContactPicture.jpg</t:Name><t:ContentType>image/jpeg</t:ContentType>\
+<t:IsContactPhoto>true</t:IsContactPhoto><t:Content>{b64}</t:Content></t:FileAttachment></m:Attachments></m:{OP}ResponseMessage>",
+                    escape(raw)
+                );
+            }
+            None => out.push_str(&error_message(
+                OP,
+                "ErrorAttachmentNotFound",
+                "The attachment could not be found.",
+                "<m:Attachments/>",
+            )),
+        }
     }
     wrap(OP, &out)
 }

@@ -16,6 +16,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::mailbox::{self, ChangeType, Folder, FolderKind, Item, ItemKind, Mailbox};
+use crate::properties;
 use crate::state::{ItemFault, SimState, SyncToken};
 
 /// JSON batching accepts at most 20 requests (json-batching.md).
@@ -940,25 +941,24 @@ fn event_in_window(ics: &[u8], start: &str, end: &str) -> bool {
 fn event_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
     let prop = |n: &str| mailbox::text_property(&item.data, n).unwrap_or_default();
     let organizer = prop("ORGANIZER");
-    let attendees: Vec<Value> = String::from_utf8_lossy(&item.data)
-        .lines()
-        .filter(|l| l.to_ascii_uppercase().starts_with("ATTENDEE"))
-        .filter_map(|l| l.split_once(':').map(|(_, v)| v.trim().to_string()))
-        .map(|v| json!({"type": "required", "emailAddress": {"address": v.trim_start_matches("mailto:").trim_start_matches("MAILTO:")}}))
-        .collect();
-    json!({
+    let mut v = json!({
         "@odata.type": "#microsoft.graph.event",
         "@odata.etag": etag(item),
         "id": graph_item_id(mb, item, immutable),
         "iCalUId": prop("UID"),
         "subject": prop("SUMMARY"),
         "body": {"contentType": "text", "content": prop("DESCRIPTION")},
-        "start": {"dateTime": format!("{}.0000000", ics_time(&prop("DTSTART"))), "timeZone": "UTC"},
-        "end": {"dateTime": format!("{}.0000000", ics_time(&prop("DTEND"))), "timeZone": "UTC"},
         "location": {"displayName": prop("LOCATION")},
-        "attendees": attendees,
         "organizer": {"emailAddress": {"address": organizer.trim_start_matches("mailto:").trim_start_matches("MAILTO:")}},
-    })
+        "showAs": "busy",
+    });
+    if let (Some(obj), Value::Object(fields)) = (
+        v.as_object_mut(),
+        properties::graph_event_fields(&item.data),
+    ) {
+        obj.extend(fields);
+    }
+    v
 }
 
 fn contact_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
@@ -981,7 +981,7 @@ fn contact_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
                 .map(|(_, v)| Value::String(v.trim().to_string()))
         })
         .collect();
-    json!({
+    let mut v = json!({
         "@odata.type": "#microsoft.graph.contact",
         "@odata.etag": etag(item),
         "id": graph_item_id(mb, item, immutable),
@@ -994,7 +994,14 @@ fn contact_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
         "jobTitle": prop("TITLE"),
         "emailAddresses": emails,
         "businessPhones": phones,
-    })
+    });
+    if let (Some(obj), Value::Object(fields)) = (
+        v.as_object_mut(),
+        properties::graph_contact_fields(&item.data),
+    ) {
+        obj.extend(fields);
+    }
+    v
 }
 
 #[cfg(test)]

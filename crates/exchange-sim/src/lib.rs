@@ -15,6 +15,7 @@ mod control;
 pub mod ews;
 pub mod graph;
 pub mod mailbox;
+mod properties;
 pub mod state;
 pub mod token;
 pub mod tokens;

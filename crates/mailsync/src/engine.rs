@@ -16,7 +16,8 @@ use tokio::sync::Semaphore;
 use crate::context::{MailboxCtx, RetryPolicy, DEFAULT_IN_FLIGHT};
 use crate::error::{SourceError, TargetError};
 use crate::source::{
-    FetchError, FolderChange, FolderKind, ItemChange, ItemPage, MailboxSource, SourceFolder,
+    FetchError, FolderChange, FolderKind, ItemChange, ItemContent, ItemPage, MailboxSource,
+    SourceFolder,
 };
 use crate::target::{FailedItem, ItemLocation, NewMessage, SyncTarget};
 
@@ -250,7 +251,7 @@ enum Applied {
 
 /// What became of one item whose content the engine asked for.
 enum Outcome {
-    Content(Vec<u8>),
+    Content(ItemContent),
     /// The server said twice that the item does not exist.
     Gone,
     /// Not archived in this run; the reason goes on the failed list.
@@ -725,7 +726,7 @@ impl Run<'_> {
         id: &str,
         is_read: Option<bool>,
         search_key: Option<&str>,
-        data: Option<Vec<u8>>,
+        data: Option<ItemContent>,
         report: &mut RunReport,
     ) -> Result<Applied, EngineError> {
         let format = self.source.content_format(folder.kind);
@@ -751,7 +752,7 @@ impl Run<'_> {
             FolderKind::Mail if self.pending.messages.iter().any(|m| m.id == id) => {}
             FolderKind::Mail => match self.target.item_location(id).await? {
                 None => {
-                    let Some(mime) = data else {
+                    let Some(ItemContent { data: mime, .. }) = data else {
                         return Ok(Applied::Done);
                     };
                     if let Some(old) = self.moved_from(folder, search_key, &mime).await? {
@@ -922,7 +923,7 @@ impl Run<'_> {
         &self,
         folder: &SourceFolder,
         ids: &[String],
-    ) -> Result<HashMap<String, Result<Vec<u8>, FetchError>>, EngineError> {
+    ) -> Result<HashMap<String, Result<ItemContent, FetchError>>, EngineError> {
         let batch = self.source.fetch_batch_size().max(1);
         let concurrency = self
             .source

@@ -32,5 +32,5 @@ pub use error::{SourceError, TargetError};
 pub use ews::{EwsConfig, EwsSource};
 pub use graph::{GraphConfig, GraphSource};
 pub use probe::{test_settings, ConnectionTestReport, TestFailure, TestStep};
-pub use source::{ContentFormat, FetchError, FolderKind, MailboxSource, SourceFolder};
+pub use source::{ContentFormat, FetchError, FolderKind, ItemContent, MailboxSource, SourceFolder};
 pub use target::{FailedItem, ItemLocation, MemoryTarget, NewMessage, SyncTarget};

@@ -80,6 +80,21 @@ pub struct FolderPage {
     pub more: bool,
 }
 
+/// An item's content as the server gave it and, for a calendar item or contact, its
+/// properties read into the archive's record: EWS MIME drops attendees and cannot restore a
+/// contact, so the record is what export and restore read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemContent {
+    pub data: Vec<u8>,
+    pub record: Option<pim::Record>,
+}
+
+impl ItemContent {
+    pub fn raw(data: Vec<u8>) -> ItemContent {
+        ItemContent { data, record: None }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemChange {
     /// Created or changed. `content` is set when the change already carries the item's full
@@ -87,7 +102,7 @@ pub enum ItemChange {
     Upsert {
         id: String,
         is_read: Option<bool>,
-        content: Option<Vec<u8>>,
+        content: Option<ItemContent>,
         /// A key that stays with a message through moves (EWS PidTagSearchKey), when the
         /// source's ids do not.
         search_key: Option<String>,
@@ -148,7 +163,7 @@ pub enum FetchError {
 #[derive(Debug, Clone)]
 pub struct Fetched {
     pub id: String,
-    pub content: Result<Vec<u8>, FetchError>,
+    pub content: Result<ItemContent, FetchError>,
 }
 
 #[async_trait]

@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::error::TargetError;
-use crate::source::{ContentFormat, FolderKind, SourceFolder, WellKnown};
+use crate::source::{ContentFormat, FolderKind, ItemContent, SourceFolder, WellKnown};
 
 /// Where the target holds an item now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,14 +107,14 @@ pub trait SyncTarget: Send + Sync {
         folder_source_id: &str,
         source_item_id: &str,
         format: ContentFormat,
-        data: &[u8],
+        content: &ItemContent,
     ) -> Result<(), TargetError>;
     async fn put_contact(
         &self,
         folder_source_id: &str,
         source_item_id: &str,
         format: ContentFormat,
-        data: &[u8],
+        content: &ItemContent,
     ) -> Result<(), TargetError>;
     /// The item now lives in another folder (also brings a deleted item back), under
     /// `new_source_id` when the move gave it a new id.
@@ -160,6 +160,7 @@ pub struct MemItem {
     pub data: Vec<u8>,
     pub is_read: bool,
     pub search_key: Option<String>,
+    pub record: Option<pim::Record>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -246,6 +247,7 @@ impl MemoryTarget {
         data: &[u8],
         is_read: bool,
         search_key: Option<&str>,
+        record: Option<&pim::Record>,
     ) {
         let mut s = self.lock();
         s.puts += 1;
@@ -258,6 +260,7 @@ impl MemoryTarget {
                 data: data.to_vec(),
                 is_read,
                 search_key: search_key.map(str::to_string),
+                record: record.cloned(),
             },
         );
     }
@@ -381,6 +384,7 @@ impl SyncTarget for MemoryTarget {
                 &m.mime,
                 m.is_read,
                 m.search_key.as_deref(),
+                None,
             );
         }
         Ok(())
@@ -391,9 +395,19 @@ impl SyncTarget for MemoryTarget {
         folder: &str,
         id: &str,
         format: ContentFormat,
-        data: &[u8],
+        content: &ItemContent,
     ) -> Result<(), TargetError> {
-        self.put(folder, id, FolderKind::Calendar, format, data, true, None);
+        let (data, record) = (&content.data, content.record.as_ref());
+        self.put(
+            folder,
+            id,
+            FolderKind::Calendar,
+            format,
+            data,
+            true,
+            None,
+            record,
+        );
         Ok(())
     }
 
@@ -402,9 +416,19 @@ impl SyncTarget for MemoryTarget {
         folder: &str,
         id: &str,
         format: ContentFormat,
-        data: &[u8],
+        content: &ItemContent,
     ) -> Result<(), TargetError> {
-        self.put(folder, id, FolderKind::Contacts, format, data, true, None);
+        let (data, record) = (&content.data, content.record.as_ref());
+        self.put(
+            folder,
+            id,
+            FolderKind::Contacts,
+            format,
+            data,
+            true,
+            None,
+            record,
+        );
         Ok(())
     }
 

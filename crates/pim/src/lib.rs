@@ -23,7 +23,7 @@ pub use zones::{zone_from_name, Zone};
 use serde::{Deserialize, Serialize};
 
 /// The properties of one calendar item or contact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
     Event(Event),

@@ -102,6 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 is_read: n % 3 == 0,
                 flags: vec![],
                 meta: None,
+                properties: None,
                 received_at: None,
                 at: Timestamp::now(),
             });

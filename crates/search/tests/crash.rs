@@ -38,6 +38,7 @@ fn message(i: usize) -> PutItem {
         is_read: false,
         flags: vec![],
         meta: None,
+        properties: None,
         received_at: None,
         at: Timestamp::now(),
     }

@@ -26,6 +26,7 @@ fn put(mailbox: MailboxId, folder: &str, source: &str, raw: &str) -> PutItem {
         is_read: false,
         flags: vec![],
         meta: None,
+        properties: None,
         received_at: None,
         at: t(1),
     }

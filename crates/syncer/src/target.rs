@@ -13,10 +13,10 @@ use archive::{
 };
 use async_trait::async_trait;
 use database::Database;
-use mailsync::source::{ContentFormat, FolderKind, SourceFolder, WellKnown};
+use mailsync::source::{ContentFormat, FolderKind, ItemContent, SourceFolder, WellKnown};
 use mailsync::{FailedItem, ItemLocation, NewMessage, SyncTarget, TargetError};
 
-use crate::meta::item_meta;
+use crate::meta::{item_meta, record_meta};
 use crate::store::MailboxRecords;
 
 fn terr(e: impl std::fmt::Display) -> TargetError {
@@ -167,33 +167,6 @@ impl ArchiveTarget {
         }))
     }
 
-    async fn put(
-        &self,
-        folder: &str,
-        id: &str,
-        kind: ItemKind,
-        raw: &[u8],
-        is_read: bool,
-        meta: Option<archive::ItemMeta>,
-    ) -> Result<(), TargetError> {
-        self.archive
-            .put_item(PutItem {
-                mailbox_id: self.mailbox.id,
-                folder_source_id: folder.to_string(),
-                source_id: id.to_string(),
-                kind,
-                raw: raw.to_vec(),
-                is_read,
-                flags: Vec::new(),
-                meta,
-                received_at: None,
-                at: self.at(),
-            })
-            .await
-            .map_err(terr)?;
-        Ok(())
-    }
-
     /// Calendar items and contacts change in place. The archive keeps one record per source id,
     /// so a changed one has its old version renamed and closed, and the new content stored
     /// under the id: the interval model then shows which version was current when.
@@ -203,17 +176,24 @@ impl ArchiveTarget {
         id: &str,
         kind: ItemKind,
         format: ContentFormat,
-        data: &[u8],
+        content: &ItemContent,
     ) -> Result<(), TargetError> {
+        let properties = content.record.as_ref().map(pim::Record::to_json);
         let existing = self
             .archive
             .item_by_source_id(self.mailbox.id, id)
             .await
             .map_err(terr)?;
         if let Some(old) = existing {
-            let hash = BlobHash::of(data);
-            if old.blob_hash != hash.as_str() {
-                let retired = format!("{id}#{}", old.blob_hash);
+            // EWS MIME of a calendar item leaves out the attendees: an answer changes only the
+            // properties, and is a new version all the same.
+            let same_content = old.blob_hash == BlobHash::of(&content.data).as_str();
+            let old_props = self.archive.properties_hash(old.id).await.map_err(terr)?;
+            let new_props = properties
+                .as_deref()
+                .map(|p| BlobHash::of(p).as_str().to_string());
+            if !same_content || old_props != new_props {
+                let retired = format!("{id}#{}#{}", old.blob_hash, old_props.unwrap_or_default());
                 let at = self.at();
                 self.archive
                     .move_item(self.mailbox.id, id, folder, Some(&retired), at)
@@ -225,8 +205,27 @@ impl ArchiveTarget {
                     .map_err(terr)?;
             }
         }
-        self.put(folder, id, kind, data, true, Some(item_meta(format, data)))
+        let meta = match &content.record {
+            Some(record) => record_meta(record),
+            None => item_meta(format, &content.data),
+        };
+        self.archive
+            .put_item(PutItem {
+                mailbox_id: self.mailbox.id,
+                folder_source_id: folder.to_string(),
+                source_id: id.to_string(),
+                kind,
+                raw: content.data.clone(),
+                is_read: true,
+                flags: Vec::new(),
+                meta: Some(meta),
+                properties,
+                received_at: None,
+                at: self.at(),
+            })
             .await
+            .map_err(terr)?;
+        Ok(())
     }
 }
 
@@ -386,6 +385,7 @@ impl SyncTarget for ArchiveTarget {
                 raw: m.mime,
                 is_read: m.is_read,
                 flags: Vec::new(),
+                properties: None,
                 meta: None,
                 received_at: None,
                 at: self.at(),
@@ -401,14 +401,14 @@ impl SyncTarget for ArchiveTarget {
         folder_source_id: &str,
         source_item_id: &str,
         format: ContentFormat,
-        data: &[u8],
+        content: &ItemContent,
     ) -> Result<(), TargetError> {
         self.put_versioned(
             folder_source_id,
             source_item_id,
             ItemKind::Calendar,
             format,
-            data,
+            content,
         )
         .await
     }
@@ -418,14 +418,14 @@ impl SyncTarget for ArchiveTarget {
         folder_source_id: &str,
         source_item_id: &str,
         format: ContentFormat,
-        data: &[u8],
+        content: &ItemContent,
     ) -> Result<(), TargetError> {
         self.put_versioned(
             folder_source_id,
             source_item_id,
             ItemKind::Contact,
             format,
-            data,
+            content,
         )
         .await
     }

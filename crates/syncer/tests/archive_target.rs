@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicU64;
 use archive::{ItemKind, MailboxId, Timestamp};
 use common::*;
 use mailsync::source::{ContentFormat, FolderKind, WellKnown};
-use mailsync::{sync_mailbox, MailboxStatus, SyncTarget};
+use mailsync::{sync_mailbox, ItemContent, MailboxStatus, SyncTarget};
 use syncer::ArchiveTarget;
 
 /// Folder by folder, the archive holds what the simulator holds now.
@@ -716,18 +716,33 @@ async fn changed_calendar_item_keeps_its_old_version() {
     let v1 = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:Plan\r\nDTSTART:20250101T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
     let v2 = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:Plan (moved)\r\nDTSTART:20250102T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
     target
-        .put_calendar_item("cal", "ev1", ContentFormat::Ics, v1)
+        .put_calendar_item(
+            "cal",
+            "ev1",
+            ContentFormat::Ics,
+            &ItemContent::raw(v1.to_vec()),
+        )
         .await
         .unwrap();
     let t1 = Timestamp::now();
     // The same content again is a no-op.
     target
-        .put_calendar_item("cal", "ev1", ContentFormat::Ics, v1)
+        .put_calendar_item(
+            "cal",
+            "ev1",
+            ContentFormat::Ics,
+            &ItemContent::raw(v1.to_vec()),
+        )
         .await
         .unwrap();
     assert_eq!(env.archive.count_items(Some(mb)).await.unwrap(), 1);
     target
-        .put_calendar_item("cal", "ev1", ContentFormat::Ics, v2)
+        .put_calendar_item(
+            "cal",
+            "ev1",
+            ContentFormat::Ics,
+            &ItemContent::raw(v2.to_vec()),
+        )
         .await
         .unwrap();
     let now = env
@@ -752,6 +767,74 @@ async fn changed_calendar_item_keeps_its_old_version() {
             .items
             .len(),
         1
+    );
+
+    // EWS MIME leaves out the attendees: an answer changes only the properties, and is a new
+    // version all the same; the record is kept next to the content and read back whole.
+    let mut event = pim::Event {
+        subject: "Plan (moved)".into(),
+        start: "2025-01-02T09:00:00".parse().unwrap(),
+        end: "2025-01-02T10:00:00".parse().unwrap(),
+        time_zone: "UTC".into(),
+        attendees: vec![pim::Attendee {
+            person: pim::Person {
+                name: "Daniel Okafor".into(),
+                address: "daniel.okafor@example.com".into(),
+            },
+            kind: pim::AttendeeKind::Required,
+            response: pim::Response::NotResponded,
+        }],
+        ..pim::Event::default()
+    };
+    let with = |e: &pim::Event| ItemContent {
+        data: v2.to_vec(),
+        record: Some(pim::Record::Event(e.clone())),
+    };
+    target
+        .put_calendar_item("cal", "ev1", ContentFormat::Ics, &with(&event))
+        .await
+        .unwrap();
+    let t2 = Timestamp::now();
+    event.attendees[0].response = pim::Response::Accepted;
+    target
+        .put_calendar_item("cal", "ev1", ContentFormat::Ics, &with(&event))
+        .await
+        .unwrap();
+    target
+        .put_calendar_item("cal", "ev1", ContentFormat::Ics, &with(&event))
+        .await
+        .unwrap();
+    let now = env
+        .archive
+        .item_by_source_id(mb, "ev1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        now.to,
+        ["daniel.okafor@example.com"],
+        "listed from the record"
+    );
+    let stored = env.archive.read_properties(now.id).await.unwrap().unwrap();
+    assert_eq!(
+        pim::Record::from_json(&stored).unwrap(),
+        pim::Record::Event(event.clone())
+    );
+    let then = env.archive.state_at(mb, t2).await.unwrap();
+    let old = env
+        .archive
+        .read_properties(then.items[0].item_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let pim::Record::Event(old) = pim::Record::from_json(&old).unwrap() else {
+        panic!("an event was stored");
+    };
+    assert_eq!(old.attendees[0].response, pim::Response::NotResponded);
+    assert_eq!(
+        env.archive.count_items(Some(mb)).await.unwrap(),
+        4,
+        "v1, v2, two records"
     );
     env.finish().await;
 }

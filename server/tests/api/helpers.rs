@@ -166,6 +166,7 @@ impl TestApp {
                     is_read: false,
                     flags: Vec::new(),
                     meta: None,
+                    properties: None,
                     received_at: None,
                     at,
                 })

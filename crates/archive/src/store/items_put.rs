@@ -19,6 +19,7 @@ const MEMBERSHIP_ROWS_PER_INSERT: usize = 100;
 struct ItemRow<'a> {
     item: &'a PutItem,
     hash: &'a BlobHash,
+    properties: Option<&'a BlobHash>,
     meta: &'a ItemMeta,
     parsed: bool,
     folder: FolderId,
@@ -45,6 +46,15 @@ impl Archive {
         }
         let raws: Vec<&[u8]> = items.iter().map(|i| i.raw.as_slice()).collect();
         let hashes = self.blobs.put_many(&raws).await?;
+        let props: Vec<&[u8]> = items
+            .iter()
+            .filter_map(|i| i.properties.as_deref())
+            .collect();
+        let mut prop_hashes = self.blobs.put_many(&props).await?.into_iter();
+        let prop_hashes: Vec<Option<BlobHash>> = items
+            .iter()
+            .map(|i| i.properties.as_ref().and_then(|_| prop_hashes.next()))
+            .collect();
         let metas: Vec<(ItemMeta, bool)> = items
             .iter()
             .map(|i| match (&i.meta, i.kind) {
@@ -98,6 +108,7 @@ impl Archive {
             rows.push(ItemRow {
                 item,
                 hash: &hashes[n],
+                properties: prop_hashes[n].as_ref(),
                 meta,
                 parsed: *parsed,
                 folder: item_folders[n],
@@ -212,14 +223,14 @@ impl Archive {
         seq: i64,
         rows: &[ItemRow<'a>],
     ) -> Result<Vec<((MailboxId, &'a str), ItemId)>> {
-        const COLUMNS: usize = 18;
+        const COLUMNS: usize = 19;
         let values: Vec<String> = (0..rows.len())
             .map(|r| format!("({})", placeholders(1 + r * COLUMNS, COLUMNS)))
             .collect();
         let sql = format!(
             "INSERT INTO archive_items (mailbox_id, source_id, kind, blob_hash, size, subject, sender, \
              sender_address, to_list, cc_list, message_id, sent_at, has_attachments, attachments, flags, \
-             parsed, change_seq, created_at) VALUES {} RETURNING id, mailbox_id, source_id",
+             parsed, change_seq, created_at, properties_hash) VALUES {} RETURNING id, mailbox_id, source_id",
             values.join(", ")
         );
         let mut q = sqlx::query(&sql);
@@ -243,7 +254,8 @@ impl Archive {
                 .bind(list_to_text(&item.flags))
                 .bind(row.parsed)
                 .bind(seq)
-                .bind(item.at.0);
+                .bind(item.at.0)
+                .bind(row.properties.map(|h| h.as_str().to_string()));
         }
         let mut out = Vec::with_capacity(rows.len());
         for returned in q.fetch_all(&mut **tx).await? {

@@ -186,6 +186,32 @@ impl Archive {
         Ok(self.blobs.get(&BlobHash::parse(&hash)?).await?)
     }
 
+    /// A calendar item's or contact's stored properties (the `pim` record's JSON); `None` for
+    /// messages and for items archived before properties were kept.
+    pub async fn read_properties(&self, id: ItemId) -> Result<Option<Vec<u8>>> {
+        let hash: Option<Option<String>> =
+            sqlx::query_scalar("SELECT properties_hash FROM archive_items WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?;
+        let hash = hash.ok_or_else(|| ArchiveError::UnknownItem(id.to_string()))?;
+        match hash {
+            None => Ok(None),
+            Some(h) => Ok(Some(self.blobs.get(&BlobHash::parse(&h)?).await?)),
+        }
+    }
+
+    /// The properties hash of an item, to tell whether a new version changed them.
+    pub async fn properties_hash(&self, id: ItemId) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT properties_hash FROM archive_items WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
     /// The raw content as a reader, for streaming a download.
     pub async fn open_raw(&self, id: ItemId) -> Result<std::io::Cursor<Vec<u8>>> {
         Ok(std::io::Cursor::new(self.read_raw(id).await?))

@@ -3,6 +3,7 @@
 //! header and in X-AnchorMailbox (without the latter, Exchange may answer 500/503 or slowly).
 
 pub mod parse;
+mod properties;
 mod source;
 
 pub use source::EwsSource;
@@ -16,7 +17,9 @@ use reqwest::StatusCode;
 use crate::context::{Attempt, MailboxCtx};
 use crate::error::SourceError;
 use crate::xml::escape;
-use parse::{Envelope, EwsFolder, EwsItem, FindFolderResult, HierarchySync, ItemsSync, Status};
+use parse::{
+    Envelope, EwsAttachment, EwsFolder, EwsItem, FindFolderResult, HierarchySync, ItemsSync, Status,
+};
 
 const T: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
 const M: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
@@ -278,6 +281,39 @@ impl EwsClient {
         .await
     }
 
+    /// GetItem with every property and the MimeContent, for calendar items and contacts: the
+    /// MIME of a calendar item leaves out its attendees, a contact's vCard cannot be restored.
+    pub async fn get_items_full(
+        &self,
+        mb: &MailboxCtx,
+        ids: &[String],
+    ) -> Result<Vec<Result<EwsItem, Status>>, SourceError> {
+        self.get_items_shaped(
+            mb,
+            ids,
+            "AllProperties",
+            "<t:IncludeMimeContent>true</t:IncludeMimeContent><t:BodyType>Best</t:BodyType>",
+        )
+        .await
+    }
+
+    /// GetAttachment of several file attachments; one result per id, in order.
+    pub async fn get_attachments(
+        &self,
+        mb: &MailboxCtx,
+        ids: &[String],
+    ) -> Result<Vec<Result<EwsAttachment, Status>>, SourceError> {
+        let mut ids_xml = String::new();
+        for id in ids {
+            ids_xml.push_str(&format!("<t:AttachmentId Id=\"{}\"/>", escape(id)));
+        }
+        let body = format!(
+            "<m:GetAttachment><m:AttachmentIds>{ids_xml}</m:AttachmentIds></m:GetAttachment>"
+        );
+        let resp = self.call(mb, &body).await?;
+        parse::parse_get_attachment(&resp)
+    }
+
     /// GetItem IdOnly: whether each id still resolves (ErrorItemNotFound once it moved away).
     pub async fn get_items_id_only(
         &self,
@@ -294,12 +330,22 @@ impl EwsClient {
         ids: &[String],
         shape_extra: &str,
     ) -> Result<Vec<Result<EwsItem, Status>>, SourceError> {
+        self.get_items_shaped(mb, ids, "IdOnly", shape_extra).await
+    }
+
+    async fn get_items_shaped(
+        &self,
+        mb: &MailboxCtx,
+        ids: &[String],
+        base_shape: &str,
+        shape_extra: &str,
+    ) -> Result<Vec<Result<EwsItem, Status>>, SourceError> {
         let mut ids_xml = String::new();
         for id in ids {
             ids_xml.push_str(&format!("<t:ItemId Id=\"{}\"/>", escape(id)));
         }
         let body = format!(
-            "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>{shape_extra}</m:ItemShape>\
+            "<m:GetItem><m:ItemShape><t:BaseShape>{base_shape}</t:BaseShape>{shape_extra}</m:ItemShape>\
 <m:ItemIds>{ids_xml}</m:ItemIds></m:GetItem>"
         );
         let resp = self.call(mb, &body).await?;

@@ -6,6 +6,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use super::properties;
 use crate::error::SourceError;
 use crate::xml::{self, Element, MESSAGES_NS as M, SOAP_NS, TYPES_NS as T};
 
@@ -472,6 +473,10 @@ pub struct EwsItem {
     pub mime: Option<Vec<u8>>,
     pub is_read: Option<bool>,
     pub subject: Option<String>,
+    /// A calendar item's or contact's properties, when the shape asked for them.
+    pub record: Option<pim::Record>,
+    /// The attachment that holds a contact's photo, fetched with GetAttachment.
+    pub photo_id: Option<String>,
 }
 
 /// GetItem: one result per requested id, in request order. Each response message stands on its
@@ -521,6 +526,16 @@ pub fn parse_get_item(response: &Element) -> Result<Vec<Result<EwsItem, Status>>
                 }
             }
         };
+        let (record, photo_id) = match header.kind {
+            EwsItemKind::CalendarItem => {
+                (properties::calendar_item(el).map(pim::Record::Event), None)
+            }
+            EwsItemKind::Contact if properties::has_contact_fields(el) => (
+                Some(pim::Record::Contact(properties::contact(el))),
+                properties::contact_photo_id(el),
+            ),
+            _ => (None, None),
+        };
         out.push(Ok(EwsItem {
             id: header.id,
             change_key: header.change_key,
@@ -528,6 +543,8 @@ pub fn parse_get_item(response: &Element) -> Result<Vec<Result<EwsItem, Status>>
             mime,
             is_read: header.is_read,
             subject: child_text(el, "Subject"),
+            record,
+            photo_id,
         }));
     }
     Ok(out)
@@ -634,6 +651,51 @@ pub fn parse_create_item(response: &Element) -> Result<Vec<Result<String, Status
                 .ok_or(st)
         })
         .collect())
+}
+
+/// A file attachment's content from GetAttachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EwsAttachment {
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+/// GetAttachment: one result per requested id, in request order, each with its own status.
+pub fn parse_get_attachment(
+    response: &Element,
+) -> Result<Vec<Result<EwsAttachment, Status>>, SourceError> {
+    let mut out = Vec::new();
+    for msg in response_messages(response) {
+        let st = status(msg);
+        if st.is_error() {
+            out.push(Err(st));
+            continue;
+        }
+        let file = msg
+            .child(M, "Attachments")
+            .and_then(|a| a.child(T, "FileAttachment"));
+        let decoded = file.and_then(|f| {
+            let compact: String = f
+                .child(T, "Content")?
+                .text()
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let content = STANDARD.decode(compact).ok()?;
+            Some(EwsAttachment {
+                content_type: child_text(f, "ContentType").unwrap_or_default(),
+                content,
+            })
+        });
+        out.push(decoded.ok_or(Status {
+            class: ResponseClass::Error,
+            code: "NoAttachmentInResponse".into(),
+            text: "GetAttachment answered without a readable file attachment".into(),
+            inner_code: None,
+            backoff_ms: None,
+        }));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

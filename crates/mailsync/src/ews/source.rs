@@ -5,14 +5,16 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 
 use super::parse::{EwsFolder, EwsFolderKind, HierarchyChange, ItemSyncChange, Status};
 use super::{EwsClient, EwsConfig, FolderRef};
 use crate::context::MailboxCtx;
 use crate::error::SourceError;
 use crate::source::{
-    ContentFormat, FetchError, Fetched, FolderChange, FolderKind, FolderPage, ItemChange, ItemPage,
-    MailboxSource, SourceFolder, WellKnown,
+    ContentFormat, FetchError, Fetched, FolderChange, FolderKind, FolderPage, ItemChange,
+    ItemContent, ItemPage, MailboxSource, SourceFolder, WellKnown,
 };
 
 pub struct EwsSource {
@@ -190,13 +192,17 @@ impl MailboxSource for EwsSource {
     async fn fetch(
         &self,
         mb: &MailboxCtx,
-        _folder: &SourceFolder,
+        folder: &SourceFolder,
         ids: &[String],
     ) -> Result<Vec<Fetched>, SourceError> {
         let mut out = Vec::with_capacity(ids.len());
         let mut pending: Vec<String> = ids.to_vec();
         while !pending.is_empty() {
-            let results = self.client.get_items_mime(mb, &pending).await?;
+            let results = if folder.kind == FolderKind::Mail {
+                self.client.get_items_mime(mb, &pending).await?
+            } else {
+                self.client.get_items_full(mb, &pending).await?
+            };
             if results.len() != pending.len() {
                 let reason = format!(
                     "GetItem answered {} messages for {} ids",
@@ -214,13 +220,25 @@ impl MailboxSource for EwsSource {
                 break;
             }
             let mut stopped = Vec::new();
+            let mut photos = Vec::new();
             for (id, r) in pending.iter().zip(results) {
                 let content = match r {
-                    Ok(item) => item.mime.ok_or_else(|| FetchError::Retryable {
-                        reason: "no MimeContent in the response".into(),
-                        wait: None,
-                        throttled: false,
-                    }),
+                    Ok(item) => {
+                        if let Some(photo) = item.photo_id.clone() {
+                            photos.push((out.len(), photo));
+                        }
+                        match item.mime {
+                            Some(data) => Ok(ItemContent {
+                                data,
+                                record: item.record,
+                            }),
+                            None => Err(FetchError::Retryable {
+                                reason: "no MimeContent in the response".into(),
+                                wait: None,
+                                throttled: false,
+                            }),
+                        }
+                    }
                     Err(st) if st.code == "ErrorBatchProcessingStopped" => {
                         stopped.push(id.clone());
                         continue;
@@ -244,6 +262,7 @@ impl MailboxSource for EwsSource {
                     content,
                 });
             }
+            self.add_photos(mb, &mut out, photos).await?;
             if stopped.len() == pending.len() {
                 // No progress: leave the rest to the engine's back-off instead of hammering.
                 out.extend(stopped.into_iter().map(|id| Fetched {
@@ -280,6 +299,61 @@ impl MailboxSource for EwsSource {
             );
         }
         Ok(out)
+    }
+}
+
+impl EwsSource {
+    /// Puts each contact's photo (GetAttachment, one call for the batch) into its record.
+    /// A photo the server cannot give now makes its contact retryable: stored without it,
+    /// the next version would look like the photo was removed.
+    async fn add_photos(
+        &self,
+        mb: &MailboxCtx,
+        out: &mut [Fetched],
+        photos: Vec<(usize, String)>,
+    ) -> Result<(), SourceError> {
+        if photos.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = photos.iter().map(|(_, id)| id.clone()).collect();
+        let answers = self.client.get_attachments(mb, &ids).await?;
+        for (i, (at, _)) in photos.iter().enumerate() {
+            let Some(fetched) = out.get_mut(*at) else {
+                continue;
+            };
+            match answers.get(i) {
+                Some(Ok(a)) => {
+                    if let Ok(ItemContent {
+                        record: Some(pim::Record::Contact(c)),
+                        ..
+                    }) = &mut fetched.content
+                    {
+                        c.photo = Some(pim::Photo {
+                            content_type: if a.content_type.is_empty() {
+                                "image/jpeg".into()
+                            } else {
+                                a.content_type.clone()
+                            },
+                            data: STANDARD.encode(&a.content),
+                        });
+                    }
+                }
+                Some(Err(st)) if st.code == "ErrorAttachmentNotFound" => {}
+                other => {
+                    let reason = match other {
+                        Some(Err(st)) => format!("contact photo: {}: {}", st.code, st.text),
+                        _ => "contact photo: no answer".into(),
+                    };
+                    let throttled = matches!(other, Some(Err(st)) if matches!(item_error(st), FetchError::Retryable { throttled: true, .. }));
+                    fetched.content = Err(FetchError::Retryable {
+                        reason,
+                        wait: None,
+                        throttled,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 }
 

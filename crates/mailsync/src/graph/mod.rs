@@ -2,6 +2,7 @@
 //! asks for immutable ids, so an item keeps its id when moved between folders.
 
 pub mod parse;
+mod properties;
 mod source;
 
 pub use source::GraphSource;
@@ -14,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::context::{Attempt, MailboxCtx};
 use crate::error::SourceError;
-use crate::source::{FetchError, Fetched};
+use crate::source::{FetchError, Fetched, ItemContent};
 use parse::BatchResponse;
 
 const IMMUTABLE_IDS: &str = "IdType=\"ImmutableId\"";
@@ -335,7 +336,7 @@ impl GraphClient {
             let reason = format!("HTTP {} {code}", r.status).trim_end().to_string();
             let content = match r.status {
                 200 => match r.body_bytes() {
-                    Ok(bytes) => Ok(bytes),
+                    Ok(bytes) => Ok(ItemContent::raw(bytes)),
                     Err(e) => Err(FetchError::Retryable {
                         reason: e.to_string(),
                         wait: None,

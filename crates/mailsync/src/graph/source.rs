@@ -11,12 +11,13 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::parse::{parse_delta_page, DeltaEntry, DeltaPage};
+use super::properties;
 use super::{GraphClient, GraphConfig};
 use crate::context::MailboxCtx;
 use crate::error::SourceError;
 use crate::source::{
-    ContentFormat, FetchError, Fetched, FolderChange, FolderKind, FolderPage, ItemChange, ItemPage,
-    MailboxSource, SourceFolder, WellKnown,
+    ContentFormat, FetchError, Fetched, FolderChange, FolderKind, FolderPage, ItemChange,
+    ItemContent, ItemPage, MailboxSource, SourceFolder, WellKnown,
 };
 
 pub const CALENDAR_FOLDER_ID: &str = "graph:calendar";
@@ -281,12 +282,18 @@ impl MailboxSource for GraphSource {
                 changes.push(ItemChange::Delete { id });
                 continue;
             }
+            let record = match folder.kind {
+                FolderKind::Mail => None,
+                FolderKind::Calendar => properties::event(&e.raw).map(pim::Record::Event),
+                FolderKind::Contacts => Some(pim::Record::Contact(properties::contact(&e.raw))),
+            };
             let content = match folder.kind {
                 FolderKind::Mail => None,
-                _ => Some(
-                    serde_json::to_vec(&e.raw)
+                _ => Some(ItemContent {
+                    data: serde_json::to_vec(&e.raw)
                         .map_err(|err| SourceError::Protocol(err.to_string()))?,
-                ),
+                    record,
+                }),
             };
             changes.push(ItemChange::Upsert {
                 id,

@@ -232,7 +232,7 @@ impl mailsync::SyncTarget for Crashing {
         folder: &str,
         id: &str,
         f: mailsync::ContentFormat,
-        data: &[u8],
+        data: &mailsync::ItemContent,
     ) -> Result<(), mailsync::TargetError> {
         self.inner.put_calendar_item(folder, id, f, data).await
     }
@@ -241,7 +241,7 @@ impl mailsync::SyncTarget for Crashing {
         folder: &str,
         id: &str,
         f: mailsync::ContentFormat,
-        data: &[u8],
+        data: &mailsync::ItemContent,
     ) -> Result<(), mailsync::TargetError> {
         self.inner.put_contact(folder, id, f, data).await
     }

@@ -177,6 +177,7 @@ impl Sink<'_> {
                 is_read,
                 flags,
                 meta: None,
+                properties: None,
                 received_at: None,
                 at: self.at,
             },
