@@ -86,7 +86,8 @@ pub struct FolderPage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemContent {
     pub data: Vec<u8>,
-    pub record: Option<pim::Record>,
+    /// Boxed: a record is large beside the bytes, and most items are messages without one.
+    pub record: Option<Box<pim::Record>>,
 }
 
 impl ItemContent {

@@ -397,7 +397,7 @@ impl SyncTarget for MemoryTarget {
         format: ContentFormat,
         content: &ItemContent,
     ) -> Result<(), TargetError> {
-        let (data, record) = (&content.data, content.record.as_ref());
+        let (data, record) = (&content.data, content.record.as_deref());
         self.put(
             folder,
             id,
@@ -418,7 +418,7 @@ impl SyncTarget for MemoryTarget {
         format: ContentFormat,
         content: &ItemContent,
     ) -> Result<(), TargetError> {
-        let (data, record) = (&content.data, content.record.as_ref());
+        let (data, record) = (&content.data, content.record.as_deref());
         self.put(
             folder,
             id,

@@ -10,6 +10,8 @@
 //! them: a series is expanded in that zone ([`Event::occurrences`]), so it keeps its hour across
 //! a daylight-saving change, and an all-day event stays on its date wherever it is viewed.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod contact;
 mod event;
 mod recurrence;

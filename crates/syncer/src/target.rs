@@ -178,7 +178,7 @@ impl ArchiveTarget {
         format: ContentFormat,
         content: &ItemContent,
     ) -> Result<(), TargetError> {
-        let properties = content.record.as_ref().map(pim::Record::to_json);
+        let properties = content.record.as_deref().map(pim::Record::to_json);
         let existing = self
             .archive
             .item_by_source_id(self.mailbox.id, id)
@@ -205,7 +205,7 @@ impl ArchiveTarget {
                     .map_err(terr)?;
             }
         }
-        let meta = match &content.record {
+        let meta = match content.record.as_deref() {
             Some(record) => record_meta(record),
             None => item_meta(format, &content.data),
         };

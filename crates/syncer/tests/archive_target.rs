@@ -788,7 +788,7 @@ async fn changed_calendar_item_keeps_its_old_version() {
     };
     let with = |e: &pim::Event| ItemContent {
         data: v2.to_vec(),
-        record: Some(pim::Record::Event(e.clone())),
+        record: Some(Box::new(pim::Record::Event(e.clone()))),
     };
     target
         .put_calendar_item("cal", "ev1", ContentFormat::Ics, &with(&event))

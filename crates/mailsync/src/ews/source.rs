@@ -230,7 +230,7 @@ impl MailboxSource for EwsSource {
                         match item.mime {
                             Some(data) => Ok(ItemContent {
                                 data,
-                                record: item.record,
+                                record: item.record.map(Box::new),
                             }),
                             None => Err(FetchError::Retryable {
                                 reason: "no MimeContent in the response".into(),
@@ -324,10 +324,13 @@ impl EwsSource {
             match answers.get(i) {
                 Some(Ok(a)) => {
                     if let Ok(ItemContent {
-                        record: Some(pim::Record::Contact(c)),
+                        record: Some(record),
                         ..
                     }) = &mut fetched.content
                     {
+                        let pim::Record::Contact(c) = record.as_mut() else {
+                            continue;
+                        };
                         c.photo = Some(pim::Photo {
                             content_type: if a.content_type.is_empty() {
                                 "image/jpeg".into()

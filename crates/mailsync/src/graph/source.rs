@@ -292,7 +292,7 @@ impl MailboxSource for GraphSource {
                 _ => Some(ItemContent {
                     data: serde_json::to_vec(&e.raw)
                         .map_err(|err| SourceError::Protocol(err.to_string()))?,
-                    record,
+                    record: record.map(Box::new),
                 }),
             };
             changes.push(ItemChange::Upsert {
