@@ -19,7 +19,7 @@ mod zones;
 
 pub use contact::{Contact, ContactEmail, ContactPhone, Photo, PostalAddress};
 pub use event::{Attendee, AttendeeKind, Event, EventException, Occurrence, Person, Response};
-pub use recurrence::{Day, Pattern, Range, Recurrence, WeekIndex};
+pub use recurrence::{month_from_name, Day, Pattern, Range, Recurrence, WeekIndex};
 pub use zones::{zone_from_name, Zone};
 
 use serde::{Deserialize, Serialize};

@@ -271,22 +271,31 @@ impl Recurrence {
     }
 }
 
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The month number of an English month name ("March", as EWS writes it).
+pub fn month_from_name(name: &str) -> Option<u32> {
+    MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(name.trim()))
+        .map(|i| i as u32 + 1)
+}
+
 fn month_name(m: u32) -> &'static str {
-    const NAMES: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    NAMES
+    MONTHS
         .get((m as usize).wrapping_sub(1))
         .copied()
         .unwrap_or("?")

@@ -78,7 +78,7 @@ fn recurrence(el: &Element) -> Option<Recurrence> {
         let days = || Day::parse_list(&text(p, "DaysOfWeek"));
         let index = || WeekIndex::parse(&text(p, "DayOfWeekIndex"));
         let day_of_month = || text(p, "DayOfMonth").parse::<u32>().ok();
-        let month = || month_number(&text(p, "Month"));
+        let month = || pim::month_from_name(&text(p, "Month"));
         if let Ok(n) = text(p, "Interval").parse::<u32>() {
             interval = n.max(1);
         }
@@ -137,27 +137,6 @@ fn recurrence(el: &Element) -> Option<Recurrence> {
         first_day_of_week,
         range: range?,
     })
-}
-
-fn month_number(name: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    MONTHS
-        .iter()
-        .position(|m| m.eq_ignore_ascii_case(name.trim()))
-        .map(|i| i as u32 + 1)
 }
 
 /// The zone of a calendar item: `StartTimeZone Id` (Exchange 2010 and later), else the
