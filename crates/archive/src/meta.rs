@@ -104,9 +104,7 @@ pub fn body_text(raw: &[u8]) -> String {
                 _ => None,
             });
         let part = match html_only {
-            Some(html) => {
-                Some(mail_parser::decoders::html::html_to_text(&with_block_breaks(html)).into())
-            }
+            Some(html) => Some(html_text(html).into()),
             None => message.body_text(i),
         };
         if let Some(part) = part {
@@ -115,6 +113,11 @@ pub fn body_text(raw: &[u8]) -> String {
         }
     }
     text
+}
+
+/// The text of an HTML body (a message's, a calendar item's), blocks kept apart.
+pub fn html_text(html: &str) -> String {
+    mail_parser::decoders::html::html_to_text(&with_block_breaks(html))
 }
 
 /// Adds a `<br>` after the closing tag of block elements, so text conversion keeps them apart.

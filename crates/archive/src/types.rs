@@ -252,6 +252,14 @@ impl Default for ListQuery {
     }
 }
 
+/// A calendar item or contact in a mailbox at an instant, with its stored properties (the
+/// `pim` record's JSON; `None` for an item archived before properties were kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindItem {
+    pub summary: ItemSummary,
+    pub properties: Option<Vec<u8>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemPage {
     pub items: Vec<ItemSummary>,

@@ -298,3 +298,62 @@ async fn a_selection_keeps_its_items_and_their_folders(kit: &testkit::TestDb) {
         .is_err());
     assert_eq!(a.selections(m).await.unwrap().len(), 1);
 }
+
+testkit::each_backend!(items_of_a_kind_come_with_their_properties_as_of_an_instant);
+async fn items_of_a_kind_come_with_their_properties_as_of_an_instant(kit: &testkit::TestDb) {
+    let a = &common::archive_on(kit);
+    let m = seeded(a, "pim@example.com").await;
+    a.upsert_folder(m, &folder("cal", None, "Calendar"), t(10))
+        .await
+        .unwrap();
+    a.upsert_folder(m, &folder("con", None, "Contacts"), t(10))
+        .await
+        .unwrap();
+    let pim = |folder: &str, source: &str, kind: ItemKind, props: Option<&str>| PutItem {
+        kind,
+        properties: props.map(|p| p.as_bytes().to_vec()),
+        ..put(
+            m,
+            folder,
+            source,
+            format!("BEGIN:{source}\r\n").into_bytes(),
+            t(10),
+        )
+    };
+    a.put_item(pim("cal", "E1", ItemKind::Calendar, Some(r#"{"e":1}"#)))
+        .await
+        .unwrap();
+    a.put_item(pim("cal", "E2", ItemKind::Calendar, None))
+        .await
+        .unwrap();
+    a.put_item(pim("con", "C1", ItemKind::Contact, Some(r#"{"c":1}"#)))
+        .await
+        .unwrap();
+    a.delete_item(m, "E1", t(20)).await.unwrap();
+
+    let now = a.items_of_kind(m, ItemKind::Calendar, None).await.unwrap();
+    assert_eq!(now.len(), 1, "the deleted event is gone now");
+    assert_eq!(now[0].summary.id, id_of(a, m, "E2").await);
+    assert_eq!(now[0].properties, None, "archived without properties");
+
+    let before = a
+        .items_of_kind(m, ItemKind::Calendar, Some(t(15)))
+        .await
+        .unwrap();
+    assert_eq!(before.len(), 2, "both events as of before the delete");
+    let e1 = before
+        .iter()
+        .find(|i| i.summary.id != now[0].summary.id)
+        .unwrap();
+    assert_eq!(e1.properties.as_deref(), Some(&br#"{"e":1}"#[..]));
+    assert_eq!(e1.summary.kind, ItemKind::Calendar);
+
+    let contacts = a.items_of_kind(m, ItemKind::Contact, None).await.unwrap();
+    assert_eq!(contacts.len(), 1, "messages and events are not contacts");
+    assert_eq!(contacts[0].properties.as_deref(), Some(&br#"{"c":1}"#[..]));
+    assert!(a
+        .items_of_kind(m, ItemKind::Contact, Some(t(5)))
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -30,6 +30,22 @@ fn decode_cursor(cursor: &str, sort: SortKey) -> Result<(ItemId, CursorKey)> {
     Ok((id, key))
 }
 
+/// A list line from a membership joined with its item (the columns both listings select).
+fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<ItemSummary> {
+    Ok(ItemSummary {
+        id: row.try_get("item_id")?,
+        folder_id: row.try_get("folder_id")?,
+        kind: ItemKind::parse(&row.try_get::<String, _>("kind")?),
+        subject: row.try_get("subject")?,
+        sender: row.try_get("sender")?,
+        sender_address: row.try_get("sender_address")?,
+        date: Timestamp(row.try_get("sent_at")?),
+        size: row.try_get("size")?,
+        has_attachments: flag(row, "has_attachments")?,
+        is_read: row.try_get::<i64, _>("read_flag")? != 0,
+    })
+}
+
 impl Archive {
     /// One page of a folder's items, now or as of an instant, by keyset on the chosen sort.
     pub async fn list_folder_items(&self, folder: FolderId, query: &ListQuery) -> Result<ItemPage> {
@@ -98,18 +114,7 @@ impl Archive {
                 }
                 break;
             }
-            items.push(ItemSummary {
-                id: row.try_get("item_id")?,
-                folder_id: row.try_get("folder_id")?,
-                kind: ItemKind::parse(&row.try_get::<String, _>("kind")?),
-                subject: row.try_get("subject")?,
-                sender: row.try_get("sender")?,
-                sender_address: row.try_get("sender_address")?,
-                date: Timestamp(row.try_get("sent_at")?),
-                size: row.try_get("size")?,
-                has_attachments: flag(row, "has_attachments")?,
-                is_read: row.try_get::<i64, _>("read_flag")? != 0,
-            });
+            items.push(summary_from_row(row)?);
         }
         Ok(ItemPage { items, next })
     }
@@ -199,6 +204,42 @@ impl Archive {
             None => Ok(None),
             Some(h) => Ok(Some(self.blobs.get(&BlobHash::parse(&h)?).await?)),
         }
+    }
+
+    /// Every item of one kind in a mailbox, now (`None`) or as of an instant, in any folder,
+    /// with its properties: what a calendar or an address book shows at once.
+    pub async fn items_of_kind(
+        &self,
+        mailbox: MailboxId,
+        kind: ItemKind,
+        as_of: Option<Timestamp>,
+    ) -> Result<Vec<KindItem>> {
+        let (cond, binds) = valid_at("m", as_of, 3);
+        let sql = format!(
+            "SELECT m.item_id, m.folder_id, CASE WHEN m.is_read THEN 1 ELSE 0 END AS read_flag, \
+             i.kind, i.subject, i.sender, i.sender_address, i.size, i.sent_at, \
+             CASE WHEN i.has_attachments THEN 1 ELSE 0 END AS has_attachments, i.properties_hash \
+             FROM archive_memberships m JOIN archive_items i ON i.id = m.item_id \
+             WHERE m.mailbox_id = $1 AND i.kind = $2 AND {cond} ORDER BY m.item_id"
+        );
+        let mut q = sqlx::query(&sql).bind(mailbox).bind(kind.as_str());
+        for b in &binds {
+            q = q.bind(*b);
+        }
+        let rows = q.fetch_all(&self.db.pool).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let hash: Option<String> = row.try_get("properties_hash")?;
+            let properties = match hash {
+                Some(h) => Some(self.blobs.get(&BlobHash::parse(&h)?).await?),
+                None => None,
+            };
+            items.push(KindItem {
+                summary: summary_from_row(row)?,
+                properties,
+            });
+        }
+        Ok(items)
     }
 
     /// The properties hash of an item, to tell whether a new version changed them.
