@@ -14,6 +14,7 @@
 
 mod contact;
 mod event;
+pub mod layout;
 mod recurrence;
 mod zones;
 
