@@ -719,6 +719,10 @@ fn get_item(state: &SimState, mb: &mut Mailbox, op: &Element) -> String {
         .unwrap_or_default();
     for el in ids.iter().filter(|e| e.is(T, "ItemId")) {
         let raw = el.attr("Id").unwrap_or("").trim();
+        if let Some((series, n)) = properties::parse_occurrence_id(raw) {
+            out.push_str(&occurrence_message(state, mb, raw, series, n));
+            continue;
+        }
         let parsed = mailbox::parse_item_id(raw).filter(|p| p.mailbox == mb.index);
         let Some(parsed) = parsed.filter(|p| p.move_gen.is_some()) else {
             out.push_str(&error_message(
@@ -793,7 +797,9 @@ fn get_item(state: &SimState, mb: &mut Mailbox, op: &Element) -> String {
                 ItemKind::Message => {
                     let _ = write!(out, "<t:IsRead>{}</t:IsRead>", item.is_read);
                 }
-                ItemKind::CalendarItem => out.push_str(&properties::calendar_item_xml(&item.data)),
+                ItemKind::CalendarItem => {
+                    out.push_str(&properties::calendar_item_xml(&item.data, raw))
+                }
                 ItemKind::Contact => out.push_str(&properties::contact_xml(
                     &item.data,
                     &format!("photo:{raw}"),
@@ -803,6 +809,38 @@ fn get_item(state: &SimState, mb: &mut Mailbox, op: &Element) -> String {
         let _ = write!(out, "</t:{el}></m:Items></m:{OP}ResponseMessage>");
     }
     wrap(OP, &out)
+}
+
+/// GetItem of a changed occurrence of a series, by the id its ModifiedOccurrences gave.
+fn occurrence_message(state: &SimState, mb: &Mailbox, raw: &str, series: &str, n: usize) -> String {
+    const OP: &str = "GetItem";
+    let item = mailbox::parse_item_id(series)
+        .filter(|p| p.mailbox == mb.index)
+        .and_then(|p| {
+            mb.items
+                .get(&p.n)
+                .filter(|i| Some(i.move_gen) == p.move_gen && i.kind == ItemKind::CalendarItem)
+        });
+    if let Some(fault) = item.and_then(|i| state.take_occurrence_fault(&mb.address, i.n)) {
+        if let ItemFault::ServerBusy { backoff_ms } = fault {
+            state.throttle_window(&mb.address, std::time::Duration::from_millis(backoff_ms));
+        }
+        return item_fault_message(OP, fault);
+    }
+    let xml = item.and_then(|i| properties::occurrence_xml(&i.data, n));
+    match xml {
+        Some(xml) => format!(
+            "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:CalendarItem>\
+<t:ItemId Id=\"{}\" ChangeKey=\"DwAAAA==\"/>{xml}</t:CalendarItem></m:Items></m:{OP}ResponseMessage>",
+            escape(raw)
+        ),
+        None => error_message(
+            OP,
+            "ErrorItemNotFound",
+            "The specified object was not found in the store.",
+            "<m:Items/>",
+        ),
+    }
 }
 
 /// Contact photos only: the attachment id is `photo:` and the contact's item id.

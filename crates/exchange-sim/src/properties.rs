@@ -229,9 +229,72 @@ fn recurrence_xml(rule: &str, start_date: &str, offset: i64) -> String {
     format!("<t:Recurrence>{pattern}{range}</t:Recurrence>")
 }
 
+/// The id GetItem takes for the `n`th changed occurrence of the series `item_id`.
+pub fn occurrence_id(item_id: &str, n: usize) -> String {
+    format!("occurrence:{n}:{item_id}")
+}
+
+/// The series' item id and the occurrence's number, from an [`occurrence_id`].
+pub fn parse_occurrence_id(id: &str) -> Option<(&str, usize)> {
+    let (n, item) = id.strip_prefix("occurrence:")?.split_once(':')?;
+    Some((item, n.parse().ok()?))
+}
+
+/// The changed occurrences of a series: the events after the master with a RECURRENCE-ID.
+fn changed_occurrences(all: &[Vec<Line>]) -> Vec<&Vec<Line>> {
+    all.iter()
+        .skip(1)
+        .filter(|e| get(e, "RECURRENCE-ID").is_some())
+        .collect()
+}
+
+/// The `AllProperties` children of the `n`th changed occurrence as GetItem of its id answers
+/// (CalendarItemType `Exception`, its own subject, location and times), after its ItemId.
+pub fn occurrence_xml(ics: &[u8], n: usize) -> Option<String> {
+    let all = events(ics);
+    let master = all.first()?;
+    let changed = changed_occurrences(&all);
+    let c = changed.get(n)?;
+    let offset = offset_seconds(&value(master, "X-MS-UTC-OFFSET"));
+    let at = |name: &str| {
+        get(c, name)
+            .and_then(|l| utc(&l.value, offset))
+            .unwrap_or_default()
+    };
+    let or_master = |name: &str| {
+        let own = value(c, name);
+        if own.is_empty() {
+            value(master, name)
+        } else {
+            own
+        }
+    };
+    let zone_name = value(master, "X-MS-TIMEZONE");
+    let mut x = format!(
+        "<t:ItemClass>IPM.Appointment</t:ItemClass><t:Subject>{}</t:Subject><t:Sensitivity>Normal</t:Sensitivity>\
+<t:UID>{}</t:UID><t:Start>{}</t:Start><t:End>{}</t:End><t:IsAllDayEvent>false</t:IsAllDayEvent>\
+<t:LegacyFreeBusyStatus>Busy</t:LegacyFreeBusyStatus><t:Location>{}</t:Location>\
+<t:IsRecurring>true</t:IsRecurring><t:CalendarItemType>Exception</t:CalendarItemType><t:OriginalStart>{}</t:OriginalStart>",
+        escape(&or_master("SUMMARY")),
+        escape(&value(master, "UID")),
+        at("DTSTART"),
+        at("DTEND"),
+        escape(&or_master("LOCATION")),
+        at("RECURRENCE-ID"),
+    );
+    if !zone_name.is_empty() {
+        let _ = write!(
+            x,
+            "<t:StartTimeZone Id=\"{0}\" Name=\"{0}\"/><t:EndTimeZone Id=\"{0}\" Name=\"{0}\"/>",
+            escape(&zone_name)
+        );
+    }
+    Some(x)
+}
+
 /// The `AllProperties` children of a `t:CalendarItem`, in schema order, after its ItemClass and
-/// Subject (written by the caller).
-pub fn calendar_item_xml(ics: &[u8]) -> String {
+/// Subject (written by the caller). `item_id` names its changed occurrences.
+pub fn calendar_item_xml(ics: &[u8], item_id: &str) -> String {
     let all = events(ics);
     let Some(ev) = all.first() else {
         return String::new();
@@ -322,10 +385,7 @@ pub fn calendar_item_xml(ics: &[u8]) -> String {
             .map(|l| format!("{}-{}-{}", &l.value[0..4], &l.value[4..6], &l.value[6..8]))
             .unwrap_or(start_date);
         x.push_str(&recurrence_xml(&rule, &local_date, offset));
-        let changed: Vec<&Vec<Line>> = all[1..]
-            .iter()
-            .filter(|e| get(e, "RECURRENCE-ID").is_some())
-            .collect();
+        let changed = changed_occurrences(&all);
         if !changed.is_empty() {
             x.push_str("<t:ModifiedOccurrences>");
             for (n, c) in changed.iter().enumerate() {
@@ -340,7 +400,8 @@ pub fn calendar_item_xml(ics: &[u8]) -> String {
                     .unwrap_or_default();
                 let _ = write!(
                     x,
-                    "<t:Occurrence><t:ItemId Id=\"occurrence-{n}\" ChangeKey=\"DwAAAA==\"/><t:Start>{s}</t:Start><t:End>{e}</t:End><t:OriginalStart>{o}</t:OriginalStart></t:Occurrence>"
+                    "<t:Occurrence><t:ItemId Id=\"{}\" ChangeKey=\"DwAAAA==\"/><t:Start>{s}</t:Start><t:End>{e}</t:End><t:OriginalStart>{o}</t:OriginalStart></t:Occurrence>",
+                    escape(&occurrence_id(item_id, n))
                 );
             }
             x.push_str("</t:ModifiedOccurrences>");

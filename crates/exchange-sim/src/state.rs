@@ -53,6 +53,8 @@ pub struct Faults {
     /// Answers for the next content fetches of an item, by (mailbox, item number); each fetch
     /// takes the front one, then the item is served normally again.
     pub item_faults: HashMap<(String, u64), VecDeque<ItemFault>>,
+    /// The same for GetItem of a series' changed occurrences (EWS), by the series' number.
+    pub occurrence_faults: HashMap<(String, u64), VecDeque<ItemFault>>,
     /// EWS generates MimeContent from the stored properties on each GetItem; with this set the
     /// simulator, like Exchange, does not give the same bytes twice (a header differs).
     pub mime_varies: bool,
@@ -243,12 +245,26 @@ impl SimState {
 
     /// The fault to answer this fetch of the item with, if one is queued (and counts it).
     pub fn take_item_fault(&self, mailbox: &str, n: u64) -> Option<ItemFault> {
+        self.take_fault(mailbox, n, |f| &mut f.item_faults)
+    }
+
+    pub fn take_occurrence_fault(&self, mailbox: &str, series: u64) -> Option<ItemFault> {
+        self.take_fault(mailbox, series, |f| &mut f.occurrence_faults)
+    }
+
+    fn take_fault(
+        &self,
+        mailbox: &str,
+        n: u64,
+        queues: impl FnOnce(&mut Faults) -> &mut HashMap<(String, u64), VecDeque<ItemFault>>,
+    ) -> Option<ItemFault> {
         let mut f = lock(&self.faults);
+        let queues = queues(&mut f);
         let key = (mailbox.to_ascii_lowercase(), n);
-        let queue = f.item_faults.get_mut(&key)?;
+        let queue = queues.get_mut(&key)?;
         let fault = queue.pop_front();
         if queue.is_empty() {
-            f.item_faults.remove(&key);
+            queues.remove(&key);
         }
         drop(f);
         if fault.is_some() {
@@ -643,8 +659,19 @@ impl SimHandle {
     }
 
     /// Drops every queued per-item fault.
+    /// Answers for the next GetItem calls of a series' changed occurrences (EWS).
+    pub fn fail_occurrences(&self, address: &str, series: ItemRef, fault: ItemFault, times: usize) {
+        let mut f = lock(&self.state.faults);
+        f.occurrence_faults
+            .entry((address.to_ascii_lowercase(), series.n))
+            .or_default()
+            .extend(std::iter::repeat_n(fault, times));
+    }
+
     pub fn clear_item_faults(&self) {
-        lock(&self.state.faults).item_faults.clear();
+        let mut f = lock(&self.state.faults);
+        f.item_faults.clear();
+        f.occurrence_faults.clear();
     }
 
     pub fn set_graph_throttle(&self, rule: Option<ThrottleRule>) {

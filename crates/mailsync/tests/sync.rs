@@ -111,6 +111,12 @@ fn assert_records(snap: &mailsync::target::MemoryState, proto: Proto) {
         // Graph's master carries the pattern only; its exceptions are events of their own.
         Proto::Graph => assert_eq!(starts.len(), 6),
     }
+    if proto == Proto::Ews {
+        // The moved occurrence's own room comes from a GetItem of its id.
+        let moved = &weekly.exceptions[0];
+        assert_eq!(moved.location.as_deref(), Some("Room 1.01"));
+        assert_eq!(moved.subject, None, "the same subject as the series");
+    }
     let tokyo = events
         .iter()
         .find(|e| e.subject == "Founding day (Tokyo office)")
@@ -398,6 +404,33 @@ async fn throttling_pauses_the_whole_mailbox(proto: Proto) {
     assert_eq!(target.snapshot().live_count(FolderKind::Mail), 400);
 }
 both!(throttling_pauses_the_whole_mailbox);
+
+/// GetItem of a changed occurrence throttled, then failing inside: the series is fetched
+/// again and stored with the occurrence's room, never without it.
+async fn a_changed_occurrence_that_fails_is_fetched_again(proto: Proto) {
+    if proto == Proto::Ews {
+        let sim = sim().await;
+        let h = sim.handle();
+        let series = h.list_items(ALICE, "calendar").unwrap()[0];
+        h.fail_occurrences(ALICE, series, ItemFault::ServerBusy { backoff_ms: 50 }, 1);
+        h.fail_occurrences(ALICE, series, ItemFault::InternalError, 1);
+        let target = MemoryTarget::new();
+        let r = sync_mailbox(source(proto, &sim).as_ref(), &target, ALICE, &options()).await;
+        assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+        assert!(r.throttled > 0, "{r:?}");
+        assert_eq!(h.counters().item_faults, 2);
+        let weekly = target
+            .snapshot()
+            .live_items()
+            .find_map(|(_, i)| match &i.record {
+                Some(pim::Record::Event(e)) if !e.exceptions.is_empty() => Some(e.clone()),
+                _ => None,
+            })
+            .expect("the series");
+        assert_eq!(weekly.exceptions[0].location.as_deref(), Some("Room 1.01"));
+    }
+}
+both!(a_changed_occurrence_that_fails_is_fetched_again);
 
 async fn budget_throttling(proto: Proto) {
     if proto == Proto::Ews {

@@ -297,6 +297,17 @@ impl EwsClient {
         .await
     }
 
+    /// GetItem of a series' changed occurrences by their ItemIds: each one's own properties
+    /// (no MIME: the series' content already has them).
+    pub async fn get_occurrences(
+        &self,
+        mb: &MailboxCtx,
+        ids: &[String],
+    ) -> Result<Vec<Result<EwsItem, Status>>, SourceError> {
+        self.get_items_shaped(mb, ids, "AllProperties", "<t:BodyType>Best</t:BodyType>")
+            .await
+    }
+
     /// GetAttachment of several file attachments; one result per id, in order.
     pub async fn get_attachments(
         &self,

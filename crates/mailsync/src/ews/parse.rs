@@ -477,6 +477,8 @@ pub struct EwsItem {
     pub record: Option<pim::Record>,
     /// The attachment that holds a contact's photo, fetched with GetAttachment.
     pub photo_id: Option<String>,
+    /// A series' changed occurrences (original start, ItemId), fetched with GetItem.
+    pub occurrence_ids: Vec<(chrono::NaiveDateTime, String)>,
 }
 
 /// GetItem: one result per requested id, in request order. Each response message stands on its
@@ -526,6 +528,10 @@ pub fn parse_get_item(response: &Element) -> Result<Vec<Result<EwsItem, Status>>
                 }
             }
         };
+        let occurrence_ids = match header.kind {
+            EwsItemKind::CalendarItem => properties::modified_occurrence_ids(el),
+            _ => Vec::new(),
+        };
         let (record, photo_id) = match header.kind {
             EwsItemKind::CalendarItem => {
                 (properties::calendar_item(el).map(pim::Record::Event), None)
@@ -545,6 +551,7 @@ pub fn parse_get_item(response: &Element) -> Result<Vec<Result<EwsItem, Status>>
             subject: child_text(el, "Subject"),
             record,
             photo_id,
+            occurrence_ids,
         }));
     }
     Ok(out)

@@ -2,7 +2,7 @@
 //! archive's record. EWS times are UTC instants; the record keeps local times in the item's
 //! own zone (`StartTimeZone Id`, a Windows name), so they are converted here once.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use pim::{
     zone_from_name, Attendee, AttendeeKind, Contact, ContactEmail, ContactPhone, Day, Event,
     EventException, Pattern, Person, PostalAddress, Range, Recurrence, Response, WeekIndex, Zone,
@@ -317,6 +317,25 @@ pub fn contact(el: &Element) -> Contact {
         categories: strings(el, "Categories"),
         photo: None,
     }
+}
+
+/// The ItemIds of a series' changed occurrences, with their original starts as the record's
+/// exceptions have them: ModifiedOccurrences gives only times, so an occurrence's own subject
+/// and location come from a GetItem of its id.
+pub fn modified_occurrence_ids(el: &Element) -> Vec<(NaiveDateTime, String)> {
+    let (zone, _) = zone_of(el);
+    let Some(list) = el.child(T, "ModifiedOccurrences") else {
+        return Vec::new();
+    };
+    list.children_named(T, "Occurrence")
+        .filter_map(|o| {
+            let id = o.child(T, "ItemId")?.attr("Id")?.trim().to_string();
+            let original = instant(&text(o, "OriginalStart"))
+                .or_else(|| instant(&text(o, "Start")))
+                .map(|t| zone.to_local(t))?;
+            (!id.is_empty()).then_some((original, id))
+        })
+        .collect()
 }
 
 /// The attachment id of a contact's photo (`IsContactPhoto`), when it has one.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use chrono::NaiveDateTime;
 
 use super::parse::{EwsFolder, EwsFolderKind, HierarchyChange, ItemSyncChange, Status};
 use super::{EwsClient, EwsConfig, FolderRef};
@@ -221,11 +222,15 @@ impl MailboxSource for EwsSource {
             }
             let mut stopped = Vec::new();
             let mut photos = Vec::new();
+            let mut occurrences = Vec::new();
             for (id, r) in pending.iter().zip(results) {
                 let content = match r {
                     Ok(item) => {
                         if let Some(photo) = item.photo_id.clone() {
                             photos.push((out.len(), photo));
+                        }
+                        for (original, occurrence) in &item.occurrence_ids {
+                            occurrences.push((out.len(), *original, occurrence.clone()));
                         }
                         match item.mime {
                             Some(data) => Ok(ItemContent {
@@ -263,6 +268,7 @@ impl MailboxSource for EwsSource {
                 });
             }
             self.add_photos(mb, &mut out, photos).await?;
+            self.add_occurrences(mb, &mut out, occurrences).await?;
             if stopped.len() == pending.len() {
                 // No progress: leave the rest to the engine's back-off instead of hammering.
                 out.extend(stopped.into_iter().map(|id| Fetched {
@@ -348,6 +354,86 @@ impl EwsSource {
                         _ => "contact photo: no answer".into(),
                     };
                     let throttled = matches!(other, Some(Err(st)) if matches!(item_error(st), FetchError::Retryable { throttled: true, .. }));
+                    fetched.content = Err(FetchError::Retryable {
+                        reason,
+                        wait: None,
+                        throttled,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl EwsSource {
+    /// Puts each changed occurrence's own subject and location into its series' record, where
+    /// they differ from the series (GetItem of the occurrences, in batches). An occurrence the
+    /// server cannot give now makes its series retryable: stored without it, the moved meeting
+    /// would show the series' room.
+    async fn add_occurrences(
+        &self,
+        mb: &MailboxCtx,
+        out: &mut [Fetched],
+        occurrences: Vec<(usize, NaiveDateTime, String)>,
+    ) -> Result<(), SourceError> {
+        for chunk in occurrences.chunks(self.fetch_batch_size().max(1)) {
+            let ids: Vec<String> = chunk.iter().map(|(_, _, id)| id.clone()).collect();
+            let answers = self.client.get_occurrences(mb, &ids).await?;
+            for (i, (at, original, _)) in chunk.iter().enumerate() {
+                let Some(fetched) = out.get_mut(*at) else {
+                    continue;
+                };
+                let Ok(ItemContent {
+                    record: Some(record),
+                    ..
+                }) = &mut fetched.content
+                else {
+                    continue;
+                };
+                let pim::Record::Event(series) = record.as_mut() else {
+                    continue;
+                };
+                let failure = match answers.get(i) {
+                    Some(Ok(item)) => {
+                        if let Some(pim::Record::Event(own)) = &item.record {
+                            let (subject, location) =
+                                (series.subject.clone(), series.location.clone());
+                            if let Some(x) = series
+                                .exceptions
+                                .iter_mut()
+                                .find(|x| x.original_start == *original)
+                            {
+                                x.subject = (own.subject != subject).then(|| own.subject.clone());
+                                x.location =
+                                    (own.location != location).then(|| own.location.clone());
+                            }
+                        }
+                        None
+                    }
+                    // Gone since the series was read: the next sync sees the series change.
+                    Some(Err(st))
+                        if st.code == "ErrorItemNotFound"
+                            || st.code == "ErrorCalendarOccurrenceIsDeletedFromRecurrence" =>
+                    {
+                        None
+                    }
+                    Some(Err(st)) => Some((
+                        format!("changed occurrence: {}: {}", st.code, st.text),
+                        matches!(
+                            item_error(st),
+                            FetchError::Retryable {
+                                throttled: true,
+                                ..
+                            }
+                        ),
+                    )),
+                    None => Some(("changed occurrence: no answer".into(), false)),
+                };
+                if let Some((reason, throttled)) = failure {
+                    if throttled {
+                        mb.note_throttled(1);
+                    }
                     fetched.content = Err(FetchError::Retryable {
                         reason,
                         wait: None,
