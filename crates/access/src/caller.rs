@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use accounts::User;
 
 use crate::handles::{
-    AuditReader, ConnectionsAdmin, MailBrowser, OwnMail, RolesAdmin, SnapshotsAdmin, TasksAdmin,
-    UsersAdmin,
+    AuditReader, CalendarBrowser, ConnectionsAdmin, MailBrowser, OwnMail, RolesAdmin,
+    SnapshotsAdmin, TasksAdmin, UsersAdmin,
 };
 use crate::{Access, AccessError, Assignment, AuditAction, NewAuditEntry, Permission, Scope};
 
@@ -92,6 +92,12 @@ impl Caller {
     pub fn browse_mail(&self) -> Result<MailBrowser<'_>, AccessError> {
         let scope = self.require(Permission::BrowseMail)?;
         Ok(MailBrowser::new(self, scope))
+    }
+
+    /// Other people's calendars and contacts, within the scope of the `browse_calendars` grant.
+    pub fn browse_calendars(&self) -> Result<CalendarBrowser<'_>, AccessError> {
+        let scope = self.require(Permission::BrowseCalendars)?;
+        Ok(CalendarBrowser::new(self, scope))
     }
 
     /// Snapshots, differences and selections, within the scope of the `snapshots` grant.

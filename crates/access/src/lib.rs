@@ -33,9 +33,10 @@ use syncer::SyncService;
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditLog, ChainReport, NewAuditEntry};
 pub use caller::Caller;
 pub use handles::{
-    AuditReader, Compared, Comparison, ConnectionsAdmin, KnownInstant, MailBrowser, MailQuery,
-    MailboxEntry, MailboxSync, OwnMail, ReadableItem, ReadableMailbox, RolesAdmin, SnapshotsAdmin,
-    TasksAdmin, UserSummary, UsersAdmin,
+    AuditReader, CalendarBrowser, Compared, Comparison, ConnectionsAdmin, KnownInstant,
+    MailBrowser, MailQuery, MailboxEntry, MailboxSync, OpenedPimItem, OwnMail, ReadableItem,
+    ReadableMailbox, RolesAdmin, SnapshotsAdmin, StoredContact, StoredEvent, TasksAdmin,
+    UserSummary, UsersAdmin,
 };
 pub use permission::Permission;
 pub use roles::{Assignment, Role, RoleId, Roles, ADMINISTRATOR, AUDITOR, HELP_DESK};

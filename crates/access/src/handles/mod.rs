@@ -4,6 +4,7 @@
 
 mod audit_reader;
 mod browse;
+mod calendars;
 mod connections;
 mod mail_ops;
 mod own_mail;
@@ -14,6 +15,7 @@ mod users;
 
 pub use audit_reader::AuditReader;
 pub use browse::{MailBrowser, MailboxEntry, MailboxSync};
+pub use calendars::{CalendarBrowser, OpenedPimItem, StoredContact, StoredEvent};
 pub use connections::ConnectionsAdmin;
 pub use mail_ops::{KnownInstant, MailQuery, ReadableItem, ReadableMailbox};
 pub use own_mail::OwnMail;

@@ -1,0 +1,165 @@
+use archive::{ItemKind, ItemSummary, MailboxId, Timestamp};
+
+use super::mail_ops::{KnownInstant, ReadableItem, ReadableMailbox};
+use crate::{AccessError, AuditAction, Caller, Scope};
+
+/// A calendar item as archived, with its properties; `event` is `None` for an item archived
+/// before properties were kept (or whose record cannot be read), which the calendar can place
+/// only by its start.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub item: ItemSummary,
+    pub event: Option<pim::Event>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredContact {
+    pub item: ItemSummary,
+    pub contact: Option<pim::Contact>,
+}
+
+/// An item of a calendar or an address book, opened: the archived item and its record.
+pub struct OpenedPimItem {
+    pub item: ReadableItem,
+    pub record: Option<pim::Record>,
+}
+
+/// Any mailbox's calendar and contacts within the scope of the caller's `browse_calendars`
+/// grant. Outside the scope a mailbox is "not found". Opening a calendar or an address book and
+/// every item opened are in the audit log, and so in the owner's access log.
+pub struct CalendarBrowser<'a> {
+    caller: &'a Caller,
+    scope: Scope,
+}
+
+impl<'a> CalendarBrowser<'a> {
+    pub(crate) fn new(caller: &'a Caller, scope: Scope) -> Self {
+        CalendarBrowser { caller, scope }
+    }
+
+    fn archive(&self) -> &archive::Archive {
+        &self.caller.access.inner.archive
+    }
+
+    pub async fn mailbox(&self, id: MailboxId) -> Result<ReadableMailbox, AccessError> {
+        super::mail_ops::mailbox_in_scope(self.archive(), &self.scope, id).await
+    }
+
+    /// Opens a mailbox's calendar (`ItemKind::Calendar`) or contacts, now or as of an instant (a
+    /// future one is refused), and says so in the audit log.
+    pub async fn open(
+        &self,
+        id: MailboxId,
+        kind: ItemKind,
+        at: Option<Timestamp>,
+    ) -> Result<(ReadableMailbox, Option<KnownInstant>), AccessError> {
+        let mailbox = self.mailbox(id).await?;
+        let instant = match at {
+            Some(at) => {
+                Some(super::mail_ops::known_instant(&self.caller.access, &mailbox, at).await?)
+            }
+            None => None,
+        };
+        let what = match kind {
+            ItemKind::Contact => "contacts",
+            _ => "calendar",
+        };
+        self.caller
+            .record(
+                AuditAction::MailboxOpened,
+                Some((mailbox.id(), &mailbox.mailbox().owner_address)),
+                match &instant {
+                    Some(i) => format!("{what} as of {}", i.at.to_rfc3339()),
+                    None => format!("{what} as it is now"),
+                },
+            )
+            .await?;
+        Ok((mailbox, instant))
+    }
+
+    /// Every calendar item of the mailbox (in any calendar folder), now or as of an instant.
+    pub async fn events(
+        &self,
+        mailbox: MailboxId,
+        at: Option<Timestamp>,
+    ) -> Result<(ReadableMailbox, Vec<StoredEvent>), AccessError> {
+        let mailbox = self.mailbox(mailbox).await?;
+        let items = self
+            .archive()
+            .items_of_kind(mailbox.id(), ItemKind::Calendar, at)
+            .await?;
+        let events = items
+            .into_iter()
+            .map(|i| StoredEvent {
+                event: match read_record(i.summary.id, i.properties.as_deref()) {
+                    Some(pim::Record::Event(e)) => Some(e),
+                    _ => None,
+                },
+                item: i.summary,
+            })
+            .collect();
+        Ok((mailbox, events))
+    }
+
+    /// Every contact of the mailbox (in any contacts folder), now or as of an instant.
+    pub async fn contacts(
+        &self,
+        mailbox: MailboxId,
+        at: Option<Timestamp>,
+    ) -> Result<(ReadableMailbox, Vec<StoredContact>), AccessError> {
+        let mailbox = self.mailbox(mailbox).await?;
+        let items = self
+            .archive()
+            .items_of_kind(mailbox.id(), ItemKind::Contact, at)
+            .await?;
+        let contacts = items
+            .into_iter()
+            .map(|i| StoredContact {
+                contact: match read_record(i.summary.id, i.properties.as_deref()) {
+                    Some(pim::Record::Contact(c)) => Some(c),
+                    _ => None,
+                },
+                item: i.summary,
+            })
+            .collect();
+        Ok((mailbox, contacts))
+    }
+
+    /// Opens one calendar item or contact of a mailbox in scope with its record; a message is
+    /// "not found" here (it is the mail browser's). Logged as opened.
+    pub async fn item(&self, id: i64) -> Result<OpenedPimItem, AccessError> {
+        let detail = self
+            .archive()
+            .item(id)
+            .await?
+            .ok_or(AccessError::NotFound)?;
+        if detail.kind == ItemKind::Message {
+            return Err(AccessError::NotFound);
+        }
+        let mailbox = self.mailbox(detail.mailbox_id).await?;
+        let properties = self.archive().read_properties(id).await?;
+        self.caller
+            .record(
+                AuditAction::ItemOpened,
+                Some((mailbox.id(), &mailbox.mailbox().owner_address)),
+                format!("{} “{}”", detail.kind.as_str(), detail.subject),
+            )
+            .await?;
+        Ok(OpenedPimItem {
+            record: read_record(id, properties.as_deref()),
+            item: ReadableItem::new(detail, self.archive().clone()),
+        })
+    }
+}
+
+/// A record that cannot be read is logged and shown as "details not kept" rather than failing
+/// the whole calendar: the archived content is still there.
+fn read_record(item: i64, properties: Option<&[u8]>) -> Option<pim::Record> {
+    match pim::Record::from_json(properties?) {
+        Ok(record) => Some(record),
+        Err(e) => {
+            tracing::warn!(item, error = %e, "stored properties cannot be read");
+            None
+        }
+    }
+}
