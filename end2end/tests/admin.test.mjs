@@ -158,6 +158,71 @@ test('an administrator adds an auditor, a role of their own, and checks the audi
   await context.close();
 });
 
+test('an administrator reads the calendar with its series and the address book', async () => {
+  const { page, problems } = browser;
+  await page.goto(`${portal.url}/admin/mailboxes`);
+  await hydrated(page);
+  await page.locator('.mailbox-table tr', { hasText: alice.address }).getByRole('link', { name: 'Open' }).click();
+  await page.waitForURL(/\/admin\/mailbox\?m=\d+$/);
+  await hydrated(page);
+  await page.locator('.explorer-tabs').getByRole('link', { name: 'Calendar' }).click();
+  await page.waitForURL(/\/admin\/mailbox\/calendar/);
+  await hydrated(page);
+  // The latest month with events opens; September has the series, its moved and deleted ones.
+  await page.locator('.month-nav h2', { hasText: 'October 2025' }).waitFor();
+  await page.getByRole('link', { name: 'Previous month' }).click();
+  await page.locator('.month-nav h2', { hasText: 'September 2025' }).waitFor();
+  const day = (date) => page.locator(`td[data-date="${date}"] .event-chip`);
+  assert.match(await day('2025-09-08').textContent(), /10:00.*Weekly team meeting/);
+  assert.equal(await day('2025-09-22').count(), 0, 'moved away');
+  assert.match(await day('2025-09-23').textContent(), /14:00.*Weekly team meeting/);
+  assert.equal(await day('2025-09-29').count(), 0, 'deleted');
+  assert.match(await day('2025-09-11').textContent(), /Founding day/);
+  assert.equal(await page.locator('.month-grid td.other-month').first().count(), 1);
+  await day('2025-09-23').click();
+  const pane = page.locator('.event-pane');
+  await pane.locator('h2', { hasText: 'Weekly team meeting' }).waitFor();
+  assert.match(await pane.textContent(), /This occurrence.*Tue 23 Sep 2025 14:00–15:00 \(changed from the series\)/);
+  assert.match(await pane.textContent(), /Every week on Monday, 6 times/);
+  assert.match(await pane.textContent(), /Where\s*Room 1\.01 \(the series: Room 3\.14\)/);
+  assert.match(await pane.locator('.attendees').textContent(), /Daniel Okafor.*Accepted/);
+  assert.match(await pane.locator('.attendees').textContent(), /Emma Lindqvist.*Tentative/);
+  await screenshot(page, 'explorer-calendar');
+
+  // Read in Tokyo the meeting moves to the evening; the agenda lists the month by day.
+  await page.selectOption('select[name="tz"]', 'Asia/Tokyo');
+  await page.locator('.zone-form').getByRole('button', { name: 'Show' }).click();
+  await page.waitForURL(/tz=Asia%2FTokyo/);
+  await page.locator('td[data-date="2025-09-08"] .event-chip', { hasText: '17:00' }).waitFor();
+  await page.getByRole('link', { name: 'Agenda view' }).click();
+  await page.waitForURL(/view=agenda/);
+  const first = page.locator('.agenda-day').first();
+  await first.waitFor();
+  assert.match(await first.textContent(), /Mon 8 September.*17:00–18:00.*Weekly team meeting.*Room 3\.14/);
+  await screenshot(page, 'explorer-agenda');
+
+  await page.locator('.explorer-tabs').getByRole('link', { name: 'Contacts' }).click();
+  await page.waitForURL(/\/admin\/mailbox\/contacts/);
+  await hydrated(page);
+  const rows = page.locator('.contact-rows li');
+  await rows.first().waitFor();
+  assert.deepEqual(await page.locator('.contact-rows .contact-name').allTextContents(),
+    ['Daniel Okafor', 'Emma Lindqvist', 'Farid Haddad']);
+  await page.fill('input[aria-label="Find a contact"]', 'lindq');
+  await page.waitForFunction(() => document.querySelectorAll('.contact-rows li').length === 1);
+  await rows.first().locator('a').click();
+  const card = page.locator('.contact-card');
+  await card.locator('h2', { hasText: 'Emma Lindqvist' }).waitFor();
+  assert.match(await card.textContent(), /Bahnhofstrasse 1.*8001 Zürich.*Switzerland/);
+  assert.match(await card.textContent(), /Storgatan 5/);
+  assert.match(await card.textContent(), /12 April 1985/);
+  const photo = card.locator('img.contact-photo');
+  assert.match(await photo.getAttribute('src'), /^data:image\/png;base64,/);
+  assert.ok(await photo.evaluate((img) => img.complete && img.naturalWidth > 0), 'the photo shows');
+  await screenshot(page, 'explorer-contacts');
+  assert.deepEqual(problems, []);
+});
+
 test('an administrator explores the mailbox, snapshots it and sees what the source changed', async () => {
   const { page, problems } = browser;
   await page.goto(`${portal.url}/admin/mailboxes`);

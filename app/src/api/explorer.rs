@@ -50,6 +50,7 @@ pub struct ExplorerView {
     /// None: as the mailbox is now.
     pub instant: Option<InstantView>,
     pub can_snapshot: bool,
+    pub can_browse_calendars: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +90,7 @@ pub struct SnapshotsScreen {
     /// The sync tasks that sync this mailbox: a snapshot is made from one of them.
     pub tasks: Vec<TaskChoice>,
     pub selections: Vec<SelectionView>,
+    pub can_browse_calendars: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +143,7 @@ pub struct ComparePage {
     pub page: usize,
     pub page_size: usize,
     pub folders: Vec<FolderChoice>,
+    pub can_browse_calendars: bool,
 }
 
 /// Rows per page of a difference.
@@ -170,6 +173,7 @@ pub async fn explorer_overview(mailbox: i64, at: Option<String>) -> Result<Explo
         },
         instant: instant.as_ref().map(ssr::instant_view),
         can_snapshot: caller.holds(access::Permission::Snapshots),
+        can_browse_calendars: caller.holds(access::Permission::BrowseCalendars),
     })
 }
 
@@ -243,6 +247,7 @@ pub async fn explorer_snapshots(mailbox: i64) -> Result<SnapshotsScreen, ApiErro
             .map(|(id, name)| TaskChoice { id, name })
             .collect(),
         selections: selections.iter().map(ssr::selection_view).collect(),
+        can_browse_calendars: caller.holds(access::Permission::BrowseCalendars),
     })
 }
 
@@ -324,7 +329,9 @@ pub async fn compare(
             limit: CHANGES_PAGE,
         })
         .await?;
-    Ok(ssr::compare_page(&compared, to.is_some(), page))
+    let mut shown = ssr::compare_page(&compared, to.is_some(), page);
+    shown.can_browse_calendars = caller.holds(access::Permission::BrowseCalendars);
+    Ok(shown)
 }
 
 #[server(endpoint = "explorer/select_deleted")]
@@ -577,6 +584,7 @@ pub mod ssr {
             page,
             page_size: CHANGES_PAGE,
             folders,
+            can_browse_calendars: false,
         }
     }
 

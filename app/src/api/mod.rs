@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod calendars;
 pub mod error;
 pub mod explorer;
 pub mod mail;

@@ -16,8 +16,13 @@ pub fn AdminFrame(
     /// Full width, for the explorer's three panes.
     #[prop(optional)]
     wide: bool,
+    /// The admin tab this page belongs to, when it is not its permission's (a mailbox's
+    /// snapshots and calendar are under "Mailboxes").
+    #[prop(optional)]
+    section: Option<&'static str>,
     children: ChildrenFn,
 ) -> impl IntoView {
+    let section = section.unwrap_or(permission);
     let user = Resource::new(|| (), |_| current_user());
     let children = StoredValue::new(children);
     view! {
@@ -30,7 +35,7 @@ pub fn AdminFrame(
                             .filter(|(p, _, _)| user.holds(p))
                             .map(|(p, href, label)| {
                                 view! {
-                                    <a href=*href class:current=*p == permission>
+                                    <a href=*href class:current=*p == section>
                                         {*label}
                                     </a>
                                 }

@@ -406,3 +406,369 @@ async fn a_snapshot_compared_with_now_names_what_the_source_deleted_and_moved(
     }
     sim.stop().await.expect("simulator stops");
 }
+
+/// The chips of one day of a month page: (time, subject, changed from the series).
+fn chips_on(month: &Value, date: &str) -> Vec<(String, String, bool)> {
+    month["weeks"]
+        .as_array()
+        .expect("weeks")
+        .iter()
+        .flat_map(|w| w.as_array().expect("week").iter())
+        .filter(|d| d["date"] == date)
+        .flat_map(|d| d["chips"].as_array().expect("chips").iter())
+        .map(|c| {
+            (
+                c["time"].as_str().unwrap_or_default().to_owned(),
+                c["subject"].as_str().unwrap_or_default().to_owned(),
+                c["exception"] == true,
+            )
+        })
+        .collect()
+}
+
+testkit::each_backend!(
+    an_administrator_reads_a_synced_calendar_and_address_book_and_others_are_refused
+);
+async fn an_administrator_reads_a_synced_calendar_and_address_book_and_others_are_refused(
+    kit: &testkit::TestDb,
+) {
+    let sim = exchange_sim::start(exchange_sim::SimConfig::for_tests())
+        .await
+        .expect("simulator");
+    let defaults = exchange_sim::SimConfig::for_tests();
+    let app = spawn_app(kit).await;
+    let admin = sign_in(&app, "root", access::ADMINISTRATOR, "").await;
+    let desk = sign_in(&app, "desk", access::HELP_DESK, "").await;
+    app.roles
+        .create(
+            "Calendar desk",
+            "Calendars of the branch",
+            &[access::Permission::BrowseCalendars],
+        )
+        .await
+        .expect("role");
+    let branch = sign_in(&app, "branch", "Calendar desk", "branch.example.com").await;
+
+    let ews_url = sim.ews_url();
+    ok(app
+        .call_as(
+            Some(&admin),
+            "admin/create_connection",
+            &[
+                ("name", "Head office"),
+                ("kind", "ews"),
+                ("url", &ews_url),
+                ("username", &defaults.service_account),
+                ("tenant_id", ""),
+                ("client_id", ""),
+                ("secret", &defaults.service_password),
+            ],
+        )
+        .await)
+    .await;
+    let connections = ok(app.call_as(Some(&admin), "admin/connections", &[]).await).await;
+    let connection = connections[0]["id"].to_string();
+    ok(app
+        .call_as(
+            Some(&admin),
+            "admin/create_task",
+            &[
+                ("name", "Staff"),
+                ("connection", &connection),
+                ("mailboxes", ALICE),
+                ("mail", "on"),
+                ("calendar", "on"),
+                ("contacts", "on"),
+                ("runs_per_day", "4"),
+            ],
+        )
+        .await)
+    .await;
+    let tasks = ok(app.call_as(Some(&admin), "admin/tasks", &[]).await).await;
+    let task = tasks[0]["id"].to_string();
+    sync(&app, &admin, &task, 1).await;
+    let list = ok(app.call_as(Some(&admin), "explorer/mailboxes", &[]).await).await;
+    let mailbox = list[0]["id"].to_string();
+    let mb = ("mailbox", mailbox.as_str());
+
+    // Opening the tab is audited; the overview tells the mail tab that calendars may be shown.
+    let opened = ok(app
+        .call_as(Some(&admin), "explorer/calendar_open", &[mb])
+        .await)
+    .await;
+    assert_eq!(opened["owner"], ALICE);
+    let overview = ok(app.call_as(Some(&admin), "explorer/overview", &[mb]).await).await;
+    assert_eq!(overview["can_browse_calendars"], true);
+
+    // Without a month, the page opens on the latest month with events (October 2025), in the
+    // zone most of the meetings are in.
+    let latest = ok(app
+        .call_as(Some(&admin), "explorer/calendar_month", &[mb])
+        .await)
+    .await;
+    assert_eq!(latest["month"], "2025-10", "{latest}");
+    // EWS names the zone "W. Europe Standard Time", which CLDR maps to Europe/Berlin.
+    assert_eq!(latest["zone"], "Europe/Berlin");
+    assert_eq!(latest["events_total"], 3);
+    assert_eq!(latest["without_details"], 0);
+
+    // September 2025 in Zurich: the series at 10:00 on the 8th and 15th, the 22nd moved to
+    // Tuesday the 23rd at 14:00, the 29th deleted; the all-day event on the 11th.
+    let sep = ok(app
+        .call_as(
+            Some(&admin),
+            "explorer/calendar_month",
+            &[mb, ("month", "2025-09"), ("tz", "Europe/Zurich")],
+        )
+        .await)
+    .await;
+    let weekly =
+        |time: &str, changed: bool| (time.to_owned(), "Weekly team meeting".to_owned(), changed);
+    assert_eq!(chips_on(&sep, "2025-09-08"), vec![weekly("10:00", false)]);
+    assert_eq!(chips_on(&sep, "2025-09-15"), vec![weekly("10:00", false)]);
+    assert_eq!(chips_on(&sep, "2025-09-22"), vec![]);
+    assert_eq!(chips_on(&sep, "2025-09-23"), vec![weekly("14:00", true)]);
+    assert_eq!(
+        chips_on(&sep, "2025-09-29"),
+        vec![],
+        "the deleted occurrence"
+    );
+    assert_eq!(
+        chips_on(&sep, "2025-09-11"),
+        vec![(
+            String::new(),
+            "Founding day (Tokyo office)".to_owned(),
+            false
+        )]
+    );
+    let agenda_days: Vec<&str> = sep["agenda"]
+        .as_array()
+        .expect("agenda")
+        .iter()
+        .map(|d| d["date"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        agenda_days,
+        vec!["2025-09-08", "2025-09-11", "2025-09-15", "2025-09-23"]
+    );
+    assert_eq!(sep["agenda"][0]["entries"][0]["when"], "10:00–11:00");
+    assert_eq!(sep["agenda"][0]["entries"][0]["location"], "Room 3.14");
+    assert_eq!(sep["agenda"][3]["entries"][0]["location"], "Room 1.01");
+
+    // Read in Tokyo the meetings are at 17:00 and the all-day event stays on the 11th.
+    let tokyo = ok(app
+        .call_as(
+            Some(&admin),
+            "explorer/calendar_month",
+            &[mb, ("month", "2025-09"), ("tz", "Asia/Tokyo")],
+        )
+        .await)
+    .await;
+    assert_eq!(chips_on(&tokyo, "2025-09-08"), vec![weekly("17:00", false)]);
+    assert_eq!(
+        chips_on(&tokyo, "2025-09-11")[0].1,
+        "Founding day (Tokyo office)"
+    );
+
+    // The event opens with its attendees and their answers, the series and its exceptions.
+    let item = sep["agenda"][0]["entries"][0]["chip"]["item_id"].to_string();
+    let card = ok(app
+        .call_as(
+            Some(&admin),
+            "explorer/calendar_event",
+            &[mb, ("item", &item), ("tz", "Europe/Zurich")],
+        )
+        .await)
+    .await;
+    assert_eq!(card["subject"], "Weekly team meeting");
+    assert_eq!(card["series"], "Every week on Monday, 6 times");
+    assert_eq!(card["organizer"], "Alice Martin <alice.martin@example.com>");
+    let answers: Vec<(String, String)> = card["attendees"]
+        .as_array()
+        .expect("attendees")
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap_or_default().to_owned(),
+                a["response"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        answers.contains(&("Daniel Okafor".into(), "Accepted".into()))
+            && answers.contains(&("Emma Lindqvist".into(), "Tentative".into())),
+        "{card}"
+    );
+    assert_eq!(
+        card["changed"][0],
+        "Mon 22 Sep 2025 10:00 moved to Tue 23 Sep 2025 14:00–15:00, Room 1.01"
+    );
+    assert_eq!(card["deleted"][0], "Mon 29 Sep 2025 10:00");
+    assert_eq!(card["reminder"], "15 minutes before");
+    let moved_start = sep["agenda"][3]["entries"][0]["chip"]["start"]
+        .as_str()
+        .expect("start")
+        .to_owned();
+    let moved = ok(app
+        .call_as(
+            Some(&admin),
+            "explorer/calendar_event",
+            &[
+                mb,
+                ("item", &item),
+                ("occurrence", &moved_start),
+                ("tz", "Europe/Zurich"),
+            ],
+        )
+        .await)
+    .await;
+    assert_eq!(
+        moved["occurrence"],
+        "Tue 23 Sep 2025 14:00–15:00 (changed from the series)"
+    );
+    assert_eq!(moved["location"], "Room 1.01 (the series: Room 3.14)");
+
+    // The address book: every contact, and Emma's card with both addresses and her photo.
+    ok(app
+        .call_as(Some(&admin), "explorer/contacts_open", &[mb])
+        .await)
+    .await;
+    let contacts = ok(app.call_as(Some(&admin), "explorer/contacts", &[mb]).await).await;
+    let names: Vec<&str> = contacts["contacts"]
+        .as_array()
+        .expect("contacts")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Daniel Okafor", "Emma Lindqvist", "Farid Haddad"]
+    );
+    let emma = contacts["contacts"][1]["item_id"].to_string();
+    let card = ok(app
+        .call_as(Some(&admin), "explorer/contact", &[mb, ("item", &emma)])
+        .await)
+    .await;
+    assert_eq!(
+        card["work"], "Account Manager · Sales · Example Partners",
+        "{card}"
+    );
+    assert_eq!(card["emails"].as_array().map(Vec::len), Some(2), "{card}");
+    assert_eq!(card["phones"].as_array().map(Vec::len), Some(2), "{card}");
+    let addresses: Vec<Value> = card["addresses"].as_array().expect("addresses").clone();
+    assert_eq!(addresses.len(), 2, "{card}");
+    assert!(addresses.iter().any(
+        |a| a["lines"] == serde_json::json!(["Bahnhofstrasse 1", "8001 Zürich", "Switzerland"])
+    ));
+    assert!(card["photo"]
+        .as_str()
+        .is_some_and(|p| p.starts_with("data:image/png;base64,iVBORw0KGgo")));
+    assert!(card["other"]
+        .as_array()
+        .expect("other")
+        .iter()
+        .any(|o| o["label"] == "Birthday" && o["value"] == "12 April 1985"));
+    assert_eq!(card["notes"], "Met at the Zurich fair.");
+
+    // Refusals: a message is not a calendar item here; the help desk lacks the permission; a
+    // calendar role for another domain does not find the mailbox; bad month and zone.
+    let message = ok(app
+        .call_as(Some(&admin), "explorer/messages", &[mb, ("sort", "")])
+        .await)
+    .await;
+    let message_id = message["rows"][0]["id"].to_string();
+    let (status, _) = json(
+        app.call_as(
+            Some(&admin),
+            "explorer/calendar_event",
+            &[mb, ("item", &message_id)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 404, "a message through the calendar");
+    let (status, _) = json(
+        app.call_as(
+            Some(&admin),
+            "explorer/contact",
+            &[("mailbox", "999999"), ("item", &emma)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 404, "an item of another mailbox than the one named");
+    for endpoint in [
+        "explorer/calendar_month",
+        "explorer/contacts",
+        "explorer/calendar_open",
+    ] {
+        let (status, _) = json(app.call_as(Some(&desk), endpoint, &[mb]).await).await;
+        assert_eq!(
+            status, 403,
+            "{endpoint}: the help desk has no calendar permission"
+        );
+        let (status, _) = json(app.call_as(Some(&branch), endpoint, &[mb]).await).await;
+        assert_eq!(status, 404, "{endpoint}: outside the scope is not found");
+    }
+    let (status, _) = json(
+        app.call_as(Some(&desk), "explorer/contact", &[mb, ("item", &emma)])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, body) = json(
+        app.call_as(
+            Some(&admin),
+            "explorer/calendar_month",
+            &[mb, ("month", "September")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["Invalid"]["field"]),
+        (422, &Value::from("month"))
+    );
+    let (status, body) = json(
+        app.call_as(
+            Some(&admin),
+            "explorer/calendar_month",
+            &[mb, ("tz", "Mars/Olympus")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["Invalid"]["field"]),
+        (422, &Value::from("tz"))
+    );
+
+    // As of before the first sync there is nothing; each look is in the audit log.
+    let early = ok(app
+        .call_as(
+            Some(&admin),
+            "explorer/calendar_month",
+            &[mb, ("at", "2001-01-01T00:00")],
+        )
+        .await)
+    .await;
+    assert_eq!(early["events_total"], 0);
+    let audit = app
+        .audit
+        .list(&access::AuditFilter::default(), 1000)
+        .await
+        .expect("audit");
+    let details: Vec<String> = audit.iter().map(|e| e.detail.clone()).collect();
+    for wanted in [
+        "calendar as it is now",
+        "contacts as it is now",
+        "calendar “Weekly team meeting”",
+        "contact “Emma Lindqvist”",
+    ] {
+        assert!(
+            details.iter().any(|d| d == wanted),
+            "{wanted} in {details:?}"
+        );
+    }
+    sim.stop().await.expect("simulator stops");
+}

@@ -58,6 +58,16 @@ const ROWS: &[Row] = &[
         refused_with: 0,
     },
     Row {
+        endpoint: "/admin/mailbox/calendar",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin/mailbox/contacts",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
         endpoint: "/admin/mailbox/snapshots",
         allowed: &EVERYONE,
         refused_with: 0,
@@ -106,6 +116,36 @@ const ROWS: &[Row] = &[
         endpoint: "/api/explorer/search",
         allowed: &BROWSERS,
         refused_with: SCOPED,
+    },
+    Row {
+        endpoint: "/api/explorer/calendar_open",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/calendar_month",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/calendar_event",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/contacts_open",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/contacts",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/contact",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
     },
     Row {
         endpoint: "/api/explorer/snapshots",
@@ -484,7 +524,13 @@ async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64, mailbox
             "mail/messages" => vec![("sort", "")],
             "mail/search" => vec![("query", "quince"), ("page", "0"), ("sort", "")],
             "mail/message" | "explorer/message" => vec![("item", &item)],
-            "explorer/overview" | "explorer/snapshots" => vec![mb],
+            "explorer/overview"
+            | "explorer/snapshots"
+            | "explorer/calendar_open"
+            | "explorer/calendar_month"
+            | "explorer/contacts_open"
+            | "explorer/contacts" => vec![mb],
+            "explorer/calendar_event" | "explorer/contact" => vec![mb, ("item", &item)],
             "explorer/messages" => vec![mb, ("sort", "")],
             "explorer/search" => vec![mb, ("query", "quince"), ("page", "0"), ("sort", "")],
             "explorer/create_snapshot" => {

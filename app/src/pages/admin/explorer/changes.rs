@@ -16,7 +16,7 @@ use crate::components::outcome::OutcomeLine;
 pub fn ChangesPage() -> impl IntoView {
     view! {
         <Title text="What changed" />
-        <AdminFrame permission="snapshots">
+        <AdminFrame permission="snapshots" section="browse_mail">
             <Changes />
         </AdminFrame>
     }
@@ -178,7 +178,7 @@ fn Difference(p: ComparePage, w: Wanted, select: ServerAction<SelectDeleted>) ->
     let folder_options = p.folders.clone();
     let chosen_folder = w.folder;
     view! {
-        <ExplorerHeader mailbox_id=p.mailbox_id display_name=p.display_name.clone() owner=p.owner.clone() tab=Tab::Changes />
+        <ExplorerHeader mailbox_id=p.mailbox_id display_name=p.display_name.clone() owner=p.owner.clone() tab=Tab::Changes can_browse_calendars=p.can_browse_calendars />
         <PickInstants w=w.clone() />
         <section class="admin-section">
             <h2>{format!("{total} changes from {} to {to_text}", p.from.at_full)}</h2>

@@ -8,8 +8,27 @@ pub(super) use crate::components::location::encode as urlencode;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Tab {
     Mail,
+    Calendar,
+    Contacts,
     Snapshots,
     Changes,
+}
+
+impl Tab {
+    fn path(self) -> &'static str {
+        match self {
+            Tab::Mail => "/admin/mailbox",
+            Tab::Calendar => "/admin/mailbox/calendar",
+            Tab::Contacts => "/admin/mailbox/contacts",
+            Tab::Snapshots => "/admin/mailbox/snapshots",
+            Tab::Changes => "/admin/mailbox/changes",
+        }
+    }
+
+    /// The tabs that show the mailbox as of an instant, and so carry the picker.
+    fn has_instant(self) -> bool {
+        matches!(self, Tab::Mail | Tab::Calendar | Tab::Contacts)
+    }
 }
 
 #[component]
@@ -18,36 +37,48 @@ pub(super) fn ExplorerHeader(
     display_name: String,
     owner: String,
     tab: Tab,
-    /// The instant the mail tab shows (None: now); only the mail tab has the picker.
+    /// The instant the tab shows (None: now); only the mail, calendar and contacts tabs have
+    /// the picker.
     #[prop(default = None)]
     instant: Option<InstantView>,
     #[prop(optional)] can_snapshot: bool,
+    #[prop(optional)] can_browse_calendars: bool,
+    /// Query parameters the picker keeps (the calendar's month and zone).
+    #[prop(default = Vec::new())]
+    keep: Vec<(&'static str, String)>,
 ) -> impl IntoView {
     let at_param = instant
         .as_ref()
         .map(|i| format!("&at={}", urlencode(&i.at)))
         .unwrap_or_default();
-    let mail_href = format!("/admin/mailbox?m={mailbox_id}{at_param}");
-    let snapshots_href = format!("/admin/mailbox/snapshots?m={mailbox_id}");
+    let href = |t: Tab| format!("{}?m={mailbox_id}{at_param}", t.path());
+    let snapshots_href = format!("{}?m={mailbox_id}", Tab::Snapshots.path());
     let changes_href = match &instant {
         Some(i) => format!(
-            "/admin/mailbox/changes?m={mailbox_id}&from={}",
+            "{}?m={mailbox_id}&from={}",
+            Tab::Changes.path(),
             urlencode(&i.at)
         ),
-        None => format!("/admin/mailbox/changes?m={mailbox_id}"),
+        None => format!("{}?m={mailbox_id}", Tab::Changes.path()),
     };
-    let picker = (tab == Tab::Mail).then(|| {
+    let picker = tab.has_instant().then(|| {
         let value = instant.as_ref().map(|i| i.at_input.clone()).unwrap_or_default();
+        let now_href = format!("{}?m={mailbox_id}", tab.path());
+        let kept = keep
+            .into_iter()
+            .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
+            .collect_view();
         view! {
-            <form method="GET" action="/admin/mailbox" class="instant-form">
+            <form method="GET" action=tab.path() class="instant-form">
                 <input type="hidden" name="m" value=mailbox_id.to_string() />
+                {kept}
                 <label>
                     "As of (UTC) "
                     <input type="datetime-local" name="at" value=value aria-label="Show the mailbox as of" />
                 </label>
                 <button type="submit">"Show"</button>
                 {instant.is_some().then(|| view! {
-                    <a href=format!("/admin/mailbox?m={mailbox_id}") class="button">"Now"</a>
+                    <a href=now_href class="button">"Now"</a>
                 })}
             </form>
         }
@@ -60,6 +91,8 @@ pub(super) fn ExplorerHeader(
             </p>
         }
     });
+    let history_tabs = can_snapshot || matches!(tab, Tab::Snapshots | Tab::Changes);
+    let pim_tabs = can_browse_calendars || matches!(tab, Tab::Calendar | Tab::Contacts);
     view! {
         <header class="explorer-header">
             <div class="explorer-title">
@@ -68,8 +101,12 @@ pub(super) fn ExplorerHeader(
                 <span class="muted small">{owner}</span>
             </div>
             <nav class="explorer-tabs" aria-label="Mailbox">
-                <a href=mail_href class:current=tab == Tab::Mail>"Mail"</a>
-                {(can_snapshot || tab != Tab::Mail).then(|| view! {
+                <a href=href(Tab::Mail) class:current=tab == Tab::Mail>"Mail"</a>
+                {pim_tabs.then(|| view! {
+                    <a href=href(Tab::Calendar) class:current=tab == Tab::Calendar>"Calendar"</a>
+                    <a href=href(Tab::Contacts) class:current=tab == Tab::Contacts>"Contacts"</a>
+                })}
+                {history_tabs.then(|| view! {
                     <a href=snapshots_href class:current=tab == Tab::Snapshots>"Snapshots"</a>
                     <a href=changes_href class:current=tab == Tab::Changes>"What changed"</a>
                 })}

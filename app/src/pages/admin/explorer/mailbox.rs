@@ -121,6 +121,7 @@ fn Explorer() -> impl IntoView {
                                     tab=Tab::Mail
                                     instant=view_data.instant.clone()
                                     can_snapshot=view_data.can_snapshot
+                                    can_browse_calendars=view_data.can_browse_calendars
                                 />
                                 {if empty {
                                     view! { <p class="empty-note explorer-empty">"Nothing to show at that instant."</p> }.into_any()

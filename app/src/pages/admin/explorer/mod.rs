@@ -1,16 +1,20 @@
 //! The explorer: every archived mailbox in the administrator's scope (`/admin/mailboxes`), one
-//! of them now or as of an instant (`mailbox`), its snapshots (`snapshots`) and what changed
-//! between two instants (`changes`).
+//! of them now or as of an instant (`mailbox`), its calendar (`calendar`) and contacts
+//! (`contacts`), its snapshots (`snapshots`) and what changed between two instants (`changes`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+mod calendar;
 mod changes;
+mod contacts;
 mod header;
 mod mailbox;
 mod snapshots;
 
+pub use calendar::CalendarPage;
 pub use changes::ChangesPage;
+pub use contacts::ContactsPage;
 pub use mailbox::ExplorerMailboxPage;
 pub use snapshots::SnapshotsPage;
 

@@ -17,7 +17,7 @@ use crate::components::outcome::{reset_after_success, OutcomeLine};
 pub fn SnapshotsPage() -> impl IntoView {
     view! {
         <Title text="Snapshots" />
-        <AdminFrame permission="snapshots">
+        <AdminFrame permission="snapshots" section="browse_mail">
             <Snapshots />
         </AdminFrame>
     }
@@ -78,7 +78,7 @@ fn SnapshotsScreenView(
         .map(|snap| view! { <SnapshotRow mailbox_id snap hold delete /> })
         .collect_view();
     view! {
-        <ExplorerHeader mailbox_id display_name=s.display_name.clone() owner=s.owner.clone() tab=Tab::Snapshots />
+        <ExplorerHeader mailbox_id display_name=s.display_name.clone() owner=s.owner.clone() tab=Tab::Snapshots can_browse_calendars=s.can_browse_calendars />
         <section class="admin-section">
             <h2>"Snapshots"</h2>
             <p class="muted">
