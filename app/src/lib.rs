@@ -18,7 +18,8 @@ use pages::access_log::AccessLogPage;
 use pages::admin::audit::AuditPage;
 use pages::admin::connections::ConnectionsPage;
 use pages::admin::explorer::{
-    CalendarPage, ChangesPage, ContactsPage, ExplorerMailboxPage, MailboxesPage, SnapshotsPage,
+    AdminSearchPage, CalendarPage, ChangesPage, ContactsPage, ExplorerMailboxPage, MailboxesPage,
+    SnapshotsPage,
 };
 use pages::admin::roles::RolesPage;
 use pages::admin::tasks::TasksPage;
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/roles") view=RolesPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/mailboxes") view=MailboxesPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/mailbox") view=ExplorerMailboxPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/search") view=AdminSearchPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/mailbox/calendar") view=CalendarPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/mailbox/contacts") view=ContactsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/mailbox/snapshots") view=SnapshotsPage ssr=SsrMode::Async />

@@ -223,6 +223,27 @@ test('an administrator reads the calendar with its series and the address book',
   assert.deepEqual(problems, []);
 });
 
+test('an administrator searches the mail of every mailbox and opens a hit where it is', async () => {
+  const { page, problems } = browser;
+  await page.goto(`${portal.url}/admin/mailboxes`);
+  await hydrated(page);
+  await page.fill('input[aria-label="Search mail in every mailbox"]', 'harbour');
+  await page.getByRole('button', { name: 'Search mail' }).click();
+  await page.waitForURL(/\/admin\/search\?q=harbour/);
+  await hydrated(page);
+  const hits = page.locator('.across-table tbody tr');
+  await hits.first().waitFor();
+  assert.match(await page.locator('.across-summary').textContent(), /found in 1 mailbox$/);
+  assert.match(await hits.first().textContent(), /Alice Martin/);
+  assert.match(await hits.first().locator('.snippet').innerHTML(), /<mark>/i);
+  assert.equal(await page.locator('.admin-tabs a.current').textContent(), 'Mailboxes');
+  await screenshot(page, 'explorer-search-all');
+  await hits.first().locator('a.strong-link').click();
+  await page.waitForURL(/\/admin\/mailbox\?m=\d+.*msg=\d+/);
+  await page.locator('.reader-subject', { hasText: /Harbour/i }).waitFor();
+  assert.deepEqual(problems, []);
+});
+
 test('an administrator explores the mailbox, snapshots it and sees what the source changed', async () => {
   const { page, problems } = browser;
   await page.goto(`${portal.url}/admin/mailboxes`);

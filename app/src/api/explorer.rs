@@ -146,6 +146,40 @@ pub struct ComparePage {
     pub can_browse_calendars: bool,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxChoice {
+    pub id: i64,
+    pub display_name: String,
+    pub owner: String,
+}
+
+/// A search hit with the mailbox it is in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcrossHit {
+    pub mailbox_id: i64,
+    pub mailbox: String,
+    pub hit: super::mail::SearchHitView,
+}
+
+/// A search across several mailboxes: the results, and every mailbox the caller may search
+/// (for narrowing it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcrossPage {
+    pub query: String,
+    pub total: usize,
+    pub page: usize,
+    pub page_size: usize,
+    pub problem: Option<String>,
+    pub hits: Vec<AcrossHit>,
+    /// How many mailboxes were searched.
+    pub searched: usize,
+    pub mailboxes: Vec<MailboxChoice>,
+    /// The mailboxes asked for (empty: all of them).
+    pub chosen: Vec<i64>,
+    /// Whether a next page can be shown.
+    pub more: bool,
+}
+
 /// Rows per page of a difference.
 pub const CHANGES_PAGE: usize = 100;
 
@@ -227,6 +261,70 @@ pub async fn explorer_search(
         .search(&chosen, &super::mail::ssr::mail_query(&query, page, &sort))
         .await;
     super::mail::ssr::search_page(query, page, found)
+}
+
+/// `mailboxes`: comma-separated ids (empty: every mailbox in the scope). An empty query
+/// searches nothing and only lists the mailboxes.
+#[server(endpoint = "explorer/search_all")]
+pub async fn search_all(
+    query: String,
+    #[server(default)] mailboxes: String,
+    #[server(default)] page: usize,
+    #[server(default)] sort: String,
+) -> Result<AcrossPage, ApiError> {
+    let caller = super::access::caller().await?;
+    let browse = caller.browse_mail()?;
+    let chosen = ssr::mailbox_ids(&mailboxes)?;
+    let all = browse.mailboxes().await?;
+    let mut result = AcrossPage {
+        query: query.clone(),
+        total: 0,
+        page,
+        page_size: super::mail::PAGE_SIZE,
+        problem: None,
+        hits: Vec::new(),
+        searched: 0,
+        mailboxes: all
+            .iter()
+            .map(|m| MailboxChoice {
+                id: m.id(),
+                display_name: m.mailbox().display_name.clone(),
+                owner: m.mailbox().owner_address.clone(),
+            })
+            .collect(),
+        chosen: chosen.clone(),
+        more: false,
+    };
+    if query.trim().is_empty() {
+        return Ok(result);
+    }
+    let q = super::mail::ssr::mail_query(&query, page, &sort);
+    match browse.search_across(&chosen, &q).await {
+        Ok((searched, found)) => {
+            result.searched = searched.len();
+            result.total = found.total;
+            result.more = (page + 1) * super::mail::PAGE_SIZE < found.total.min(search::MAX_OFFSET);
+            result.hits = found
+                .items
+                .into_iter()
+                .map(|f| {
+                    let mailbox_id = f.item.mailbox_id;
+                    AcrossHit {
+                        mailbox_id,
+                        mailbox: searched
+                            .iter()
+                            .find(|m| m.id() == mailbox_id)
+                            .map(|m| m.mailbox().display_name.clone())
+                            .unwrap_or_default(),
+                        hit: super::mail::ssr::hit_view(f),
+                    }
+                })
+                .collect();
+        }
+        Err(access::AccessError::Invalid { message, .. }) => result.problem = Some(message),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(result)
 }
 
 #[server(endpoint = "explorer/snapshots")]
@@ -379,6 +477,19 @@ pub mod ssr {
                 ),
             }),
         }
+    }
+
+    pub fn mailbox_ids(text: &str) -> Result<Vec<i64>, ApiError> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.parse().map_err(|_| ApiError::Invalid {
+                    field: "mailboxes".into(),
+                    message: format!("“{t}” is not a mailbox."),
+                })
+            })
+            .collect()
     }
 
     pub fn change_kinds(text: &str) -> Result<Vec<ItemChangeKind>, ApiError> {

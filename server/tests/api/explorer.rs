@@ -772,3 +772,116 @@ async fn an_administrator_reads_a_synced_calendar_and_address_book_and_others_ar
     }
     sim.stop().await.expect("simulator stops");
 }
+
+testkit::each_backend!(a_search_across_mailboxes_finds_in_each_the_scope_reaches_and_says_where);
+async fn a_search_across_mailboxes_finds_in_each_the_scope_reaches_and_says_where(
+    kit: &testkit::TestDb,
+) {
+    let app = spawn_app(kit).await;
+    let head = app.mailbox_with_mail("alice@example.com", "quince").await;
+    let branch_box = app
+        .mailbox_with_mail("bob@branch.example.com", "quince")
+        .await;
+    app.mailbox_with_mail("carol@example.com", "medlar").await;
+    let admin = sign_in(&app, "root", access::ADMINISTRATOR, "").await;
+    let branch = sign_in(&app, "branch", access::HELP_DESK, "branch.example.com").await;
+    let auditor = sign_in(&app, "auditor", access::AUDITOR, "").await;
+    let search = |cookie: String, form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            json(
+                app.call_as(Some(&cookie), "explorer/search_all", &form)
+                    .await,
+            )
+            .await
+        }
+    };
+
+    // Every mailbox in the scope, once the background indexer has them all (two each).
+    let mut all = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = search(admin.clone(), vec![("query", "quince".into())]).await;
+        assert_eq!(status, 200, "{body}");
+        all = body;
+        if all["total"] == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(all["total"], 4, "{all}");
+    assert_eq!(all["searched"], 3);
+    let mut places: Vec<String> = all["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["mailbox"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    places.sort();
+    places.dedup();
+    assert_eq!(places, vec!["alice@example.com", "bob@branch.example.com"]);
+    assert_eq!(all["mailboxes"].as_array().map(Vec::len), Some(3));
+
+    // Narrowed to one mailbox; the full query language applies.
+    let (_, one) = search(
+        admin.clone(),
+        vec![
+            ("query", "quince folder:Projects".into()),
+            ("mailboxes", head.id.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(one["total"], 1, "{one}");
+    assert_eq!(one["hits"][0]["mailbox_id"], head.id);
+
+    // The scoped help desk finds only its branch; naming a mailbox outside it is "not found".
+    let (_, scoped) = search(branch.clone(), vec![("query", "quince".into())]).await;
+    assert_eq!(scoped["total"], 2, "{scoped}");
+    assert_eq!(scoped["searched"], 1);
+    assert!(scoped["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .all(|h| h["mailbox_id"] == branch_box.id));
+    let (status, _) = search(
+        branch.clone(),
+        vec![
+            ("query", "quince".into()),
+            ("mailboxes", head.id.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = search(auditor, vec![("query", "quince".into())]).await;
+    assert_eq!(status, 403, "no browse_mail");
+    let (status, body) = search(
+        admin.clone(),
+        vec![("query", "quince".into()), ("mailboxes", "first".into())],
+    )
+    .await;
+    assert_eq!(
+        (status, &body["Invalid"]["field"]),
+        (422, &Value::from("mailboxes"))
+    );
+    let (_, broken) = search(admin.clone(), vec![("query", "\"unclosed".into())]).await;
+    assert!(broken["problem"].is_string(), "{broken}");
+
+    // The search is audited once as such, and in the access log of each owner it showed.
+    let audit = app
+        .audit
+        .list(&access::AuditFilter::default(), 1000)
+        .await
+        .expect("audit");
+    assert!(audit.iter().any(
+        |e| e.action == "mail_searched" && e.detail.starts_with("“quince” across 3 mailboxes")
+    ));
+    let shown: Vec<i64> = audit
+        .iter()
+        .filter(|e| e.detail == "“quince” (found across several mailboxes)")
+        .filter_map(|e| e.target_mailbox)
+        .collect();
+    assert!(
+        shown.contains(&head.id) && shown.contains(&branch_box.id),
+        "{shown:?}"
+    );
+}

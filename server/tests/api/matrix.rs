@@ -58,6 +58,11 @@ const ROWS: &[Row] = &[
         refused_with: 0,
     },
     Row {
+        endpoint: "/admin/search",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
         endpoint: "/admin/mailbox/calendar",
         allowed: &EVERYONE,
         refused_with: 0,
@@ -145,6 +150,11 @@ const ROWS: &[Row] = &[
     Row {
         endpoint: "/api/explorer/contact",
         allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/explorer/search_all",
+        allowed: &[Who::Administrator, Who::HelpDesk, Who::ScopedHelpDesk],
         refused_with: 403,
     },
     Row {
@@ -533,6 +543,7 @@ async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64, mailbox
             "explorer/calendar_event" | "explorer/contact" => vec![mb, ("item", &item)],
             "explorer/messages" => vec![mb, ("sort", "")],
             "explorer/search" => vec![mb, ("query", "quince"), ("page", "0"), ("sort", "")],
+            "explorer/search_all" => vec![("query", "quince")],
             "explorer/create_snapshot" => {
                 vec![mb, ("task", "999999"), ("at", ""), ("label", "Matrix")]
             }

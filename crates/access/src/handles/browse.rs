@@ -176,7 +176,9 @@ impl<'a> MailBrowser<'a> {
         mailbox: &ReadableMailbox,
         query: &MailQuery,
     ) -> Result<FoundItems, AccessError> {
-        let found = super::mail_ops::search(&self.caller.access, mailbox, query).await?;
+        let found =
+            super::mail_ops::search(&self.caller.access, std::slice::from_ref(mailbox), query)
+                .await?;
         self.caller
             .record(
                 AuditAction::MailSearched,
@@ -190,5 +192,54 @@ impl<'a> MailBrowser<'a> {
             )
             .await?;
         Ok(found)
+    }
+
+    /// Searches several mailboxes of the scope at once (`mailboxes` empty: every one in it). A
+    /// mailbox named outside the scope is "not found". The audit log gets the search itself,
+    /// and each mailbox whose mail is on the page of results gets an entry of its own, so its
+    /// owner's access log shows it.
+    pub async fn search_across(
+        &self,
+        mailboxes: &[MailboxId],
+        query: &MailQuery,
+    ) -> Result<(Vec<ReadableMailbox>, FoundItems), AccessError> {
+        let chosen = if mailboxes.is_empty() {
+            self.mailboxes().await?
+        } else {
+            let mut chosen = Vec::with_capacity(mailboxes.len());
+            for id in mailboxes {
+                chosen.push(self.mailbox(*id).await?);
+            }
+            chosen
+        };
+        // No mailbox in the scope searches nothing (an empty list never means "all").
+        let found = super::mail_ops::search(&self.caller.access, &chosen, query).await?;
+        self.caller
+            .record(
+                AuditAction::MailSearched,
+                None,
+                format!(
+                    "“{}” across {} mailbox{} ({} found; scope: {})",
+                    query.query,
+                    chosen.len(),
+                    if chosen.len() == 1 { "" } else { "es" },
+                    found.total,
+                    self.scope.describe()
+                ),
+            )
+            .await?;
+        let mut shown: Vec<MailboxId> = found.items.iter().map(|f| f.item.mailbox_id).collect();
+        shown.sort_unstable();
+        shown.dedup();
+        for m in chosen.iter().filter(|m| shown.contains(&m.id())) {
+            self.caller
+                .record(
+                    AuditAction::MailSearched,
+                    Some((m.id(), &m.mailbox().owner_address)),
+                    format!("“{}” (found across several mailboxes)", query.query),
+                )
+                .await?;
+        }
+        Ok((chosen, found))
     }
 }

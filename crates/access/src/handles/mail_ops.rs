@@ -138,7 +138,7 @@ pub(crate) async fn mailbox_in_scope(
 /// results that can be paged through.
 pub(crate) async fn search(
     access: &Access,
-    mailbox: &ReadableMailbox,
+    mailboxes: &[ReadableMailbox],
     query: &MailQuery,
 ) -> Result<FoundItems, AccessError> {
     if query.query.trim().is_empty() {
@@ -157,7 +157,7 @@ pub(crate) async fn search(
         ));
     }
     let request = SearchRequest {
-        mailbox_ids: vec![mailbox.id()],
+        mailbox_ids: mailboxes.iter().map(ReadableMailbox::id).collect(),
         query: query.query.clone(),
         kinds: vec![ItemKind::Message],
         sort: query.sort,

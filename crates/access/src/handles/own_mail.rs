@@ -81,7 +81,7 @@ impl<'a> OwnMail<'a> {
         mailbox: &ReadableMailbox,
         query: &MailQuery,
     ) -> Result<FoundItems, AccessError> {
-        super::mail_ops::search(&self.caller.access, mailbox, query).await
+        super::mail_ops::search(&self.caller.access, std::slice::from_ref(mailbox), query).await
     }
 
     /// Who else opened, downloaded or searched the caller's mail, newest first.

@@ -10,12 +10,14 @@ mod changes;
 mod contacts;
 mod header;
 mod mailbox;
+mod search;
 mod snapshots;
 
 pub use calendar::CalendarPage;
 pub use changes::ChangesPage;
 pub use contacts::ContactsPage;
 pub use mailbox::ExplorerMailboxPage;
+pub use search::AdminSearchPage;
 pub use snapshots::SnapshotsPage;
 
 use crate::api::explorer::{explorer_mailboxes, ExplorerMailbox};
@@ -41,6 +43,15 @@ fn Mailboxes() -> impl IntoView {
             <p class="muted">
                 "Every archived mailbox your role reaches. Open one to browse it as it is now or as it was at any instant, take snapshots and see what changed. Each opening is in the audit log and in the owner's access log."
             </p>
+            <form method="GET" action="/admin/search" class="across-form" role="search">
+                <input
+                    type="search"
+                    name="q"
+                    placeholder="Search the mail of every mailbox (words, from:, subject:, has:attachment…)"
+                    aria-label="Search mail in every mailbox"
+                />
+                <button type="submit">"Search mail"</button>
+            </form>
             <input
                 type="search"
                 class="filter"
