@@ -821,7 +821,7 @@ fn occurrence_message(state: &SimState, mb: &Mailbox, raw: &str, series: &str, n
                 .get(&p.n)
                 .filter(|i| Some(i.move_gen) == p.move_gen && i.kind == ItemKind::CalendarItem)
         });
-    if let Some(fault) = item.and_then(|i| state.take_occurrence_fault(&mb.address, i.n)) {
+    if let Some(fault) = item.and_then(|i| state.take_follow_up_fault(&mb.address, i.n)) {
         if let ItemFault::ServerBusy { backoff_ms } = fault {
             state.throttle_window(&mb.address, std::time::Duration::from_millis(backoff_ms));
         }

@@ -493,6 +493,8 @@ fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
             }
             _ => item_not_found(),
         },
+        ["contacts", id, "photo", "$value"]
+        | ["contactFolders", _, "contacts", id, "photo", "$value"] => contact_photo(state, mb, id),
         ["messages", id] => match find_item(mb, id) {
             Some(item) if item.kind == ItemKind::Message => {
                 GraphResponse::json(StatusCode::OK, message_json(mb, item, req.immutable_ids()))
@@ -574,9 +576,37 @@ fn endpoint_name(rest: &[&str]) -> String {
         ["messages", _] => "messages.get",
         ["calendarView", "delta"] => "calendarView.delta",
         ["contacts", "delta"] | ["contactFolders", _, "contacts", "delta"] => "contacts.delta",
+        ["contacts", _, "photo", "$value"]
+        | ["contactFolders", _, "contacts", _, "photo", "$value"] => "contacts.photo",
         _ => "other",
     };
     format!("graph:{name}")
+}
+
+/// A contact's photo (profilephoto-get: `GET /users/{id}/contactfolders/{id}/contacts/{id}/photo/$value`).
+/// Exchange keeps contact photos as JPEG; a contact without one is 404 `ErrorItemNotFound`.
+fn contact_photo(state: &SimState, mb: &Mailbox, id: &str) -> GraphResponse {
+    let Some(item) = find_item(mb, id).filter(|i| i.kind == ItemKind::Contact) else {
+        return item_not_found();
+    };
+    if let Some(fault) = state.take_follow_up_fault(&mb.address, item.n) {
+        if let ItemFault::ServerBusy { backoff_ms } = fault {
+            state.throttle_window(&mb.address, std::time::Duration::from_millis(backoff_ms));
+        }
+        return item_fault_response(fault);
+    }
+    match properties::contact_photo(&item.data).and_then(|b64| STANDARD.decode(b64.trim()).ok()) {
+        Some(bytes) => GraphResponse {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body: Body::Raw("image/jpeg", bytes),
+        },
+        None => GraphResponse::error(
+            StatusCode::NOT_FOUND,
+            "ErrorItemNotFound",
+            "The photo wasn't found.",
+        ),
+    }
 }
 
 fn folder_not_found() -> GraphResponse {

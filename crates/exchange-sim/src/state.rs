@@ -53,8 +53,9 @@ pub struct Faults {
     /// Answers for the next content fetches of an item, by (mailbox, item number); each fetch
     /// takes the front one, then the item is served normally again.
     pub item_faults: HashMap<(String, u64), VecDeque<ItemFault>>,
-    /// The same for GetItem of a series' changed occurrences (EWS), by the series' number.
-    pub occurrence_faults: HashMap<(String, u64), VecDeque<ItemFault>>,
+    /// The same for the follow-up requests an item's properties need, by the item's number:
+    /// EWS GetItem of a series' changed occurrences, Graph a contact's photo.
+    pub follow_up_faults: HashMap<(String, u64), VecDeque<ItemFault>>,
     /// EWS generates MimeContent from the stored properties on each GetItem; with this set the
     /// simulator, like Exchange, does not give the same bytes twice (a header differs).
     pub mime_varies: bool,
@@ -248,8 +249,8 @@ impl SimState {
         self.take_fault(mailbox, n, |f| &mut f.item_faults)
     }
 
-    pub fn take_occurrence_fault(&self, mailbox: &str, series: u64) -> Option<ItemFault> {
-        self.take_fault(mailbox, series, |f| &mut f.occurrence_faults)
+    pub fn take_follow_up_fault(&self, mailbox: &str, item: u64) -> Option<ItemFault> {
+        self.take_fault(mailbox, item, |f| &mut f.follow_up_faults)
     }
 
     fn take_fault(
@@ -659,11 +660,12 @@ impl SimHandle {
     }
 
     /// Drops every queued per-item fault.
-    /// Answers for the next GetItem calls of a series' changed occurrences (EWS).
-    pub fn fail_occurrences(&self, address: &str, series: ItemRef, fault: ItemFault, times: usize) {
+    /// Answers for the next follow-up requests of an item: GetItem of a series' changed
+    /// occurrences (EWS), a contact's photo (Graph).
+    pub fn fail_follow_ups(&self, address: &str, item: ItemRef, fault: ItemFault, times: usize) {
         let mut f = lock(&self.state.faults);
-        f.occurrence_faults
-            .entry((address.to_ascii_lowercase(), series.n))
+        f.follow_up_faults
+            .entry((address.to_ascii_lowercase(), item.n))
             .or_default()
             .extend(std::iter::repeat_n(fault, times));
     }
@@ -671,7 +673,7 @@ impl SimHandle {
     pub fn clear_item_faults(&self) {
         let mut f = lock(&self.state.faults);
         f.item_faults.clear();
-        f.occurrence_faults.clear();
+        f.follow_up_faults.clear();
     }
 
     pub fn set_graph_throttle(&self, rule: Option<ThrottleRule>) {

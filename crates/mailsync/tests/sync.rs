@@ -143,13 +143,9 @@ fn assert_records(snap: &mailsync::target::MemoryState, proto: Proto) {
     assert_eq!(emails, ["emma.lindqvist@example.com", "emma@lindqvist.se"]);
     assert_eq!(emma.phones.len(), 2);
     assert_eq!(emma.birthday, chrono::NaiveDate::from_ymd_opt(1985, 4, 12));
-    if proto == Proto::Ews {
-        let photo = emma
-            .photo
-            .as_ref()
-            .expect("the photo, through GetAttachment");
-        assert!(photo.data.starts_with("iVBOR"), "a PNG");
-    }
+    // EWS: GetAttachment of the contact's photo attachment; Graph: its photo/$value.
+    let photo = emma.photo.as_ref().expect("the photo");
+    assert!(photo.data.starts_with("iVBOR"), "a PNG");
 }
 
 async fn first_sync(proto: Proto) {
@@ -405,32 +401,50 @@ async fn throttling_pauses_the_whole_mailbox(proto: Proto) {
 }
 both!(throttling_pauses_the_whole_mailbox);
 
-/// GetItem of a changed occurrence throttled, then failing inside: the series is fetched
-/// again and stored with the occurrence's room, never without it.
-async fn a_changed_occurrence_that_fails_is_fetched_again(proto: Proto) {
-    if proto == Proto::Ews {
-        let sim = sim().await;
-        let h = sim.handle();
-        let series = h.list_items(ALICE, "calendar").unwrap()[0];
-        h.fail_occurrences(ALICE, series, ItemFault::ServerBusy { backoff_ms: 50 }, 1);
-        h.fail_occurrences(ALICE, series, ItemFault::InternalError, 1);
-        let target = MemoryTarget::new();
-        let r = sync_mailbox(source(proto, &sim).as_ref(), &target, ALICE, &options()).await;
-        assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
-        assert!(r.throttled > 0, "{r:?}");
-        assert_eq!(h.counters().item_faults, 2);
-        let weekly = target
-            .snapshot()
-            .live_items()
-            .find_map(|(_, i)| match &i.record {
-                Some(pim::Record::Event(e)) if !e.exceptions.is_empty() => Some(e.clone()),
-                _ => None,
-            })
-            .expect("the series");
-        assert_eq!(weekly.exceptions[0].location.as_deref(), Some("Room 1.01"));
+/// The follow-up request an item's record needs (EWS: GetItem of a series' changed occurrence;
+/// Graph: a contact's photo) throttled, then failing inside: the item is asked for again and
+/// stored whole, never without it.
+async fn a_follow_up_that_fails_is_asked_again(proto: Proto) {
+    let sim = sim().await;
+    let h = sim.handle();
+    let item = match proto {
+        Proto::Ews => h.list_items(ALICE, "calendar").unwrap()[0],
+        Proto::Graph => h.list_items(ALICE, "contacts").unwrap()[1],
+    };
+    h.fail_follow_ups(ALICE, item, ItemFault::ServerBusy { backoff_ms: 50 }, 1);
+    h.fail_follow_ups(ALICE, item, ItemFault::InternalError, 1);
+    let target = MemoryTarget::new();
+    let r = sync_mailbox(source(proto, &sim).as_ref(), &target, ALICE, &options()).await;
+    assert_eq!(r.status, MailboxStatus::Healthy, "{r:?}");
+    assert!(r.throttled > 0, "{r:?}");
+    assert_eq!(h.counters().item_faults, 2);
+    let snap = target.snapshot();
+    match proto {
+        Proto::Ews => {
+            let weekly = snap
+                .live_items()
+                .find_map(|(_, i)| match &i.record {
+                    Some(pim::Record::Event(e)) if !e.exceptions.is_empty() => Some(e.clone()),
+                    _ => None,
+                })
+                .expect("the series");
+            assert_eq!(weekly.exceptions[0].location.as_deref(), Some("Room 1.01"));
+        }
+        Proto::Graph => {
+            let emma = snap
+                .live_items()
+                .find_map(|(_, i)| match &i.record {
+                    Some(pim::Record::Contact(c)) if c.display_name == "Emma Lindqvist" => {
+                        Some(c.clone())
+                    }
+                    _ => None,
+                })
+                .expect("Emma");
+            assert!(emma.photo.is_some(), "stored with her photo");
+        }
     }
 }
-both!(a_changed_occurrence_that_fails_is_fetched_again);
+both!(a_follow_up_that_fails_is_asked_again);
 
 async fn budget_throttling(proto: Proto) {
     if proto == Proto::Ews {

@@ -384,6 +384,111 @@ impl GraphClient {
     }
 }
 
+/// How often a contact photo that the server throttled or failed is asked for again within a
+/// page before the page itself fails (and is synced again later, nothing stored half).
+const PHOTO_ATTEMPTS: u32 = 5;
+
+impl GraphClient {
+    /// The photos of contacts in one contact folder through `$batch`
+    /// (`/contactFolders/{id}/contacts/{id}/photo/$value`), one answer per id in order: `None`
+    /// when the contact has none (404). A throttled or failed sub-request pauses the mailbox as
+    /// the server asked and is sent again; one that still fails fails the call, so the contacts
+    /// are never stored as if their photo had been removed.
+    pub async fn contact_photos(
+        &self,
+        mb: &MailboxCtx,
+        folder: &str,
+        ids: &[String],
+    ) -> Result<Vec<Option<pim::Photo>>, SourceError> {
+        use base64::Engine;
+        let mut out: Vec<Option<pim::Photo>> = vec![None; ids.len()];
+        let size = self.config.batch_size.clamp(1, MAX_BATCH);
+        for (chunk_no, chunk) in ids.chunks(size).enumerate() {
+            let mut pending: Vec<usize> = (0..chunk.len()).collect();
+            let mut tries = 0u32;
+            while !pending.is_empty() {
+                tries += 1;
+                let urls: Vec<String> = pending
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "/users/{}/contactFolders/{}/contacts/{}/photo/$value",
+                            path_segment(&mb.address),
+                            path_segment(folder),
+                            path_segment(&chunk[*i])
+                        )
+                    })
+                    .collect();
+                let responses = self.batch_get(mb, &urls).await?;
+                let mut answered = vec![false; pending.len()];
+                let mut again = Vec::new();
+                let mut wait: Option<Duration> = None;
+                let mut why = String::new();
+                for r in responses {
+                    let Some(k) = r.id.parse::<usize>().ok().filter(|k| *k < pending.len()) else {
+                        return Err(SourceError::Protocol(format!(
+                            "unexpected batch response id {}",
+                            r.id
+                        )));
+                    };
+                    answered[k] = true;
+                    let i = pending[k];
+                    match r.status {
+                        200 => {
+                            let data = r.body_bytes()?;
+                            out[chunk_no * size + i] = Some(pim::Photo {
+                                content_type: r
+                                    .headers
+                                    .get("content-type")
+                                    .cloned()
+                                    .unwrap_or_else(|| "image/jpeg".into()),
+                                data: base64::engine::general_purpose::STANDARD.encode(data),
+                            });
+                        }
+                        404 => {}
+                        403 => {
+                            return Err(SourceError::AccessDenied(
+                                "the app may not read this mailbox's contacts".into(),
+                            ))
+                        }
+                        status => {
+                            if status == 429 {
+                                mb.note_throttled(1);
+                            }
+                            wait = wait.max(r.retry_after());
+                            why = format!("contact photo: HTTP {status}");
+                            again.push(i);
+                        }
+                    }
+                }
+                again.extend(
+                    answered
+                        .iter()
+                        .zip(&pending)
+                        .filter(|(done, _)| !**done)
+                        .map(|(_, i)| *i),
+                );
+                if again.is_empty() {
+                    break;
+                }
+                if tries >= PHOTO_ATTEMPTS {
+                    return Err(match wait {
+                        Some(d) => SourceError::Throttled {
+                            attempts: tries,
+                            retry_after: Some(d),
+                        },
+                        None => SourceError::Transport(why),
+                    });
+                }
+                // The next batch waits out the pause, as every request of the mailbox does.
+                mb.pause(wait.unwrap_or(Duration::from_millis(200 * u64::from(tries))));
+                pending = again;
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Percent-encodes a value for use as one URL path segment (user ids may hold `+`, `#`, `/`).
 pub fn path_segment(v: &str) -> String {
     let mut out = String::with_capacity(v.len());

@@ -303,6 +303,9 @@ impl MailboxSource for GraphSource {
                 search_key: None,
             });
         }
+        if folder.kind == FolderKind::Contacts {
+            self.add_photos(mb, &folder.id, &mut changes).await?;
+        }
         let (state, more) = next_state(&page)?;
         Ok(ItemPage {
             changes,
@@ -330,6 +333,51 @@ impl MailboxSource for GraphSource {
                 .collect());
         }
         self.client.fetch_mime(mb, ids).await
+    }
+}
+
+impl GraphSource {
+    /// Graph's contact JSON carries no photo: each contact of the page gets its own.
+    async fn add_photos(
+        &self,
+        mb: &MailboxCtx,
+        folder: &str,
+        changes: &mut [ItemChange],
+    ) -> Result<(), SourceError> {
+        let ids: Vec<String> = changes
+            .iter()
+            .filter_map(|c| match c {
+                ItemChange::Upsert {
+                    id,
+                    content: Some(_),
+                    ..
+                } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut photos = self
+            .client
+            .contact_photos(mb, folder, &ids)
+            .await?
+            .into_iter();
+        for change in changes.iter_mut() {
+            if let ItemChange::Upsert {
+                content: Some(content),
+                ..
+            } = change
+            {
+                let photo = photos.next().flatten();
+                if let Some(record) = content.record.as_mut() {
+                    if let pim::Record::Contact(c) = record.as_mut() {
+                        c.photo = photo;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
