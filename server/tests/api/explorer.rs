@@ -73,6 +73,48 @@ async fn sync(app: &TestApp, admin: &str, task: &str, runs: usize) {
     panic!("no {runs} runs: {history}");
 }
 
+/// A connection to the simulator and a task "Staff" for Alice syncing `what`, run once;
+/// returns the task's id.
+async fn synced_task(
+    app: &TestApp,
+    sim: &exchange_sim::RunningSim,
+    admin: &str,
+    what: &[(&str, &str)],
+) -> String {
+    let defaults = exchange_sim::SimConfig::for_tests();
+    let ews_url = sim.ews_url();
+    ok(app
+        .call_as(
+            Some(admin),
+            "admin/create_connection",
+            &[
+                ("name", "Head office"),
+                ("kind", "ews"),
+                ("url", &ews_url),
+                ("username", &defaults.service_account),
+                ("tenant_id", ""),
+                ("client_id", ""),
+                ("secret", &defaults.service_password),
+            ],
+        )
+        .await)
+    .await;
+    let connections = ok(app.call_as(Some(admin), "admin/connections", &[]).await).await;
+    let connection = connections[0]["id"].to_string();
+    let mut form = vec![
+        ("name", "Staff"),
+        ("connection", connection.as_str()),
+        ("mailboxes", ALICE),
+        ("runs_per_day", "4"),
+    ];
+    form.extend_from_slice(what);
+    ok(app.call_as(Some(admin), "admin/create_task", &form).await).await;
+    let tasks = ok(app.call_as(Some(admin), "admin/tasks", &[]).await).await;
+    let task = tasks[0]["id"].to_string();
+    sync(app, admin, &task, 1).await;
+    task
+}
+
 fn folder<'a>(overview: &'a Value, kind: &str) -> &'a Value {
     overview["overview"]["folders"]
         .as_array()
@@ -89,48 +131,12 @@ async fn a_snapshot_compared_with_now_names_what_the_source_deleted_and_moved(
     let sim = exchange_sim::start(exchange_sim::SimConfig::for_tests())
         .await
         .expect("simulator");
-    let defaults = exchange_sim::SimConfig::for_tests();
     let app = spawn_app(kit).await;
     let admin = sign_in(&app, "root", access::ADMINISTRATOR, "").await;
     let desk = sign_in(&app, "desk", access::HELP_DESK, "").await;
     let branch = sign_in(&app, "branch", access::HELP_DESK, "branch.example.com").await;
 
-    let ews_url = sim.ews_url();
-    ok(app
-        .call_as(
-            Some(&admin),
-            "admin/create_connection",
-            &[
-                ("name", "Head office"),
-                ("kind", "ews"),
-                ("url", &ews_url),
-                ("username", &defaults.service_account),
-                ("tenant_id", ""),
-                ("client_id", ""),
-                ("secret", &defaults.service_password),
-            ],
-        )
-        .await)
-    .await;
-    let connections = ok(app.call_as(Some(&admin), "admin/connections", &[]).await).await;
-    let connection = connections[0]["id"].to_string();
-    ok(app
-        .call_as(
-            Some(&admin),
-            "admin/create_task",
-            &[
-                ("name", "Staff"),
-                ("connection", &connection),
-                ("mailboxes", ALICE),
-                ("mail", "on"),
-                ("runs_per_day", "4"),
-            ],
-        )
-        .await)
-    .await;
-    let tasks = ok(app.call_as(Some(&admin), "admin/tasks", &[]).await).await;
-    let task = tasks[0]["id"].to_string();
-    sync(&app, &admin, &task, 1).await;
+    let task = synced_task(&app, &sim, &admin, &[("mail", "on")]).await;
 
     // The explorer lists the mailbox with its sync, for those whose scope reaches it.
     let list = ok(app.call_as(Some(&admin), "explorer/mailboxes", &[]).await).await;
@@ -435,7 +441,6 @@ async fn an_administrator_reads_a_synced_calendar_and_address_book_and_others_ar
     let sim = exchange_sim::start(exchange_sim::SimConfig::for_tests())
         .await
         .expect("simulator");
-    let defaults = exchange_sim::SimConfig::for_tests();
     let app = spawn_app(kit).await;
     let admin = sign_in(&app, "root", access::ADMINISTRATOR, "").await;
     let desk = sign_in(&app, "desk", access::HELP_DESK, "").await;
@@ -449,44 +454,13 @@ async fn an_administrator_reads_a_synced_calendar_and_address_book_and_others_ar
         .expect("role");
     let branch = sign_in(&app, "branch", "Calendar desk", "branch.example.com").await;
 
-    let ews_url = sim.ews_url();
-    ok(app
-        .call_as(
-            Some(&admin),
-            "admin/create_connection",
-            &[
-                ("name", "Head office"),
-                ("kind", "ews"),
-                ("url", &ews_url),
-                ("username", &defaults.service_account),
-                ("tenant_id", ""),
-                ("client_id", ""),
-                ("secret", &defaults.service_password),
-            ],
-        )
-        .await)
+    synced_task(
+        &app,
+        &sim,
+        &admin,
+        &[("mail", "on"), ("calendar", "on"), ("contacts", "on")],
+    )
     .await;
-    let connections = ok(app.call_as(Some(&admin), "admin/connections", &[]).await).await;
-    let connection = connections[0]["id"].to_string();
-    ok(app
-        .call_as(
-            Some(&admin),
-            "admin/create_task",
-            &[
-                ("name", "Staff"),
-                ("connection", &connection),
-                ("mailboxes", ALICE),
-                ("mail", "on"),
-                ("calendar", "on"),
-                ("contacts", "on"),
-                ("runs_per_day", "4"),
-            ],
-        )
-        .await)
-    .await;
-    let tasks = ok(app.call_as(Some(&admin), "admin/tasks", &[]).await).await;
-    let task = tasks[0]["id"].to_string();
-    sync(&app, &admin, &task, 1).await;
     let list = ok(app.call_as(Some(&admin), "explorer/mailboxes", &[]).await).await;
     let mailbox = list[0]["id"].to_string();
     let mb = ("mailbox", mailbox.as_str());

@@ -102,12 +102,7 @@ impl<'a> MailBrowser<'a> {
         at: Option<Timestamp>,
     ) -> Result<(ReadableMailbox, Option<KnownInstant>), AccessError> {
         let mailbox = self.mailbox(id).await?;
-        let instant = match at {
-            Some(at) => {
-                Some(super::mail_ops::known_instant(&self.caller.access, &mailbox, at).await?)
-            }
-            None => None,
-        };
+        let instant = super::mail_ops::opened_at(&self.caller.access, &mailbox, at).await?;
         self.caller
             .record(
                 AuditAction::MailboxOpened,

@@ -99,6 +99,18 @@ pub(crate) async fn known_instant(
     })
 }
 
+/// The instant a tab is opened at: none for "now", else checked and placed among the syncs.
+pub(crate) async fn opened_at(
+    access: &Access,
+    mailbox: &ReadableMailbox,
+    at: Option<Timestamp>,
+) -> Result<Option<KnownInstant>, AccessError> {
+    match at {
+        Some(at) => Ok(Some(known_instant(access, mailbox, at).await?)),
+        None => Ok(None),
+    }
+}
+
 pub(crate) async fn folder_tree(
     archive: &Archive,
     mailbox: &ReadableMailbox,

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::header::{urlencode, ExplorerHeader, Tab};
+use super::header::{urlencode, ChooseMailbox, ExplorerHeader, Tab};
 use crate::api::calendars::{
     calendar_event, calendar_month, calendar_open, AgendaDay, Chip, DayCell, EventCard, MonthPage,
 };
@@ -138,12 +138,7 @@ fn Calendar() -> impl IntoView {
             <Suspense fallback=|| view! { <div class="loading">"Opening the calendar…"</div> }>
                 {move || Suspend::new(async move {
                     match opened.await {
-                        Ok(None) => view! {
-                            <div class="card centered-card">
-                                <h1>"Choose a mailbox"</h1>
-                                <a href="/admin/mailboxes">"Go to the list of mailboxes"</a>
-                            </div>
-                        }
+                        Ok(None) => view! { <ChooseMailbox /> }
                             .into_any(),
                         Ok(Some(o)) => {
                             let l = location.get_untracked();

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::header::{urlencode, ExplorerHeader, Tab};
+use super::header::{urlencode, ChooseMailbox, ExplorerHeader, Tab};
 use crate::api::calendars::{
     contact_card, contact_list, contacts_open, AddressBookPage, ContactView,
 };
@@ -96,12 +96,7 @@ fn Contacts() -> impl IntoView {
             <Suspense fallback=|| view! { <div class="loading">"Opening the contacts…"</div> }>
                 {move || Suspend::new(async move {
                     match opened.await {
-                        Ok(None) => view! {
-                            <div class="card centered-card">
-                                <h1>"Choose a mailbox"</h1>
-                                <a href="/admin/mailboxes">"Go to the list of mailboxes"</a>
-                            </div>
-                        }
+                        Ok(None) => view! { <ChooseMailbox /> }
                             .into_any(),
                         Ok(Some(o)) => {
                             let empty = o.instant.as_ref().is_some_and(|i| i.before_first_sync);

@@ -116,3 +116,14 @@ pub(super) fn ExplorerHeader(
         {precision}
     }
 }
+
+/// What a mailbox tab shows when the URL names no mailbox.
+#[component]
+pub(super) fn ChooseMailbox() -> impl IntoView {
+    view! {
+        <div class="card centered-card">
+            <h1>"Choose a mailbox"</h1>
+            <a href="/admin/mailboxes">"Go to the list of mailboxes"</a>
+        </div>
+    }
+}

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
 
-use super::header::{ExplorerHeader, Tab};
+use super::header::{ChooseMailbox, ExplorerHeader, Tab};
 use crate::api::error::ApiError;
 use crate::api::explorer::{
     explorer_message, explorer_messages, explorer_overview, explorer_search, ExplorerView,
@@ -97,12 +97,7 @@ fn Explorer() -> impl IntoView {
             <Suspense fallback=|| view! { <div class="loading">"Opening the mailbox…"</div> }>
                 {move || Suspend::new(async move {
                     match overview.await {
-                        Ok(None) => view! {
-                            <div class="card centered-card">
-                                <h1>"Choose a mailbox"</h1>
-                                <a href="/admin/mailboxes">"Go to the list of mailboxes"</a>
-                            </div>
-                        }
+                        Ok(None) => view! { <ChooseMailbox /> }
                             .into_any(),
                         Ok(Some(view_data)) => {
                             let empty = view_data
