@@ -195,7 +195,14 @@ fn MonthView(
                             <CalendarToolbar l=l.clone() cal=cal.clone() />
                             <div class="calendar-layout" class:reading=reading>
                                 <section class="calendar-main" aria-label=cal.label.clone()>
-                                    {if l.agenda {
+                                    {if cal.events_total == 0 {
+                                        view! {
+                                            <p class="empty-note">
+                                                "This mailbox has no calendar items at this instant. A sync task with Calendar ticked brings them in."
+                                            </p>
+                                        }
+                                            .into_any()
+                                    } else if l.agenda {
                                         view! { <Agenda l=l.clone() cal=cal.clone() /> }.into_any()
                                     } else {
                                         view! { <MonthGrid l=l.clone() cal=cal.clone() /> }.into_any()
@@ -361,7 +368,7 @@ fn Agenda(l: CalendarLocation, cal: MonthPage) -> impl IntoView {
 #[component]
 fn CalendarFootnote(cal: MonthPage) -> impl IntoView {
     let total = match cal.events_total {
-        0 => "This mailbox has no calendar items at this instant.".to_owned(),
+        0 => String::new(),
         1 => "1 calendar item in this mailbox.".to_owned(),
         n => format!("{n} calendar items in this mailbox."),
     };
