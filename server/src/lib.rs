@@ -151,6 +151,22 @@ pub fn sso_setup(
     })))
 }
 
+/// Records for calendar items and contacts archived before records were kept, once per start
+/// in the background (a no-op query when there is nothing left to do).
+fn spawn_backfill(archive: Archive) {
+    tokio::spawn(async move {
+        match syncer::backfill_records(&archive).await {
+            Ok(r) if r.filled + r.unreadable > 0 => tracing::info!(
+                filled = r.filled,
+                unreadable = r.unreadable,
+                "calendar and contact records read from archived content"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "calendar and contact records not backfilled"),
+        }
+    });
+}
+
 /// A bound, ready-to-run portal.
 pub struct Application {
     listener: TcpListener,
@@ -174,6 +190,7 @@ impl Application {
             settings.worker.index_interval(),
         );
         let sync = sync_service(settings, &db, &archive)?;
+        spawn_backfill(archive.clone());
         let worker = sync.spawn();
         let sso = sso_setup(settings, &db)?;
         let ctx = AppContext {

@@ -8,10 +8,12 @@
 //!   of each task mailbox and the run history, plus [`SyncStore::test_connection`].
 //! - [`SyncService`]: finds due mailboxes, claims them with a lease, runs them and records the
 //!   outcome; [`SyncService::spawn`] is the server's background loop.
+//! - [`backfill_records`]: records for calendar items and contacts that were archived without.
 
 // Tests may unwrap: a panic there is a test failure with a clear location.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod backfill;
 mod crypto;
 mod error;
 mod meta;
@@ -22,6 +24,7 @@ mod store;
 mod target;
 mod types;
 
+pub use backfill::{backfill_records, record_from_content, BackfillReport};
 pub use crypto::SecretBox;
 pub use error::{Result, SyncerError};
 pub use meta::item_meta;

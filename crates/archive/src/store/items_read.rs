@@ -242,6 +242,33 @@ impl Archive {
         Ok(items)
     }
 
+    /// Calendar items and contacts archived without properties, after `after` (an item id),
+    /// in id order: what a backfill reads the records of from their content.
+    pub async fn items_without_properties(&self, after: ItemId, limit: i64) -> Result<Vec<ItemId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM archive_items WHERE properties_hash IS NULL AND kind IN ('calendar', 'contact') \
+             AND id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit.clamp(1, 10_000))
+        .fetch_all(&self.db.pool)
+        .await?)
+    }
+
+    /// Keeps properties read afterwards from an item's own content. Not a new version: the
+    /// content is the same; an item that already has properties keeps them.
+    pub async fn set_missing_properties(&self, id: ItemId, properties: &[u8]) -> Result<bool> {
+        let hash = self.blobs.put(properties).await?;
+        let done = sqlx::query(
+            "UPDATE archive_items SET properties_hash = $1 WHERE id = $2 AND properties_hash IS NULL",
+        )
+        .bind(hash.as_str())
+        .bind(id)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The properties hash of an item, to tell whether a new version changed them.
     pub async fn properties_hash(&self, id: ItemId) -> Result<Option<String>> {
         Ok(

@@ -2,7 +2,7 @@
 //! asks for immutable ids, so an item keeps its id when moved between folders.
 
 pub mod parse;
-mod properties;
+pub mod properties;
 mod source;
 
 pub use source::GraphSource;
