@@ -202,10 +202,7 @@ pub async fn calendar_event(
     #[server(default)] tz: String,
 ) -> Result<EventCard, ApiError> {
     let caller = super::access::caller().await?;
-    let opened = caller.browse_calendars()?.item(item).await?;
-    if opened.item.detail().mailbox_id != mailbox {
-        return Err(ApiError::NotFound);
-    }
+    let opened = caller.browse_calendars()?.item(mailbox, item).await?;
     ssr::event_card(&opened, &occurrence, &tz)
 }
 
@@ -232,10 +229,7 @@ pub async fn contact_list(mailbox: i64, at: Option<String>) -> Result<AddressBoo
 #[server(endpoint = "explorer/contact")]
 pub async fn contact_card(mailbox: i64, item: i64) -> Result<ContactView, ApiError> {
     let caller = super::access::caller().await?;
-    let opened = caller.browse_calendars()?.item(item).await?;
-    if opened.item.detail().mailbox_id != mailbox {
-        return Err(ApiError::NotFound);
-    }
+    let opened = caller.browse_calendars()?.item(mailbox, item).await?;
     Ok(ssr::contact_card(&opened))
 }
 

@@ -275,56 +275,24 @@ pub async fn search_all(
     let caller = super::access::caller().await?;
     let browse = caller.browse_mail()?;
     let chosen = ssr::mailbox_ids(&mailboxes)?;
-    let all = browse.mailboxes().await?;
-    let mut result = AcrossPage {
-        query: query.clone(),
-        total: 0,
-        page,
-        page_size: super::mail::PAGE_SIZE,
-        problem: None,
-        hits: Vec::new(),
-        searched: 0,
-        mailboxes: all
-            .iter()
-            .map(|m| MailboxChoice {
-                id: m.id(),
-                display_name: m.mailbox().display_name.clone(),
-                owner: m.mailbox().owner_address.clone(),
-            })
-            .collect(),
-        chosen: chosen.clone(),
-        more: false,
-    };
-    if query.trim().is_empty() {
-        return Ok(result);
-    }
-    let q = super::mail::ssr::mail_query(&query, page, &sort);
-    match browse.search_across(&chosen, &q).await {
-        Ok((searched, found)) => {
-            result.searched = searched.len();
-            result.total = found.total;
-            result.more = (page + 1) * super::mail::PAGE_SIZE < found.total.min(search::MAX_OFFSET);
-            result.hits = found
-                .items
-                .into_iter()
-                .map(|f| {
-                    let mailbox_id = f.item.mailbox_id;
-                    AcrossHit {
-                        mailbox_id,
-                        mailbox: searched
-                            .iter()
-                            .find(|m| m.id() == mailbox_id)
-                            .map(|m| m.mailbox().display_name.clone())
-                            .unwrap_or_default(),
-                        hit: super::mail::ssr::hit_view(f),
-                    }
-                })
-                .collect();
+    let (across, problem) = if query.trim().is_empty() {
+        (None, None)
+    } else {
+        let q = super::mail::ssr::mail_query(&query, page, &sort);
+        match browse.search_across(&chosen, &q).await {
+            Ok(across) => (Some(across), None),
+            Err(access::AccessError::Invalid { message, .. }) => (None, Some(message)),
+            Err(e) => return Err(e.into()),
         }
-        Err(access::AccessError::Invalid { message, .. }) => result.problem = Some(message),
-        Err(e) => return Err(e.into()),
-    }
-    Ok(result)
+    };
+    // Without results the page still offers every mailbox to narrow a search to.
+    let in_scope = match &across {
+        Some(a) => a.in_scope.clone(),
+        None => browse.mailboxes().await?,
+    };
+    Ok(ssr::across_page(
+        query, page, chosen, &in_scope, across, problem,
+    ))
 }
 
 #[server(endpoint = "explorer/snapshots")]
@@ -476,6 +444,60 @@ pub mod ssr {
                     "“{t}” is not a date and time: use the picker, or write it like 2026-03-01T14:00."
                 ),
             }),
+        }
+    }
+
+    pub fn across_page(
+        query: String,
+        page: usize,
+        chosen: Vec<i64>,
+        in_scope: &[access::ReadableMailbox],
+        across: Option<access::SearchAcross>,
+        problem: Option<String>,
+    ) -> AcrossPage {
+        let mailboxes = in_scope
+            .iter()
+            .map(|m| MailboxChoice {
+                id: m.id(),
+                display_name: m.mailbox().display_name.clone(),
+                owner: m.mailbox().owner_address.clone(),
+            })
+            .collect();
+        let (searched, total, hits) = match across {
+            None => (0, 0, Vec::new()),
+            Some(a) => {
+                let hits = a
+                    .found
+                    .items
+                    .into_iter()
+                    .map(|f| {
+                        let mailbox_id = f.item.mailbox_id;
+                        AcrossHit {
+                            mailbox_id,
+                            mailbox: a
+                                .searched
+                                .iter()
+                                .find(|m| m.id() == mailbox_id)
+                                .map(|m| m.mailbox().display_name.clone())
+                                .unwrap_or_default(),
+                            hit: super::super::mail::ssr::hit_view(f),
+                        }
+                    })
+                    .collect();
+                (a.searched.len(), a.found.total, hits)
+            }
+        };
+        AcrossPage {
+            query,
+            total,
+            page,
+            page_size: super::super::mail::PAGE_SIZE,
+            problem,
+            hits,
+            searched,
+            mailboxes,
+            chosen,
+            more: (page + 1) * super::super::mail::PAGE_SIZE < total.min(search::MAX_OFFSET),
         }
     }
 

@@ -35,8 +35,8 @@ pub use caller::Caller;
 pub use handles::{
     AuditReader, CalendarBrowser, Compared, Comparison, ConnectionsAdmin, KnownInstant,
     MailBrowser, MailQuery, MailboxEntry, MailboxSync, OpenedPimItem, OwnMail, ReadableItem,
-    ReadableMailbox, RolesAdmin, SnapshotsAdmin, StoredContact, StoredEvent, TasksAdmin,
-    UserSummary, UsersAdmin,
+    ReadableMailbox, RolesAdmin, SearchAcross, SnapshotsAdmin, StoredContact, StoredEvent,
+    TasksAdmin, UserSummary, UsersAdmin,
 };
 pub use permission::Permission;
 pub use roles::{Assignment, Role, RoleId, Roles, ADMINISTRATOR, AUDITOR, HELP_DESK};

@@ -25,6 +25,15 @@ pub struct MailboxSync {
     pub state: TaskMailboxView,
 }
 
+/// A search across mailboxes: what was found, in which mailboxes, out of which.
+#[derive(Debug, Clone)]
+pub struct SearchAcross {
+    /// Every mailbox of the scope, by display name.
+    pub in_scope: Vec<ReadableMailbox>,
+    pub searched: Vec<ReadableMailbox>,
+    pub found: FoundItems,
+}
+
 /// Any mailbox's mail within the scope of the caller's `browse_mail` grant (with
 /// `browse_calendars`, their calendar items and contacts too). Outside the scope a mailbox is
 /// "not found". Every item opened and every search is in the audit log, and so in the owner's
@@ -197,15 +206,21 @@ impl<'a> MailBrowser<'a> {
         &self,
         mailboxes: &[MailboxId],
         query: &MailQuery,
-    ) -> Result<(Vec<ReadableMailbox>, FoundItems), AccessError> {
-        let chosen = if mailboxes.is_empty() {
-            self.mailboxes().await?
+    ) -> Result<SearchAcross, AccessError> {
+        let in_scope = self.mailboxes().await?;
+        let chosen: Vec<ReadableMailbox> = if mailboxes.is_empty() {
+            in_scope.clone()
         } else {
-            let mut chosen = Vec::with_capacity(mailboxes.len());
-            for id in mailboxes {
-                chosen.push(self.mailbox(*id).await?);
-            }
-            chosen
+            mailboxes
+                .iter()
+                .map(|id| {
+                    in_scope
+                        .iter()
+                        .find(|m| m.id() == *id)
+                        .cloned()
+                        .ok_or(AccessError::NotFound)
+                })
+                .collect::<Result<_, _>>()?
         };
         // No mailbox in the scope searches nothing (an empty list never means "all").
         let found = super::mail_ops::search(&self.caller.access, &chosen, query).await?;
@@ -235,6 +250,10 @@ impl<'a> MailBrowser<'a> {
                 )
                 .await?;
         }
-        Ok((chosen, found))
+        Ok(SearchAcross {
+            in_scope,
+            searched: chosen,
+            found,
+        })
     }
 }

@@ -78,22 +78,16 @@ impl<'a> CalendarBrowser<'a> {
         mailbox: MailboxId,
         at: Option<Timestamp>,
     ) -> Result<(ReadableMailbox, Vec<StoredEvent>), AccessError> {
-        let mailbox = self.mailbox(mailbox).await?;
-        let items = self
-            .archive()
-            .items_of_kind(mailbox.id(), ItemKind::Calendar, at)
-            .await?;
-        let events = items
-            .into_iter()
-            .map(|i| StoredEvent {
-                event: match read_record(i.summary.id, i.properties.as_deref()) {
+        self.records(mailbox, ItemKind::Calendar, at, |item, record| {
+            StoredEvent {
+                item,
+                event: match record {
                     Some(pim::Record::Event(e)) => Some(e),
                     _ => None,
                 },
-                item: i.summary,
-            })
-            .collect();
-        Ok((mailbox, events))
+            }
+        })
+        .await
     }
 
     /// Every contact of the mailbox (in any contacts folder), now or as of an instant.
@@ -102,33 +96,46 @@ impl<'a> CalendarBrowser<'a> {
         mailbox: MailboxId,
         at: Option<Timestamp>,
     ) -> Result<(ReadableMailbox, Vec<StoredContact>), AccessError> {
-        let mailbox = self.mailbox(mailbox).await?;
-        let items = self
-            .archive()
-            .items_of_kind(mailbox.id(), ItemKind::Contact, at)
-            .await?;
-        let contacts = items
-            .into_iter()
-            .map(|i| StoredContact {
-                contact: match read_record(i.summary.id, i.properties.as_deref()) {
+        self.records(mailbox, ItemKind::Contact, at, |item, record| {
+            StoredContact {
+                item,
+                contact: match record {
                     Some(pim::Record::Contact(c)) => Some(c),
                     _ => None,
                 },
-                item: i.summary,
-            })
-            .collect();
-        Ok((mailbox, contacts))
+            }
+        })
+        .await
     }
 
-    /// Opens one calendar item or contact of a mailbox in scope with its record; a message is
-    /// "not found" here (it is the mail browser's). Logged as opened.
-    pub async fn item(&self, id: i64) -> Result<OpenedPimItem, AccessError> {
+    async fn records<T>(
+        &self,
+        mailbox: MailboxId,
+        kind: ItemKind,
+        at: Option<Timestamp>,
+        shape: impl Fn(ItemSummary, Option<pim::Record>) -> T,
+    ) -> Result<(ReadableMailbox, Vec<T>), AccessError> {
+        let mailbox = self.mailbox(mailbox).await?;
+        let items = self.archive().items_of_kind(mailbox.id(), kind, at).await?;
+        let shaped = items
+            .into_iter()
+            .map(|i| {
+                let record = read_record(i.summary.id, i.properties.as_deref());
+                shape(i.summary, record)
+            })
+            .collect();
+        Ok((mailbox, shaped))
+    }
+
+    /// Opens one calendar item or contact of `mailbox` (in scope) with its record; a message,
+    /// or an item of another mailbox, is "not found" here, and is not logged as opened.
+    pub async fn item(&self, mailbox: MailboxId, id: i64) -> Result<OpenedPimItem, AccessError> {
         let detail = self
             .archive()
             .item(id)
             .await?
             .ok_or(AccessError::NotFound)?;
-        if detail.kind == ItemKind::Message {
+        if detail.kind == ItemKind::Message || detail.mailbox_id != mailbox {
             return Err(AccessError::NotFound);
         }
         let mailbox = self.mailbox(detail.mailbox_id).await?;

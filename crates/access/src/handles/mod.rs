@@ -14,7 +14,7 @@ mod tasks;
 mod users;
 
 pub use audit_reader::AuditReader;
-pub use browse::{MailBrowser, MailboxEntry, MailboxSync};
+pub use browse::{MailBrowser, MailboxEntry, MailboxSync, SearchAcross};
 pub use calendars::{CalendarBrowser, OpenedPimItem, StoredContact, StoredEvent};
 pub use connections::ConnectionsAdmin;
 pub use mail_ops::{KnownInstant, MailQuery, ReadableItem, ReadableMailbox};

@@ -69,9 +69,12 @@ impl CalendarLocation {
         .to_url()
     }
 
-    fn with_chip(&self, month: &str, chip: &Chip) -> String {
+    /// An occurrence opened beside the month it was picked on, in the month's zone (also when
+    /// the zone was the mailbox's usual one, not named in the URL).
+    fn with_chip(&self, cal: &MonthPage, chip: &Chip) -> String {
         CalendarLocation {
-            month: month.to_owned(),
+            month: cal.month.clone(),
+            tz: cal.zone.clone(),
             event: Some(chip.item_id),
             occurrence: chip.start.clone(),
             ..self.clone()
@@ -267,7 +270,7 @@ fn CalendarToolbar(l: CalendarLocation, cal: MonthPage) -> impl IntoView {
     }
 }
 
-fn chip_view(l: &CalendarLocation, month: &str, chip: &Chip) -> impl IntoView {
+fn chip_view(l: &CalendarLocation, cal: &MonthPage, chip: &Chip) -> impl IntoView {
     let selected =
         l.event == Some(chip.item_id) && (l.occurrence.is_empty() || l.occurrence == chip.start);
     let title = if chip.all_day {
@@ -277,7 +280,7 @@ fn chip_view(l: &CalendarLocation, month: &str, chip: &Chip) -> impl IntoView {
     };
     view! {
         <a
-            href=l.with_chip(month, chip)
+            href=l.with_chip(cal, chip)
             class="event-chip"
             class:all-day=chip.all_day
             class:changed=chip.exception
@@ -302,10 +305,7 @@ fn MonthGrid(l: CalendarLocation, cal: MonthPage) -> impl IntoView {
         .weeks
         .iter()
         .map(|week| {
-            let days = week
-                .iter()
-                .map(|d| day_cell(&l, &cal.month, d))
-                .collect_view();
+            let days = week.iter().map(|d| day_cell(&l, &cal, d)).collect_view();
             view! { <tr>{days}</tr> }
         })
         .collect_view();
@@ -317,12 +317,8 @@ fn MonthGrid(l: CalendarLocation, cal: MonthPage) -> impl IntoView {
     }
 }
 
-fn day_cell(l: &CalendarLocation, month: &str, d: &DayCell) -> impl IntoView {
-    let chips = d
-        .chips
-        .iter()
-        .map(|c| chip_view(l, month, c))
-        .collect_view();
+fn day_cell(l: &CalendarLocation, cal: &MonthPage, d: &DayCell) -> impl IntoView {
+    let chips = d.chips.iter().map(|c| chip_view(l, cal, c)).collect_view();
     view! {
         <td class:other-month=!d.in_month class:today=d.today data-date=d.date.clone()>
             <div class="day-number">{d.day.to_string()}</div>
@@ -348,7 +344,7 @@ fn Agenda(l: CalendarLocation, cal: MonthPage) -> impl IntoView {
                     view! {
                         <li>
                             <span class="agenda-when">{e.when.clone()}</span>
-                            {chip_view(&l, &cal.month, &e.chip)}
+                            {chip_view(&l, &cal, &e.chip)}
                             {(!e.location.is_empty()).then(|| view! { <span class="muted small">{e.location.clone()}</span> })}
                         </li>
                     }
