@@ -56,4 +56,13 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/pl
   (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# 5. Python tools that check what we write, each an independent implementation: PyPI `bagit`
+#    (validates export bags), `icalendar` and `vobject` (read exported ICS and VCF).
+#    In a virtual environment of the checkout, so nothing of the machine's Python changes.
+if [ ! -x .tools/venv/bin/python ] || ! .tools/venv/bin/python -c "import bagit, icalendar, vobject" 2>/dev/null; then
+  log "python tools in .tools/venv (bagit, icalendar, vobject)"
+  python3 -m venv .tools/venv
+  .tools/venv/bin/pip install -q --disable-pip-version-check -r scripts/python-tools.txt
+fi
+
 log "done"

@@ -21,7 +21,7 @@ mod zones;
 pub use contact::{Contact, ContactEmail, ContactPhone, Photo, PostalAddress};
 pub use event::{Attendee, AttendeeKind, Event, EventException, Occurrence, Person, Response};
 pub use recurrence::{month_from_name, Day, Pattern, Range, Recurrence, WeekIndex};
-pub use zones::{zone_from_name, Zone};
+pub use zones::{zone_from_name, Transition, Zone, ZoneRule};
 
 use serde::{Deserialize, Serialize};
 

@@ -61,3 +61,72 @@ pub(crate) fn param(params: &str, name: &str) -> Option<String> {
             .then(|| v.trim_matches('"').to_string())
     })
 }
+
+/// A TEXT value with RFC 5545 / 6350 escapes: backslash, `;`, `,` and line breaks.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push_str("\\n");
+            }
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A parameter value: quoted when it holds `:`, `;` or `,`; quotes and line breaks dropped.
+pub(crate) fn param_value(value: &str) -> String {
+    let clean: String = value
+        .chars()
+        .filter(|c| *c != '"' && !c.is_control())
+        .collect();
+    if clean.contains([':', ';', ',']) {
+        format!("\"{clean}\"")
+    } else {
+        clean
+    }
+}
+
+/// Appends one content line, folded at 75 octets (never inside a UTF-8 character), CRLF ended.
+pub(crate) fn push_line(out: &mut String, line: &str) {
+    let mut width = 0;
+    for c in line.chars() {
+        let len = c.len_utf8();
+        if width + len > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += len;
+    }
+    out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod writing_tests {
+    use super::*;
+
+    #[test]
+    fn text_escapes_and_folding_round_trip_through_the_reader() {
+        let text = "Budget; Q3, final\\draft\r\nsecond line — with ümlauts ".repeat(4);
+        let mut out = String::new();
+        push_line(&mut out, &format!("DESCRIPTION:{}", escape(&text)));
+        assert!(out.split("\r\n").all(|l| l.len() <= 75));
+        let lines = content_lines(out.as_bytes());
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].2, text.replace("\r\n", "\n"));
+        assert_eq!(param_value("Smith, Ann"), "\"Smith, Ann\"");
+        assert_eq!(param_value("Ann \"A\""), "Ann A");
+    }
+}

@@ -7,6 +7,7 @@
 //!   iCalendar, vCard or Microsoft Graph JSON.
 //! - [`records`] reads iCalendar and vCard into the `pim` records, for items that have only
 //!   their content.
+//! - [`export`] writes what leaves the archive: BagIt zips, mboxrd, iCalendar and vCard.
 //! - [`mailgen`] writes realistic synthetic mail for benchmarks and the demo.
 
 // Tests may unwrap: a panic there is a test failure with a clear location.
@@ -16,6 +17,7 @@ pub mod calendar;
 pub mod contacts;
 mod content_line;
 mod error;
+pub mod export;
 pub mod import;
 pub mod mailgen;
 pub mod records;

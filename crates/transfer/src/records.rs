@@ -257,19 +257,21 @@ pub fn ics_event(data: &[u8]) -> Option<Event> {
                 name: param(p, "CN").unwrap_or_default(),
                 address: strip_mailto(v),
             },
-            kind: match param(p, "ROLE")
-                .unwrap_or_default()
-                .to_ascii_uppercase()
-                .as_str()
-            {
-                "OPT-PARTICIPANT" | "NON-PARTICIPANT" => AttendeeKind::Optional,
-                _ if param(p, "CUTYPE").is_some_and(|c| {
-                    c.eq_ignore_ascii_case("RESOURCE") || c.eq_ignore_ascii_case("ROOM")
-                }) =>
+            // A room or resource is one whatever its role (Outlook writes rooms as
+            // NON-PARTICIPANT).
+            kind: if param(p, "CUTYPE").is_some_and(|c| {
+                c.eq_ignore_ascii_case("RESOURCE") || c.eq_ignore_ascii_case("ROOM")
+            }) {
+                AttendeeKind::Resource
+            } else {
+                match param(p, "ROLE")
+                    .unwrap_or_default()
+                    .to_ascii_uppercase()
+                    .as_str()
                 {
-                    AttendeeKind::Resource
+                    "OPT-PARTICIPANT" | "NON-PARTICIPANT" => AttendeeKind::Optional,
+                    _ => AttendeeKind::Required,
                 }
-                _ => AttendeeKind::Required,
             },
             response: match param(p, "PARTSTAT")
                 .unwrap_or_default()

@@ -159,3 +159,44 @@ impl Archive {
         Ok(ids)
     }
 }
+
+impl Archive {
+    /// Every folder the mailbox ever had, with its path as last seen (now for a folder that
+    /// still exists, just before it went for one deleted): where an export files an item that
+    /// was chosen while its folder existed.
+    pub async fn folder_paths(&self, mailbox: MailboxId) -> Result<HashMap<FolderId, Vec<String>>> {
+        let rows = sqlx::query(
+            "SELECT folder_id, parent_id, name FROM archive_folder_versions \
+             WHERE mailbox_id = $1 ORDER BY seen_from",
+        )
+        .bind(mailbox)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut last: HashMap<FolderId, (Option<FolderId>, String)> = HashMap::new();
+        for row in &rows {
+            last.insert(
+                row.try_get("folder_id")?,
+                (row.try_get("parent_id")?, row.try_get("name")?),
+            );
+        }
+        let mut out = HashMap::with_capacity(last.len());
+        for id in last.keys() {
+            let mut path = Vec::new();
+            let mut at = Some(*id);
+            // A parent chain longer than the folder count is a cycle in damaged data: stop.
+            while let Some(folder) = at {
+                let Some((parent, name)) = last.get(&folder) else {
+                    break;
+                };
+                path.push(name.clone());
+                if path.len() > last.len() {
+                    break;
+                }
+                at = *parent;
+            }
+            path.reverse();
+            out.insert(*id, path);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,883 @@
+//! Export: any selection of a mailbox, as a BagIt zip.
+//!
+//! Messages go in as EML files (one per message, in the folder tree) or as mboxrd (one file
+//! per folder); calendar items as one iCalendar file per calendar folder and contacts as one
+//! vCard file per contacts folder, written from the stored records so attendees, recurrences
+//! and photos survive. The zip is written to a scratch file one entry at a time, then stored in
+//! the blob store in parts of a configured size and the scratch file removed: memory holds one
+//! item and one part at most, whatever the size of the export.
+//!
+//! A job that is resumed after its worker died writes its file again from the start: a zip
+//! cannot be continued from a crash, and an export changes nothing outside our own store.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Read};
+use std::path::{Path, PathBuf};
+
+use archive::{Archive, FolderId, ItemDetail, ItemId, ItemKind, Mailbox, MailboxId, Timestamp};
+use chrono::{DateTime, Utc};
+use jobs::{Job, JobState, Jobs, Lease, NewJob, Outcome, OutcomeKind};
+use pim::{Event, Record};
+use serde::{Deserialize, Serialize};
+use transfer::export::bag::BagWriter;
+use transfer::export::{ics, mbox, names, vcf};
+
+use crate::error::{human_bytes, RecoveryError};
+
+/// The `kind` of export jobs in the queue.
+pub const EXPORT_KIND: &str = "export";
+
+/// Items are read, written and recorded this many at a time; the job's progress moves, and a
+/// cancel is seen, after each batch.
+const BATCH: usize = 200;
+
+/// What to export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum ExportSource {
+    /// A whole mailbox, now or as it was at an instant.
+    Mailbox {
+        mailbox: MailboxId,
+        at: Option<Timestamp>,
+    },
+    /// Folders with everything below them, now or at an instant.
+    Folders {
+        mailbox: MailboxId,
+        folders: Vec<FolderId>,
+        at: Option<Timestamp>,
+    },
+    /// A mailbox as a snapshot shows it.
+    Snapshot { snapshot: i64 },
+    /// A stored selection (for example everything deleted between two instants); each item is
+    /// filed under the folder it was in when it was chosen.
+    Selection { selection: i64 },
+    /// Items picked one by one, filed under the folder they are in now (or were last in).
+    Items {
+        mailbox: MailboxId,
+        items: Vec<ItemId>,
+    },
+}
+
+/// How messages are written. Calendar items and contacts are always ICS and VCF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailFormat {
+    /// One `.eml` file per message.
+    Eml,
+    /// One mboxrd file per folder.
+    Mbox,
+}
+
+impl MailFormat {
+    pub fn label(self) -> &'static str {
+        match self {
+            MailFormat::Eml => "EML",
+            MailFormat::Mbox => "mbox",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    pub source: ExportSource,
+    pub format: MailFormat,
+    /// Which kinds of item to take; at least one.
+    pub kinds: Vec<ItemKind>,
+}
+
+/// A finished export: what its job's result holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportFile {
+    pub file_name: String,
+    pub size: u64,
+    /// Payload files in the bag.
+    pub files: u64,
+    /// SHA-256 of the bag's `manifest-sha256.txt`, as the audit log records it.
+    pub manifest_sha256: String,
+    /// The file's bytes in order, each part a blob.
+    pub parts: Vec<ExportPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportPart {
+    pub blob: String,
+    pub size: u64,
+}
+
+impl ExportFile {
+    /// `export.zip.001`, as split archives are named, for a part downloaded on its own.
+    pub fn part_name(&self, n: usize) -> String {
+        format!("{}.{:03}", self.file_name, n + 1)
+    }
+
+    /// The result of a finished export job.
+    pub fn of(job: &Job) -> Option<ExportFile> {
+        if job.kind != EXPORT_KIND || job.state != JobState::Done {
+            return None;
+        }
+        serde_json::from_str(job.result.as_deref()?).ok()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct PlannedItem {
+    item: ItemId,
+    kind: ItemKind,
+    folder: Vec<String>,
+}
+
+/// A request resolved against the archive: the items it takes and where each goes.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub mailbox: Mailbox,
+    /// The instant the items were taken at (None: now).
+    pub at: Option<Timestamp>,
+    items: Vec<PlannedItem>,
+    /// The items' stored size: what the scratch file and parts need at most.
+    pub bytes: u64,
+}
+
+impl Plan {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Messages, calendar items and contacts.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let of = |k: ItemKind| self.items.iter().filter(|i| i.kind == k).count();
+        (
+            of(ItemKind::Message),
+            of(ItemKind::Calendar),
+            of(ItemKind::Contact),
+        )
+    }
+}
+
+fn invalid(message: &str) -> RecoveryError {
+    RecoveryError::Invalid(message.to_owned())
+}
+
+async fn mailbox_or_refuse(archive: &Archive, id: MailboxId) -> Result<Mailbox, RecoveryError> {
+    archive
+        .mailbox(id)
+        .await?
+        .ok_or_else(|| invalid("That mailbox does not exist."))
+}
+
+impl ExportRequest {
+    /// The mailbox the request reads: what a scope check looks at before anything else.
+    pub async fn mailbox_of(&self, archive: &Archive) -> Result<MailboxId, RecoveryError> {
+        match &self.source {
+            ExportSource::Mailbox { mailbox, .. }
+            | ExportSource::Folders { mailbox, .. }
+            | ExportSource::Items { mailbox, .. } => Ok(*mailbox),
+            ExportSource::Snapshot { snapshot } => Ok(archive
+                .snapshot(*snapshot)
+                .await?
+                .ok_or_else(|| invalid("That snapshot does not exist."))?
+                .mailbox_id),
+            ExportSource::Selection { selection } => Ok(archive
+                .selection(*selection)
+                .await?
+                .ok_or_else(|| invalid("That selection does not exist."))?
+                .mailbox_id),
+        }
+    }
+
+    /// What the jobs screen calls it: "Inbox and 2 more folders of alice@contoso.com, as mbox".
+    pub fn describe(&self, mailbox: &Mailbox) -> String {
+        let what = match &self.source {
+            ExportSource::Mailbox { at: None, .. } => "Whole mailbox".to_owned(),
+            ExportSource::Mailbox { at: Some(t), .. } => {
+                format!("Mailbox as of {}", t.to_rfc3339())
+            }
+            ExportSource::Folders { folders, .. } => match folders.len() {
+                1 => "1 folder".to_owned(),
+                n => format!("{n} folders"),
+            },
+            ExportSource::Snapshot { snapshot } => format!("Snapshot {snapshot}"),
+            ExportSource::Selection { selection } => format!("Selection {selection}"),
+            ExportSource::Items { items, .. } => match items.len() {
+                1 => "1 item".to_owned(),
+                n => format!("{n} items"),
+            },
+        };
+        format!("{what} of {}, as {}", mailbox.name, self.format.label())
+    }
+
+    /// Resolves the request: every item it takes, in which folder. Refuses, with one sentence,
+    /// what cannot be exported (no kind chosen, an instant in the future, a folder that was not
+    /// there, nothing in it).
+    pub async fn plan(&self, archive: &Archive) -> Result<Plan, RecoveryError> {
+        if self.kinds.is_empty() {
+            return Err(invalid(
+                "Choose at least one of mail, calendar and contacts to export.",
+            ));
+        }
+        let now = Timestamp::now();
+        let (mailbox, at, chosen): (Mailbox, Option<Timestamp>, Vec<Chosen>) = match &self.source {
+            ExportSource::Mailbox { mailbox, at } => {
+                let mb = mailbox_or_refuse(archive, *mailbox).await?;
+                let items = state_items(archive, *mailbox, *at, now, None).await?;
+                (mb, *at, items)
+            }
+            ExportSource::Folders {
+                mailbox,
+                folders,
+                at,
+            } => {
+                if folders.is_empty() {
+                    return Err(invalid("Choose at least one folder to export."));
+                }
+                let mb = mailbox_or_refuse(archive, *mailbox).await?;
+                let items = state_items(archive, *mailbox, *at, now, Some(folders)).await?;
+                (mb, *at, items)
+            }
+            ExportSource::Snapshot { snapshot } => {
+                let snap = archive
+                    .snapshot(*snapshot)
+                    .await?
+                    .ok_or_else(|| invalid("That snapshot does not exist."))?;
+                let mb = mailbox_or_refuse(archive, snap.mailbox_id).await?;
+                let at = Some(snap.taken_at);
+                let items = state_items(archive, snap.mailbox_id, at, now, None).await?;
+                (mb, at, items)
+            }
+            ExportSource::Selection { selection } => {
+                let sel = archive
+                    .selection(*selection)
+                    .await?
+                    .ok_or_else(|| invalid("That selection does not exist."))?;
+                let mb = mailbox_or_refuse(archive, sel.mailbox_id).await?;
+                let paths = archive.folder_paths(sel.mailbox_id).await?;
+                let items = archive
+                    .selection_items(*selection)
+                    .await?
+                    .into_iter()
+                    .map(|s| (s.item_id, folder_path(&paths, s.folder_id)))
+                    .collect();
+                (mb, None, items)
+            }
+            ExportSource::Items { mailbox, items } => {
+                let mb = mailbox_or_refuse(archive, *mailbox).await?;
+                let paths = archive.folder_paths(*mailbox).await?;
+                let mut chosen = Vec::new();
+                for chunk in items.chunks(500) {
+                    for detail in archive.items(chunk).await? {
+                        // An item of another mailbox is not this export's to take.
+                        if detail.mailbox_id == *mailbox {
+                            chosen.push((detail.id, folder_path(&paths, detail.folder_id)));
+                        }
+                    }
+                }
+                (mb, None, chosen)
+            }
+        };
+
+        let wanted: HashSet<ItemKind> = self.kinds.iter().copied().collect();
+        let mut items = Vec::with_capacity(chosen.len());
+        let mut bytes = 0u64;
+        for chunk in chosen.chunks(500) {
+            let ids: Vec<ItemId> = chunk.iter().map(|(id, _)| *id).collect();
+            let details: HashMap<ItemId, ItemDetail> = archive
+                .items(&ids)
+                .await?
+                .into_iter()
+                .map(|d| (d.id, d))
+                .collect();
+            for (id, folder) in chunk {
+                let Some(detail) = details.get(id) else {
+                    continue;
+                };
+                if detail.mailbox_id != mailbox.id || !wanted.contains(&detail.kind) {
+                    continue;
+                }
+                bytes += u64::try_from(detail.size).unwrap_or(0);
+                items.push(PlannedItem {
+                    item: *id,
+                    kind: detail.kind,
+                    folder: folder.clone(),
+                });
+            }
+        }
+        if items.is_empty() {
+            return Err(invalid(
+                "There is nothing to export: the selection holds no items of the chosen kinds.",
+            ));
+        }
+        // Mail first, then calendars, then contacts; within each by folder, then as archived.
+        let rank = |k: ItemKind| match k {
+            ItemKind::Message => 0,
+            ItemKind::Calendar => 1,
+            ItemKind::Contact => 2,
+        };
+        items.sort_by(|a, b| {
+            rank(a.kind)
+                .cmp(&rank(b.kind))
+                .then_with(|| lower(&a.folder).cmp(&lower(&b.folder)))
+                .then(a.item.cmp(&b.item))
+        });
+        Ok(Plan {
+            mailbox,
+            at,
+            items,
+            bytes,
+        })
+    }
+}
+
+/// An item and the folder path it is filed under.
+type Chosen = (ItemId, Vec<String>);
+
+fn lower(path: &[String]) -> Vec<String> {
+    path.iter().map(|s| s.to_lowercase()).collect()
+}
+
+fn folder_path(paths: &HashMap<FolderId, Vec<String>>, folder: Option<FolderId>) -> Vec<String> {
+    folder
+        .and_then(|f| paths.get(&f).cloned())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| vec!["Unfiled".to_owned()])
+}
+
+/// The items of a mailbox at an instant, optionally only those in some folders and below.
+async fn state_items(
+    archive: &Archive,
+    mailbox: MailboxId,
+    at: Option<Timestamp>,
+    now: Timestamp,
+    only: Option<&[FolderId]>,
+) -> Result<Vec<Chosen>, RecoveryError> {
+    if at.is_some_and(|t| t > now) {
+        return Err(invalid(
+            "That instant is in the future; choose one up to now.",
+        ));
+    }
+    let state = archive.state_at(mailbox, at.unwrap_or(now)).await?;
+    let paths: HashMap<FolderId, Vec<String>> = state
+        .folders
+        .iter()
+        .map(|f| (f.id, f.path.clone()))
+        .collect();
+    let keep: Option<HashSet<FolderId>> = match only {
+        None => None,
+        Some(chosen) => {
+            for folder in chosen {
+                if !paths.contains_key(folder) {
+                    return Err(invalid(
+                        "A chosen folder is not in the mailbox at that instant.",
+                    ));
+                }
+            }
+            let parents: HashMap<FolderId, Option<FolderId>> =
+                state.folders.iter().map(|f| (f.id, f.parent_id)).collect();
+            let chosen: HashSet<FolderId> = chosen.iter().copied().collect();
+            let below = |mut f: Option<FolderId>| {
+                let mut depth = 0;
+                while let Some(id) = f {
+                    if chosen.contains(&id) {
+                        return true;
+                    }
+                    depth += 1;
+                    if depth > 64 {
+                        return false;
+                    }
+                    f = parents.get(&id).copied().flatten();
+                }
+                false
+            };
+            Some(
+                state
+                    .folders
+                    .iter()
+                    .filter(|f| below(Some(f.id)))
+                    .map(|f| f.id)
+                    .collect(),
+            )
+        }
+    };
+    Ok(state
+        .items
+        .into_iter()
+        .filter(|i| keep.as_ref().is_none_or(|k| k.contains(&i.folder_id)))
+        .map(|i| {
+            let path = paths
+                .get(&i.folder_id)
+                .cloned()
+                .unwrap_or_else(|| vec!["Unfiled".to_owned()]);
+            (i.item_id, path)
+        })
+        .collect())
+}
+
+/// Starts, runs and reads export jobs.
+#[derive(Clone)]
+pub struct Exporter {
+    archive: Archive,
+    jobs: Jobs,
+    scratch: PathBuf,
+    part_size: u64,
+}
+
+/// One message read for the bag.
+struct MailEntry {
+    key: String,
+    source_path: String,
+    folder: Vec<String>,
+    sender: String,
+    date: DateTime<Utc>,
+    subject: String,
+    raw: Vec<u8>,
+}
+
+/// One calendar item or contact, filed under its folder's single file.
+struct PimEntry {
+    key: String,
+    source_path: String,
+}
+
+fn date_of(t: Timestamp) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.0).unwrap_or_default()
+}
+
+fn eml_name(entry: &MailEntry) -> String {
+    let subject: String = entry.subject.chars().take(60).collect();
+    let subject = if subject.trim().is_empty() {
+        "(no subject)".to_owned()
+    } else {
+        subject
+    };
+    names::segment(&format!(
+        "{} {}.eml",
+        entry.date.format("%Y-%m-%d %H%M"),
+        subject.trim()
+    ))
+}
+
+fn folder_file(folder: &[String], extension: &str) -> String {
+    let segments: Vec<&str> = folder.iter().map(String::as_str).collect();
+    format!("{}.{extension}", names::path(segments))
+}
+
+impl Exporter {
+    /// `scratch` is where a zip is written before it goes to the blob store in parts of
+    /// `part_size` bytes.
+    pub fn new(archive: Archive, jobs: Jobs, scratch: PathBuf, part_size: u64) -> Self {
+        Exporter {
+            archive,
+            jobs,
+            scratch,
+            part_size: part_size.max(64 * 1024),
+        }
+    }
+
+    pub fn archive(&self) -> &Archive {
+        &self.archive
+    }
+
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
+    }
+
+    fn check_space(&self, plan: &Plan) -> Result<(), RecoveryError> {
+        std::fs::create_dir_all(&self.scratch).map_err(|e| RecoveryError::io(&self.scratch, e))?;
+        let free =
+            fs4::available_space(&self.scratch).map_err(|e| RecoveryError::io(&self.scratch, e))?;
+        if free < plan.bytes {
+            return Err(RecoveryError::NoSpace {
+                need: human_bytes(plan.bytes),
+                free: human_bytes(free),
+                dir: self.scratch.display().to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks a request (what it takes, the space it needs) and queues it for a worker.
+    pub async fn enqueue(
+        &self,
+        request: &ExportRequest,
+        owner: &str,
+    ) -> Result<(Job, Plan), RecoveryError> {
+        let plan = request.plan(&self.archive).await?;
+        self.check_space(&plan)?;
+        let job = self
+            .jobs
+            .enqueue(NewJob {
+                kind: EXPORT_KIND.to_owned(),
+                label: request.describe(&plan.mailbox),
+                mailbox_id: Some(plan.mailbox.id),
+                params: serde_json::to_string(request)?,
+                owner: owner.to_owned(),
+            })
+            .await?;
+        Ok((job, plan))
+    }
+
+    /// Runs a claimed export job to its end (done, failed or cancelled) and returns it as it
+    /// ended. An error means the job could not be ended here (its lease passed to another
+    /// worker, or the database is gone); the lease then runs out and it is taken again.
+    pub async fn run(&self, job: &Job, lease: &Lease) -> Result<Job, RecoveryError> {
+        let scratch_file = self.scratch.join(format!("export-{}.zip", job.id));
+        let outcome = self.write(job, lease, &scratch_file).await;
+        // Whatever happened, the scratch copy is not needed any more.
+        let _ = std::fs::remove_file(&scratch_file);
+        match outcome {
+            Ok(Some(file)) => {
+                let result = serde_json::to_string(&file)?;
+                Ok(self
+                    .jobs
+                    .finish(lease, JobState::Done, None, Some(&result))
+                    .await?)
+            }
+            Ok(None) => Ok(self
+                .jobs
+                .finish(lease, JobState::Cancelled, None, None)
+                .await?),
+            Err(RecoveryError::Jobs(e)) => Err(RecoveryError::Jobs(e)),
+            Err(e) => {
+                tracing::warn!(job = job.id, error = %e, "export failed");
+                Ok(self
+                    .jobs
+                    .finish(lease, JobState::Failed, Some(&e.to_string()), None)
+                    .await?)
+            }
+        }
+    }
+
+    /// Writes the bag and stores it; None when a cancel was asked for.
+    async fn write(
+        &self,
+        job: &Job,
+        lease: &Lease,
+        scratch_file: &Path,
+    ) -> Result<Option<ExportFile>, RecoveryError> {
+        let request: ExportRequest = serde_json::from_str(&job.params)?;
+        let plan = request.plan(&self.archive).await?;
+        if job.attempts > 1 {
+            self.jobs.restart(lease).await?;
+        }
+        let total = i64::try_from(plan.len()).unwrap_or(i64::MAX);
+        self.jobs.heartbeat(lease, total, 0).await?;
+        self.check_space(&plan)?;
+
+        let file = File::create(scratch_file).map_err(|e| RecoveryError::io(scratch_file, e))?;
+        let bag_name = format!("export-{}-{}", job.id, plan.mailbox.name);
+        let mut bag = BagWriter::new(BufWriter::new(file), &bag_name);
+        let format = request.format;
+        let mut open_mbox: OpenMbox = None;
+        let mut calendars: BTreeMap<Vec<String>, (Vec<Event>, Vec<PimEntry>)> = BTreeMap::new();
+        let mut cards: BTreeMap<Vec<String>, (String, Vec<PimEntry>)> = BTreeMap::new();
+        let mut bytes = 0u64;
+
+        for batch in plan.items.chunks(BATCH) {
+            let ids: Vec<ItemId> = batch.iter().map(|p| p.item).collect();
+            let details: HashMap<ItemId, ItemDetail> = self
+                .archive
+                .items(&ids)
+                .await?
+                .into_iter()
+                .map(|d| (d.id, d))
+                .collect();
+            let mut outcomes = Vec::new();
+            let mut mail = Vec::new();
+            for planned in batch {
+                let key = planned.item.to_string();
+                let folder_text = planned.folder.join("/");
+                let Some(detail) = details.get(&planned.item) else {
+                    outcomes.push(failed(
+                        &key,
+                        &folder_text,
+                        "the item is no longer in the archive",
+                    ));
+                    continue;
+                };
+                let source_path = format!("{folder_text}/{}", shown_subject(detail));
+                match planned.kind {
+                    ItemKind::Message => match self.content(detail).await {
+                        Ok(raw) => mail.push(MailEntry {
+                            key,
+                            source_path,
+                            folder: planned.folder.clone(),
+                            sender: detail.sender_address.clone(),
+                            date: date_of(detail.date),
+                            subject: detail.subject.clone(),
+                            raw,
+                        }),
+                        Err(problem) => outcomes.push(failed(&key, &source_path, &problem)),
+                    },
+                    ItemKind::Calendar => match self.record(detail).await {
+                        Ok(Record::Event(event)) => {
+                            let slot = calendars.entry(planned.folder.clone()).or_default();
+                            slot.0.push(event);
+                            slot.1.push(PimEntry { key, source_path });
+                        }
+                        Ok(Record::Contact(_)) | Err(_) => outcomes.push(failed(
+                            &key,
+                            &source_path,
+                            "the calendar item has no readable properties to write iCalendar from",
+                        )),
+                    },
+                    ItemKind::Contact => match self.record(detail).await {
+                        Ok(Record::Contact(contact)) => {
+                            let slot = cards.entry(planned.folder.clone()).or_default();
+                            slot.0.push_str(&vcf::card(&contact));
+                            slot.1.push(PimEntry { key, source_path });
+                        }
+                        Ok(Record::Event(_)) | Err(_) => outcomes.push(failed(
+                            &key,
+                            &source_path,
+                            "the contact has no readable properties to write a vCard from",
+                        )),
+                    },
+                }
+            }
+            bytes += mail.iter().map(|m| m.raw.len() as u64).sum::<u64>();
+            // Compression and file writes are blocking work: off the async threads.
+            let (back, open, written) =
+                tokio::task::spawn_blocking(move || write_mail(bag, format, open_mbox, mail))
+                    .await
+                    .map_err(|e| invalid(&format!("the export writer stopped: {e}")))?;
+            bag = back;
+            open_mbox = open;
+            outcomes.extend(written?);
+            self.jobs.record(lease, &outcomes).await?;
+            let beat = self
+                .jobs
+                .heartbeat(lease, total, i64::try_from(bytes).unwrap_or(i64::MAX))
+                .await?;
+            if beat.cancel_requested {
+                return Ok(None);
+            }
+        }
+
+        let stamp = Utc::now();
+        let (bag, pim_outcomes) =
+            tokio::task::spawn_blocking(move || write_pim(bag, calendars, cards, stamp))
+                .await
+                .map_err(|e| invalid(&format!("the export writer stopped: {e}")))??;
+        self.jobs.record(lease, &pim_outcomes).await?;
+
+        let mut info = vec![
+            ("Source-Mailbox", plan.mailbox.name.clone()),
+            (
+                "External-Identifier",
+                format!("Sync & Recover export job {}", job.id),
+            ),
+            ("External-Description", job.label.clone()),
+        ];
+        if let Some(at) = plan.at {
+            info.push(("Mailbox-As-Of", at.to_rfc3339()));
+        }
+        let agent = format!("Sync & Recover {}", env!("CARGO_PKG_VERSION"));
+        let date = stamp.format("%Y-%m-%d").to_string();
+        let scratch = scratch_file.to_path_buf();
+        let summary = tokio::task::spawn_blocking(move || -> Result<_, RecoveryError> {
+            let (writer, summary) = bag.finish(&agent, &date, &info)?;
+            let file = writer
+                .into_inner()
+                .map_err(|e| RecoveryError::io(&scratch, e.into_error()))?;
+            file.sync_all()
+                .map_err(|e| RecoveryError::io(&scratch, e))?;
+            Ok(summary)
+        })
+        .await
+        .map_err(|e| invalid(&format!("the export writer stopped: {e}")))??;
+
+        let parts = self.store_parts(lease, total, scratch_file).await?;
+        let Some(parts) = parts else {
+            return Ok(None);
+        };
+        Ok(Some(ExportFile {
+            file_name: format!("{}.zip", names::segment(&bag_name)),
+            size: parts.iter().map(|p| p.size).sum(),
+            files: summary.files,
+            manifest_sha256: summary.manifest_sha256,
+            parts,
+        }))
+    }
+
+    /// Copies the finished zip into the blob store, a part at a time.
+    async fn store_parts(
+        &self,
+        lease: &Lease,
+        total: i64,
+        path: &Path,
+    ) -> Result<Option<Vec<ExportPart>>, RecoveryError> {
+        let mut file = File::open(path).map_err(|e| RecoveryError::io(path, e))?;
+        let mut parts = Vec::new();
+        let mut stored = 0u64;
+        loop {
+            let mut chunk = Vec::new();
+            (&mut file)
+                .take(self.part_size)
+                .read_to_end(&mut chunk)
+                .map_err(|e| RecoveryError::io(path, e))?;
+            if chunk.is_empty() && !parts.is_empty() {
+                break;
+            }
+            let size = chunk.len() as u64;
+            let hash = self.archive.blobs().put(&chunk).await?;
+            stored += size;
+            parts.push(ExportPart {
+                blob: hash.to_string(),
+                size,
+            });
+            let beat = self
+                .jobs
+                .heartbeat(lease, total, i64::try_from(stored).unwrap_or(i64::MAX))
+                .await?;
+            if beat.cancel_requested {
+                return Ok(None);
+            }
+            if size < self.part_size {
+                break;
+            }
+        }
+        Ok(Some(parts))
+    }
+
+    async fn content(&self, detail: &ItemDetail) -> Result<Vec<u8>, String> {
+        let hash = archive::BlobHash::parse(&detail.blob_hash).map_err(|e| e.to_string())?;
+        self.archive
+            .blobs()
+            .get(&hash)
+            .await
+            .map_err(|e| format!("its content could not be read: {e}"))
+    }
+
+    async fn record(&self, detail: &ItemDetail) -> Result<Record, String> {
+        let stored = self
+            .archive
+            .read_properties(detail.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(bytes) = stored {
+            return Record::from_json(&bytes).map_err(|e| e.to_string());
+        }
+        // Items archived before records were kept: read their own content.
+        let raw = self.content(detail).await?;
+        match detail.kind {
+            ItemKind::Calendar => transfer::records::ics_event(&raw).map(Record::Event),
+            ItemKind::Contact => transfer::records::vcf_contact(&raw).map(Record::Contact),
+            ItemKind::Message => None,
+        }
+        .ok_or_else(|| "no properties are stored and its content is not readable".to_owned())
+    }
+
+    /// One part of a finished export, for a download.
+    pub async fn read_part(&self, file: &ExportFile, n: usize) -> Result<Vec<u8>, RecoveryError> {
+        let part = file
+            .parts
+            .get(n)
+            .ok_or_else(|| invalid("That part of the export does not exist."))?;
+        let hash = archive::BlobHash::parse(&part.blob)?;
+        Ok(self.archive.blobs().get(&hash).await?)
+    }
+}
+
+fn shown_subject(detail: &ItemDetail) -> String {
+    if detail.subject.trim().is_empty() {
+        "(no subject)".to_owned()
+    } else {
+        detail.subject.clone()
+    }
+}
+
+fn failed(key: &str, source_path: &str, problem: &str) -> Outcome {
+    Outcome {
+        key: key.to_owned(),
+        kind: OutcomeKind::Failed,
+        source_path: source_path.to_owned(),
+        target_path: String::new(),
+        detail: problem.to_owned(),
+    }
+}
+
+type Bag = BagWriter<BufWriter<File>>;
+
+/// The mbox file being written: the folder it holds and its path in the bag.
+type OpenMbox = Option<(Vec<String>, String)>;
+
+/// Writes a batch of messages; returns the writer, the mbox still open (an mbox spans
+/// batches), and each message's outcome.
+fn write_mail(
+    mut bag: Bag,
+    format: MailFormat,
+    mut open_mbox: OpenMbox,
+    mail: Vec<MailEntry>,
+) -> (Bag, OpenMbox, Result<Vec<Outcome>, RecoveryError>) {
+    let mut outcomes = Vec::with_capacity(mail.len());
+    for entry in mail {
+        let written = match format {
+            MailFormat::Eml => {
+                let segments: Vec<&str> = entry.folder.iter().map(String::as_str).collect();
+                let relative = format!("{}/{}", names::path(segments), eml_name(&entry));
+                bag.add(&relative, &entry.raw)
+            }
+            MailFormat::Mbox => {
+                let path = match &open_mbox {
+                    Some((folder, path)) if *folder == entry.folder => Ok(path.clone()),
+                    _ => bag.start(&folder_file(&entry.folder, "mbox"), true),
+                };
+                path.and_then(|path| {
+                    open_mbox = Some((entry.folder.clone(), path.clone()));
+                    bag.write(&mbox::message(&entry.sender, entry.date, &entry.raw))
+                        .map(|()| path)
+                })
+            }
+        };
+        match written {
+            Ok(path) => outcomes.push(Outcome {
+                key: entry.key,
+                kind: OutcomeKind::Created,
+                source_path: entry.source_path,
+                target_path: path,
+                detail: String::new(),
+            }),
+            // A write error is the disk or the file, not the item: the whole export stops.
+            Err(e) => return (bag, open_mbox, Err(e.into())),
+        }
+    }
+    (bag, open_mbox, Ok(outcomes))
+}
+
+/// Writes one `.ics` per calendar folder and one `.vcf` per contacts folder.
+#[allow(clippy::type_complexity)]
+fn write_pim(
+    mut bag: Bag,
+    calendars: BTreeMap<Vec<String>, (Vec<Event>, Vec<PimEntry>)>,
+    cards: BTreeMap<Vec<String>, (String, Vec<PimEntry>)>,
+    stamp: DateTime<Utc>,
+) -> Result<(Bag, Vec<Outcome>), RecoveryError> {
+    let mut outcomes = Vec::new();
+    let mut done = |path: &str, entries: Vec<PimEntry>| {
+        for entry in entries {
+            outcomes.push(Outcome {
+                key: entry.key,
+                kind: OutcomeKind::Created,
+                source_path: entry.source_path,
+                target_path: path.to_owned(),
+                detail: String::new(),
+            });
+        }
+    };
+    for (folder, (events, entries)) in calendars {
+        let path = bag.add(
+            &folder_file(&folder, "ics"),
+            ics::calendar(&events, stamp).as_bytes(),
+        )?;
+        done(&path, entries);
+    }
+    for (folder, (text, entries)) in cards {
+        let path = bag.add(&folder_file(&folder, "vcf"), text.as_bytes())?;
+        done(&path, entries);
+    }
+    bag.end()?;
+    Ok((bag, outcomes))
+}

@@ -1,0 +1,27 @@
+//! Getting things back, as background jobs.
+//!
+//! ```text
+//! ExportRequest ──plan──► items and their folders ──► BagWriter (scratch zip, one entry at a time)
+//!                                                        │
+//!                         job outcomes (the report) ◄────┤
+//!                                                        ▼
+//!                                        blob store, in parts ──► download
+//! ```
+//!
+//! - [`export`]: what an export takes ([`ExportRequest`]), the checks before it may start, and
+//!   the runner that writes the bag.
+//! - [`worker`]: claims jobs from the queue and runs each with its kind's runner.
+//!
+//! Who may start or see a job is decided in `access`; this crate trusts its caller.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod error;
+pub mod export;
+pub mod worker;
+
+pub use error::RecoveryError;
+pub use export::{
+    ExportFile, ExportPart, ExportRequest, ExportSource, Exporter, MailFormat, EXPORT_KIND,
+};
+pub use worker::Worker;

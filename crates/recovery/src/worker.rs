@@ -1,0 +1,85 @@
+//! The job worker: claims a job, runs it with its kind's runner, and goes on with the next.
+//! Several workers (threads or nodes) share one queue; each job is held by one at a time.
+
+use std::time::Duration;
+
+use jobs::{Job, JobState, Jobs};
+
+use crate::export::{Exporter, EXPORT_KIND};
+use crate::RecoveryError;
+
+/// How long a claim lasts without a heartbeat. Runners beat after every batch, far more often.
+pub const LEASE: Duration = Duration::from_secs(60);
+
+/// How long an idle worker waits before asking the queue again.
+const IDLE: Duration = Duration::from_secs(1);
+
+#[derive(Clone)]
+pub struct Worker {
+    name: String,
+    exporter: Exporter,
+    lease: Duration,
+}
+
+impl Worker {
+    /// `name` tells workers apart in leases and logs (the node and a number).
+    pub fn new(name: impl Into<String>, exporter: Exporter) -> Self {
+        Worker {
+            name: name.into(),
+            exporter,
+            lease: LEASE,
+        }
+    }
+
+    /// A shorter lease, for tests that let a worker die and another take over.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    fn jobs(&self) -> &Jobs {
+        self.exporter.jobs()
+    }
+
+    /// Claims and runs one job; None when the queue had nothing to do.
+    pub async fn run_once(&self) -> Result<Option<Job>, RecoveryError> {
+        let Some((job, lease)) = self.jobs().claim(&self.name, self.lease).await? else {
+            return Ok(None);
+        };
+        tracing::info!(job = job.id, kind = %job.kind, worker = %self.name, "job claimed");
+        let ended = match job.kind.as_str() {
+            EXPORT_KIND => self.exporter.run(&job, &lease).await?,
+            other => {
+                let why = format!("this version of Sync & Recover cannot run `{other}` jobs");
+                self.jobs()
+                    .finish(&lease, JobState::Failed, Some(&why), None)
+                    .await?
+            }
+        };
+        tracing::info!(job = ended.id, state = ended.state.as_str(), "job ended");
+        Ok(Some(ended))
+    }
+
+    /// Runs jobs until `stop` turns true. A failure to reach the queue is logged and retried.
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let idle = match self.run_once().await {
+                Ok(Some(_)) => false,
+                Ok(None) => true,
+                Err(e) => {
+                    tracing::warn!(worker = %self.name, error = %e, "job worker");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    _ = tokio::time::sleep(IDLE) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+}
