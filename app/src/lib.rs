@@ -21,6 +21,8 @@ use pages::admin::explorer::{
     AdminSearchPage, CalendarPage, ChangesPage, ContactsPage, ExplorerMailboxPage, MailboxesPage,
     SnapshotsPage,
 };
+use pages::admin::export::NewExportPage;
+use pages::admin::jobs::JobsPage;
 use pages::admin::roles::RolesPage;
 use pages::admin::tasks::TasksPage;
 use pages::admin::users::UsersPage;
@@ -78,6 +80,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/mailbox/contacts") view=ContactsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/mailbox/snapshots") view=SnapshotsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/mailbox/changes") view=ChangesPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/jobs") view=JobsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/export") view=NewExportPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -96,6 +96,10 @@ pub struct WorkerSettings {
     pub sign_in_attempts: u32,
     /// How long that lock-out lasts.
     pub sign_in_lockout_minutes: u64,
+    /// Background jobs (exports) this node runs at the same time; 0 runs none here.
+    pub job_workers: usize,
+    /// An export file is stored, and can be downloaded, in parts of this many MB.
+    pub export_part_mb: u64,
 }
 
 impl WorkerSettings {
@@ -151,6 +155,8 @@ index_interval_secs = 2
 index_writer_mb = 64
 sign_in_attempts = 5
 sign_in_lockout_minutes = 15
+job_workers = 1
+export_part_mb = 256
 
 [sso]
 issuer = ""
@@ -241,7 +247,7 @@ impl Settings {
             ));
         }
         let w = &self.worker;
-        let ranges: [(&str, u64, u64, u64); 8] = [
+        let ranges: [(&str, u64, u64, u64); 10] = [
             ("worker.lease_secs", w.lease_secs, 30, 86_400),
             ("worker.tick_secs", w.tick_secs, 1, 3_600),
             (
@@ -280,6 +286,8 @@ impl Settings {
                 1,
                 1_440,
             ),
+            ("worker.job_workers", w.job_workers as u64, 0, 16),
+            ("worker.export_part_mb", w.export_part_mb, 1, 4_096),
         ];
         for (key, value, low, high) in ranges {
             if !(low..=high).contains(&value) {

@@ -112,6 +112,35 @@ pub fn sync_service(
     ))
 }
 
+/// Exports (and later restores) over this archive: the scratch folder and part size of these
+/// settings.
+pub fn exporter_on(settings: &Settings, db: &Database, archive: &Archive) -> recovery::Exporter {
+    recovery::Exporter::new(
+        archive.clone(),
+        jobs::Jobs::new(db.clone()),
+        settings.storage.data_dir.join("exports"),
+        settings.worker.export_part_mb * 1024 * 1024,
+    )
+}
+
+/// This node's job workers; an idle one stops when `stop` turns true.
+fn spawn_job_workers(
+    count: usize,
+    exporter: &recovery::Exporter,
+    stop: &tokio::sync::watch::Sender<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned());
+    (0..count)
+        .map(|n| {
+            let worker = recovery::Worker::new(
+                format!("{host}:{}:jobs-{n}", std::process::id()),
+                exporter.clone(),
+            );
+            tokio::spawn(worker.run(stop.subscribe()))
+        })
+        .collect()
+}
+
 /// The single sign-on provider of these settings, if one is configured.
 pub fn sso_setup(
     settings: &Settings,
@@ -175,6 +204,8 @@ pub struct Application {
     worker: SyncWorker,
     sync: SyncService,
     archive: Archive,
+    job_workers: Vec<tokio::task::JoinHandle<()>>,
+    stop_jobs: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -192,6 +223,9 @@ impl Application {
         let sync = sync_service(settings, &db, &archive)?;
         spawn_backfill(archive.clone());
         let worker = sync.spawn();
+        let exporter = exporter_on(settings, &db, &archive);
+        let (stop_jobs, _) = tokio::sync::watch::channel(false);
+        let job_workers = spawn_job_workers(settings.worker.job_workers, &exporter, &stop_jobs);
         let sso = sso_setup(settings, &db)?;
         let ctx = AppContext {
             sso_label: sso.as_ref().map(|_| settings.sso.provider_name.clone()),
@@ -201,6 +235,7 @@ impl Application {
                 archive.clone(),
                 search,
                 sync.clone(),
+                exporter,
             ),
             throttle: Arc::new(SignInThrottle::new(
                 settings.worker.sign_in_attempts,
@@ -221,6 +256,8 @@ impl Application {
             worker,
             sync,
             archive,
+            job_workers,
+            stop_jobs,
         })
     }
 
@@ -252,6 +289,18 @@ impl Application {
         self.indexer.abort();
         // Runs in progress stop at a page boundary; their sync states say where to resume.
         self.worker.stop().await;
+        // Idle job workers stop at once; a job still running after a few seconds is cut off
+        // and, its lease running out, taken up again by the next node or start.
+        let _ = self.stop_jobs.send(true);
+        for job_worker in self.job_workers {
+            let abort = job_worker.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), job_worker)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
         served
     }
 }

@@ -56,6 +56,31 @@ enum Command {
         #[arg(long, default_value = "Inbox")]
         folder: String,
     },
+    /// Export a mailbox, a folder (with its subfolders) or a snapshot as a BagIt zip: EML or mbox
+    /// for mail, ICS for calendars, VCF for contacts. Runs as a job (it shows on the portal's
+    /// Jobs screen) with a progress bar here.
+    Export {
+        /// The archived mailbox, e.g. alice@example.com.
+        #[arg(long)]
+        mailbox: String,
+        /// Only this folder and those below it, e.g. "Inbox/Projects".
+        #[arg(long)]
+        folder: Option<String>,
+        /// A snapshot's id (its mailbox as of its instant).
+        #[arg(long, conflicts_with = "at")]
+        snapshot: Option<i64>,
+        /// The mailbox as it was at this instant (UTC), e.g. 2026-03-01T14:00.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value = "eml")]
+        format: cli::export::Format,
+        /// Only these kinds (repeatable); all when absent.
+        #[arg(long, value_enum)]
+        only: Vec<cli::export::Kind>,
+        /// The zip to write (must not exist yet).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Search the archive (all mailboxes, or those named), as the index was last committed; works
     /// while the portal runs.
     Search {
@@ -178,6 +203,29 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             limit,
         } => cli::archive::run_search(&settings, &query, &mailboxes, limit).await,
         Command::Reindex => cli::archive::run_reindex(&settings).await,
+        Command::Export {
+            mailbox,
+            folder,
+            snapshot,
+            at,
+            format,
+            only,
+            out,
+        } => {
+            cli::export::run_export(
+                &settings,
+                cli::export::ExportArgs {
+                    mailbox,
+                    folder,
+                    snapshot,
+                    at,
+                    format,
+                    only,
+                    out,
+                },
+            )
+            .await
+        }
         Command::Audit(AuditCommand::Verify) => {
             let log = access::AuditLog::new(open_database(&settings).await?);
             let report = log.verify().await?;

@@ -271,3 +271,78 @@ fn search_without_an_index_says_how_to_build_one() {
         "a search creates no index"
     );
 }
+
+/// `export` writes a bag a person can open, runs as a job (its report stays), refuses to
+/// overwrite a file, and names a folder that is not there.
+#[tokio::test]
+async fn export_writes_a_bag_through_a_job_and_refuses_what_it_cannot_do() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let settings = server::config::Settings::for_tests(data.path()).expect("settings");
+    let archive = server::open_archive(&settings).await.expect("archive");
+    let mailbox = archive
+        .ensure_mailbox(&archive::NewMailbox {
+            name: "ann@example.com".into(),
+            owner_address: "ann@example.com".into(),
+            display_name: "Ann".into(),
+        })
+        .await
+        .expect("mailbox");
+    let inbox = archive::FolderSpec {
+        source_id: "inbox".into(),
+        parent_source_id: None,
+        name: "Inbox".into(),
+        kind: archive::FolderKind::Inbox,
+    };
+    archive
+        .upsert_folder(mailbox.id, &inbox, archive::Timestamp::now())
+        .await
+        .expect("folder");
+    for (source, subject) in [("one", "Apricot jam"), ("two", "Apricot tart")] {
+        archive
+            .put_item(archive::PutItem {
+                mailbox_id: mailbox.id,
+                ..apricot(source, subject)
+            })
+            .await
+            .expect("put");
+    }
+    let out = data.path().join("ann.zip");
+    let export = |extra: &[&str]| {
+        sync_recover(data.path())
+            .args(["export", "--mailbox", "ann@example.com", "--format", "mbox"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("run")
+    };
+    let done = export(&[]);
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(stdout.contains("files in the bag   1"), "{stdout}");
+    assert!(stdout.contains("failed items       0"), "{stdout}");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).expect("zip")).expect("a zip");
+    let mut mbox = String::new();
+    std::io::Read::read_to_string(
+        &mut zip
+            .by_name("export-1-ann@example.com/data/Inbox.mbox")
+            .expect("the Inbox"),
+        &mut mbox,
+    )
+    .expect("read");
+    assert_eq!(mbox.matches("From ann@example.com ").count(), 2, "{mbox}");
+
+    let again = export(&[]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    std::fs::remove_file(&out).expect("remove");
+    let missing = export(&["--folder", "Archive/2019"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr)
+        .contains("`Archive/2019` is not a folder of ann@example.com"));
+    assert!(!out.exists());
+}

@@ -17,9 +17,10 @@ pub struct SignedInUser {
 }
 
 /// The admin screens, in tab order: permission, address, tab label.
-pub const ADMIN_SCREENS: [(&str, &str, &str); 6] = [
+pub const ADMIN_SCREENS: [(&str, &str, &str); 7] = [
     ("sync_tasks", "/admin/tasks", "Sync tasks"),
     ("browse_mail", "/admin/mailboxes", "Mailboxes"),
+    ("export", "/admin/jobs", "Jobs"),
     ("connections", "/admin/connections", "Server connections"),
     ("users", "/admin/users", "Users"),
     ("roles", "/admin/roles", "Roles"),

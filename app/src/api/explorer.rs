@@ -51,6 +51,7 @@ pub struct ExplorerView {
     pub instant: Option<InstantView>,
     pub can_snapshot: bool,
     pub can_browse_calendars: bool,
+    pub can_export: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +92,7 @@ pub struct SnapshotsScreen {
     pub tasks: Vec<TaskChoice>,
     pub selections: Vec<SelectionView>,
     pub can_browse_calendars: bool,
+    pub can_export: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +210,7 @@ pub async fn explorer_overview(mailbox: i64, at: Option<String>) -> Result<Explo
         instant: instant.as_ref().map(ssr::instant_view),
         can_snapshot: caller.holds(access::Permission::Snapshots),
         can_browse_calendars: caller.holds(access::Permission::BrowseCalendars),
+        can_export: caller.holds(access::Permission::Export),
     })
 }
 
@@ -314,6 +317,7 @@ pub async fn explorer_snapshots(mailbox: i64) -> Result<SnapshotsScreen, ApiErro
             .collect(),
         selections: selections.iter().map(ssr::selection_view).collect(),
         can_browse_calendars: caller.holds(access::Permission::BrowseCalendars),
+        can_export: caller.holds(access::Permission::Export),
     })
 }
 

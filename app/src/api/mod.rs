@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calendars;
 pub mod error;
 pub mod explorer;
+pub mod jobs;
 pub mod mail;
 pub mod people;
 

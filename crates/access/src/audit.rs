@@ -49,10 +49,13 @@ pub enum AuditAction {
     SnapshotChanged,
     SnapshotDeleted,
     SelectionCreated,
+    ExportStarted,
+    ExportCancelled,
+    ExportDownloaded,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 31] = [
+    pub const ALL: [AuditAction; 34] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -84,6 +87,9 @@ impl AuditAction {
         AuditAction::SnapshotChanged,
         AuditAction::SnapshotDeleted,
         AuditAction::SelectionCreated,
+        AuditAction::ExportStarted,
+        AuditAction::ExportCancelled,
+        AuditAction::ExportDownloaded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +125,9 @@ impl AuditAction {
             AuditAction::SnapshotChanged => "snapshot_changed",
             AuditAction::SnapshotDeleted => "snapshot_deleted",
             AuditAction::SelectionCreated => "selection_created",
+            AuditAction::ExportStarted => "export_started",
+            AuditAction::ExportCancelled => "export_cancelled",
+            AuditAction::ExportDownloaded => "export_downloaded",
         }
     }
 
@@ -135,6 +144,8 @@ impl AuditAction {
                 | AuditAction::MailSearched
                 | AuditAction::MailboxOpened
                 | AuditAction::MailboxCompared
+                | AuditAction::ExportStarted
+                | AuditAction::ExportDownloaded
         )
     }
 }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use accounts::User;
 
 use crate::handles::{
-    AuditReader, CalendarBrowser, ConnectionsAdmin, MailBrowser, OwnMail, RolesAdmin,
+    AuditReader, CalendarBrowser, ConnectionsAdmin, ExportDesk, MailBrowser, OwnMail, RolesAdmin,
     SnapshotsAdmin, TasksAdmin, UsersAdmin,
 };
 use crate::{Access, AccessError, Assignment, AuditAction, NewAuditEntry, Permission, Scope};
@@ -104,6 +104,12 @@ impl Caller {
     pub fn snapshots(&self) -> Result<SnapshotsAdmin<'_>, AccessError> {
         let scope = self.require(Permission::Snapshots)?;
         Ok(SnapshotsAdmin::new(self, scope))
+    }
+
+    /// Exports of mailboxes within the scope of the `export` grant.
+    pub fn exports(&self) -> Result<ExportDesk<'_>, AccessError> {
+        let scope = self.require(Permission::Export)?;
+        Ok(ExportDesk::new(self, scope))
     }
 
     pub fn connections(&self) -> Result<ConnectionsAdmin<'_>, AccessError> {

@@ -33,10 +33,10 @@ use syncer::SyncService;
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditLog, ChainReport, NewAuditEntry};
 pub use caller::Caller;
 pub use handles::{
-    AuditReader, CalendarBrowser, Compared, Comparison, ConnectionsAdmin, KnownInstant,
-    MailBrowser, MailQuery, MailboxEntry, MailboxSync, OpenedPimItem, OwnMail, ReadableItem,
-    ReadableMailbox, RolesAdmin, SearchAcross, SnapshotsAdmin, StoredContact, StoredEvent,
-    TasksAdmin, UserSummary, UsersAdmin,
+    AuditReader, CalendarBrowser, Compared, Comparison, ConnectionsAdmin, ExportDesk,
+    ExportDownload, KnownInstant, MailBrowser, MailQuery, MailboxEntry, MailboxSync, OpenedPimItem,
+    OwnMail, ReadableItem, ReadableMailbox, RolesAdmin, SearchAcross, SnapshotsAdmin,
+    StoredContact, StoredEvent, TasksAdmin, UserSummary, UsersAdmin,
 };
 pub use permission::Permission;
 pub use roles::{Assignment, Role, RoleId, Roles, ADMINISTRATOR, AUDITOR, HELP_DESK};
@@ -137,6 +137,7 @@ pub(crate) struct Inner {
     pub sync: SyncService,
     pub roles: Roles,
     pub audit: AuditLog,
+    pub exporter: recovery::Exporter,
 }
 
 /// Every store behind the access checks. Cheap to clone. Only [`Caller`] handles reach the
@@ -154,6 +155,7 @@ impl Access {
         archive: Archive,
         search: Arc<SearchIndex>,
         sync: SyncService,
+        exporter: recovery::Exporter,
     ) -> Access {
         Access {
             inner: Arc::new(Inner {
@@ -161,6 +163,7 @@ impl Access {
                 archive,
                 search,
                 sync,
+                exporter,
                 roles: Roles::new(db.clone()),
                 audit: AuditLog::new(db),
             }),

@@ -29,12 +29,19 @@ async fn world(kit: &testkit::TestDb) -> World {
         archive.clone(),
         syncer::ServiceOptions::default(),
     );
+    let exporter = recovery::Exporter::new(
+        archive.clone(),
+        jobs::Jobs::new(kit.db.clone()),
+        dir.path().join("exports"),
+        64 * 1024 * 1024,
+    );
     let access = Access::new(
         kit.db.clone(),
         accounts.clone(),
         archive.clone(),
         search,
         sync,
+        exporter,
     );
     World {
         access,

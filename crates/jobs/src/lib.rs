@@ -341,6 +341,40 @@ impl Jobs {
         Ok(Some((job, lease)))
     }
 
+    /// Takes one named job if it is queued or its lease lapsed: the command line runs the job it
+    /// started itself rather than whatever is oldest in the queue.
+    pub async fn claim_this(
+        &self,
+        id: i64,
+        worker: &str,
+        period: Duration,
+    ) -> Result<Option<(Job, Lease)>> {
+        let now = Timestamp::now().0;
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, heartbeat_at = $3, \
+             attempts = attempts + 1, started_at = COALESCE(started_at, $3) \
+             WHERE id = $4 AND (state = 'queued' OR (state = 'running' AND lease_until < $3)) RETURNING *",
+        )
+        .bind(worker)
+        .bind(now.saturating_add(micros(period)))
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let job = job_from_row(&row)?;
+        Ok(Some((
+            job,
+            Lease {
+                job_id: id,
+                worker: worker.to_owned(),
+                period,
+            },
+        )))
+    }
+
     /// Renews the lease and reports progress. `total` and `bytes` are what the runner knows now.
     pub async fn heartbeat(&self, lease: &Lease, total: i64, bytes: i64) -> Result<Beat> {
         let now = Timestamp::now().0;

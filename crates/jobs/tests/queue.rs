@@ -272,3 +272,27 @@ async fn listing_is_newest_first_and_narrows_by_mailbox_and_kind(kit: &TestDb) {
     assert!(jobs.list(&none).await.unwrap().is_empty());
 }
 each_backend!(listing_is_newest_first_and_narrows_by_mailbox_and_kind);
+
+async fn a_named_job_is_claimed_only_while_it_is_free(kit: &TestDb) {
+    let jobs = Jobs::new(kit.db.clone());
+    let older = jobs.enqueue(export_job(1, "older")).await.unwrap();
+    let mine = jobs.enqueue(export_job(1, "mine")).await.unwrap();
+    let (job, _) = jobs
+        .claim_this(mine.id, "cli", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("the named job, not the oldest");
+    assert_eq!(job.id, mine.id);
+    assert!(jobs
+        .claim_this(mine.id, "other", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_none());
+    let (next, _) = jobs
+        .claim("node", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.id, older.id);
+}
+each_backend!(a_named_job_is_claimed_only_while_it_is_free);

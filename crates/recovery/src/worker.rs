@@ -46,6 +46,18 @@ impl Worker {
         let Some((job, lease)) = self.jobs().claim(&self.name, self.lease).await? else {
             return Ok(None);
         };
+        self.run_claimed(job, lease).await.map(Some)
+    }
+
+    /// Runs one named job if no other worker holds it; None when one does.
+    pub async fn run_this(&self, id: i64) -> Result<Option<Job>, RecoveryError> {
+        let Some((job, lease)) = self.jobs().claim_this(id, &self.name, self.lease).await? else {
+            return Ok(None);
+        };
+        self.run_claimed(job, lease).await.map(Some)
+    }
+
+    async fn run_claimed(&self, job: Job, lease: jobs::Lease) -> Result<Job, RecoveryError> {
         tracing::info!(job = job.id, kind = %job.kind, worker = %self.name, "job claimed");
         let ended = match job.kind.as_str() {
             EXPORT_KIND => self.exporter.run(&job, &lease).await?,
@@ -57,7 +69,7 @@ impl Worker {
             }
         };
         tracing::info!(job = ended.id, state = ended.state.as_str(), "job ended");
-        Ok(Some(ended))
+        Ok(ended)
     }
 
     /// Runs jobs until `stop` turns true. A failure to reach the queue is logged and retried.

@@ -1,1 +1,2 @@
 pub mod archive;
+pub mod export;

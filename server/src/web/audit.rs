@@ -13,7 +13,7 @@ use super::{caller, refusal, WebState};
 
 /// A CSV field: quoted when it holds a separator, a quote or a line break; a leading `=`, `+`,
 /// `-` or `@` is prefixed with `'` so a spreadsheet never runs it as a formula.
-fn field(value: &str) -> String {
+pub(super) fn field(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '-', '@']) {
         format!("'{value}")
     } else {

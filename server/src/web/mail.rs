@@ -43,7 +43,7 @@ async fn readable_item(
 }
 
 /// `attachment; filename=...` with an ASCII fallback and the UTF-8 name (RFC 6266).
-fn content_disposition(name: &str) -> HeaderValue {
+pub(super) fn content_disposition(name: &str) -> HeaderValue {
     let ascii: String = name
         .chars()
         .map(|c| {

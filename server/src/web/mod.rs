@@ -2,6 +2,7 @@
 //! layers every request passes through (cross-site request refusal, metrics, tracing).
 
 mod audit;
+mod jobs;
 mod mail;
 pub mod sso;
 
@@ -54,6 +55,9 @@ fn plain_routes() -> Vec<(&'static str, axum::routing::MethodRouter<WebState>)> 
         ("/healthz", get(healthz)),
         ("/metrics", get(metrics)),
         ("/admin/audit.csv", get(audit::audit_csv)),
+        ("/admin/jobs/{job}/download", get(jobs::export_file)),
+        ("/admin/jobs/{job}/part/{part}", get(jobs::export_part)),
+        ("/admin/jobs/{job}/report.csv", get(jobs::report_csv)),
         ("/auth/sso/start", get(sso::start)),
         ("/auth/sso/callback", get(sso::callback)),
         ("/mail/body/{item}", get(mail::message_body)),

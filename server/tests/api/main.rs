@@ -4,6 +4,7 @@ mod helpers;
 mod admin;
 mod auth;
 mod explorer;
+mod exports;
 mod mail;
 mod matrix;
 mod operations;

@@ -234,6 +234,56 @@ const ROWS: &[Row] = &[
         refused_with: 0,
     },
     Row {
+        endpoint: "/admin/jobs",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/admin/export",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/api/jobs/list",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/jobs/detail",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/jobs/cancel",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/jobs/export_choice",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/jobs/start_export",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/admin/jobs/{job}/download",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/admin/jobs/{job}/part/{part}",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/admin/jobs/{job}/report.csv",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
         endpoint: "/admin/audit.csv",
         allowed: &[Who::Administrator, Who::Auditor],
         refused_with: 403,
@@ -544,6 +594,10 @@ async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64, mailbox
             "explorer/messages" => vec![mb, ("sort", "")],
             "explorer/search" => vec![mb, ("query", "quince"), ("page", "0"), ("sort", "")],
             "explorer/search_all" => vec![("query", "quince")],
+            "jobs/detail" | "jobs/cancel" => vec![("id", "999999")],
+            "jobs/export_choice" => vec![mb],
+            // A format that does not exist: allowed callers get the refusal of the input.
+            "jobs/start_export" => vec![mb, ("format", "none"), ("mail", "on")],
             "explorer/create_snapshot" => {
                 vec![mb, ("task", "999999"), ("at", ""), ("label", "Matrix")]
             }
@@ -611,7 +665,9 @@ async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64, mailbox
     let path = row
         .endpoint
         .replace("{item}", &item)
-        .replace("{index}", "0");
+        .replace("{index}", "0")
+        .replace("{job}", "999999")
+        .replace("{part}", "1");
     app.get_as(cookie, &path).await.status().as_u16()
 }
 

@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod connections;
 pub mod explorer;
+pub mod export;
+pub mod jobs;
 pub mod roles;
 pub mod tasks;
 pub mod users;

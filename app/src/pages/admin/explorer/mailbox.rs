@@ -122,7 +122,10 @@ fn Explorer() -> impl IntoView {
                                     view! { <p class="empty-note explorer-empty">"Nothing to show at that instant."</p> }.into_any()
                                 } else {
                                     view! {
-                                        <SearchBar location mailbox=id />
+                                        <div class="explorer-tools">
+                                            <SearchBar location mailbox=id />
+                                            {view_data.can_export.then(|| view! { <ExportLink location mailbox=id /> })}
+                                        </div>
                                         <div class="mail-layout" class:reading=reading>
                                             <FolderTree location overview=view_data.overview.clone() />
                                             <section class="list-pane" aria-label="Messages">
@@ -148,6 +151,24 @@ fn Explorer() -> impl IntoView {
             </Suspense>
         </div>
     }
+}
+
+/// Export of the folder shown (with its subfolders) or, before one is chosen, of the whole
+/// mailbox, at the instant shown.
+#[component]
+fn ExportLink(location: Memo<MailLocation>, mailbox: i64) -> impl IntoView {
+    let href = move || {
+        let loc = location.get();
+        let mut href = format!("/admin/export?m={mailbox}");
+        if let Some(folder) = loc.folder {
+            href.push_str(&format!("&folder={folder}"));
+        }
+        if let Some(at) = loc.at {
+            href.push_str(&format!("&at={}", super::header::urlencode(&at)));
+        }
+        href
+    };
+    view! { <a class="button export-link" href=href>"Export…"</a> }
 }
 
 #[component]

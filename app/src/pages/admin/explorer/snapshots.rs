@@ -75,7 +75,7 @@ fn SnapshotsScreenView(
         .snapshots
         .iter()
         .cloned()
-        .map(|snap| view! { <SnapshotRow mailbox_id snap hold delete /> })
+        .map(|snap| view! { <SnapshotRow mailbox_id snap hold delete can_export=s.can_export /> })
         .collect_view();
     view! {
         <ExplorerHeader mailbox_id display_name=s.display_name.clone() owner=s.owner.clone() tab=Tab::Snapshots can_browse_calendars=s.can_browse_calendars />
@@ -152,7 +152,7 @@ fn SnapshotsScreenView(
             } else {
                 view! {
                     <table class="admin-table">
-                        <thead><tr><th>"Selection"</th><th>"Items"</th><th>"Chosen"</th><th>"By"</th></tr></thead>
+                        <thead><tr><th>"Selection"</th><th>"Items"</th><th>"Chosen"</th><th>"By"</th><th></th></tr></thead>
                         <tbody>
                             {s.selections.iter().map(|sel| view! {
                                 <tr>
@@ -160,6 +160,11 @@ fn SnapshotsScreenView(
                                     <td>{sel.items.to_string()}</td>
                                     <td class="nowrap">{sel.created_full.clone()}</td>
                                     <td>{sel.created_by.clone()}</td>
+                                    <td class="actions">
+                                        {s.can_export.then(|| view! {
+                                            <a class="button" href=format!("/admin/export?selection={}", sel.id)>"Export"</a>
+                                        })}
+                                    </td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
@@ -177,8 +182,10 @@ fn SnapshotRow(
     snap: SnapshotView,
     hold: ServerAction<SnapshotHold>,
     delete: ServerAction<DeleteSnapshot>,
+    can_export: bool,
 ) -> impl IntoView {
     let at = urlencode(&snap.at);
+    let export = format!("/admin/export?snapshot={}", snap.id);
     let browse = format!("/admin/mailbox?m={mailbox_id}&at={at}");
     let compare = format!("/admin/mailbox/changes?m={mailbox_id}&from={at}");
     let id = snap.id.to_string();
@@ -196,6 +203,7 @@ fn SnapshotRow(
             <td class="actions">
                 <a class="button" href=browse>"Browse"</a>
                 <a class="button" href=compare>"Compare with now"</a>
+                {can_export.then(|| view! { <a class="button" href=export.clone()>"Export"</a> })}
                 <ActionForm action=hold attr:class="inline">
                     <input type="hidden" name="id" value=id />
                     <input type="hidden" name="hold" value=(!held).to_string() />

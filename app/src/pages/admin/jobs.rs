@@ -1,0 +1,262 @@
+//! Background jobs: every export in the caller's scope with a live progress bar, its pace and
+//! time left, cancel while it runs, and once it ends its file and its report. `?job=N` opens
+//! one job's report. The screen asks again every second while a job is waiting or running.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::jobs::{job_detail, jobs_list, CancelJob, JobReportView, JobView};
+use crate::components::admin_frame::AdminFrame;
+use crate::components::outcome::OutcomeLine;
+
+#[component]
+pub fn JobsPage() -> impl IntoView {
+    view! {
+        <Title text="Jobs" />
+        <AdminFrame permission="export">
+            <Jobs />
+        </AdminFrame>
+    }
+}
+
+/// A signal that moves every second while `active` says so (in the browser only).
+fn ticker(active: RwSignal<bool>) -> RwSignal<u64> {
+    let tick = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(
+            move || {
+                if active.get_untracked() {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            std::time::Duration::from_secs(1),
+        );
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    });
+    tick
+}
+
+#[component]
+fn Jobs() -> impl IntoView {
+    let query = use_query_map();
+    let chosen =
+        Memo::new(move |_| query.with(|q| q.get("job").and_then(|j| j.parse::<i64>().ok())));
+    let failed_only = Memo::new(move |_| query.with(|q| q.get("failed").is_some()));
+    let cancel = ServerAction::<CancelJob>::new();
+    let active = RwSignal::new(false);
+    let tick = ticker(active);
+    let list = Resource::new(
+        move || (tick.get(), cancel.version().get()),
+        |_| jobs_list(),
+    );
+    let detail = Resource::new(
+        move || {
+            (
+                chosen.get(),
+                failed_only.get(),
+                tick.get(),
+                cancel.version().get(),
+            )
+        },
+        |(job, failed, ..)| async move {
+            match job {
+                Some(id) => job_detail(id, failed).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    view! {
+        <section class="admin-section">
+            <h1>"Jobs"</h1>
+            <p class="muted">
+                "Exports run in the background: leave this screen and come back, the work goes on. A finished export is a zip laid out as a BagIt bag, so anyone can check that every file arrived whole."
+            </p>
+            {move || view! { <OutcomeLine outcome=cancel.value().get() /> }}
+            <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(jobs) => {
+                            active.set(jobs.iter().any(JobView::active));
+                            view! { <JobTable jobs cancel chosen=chosen.get_untracked() /> }.into_any()
+                        }
+                        Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(Some(d)) => view! { <JobReport d failed_only=failed_only.get_untracked() /> }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn JobTable(
+    jobs: Vec<JobView>,
+    cancel: ServerAction<CancelJob>,
+    chosen: Option<i64>,
+) -> impl IntoView {
+    if jobs.is_empty() {
+        return view! {
+            <p class="empty-note">
+                "No job yet. Start an export from a mailbox (its Export button), a snapshot or a selection."
+            </p>
+        }
+            .into_any();
+    }
+    let rows = jobs
+        .into_iter()
+        .map(|job| view! { <JobRow job cancel chosen /> })
+        .collect_view();
+    view! {
+        <table class="admin-table jobs-table">
+            <thead>
+                <tr>
+                    <th>"Job"</th>
+                    <th>"Progress"</th>
+                    <th>"Started"</th>
+                    <th></th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn JobRow(job: JobView, cancel: ServerAction<CancelJob>, chosen: Option<i64>) -> impl IntoView {
+    let report = format!("/admin/jobs?job={}", job.id);
+    let status_class = format!(
+        "status status-{}",
+        match job.state.as_str() {
+            "done" if job.failed > 0 => "attention",
+            "done" => "healthy",
+            "failed" => "failed",
+            "cancelled" => "pending",
+            _ => "running",
+        }
+    );
+    let counts = if job.total > 0 {
+        format!("{} of {} items", job.processed, job.total)
+    } else {
+        String::new()
+    };
+    let active = job.active();
+    let id = job.id.to_string();
+    view! {
+        <tr class:chosen=chosen == Some(job.id)>
+            <td>
+                <a href=report.clone()><strong>{job.label.clone()}</strong></a>
+                <div class="muted small">{job.owner.clone()}</div>
+            </td>
+            <td class="progress-cell">
+                <div class="progress-line">
+                    <span class=status_class>{job.state_label.clone()}</span>
+                    <span class="small muted">{counts}</span>
+                </div>
+                <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=job.percent.to_string()>
+                    <div class="progress-fill" style=format!("width: {}%", job.percent)></div>
+                </div>
+                <div class="small muted">{job.pace.clone()}</div>
+                {job.error.clone().map(|e| view! { <div class="small error-text">{e}</div> })}
+            </td>
+            <td class="small nowrap">{format!("{} by {}", job.created, job.created_by)}</td>
+            <td class="actions">
+                {job.file.clone().map(|f| view! {
+                    <a class="button primary" href=f.href download>{format!("Download ({})", f.size)}</a>
+                })}
+                <a class="button" href=report>"Report"</a>
+                {active.then(|| view! {
+                    <ActionForm action=cancel attr:class="inline">
+                        <input type="hidden" name="id" value=id.clone() />
+                        <button type="submit" class="danger" disabled=job.cancel_requested>"Cancel"</button>
+                    </ActionForm>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn JobReport(d: JobReportView, failed_only: bool) -> impl IntoView {
+    let job = d.job.clone();
+    let all_href = format!("/admin/jobs?job={}", job.id);
+    let failed_href = format!("/admin/jobs?job={}&failed=1", job.id);
+    let file = job.file.clone().map(|f| {
+        let parts = (!f.parts.is_empty()).then(|| {
+            view! {
+                <p class="small">
+                    "In parts, for very large files (join them in order, or open the first with 7-Zip): "
+                    {f.parts.iter().map(|(name, href, size)| view! {
+                        <a href=href.clone() download>{format!("{name} ({size})")}</a>" "
+                    }).collect_view()}
+                </p>
+            }
+        });
+        view! {
+            <div class="job-file">
+                <a class="button primary" href=f.href.clone() download>{format!("Download {} ({})", f.name, f.size)}</a>
+                <p class="small muted">"SHA-256 of the bag's manifest, as the audit log records it: "<code>{f.manifest_sha256.clone()}</code></p>
+                {parts}
+            </div>
+        }
+    });
+    let rows = d
+        .rows
+        .iter()
+        .map(|r| {
+            let class = format!("outcome-{}", r.outcome);
+            view! {
+                <tr class=class>
+                    <td>{r.outcome.clone()}</td>
+                    <td>{r.source_path.clone()}</td>
+                    <td class="small">{r.target_path.clone()}</td>
+                    <td class="small">{r.detail.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let any_failed = job.failed > 0;
+    view! {
+        <section class="admin-section job-report">
+            <h2>{format!("Report: {}", job.label)}</h2>
+            <p class="summary-line">
+                <span>{format!("{} written", job.processed - job.failed - job.skipped)}</span>
+                <span>{format!("{} skipped", job.skipped)}</span>
+                <span class:error-text=any_failed>{format!("{} failed", job.failed)}</span>
+                <span class="muted">{format!("of {} items", job.total)}</span>
+                {job.finished.clone().map(|f| view! { <span class="muted">{format!("ended {f}")}</span> })}
+            </p>
+            {file}
+            <nav class="filter-links">
+                <a href=all_href class:current=!failed_only>"All items"</a>
+                <a href=failed_href class:current=failed_only>"Failed only"</a>
+                <a href=d.report_href.clone() download>"Download the report (CSV)"</a>
+            </nav>
+            {if d.rows.is_empty() {
+                view! { <p class="empty-note">{if failed_only { "Nothing failed." } else { "No item is done yet." }}</p> }.into_any()
+            } else {
+                view! {
+                    <table class="admin-table report-table">
+                        <thead><tr><th>"Outcome"</th><th>"Item"</th><th>"Written to"</th><th>"Detail"</th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                    {d.more.then(|| view! { <p class="small muted">"The first 200 items are shown; the CSV has them all."</p> })}
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,159 @@
+//! An export's file and a job's report, as downloads. The file streams part after part, so a
+//! download of any size holds one part in memory; each download is in the audit log with the
+//! digest of the bag's manifest (`ExportDesk::download`).
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use super::audit::field;
+use super::mail::content_disposition;
+use super::{caller, refusal, WebState};
+
+fn file_headers(name: &str, size: u64) -> [(header::HeaderName, HeaderValue); 5] {
+    [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        ),
+        (header::CONTENT_DISPOSITION, content_disposition(name)),
+        (
+            header::CONTENT_LENGTH,
+            HeaderValue::from_str(&size.to_string()).unwrap_or(HeaderValue::from_static("0")),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ),
+    ]
+}
+
+/// The whole file of a finished export.
+pub async fn export_file(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(job): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match caller(&state.ctx, peer, &headers).await {
+        Ok(c) => c,
+        Err(e) => return refusal(e),
+    };
+    let download = match async { caller.exports()?.download(job, None).await }.await {
+        Ok(d) => d,
+        Err(e) => return refusal(e.into()),
+    };
+    let name = download.file.file_name.clone();
+    let size = download.file.size;
+    let parts = download.file.parts.len();
+    // Parts are read one at a time as the client takes them; a part that cannot be read ends
+    // the stream with an error, so the client sees a broken download, never a short file.
+    let stream = futures_util::stream::unfold(
+        (0usize, std::sync::Arc::new(download)),
+        move |(n, download)| async move {
+            if n >= parts {
+                return None;
+            }
+            let chunk = download
+                .part(n)
+                .await
+                .map(axum::body::Bytes::from)
+                .map_err(|e| std::io::Error::other(e.to_string()));
+            Some((chunk, (n + 1, download)))
+        },
+    );
+    (file_headers(&name, size), Body::from_stream(stream)).into_response()
+}
+
+/// One part of a finished export (`/part/1` is the first), for files too large to take whole.
+pub async fn export_part(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((job, part)): Path<(i64, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match caller(&state.ctx, peer, &headers).await {
+        Ok(c) => c,
+        Err(e) => return refusal(e),
+    };
+    let Some(index) = part.checked_sub(1) else {
+        return refusal(app::api::error::ApiError::NotFound);
+    };
+    let result = async {
+        let download = caller.exports()?.download(job, Some(index)).await?;
+        let bytes = download.part(index).await?;
+        Ok::<_, access::AccessError>((download.file.part_name(index), bytes))
+    }
+    .await;
+    match result {
+        Ok((name, bytes)) => {
+            let size = bytes.len() as u64;
+            (file_headers(&name, size), bytes).into_response()
+        }
+        Err(e) => refusal(e.into()),
+    }
+}
+
+/// Every outcome of a job, in the order the items were done.
+pub async fn report_csv(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(job): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match caller(&state.ctx, peer, &headers).await {
+        Ok(c) => c,
+        Err(e) => return refusal(e),
+    };
+    let desk = match caller.exports() {
+        Ok(d) => d,
+        Err(e) => return refusal(e.into()),
+    };
+    let mut out = String::from("outcome,source_path,target_path,detail,when_utc\r\n");
+    let mut after = 0;
+    loop {
+        let page = match desk.report(job, None, after, 5_000).await {
+            Ok(p) => p,
+            Err(e) => return refusal(e.into()),
+        };
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for o in &page {
+            let cells = [
+                o.outcome.kind.as_str().to_owned(),
+                o.outcome.source_path.clone(),
+                o.outcome.target_path.clone(),
+                o.outcome.detail.clone(),
+                app::format::precise_date(o.at),
+            ];
+            let line: Vec<String> = cells.iter().map(|c| field(c)).collect();
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+        }
+    }
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                content_disposition(&format!("job-{job}-report.csv")),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+        ],
+        out,
+    )
+        .into_response()
+}

@@ -1,0 +1,303 @@
+//! Exports over HTTP: an administrator starts one, the portal's job worker writes it, the jobs
+//! screen's calls follow it to the end, the file downloads whole and in parts, the report comes
+//! as CSV, and the audit log has the start and each download with the manifest's digest. The
+//! refusals: no `export` permission (403), a mailbox outside the scope (404), bad input (422).
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::{session_cookie, spawn_app, TestApp};
+
+async fn json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: {text}: {e}"));
+    (status, value)
+}
+
+async fn person(app: &TestApp, name: &str, role: &access::Role, scope: &str) -> String {
+    let user = app
+        .accounts
+        .create_user(name, name, Some("correct horse"))
+        .await
+        .expect("user");
+    app.roles
+        .assign(
+            user.id,
+            role.id,
+            &access::Scope::parse(scope).expect("scope"),
+        )
+        .await
+        .expect("assign");
+    let response = app
+        .call(
+            "sign_in",
+            &[("username", name), ("password", "correct horse")],
+        )
+        .await;
+    session_cookie(&response).expect("signed in")
+}
+
+async fn builtin(app: &TestApp, name: &str) -> access::Role {
+    app.roles.by_name(name).await.expect("roles").expect("role")
+}
+
+/// Waits until the job has ended; returns its view.
+async fn finished(app: &TestApp, cookie: &str, job: &str) -> Value {
+    for _ in 0..300 {
+        let (status, detail) = json(
+            app.call_as(Some(cookie), "jobs/detail", &[("id", job)])
+                .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{detail}");
+        let state = detail["job"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if !matches!(state.as_str(), "queued" | "running") {
+            return detail;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("export job {job} did not end");
+}
+
+testkit::each_backend!(an_export_runs_in_the_background_downloads_and_is_audited);
+async fn an_export_runs_in_the_background_downloads_and_is_audited(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
+    let seeded = app.mailbox_with_mail("alice@example.com", "quince").await;
+    let admin = person(
+        &app,
+        "root",
+        &builtin(&app, access::ADMINISTRATOR).await,
+        "",
+    )
+    .await;
+    let mailbox = seeded.id.to_string();
+    let projects = seeded.projects.to_string();
+
+    let (status, choice) = json(
+        app.call_as(
+            Some(&admin),
+            "jobs/export_choice",
+            &[("mailbox", &mailbox), ("folder", &projects)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{choice}");
+    assert_eq!(choice["description"], "Inbox/Projects and its subfolders");
+
+    let (status, job) = json(
+        app.call_as(
+            Some(&admin),
+            "jobs/start_export",
+            &[
+                ("mailbox", mailbox.as_str()),
+                ("format", "mbox"),
+                ("mail", "on"),
+                ("calendar", "on"),
+                ("contacts", "on"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{job}");
+    let job = job.as_i64().expect("job id").to_string();
+    let detail = finished(&app, &admin, &job).await;
+    assert_eq!(detail["job"]["state"], "done", "{detail}");
+    assert_eq!(detail["job"]["processed"], 2);
+    assert_eq!(detail["job"]["percent"], 100);
+    assert_eq!(detail["rows"].as_array().map(Vec::len), Some(2));
+    let file = &detail["job"]["file"];
+    let digest = file["manifest_sha256"].as_str().expect("digest").to_owned();
+
+    let listed = json(app.call_as(Some(&admin), "jobs/list", &[]).await)
+        .await
+        .1;
+    assert_eq!(listed[0]["id"].to_string(), job);
+    assert_eq!(listed[0]["owner"], "alice@example.com");
+
+    let download = app
+        .get_as(Some(&admin), &format!("/admin/jobs/{job}/download"))
+        .await;
+    assert_eq!(download.status(), 200);
+    assert!(download
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(".zip")));
+    let bytes = download.bytes().await.expect("bytes");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a zip");
+    let root = format!("export-{job}-alice@example.com");
+    let mut inbox = String::new();
+    zip.by_name(&format!("{root}/data/Inbox.mbox"))
+        .expect("the Inbox as mbox")
+        .read_to_string(&mut inbox)
+        .expect("read");
+    assert!(inbox.starts_with("From dana@example.org "));
+    assert!(zip
+        .by_name(&format!("{root}/data/Inbox/Projects.mbox"))
+        .is_ok());
+
+    let part = app
+        .get_as(Some(&admin), &format!("/admin/jobs/{job}/part/1"))
+        .await;
+    assert_eq!(part.status(), 200);
+    assert_eq!(part.bytes().await.expect("part").len(), bytes.len());
+    assert_eq!(
+        app.get_as(Some(&admin), &format!("/admin/jobs/{job}/part/2"))
+            .await
+            .status(),
+        404
+    );
+    let csv = app
+        .get_as(Some(&admin), &format!("/admin/jobs/{job}/report.csv"))
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(csv.starts_with("outcome,source_path,target_path,detail,when_utc\r\n"));
+    assert!(
+        csv.contains("created,Inbox/Projects/quince report for projects,data/Inbox/Projects.mbox")
+    );
+
+    let entries = app
+        .audit
+        .list(&access::AuditFilter::default(), 100)
+        .await
+        .expect("audit");
+    let started = entries
+        .iter()
+        .find(|e| e.action == "export_started")
+        .expect("the start is audited");
+    assert_eq!(started.target_owner, "alice@example.com");
+    assert!(started.detail.contains("2 messages"), "{}", started.detail);
+    let downloads: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "export_downloaded")
+        .collect();
+    assert_eq!(downloads.len(), 2, "the whole file and the part");
+    assert!(downloads.iter().all(|e| e.detail.contains(&digest)));
+
+    // Nothing to export: a clear refusal, and no job.
+    let (status, refused) = json(
+        app.call_as(
+            Some(&admin),
+            "jobs/start_export",
+            &[("mailbox", mailbox.as_str()), ("format", "eml")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused.to_string().contains("Choose at least one of mail"));
+    let (status, _) = json(
+        app.call_as(
+            Some(&admin),
+            "jobs/start_export",
+            &[
+                ("mailbox", mailbox.as_str()),
+                ("format", "pst"),
+                ("mail", "on"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422);
+}
+
+testkit::each_backend!(exports_are_refused_without_the_grant_or_outside_the_scope);
+async fn exports_are_refused_without_the_grant_or_outside_the_scope(kit: &testkit::TestDb) {
+    let app = spawn_app(kit).await;
+    let seeded = app.mailbox_with_mail("alice@example.com", "quince").await;
+    let admin = person(
+        &app,
+        "root",
+        &builtin(&app, access::ADMINISTRATOR).await,
+        "",
+    )
+    .await;
+    let desk = person(&app, "desk", &builtin(&app, access::HELP_DESK).await, "").await;
+    let branch_exporter = app
+        .roles
+        .create(
+            "Branch exports",
+            "Exports of the branch office",
+            &[access::Permission::Export, access::Permission::BrowseMail],
+        )
+        .await
+        .expect("role");
+    let branch = person(&app, "branch", &branch_exporter, "branch.example.com").await;
+    let mailbox = seeded.id.to_string();
+    let start = [
+        ("mailbox", mailbox.as_str()),
+        ("format", "eml"),
+        ("mail", "on"),
+    ];
+
+    let (status, job) = json(app.call_as(Some(&admin), "jobs/start_export", &start).await).await;
+    assert_eq!(status, 200, "{job}");
+    let job = job.as_i64().expect("id").to_string();
+    finished(&app, &admin, &job).await;
+
+    // The help desk holds no export permission: every call is 403.
+    for (endpoint, form) in [
+        ("jobs/start_export", start.to_vec()),
+        ("jobs/list", vec![]),
+        ("jobs/detail", vec![("id", job.as_str())]),
+        ("jobs/cancel", vec![("id", job.as_str())]),
+    ] {
+        let status = app.call_as(Some(&desk), endpoint, &form).await.status();
+        assert_eq!(status, 403, "{endpoint} as the help desk");
+    }
+    assert_eq!(
+        app.get_as(Some(&desk), &format!("/admin/jobs/{job}/download"))
+            .await
+            .status(),
+        403
+    );
+
+    // Scoped to another domain: alice's mailbox and job do not exist for them.
+    let status = app
+        .call_as(Some(&branch), "jobs/start_export", &start)
+        .await
+        .status();
+    assert_eq!(status, 404);
+    let listed = json(app.call_as(Some(&branch), "jobs/list", &[]).await)
+        .await
+        .1;
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+    for endpoint in ["jobs/detail", "jobs/cancel"] {
+        let status = app
+            .call_as(Some(&branch), endpoint, &[("id", job.as_str())])
+            .await
+            .status();
+        assert_eq!(status, 404, "{endpoint} outside the scope");
+    }
+    for path in ["download", "part/1", "report.csv"] {
+        let status = app
+            .get_as(Some(&branch), &format!("/admin/jobs/{job}/{path}"))
+            .await
+            .status();
+        assert_eq!(status, 404, "{path} outside the scope");
+    }
+    let entries = app
+        .audit
+        .list(&access::AuditFilter::default(), 100)
+        .await
+        .expect("audit");
+    assert!(
+        entries
+            .iter()
+            .filter(|e| e.action == "export_downloaded")
+            .count()
+            == 0,
+        "a refused download is not a download"
+    );
+}
