@@ -331,3 +331,60 @@ test('an administrator explores the mailbox, snapshots it and sees what the sour
   assert.equal(Number(await now.locator('.count.total').textContent()), before - 2);
   assert.deepEqual(problems, []);
 });
+
+test('an administrator exports the deleted items and the whole mailbox, and reads the reports', async () => {
+  const { page, problems } = browser;
+  await page.goto(`${portal.url}/admin/mailboxes`);
+  await hydrated(page);
+  await page.locator('.mailbox-table tr', { hasText: alice.address }).getByRole('link', { name: 'Open' }).click();
+  await page.waitForURL(/\/admin\/mailbox\?m=\d+$/);
+  await hydrated(page);
+
+  // The selection of the deleted message, made on the What changed screen, as mbox.
+  await page.getByRole('link', { name: 'Snapshots' }).click();
+  await page.waitForURL(/\/admin\/mailbox\/snapshots/);
+  await hydrated(page);
+  const selection = page.locator('tr', { hasText: 'deleted' }).filter({ has: page.getByRole('link', { name: 'Export' }) }).first();
+  await selection.getByRole('link', { name: 'Export' }).click();
+  await page.waitForURL(/\/admin\/export\?selection=\d+/);
+  await hydrated(page);
+  await page.locator('.export-form', { hasText: 'The selection' }).waitFor();
+  assert.match(await page.locator('.export-owner').textContent(), new RegExp(alice.address));
+  await page.check('input[name="format"][value="mbox"]');
+  await screenshot(page, 'export-form');
+  await page.getByRole('button', { name: 'Start export' }).click();
+  await page.waitForURL(/\/admin\/jobs\?job=\d+/);
+  await hydrated(page);
+  // The screen follows the job by itself until it has ended.
+  await page.locator('.jobs-table tr.chosen .status', { hasText: /^Done/ }).waitFor({ timeout: 30000 });
+  await page.locator('.job-report .report-table tbody tr').first().waitFor();
+  assert.equal(await page.locator('.job-report .report-table tbody tr').count(), 1);
+  assert.match(await page.locator('.job-report .report-table').textContent(), /created.*\.mbox/s);
+  const href = await page.locator('.job-file a.button').getAttribute('href');
+  const file = await page.request.get(`${portal.url}${href}`);
+  assert.equal(file.status(), 200);
+  const bytes = await file.body();
+  assert.equal(bytes.subarray(0, 2).toString(), 'PK', 'a zip');
+
+  // The whole mailbox as EML, from the mail tab's Export button.
+  await page.goto(`${portal.url}/admin/mailboxes`);
+  await hydrated(page);
+  await page.locator('.mailbox-table tr', { hasText: alice.address }).getByRole('link', { name: 'Open' }).click();
+  await page.waitForURL(/\/admin\/mailbox\?m=\d+$/);
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Export…' }).click();
+  await page.waitForURL(/\/admin\/export\?m=\d+/);
+  await hydrated(page);
+  await page.locator('.export-form', { hasText: 'The whole mailbox' }).waitFor();
+  await page.getByRole('button', { name: 'Start export' }).click();
+  await page.waitForURL(/\/admin\/jobs\?job=\d+/);
+  await hydrated(page);
+  await page.locator('.jobs-table tr.chosen .status', { hasText: /^Done/ }).waitFor({ timeout: 30000 });
+  const rows = page.locator('.jobs-table tbody tr');
+  assert.equal(await rows.count(), 2, 'both exports are listed');
+  assert.match(await page.locator('.job-report .summary-line').textContent(), /0 failed/);
+  assert.match(await page.locator('.job-report .report-table').textContent(), /\.eml/);
+  assert.match(await page.locator('.job-report .report-table').textContent(), /Calendar\.ics/);
+  await screenshot(page, 'jobs');
+  assert.deepEqual(problems, []);
+});

@@ -352,8 +352,10 @@ pub mod ssr {
                 selection: Some(id),
                 at: String::new(),
                 description: format!(
-                    "The selection “{}”: {} items ({})",
-                    sel.label, sel.item_count, sel.rule
+                    "The selection “{}”: {} {}",
+                    sel.label,
+                    sel.item_count,
+                    if sel.item_count == 1 { "item" } else { "items" }
                 ),
             });
         }

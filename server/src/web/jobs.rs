@@ -14,11 +14,13 @@ use super::mail::content_disposition;
 use super::{caller, refusal, WebState};
 
 fn file_headers(name: &str, size: u64) -> [(header::HeaderName, HeaderValue); 5] {
+    let kind = if name.ends_with(".zip") {
+        "application/zip"
+    } else {
+        "application/octet-stream"
+    };
     [
-        (
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        ),
+        (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
         (header::CONTENT_DISPOSITION, content_disposition(name)),
         (
             header::CONTENT_LENGTH,

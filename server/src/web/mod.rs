@@ -21,6 +21,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
@@ -151,7 +152,12 @@ pub fn router(
         ))
         .layer(middleware::from_fn(refuse_cross_site))
         // The browser bundle shrinks to about a third; pages and server function answers too.
-        .layer(CompressionLayer::new())
+        // Export files are zips already, streamed with their length: sent as they are.
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new()
+                .and(NotForContentType::const_new("application/zip"))
+                .and(NotForContentType::const_new("application/octet-stream")),
+        ))
         .layer(middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

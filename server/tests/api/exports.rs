@@ -144,6 +144,23 @@ async fn an_export_runs_in_the_background_downloads_and_is_audited(kit: &testkit
         .by_name(&format!("{root}/data/Inbox/Projects.mbox"))
         .is_ok());
 
+    // A browser asks for compression; a zip is sent as it is, whole, with its length.
+    let browser = app
+        .client
+        .get(format!("{}/admin/jobs/{job}/download", app.address))
+        .header("Cookie", &admin)
+        .header("Accept-Encoding", "gzip, br")
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(browser.status(), 200);
+    assert!(browser.headers().get("content-encoding").is_none());
+    assert_eq!(
+        browser.headers().get("content-length").and_then(|v| v.to_str().ok()),
+        Some(bytes.len().to_string().as_str())
+    );
+    assert_eq!(browser.bytes().await.expect("bytes"), bytes);
+
     let part = app
         .get_as(Some(&admin), &format!("/admin/jobs/{job}/part/1"))
         .await;
@@ -181,7 +198,7 @@ async fn an_export_runs_in_the_background_downloads_and_is_audited(kit: &testkit
         .iter()
         .filter(|e| e.action == "export_downloaded")
         .collect();
-    assert_eq!(downloads.len(), 2, "the whole file and the part");
+    assert_eq!(downloads.len(), 3, "the whole file twice and the part");
     assert!(downloads.iter().all(|e| e.detail.contains(&digest)));
 
     // Nothing to export: a clear refusal, and no job.
