@@ -32,6 +32,32 @@ pub const EXPORT_KIND: &str = "export";
 /// cancel is seen, after each batch.
 const BATCH: usize = 200;
 
+/// Message contents held at once while a batch is written (one larger message alone may pass
+/// it).
+const GROUP_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Consecutive runs of messages whose stored sizes add up to about `limit`.
+fn by_size<'a, T>(
+    messages: &'a [(&ItemDetail, T, String, String)],
+    limit: u64,
+) -> Vec<&'a [(&'a ItemDetail, T, String, String)]> {
+    let mut groups = Vec::new();
+    let (mut start, mut sum) = (0, 0u64);
+    for (n, m) in messages.iter().enumerate() {
+        let size = u64::try_from(m.0.size).unwrap_or(0);
+        if n > start && sum + size > limit {
+            groups.push(&messages[start..n]);
+            start = n;
+            sum = 0;
+        }
+        sum += size;
+    }
+    if start < messages.len() {
+        groups.push(&messages[start..]);
+    }
+    groups
+}
+
 /// What to export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "from", rename_all = "snake_case")]
@@ -95,20 +121,41 @@ pub struct ExportFile {
     pub files: u64,
     /// SHA-256 of the bag's `manifest-sha256.txt`, as the audit log records it.
     pub manifest_sha256: String,
-    /// The file's bytes in order, each part a blob.
+    /// The file's bytes in order: parts (what a person downloads on its own), each stored as
+    /// chunks (what memory holds at once).
     pub parts: Vec<ExportPart>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportPart {
+    pub size: u64,
+    pub chunks: Vec<ExportChunk>,
+}
+
+/// One blob of an export file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportChunk {
     pub blob: String,
     pub size: u64,
 }
+
+/// The most an export holds in memory of its file at once, when storing or serving it: a
+/// chunk is sealed (compressed, encrypted) whole, which takes a few copies of it.
+const CHUNK: u64 = 8 * 1024 * 1024;
 
 impl ExportFile {
     /// `export.zip.001`, as split archives are named, for a part downloaded on its own.
     pub fn part_name(&self, n: usize) -> String {
         format!("{}.{:03}", self.file_name, n + 1)
+    }
+
+    /// Every chunk of the file in order, as (part, chunk) positions.
+    pub fn chunks(&self) -> Vec<(usize, usize)> {
+        self.parts
+            .iter()
+            .enumerate()
+            .flat_map(|(p, part)| (0..part.chunks.len()).map(move |c| (p, c)))
+            .collect()
     }
 
     /// The result of a finished export job.
@@ -473,6 +520,7 @@ impl Exporter {
             jobs,
             scratch,
             part_size: part_size.max(64 * 1024),
+            // A part is whole chunks; only a part smaller than a chunk makes chunks smaller.
         }
     }
 
@@ -585,7 +633,7 @@ impl Exporter {
                 .map(|d| (d.id, d))
                 .collect();
             let mut outcomes = Vec::new();
-            let mut mail = Vec::new();
+            let mut messages: Vec<(&ItemDetail, &PlannedItem, String, String)> = Vec::new();
             for planned in batch {
                 let key = planned.item.to_string();
                 let folder_text = planned.folder.join("/");
@@ -599,18 +647,7 @@ impl Exporter {
                 };
                 let source_path = format!("{folder_text}/{}", shown_subject(detail));
                 match planned.kind {
-                    ItemKind::Message => match self.content(detail).await {
-                        Ok(raw) => mail.push(MailEntry {
-                            key,
-                            source_path,
-                            folder: planned.folder.clone(),
-                            sender: detail.sender_address.clone(),
-                            date: date_of(detail.date),
-                            subject: detail.subject.clone(),
-                            raw,
-                        }),
-                        Err(problem) => outcomes.push(failed(&key, &source_path, &problem)),
-                    },
+                    ItemKind::Message => messages.push((detail, planned, key, source_path)),
                     ItemKind::Calendar => match self.record(detail).await {
                         Ok(Record::Event(event)) => {
                             let slot = calendars.entry(planned.folder.clone()).or_default();
@@ -637,15 +674,35 @@ impl Exporter {
                     },
                 }
             }
-            bytes += mail.iter().map(|m| m.raw.len() as u64).sum::<u64>();
-            // Compression and file writes are blocking work: off the async threads.
-            let (back, open, written) =
-                tokio::task::spawn_blocking(move || write_mail(bag, format, open_mbox, mail))
-                    .await
-                    .map_err(|e| invalid(&format!("the export writer stopped: {e}")))?;
-            bag = back;
-            open_mbox = open;
-            outcomes.extend(written?);
+            // Messages a few megabytes at a time: their contents are read in parallel (each
+            // one decrypted and decompressed on its own task), then written in order.
+            for group in by_size(&messages, GROUP_BYTES) {
+                let raws = self.contents(group.iter().map(|m| m.0)).await;
+                let mut mail = Vec::with_capacity(group.len());
+                for ((detail, planned, key, source_path), raw) in group.iter().zip(raws) {
+                    match raw {
+                        Ok(raw) => mail.push(MailEntry {
+                            key: key.clone(),
+                            source_path: source_path.clone(),
+                            folder: planned.folder.clone(),
+                            sender: detail.sender_address.clone(),
+                            date: date_of(detail.date),
+                            subject: detail.subject.clone(),
+                            raw,
+                        }),
+                        Err(problem) => outcomes.push(failed(key, source_path, &problem)),
+                    }
+                }
+                bytes += mail.iter().map(|m| m.raw.len() as u64).sum::<u64>();
+                // Compression and file writes are blocking work: off the async threads.
+                let (back, open, written) =
+                    tokio::task::spawn_blocking(move || write_mail(bag, format, open_mbox, mail))
+                        .await
+                        .map_err(|e| invalid(&format!("the export writer stopped: {e}")))?;
+                bag = back;
+                open_mbox = open;
+                outcomes.extend(written?);
+            }
             self.jobs.record(lease, &outcomes).await?;
             let beat = self
                 .jobs
@@ -702,7 +759,7 @@ impl Exporter {
         }))
     }
 
-    /// Copies the finished zip into the blob store, a part at a time.
+    /// Copies the finished zip into the blob store, a chunk at a time, grouped into parts.
     async fn store_parts(
         &self,
         lease: &Lease,
@@ -710,12 +767,13 @@ impl Exporter {
         path: &Path,
     ) -> Result<Option<Vec<ExportPart>>, RecoveryError> {
         let mut file = File::open(path).map_err(|e| RecoveryError::io(path, e))?;
-        let mut parts = Vec::new();
+        let chunk_size = CHUNK.min(self.part_size);
+        let mut parts: Vec<ExportPart> = Vec::new();
         let mut stored = 0u64;
         loop {
             let mut chunk = Vec::new();
             (&mut file)
-                .take(self.part_size)
+                .take(chunk_size)
                 .read_to_end(&mut chunk)
                 .map_err(|e| RecoveryError::io(path, e))?;
             if chunk.is_empty() && !parts.is_empty() {
@@ -723,8 +781,20 @@ impl Exporter {
             }
             let size = chunk.len() as u64;
             let hash = self.archive.blobs().put(&chunk).await?;
+            drop(chunk);
             stored += size;
-            parts.push(ExportPart {
+            let open = match parts.last_mut() {
+                Some(part) if part.size < self.part_size => part,
+                _ => {
+                    parts.push(ExportPart {
+                        size: 0,
+                        chunks: Vec::new(),
+                    });
+                    parts.last_mut().ok_or_else(|| invalid("no part"))?
+                }
+            };
+            open.size += size;
+            open.chunks.push(ExportChunk {
                 blob: hash.to_string(),
                 size,
             });
@@ -735,11 +805,34 @@ impl Exporter {
             if beat.cancel_requested {
                 return Ok(None);
             }
-            if size < self.part_size {
+            if size < chunk_size {
                 break;
             }
         }
         Ok(Some(parts))
+    }
+
+    /// The contents of several items, in their order, each read on a task of its own so that
+    /// both cores decrypt and decompress.
+    async fn contents<'d>(
+        &self,
+        details: impl Iterator<Item = &'d ItemDetail>,
+    ) -> Vec<Result<Vec<u8>, String>> {
+        let tasks: Vec<_> = details
+            .map(|detail| {
+                let exporter = self.clone();
+                let detail = detail.clone();
+                tokio::spawn(async move { exporter.content(&detail).await })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            out.push(
+                task.await
+                    .unwrap_or_else(|e| Err(format!("reading its content stopped: {e}"))),
+            );
+        }
+        out
     }
 
     async fn content(&self, detail: &ItemDetail) -> Result<Vec<u8>, String> {
@@ -770,13 +863,19 @@ impl Exporter {
         .ok_or_else(|| "no properties are stored and its content is not readable".to_owned())
     }
 
-    /// One part of a finished export, for a download.
-    pub async fn read_part(&self, file: &ExportFile, n: usize) -> Result<Vec<u8>, RecoveryError> {
-        let part = file
+    /// One chunk of a finished export's file, for a download.
+    pub async fn read_chunk(
+        &self,
+        file: &ExportFile,
+        part: usize,
+        chunk: usize,
+    ) -> Result<Vec<u8>, RecoveryError> {
+        let chunk = file
             .parts
-            .get(n)
+            .get(part)
+            .and_then(|p| p.chunks.get(chunk))
             .ok_or_else(|| invalid("That part of the export does not exist."))?;
-        let hash = archive::BlobHash::parse(&part.blob)?;
+        let hash = archive::BlobHash::parse(&chunk.blob)?;
         Ok(self.archive.blobs().get(&hash).await?)
     }
 }

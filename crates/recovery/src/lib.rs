@@ -22,6 +22,7 @@ pub mod worker;
 
 pub use error::RecoveryError;
 pub use export::{
-    ExportFile, ExportPart, ExportRequest, ExportSource, Exporter, MailFormat, EXPORT_KIND,
+    ExportChunk, ExportFile, ExportPart, ExportRequest, ExportSource, Exporter, MailFormat,
+    EXPORT_KIND,
 };
 pub use worker::Worker;

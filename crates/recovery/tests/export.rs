@@ -186,8 +186,8 @@ fn everything(mailbox: MailboxId, format: MailFormat) -> ExportRequest {
 
 async fn download(f: &Fixture, file: &ExportFile) -> Vec<u8> {
     let mut bytes = Vec::new();
-    for n in 0..file.parts.len() {
-        bytes.extend(f.exporter.read_part(file, n).await.unwrap());
+    for (part, chunk) in file.chunks() {
+        bytes.extend(f.exporter.read_chunk(file, part, chunk).await.unwrap());
     }
     assert_eq!(bytes.len() as u64, file.size);
     bytes

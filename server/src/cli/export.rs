@@ -150,9 +150,9 @@ pub async fn run_export(settings: &Settings, args: ExportArgs) -> anyhow::Result
     let file = ExportFile::of(&ended).context("the finished export names no file")?;
     let mut out = std::fs::File::create_new(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    for n in 0..file.parts.len() {
-        let part = exporter.read_part(&file, n).await?;
-        std::io::Write::write_all(&mut out, &part)
+    for (part, chunk) in file.chunks() {
+        let bytes = exporter.read_chunk(&file, part, chunk).await?;
+        std::io::Write::write_all(&mut out, &bytes)
             .with_context(|| format!("cannot write {}", args.out.display()))?;
     }
     out.sync_all()?;

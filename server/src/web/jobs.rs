@@ -54,24 +54,26 @@ pub async fn export_file(
     };
     let name = download.file.file_name.clone();
     let size = download.file.size;
-    let parts = download.file.parts.len();
-    // Parts are read one at a time as the client takes them; a part that cannot be read ends
-    // the stream with an error, so the client sees a broken download, never a short file.
+    let chunks = download.file.chunks();
+    (file_headers(&name, size), stream_chunks(download, chunks)).into_response()
+}
+
+/// The chunks, read one at a time as the client takes them; a chunk that cannot be read ends
+/// the stream with an error, so the client sees a broken download, never a short file.
+fn stream_chunks(download: access::ExportDownload, chunks: Vec<(usize, usize)>) -> Body {
     let stream = futures_util::stream::unfold(
-        (0usize, std::sync::Arc::new(download)),
-        move |(n, download)| async move {
-            if n >= parts {
-                return None;
-            }
-            let chunk = download
-                .part(n)
+        (chunks.into_iter(), std::sync::Arc::new(download)),
+        |(mut rest, download)| async move {
+            let (part, chunk) = rest.next()?;
+            let bytes = download
+                .chunk(part, chunk)
                 .await
                 .map(axum::body::Bytes::from)
                 .map_err(|e| std::io::Error::other(e.to_string()));
-            Some((chunk, (n + 1, download)))
+            Some((bytes, (rest, download)))
         },
     );
-    (file_headers(&name, size), Body::from_stream(stream)).into_response()
+    Body::from_stream(stream)
 }
 
 /// One part of a finished export (`/part/1` is the first), for files too large to take whole.
@@ -88,19 +90,19 @@ pub async fn export_part(
     let Some(index) = part.checked_sub(1) else {
         return refusal(app::api::error::ApiError::NotFound);
     };
-    let result = async {
-        let download = caller.exports()?.download(job, Some(index)).await?;
-        let bytes = download.part(index).await?;
-        Ok::<_, access::AccessError>((download.file.part_name(index), bytes))
-    }
-    .await;
-    match result {
-        Ok((name, bytes)) => {
-            let size = bytes.len() as u64;
-            (file_headers(&name, size), bytes).into_response()
-        }
-        Err(e) => refusal(e.into()),
-    }
+    let download = match async { caller.exports()?.download(job, Some(index)).await }.await {
+        Ok(d) => d,
+        Err(e) => return refusal(e.into()),
+    };
+    let name = download.file.part_name(index);
+    let size = download.file.parts.get(index).map_or(0, |p| p.size);
+    let chunks: Vec<(usize, usize)> = download
+        .file
+        .chunks()
+        .into_iter()
+        .filter(|(p, _)| *p == index)
+        .collect();
+    (file_headers(&name, size), stream_chunks(download, chunks)).into_response()
 }
 
 /// Every outcome of a job, in the order the items were done.

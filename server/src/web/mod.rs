@@ -153,11 +153,13 @@ pub fn router(
         .layer(middleware::from_fn(refuse_cross_site))
         // The browser bundle shrinks to about a third; pages and server function answers too.
         // Export files are zips already, streamed with their length: sent as they are.
-        .layer(CompressionLayer::new().compress_when(
-            DefaultPredicate::new()
-                .and(NotForContentType::const_new("application/zip"))
-                .and(NotForContentType::const_new("application/octet-stream")),
-        ))
+        .layer(
+            CompressionLayer::new().compress_when(
+                DefaultPredicate::new()
+                    .and(NotForContentType::const_new("application/zip"))
+                    .and(NotForContentType::const_new("application/octet-stream")),
+            ),
+        )
         .layer(middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -156,7 +156,10 @@ async fn an_export_runs_in_the_background_downloads_and_is_audited(kit: &testkit
     assert_eq!(browser.status(), 200);
     assert!(browser.headers().get("content-encoding").is_none());
     assert_eq!(
-        browser.headers().get("content-length").and_then(|v| v.to_str().ok()),
+        browser
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok()),
         Some(bytes.len().to_string().as_str())
     );
     assert_eq!(browser.bytes().await.expect("bytes"), bytes);

@@ -21,9 +21,10 @@ pub struct ExportDownload {
 }
 
 impl ExportDownload {
-    pub async fn part(&self, n: usize) -> Result<Vec<u8>, AccessError> {
+    /// One chunk of the file: a download streams them in order (`ExportFile::chunks`).
+    pub async fn chunk(&self, part: usize, chunk: usize) -> Result<Vec<u8>, AccessError> {
         self.exporter
-            .read_part(&self.file, n)
+            .read_chunk(&self.file, part, chunk)
             .await
             .map_err(refusal)
     }
