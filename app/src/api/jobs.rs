@@ -86,6 +86,7 @@ pub struct ExportSourceView {
 }
 
 /// Rows of a report shown on the screen; the CSV holds every row.
+#[cfg(feature = "ssr")]
 const REPORT_ROWS: usize = 200;
 
 #[server(endpoint = "jobs/list")]
