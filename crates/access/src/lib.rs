@@ -118,6 +118,15 @@ impl From<syncer::SyncerError> for AccessError {
     }
 }
 
+impl From<jobs::JobError> for AccessError {
+    fn from(e: jobs::JobError) -> Self {
+        match e {
+            jobs::JobError::UnknownJob(_) => AccessError::NotFound,
+            other => AccessError::Unavailable(other.to_string()),
+        }
+    }
+}
+
 impl From<search::SearchError> for AccessError {
     fn from(e: search::SearchError) -> Self {
         match e {

@@ -229,6 +229,20 @@ fn job_from_row(row: &AnyRow) -> Result<Job> {
     })
 }
 
+/// The job a claim's UPDATE returned, and the lease it now holds.
+fn claimed(row: Option<AnyRow>, worker: &str, period: Duration) -> Result<Option<(Job, Lease)>> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let job = job_from_row(&row)?;
+    let lease = Lease {
+        job_id: job.id,
+        worker: worker.to_owned(),
+        period,
+    };
+    Ok(Some((job, lease)))
+}
+
 /// The job queue on the metadata database.
 #[derive(Debug, Clone)]
 pub struct Jobs {
@@ -329,16 +343,7 @@ impl Jobs {
             .bind(now)
             .fetch_optional(&self.db.pool)
             .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let job = job_from_row(&row)?;
-        let lease = Lease {
-            job_id: job.id,
-            worker: worker.to_owned(),
-            period,
-        };
-        Ok(Some((job, lease)))
+        claimed(row, worker, period)
     }
 
     /// Takes one named job if it is queued or its lease lapsed: the command line runs the job it
@@ -361,18 +366,7 @@ impl Jobs {
         .bind(id)
         .fetch_optional(&self.db.pool)
         .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let job = job_from_row(&row)?;
-        Ok(Some((
-            job,
-            Lease {
-                job_id: id,
-                worker: worker.to_owned(),
-                period,
-            },
-        )))
+        claimed(row, worker, period)
     }
 
     /// Renews the lease and reports progress. `total` and `bytes` are what the runner knows now.

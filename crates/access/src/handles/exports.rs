@@ -146,7 +146,7 @@ impl<'a> ExportDesk<'a> {
                 limit,
             })
             .await
-            .map_err(|e| AccessError::Unavailable(e.to_string()))
+            .map_err(AccessError::from)
     }
 
     /// One export job and its mailbox.
@@ -155,8 +155,7 @@ impl<'a> ExportDesk<'a> {
             .exporter()
             .jobs()
             .get(id)
-            .await
-            .map_err(|e| AccessError::Unavailable(e.to_string()))?
+            .await?
             .filter(|j| j.kind == EXPORT_KIND)
             .ok_or(AccessError::NotFound)?;
         let mailbox = self
@@ -175,8 +174,7 @@ impl<'a> ExportDesk<'a> {
             .exporter()
             .jobs()
             .request_cancel(id)
-            .await
-            .map_err(|e| AccessError::Unavailable(e.to_string()))?
+            .await?
             .ok_or(AccessError::NotFound)?;
         self.caller
             .record(
@@ -201,7 +199,7 @@ impl<'a> ExportDesk<'a> {
             .jobs()
             .outcomes(id, kind, after, limit)
             .await
-            .map_err(|e| AccessError::Unavailable(e.to_string()))
+            .map_err(AccessError::from)
     }
 
     /// The file of a finished export. Each call is a download in the audit log.
