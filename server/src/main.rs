@@ -291,6 +291,8 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         None
     };
     let addr = app.local_addr()?;
+    // Listening for signals starts before the address is announced: whoever reads it may stop us.
+    let shutdown = shutdown_signal();
     tracing::info!(%addr, "portal listening on http://{addr}");
     if demo {
         println!("\nSync & Recover is running at http://{addr}");
@@ -307,7 +309,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         }
         println!("Stop it with Ctrl-C.\n");
     }
-    app.run_until(shutdown_signal()).await?;
+    app.run_until(shutdown).await?;
     Ok(())
 }
 
