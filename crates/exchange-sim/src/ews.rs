@@ -1,7 +1,8 @@
 //! EWS SOAP endpoint: `POST /EWS/Exchange.asmx`.
 //!
 //! Implements the operations an archive needs (SyncFolderHierarchy, SyncFolderItems, GetItem with
-//! MimeContent, GetFolder, FindFolder, CreateItem with MimeContent) with the envelope, namespaces,
+//! MimeContent, GetFolder, FindFolder) and those a restore uses (CreateFolder, CreateFolderPath,
+//! FindItem, CreateItem; in `ews_restore.rs`) with the envelope, namespaces,
 //! ResponseClass/ResponseCode layout and faults of Microsoft's published samples.
 
 use std::fmt::Write as _;
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use crate::ews_restore;
 use crate::mailbox::{self, ChangeType, Folder, FolderKind, ItemKind, Mailbox};
 use crate::properties;
 use crate::state::{ItemFault, SimState, SyncToken};
@@ -144,12 +146,14 @@ pub async fn ews_endpoint(
         "GetFolder" => Ok(get_folder(mb, op)),
         "GetAttachment" => Ok(get_attachment(mb, op)),
         "FindFolder" => Ok(find_folder(mb, op)),
-        "CreateItem" => {
-            let (body, created) = create_item(mb, op);
-            drop(store);
-            state.bump(|c| c.created_items += created);
-            return ok_response(&body);
-        }
+        "FindItem" => ews_restore::find_item(mb, op),
+        "CreateFolder" => Ok(ews_restore::create_folder(&state, mb, op)),
+        "CreateFolderPath" => Ok(ews_restore::create_folder_path(&state, mb, op)),
+        // A throttled create is refused as a whole, with a fault instead of a body.
+        "CreateItem" => match ews_restore::create_item(&state, mb, op) {
+            Ok(body) => Ok(body),
+            Err(resp) => return *resp,
+        },
         other => Err(format!(
             "The operation {other} is not supported by this server."
         )),
@@ -204,7 +208,7 @@ fn impersonation(doc: &Element) -> Result<String, ()> {
     }
 }
 
-fn ok_response(body: &str) -> Response {
+pub(crate) fn ok_response(body: &str) -> Response {
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
 <s:Envelope xmlns:s=\"{SOAP_NS}\">\
@@ -220,7 +224,7 @@ fn ok_response(body: &str) -> Response {
 }
 
 /// A SOAP fault as Exchange sends it: HTTP 500, code in both faultcode and detail.
-fn fault(code: &str, message: &str, extra_detail: &str) -> Response {
+pub(crate) fn fault(code: &str, message: &str, extra_detail: &str) -> Response {
     let msg = escape(message);
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
@@ -239,13 +243,13 @@ fn fault(code: &str, message: &str, extra_detail: &str) -> Response {
         .into_response()
 }
 
-fn wrap(op: &str, messages: &str) -> String {
+pub(crate) fn wrap(op: &str, messages: &str) -> String {
     format!(
         "<m:{op}Response xmlns:m=\"{M}\" xmlns:t=\"{T}\"><m:ResponseMessages>{messages}</m:ResponseMessages></m:{op}Response>"
     )
 }
 
-fn error_message(op: &str, code: &str, text: &str, tail: &str) -> String {
+pub(crate) fn error_message(op: &str, code: &str, text: &str, tail: &str) -> String {
     format!(
         "<m:{op}ResponseMessage ResponseClass=\"Error\"><m:MessageText>{}</m:MessageText>\
 <m:ResponseCode>{code}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>{tail}</m:{op}ResponseMessage>",
@@ -314,7 +318,7 @@ fn resolve_names(store: &std::collections::BTreeMap<String, Mailbox>, op: &Eleme
 }
 
 /// Resolves `t:DistinguishedFolderId` or `t:FolderId` to a folder.
-fn folder_ref<'a>(mb: &'a Mailbox, el: &Element) -> Option<&'a Folder> {
+pub(crate) fn folder_ref<'a>(mb: &'a Mailbox, el: &Element) -> Option<&'a Folder> {
     let target = el
         .children
         .iter()
@@ -327,7 +331,7 @@ fn folder_ref<'a>(mb: &'a Mailbox, el: &Element) -> Option<&'a Folder> {
     }
 }
 
-fn base_shape(op: &Element, shape: &str) -> String {
+pub(crate) fn base_shape(op: &Element, shape: &str) -> String {
     op.path(&[(M, shape), (T, "BaseShape")])
         .map(|e| e.text().to_string())
         .unwrap_or_else(|| "Default".into())
@@ -352,7 +356,19 @@ fn wants_hidden_flag(op: &Element) -> bool {
         })
 }
 
-fn folder_xml(mb: &Mailbox, f: &Folder, id_only: bool, hidden_flag: bool) -> String {
+pub(crate) fn folder_xml(mb: &Mailbox, f: &Folder, id_only: bool, hidden_flag: bool) -> String {
+    folder_xml_named(mb, f, id_only, hidden_flag, false)
+}
+
+/// A folder element; `name` adds the DisplayName to an IdOnly shape that asked for
+/// `folder:DisplayName`.
+fn folder_xml_named(
+    mb: &Mailbox,
+    f: &Folder,
+    id_only: bool,
+    hidden_flag: bool,
+    name: bool,
+) -> String {
     let el = match f.kind {
         FolderKind::Calendar => "CalendarFolder",
         FolderKind::Contacts => "ContactsFolder",
@@ -363,6 +379,9 @@ fn folder_xml(mb: &Mailbox, f: &Folder, id_only: bool, hidden_flag: bool) -> Str
         f.id,
         mailbox::change_key(f.modseq)
     );
+    if id_only && name {
+        let _ = write!(s, "<t:DisplayName>{}</t:DisplayName>", escape(&f.name));
+    }
     if !id_only {
         if let Some(p) = &f.parent {
             let _ = write!(s, "<t:ParentFolderId Id=\"{p}\" ChangeKey=\"AQAAAA==\"/>");
@@ -484,7 +503,7 @@ fn invalid_sync_state(op: &str, last_tag: &str) -> String {
     )
 }
 
-fn item_element(kind: ItemKind) -> &'static str {
+pub(crate) fn item_element(kind: ItemKind) -> &'static str {
     match kind {
         ItemKind::Message => "Message",
         ItemKind::CalendarItem => "CalendarItem",
@@ -492,7 +511,7 @@ fn item_element(kind: ItemKind) -> &'static str {
     }
 }
 
-fn item_class(kind: ItemKind) -> &'static str {
+pub(crate) fn item_class(kind: ItemKind) -> &'static str {
     match kind {
         ItemKind::Message => "IPM.Note",
         ItemKind::CalendarItem => "IPM.Appointment",
@@ -500,7 +519,7 @@ fn item_class(kind: ItemKind) -> &'static str {
     }
 }
 
-fn requested_fields(op: &Element, shape: &str) -> Vec<String> {
+pub(crate) fn requested_fields(op: &Element, shape: &str) -> Vec<String> {
     op.path(&[(M, shape), (T, "AdditionalProperties")])
         .map(|ap| {
             ap.children_named(T, "FieldURI")
@@ -651,7 +670,7 @@ fn sync_folder_items(mb: &mut Mailbox, op: &Element) -> Result<String, String> {
     ))
 }
 
-fn subject_of(kind: ItemKind, data: &[u8]) -> Option<String> {
+pub(crate) fn subject_of(kind: ItemKind, data: &[u8]) -> Option<String> {
     match kind {
         ItemKind::Message => mailbox::mime_header(data, "Subject"),
         ItemKind::CalendarItem => mailbox::text_property(data, "SUMMARY"),
@@ -660,7 +679,7 @@ fn subject_of(kind: ItemKind, data: &[u8]) -> Option<String> {
 }
 
 /// A per-item error of GetItem on HTTP 200, as Exchange words them.
-fn item_fault_message(op: &str, fault: ItemFault) -> String {
+pub(crate) fn item_fault_message(op: &str, fault: ItemFault) -> String {
     let (code, text, xml) = match fault {
         ItemFault::ServerBusy { backoff_ms } => (
             "ErrorInternalServerError",
@@ -697,7 +716,7 @@ fn item_fault_message(op: &str, fault: ItemFault) -> String {
     error_message(op, code, text, &format!("{xml}<m:Items/>"))
 }
 
-fn batch_stopped_message(op: &str) -> String {
+pub(crate) fn batch_stopped_message(op: &str) -> String {
     format!(
         "<m:{op}ResponseMessage ResponseClass=\"Warning\"><m:MessageText>The batch processing was stopped before this item was reached.</m:MessageText>\
 <m:ResponseCode>ErrorBatchProcessingStopped</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:Items/></m:{op}ResponseMessage>"
@@ -795,7 +814,12 @@ fn get_item(state: &SimState, mb: &mut Mailbox, op: &Element) -> String {
             let _ = write!(out, "<t:Size>{}</t:Size>", item.data.len());
             match item.kind {
                 ItemKind::Message => {
-                    let _ = write!(out, "<t:IsRead>{}</t:IsRead>", item.is_read);
+                    let draft = item.restore.as_ref().is_some_and(|m| m.is_draft);
+                    let _ = write!(
+                        out,
+                        "<t:IsDraft>{draft}</t:IsDraft><t:IsRead>{}</t:IsRead>",
+                        item.is_read
+                    );
                 }
                 ItemKind::CalendarItem => {
                     out.push_str(&properties::calendar_item_xml(&item.data, raw))
@@ -930,6 +954,9 @@ fn find_folder(mb: &mut Mailbox, op: &Element) -> String {
     let deep = op.attr("Traversal") == Some("Deep");
     let id_only = base_shape(op, "FolderShape") == "IdOnly";
     let hidden_flag = wants_hidden_flag(op);
+    let with_name = requested_fields(op, "FolderShape")
+        .iter()
+        .any(|f| f == "folder:DisplayName");
     let view = op.child(M, "IndexedPageFolderView");
     let max = view
         .and_then(|v| v.attr("MaxEntriesReturned"))
@@ -974,125 +1001,14 @@ fn find_folder(mb: &mut Mailbox, op: &Element) -> String {
         let _ = write!(
             out,
             "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode>\
-<m:RootFolder TotalItemsInView=\"{}\" IncludesLastItemInRange=\"{last}\"><t:Folders>",
+<m:RootFolder IndexedPagingOffset=\"{}\" TotalItemsInView=\"{}\" IncludesLastItemInRange=\"{last}\"><t:Folders>",
+            offset + page.len(),
             found.len()
         );
         for f in page {
-            out.push_str(&folder_xml(mb, f, id_only, hidden_flag));
+            out.push_str(&folder_xml_named(mb, f, id_only, hidden_flag, with_name));
         }
         let _ = write!(out, "</t:Folders></m:RootFolder></m:{OP}ResponseMessage>");
     }
     wrap(OP, &out)
-}
-
-/// CreateItem with MimeContent, as a restore uses it. Returns the body and the number created.
-fn create_item(mb: &mut Mailbox, op: &Element) -> (String, u64) {
-    const OP: &str = "CreateItem";
-    let Some(folder) = op
-        .child(M, "SavedItemFolderId")
-        .and_then(|el| folder_ref(mb, el))
-        .map(|f| f.id.clone())
-    else {
-        return (
-            wrap(
-                OP,
-                &error_message(
-                    OP,
-                    "ErrorFolderNotFound",
-                    "The specified folder could not be found in the store.",
-                    "<m:Items/>",
-                ),
-            ),
-            0,
-        );
-    };
-    let disposition = op.attr("MessageDisposition");
-    let mut out = String::new();
-    let mut created = 0;
-    let items = op
-        .child(M, "Items")
-        .map(|e| e.children.as_slice())
-        .unwrap_or_default();
-    for el in items {
-        let kind = match el.name.as_str() {
-            "Message" => ItemKind::Message,
-            "CalendarItem" => ItemKind::CalendarItem,
-            "Contact" => ItemKind::Contact,
-            _ => {
-                out.push_str(&error_message(
-                    OP,
-                    "ErrorInvalidRequest",
-                    "Only Message, CalendarItem and Contact can be created here.",
-                    "<m:Items/>",
-                ));
-                continue;
-            }
-        };
-        if kind == ItemKind::Message && disposition.is_none() {
-            out.push_str(&error_message(
-                OP,
-                "ErrorMessageDispositionRequired",
-                "MessageDisposition attribute is required.",
-                "<m:Items/>",
-            ));
-            continue;
-        }
-        let mime = el.child(T, "MimeContent").map(|m| {
-            let compact: String = m.text().chars().filter(|c| !c.is_whitespace()).collect();
-            STANDARD.decode(compact)
-        });
-        let data = match mime {
-            Some(Ok(d)) if !d.is_empty() => d,
-            Some(Err(_)) => {
-                out.push_str(&error_message(
-                    OP,
-                    "ErrorMimeContentInvalidBase64String",
-                    "The MIME content is not a valid base64 string.",
-                    "<m:Items/>",
-                ));
-                continue;
-            }
-            _ => {
-                out.push_str(&error_message(
-                    OP,
-                    "ErrorMimeContentInvalid",
-                    "The MIME content is missing or empty.",
-                    "<m:Items/>",
-                ));
-                continue;
-            }
-        };
-        // PR_MESSAGE_FLAGS (0x0E07 = 3591) set in the same call decides read state.
-        let flags = el
-            .children_named(T, "ExtendedProperty")
-            .find(|p| {
-                p.child(T, "ExtendedFieldURI")
-                    .and_then(|u| u.attr("PropertyTag"))
-                    .is_some_and(|t| t == "3591" || t.eq_ignore_ascii_case("0x0E07"))
-            })
-            .and_then(|p| p.child(T, "Value"))
-            .and_then(|v| v.text().parse::<u32>().ok());
-        let is_read = flags.is_some_and(|f| f & 1 == 1);
-        match mb.add_item(&folder, kind, data, is_read) {
-            Ok(r) => {
-                created += 1;
-                let seq = mb.seq;
-                let _ = write!(
-                    out,
-                    "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:{}><t:ItemId Id=\"{}\" ChangeKey=\"{}\"/></t:{}></m:Items></m:{OP}ResponseMessage>",
-                    item_element(kind),
-                    mailbox::ews_item_id(mb.index, r.n, 0),
-                    mailbox::change_key(seq),
-                    item_element(kind)
-                );
-            }
-            Err(e) => out.push_str(&error_message(
-                OP,
-                "ErrorInternalServerError",
-                &e.to_string(),
-                "<m:Items/>",
-            )),
-        }
-    }
-    (wrap(OP, &out), created)
 }

@@ -1,5 +1,6 @@
 //! Microsoft Graph v1.0 subset under `/v1.0`: mail folders (list, children, delta), message
-//! delta per folder, raw MIME (`$value`), calendarView delta, contacts delta and `$batch`.
+//! delta per folder, raw MIME (`$value`), calendarView delta, contacts delta and `$batch`; the
+//! writes and listings of a restore are in `graph_restore.rs`.
 //!
 //! Requests are routed by hand (not by axum) so that `$batch` sub-requests go through exactly the
 //! same code, throttling and counting as top-level requests.
@@ -37,7 +38,7 @@ pub struct GraphResponse {
 }
 
 impl GraphResponse {
-    fn json(status: StatusCode, body: Value) -> GraphResponse {
+    pub(crate) fn json(status: StatusCode, body: Value) -> GraphResponse {
         GraphResponse {
             status,
             headers: Vec::new(),
@@ -45,7 +46,7 @@ impl GraphResponse {
         }
     }
 
-    fn error(status: StatusCode, code: &str, message: &str) -> GraphResponse {
+    pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> GraphResponse {
         GraphResponse::json(
             status,
             json!({"error": {
@@ -60,7 +61,7 @@ impl GraphResponse {
         )
     }
 
-    fn with_header(mut self, k: &str, v: String) -> GraphResponse {
+    pub(crate) fn with_header(mut self, k: &str, v: String) -> GraphResponse {
         self.headers.push((k.to_string(), v));
         self
     }
@@ -86,18 +87,23 @@ impl GraphResponse {
 }
 
 /// What the router needs from a request, whether top-level or inside a batch.
-struct Req<'a> {
-    method: &'a str,
+pub(crate) struct Req<'a> {
+    pub(crate) method: &'a str,
     /// Path below `/v1.0`, starting with `/`.
-    path: &'a str,
-    query: BTreeMap<String, String>,
-    prefer: Vec<String>,
+    pub(crate) path: &'a str,
+    pub(crate) query: BTreeMap<String, String>,
+    pub(crate) prefer: Vec<String>,
     /// `http://host:port`, for absolute nextLink/deltaLink URLs.
-    origin: &'a str,
+    pub(crate) origin: &'a str,
+    pub(crate) body: &'a [u8],
+    /// The media type of the body, lower case, parameters dropped.
+    pub(crate) content_type: Option<String>,
+    /// The app roles of the bearer token.
+    pub(crate) roles: &'a [String],
 }
 
 impl Req<'_> {
-    fn immutable_ids(&self) -> bool {
+    pub(crate) fn immutable_ids(&self) -> bool {
         self.prefer.iter().any(|p| {
             p.replace(' ', "")
                 .eq_ignore_ascii_case("IdType=\"ImmutableId\"")
@@ -164,12 +170,21 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn bearer_ok(state: &SimState, headers: &HeaderMap) -> bool {
+/// The roles of a valid bearer token.
+fn bearer_roles(state: &SimState, headers: &HeaderMap) -> Option<Vec<String>> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| state.tokens.is_valid(t.trim()))
+        .and_then(|t| state.tokens.roles(t.trim()))
+}
+
+fn media_type(v: &str) -> String {
+    v.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn unauthorized() -> GraphResponse {
@@ -192,10 +207,10 @@ pub async fn graph_endpoint(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    if !bearer_ok(&state, &headers) {
+    let Some(roles) = bearer_roles(&state, &headers) else {
         state.count("graph:unauthorized", None);
         return unauthorized().into_http();
-    }
+    };
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -204,7 +219,7 @@ pub async fn graph_endpoint(
     let path = uri.path().strip_prefix("/v1.0").unwrap_or(uri.path());
     if path == "/$batch" && method == Method::POST {
         state.count("graph:$batch", None);
-        return batch(&state, &body, &origin).into_http();
+        return batch(&state, &body, &origin, &roles).into_http();
     }
     let req = Req {
         method: method.as_str(),
@@ -217,12 +232,18 @@ pub async fn graph_endpoint(
                 .filter_map(|v| v.to_str().ok()),
         ),
         origin: &origin,
+        body: &body,
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(media_type),
+        roles: &roles,
     };
     dispatch(&state, &req, false).into_http()
 }
 
 /// A per-item failure of one `$value` download (a `$batch` sub-response when batched).
-fn item_fault_response(fault: ItemFault) -> GraphResponse {
+pub(crate) fn item_fault_response(fault: ItemFault) -> GraphResponse {
     match fault {
         ItemFault::ServerBusy { backoff_ms } => GraphResponse::json(
             StatusCode::TOO_MANY_REQUESTS,
@@ -249,7 +270,20 @@ fn item_fault_response(fault: ItemFault) -> GraphResponse {
     }
 }
 
-fn batch(state: &SimState, body: &[u8], origin: &str) -> GraphResponse {
+/// The values of a sub-request's header (names compared without regard to case).
+fn batch_header<'a>(
+    headers: Option<&'a serde_json::Map<String, Value>>,
+    name: &str,
+) -> Vec<&'a str> {
+    headers
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        .filter_map(|(_, v)| v.as_str())
+        .collect()
+}
+
+fn batch(state: &SimState, body: &[u8], origin: &str, roles: &[String]) -> GraphResponse {
     let Ok(doc) = serde_json::from_slice::<Value>(body) else {
         return GraphResponse::error(
             StatusCode::BAD_REQUEST,
@@ -310,25 +344,37 @@ fn batch(state: &SimState, body: &[u8], origin: &str) -> GraphResponse {
             } else {
                 format!("/{path}")
             };
-            let prefer = r
-                .get("headers")
-                .and_then(Value::as_object)
-                .map(|h| {
-                    prefer_values(
-                        h.iter()
-                            .filter(|(k, _)| k.eq_ignore_ascii_case("prefer"))
-                            .filter_map(|(_, v)| v.as_str()),
-                    )
-                })
-                .unwrap_or_default();
-            let req = Req {
-                method,
-                path: &path,
-                query: parse_query(query),
-                prefer,
-                origin,
+            let headers = r.get("headers").and_then(Value::as_object);
+            let prefer = prefer_values(batch_header(headers, "prefer").into_iter());
+            let content_type = batch_header(headers, "content-type")
+                .first()
+                .map(|v| media_type(v));
+            // A JSON body travels as an object; any other body as a string.
+            let sub_body = match r.get("body") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::String(text)) => text.clone().into_bytes(),
+                Some(other) => other.to_string().into_bytes(),
             };
-            dispatch(state, &req, true)
+            if !sub_body.is_empty() && content_type.is_none() {
+                // json-batching.md: a request with a body must say its Content-Type.
+                GraphResponse::error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "Content-Type header is required for a request with a body.",
+                )
+            } else {
+                let req = Req {
+                    method,
+                    path: &path,
+                    query: parse_query(query),
+                    prefer,
+                    origin,
+                    body: &sub_body,
+                    content_type,
+                    roles,
+                };
+                dispatch(state, &req, true)
+            }
         };
         statuses.insert(id.clone(), resp.status.as_u16());
         let headers: serde_json::Map<String, Value> = resp
@@ -379,7 +425,7 @@ fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
             );
         }
     };
-    let endpoint = endpoint_name(rest);
+    let endpoint = endpoint_name(req.method, rest);
     if in_batch {
         state.count_sub(&endpoint, &user);
     } else {
@@ -419,12 +465,9 @@ fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
         )
         .with_header("Retry-After", format!("{retry_after:.3}"));
     }
+    let base = format!("{}/v1.0/users/{}", req.origin, user);
     if req.method != "GET" {
-        return GraphResponse::error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "BadRequest",
-            "Only GET is supported here.",
-        );
+        return crate::graph_restore::write(state, req, &user, rest, &base);
     }
     let mut store = state.store();
     let Some(mb) = store.get_mut(&user.to_ascii_lowercase()) else {
@@ -434,7 +477,6 @@ fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
             "The requested user is invalid.",
         );
     };
-    let base = format!("{}/v1.0/users/{}", req.origin, user);
     let resp = match rest {
         // The user resource: what `$select=displayName,mail` asks for, and the ids.
         [] => GraphResponse::json(
@@ -541,11 +583,13 @@ fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
                 &format!("{base}/contactFolders/{folder}/contacts/delta"),
             )
         }
-        _ => GraphResponse::error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Resource not found for the segment.",
-        ),
+        _ => crate::graph_restore::read(mb, req, rest, &base).unwrap_or_else(|| {
+            GraphResponse::error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "Resource not found for the segment.",
+            )
+        }),
     };
     let mut applied = Vec::new();
     if req.immutable_ids() {
@@ -565,7 +609,13 @@ fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
     }
 }
 
-fn endpoint_name(rest: &[&str]) -> String {
+fn endpoint_name(method: &str, rest: &[&str]) -> String {
+    if method != "GET" {
+        return format!(
+            "graph:{}",
+            crate::graph_restore::write_endpoint(method, rest)
+        );
+    }
     let name = match rest {
         ["mailFolders"] => "mailFolders",
         ["mailFolders", "delta"] => "mailFolders.delta",
@@ -578,7 +628,7 @@ fn endpoint_name(rest: &[&str]) -> String {
         ["contacts", "delta"] | ["contactFolders", _, "contacts", "delta"] => "contacts.delta",
         ["contacts", _, "photo", "$value"]
         | ["contactFolders", _, "contacts", _, "photo", "$value"] => "contacts.photo",
-        _ => "other",
+        other => crate::graph_restore::read_endpoint(other),
     };
     format!("graph:{name}")
 }
@@ -609,7 +659,7 @@ fn contact_photo(state: &SimState, mb: &Mailbox, id: &str) -> GraphResponse {
     }
 }
 
-fn folder_not_found() -> GraphResponse {
+pub(crate) fn folder_not_found() -> GraphResponse {
     GraphResponse::error(
         StatusCode::NOT_FOUND,
         "ErrorItemNotFound",
@@ -617,7 +667,7 @@ fn folder_not_found() -> GraphResponse {
     )
 }
 
-fn item_not_found() -> GraphResponse {
+pub(crate) fn item_not_found() -> GraphResponse {
     GraphResponse::error(
         StatusCode::NOT_FOUND,
         "ErrorItemNotFound",
@@ -625,7 +675,7 @@ fn item_not_found() -> GraphResponse {
     )
 }
 
-fn find_item<'a>(mb: &'a Mailbox, id: &str) -> Option<&'a Item> {
+pub(crate) fn find_item<'a>(mb: &'a Mailbox, id: &str) -> Option<&'a Item> {
     let parsed = mailbox::parse_item_id(id).filter(|p| p.mailbox == mb.index)?;
     let item = mb.items.get(&parsed.n)?;
     match parsed.move_gen {
@@ -634,7 +684,7 @@ fn find_item<'a>(mb: &'a Mailbox, id: &str) -> Option<&'a Item> {
     }
 }
 
-fn folder_json(mb: &Mailbox, f: &Folder) -> Value {
+pub(crate) fn folder_json(mb: &Mailbox, f: &Folder) -> Value {
     json!({
         "id": f.id,
         "displayName": f.name,
@@ -651,7 +701,7 @@ fn folder_json(mb: &Mailbox, f: &Folder) -> Value {
 /// assumed to behave the same. Graph v1.0 reports no folder class, and the simulator lists only
 /// mail-class folders (IPF.Note), leaving out configuration folders such as Conversation
 /// Action Settings **[simplification]**.
-fn listed(mb: &Mailbox, req: &Req, f: &Folder) -> bool {
+pub(crate) fn listed(mb: &Mailbox, req: &Req, f: &Folder) -> bool {
     let class = f.class();
     let mail_class = class.eq_ignore_ascii_case("IPF.Note")
         || class
@@ -679,10 +729,22 @@ fn child_folders(mb: &Mailbox, req: &Req, parent: &str, base: &str) -> GraphResp
         .get("$skip")
         .and_then(|t| t.parse::<usize>().ok())
         .unwrap_or(0);
+    let name_filter = match req.query.get("$filter") {
+        None => None,
+        Some(f) => match crate::graph_restore::name_filter(f, "displayName") {
+            Some(names) => Some(names),
+            None => return crate::graph_restore::bad_filter(),
+        },
+    };
     let all: Vec<&Folder> = mb
         .folders
         .values()
         .filter(|f| f.parent.as_deref() == Some(parent.as_str()) && listed(mb, req, f))
+        .filter(|f| {
+            name_filter
+                .as_ref()
+                .is_none_or(|names| names.iter().any(|n| n.eq_ignore_ascii_case(&f.name)))
+        })
         .collect();
     let value: Vec<Value> = all
         .iter()
@@ -695,8 +757,13 @@ fn child_folders(mb: &Mailbox, req: &Req, parent: &str, base: &str) -> GraphResp
         "value": value,
     });
     if skip + top < all.len() {
+        let filter = req
+            .query
+            .get("$filter")
+            .map(|f| format!("&$filter={}", crate::odata::encode(f)))
+            .unwrap_or_default();
         body["@odata.nextLink"] = Value::String(format!(
-            "{base}/mailFolders/{parent}/childFolders?$top={top}&$skip={}",
+            "{base}/mailFolders/{parent}/childFolders?$top={top}&$skip={}{filter}",
             skip + top
         ));
     }
@@ -890,7 +957,7 @@ fn items_delta(
     GraphResponse::json(StatusCode::OK, body)
 }
 
-fn graph_item_id(mb: &Mailbox, item: &Item, immutable: bool) -> String {
+pub(crate) fn graph_item_id(mb: &Mailbox, item: &Item, immutable: bool) -> String {
     if immutable {
         mailbox::immutable_item_id(mb.index, item.n)
     } else {
@@ -898,11 +965,11 @@ fn graph_item_id(mb: &Mailbox, item: &Item, immutable: bool) -> String {
     }
 }
 
-fn etag(item: &Item) -> String {
+pub(crate) fn etag(item: &Item) -> String {
     format!("W/\"{}\"", mailbox::change_key(item.modseq))
 }
 
-fn message_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
+pub(crate) fn message_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
     let from = mailbox::mime_header(&item.data, "From").unwrap_or_default();
     json!({
         "@odata.type": "#microsoft.graph.message",
@@ -910,13 +977,14 @@ fn message_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
         "id": graph_item_id(mb, item, immutable),
         "subject": mailbox::mime_header(&item.data, "Subject"),
         "isRead": item.is_read,
+        "isDraft": item.restore.as_ref().is_some_and(|m| m.is_draft),
         "parentFolderId": item.folder,
         "internetMessageId": mailbox::mime_header(&item.data, "Message-ID"),
         "sender": {"emailAddress": {"name": display_part(&from), "address": address_part(&from)}},
     })
 }
 
-fn display_part(from: &str) -> String {
+pub(crate) fn display_part(from: &str) -> String {
     from.split('<')
         .next()
         .unwrap_or("")
@@ -925,7 +993,7 @@ fn display_part(from: &str) -> String {
         .to_string()
 }
 
-fn address_part(from: &str) -> String {
+pub(crate) fn address_part(from: &str) -> String {
     match (from.find('<'), from.find('>')) {
         (Some(a), Some(b)) if a < b => from[a + 1..b].to_string(),
         _ => from.trim().to_string(),
@@ -968,7 +1036,7 @@ fn event_in_window(ics: &[u8], start: &str, end: &str) -> bool {
     s.as_str() < end && e.as_str() > start
 }
 
-fn event_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
+pub(crate) fn event_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
     let prop = |n: &str| mailbox::text_property(&item.data, n).unwrap_or_default();
     let organizer = prop("ORGANIZER");
     let mut v = json!({
@@ -991,7 +1059,7 @@ fn event_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
     v
 }
 
-fn contact_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
+pub(crate) fn contact_json(mb: &Mailbox, item: &Item, immutable: bool) -> Value {
     let prop = |n: &str| mailbox::text_property(&item.data, n).unwrap_or_default();
     let n = prop("N");
     let mut parts = n.split(';');

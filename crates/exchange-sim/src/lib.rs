@@ -7,18 +7,30 @@
 //!
 //! Mailboxes come from a seed directory (see [`mailbox::load_seed`]) and are changed between
 //! syncs through [`SimHandle`], which also injects faults and reads request counters.
+//!
+//! Restores write through both protocols (folders, MIME and typed items, attachments); the
+//! simulator records what a real server would have done with each write, a draft, an
+//! invitation sent, a second copy, so tests can assert that none of it happened
+//! ([`SimHandle::restored`], [`Counters`]).
 
 // Tests may unwrap: a panic there is a test failure with a clear location.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod compose;
 mod control;
+mod dates;
 pub mod ews;
+mod ews_restore;
 pub mod graph;
+mod graph_restore;
 pub mod mailbox;
+mod odata;
 mod properties;
+pub mod restore;
 pub mod state;
 pub mod token;
 pub mod tokens;
+mod upload;
 pub use soapxml as xml;
 
 use std::net::SocketAddr;
@@ -26,10 +38,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::{any, post};
+use axum::routing::{any, post, put};
 use axum::Router;
 
-pub use mailbox::{FolderKind, ItemRef, MailboxError};
+pub use mailbox::{FolderKind, ItemKind, ItemRef, MailboxError};
+pub use restore::{AttachmentRecord, RestoredItem, RESTORE_STAMP_GUID, RESTORE_STAMP_NAME};
 pub use state::{Counters, ItemFault, ItemIds, SimHandle, ThrottleRule};
 
 /// Simulator settings. [`SimConfig::default`] gives:
@@ -42,6 +55,7 @@ pub use state::{Counters, ItemFault, ItemIds, SimHandle, ThrottleRule};
 /// | `tenant` | `example.com` |
 /// | `client_id` / `client_secret` | `00000000-0000-0000-0000-00000000c11e` / `sim-client-secret` |
 /// | `token_lifetime` | 3599 s (as Microsoft's sample token response) |
+/// | `graph_roles` | `Mail.ReadWrite`, `Calendars.ReadWrite`, `Contacts.ReadWrite` |
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub listen: SocketAddr,
@@ -53,6 +67,8 @@ pub struct SimConfig {
     pub client_id: String,
     pub client_secret: String,
     pub token_lifetime: Duration,
+    /// The application permissions (app roles) tokens carry; Graph writes check them.
+    pub graph_roles: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -66,6 +82,13 @@ impl Default for SimConfig {
             client_id: "00000000-0000-0000-0000-00000000c11e".into(),
             client_secret: "sim-client-secret".into(),
             token_lifetime: Duration::from_secs(3599),
+            graph_roles: [
+                "Mail.ReadWrite",
+                "Calendars.ReadWrite",
+                "Contacts.ReadWrite",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -161,7 +184,14 @@ pub fn router(state: Arc<state::SimState>) -> Router {
         .route("/EWS/Exchange.asmx", post(ews::ews_endpoint))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token_endpoint))
         .route("/v1.0/{*rest}", any(graph::graph_endpoint))
+        .route(
+            "/upload/{session}",
+            put(upload::put_range).delete(upload::cancel),
+        )
         .route("/_control/{address}/{action}", post(control::control))
+        // axum's default of 2 MB is below what restores send: an EWS CreateItem of a large
+        // message, a 4 MB upload range.
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(state)
 }
 

@@ -78,6 +78,9 @@ pub struct Item {
     pub entered_seq: u64,
     pub modseq: u64,
     pub last_change: LastChange,
+    /// Set on items a restore created (EWS CreateItem, Graph POST): what the server was asked
+    /// and what it did.
+    pub restore: Option<crate::restore::RestoreMeta>,
 }
 
 #[derive(Debug, Clone)]
@@ -411,6 +414,7 @@ impl Mailbox {
                 entered_seq: seq,
                 modseq: seq,
                 last_change: LastChange::Content,
+                restore: None,
             },
         );
         Ok(ItemRef {
@@ -456,6 +460,42 @@ impl Mailbox {
             seq,
         });
         Ok(())
+    }
+
+    /// Replaces an item's content (an attachment added): a change a sync reports as an update.
+    pub fn replace_data(&mut self, n: u64, data: Vec<u8>) -> Result<(), MailboxError> {
+        let seq = self.next_seq();
+        let item = self.items.get_mut(&n).ok_or(MailboxError::NoItem)?;
+        item.data = data;
+        item.modseq = seq;
+        item.last_change = LastChange::Content;
+        Ok(())
+    }
+
+    /// Adds a folder below `parent_id` and returns its id.
+    pub fn create_folder(
+        &mut self,
+        parent_id: &str,
+        name: &str,
+        kind: FolderKind,
+        folder_class: Option<&str>,
+    ) -> Result<String, MailboxError> {
+        if !self.folders.contains_key(parent_id) {
+            return Err(MailboxError::NoFolder(parent_id.to_string()));
+        }
+        let id = self.insert_folder(Some(parent_id.to_string()), name, kind, None);
+        if let Some(f) = self.folders.get_mut(&id) {
+            f.folder_class = folder_class.map(str::to_string);
+        }
+        Ok(id)
+    }
+
+    /// The child of a folder with this display name, compared as Exchange does (ignoring case).
+    pub fn child_named(&self, parent_id: &str, name: &str) -> Option<&Folder> {
+        let wanted = name.trim().to_lowercase();
+        self.folders.values().find(|f| {
+            f.parent.as_deref() == Some(parent_id) && f.name.trim().to_lowercase() == wanted
+        })
     }
 
     pub fn set_read(&mut self, n: u64, is_read: bool) -> Result<(), MailboxError> {
@@ -702,7 +742,7 @@ pub fn text_property(data: &[u8], name: &str) -> Option<String> {
         let (key, value) = line.split_once(':')?;
         let base = key.split(';').next()?;
         base.eq_ignore_ascii_case(name)
-            .then(|| value.trim().to_string())
+            .then(|| crate::properties::unescape(value.trim()))
     })
 }
 

@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 
 use soapxml::escape;
 
+use crate::dates::{civil_from_days, days_from_civil};
+
 /// One content line: name, parameters, value (folded lines joined).
 pub struct Line {
     pub name: String,
@@ -25,6 +27,28 @@ impl Line {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim_matches('"'))
     }
+}
+
+/// Undoes iCalendar/vCard TEXT escaping (`\n`, `\,`, `\;`, `\\`) in one pass.
+pub fn unescape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n' | 'N') => out.push('\n'),
+            Some(e @ (',' | ';' | '\\')) => out.push(e),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 pub fn lines(data: &[u8]) -> Vec<Line> {
@@ -53,7 +77,7 @@ pub fn lines(data: &[u8]) -> Vec<Line> {
             Some(Line {
                 name,
                 params,
-                value: value.trim().replace("\\n", "\n").replace("\\,", ","),
+                value: unescape(value.trim()),
             })
         })
         .collect()
@@ -84,29 +108,6 @@ fn get<'a>(ev: &'a [Line], name: &str) -> Option<&'a Line> {
 
 fn value(ev: &[Line], name: &str) -> String {
     get(ev, name).map(|l| l.value.clone()).unwrap_or_default()
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// "+09:00" as seconds east of UTC.
@@ -180,42 +181,153 @@ const DAYS: [(&str, &str); 7] = [
     ("SU", "Sunday"),
 ];
 
-/// `t:Recurrence` from an RRULE of the kinds the seed uses (daily, weekly, monthly by day).
-fn recurrence_xml(rule: &str, start_date: &str, offset: i64) -> String {
+/// An RRULE's parts as the two property views need them.
+struct Rule {
+    freq: String,
+    interval: String,
+    /// Indexes into [`DAYS`].
+    days: Vec<usize>,
+    /// BYSETPOS, or the ordinal a BYDAY entry carried ("2TU").
+    setpos: Option<i64>,
+    month_day: Option<String>,
+    month: Option<usize>,
+    week_start: Option<usize>,
+    count: Option<String>,
+    until: Option<String>,
+}
+
+fn parse_rule(rule: &str) -> Rule {
     let part = |k: &str| {
         rule.split(';')
             .filter_map(|p| p.split_once('='))
-            .find(|(n, _)| n.eq_ignore_ascii_case(k))
-            .map(|(_, v)| v.to_string())
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.trim().to_string())
     };
-    let interval = part("INTERVAL").unwrap_or_else(|| "1".into());
+    let day_index = |code: &str| DAYS.iter().position(|(c, _)| code.eq_ignore_ascii_case(c));
+    let mut ordinal = None;
     let days = part("BYDAY")
         .map(|d| {
             d.split(',')
-                .filter_map(|x| DAYS.iter().find(|(c, _)| x.ends_with(c)).map(|(_, n)| *n))
-                .collect::<Vec<_>>()
-                .join(" ")
+                .filter_map(|x| {
+                    let x = x.trim();
+                    let code = x.get(x.len().saturating_sub(2)..).unwrap_or("");
+                    let prefix = x.get(..x.len().saturating_sub(2)).unwrap_or("");
+                    if let Ok(n) = prefix.trim_start_matches('+').parse::<i64>() {
+                        ordinal = Some(n);
+                    }
+                    day_index(code)
+                })
+                .collect()
         })
         .unwrap_or_default();
-    let pattern = match part("FREQ").unwrap_or_default().as_str() {
+    Rule {
+        freq: part("FREQ").unwrap_or_default().to_ascii_uppercase(),
+        interval: part("INTERVAL").unwrap_or_else(|| "1".into()),
+        days,
+        setpos: part("BYSETPOS").and_then(|p| p.parse().ok()).or(ordinal),
+        month_day: part("BYMONTHDAY"),
+        month: part("BYMONTH")
+            .and_then(|m| m.parse::<usize>().ok())
+            .filter(|m| (1..=12).contains(m)),
+        week_start: part("WKST").and_then(|w| day_index(&w)),
+        count: part("COUNT"),
+        until: part("UNTIL"),
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn index_name(n: Option<i64>) -> &'static str {
+    match n {
+        Some(2) => "Second",
+        Some(3) => "Third",
+        Some(4) => "Fourth",
+        Some(n) if n < 0 => "Last",
+        _ => "First",
+    }
+}
+
+/// EWS's names for a relative pattern's day set: one day, or the groups DayOfWeekType has.
+fn relative_days(days: &[usize]) -> String {
+    let mut sorted = days.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    match sorted.as_slice() {
+        [0, 1, 2, 3, 4, 5, 6] => "Day".into(),
+        [0, 1, 2, 3, 4] => "Weekday".into(),
+        [5, 6] => "WeekendDay".into(),
+        _ => sorted
+            .iter()
+            .filter_map(|i| DAYS.get(*i).map(|(_, n)| *n))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// `t:Recurrence` from an RRULE: daily, weekly, monthly and yearly, absolute or relative.
+fn recurrence_xml(rule: &str, start_date: &str, offset: i64) -> String {
+    let r = parse_rule(rule);
+    let interval = &r.interval;
+    let names = |days: &[usize]| {
+        days.iter()
+            .filter_map(|i| DAYS.get(*i).map(|(_, n)| *n))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let start_day = start_date
+        .get(8..10)
+        .map(|d| d.trim_start_matches('0').to_string())
+        .unwrap_or_else(|| "1".into());
+    let start_month = start_date
+        .get(5..7)
+        .and_then(|m| m.parse::<usize>().ok())
+        .unwrap_or(1);
+    let month = MONTHS
+        .get(r.month.unwrap_or(start_month).saturating_sub(1))
+        .copied()
+        .unwrap_or("January");
+    let day_of_month = r.month_day.clone().unwrap_or(start_day);
+    let pattern = match r.freq.as_str() {
         "DAILY" => format!("<t:DailyRecurrence><t:Interval>{interval}</t:Interval></t:DailyRecurrence>"),
+        "MONTHLY" if !r.days.is_empty() => format!(
+            "<t:RelativeMonthlyRecurrence><t:Interval>{interval}</t:Interval><t:DaysOfWeek>{}</t:DaysOfWeek><t:DayOfWeekIndex>{}</t:DayOfWeekIndex></t:RelativeMonthlyRecurrence>",
+            relative_days(&r.days),
+            index_name(r.setpos)
+        ),
         "MONTHLY" => format!(
-            "<t:AbsoluteMonthlyRecurrence><t:Interval>{interval}</t:Interval><t:DayOfMonth>{}</t:DayOfMonth></t:AbsoluteMonthlyRecurrence>",
-            part("BYMONTHDAY").unwrap_or_else(|| start_date[8..10].trim_start_matches('0').to_string())
+            "<t:AbsoluteMonthlyRecurrence><t:Interval>{interval}</t:Interval><t:DayOfMonth>{day_of_month}</t:DayOfMonth></t:AbsoluteMonthlyRecurrence>"
+        ),
+        "YEARLY" if !r.days.is_empty() => format!(
+            "<t:RelativeYearlyRecurrence><t:DaysOfWeek>{}</t:DaysOfWeek><t:DayOfWeekIndex>{}</t:DayOfWeekIndex><t:Month>{month}</t:Month></t:RelativeYearlyRecurrence>",
+            relative_days(&r.days),
+            index_name(r.setpos)
+        ),
+        "YEARLY" => format!(
+            "<t:AbsoluteYearlyRecurrence><t:DayOfMonth>{day_of_month}</t:DayOfMonth><t:Month>{month}</t:Month></t:AbsoluteYearlyRecurrence>"
         ),
         _ => format!(
-            "<t:WeeklyRecurrence><t:Interval>{interval}</t:Interval><t:DaysOfWeek>{days}</t:DaysOfWeek><t:FirstDayOfWeek>Monday</t:FirstDayOfWeek></t:WeeklyRecurrence>"
+            "<t:WeeklyRecurrence><t:Interval>{interval}</t:Interval><t:DaysOfWeek>{}</t:DaysOfWeek><t:FirstDayOfWeek>{}</t:FirstDayOfWeek></t:WeeklyRecurrence>",
+            names(&r.days),
+            r.week_start.and_then(|i| DAYS.get(i)).map_or("Monday", |(_, n)| *n)
         ),
     };
-    let sign = if offset < 0 { '-' } else { '+' };
-    let zone = format!(
-        "{sign}{:02}:{:02}",
-        offset.abs() / 3600,
-        offset.abs() % 3600 / 60
-    );
-    let range = if let Some(count) = part("COUNT") {
+    let zone = crate::dates::format_offset(offset);
+    let range = if let Some(count) = r.count {
         format!("<t:NumberedRecurrence><t:StartDate>{start_date}{zone}</t:StartDate><t:NumberOfOccurrences>{count}</t:NumberOfOccurrences></t:NumberedRecurrence>")
-    } else if let Some(until) = part("UNTIL") {
+    } else if let Some(until) = r.until {
         let end = utc(&until, offset).unwrap_or_default();
         format!(
             "<t:EndDateRecurrence><t:StartDate>{start_date}{zone}</t:StartDate><t:EndDate>{}{zone}</t:EndDate></t:EndDateRecurrence>",
@@ -227,6 +339,56 @@ fn recurrence_xml(rule: &str, start_date: &str, offset: i64) -> String {
         )
     };
     format!("<t:Recurrence>{pattern}{range}</t:Recurrence>")
+}
+
+/// The local start date (`YYYY-MM-DD`) of an iCalendar DTSTART value.
+fn local_date(v: &str) -> Option<String> {
+    Some(format!(
+        "{}-{}-{}",
+        v.get(0..4)?,
+        v.get(4..6)?,
+        v.get(6..8)?
+    ))
+}
+
+/// "required", "optional" or "resource", as Graph names an attendee's type.
+fn attendee_kind(a: &Line) -> &'static str {
+    if a.param("CUTYPE")
+        .is_some_and(|c| c.eq_ignore_ascii_case("RESOURCE"))
+    {
+        "resource"
+    } else if a.param("ROLE") == Some("OPT-PARTICIPANT") {
+        "optional"
+    } else {
+        "required"
+    }
+}
+
+/// EWS LegacyFreeBusyStatus from Outlook's X-MICROSOFT-CDO-BUSYSTATUS.
+fn free_busy(ev: &[Line]) -> Option<&'static str> {
+    Some(
+        match value(ev, "X-MICROSOFT-CDO-BUSYSTATUS")
+            .to_ascii_uppercase()
+            .as_str()
+        {
+            "FREE" => "Free",
+            "TENTATIVE" => "Tentative",
+            "BUSY" => "Busy",
+            "OOF" => "OOF",
+            "WORKINGELSEWHERE" => "WorkingElsewhere",
+            "NODATA" => "NoData",
+            _ => return None,
+        },
+    )
+}
+
+fn sensitivity(ev: &[Line]) -> &'static str {
+    match value(ev, "X-MS-SENSITIVITY").to_ascii_lowercase().as_str() {
+        "personal" => "Personal",
+        "private" => "Private",
+        "confidential" => "Confidential",
+        _ => "Normal",
+    }
 }
 
 /// The id GetItem takes for the `n`th changed occurrence of the series `item_id`.
@@ -310,11 +472,15 @@ pub fn calendar_item_xml(ics: &[u8], item_id: &str) -> String {
         .and_then(|l| utc(&l.value, offset))
         .unwrap_or_else(|| start.clone());
     let mut x = String::new();
-    let desc = value(ev, "DESCRIPTION");
+    let (body_type, body) = match get(ev, "X-ALT-DESC") {
+        Some(html) => ("HTML", html.value.clone()),
+        None => ("Text", value(ev, "DESCRIPTION")),
+    };
     let _ = write!(
         x,
-        "<t:Sensitivity>Normal</t:Sensitivity><t:Body BodyType=\"Text\">{}</t:Body>",
-        escape(&desc)
+        "<t:Sensitivity>{}</t:Sensitivity><t:Body BodyType=\"{body_type}\">{}</t:Body>",
+        sensitivity(ev),
+        escape(&body)
     );
     let cats = value(ev, "CATEGORIES");
     if !cats.is_empty() {
@@ -339,7 +505,7 @@ pub fn calendar_item_xml(ics: &[u8], item_id: &str) -> String {
         "<t:UID>{}</t:UID><t:Start>{start}</t:Start><t:End>{end}</t:End><t:IsAllDayEvent>{all_day}</t:IsAllDayEvent>\
 <t:LegacyFreeBusyStatus>{}</t:LegacyFreeBusyStatus><t:Location>{}</t:Location>",
         escape(&value(ev, "UID")),
-        if all_day { "Free" } else { "Busy" },
+        free_busy(ev).unwrap_or(if all_day { "Free" } else { "Busy" }),
         escape(&value(ev, "LOCATION"))
     );
     let rule = value(ev, "RRULE");
@@ -359,10 +525,14 @@ pub fn calendar_item_xml(ics: &[u8], item_id: &str) -> String {
             mailbox_xml(o.param("CN").unwrap_or(""), &address_of(o))
         );
     }
-    for (list, optional) in [("RequiredAttendees", false), ("OptionalAttendees", true)] {
+    for (list, kind) in [
+        ("RequiredAttendees", "required"),
+        ("OptionalAttendees", "optional"),
+        ("Resources", "resource"),
+    ] {
         let of_kind: Vec<&&Line> = attendees
             .iter()
-            .filter(|a| (a.param("ROLE") == Some("OPT-PARTICIPANT")) == optional)
+            .filter(|a| attendee_kind(a) == kind)
             .collect();
         if of_kind.is_empty() {
             continue;
@@ -382,7 +552,7 @@ pub fn calendar_item_xml(ics: &[u8], item_id: &str) -> String {
         let start_date = start.get(..10).unwrap_or("").to_string();
         // The range's start date is the local one.
         let local_date = dtstart
-            .map(|l| format!("{}-{}-{}", &l.value[0..4], &l.value[4..6], &l.value[6..8]))
+            .and_then(|l| local_date(&l.value))
             .unwrap_or(start_date);
         x.push_str(&recurrence_xml(&rule, &local_date, offset));
         let changed = changed_occurrences(&all);
@@ -465,15 +635,70 @@ fn types(l: &Line) -> Vec<String> {
         .collect()
 }
 
+/// The EWS slot a vCard TEL line fills: the one a restore recorded (`X-MS-KEY`), else the one
+/// its TYPE values suggest.
+fn phone_key(p: &Line) -> String {
+    if let Some(k) = p.param("X-MS-KEY").filter(|k| !k.is_empty()) {
+        return k.to_string();
+    }
+    let t = types(p);
+    if t.iter().any(|t| t == "CELL") {
+        "MobilePhone"
+    } else if t.iter().any(|t| t == "HOME") {
+        "HomePhone"
+    } else if t.iter().any(|t| t == "FAX") {
+        "BusinessFax"
+    } else {
+        "BusinessPhone"
+    }
+    .to_string()
+}
+
+fn address_key(a: &Line) -> &'static str {
+    let t = types(a);
+    if t.iter().any(|t| t == "HOME") {
+        "Home"
+    } else if t.iter().any(|t| t == "WORK") {
+        "Business"
+    } else {
+        "Other"
+    }
+}
+
+/// (EWS key, display name, address) of each EMAIL line, at most the three EWS has slots for.
+fn emails(ls: &[Line]) -> Vec<(String, String, String)> {
+    let shown = value(ls, "FN");
+    ls.iter()
+        .filter(|l| l.name == "EMAIL")
+        .take(3)
+        .enumerate()
+        .map(|(i, e)| {
+            let key = e
+                .param("X-MS-KEY")
+                .filter(|k| !k.is_empty())
+                .map_or_else(|| format!("EmailAddress{}", i + 1), str::to_string);
+            let name = e
+                .param("X-MS-NAME")
+                .map_or_else(|| shown.clone(), str::to_string);
+            (key, name, e.value.clone())
+        })
+        .collect()
+}
+
 /// The `AllProperties` children of a `t:Contact` after its ItemClass and Subject.
 pub fn contact_xml(vcf: &[u8], photo_id: &str) -> String {
     let ls = lines(vcf);
     let v = |n: &str| value(&ls, n);
+    let opt = |x: &mut String, el: &str, prop: &str| {
+        let val = value(&ls, prop);
+        if !val.is_empty() {
+            let _ = write!(x, "<t:{el}>{}</t:{el}>", escape(&val));
+        }
+    };
     let n = v("N");
-    let mut parts = n.split(';');
-    let surname = parts.next().unwrap_or("").to_string();
-    let given = parts.next().unwrap_or("").to_string();
-    let middle = parts.next().unwrap_or("").to_string();
+    let parts: Vec<&str> = n.split(';').collect();
+    let at = |i: usize| parts.get(i).copied().unwrap_or("").to_string();
+    let (surname, given, middle, suffix) = (at(0), at(1), at(2), at(4));
     let org = v("ORG");
     let mut org_parts = org.split(';');
     let company = org_parts.next().unwrap_or("").to_string();
@@ -489,32 +714,50 @@ pub fn contact_xml(vcf: &[u8], photo_id: &str) -> String {
             escape(photo_id)
         );
     }
+    let cats = v("CATEGORIES");
+    if !cats.is_empty() {
+        x.push_str("<t:Categories>");
+        for c in cats.split(',') {
+            let _ = write!(x, "<t:String>{}</t:String>", escape(c.trim()));
+        }
+        x.push_str("</t:Categories>");
+    }
     let fn_ = v("FN");
+    let file_as = match v("X-MS-FILEAS") {
+        f if !f.is_empty() => f,
+        _ if surname.is_empty() => fn_.clone(),
+        _ => format!("{surname}, {given}"),
+    };
     let _ = write!(
         x,
-        "<t:FileAs>{}</t:FileAs><t:DisplayName>{}</t:DisplayName><t:GivenName>{}</t:GivenName><t:MiddleName>{}</t:MiddleName>\
-<t:CompleteName><t:FirstName>{}</t:FirstName><t:MiddleName>{}</t:MiddleName><t:LastName>{}</t:LastName><t:FullName>{}</t:FullName></t:CompleteName>\
-<t:CompanyName>{}</t:CompanyName>",
-        escape(&if surname.is_empty() { fn_.clone() } else { format!("{surname}, {given}") }),
+        "<t:FileAs>{}</t:FileAs><t:DisplayName>{}</t:DisplayName><t:GivenName>{}</t:GivenName>",
+        escape(&file_as),
         escape(&fn_),
-        escape(&given),
-        escape(&middle),
+        escape(&given)
+    );
+    opt(&mut x, "Initials", "X-MS-INITIALS");
+    let _ = write!(x, "<t:MiddleName>{}</t:MiddleName>", escape(&middle));
+    opt(&mut x, "Nickname", "NICKNAME");
+    let _ = write!(
+        x,
+        "<t:CompleteName><t:FirstName>{}</t:FirstName><t:MiddleName>{}</t:MiddleName><t:LastName>{}</t:LastName><t:FullName>{}</t:FullName></t:CompleteName>\
+<t:CompanyName>{}</t:CompanyName>",
         escape(&given),
         escape(&middle),
         escape(&surname),
         escape(&fn_),
         escape(&company)
     );
-    let emails: Vec<&Line> = ls.iter().filter(|l| l.name == "EMAIL").take(3).collect();
-    if !emails.is_empty() {
+    let mail = emails(&ls);
+    if !mail.is_empty() {
         x.push_str("<t:EmailAddresses>");
-        for (i, e) in emails.iter().enumerate() {
+        for (key, name, address) in &mail {
             let _ = write!(
                 x,
-                "<t:Entry Key=\"EmailAddress{}\" Name=\"{}\">{}</t:Entry>",
-                i + 1,
-                escape(&fn_),
-                escape(&e.value)
+                "<t:Entry Key=\"{}\" Name=\"{}\">{}</t:Entry>",
+                escape(key),
+                escape(name),
+                escape(address)
             );
         }
         x.push_str("</t:EmailAddresses>");
@@ -524,14 +767,7 @@ pub fn contact_xml(vcf: &[u8], photo_id: &str) -> String {
         x.push_str("<t:PhysicalAddresses>");
         let mut used = Vec::new();
         for a in addresses {
-            let t = types(a);
-            let key = if t.iter().any(|t| t == "HOME") {
-                "Home"
-            } else if t.iter().any(|t| t == "WORK") {
-                "Business"
-            } else {
-                "Other"
-            };
+            let key = address_key(a);
             if used.contains(&key) {
                 continue;
             }
@@ -552,43 +788,61 @@ pub fn contact_xml(vcf: &[u8], photo_id: &str) -> String {
         x.push_str("<t:PhoneNumbers>");
         let mut used = Vec::new();
         for p in phones {
-            let t = types(p);
-            let key = if t.iter().any(|t| t == "CELL") {
-                "MobilePhone"
-            } else if t.iter().any(|t| t == "HOME") {
-                "HomePhone"
-            } else if t.iter().any(|t| t == "FAX") {
-                "BusinessFax"
-            } else {
-                "BusinessPhone"
-            };
+            let key = phone_key(p);
             if used.contains(&key) {
                 continue;
             }
+            let _ = write!(
+                x,
+                "<t:Entry Key=\"{}\">{}</t:Entry>",
+                escape(&key),
+                escape(&p.value)
+            );
             used.push(key);
-            let _ = write!(x, "<t:Entry Key=\"{key}\">{}</t:Entry>", escape(&p.value));
         }
         x.push_str("</t:PhoneNumbers>");
     }
+    opt(&mut x, "AssistantName", "X-MS-ASSISTANT");
     let bday = v("BDAY");
     if bday.len() >= 8 {
         let digits: String = bday.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() >= 8 {
-            let _ = write!(
-                x,
-                "<t:Birthday>{}-{}-{}T00:00:00Z</t:Birthday>",
-                &digits[0..4],
-                &digits[4..6],
-                &digits[6..8]
-            );
+        if let (Some(y), Some(m), Some(d)) = (digits.get(0..4), digits.get(4..6), digits.get(6..8))
+        {
+            let _ = write!(x, "<t:Birthday>{y}-{m}-{d}T00:00:00Z</t:Birthday>");
         }
     }
     let _ = write!(
         x,
-        "<t:BusinessHomePage>{}</t:BusinessHomePage><t:Department>{}</t:Department><t:JobTitle>{}</t:JobTitle><t:Surname>{}</t:Surname><t:HasPicture>{}</t:HasPicture>",
+        "<t:BusinessHomePage>{}</t:BusinessHomePage><t:Department>{}</t:Department>",
         escape(&v("URL")),
-        escape(&department),
-        escape(&v("TITLE")),
+        escape(&department)
+    );
+    if !suffix.is_empty() {
+        let _ = write!(x, "<t:Generation>{}</t:Generation>", escape(&suffix));
+    }
+    let ims: Vec<&Line> = ls
+        .iter()
+        .filter(|l| l.name == "X-MS-IMADDRESS")
+        .take(3)
+        .collect();
+    if !ims.is_empty() {
+        x.push_str("<t:ImAddresses>");
+        for (i, im) in ims.iter().enumerate() {
+            let _ = write!(
+                x,
+                "<t:Entry Key=\"ImAddress{}\">{}</t:Entry>",
+                i + 1,
+                escape(&im.value)
+            );
+        }
+        x.push_str("</t:ImAddresses>");
+    }
+    let _ = write!(x, "<t:JobTitle>{}</t:JobTitle>", escape(&v("TITLE")));
+    opt(&mut x, "Manager", "X-MS-MANAGER");
+    opt(&mut x, "OfficeLocation", "X-MS-OFFICE-LOCATION");
+    let _ = write!(
+        x,
+        "<t:Surname>{}</t:Surname><t:HasPicture>{}</t:HasPicture>",
         escape(&surname),
         get(&ls, "PHOTO").is_some()
     );
@@ -630,14 +884,19 @@ pub fn graph_event_fields(ics: &[u8]) -> serde_json::Value {
         .iter()
         .filter(|l| l.name == "ATTENDEE")
         .map(|a| {
-            let response = match a.param("PARTSTAT").unwrap_or("").to_ascii_uppercase().as_str() {
+            let response = match a
+                .param("PARTSTAT")
+                .unwrap_or("")
+                .to_ascii_uppercase()
+                .as_str()
+            {
                 "ACCEPTED" => "accepted",
                 "TENTATIVE" => "tentativelyAccepted",
                 "DECLINED" => "declined",
                 _ => "notResponded",
             };
             json!({
-                "type": if a.param("ROLE") == Some("OPT-PARTICIPANT") { "optional" } else { "required" },
+                "type": attendee_kind(a),
                 "status": {"response": response, "time": "0001-01-01T00:00:00Z"},
                 "emailAddress": {"name": a.param("CN").unwrap_or(""), "address": address_of(a)},
             })
@@ -647,37 +906,90 @@ pub fn graph_event_fields(ics: &[u8]) -> serde_json::Value {
     let recurrence = if rule.is_empty() {
         serde_json::Value::Null
     } else {
-        let part = |k: &str| {
-            rule.split(';')
-                .filter_map(|p| p.split_once('='))
-                .find(|(n, _)| n.eq_ignore_ascii_case(k))
-                .map(|(_, v)| v.to_string())
-        };
-        let days: Vec<String> = part("BYDAY")
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|x| DAYS.iter().find(|(c, _)| x.ends_with(c)))
+        let r = parse_rule(&rule);
+        let days: Vec<String> = r
+            .days
+            .iter()
+            .filter_map(|i| DAYS.get(*i))
             .map(|(_, n)| n.to_ascii_lowercase())
             .collect();
         let start_date = dtstart
-            .map(|l| format!("{}-{}-{}", &l.value[0..4], &l.value[4..6], &l.value[6..8]))
+            .and_then(|l| local_date(&l.value))
             .unwrap_or_default();
-        let (kind, count) = match part("COUNT") {
-            Some(c) => ("numbered", c.parse::<u32>().unwrap_or(1)),
-            None => ("noEnd", 0),
+        let (kind, count, end_date) = match (&r.count, &r.until) {
+            (Some(c), _) => (
+                "numbered",
+                c.parse::<u32>().unwrap_or(1),
+                "0001-01-01".to_string(),
+            ),
+            (None, Some(u)) => (
+                "endDate",
+                0,
+                utc(u, offset)
+                    .and_then(|e| e.get(..10).map(str::to_string))
+                    .unwrap_or_default(),
+            ),
+            (None, None) => ("noEnd", 0, "0001-01-01".to_string()),
+        };
+        let num = |v: &Option<String>| v.as_deref().and_then(|d| d.parse::<u32>().ok());
+        let start_day = start_date.get(8..10).and_then(|d| d.parse::<u32>().ok());
+        let start_month = start_date.get(5..7).and_then(|m| m.parse::<u32>().ok());
+        let month = r.month.map(|m| m as u32).or(start_month).unwrap_or(0);
+        let day_of_month = num(&r.month_day).or(start_day).unwrap_or(0);
+        let (kind_name, month, day_of_month) = match (r.freq.as_str(), r.days.is_empty()) {
+            ("DAILY", _) => ("daily", 0, 0),
+            ("MONTHLY", false) => ("relativeMonthly", 0, 0),
+            ("MONTHLY", true) => ("absoluteMonthly", 0, day_of_month),
+            ("YEARLY", false) => ("relativeYearly", month, 0),
+            ("YEARLY", true) => ("absoluteYearly", month, day_of_month),
+            _ => ("weekly", 0, 0),
         };
         json!({
             "pattern": {
-                "type": match part("FREQ").as_deref() { Some("DAILY") => "daily", _ => "weekly" },
-                "interval": part("INTERVAL").and_then(|i| i.parse::<u32>().ok()).unwrap_or(1),
-                "daysOfWeek": days, "firstDayOfWeek": "monday", "index": "first",
-                "month": 0, "dayOfMonth": 0,
+                "type": kind_name,
+                "interval": r.interval.parse::<u32>().unwrap_or(1),
+                "daysOfWeek": days,
+                "firstDayOfWeek": r.week_start.and_then(|i| DAYS.get(i)).map_or("monday".to_string(), |(_, n)| n.to_ascii_lowercase()),
+                "index": index_name(r.setpos).to_ascii_lowercase(),
+                "month": month, "dayOfMonth": day_of_month,
             },
-            "range": {"type": kind, "startDate": start_date, "endDate": "0001-01-01",
+            "range": {"type": kind, "startDate": start_date, "endDate": end_date,
                 "numberOfOccurrences": count, "recurrenceTimeZone": value(ev, "X-MS-TIMEZONE")},
         })
     };
-    json!({
+    let mut extra = serde_json::Map::new();
+    if let Some(html) = get(ev, "X-ALT-DESC") {
+        extra.insert(
+            "body".into(),
+            json!({"contentType": "html", "content": html.value}),
+        );
+    }
+    if let Some(fb) = free_busy(ev) {
+        let show_as = match fb {
+            "OOF" => "oof".to_string(),
+            "NoData" => "unknown".to_string(),
+            "WorkingElsewhere" => "workingElsewhere".to_string(),
+            other => other.to_ascii_lowercase(),
+        };
+        extra.insert("showAs".into(), json!(show_as));
+    }
+    if get(ev, "X-MS-SENSITIVITY").is_some() {
+        extra.insert(
+            "sensitivity".into(),
+            json!(sensitivity(ev).to_ascii_lowercase()),
+        );
+    }
+    let cats = value(ev, "CATEGORIES");
+    if !cats.is_empty() {
+        let list: Vec<&str> = cats.split(',').map(str::trim).collect();
+        extra.insert("categories".into(), json!(list));
+    }
+    let reminder = value(ev, "X-MS-REMINDER-MINUTES");
+    if let Ok(m) = reminder.trim().parse::<i64>() {
+        extra.insert("isReminderOn".into(), json!(true));
+        extra.insert("reminderMinutesBeforeStart".into(), json!(m));
+    }
+    let mut out = json!({
         "start": {"dateTime": time("DTSTART"), "timeZone": "UTC"},
         "end": {"dateTime": time("DTEND"), "timeZone": "UTC"},
         "isAllDay": all_day,
@@ -686,7 +998,11 @@ pub fn graph_event_fields(ics: &[u8]) -> serde_json::Value {
         "attendees": attendees,
         "recurrence": recurrence,
         "type": if rule.is_empty() { "singleInstance" } else { "seriesMaster" },
-    })
+    });
+    if let Some(obj) = out.as_object_mut() {
+        obj.extend(extra);
+    }
+    out
 }
 
 /// A Graph `contact`'s phones by kind, postal addresses and notes (the caller adds names and
@@ -698,13 +1014,14 @@ pub fn graph_contact_fields(vcf: &[u8]) -> serde_json::Value {
     let mut home = Vec::new();
     let mut mobile = String::new();
     for p in ls.iter().filter(|l| l.name == "TEL") {
-        let t = types(p);
-        if t.iter().any(|t| t == "CELL") {
-            mobile = p.value.clone();
-        } else if t.iter().any(|t| t == "HOME") {
-            home.push(p.value.clone());
-        } else {
-            business.push(p.value.clone());
+        // Graph has fields for business, home and mobile numbers only; EWS's other slots
+        // (fax, pager, ...) do not show there.
+        match phone_key(p).as_str() {
+            "MobilePhone" => mobile = p.value.clone(),
+            "HomePhone" | "HomePhone2" => home.push(p.value.clone()),
+            "BusinessPhone" | "BusinessPhone2" => business.push(p.value.clone()),
+            _ if p.param("X-MS-KEY").is_none() => business.push(p.value.clone()),
+            _ => {}
         }
     }
     let mut v = json!({
@@ -729,13 +1046,61 @@ pub fn graph_contact_fields(vcf: &[u8]) -> serde_json::Value {
         .chars()
         .filter(char::is_ascii_digit)
         .collect();
-    if bday.len() >= 8 {
-        v["birthday"] = json!(format!(
-            "{}-{}-{}T11:59:00Z",
-            &bday[0..4],
-            &bday[4..6],
-            &bday[6..8]
-        ));
+    if let (Some(y), Some(m), Some(d)) = (bday.get(0..4), bday.get(4..6), bday.get(6..8)) {
+        v["birthday"] = json!(format!("{y}-{m}-{d}T11:59:00Z"));
+    }
+    // Fields the seed's vCards do not carry appear only where a contact has them.
+    let n = value(&ls, "N");
+    let parts: Vec<&str> = n.split(';').collect();
+    let mut extra = serde_json::Map::new();
+    for (key, i) in [("middleName", 2), ("title", 3), ("generation", 4)] {
+        if let Some(p) = parts.get(i).filter(|p| !p.trim().is_empty()) {
+            extra.insert(key.into(), json!(p.trim()));
+        }
+    }
+    for (key, prop) in [
+        ("nickName", "NICKNAME"),
+        ("initials", "X-MS-INITIALS"),
+        ("officeLocation", "X-MS-OFFICE-LOCATION"),
+        ("manager", "X-MS-MANAGER"),
+        ("assistantName", "X-MS-ASSISTANT"),
+        ("businessHomePage", "URL"),
+        ("fileAs", "X-MS-FILEAS"),
+    ] {
+        let val = value(&ls, prop);
+        if !val.is_empty() {
+            extra.insert(key.into(), json!(val));
+        }
+    }
+    let org = value(&ls, "ORG");
+    if let Some((company, department)) = org.split_once(';') {
+        if !department.trim().is_empty() {
+            extra.insert("companyName".into(), json!(company.trim()));
+            extra.insert("department".into(), json!(department.trim()));
+        }
+    }
+    let cats = value(&ls, "CATEGORIES");
+    if !cats.is_empty() {
+        let list: Vec<&str> = cats.split(',').map(str::trim).collect();
+        extra.insert("categories".into(), json!(list));
+    }
+    let ims: Vec<String> = ls
+        .iter()
+        .filter(|l| l.name == "X-MS-IMADDRESS")
+        .map(|l| l.value.clone())
+        .collect();
+    if !ims.is_empty() {
+        extra.insert("imAddresses".into(), json!(ims));
+    }
+    let mail: Vec<serde_json::Value> = emails(&ls)
+        .into_iter()
+        .map(|(_, name, address)| json!({"name": name, "address": address}))
+        .collect();
+    if !mail.is_empty() {
+        extra.insert("emailAddresses".into(), json!(mail));
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.extend(extra);
     }
     v
 }

@@ -9,7 +9,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
 use crate::mailbox::{self, FolderKind, ItemKind, ItemRef, Mailbox, MailboxError};
+use crate::restore::{self, CreateFaultRule, RestoredItem};
 use crate::tokens::TokenStore;
+use crate::upload::UploadSession;
 use crate::SimConfig;
 
 /// How Graph requests get throttled (429 with Retry-After).
@@ -59,6 +61,8 @@ pub struct Faults {
     /// EWS generates MimeContent from the stored properties on each GetItem; with this set the
     /// simulator, like Exchange, does not give the same bytes twice (a header differs).
     pub mime_varies: bool,
+    /// Answers for creates (EWS CreateItem, Graph POST of an item) by subject text.
+    pub create_faults: Vec<CreateFaultRule>,
 }
 
 /// Request counters. Endpoint keys look like `ews:SyncFolderItems`, `graph:messages.delta`,
@@ -77,6 +81,26 @@ pub struct Counters {
     pub server_busy: u64,
     /// Items created through EWS CreateItem.
     pub created_items: u64,
+    /// Items a restore operation created (EWS CreateItem, Graph POST), duplicates included.
+    pub restored_items: u64,
+    /// The same by path: "ews-mime", "ews-typed", "graph-json", "graph-mime".
+    pub created_by_via: BTreeMap<String, u64>,
+    /// Messages created as drafts (MSGFLAG_UNSENT set, or PR_MESSAGE_FLAGS not given).
+    pub drafts_created: u64,
+    /// Meeting invitations the server sent: one per attendee of each calendar item created
+    /// with invitations (EWS SendMeetingInvitations other than SendToNone, every Graph event).
+    pub invitations_sent: u64,
+    /// Items created into a folder that already held one with the same stamp or (messages)
+    /// the same Internet-Message-Id.
+    pub duplicates_created: u64,
+    /// Messages sent (EWS MessageDisposition SendOnly / SendAndSaveCopy).
+    pub messages_sent: u64,
+    /// Folders created (EWS CreateFolder/CreateFolderPath, Graph POST of a folder or calendar).
+    pub folders_created: u64,
+    /// Attachments added to existing items (Graph POST attachments, completed upload sessions).
+    pub attachments_added: u64,
+    /// Graph upload sessions created.
+    pub upload_sessions: u64,
     /// EWS requests whose X-AnchorMailbox was missing or did not match the impersonated mailbox.
     pub anchor_mismatches: u64,
     /// Per-item faults served (EWS response messages, Graph `$value` answers).
@@ -107,6 +131,10 @@ pub struct SimState {
     /// Per mailbox: when the last throttling answer went out and until when it asked to wait.
     backoff: Mutex<HashMap<String, (Instant, Instant)>>,
     pub tokens: TokenStore,
+    /// Roles of the tokens issued from now on.
+    graph_roles: Mutex<Vec<String>>,
+    /// Graph attachment upload sessions by the opaque id in their URL.
+    pub(crate) uploads: Mutex<HashMap<String, UploadSession>>,
 }
 
 /// Requests sent this soon after a throttling answer left were on their way before the client
@@ -138,7 +166,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl SimState {
     pub fn new(config: SimConfig, mailboxes: Vec<Mailbox>) -> SimState {
         let tokens = TokenStore::new(config.token_lifetime);
+        let graph_roles = Mutex::new(config.graph_roles.clone());
         SimState {
+            graph_roles,
+            uploads: Mutex::new(HashMap::new()),
             config,
             store: Mutex::new(
                 mailboxes
@@ -178,6 +209,30 @@ impl SimState {
 
     pub fn faults(&self) -> Faults {
         lock(&self.faults).clone()
+    }
+
+    pub fn graph_roles(&self) -> Vec<String> {
+        lock(&self.graph_roles).clone()
+    }
+
+    /// The fault for a create whose subject is `subject`, if a rule asks for one (and counts
+    /// it). Each rule answers `times` creates, then is gone.
+    pub fn take_create_fault(&self, mailbox: &str, subject: &str) -> Option<ItemFault> {
+        let mut f = lock(&self.faults);
+        let pos = f.create_faults.iter().position(|r| {
+            r.remaining > 0
+                && r.mailbox.eq_ignore_ascii_case(mailbox)
+                && subject.contains(&r.subject_contains)
+        })?;
+        let rule = f.create_faults.get_mut(pos)?;
+        rule.remaining -= 1;
+        let fault = rule.fault;
+        if rule.remaining == 0 {
+            f.create_faults.remove(pos);
+        }
+        drop(f);
+        self.bump(|c| c.item_faults += 1);
+        Some(fault)
     }
 
     pub fn count(&self, endpoint: &str, mailbox: Option<&str>) {
@@ -659,7 +714,6 @@ impl SimHandle {
         lock(&self.state.faults).mime_varies = on;
     }
 
-    /// Drops every queued per-item fault.
     /// Answers for the next follow-up requests of an item: GetItem of a series' changed
     /// occurrences (EWS), a contact's photo (Graph).
     pub fn fail_follow_ups(&self, address: &str, item: ItemRef, fault: ItemFault, times: usize) {
@@ -670,10 +724,63 @@ impl SimHandle {
             .extend(std::iter::repeat_n(fault, times));
     }
 
+    /// Drops every queued per-item and create fault.
     pub fn clear_item_faults(&self) {
         let mut f = lock(&self.state.faults);
         f.item_faults.clear();
         f.follow_up_faults.clear();
+        f.create_faults.clear();
+    }
+
+    /// The next `times` creates (EWS CreateItem, Graph POST of a message, event or contact) in
+    /// the mailbox whose subject (a contact's display name) contains `subject_contains` answer
+    /// with `fault` instead of creating the item. Cleared by [`SimHandle::clear_item_faults`].
+    pub fn fail_creates(
+        &self,
+        address: &str,
+        subject_contains: &str,
+        fault: ItemFault,
+        times: usize,
+    ) {
+        if times == 0 {
+            return;
+        }
+        lock(&self.state.faults)
+            .create_faults
+            .push(CreateFaultRule {
+                mailbox: address.to_ascii_lowercase(),
+                subject_contains: subject_contains.to_string(),
+                fault,
+                remaining: times,
+            });
+    }
+
+    /// Every item a restore created in the mailbox (EWS CreateItem, Graph POST), oldest first,
+    /// with what the server recorded about its creation.
+    pub fn restored(&self, address: &str) -> Vec<RestoredItem> {
+        self.with_mailbox(address, |mb| Ok(restore::restored_items(mb)))
+            .unwrap_or_default()
+    }
+
+    /// Every folder below the top of the store as a path of display names ("Inbox/Projects").
+    pub fn folder_paths(&self, address: &str) -> Vec<String> {
+        self.with_mailbox(address, |mb| {
+            let top = mb.well_known("msgfolderroot").map(|f| f.id.clone());
+            let mut paths: Vec<String> = mb
+                .folders
+                .values()
+                .filter(|f| top.as_ref().is_some_and(|t| mb.is_descendant(&f.id, t)))
+                .map(|f| restore::folder_path(mb, &f.id))
+                .collect();
+            paths.sort();
+            Ok(paths)
+        })
+        .unwrap_or_default()
+    }
+
+    /// The app roles of access tokens issued from now on (tokens issued before keep theirs).
+    pub fn set_graph_roles(&self, roles: Vec<String>) {
+        *lock(&self.state.graph_roles) = roles;
     }
 
     pub fn set_graph_throttle(&self, rule: Option<ThrottleRule>) {

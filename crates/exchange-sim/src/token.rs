@@ -86,7 +86,12 @@ pub async fn token_endpoint(
             "Invalid client secret provided.",
         );
     }
-    let (token, lifetime) = state.tokens.issue();
+    let roles = state.graph_roles();
+    let (token, lifetime) = state.tokens.issue(&crate::tokens::Claims {
+        tenant: &cfg.tenant,
+        app_id: &cfg.client_id,
+        roles: &roles,
+    });
     Json(json!({
         "token_type": "Bearer",
         "expires_in": lifetime.as_secs(),
