@@ -171,6 +171,16 @@ pub struct Outcome {
     pub detail: String,
 }
 
+/// How many outcomes of one kind (and, for skipped and failed ones, one reason) a target
+/// folder has in a job's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub target_path: String,
+    pub kind: OutcomeKind,
+    pub reason: String,
+    pub count: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedOutcome {
     pub id: i64,
@@ -520,6 +530,33 @@ impl Jobs {
                         target_path: row.try_get("target_path")?,
                         detail: row.try_get("detail")?,
                     },
+                })
+            })
+            .collect()
+    }
+
+    /// The report counted per target folder and outcome, skipped ones per reason: what a dry
+    /// run shows before the real run, and the summary of any job.
+    pub async fn tally(&self, job_id: i64) -> Result<Vec<Tally>> {
+        let rows = sqlx::query(
+            "SELECT target_path, outcome, \
+             CASE WHEN outcome IN ('skipped', 'failed') THEN detail ELSE '' END AS reason, \
+             COUNT(*) AS n FROM job_outcomes WHERE job_id = $1 \
+             GROUP BY target_path, outcome, reason ORDER BY target_path, outcome, reason",
+        )
+        .bind(job_id)
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let outcome: String = row.try_get("outcome")?;
+                Ok(Tally {
+                    target_path: row.try_get("target_path")?,
+                    kind: OutcomeKind::parse(&outcome).ok_or_else(|| {
+                        JobError::Inconsistent(format!("unknown outcome `{outcome}`"))
+                    })?,
+                    reason: row.try_get("reason")?,
+                    count: row.try_get("n")?,
                 })
             })
             .collect()

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::SourceError;
 use crate::ews::{EwsConfig, EwsSource};
 use crate::graph::{GraphConfig, GraphSource};
+use crate::restore::MailboxWriter;
 use crate::source::MailboxSource;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -51,26 +52,31 @@ impl ConnectionSettings {
     }
 }
 
-/// Builds the connector; `timeout` shortens HTTP timeouts (connection tests).
-pub fn build_source(
+/// The connector for a connection, before it is seen as a source or as a writer.
+enum Connector {
+    Ews(EwsSource),
+    Graph(GraphSource),
+}
+
+fn connector(
     settings: &ConnectionSettings,
     secret: &str,
     timeout: Option<std::time::Duration>,
-) -> Result<Arc<dyn MailboxSource>, SourceError> {
+) -> Result<Connector, SourceError> {
     Ok(match settings {
         ConnectionSettings::Ews { url, username } => {
             let mut c = EwsConfig::new(url, username, secret);
             if let Some(t) = timeout {
                 c.timeout = t;
             }
-            Arc::new(EwsSource::new(c)?)
+            Connector::Ews(EwsSource::new(c)?)
         }
         ConnectionSettings::Graph {
             tenant_id,
             client_id,
             graph_endpoint,
             token_endpoint,
-        } => Arc::new(GraphSource::new(graph_config(
+        } => Connector::Graph(GraphSource::new(graph_config(
             tenant_id,
             client_id,
             secret,
@@ -78,6 +84,30 @@ pub fn build_source(
             token_endpoint.as_deref(),
             timeout,
         ))?),
+    })
+}
+
+/// Builds the connector to sync from; `timeout` shortens HTTP timeouts (connection tests).
+pub fn build_source(
+    settings: &ConnectionSettings,
+    secret: &str,
+    timeout: Option<std::time::Duration>,
+) -> Result<Arc<dyn MailboxSource>, SourceError> {
+    Ok(match connector(settings, secret, timeout)? {
+        Connector::Ews(c) => Arc::new(c),
+        Connector::Graph(c) => Arc::new(c),
+    })
+}
+
+/// Builds the connector to restore through.
+pub fn build_writer(
+    settings: &ConnectionSettings,
+    secret: &str,
+    timeout: Option<std::time::Duration>,
+) -> Result<Arc<dyn MailboxWriter>, SourceError> {
+    Ok(match connector(settings, secret, timeout)? {
+        Connector::Ews(c) => Arc::new(c),
+        Connector::Graph(c) => Arc::new(c),
     })
 }
 

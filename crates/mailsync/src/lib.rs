@@ -6,6 +6,7 @@
 //! - [`target::SyncTarget`]: where the engine writes (the archive implements it).
 //! - [`connection`]: connection settings and the connector built from them; [`probe`]: the
 //!   step-by-step connection test.
+//! - [`restore`]: writing archived items back (folders, skip-existing, creation).
 //! - [`engine`]: incremental, resumable sync of one or many mailboxes, with run reports.
 
 // Tests may unwrap: a panic there is a test failure with a clear location.
@@ -18,12 +19,15 @@ pub mod error;
 pub mod ews;
 pub mod graph;
 pub mod probe;
+pub mod restore;
 pub mod source;
 pub mod target;
 pub mod well_known;
 pub use soapxml as xml;
 
-pub use connection::{build_source, graph_config, ConnectionKind, ConnectionSettings};
+pub use connection::{
+    build_source, build_writer, graph_config, ConnectionKind, ConnectionSettings,
+};
 pub use context::{MailboxCtx, RetryPolicy};
 pub use engine::{
     sync_mailbox, sync_mailboxes, MailboxJob, MailboxStatus, RunCounts, RunReport, SyncOptions,

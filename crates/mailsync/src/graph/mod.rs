@@ -264,6 +264,60 @@ impl GraphClient {
         serde_json::from_slice(&bytes).map_err(|e| SourceError::Protocol(format!("{url}: {e}")))
     }
 
+    /// One write (POST, PATCH, DELETE) with an optional JSON body, retried on throttling and
+    /// 5xx like a read. Returns the raw body of the 2xx answer.
+    pub async fn send_json(
+        &self,
+        mb: &MailboxCtx,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Vec<u8>, SourceError> {
+        mb.run(|| async {
+            let token = match self.access_token().await {
+                Ok(t) => t,
+                Err(SourceError::Transport(e)) => return Attempt::Transient(e),
+                Err(e) => return Attempt::Fail(e),
+            };
+            let mut req = self
+                .http
+                .request(method.clone(), url)
+                .bearer_auth(&token)
+                .header("Prefer", IMMUTABLE_IDS);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            self.classify(req.send().await, &token).await
+        })
+        .await
+    }
+
+    /// One chunk to an attachment upload session. The upload URL is pre-authenticated: it gets
+    /// no Authorization header (Microsoft: sending one may fail the upload with 401).
+    pub async fn put_upload_chunk(
+        &self,
+        mb: &MailboxCtx,
+        upload_url: &str,
+        start: u64,
+        total: u64,
+        chunk: &[u8],
+    ) -> Result<Vec<u8>, SourceError> {
+        let end = start + chunk.len() as u64 - 1;
+        let body = chunk.to_vec();
+        mb.run(|| async {
+            let sent = self
+                .http
+                .put(upload_url)
+                .header("Content-Range", format!("bytes {start}-{end}/{total}"))
+                .header("Content-Type", "application/octet-stream")
+                .body(body.clone())
+                .send()
+                .await;
+            self.classify(sent, "").await
+        })
+        .await
+    }
+
     /// One `$batch` POST of GET sub-requests (relative URLs), retried as a whole only when the
     /// envelope itself fails.
     pub async fn batch_get(

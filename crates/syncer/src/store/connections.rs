@@ -144,6 +144,16 @@ impl SyncStore {
         Ok(build_source(&view.settings, &secret, None)?)
     }
 
+    /// A writer for the connection, to restore through.
+    pub async fn writer_for(&self, id: i64) -> Result<Arc<dyn mailsync::restore::MailboxWriter>> {
+        let view = self
+            .connection(id)
+            .await?
+            .ok_or(SyncerError::UnknownConnection(id))?;
+        let secret = self.connection_secret(id).await?;
+        Ok(mailsync::build_writer(&view.settings, &secret, None)?)
+    }
+
     /// Tests a saved connection with its stored secret.
     pub async fn test_connection(
         &self,

@@ -1,0 +1,431 @@
+//! Restore through Microsoft Graph: mail folders by `childFolders`, calendars and contact
+//! folders by their own collections, messages created from JSON with PR_MESSAGE_FLAGS (the
+//! only way Graph makes a message that is not a draft), attachments added afterwards (an
+//! upload session above 3 MB), events and contacts from the stored record.
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::compose::{graph_file_attachment, ComposedAttachment};
+use super::{
+    graph_contact, graph_event, graph_message, graph_stamp_id, FolderContents, MailboxWriter,
+    RestoreItem, TargetFolder, WriteAccess,
+};
+use crate::context::MailboxCtx;
+use crate::error::SourceError;
+use crate::graph::{path_segment, GraphSource};
+use crate::source::FolderKind;
+
+/// Graph's default calendar and contacts folder, addressed by their own paths.
+const DEFAULT: &str = "default";
+/// Larger attachments need an upload session (Graph's limit for one request is 4 MB in all).
+const SMALL_ATTACHMENT: usize = 3 * 1024 * 1024;
+/// Upload-session chunks must be multiples of 320 KiB; ten of them stay under 4 MB.
+const UPLOAD_CHUNK: usize = 10 * 320 * 1024;
+const LIST_PAGE: u32 = 500;
+
+/// Percent-encodes a query value (spaces, quotes and braces of OData filters included).
+fn query_value(v: &str) -> String {
+    path_segment(v)
+}
+
+fn odata_string(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
+}
+
+impl GraphSource {
+    fn user(&self, mb: &MailboxCtx) -> String {
+        format!(
+            "{}/users/{}",
+            self.client().config().graph_base,
+            path_segment(&mb.address)
+        )
+    }
+
+    async fn post(&self, mb: &MailboxCtx, url: &str, body: &Value) -> Result<Value, SourceError> {
+        let bytes = self
+            .client()
+            .send_json(mb, Method::POST, url, Some(body))
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|e| SourceError::Protocol(format!("{url}: {e}")))
+    }
+
+    /// Every entry of a collection, following `@odata.nextLink`.
+    async fn list_all(&self, mb: &MailboxCtx, first: String) -> Result<Vec<Value>, SourceError> {
+        let mut out = Vec::new();
+        let mut next = Some(first);
+        let mut pages = 0u32;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > 100_000 {
+                return Err(SourceError::Protocol("a listing that never ends".into()));
+            }
+            let page = self.client().get_json(mb, &url, None).await?;
+            if let Some(values) = page.get("value").and_then(Value::as_array) {
+                out.extend(values.iter().cloned());
+            }
+            next = page
+                .get("@odata.nextLink")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+        }
+        Ok(out)
+    }
+
+    /// Where items of a folder are listed and created.
+    fn items_url(&self, mb: &MailboxCtx, folder: &TargetFolder) -> String {
+        let user = self.user(mb);
+        let id = path_segment(&folder.id);
+        match (folder.kind, folder.id.as_str()) {
+            (FolderKind::Mail, _) => format!("{user}/mailFolders/{id}/messages"),
+            (FolderKind::Calendar, DEFAULT) => format!("{user}/calendar/events"),
+            (FolderKind::Calendar, _) => format!("{user}/calendars/{id}/events"),
+            (FolderKind::Contacts, DEFAULT) => format!("{user}/contacts"),
+            (FolderKind::Contacts, _) => format!("{user}/contactFolders/{id}/contacts"),
+        }
+    }
+
+    /// Where the children of a folder are listed and created, and the name field they use.
+    fn children_url(&self, mb: &MailboxCtx, parent: &TargetFolder) -> (String, &'static str) {
+        let user = self.user(mb);
+        let id = path_segment(&parent.id);
+        match (parent.kind, parent.id.as_str()) {
+            (FolderKind::Mail, _) => (
+                format!("{user}/mailFolders/{id}/childFolders"),
+                "displayName",
+            ),
+            // Calendars do not nest in Graph: every calendar is one of the mailbox's calendars.
+            (FolderKind::Calendar, _) => (format!("{user}/calendars"), "name"),
+            (FolderKind::Contacts, DEFAULT) => (format!("{user}/contactFolders"), "displayName"),
+            (FolderKind::Contacts, _) => (
+                format!("{user}/contactFolders/{id}/childFolders"),
+                "displayName",
+            ),
+        }
+    }
+
+    async fn add_attachment(
+        &self,
+        mb: &MailboxCtx,
+        message_url: &str,
+        a: &ComposedAttachment,
+    ) -> Result<(), SourceError> {
+        if a.bytes.len() <= SMALL_ATTACHMENT {
+            self.post(
+                mb,
+                &format!("{message_url}/attachments"),
+                &graph_file_attachment(a),
+            )
+            .await?;
+            return Ok(());
+        }
+        let mut item = json!({
+            "attachmentType": "file",
+            "name": a.name,
+            "size": a.bytes.len(),
+            "contentType": a.content_type,
+            "isInline": a.is_inline,
+        });
+        if let Some(id) = &a.content_id {
+            item["contentId"] = json!(id);
+        }
+        let session = self
+            .post(
+                mb,
+                &format!("{message_url}/attachments/createUploadSession"),
+                &json!({"AttachmentItem": item}),
+            )
+            .await?;
+        let upload = session
+            .get("uploadUrl")
+            .and_then(Value::as_str)
+            .ok_or_else(|| SourceError::Protocol("upload session without uploadUrl".into()))?
+            .to_owned();
+        let total = a.bytes.len() as u64;
+        let mut start = 0usize;
+        for chunk in a.bytes.chunks(UPLOAD_CHUNK) {
+            self.client()
+                .put_upload_chunk(mb, &upload, start as u64, total, chunk)
+                .await?;
+            start += chunk.len();
+        }
+        Ok(())
+    }
+}
+
+/// The application permissions in an access token's `roles` claim. The token is a JWT; its
+/// signature is Graph's business, the claims are what the app was granted.
+pub fn token_roles(token: &str) -> Vec<String> {
+    let Some(payload) = token.split('.').nth(1) else {
+        return Vec::new();
+    };
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')) else {
+        return Vec::new();
+    };
+    serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| {
+            v.get("roles").and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+fn grant_hint(role: &str) -> String {
+    format!(
+        "The app lacks the application permission {role}: add it in the Microsoft Entra admin \
+         center (App registrations, the app, API permissions, Microsoft Graph, Application \
+         permissions) and grant admin consent."
+    )
+}
+
+#[async_trait]
+impl MailboxWriter for GraphSource {
+    fn protocol(&self) -> &'static str {
+        "graph"
+    }
+
+    async fn write_access(&self, mb: &MailboxCtx) -> Result<WriteAccess, SourceError> {
+        let token = self.client().access_token().await?;
+        let roles = token_roles(&token);
+        let has = |r: &str| roles.iter().any(|x| x.eq_ignore_ascii_case(r));
+        let mut access = WriteAccess {
+            mail: has("Mail.ReadWrite"),
+            calendar: has("Calendars.ReadWrite"),
+            contacts: has("Contacts.ReadWrite"),
+            missing: Vec::new(),
+        };
+        for (granted, role) in [
+            (access.mail, "Mail.ReadWrite"),
+            (access.calendar, "Calendars.ReadWrite"),
+            (access.contacts, "Contacts.ReadWrite"),
+        ] {
+            if !granted {
+                access.missing.push(grant_hint(role));
+            }
+        }
+        // The permission is tenant-wide; an application access policy may still keep the app
+        // out of this one mailbox.
+        let probe = format!("{}/mailFolders/inbox?$select=id", self.user(mb));
+        match self.client().get_json(mb, &probe, None).await {
+            Ok(_) => {}
+            Err(SourceError::AccessDenied(why)) => {
+                access.mail = false;
+                access.calendar = false;
+                access.contacts = false;
+                access.missing.push(format!(
+                    "The app may not open {} ({why}): an application access policy or \
+                     RBAC for Applications scope in Exchange Online leaves it out.",
+                    mb.address
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(access)
+    }
+
+    async fn top_folder(
+        &self,
+        _mb: &MailboxCtx,
+        kind: FolderKind,
+    ) -> Result<TargetFolder, SourceError> {
+        let id = match kind {
+            FolderKind::Mail => "msgfolderroot",
+            FolderKind::Calendar | FolderKind::Contacts => DEFAULT,
+        };
+        Ok(TargetFolder {
+            id: id.into(),
+            kind,
+        })
+    }
+
+    async fn child_folder(
+        &self,
+        mb: &MailboxCtx,
+        parent: &TargetFolder,
+        name: &str,
+    ) -> Result<Option<TargetFolder>, SourceError> {
+        let (url, field) = self.children_url(mb, parent);
+        let wanted = name.trim();
+        let filter = query_value(&format!("{field} eq {}", odata_string(wanted)));
+        let first = format!("{url}?$filter={filter}&$top={LIST_PAGE}");
+        let found = self.list_all(mb, first).await?;
+        // Compared here too: the server's filter decides what comes back, not what matches.
+        Ok(found
+            .iter()
+            .find(|f| {
+                f.get(field)
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(wanted))
+            })
+            .and_then(|f| f.get("id").and_then(Value::as_str))
+            .map(|id| TargetFolder {
+                id: id.to_owned(),
+                kind: parent.kind,
+            }))
+    }
+
+    async fn create_folders(
+        &self,
+        mb: &MailboxCtx,
+        parent: &TargetFolder,
+        names: &[String],
+    ) -> Result<TargetFolder, SourceError> {
+        let mut at = parent.clone();
+        // Calendars are flat: a path becomes one calendar named after its last part.
+        let names: Vec<String> = if parent.kind == FolderKind::Calendar {
+            names.last().cloned().into_iter().collect()
+        } else {
+            names.to_vec()
+        };
+        for name in &names {
+            let (url, field) = self.children_url(mb, &at);
+            let created = self.post(mb, &url, &json!({ field: name.trim() })).await;
+            at = match created {
+                Ok(v) => TargetFolder {
+                    id: v
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| SourceError::Protocol("created folder without id".into()))?
+                        .to_owned(),
+                    kind: parent.kind,
+                },
+                // Made in the meantime (or by an earlier, interrupted run): use it.
+                Err(SourceError::Server { code, .. }) if code == "ErrorFolderExists" => {
+                    self.child_folder(mb, &at, name).await?.ok_or_else(|| {
+                        SourceError::Protocol(format!(
+                            "the server says {name} exists but does not list it"
+                        ))
+                    })?
+                }
+                Err(e) => return Err(e),
+            };
+        }
+        Ok(at)
+    }
+
+    async fn contents(
+        &self,
+        mb: &MailboxCtx,
+        folder: &TargetFolder,
+    ) -> Result<FolderContents, SourceError> {
+        let select = match folder.kind {
+            FolderKind::Mail => "id,internetMessageId",
+            FolderKind::Calendar | FolderKind::Contacts => "id",
+        };
+        let expand = query_value(&format!(
+            "singleValueExtendedProperties($filter=id eq {})",
+            odata_string(&graph_stamp_id())
+        ));
+        let first = format!(
+            "{}?$select={select}&$expand={expand}&$top={LIST_PAGE}",
+            self.items_url(mb, folder)
+        );
+        let mut out = FolderContents::default();
+        let stamp_id = graph_stamp_id();
+        for item in self.list_all(mb, first).await? {
+            let Some(id) = item.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            if let Some(mid) = item.get("internetMessageId").and_then(Value::as_str) {
+                if !mid.trim().is_empty() {
+                    out.message_ids
+                        .insert(super::normalise_message_id(mid), id.to_owned());
+                }
+            }
+            let props = item
+                .get("singleValueExtendedProperties")
+                .and_then(Value::as_array);
+            for p in props.into_iter().flatten() {
+                let ours = p
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|i| i.eq_ignore_ascii_case(&stamp_id));
+                if let (true, Some(v)) = (ours, p.get("value").and_then(Value::as_str)) {
+                    out.stamps.insert(v.to_owned(), id.to_owned());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create(
+        &self,
+        mb: &MailboxCtx,
+        folder: &TargetFolder,
+        item: &RestoreItem,
+    ) -> Result<String, SourceError> {
+        let url = self.items_url(mb, folder);
+        let id_of = |v: &Value| {
+            v.get("id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| SourceError::Protocol("created item without id".into()))
+        };
+        match (item.kind, &item.record) {
+            (FolderKind::Mail, _) => {
+                let composed = graph_message(
+                    &item.content,
+                    &item.stamp,
+                    item.is_read,
+                    item.received_at,
+                    item.sent_at,
+                )
+                .ok_or_else(|| SourceError::Server {
+                    code: "UnreadableMime".into(),
+                    message: "the archived message cannot be read as MIME".into(),
+                })?;
+                let created = self.post(mb, &url, &composed.message).await?;
+                let id = id_of(&created)?;
+                let message_url = format!("{}/messages/{}", self.user(mb), path_segment(&id));
+                for a in &composed.attachments {
+                    if let Err(e) = self.add_attachment(mb, &message_url, a).await {
+                        // Half a message would be skipped as restored by the next run: take it
+                        // away so that run creates it whole.
+                        let _ = self
+                            .client()
+                            .send_json(mb, Method::DELETE, &message_url, None)
+                            .await;
+                        return Err(e);
+                    }
+                }
+                Ok(id)
+            }
+            (FolderKind::Calendar, Some(pim::Record::Event(e))) => {
+                id_of(&self.post(mb, &url, &graph_event(e, &item.stamp)).await?)
+            }
+            (FolderKind::Contacts, Some(pim::Record::Contact(c))) => {
+                id_of(&self.post(mb, &url, &graph_contact(c, &item.stamp)).await?)
+            }
+            _ => Err(SourceError::Server {
+                code: "NoStoredProperties".into(),
+                message: "the archive holds no properties for this item, so it cannot be \
+                          created through Graph"
+                    .into(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_read_from_the_token_claims() {
+        let payload = URL_SAFE_NO_PAD.encode(
+            br#"{"aud":"https://graph.microsoft.com","roles":["Mail.ReadWrite","Contacts.Read"]}"#,
+        );
+        let token = format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln");
+        assert_eq!(token_roles(&token), vec!["Mail.ReadWrite", "Contacts.Read"]);
+        assert!(token_roles("not-a-jwt").is_empty());
+        assert!(token_roles("a.!!!.c").is_empty());
+    }
+}

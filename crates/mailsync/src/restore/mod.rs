@@ -1,0 +1,203 @@
+//! Writing archived items back into a mailbox: what a restore needs of a connector.
+//!
+//! Both connectors implement [`MailboxWriter`]: find or create the target folders, list what a
+//! folder already holds (so nothing is created twice), and create one item. Every item we
+//! create carries our own named property ([`STAMP_GUID`], [`STAMP_NAME`]) holding its archive
+//! identity; the listing reads it back, and the Internet-Message-Id as a fallback for mail that
+//! is there from before the restore (never deleted, or restored by another tool).
+//!
+//! Throttling and server-busy answers are obeyed by the same retry loop the sync uses
+//! ([`MailboxCtx::run`]).
+
+mod compose;
+mod ews;
+mod graph;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::context::MailboxCtx;
+use crate::error::SourceError;
+use crate::source::FolderKind;
+
+pub use compose::{graph_contact, graph_event, graph_message, ComposedMessage};
+
+/// The property set of our stamp: a GUID of our own, so no other application's property clashes.
+pub const STAMP_GUID: &str = "c3f9a6e2-1b4d-4e8a-9f27-5a0d3c6b7e81";
+pub const STAMP_NAME: &str = "SRSourceItem";
+
+/// Graph's id of the stamp property, as `singleValueExtendedProperties` name it.
+pub fn graph_stamp_id() -> String {
+    format!("String {{{STAMP_GUID}}} Name {STAMP_NAME}")
+}
+
+/// A folder of the target mailbox, as the connector addresses it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TargetFolder {
+    /// The server's id; for Graph's default calendar and contacts a fixed name ("calendar").
+    pub id: String,
+    pub kind: FolderKind,
+}
+
+/// Why an item counts as already in its target folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlreadyThere {
+    /// An item carrying our stamp for this archive item: restored before.
+    Restored,
+    /// A message with the same Internet-Message-Id.
+    SameMessageId,
+}
+
+/// What a target folder holds, as far as skip-existing needs it.
+#[derive(Debug, Clone, Default)]
+pub struct FolderContents {
+    /// Our stamp value -> the item's id.
+    pub stamps: HashMap<String, String>,
+    /// Internet-Message-Id (angle brackets as the server gives them) -> the item's id.
+    pub message_ids: HashMap<String, String>,
+}
+
+impl FolderContents {
+    pub fn find(&self, stamp: &str, message_id: Option<&str>) -> Option<AlreadyThere> {
+        if self.stamps.contains_key(stamp) {
+            return Some(AlreadyThere::Restored);
+        }
+        let id = message_id.map(normalise_message_id)?;
+        self.message_ids
+            .contains_key(&id)
+            .then_some(AlreadyThere::SameMessageId)
+    }
+
+    /// Notes an item just created, so a second copy of it in the same run is skipped too.
+    pub fn add(&mut self, stamp: &str, message_id: Option<&str>, id: &str) {
+        self.stamps.insert(stamp.to_owned(), id.to_owned());
+        if let Some(m) = message_id {
+            self.message_ids
+                .insert(normalise_message_id(m), id.to_owned());
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.stamps.len().max(self.message_ids.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stamps.is_empty() && self.message_ids.is_empty()
+    }
+}
+
+/// `<Abc@Host>` and `abc@host` name the same message: servers differ in the brackets they keep.
+pub fn normalise_message_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_ascii_lowercase()
+}
+
+/// One item to write, as the archive holds it.
+#[derive(Debug, Clone)]
+pub struct RestoreItem {
+    /// Our stamp: the archive's identity of the item.
+    pub stamp: String,
+    pub kind: FolderKind,
+    /// The archived content (MIME, ICS or vCard).
+    pub content: Vec<u8>,
+    /// A calendar item's or contact's stored properties: what typed creation writes.
+    pub record: Option<pim::Record>,
+    pub is_read: bool,
+    pub message_id: Option<String>,
+    /// When it was received (PR_MESSAGE_DELIVERY_TIME) and sent (PR_CLIENT_SUBMIT_TIME).
+    pub received_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// What the connection may do in the target mailbox, for restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteAccess {
+    pub mail: bool,
+    pub calendar: bool,
+    pub contacts: bool,
+    /// Where an administrator grants what is missing (empty when nothing is).
+    pub missing: Vec<String>,
+}
+
+impl WriteAccess {
+    pub fn allows(&self, kind: FolderKind) -> bool {
+        match kind {
+            FolderKind::Mail => self.mail,
+            FolderKind::Calendar => self.calendar,
+            FolderKind::Contacts => self.contacts,
+        }
+    }
+}
+
+/// Writes into one mailbox of a server. All calls name the mailbox by its context.
+#[async_trait]
+pub trait MailboxWriter: Send + Sync {
+    fn protocol(&self) -> &'static str;
+
+    /// What may be written into the mailbox. Fails only when the question cannot be asked
+    /// (the server is unreachable); a refusal is an answer with `missing` set.
+    async fn write_access(&self, mb: &MailboxCtx) -> Result<WriteAccess, SourceError>;
+
+    /// The mailbox's standard folder for a kind: the top of the mail tree (the parent of
+    /// Inbox), the default calendar, the default contacts folder.
+    async fn top_folder(
+        &self,
+        mb: &MailboxCtx,
+        kind: FolderKind,
+    ) -> Result<TargetFolder, SourceError>;
+
+    /// The child of `parent` with this display name (compared without regard to case).
+    async fn child_folder(
+        &self,
+        mb: &MailboxCtx,
+        parent: &TargetFolder,
+        name: &str,
+    ) -> Result<Option<TargetFolder>, SourceError>;
+
+    /// Creates `names` as a chain below `parent` (a folder that exists already along the way is
+    /// used as it is) and returns the last one.
+    async fn create_folders(
+        &self,
+        mb: &MailboxCtx,
+        parent: &TargetFolder,
+        names: &[String],
+    ) -> Result<TargetFolder, SourceError>;
+
+    /// Our stamps and the Internet-Message-Ids of what the folder holds.
+    async fn contents(
+        &self,
+        mb: &MailboxCtx,
+        folder: &TargetFolder,
+    ) -> Result<FolderContents, SourceError>;
+
+    /// Creates the item, saved and never sent, not a draft, read state as given, carrying its
+    /// stamp. Returns the new item's id.
+    async fn create(
+        &self,
+        mb: &MailboxCtx,
+        folder: &TargetFolder,
+        item: &RestoreItem,
+    ) -> Result<String, SourceError>;
+}
+
+/// Folder names Exchange refuses or that would nest where a person did not mean it to.
+pub fn check_folder_name(name: &str) -> Result<(), String> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err("The folder name is empty.".into());
+    }
+    if trimmed.contains('/') || trimmed.contains('\\') {
+        return Err(format!(
+            "The folder name \u{201c}{trimmed}\u{201d} contains a slash; choose a name without / or \\."
+        ));
+    }
+    if trimmed.chars().count() > 255 {
+        return Err("The folder name is longer than the 255 characters Exchange allows.".into());
+    }
+    Ok(())
+}
