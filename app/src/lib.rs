@@ -23,6 +23,7 @@ use pages::admin::explorer::{
 };
 use pages::admin::export::NewExportPage;
 use pages::admin::jobs::JobsPage;
+use pages::admin::restore::NewRestorePage;
 use pages::admin::roles::RolesPage;
 use pages::admin::tasks::TasksPage;
 use pages::admin::users::UsersPage;
@@ -82,6 +83,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/mailbox/changes") view=ChangesPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/jobs") view=JobsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/export") view=NewExportPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/restore") view=NewRestorePage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

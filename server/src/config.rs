@@ -96,13 +96,20 @@ pub struct WorkerSettings {
     pub sign_in_attempts: u32,
     /// How long that lock-out lasts.
     pub sign_in_lockout_minutes: u64,
-    /// Background jobs (exports) this node runs at the same time; 0 runs none here.
+    /// Background jobs (exports, restores) this node runs at the same time; 0 runs none here.
     pub job_workers: usize,
+    /// How long a job worker's claim lasts without a heartbeat: a worker that dies leaves its
+    /// job to another after this long.
+    pub job_lease_secs: u64,
     /// An export file is stored, and can be downloaded, in parts of this many MB.
     pub export_part_mb: u64,
 }
 
 impl WorkerSettings {
+    pub fn job_lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.job_lease_secs)
+    }
+
     pub fn lease(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.lease_secs)
     }
@@ -156,6 +163,7 @@ index_writer_mb = 64
 sign_in_attempts = 5
 sign_in_lockout_minutes = 15
 job_workers = 1
+job_lease_secs = 60
 export_part_mb = 256
 
 [sso]
@@ -247,7 +255,7 @@ impl Settings {
             ));
         }
         let w = &self.worker;
-        let ranges: [(&str, u64, u64, u64); 10] = [
+        let ranges: [(&str, u64, u64, u64); 11] = [
             ("worker.lease_secs", w.lease_secs, 30, 86_400),
             ("worker.tick_secs", w.tick_secs, 1, 3_600),
             (
@@ -287,6 +295,7 @@ impl Settings {
                 1_440,
             ),
             ("worker.job_workers", w.job_workers as u64, 0, 16),
+            ("worker.job_lease_secs", w.job_lease_secs, 2, 3_600),
             ("worker.export_part_mb", w.export_part_mb, 1, 4_096),
         ];
         for (key, value, low, high) in ranges {

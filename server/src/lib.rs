@@ -123,10 +123,21 @@ pub fn exporter_on(settings: &Settings, db: &Database, archive: &Archive) -> rec
     )
 }
 
+/// Restores write through the sync connections.
+pub fn restorer_on(db: &Database, archive: &Archive, sync: &SyncService) -> recovery::Restorer {
+    recovery::Restorer::new(
+        archive.clone(),
+        jobs::Jobs::new(db.clone()),
+        sync.store().clone(),
+    )
+}
+
 /// This node's job workers; an idle one stops when `stop` turns true.
 fn spawn_job_workers(
     count: usize,
+    lease: Duration,
     exporter: &recovery::Exporter,
+    restorer: &recovery::Restorer,
     stop: &tokio::sync::watch::Sender<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned());
@@ -135,7 +146,9 @@ fn spawn_job_workers(
             let worker = recovery::Worker::new(
                 format!("{host}:{}:jobs-{n}", std::process::id()),
                 exporter.clone(),
-            );
+            )
+            .with_restorer(restorer.clone())
+            .with_lease(lease);
             tokio::spawn(worker.run(stop.subscribe()))
         })
         .collect()
@@ -224,8 +237,15 @@ impl Application {
         spawn_backfill(archive.clone());
         let worker = sync.spawn();
         let exporter = exporter_on(settings, &db, &archive);
+        let restorer = restorer_on(&db, &archive, &sync);
         let (stop_jobs, _) = tokio::sync::watch::channel(false);
-        let job_workers = spawn_job_workers(settings.worker.job_workers, &exporter, &stop_jobs);
+        let job_workers = spawn_job_workers(
+            settings.worker.job_workers,
+            settings.worker.job_lease(),
+            &exporter,
+            &restorer,
+            &stop_jobs,
+        );
         let sso = sso_setup(settings, &db)?;
         let ctx = AppContext {
             sso_label: sso.as_ref().map(|_| settings.sso.provider_name.clone()),
@@ -236,6 +256,7 @@ impl Application {
                 search,
                 sync.clone(),
                 exporter,
+                restorer,
             ),
             throttle: Arc::new(SignInThrottle::new(
                 settings.worker.sign_in_attempts,
@@ -312,7 +333,10 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
     #[cfg(unix)]
     let signals = {
         use tokio::signal::unix::{signal, SignalKind};
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
     };
     async move {
         #[cfg(unix)]

@@ -76,10 +76,47 @@ enum Command {
         format: cli::export::Format,
         /// Only these kinds (repeatable); all when absent.
         #[arg(long, value_enum)]
-        only: Vec<cli::export::Kind>,
+        only: Vec<cli::jobs::Kind>,
         /// The zip to write (must not exist yet).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Restore a mailbox, a folder (with its subfolders) or a snapshot into a mailbox through
+    /// its sync connection: a dry run first (its report is printed), then the restore. Nothing
+    /// already in a folder is created again. Both runs are jobs on the portal's Jobs screen.
+    Restore {
+        /// The archived mailbox, e.g. alice@example.com.
+        #[arg(long, required_unless_present = "resume")]
+        mailbox: Option<String>,
+        /// Only this folder and those below it, e.g. "Inbox/Projects".
+        #[arg(long)]
+        folder: Option<String>,
+        /// A snapshot's id (its mailbox as of its instant).
+        #[arg(long, conflicts_with = "at")]
+        snapshot: Option<i64>,
+        /// The mailbox as it was at this instant (UTC), e.g. 2026-03-01T14:00.
+        #[arg(long)]
+        at: Option<String>,
+        /// Only these kinds (repeatable); all when absent.
+        #[arg(long, value_enum)]
+        only: Vec<cli::jobs::Kind>,
+        /// The mailbox to restore into; the archived mailbox's owner when absent.
+        #[arg(long)]
+        into: Option<String>,
+        /// The server connection to write through; the one of the sync task that reaches the
+        /// target mailbox when absent.
+        #[arg(long)]
+        connection: Option<i64>,
+        /// Into a new folder of this name (the folder tree below it) instead of the original
+        /// folders.
+        #[arg(long)]
+        new_folder: Option<String>,
+        /// Stop after the dry run.
+        #[arg(long)]
+        dry_run: bool,
+        /// Take over the restore job of this id, left running by a worker that died.
+        #[arg(long, conflicts_with_all = ["mailbox", "folder", "snapshot", "at", "into", "connection", "new_folder", "dry_run"])]
+        resume: Option<i64>,
     },
     /// Search the archive (all mailboxes, or those named), as the index was last committed; works
     /// while the portal runs.
@@ -215,13 +252,46 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             cli::export::run_export(
                 &settings,
                 cli::export::ExportArgs {
-                    mailbox,
-                    folder,
-                    snapshot,
-                    at,
+                    taken: cli::jobs::Taken {
+                        mailbox,
+                        folder,
+                        snapshot,
+                        at,
+                        only,
+                    },
                     format,
-                    only,
                     out,
+                },
+            )
+            .await
+        }
+        Command::Restore {
+            mailbox,
+            folder,
+            snapshot,
+            at,
+            only,
+            into,
+            connection,
+            new_folder,
+            dry_run,
+            resume,
+        } => {
+            cli::restore::run_restore(
+                &settings,
+                cli::restore::RestoreArgs {
+                    taken: cli::jobs::Taken {
+                        mailbox: mailbox.unwrap_or_default(),
+                        folder,
+                        snapshot,
+                        at,
+                        only,
+                    },
+                    into,
+                    connection,
+                    new_folder,
+                    dry_run,
+                    resume,
                 },
             )
             .await

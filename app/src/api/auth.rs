@@ -20,7 +20,7 @@ pub struct SignedInUser {
 pub const ADMIN_SCREENS: [(&str, &str, &str); 7] = [
     ("sync_tasks", "/admin/tasks", "Sync tasks"),
     ("browse_mail", "/admin/mailboxes", "Mailboxes"),
-    ("export", "/admin/jobs", "Jobs"),
+    ("jobs", "/admin/jobs", "Jobs"),
     ("connections", "/admin/connections", "Server connections"),
     ("users", "/admin/users", "Users"),
     ("roles", "/admin/roles", "Roles"),
@@ -28,7 +28,11 @@ pub const ADMIN_SCREENS: [(&str, &str, &str); 7] = [
 ];
 
 impl SignedInUser {
+    /// `jobs` is the Jobs screen: held with `export` or `restore`.
     pub fn holds(&self, permission: &str) -> bool {
+        if permission == "jobs" {
+            return self.holds("export") || self.holds("restore");
+        }
         self.permissions.iter().any(|p| p == permission)
     }
 

@@ -52,6 +52,7 @@ pub struct ExplorerView {
     pub can_snapshot: bool,
     pub can_browse_calendars: bool,
     pub can_export: bool,
+    pub can_restore: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +94,7 @@ pub struct SnapshotsScreen {
     pub selections: Vec<SelectionView>,
     pub can_browse_calendars: bool,
     pub can_export: bool,
+    pub can_restore: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,6 +213,7 @@ pub async fn explorer_overview(mailbox: i64, at: Option<String>) -> Result<Explo
         can_snapshot: caller.holds(access::Permission::Snapshots),
         can_browse_calendars: caller.holds(access::Permission::BrowseCalendars),
         can_export: caller.holds(access::Permission::Export),
+        can_restore: caller.holds(access::Permission::Restore),
     })
 }
 
@@ -318,6 +321,7 @@ pub async fn explorer_snapshots(mailbox: i64) -> Result<SnapshotsScreen, ApiErro
         selections: selections.iter().map(ssr::selection_view).collect(),
         can_browse_calendars: caller.holds(access::Permission::BrowseCalendars),
         can_export: caller.holds(access::Permission::Export),
+        can_restore: caller.holds(access::Permission::Restore),
     })
 }
 

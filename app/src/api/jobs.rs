@@ -1,6 +1,7 @@
-//! Background jobs as the jobs screen shows them: exports with their progress, rate, time left,
-//! report and file; starting an export of a mailbox, folder, snapshot or selection; cancel.
-//! Everything needs the `export` permission, within its scope.
+//! Background jobs as the jobs screen shows them: exports and restores with their progress,
+//! rate, time left, report and file; starting an export of a mailbox, folder, snapshot or
+//! selection; cancel. Exports need the `export` permission, restores `restore`, each within its
+//! scope (restores are started from `api::restore`).
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,18 @@ pub struct JobView {
     pub error: Option<String>,
     pub cancel_requested: bool,
     pub file: Option<JobFileView>,
+    /// A restore's target mailbox and whether it is a dry run (None for an export).
+    pub restore: Option<RestoreJobView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreJobView {
+    pub target: String,
+    /// The target is not the source mailbox's owner: shown prominently.
+    pub elsewhere: bool,
+    pub dry_run: bool,
+    /// Folders created (in a dry run: that would be).
+    pub folders_created: Vec<String>,
 }
 
 impl JobView {
@@ -66,11 +79,24 @@ pub struct JobReportView {
     /// More rows than shown: the CSV has them all.
     pub more: bool,
     pub report_href: String,
+    /// A restore's report counted per target folder (empty for an export).
+    pub folders: Vec<FolderTally>,
+}
+
+/// One target folder of a restore: what was (or would be) created, skipped and why, failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderTally {
+    pub target_path: String,
+    pub created: i64,
+    pub skipped: i64,
+    pub failed: i64,
+    /// (reason, count) of the skipped and failed ones.
+    pub reasons: Vec<(String, i64)>,
 }
 
 /// What the export form says it will take.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExportSourceView {
+pub struct ItemSourceView {
     pub mailbox_id: i64,
     pub mailbox: String,
     pub owner: String,
@@ -92,12 +118,23 @@ const REPORT_ROWS: usize = 200;
 #[server(endpoint = "jobs/list")]
 pub async fn jobs_list() -> Result<Vec<JobView>, ApiError> {
     let caller = super::access::caller().await?;
-    let desk = caller.exports()?;
-    let jobs = desk.jobs(100).await?;
-    let mut out = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        out.push(ssr::job_view(&desk, job).await);
+    let (exports, restores) = (caller.exports(), caller.restores());
+    if exports.is_err() && restores.is_err() {
+        return Err(ApiError::Forbidden);
     }
+    let mut out = Vec::new();
+    if let Ok(desk) = &exports {
+        for job in desk.jobs(100).await? {
+            out.push(ssr::job_view(desk, job).await);
+        }
+    }
+    if let Ok(desk) = &restores {
+        for job in desk.jobs(100).await? {
+            out.push(ssr::job_view(desk, job).await);
+        }
+    }
+    out.sort_by_key(|j| std::cmp::Reverse(j.id));
+    out.truncate(100);
     Ok(out)
 }
 
@@ -107,13 +144,33 @@ pub async fn job_detail(
     #[server(default)] failed_only: bool,
 ) -> Result<JobReportView, ApiError> {
     let caller = super::access::caller().await?;
-    let desk = caller.exports()?;
-    let (job, _) = desk.job(id).await?;
     let kind = failed_only.then_some(jobs::OutcomeKind::Failed);
-    let outcomes = desk.report(id, kind, 0, REPORT_ROWS + 1).await?;
+    // An export or a restore: each desk finds only jobs of its own kind in its own scope.
+    let exports = caller.exports().ok();
+    let export_job = match &exports {
+        Some(desk) => desk.job(id).await.ok(),
+        None => None,
+    };
+    let (job, outcomes, tally) = match (exports, export_job) {
+        (Some(desk), Some((job, _))) => {
+            let outcomes = desk.report(id, kind, 0, REPORT_ROWS + 1).await?;
+            (ssr::job_view(&desk, job).await, outcomes, Vec::new())
+        }
+        (exports, _) => {
+            // Not an export this caller may see: a restore, or nothing they may see at all.
+            let desk = caller.restores().map_err(|e| match exports {
+                Some(_) => ApiError::NotFound,
+                None => e.into(),
+            })?;
+            let (job, _) = desk.job(id).await?;
+            let outcomes = desk.report(id, kind, 0, REPORT_ROWS + 1).await?;
+            let tally = ssr::folder_tally(desk.tally(id).await?);
+            (ssr::job_view(&desk, job).await, outcomes, tally)
+        }
+    };
     let more = outcomes.len() > REPORT_ROWS;
     Ok(JobReportView {
-        job: ssr::job_view(&desk, job).await,
+        job,
         rows: outcomes
             .into_iter()
             .take(REPORT_ROWS)
@@ -127,13 +184,31 @@ pub async fn job_detail(
             .collect(),
         more,
         report_href: format!("/admin/jobs/{id}/report.csv"),
+        folders: tally,
     })
 }
 
 #[server(endpoint = "jobs/cancel")]
 pub async fn cancel_job(id: i64) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
-    let job = caller.exports()?.cancel(id).await?;
+    let exports = caller.exports().ok();
+    let is_export = match &exports {
+        Some(desk) => desk.job(id).await.is_ok(),
+        None => false,
+    };
+    let job = match exports {
+        Some(desk) if is_export => desk.cancel(id).await?,
+        exports => {
+            caller
+                .restores()
+                .map_err(|e| match exports {
+                    Some(_) => ApiError::NotFound,
+                    None => e.into(),
+                })?
+                .cancel(id)
+                .await?
+        }
+    };
     Ok(Outcome::said(if job.state.is_finished() {
         format!("“{}” has already ended.", job.label)
     } else {
@@ -149,7 +224,7 @@ pub async fn export_choice(
     #[server(default)] snapshot: Option<i64>,
     #[server(default)] selection: Option<i64>,
     #[server(default)] at: String,
-) -> Result<ExportSourceView, ApiError> {
+) -> Result<ItemSourceView, ApiError> {
     let caller = super::access::caller().await?;
     let desk = caller.exports()?;
     ssr::choice(&desk, mailbox, folder, snapshot, selection, &at).await
@@ -205,7 +280,7 @@ pub async fn start_export(
 #[cfg(feature = "ssr")]
 pub mod ssr {
     //! Jobs and outcomes as the screen shows them.
-    use access::ExportDesk;
+    use access::ItemSources;
     use archive::Timestamp;
     use jobs::{Job, JobState};
 
@@ -250,7 +325,7 @@ pub mod ssr {
         format!("{rate:.0} items/s{left}")
     }
 
-    pub async fn job_view(desk: &ExportDesk<'_>, job: Job) -> JobView {
+    pub async fn job_view(desk: &impl ItemSources, job: Job) -> JobView {
         let owner = match job.mailbox_id {
             Some(m) => desk
                 .mailbox(m)
@@ -287,7 +362,19 @@ pub mod ssr {
         } else {
             0
         };
+        let restore = (job.kind == recovery::RESTORE_KIND)
+            .then(|| serde_json::from_str::<recovery::RestoreRequest>(&job.params).ok())
+            .flatten()
+            .map(|r| RestoreJobView {
+                elsewhere: !r.target.address.eq_ignore_ascii_case(&owner),
+                target: r.target.address,
+                dry_run: r.dry_run,
+                folders_created: recovery::RestoreSummary::of(&job)
+                    .map(|s| s.folders_created)
+                    .unwrap_or_default(),
+            });
         JobView {
+            restore,
             id: job.id,
             kind: job.kind.clone(),
             label: job.label.clone(),
@@ -311,13 +398,13 @@ pub mod ssr {
     }
 
     pub async fn choice(
-        desk: &ExportDesk<'_>,
+        desk: &impl ItemSources,
         mailbox: Option<i64>,
         folder: Option<i64>,
         snapshot: Option<i64>,
         selection: Option<i64>,
         at: &str,
-    ) -> Result<ExportSourceView, ApiError> {
+    ) -> Result<ItemSourceView, ApiError> {
         let instant = super::super::explorer::ssr::instant(Some(at))?;
         let as_of = |at: Option<Timestamp>| match at {
             Some(t) => format!(" as of {}", full_date(t)),
@@ -325,7 +412,7 @@ pub mod ssr {
         };
         if let Some(id) = snapshot {
             let (snap, mb) = desk.snapshot(id).await?;
-            return Ok(ExportSourceView {
+            return Ok(ItemSourceView {
                 mailbox_id: mb.id(),
                 mailbox: mb.mailbox().display_name.clone(),
                 owner: mb.mailbox().owner_address.clone(),
@@ -343,7 +430,7 @@ pub mod ssr {
         }
         if let Some(id) = selection {
             let (sel, mb) = desk.selection(id).await?;
-            return Ok(ExportSourceView {
+            return Ok(ItemSourceView {
                 mailbox_id: mb.id(),
                 mailbox: mb.mailbox().display_name.clone(),
                 owner: mb.mailbox().owner_address.clone(),
@@ -372,7 +459,7 @@ pub mod ssr {
             }
             None => ("mailbox", format!("The whole mailbox{}", as_of(instant))),
         };
-        Ok(ExportSourceView {
+        Ok(ItemSourceView {
             mailbox_id: mb.id(),
             mailbox: mb.mailbox().display_name.clone(),
             owner: mb.mailbox().owner_address.clone(),
@@ -385,17 +472,43 @@ pub mod ssr {
         })
     }
 
-    pub fn source(choice: &ExportSourceView) -> Result<recovery::ExportSource, ApiError> {
+    /// The tally rows of one folder gathered into one line per folder.
+    pub fn folder_tally(tally: Vec<jobs::Tally>) -> Vec<FolderTally> {
+        let mut out: Vec<FolderTally> = Vec::new();
+        for t in tally {
+            if out.last().is_none_or(|f| f.target_path != t.target_path) {
+                out.push(FolderTally {
+                    target_path: t.target_path.clone(),
+                    created: 0,
+                    skipped: 0,
+                    failed: 0,
+                    reasons: Vec::new(),
+                });
+            }
+            let Some(f) = out.last_mut() else { continue };
+            match t.kind {
+                jobs::OutcomeKind::Created | jobs::OutcomeKind::Merged => f.created += t.count,
+                jobs::OutcomeKind::Skipped => f.skipped += t.count,
+                jobs::OutcomeKind::Failed => f.failed += t.count,
+            }
+            if !t.reason.is_empty() {
+                f.reasons.push((t.reason, t.count));
+            }
+        }
+        out
+    }
+
+    pub fn source(choice: &ItemSourceView) -> Result<recovery::ItemSource, ApiError> {
         let at = super::super::explorer::ssr::instant(Some(&choice.at))?;
         Ok(match (choice.snapshot, choice.selection, choice.folder) {
-            (Some(snapshot), _, _) => recovery::ExportSource::Snapshot { snapshot },
-            (None, Some(selection), _) => recovery::ExportSource::Selection { selection },
-            (None, None, Some(folder)) => recovery::ExportSource::Folders {
+            (Some(snapshot), _, _) => recovery::ItemSource::Snapshot { snapshot },
+            (None, Some(selection), _) => recovery::ItemSource::Selection { selection },
+            (None, None, Some(folder)) => recovery::ItemSource::Folders {
                 mailbox: choice.mailbox_id,
                 folders: vec![folder],
                 at,
             },
-            (None, None, None) => recovery::ExportSource::Mailbox {
+            (None, None, None) => recovery::ItemSource::Mailbox {
                 mailbox: choice.mailbox_id,
                 at,
             },

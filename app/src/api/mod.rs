@@ -10,6 +10,7 @@ pub mod explorer;
 pub mod jobs;
 pub mod mail;
 pub mod people;
+pub mod restore;
 
 #[cfg(feature = "ssr")]
 pub mod access;

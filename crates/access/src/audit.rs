@@ -52,10 +52,12 @@ pub enum AuditAction {
     ExportStarted,
     ExportCancelled,
     ExportDownloaded,
+    RestoreStarted,
+    RestoreCancelled,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 34] = [
+    pub const ALL: [AuditAction; 36] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -90,6 +92,8 @@ impl AuditAction {
         AuditAction::ExportStarted,
         AuditAction::ExportCancelled,
         AuditAction::ExportDownloaded,
+        AuditAction::RestoreStarted,
+        AuditAction::RestoreCancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +132,8 @@ impl AuditAction {
             AuditAction::ExportStarted => "export_started",
             AuditAction::ExportCancelled => "export_cancelled",
             AuditAction::ExportDownloaded => "export_downloaded",
+            AuditAction::RestoreStarted => "restore_started",
+            AuditAction::RestoreCancelled => "restore_cancelled",
         }
     }
 
@@ -146,6 +152,7 @@ impl AuditAction {
                 | AuditAction::MailboxCompared
                 | AuditAction::ExportStarted
                 | AuditAction::ExportDownloaded
+                | AuditAction::RestoreStarted
         )
     }
 }

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use accounts::User;
 
 use crate::handles::{
-    AuditReader, CalendarBrowser, ConnectionsAdmin, ExportDesk, MailBrowser, OwnMail, RolesAdmin,
-    SnapshotsAdmin, TasksAdmin, UsersAdmin,
+    AuditReader, CalendarBrowser, ConnectionsAdmin, ExportDesk, MailBrowser, OwnMail, RestoreDesk,
+    RolesAdmin, SnapshotsAdmin, TasksAdmin, UsersAdmin,
 };
 use crate::{Access, AccessError, Assignment, AuditAction, NewAuditEntry, Permission, Scope};
 
@@ -110,6 +110,12 @@ impl Caller {
     pub fn exports(&self) -> Result<ExportDesk<'_>, AccessError> {
         let scope = self.require(Permission::Export)?;
         Ok(ExportDesk::new(self, scope))
+    }
+
+    /// Restores of mailboxes within the scope of the `restore` grant, into mailboxes within it.
+    pub fn restores(&self) -> Result<RestoreDesk<'_>, AccessError> {
+        let scope = self.require(Permission::Restore)?;
+        Ok(RestoreDesk::new(self, scope))
     }
 
     pub fn connections(&self) -> Result<ConnectionsAdmin<'_>, AccessError> {

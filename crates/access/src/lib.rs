@@ -34,9 +34,10 @@ pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditLog, ChainReport, New
 pub use caller::Caller;
 pub use handles::{
     AuditReader, CalendarBrowser, Compared, Comparison, ConnectionsAdmin, ExportDesk,
-    ExportDownload, KnownInstant, MailBrowser, MailQuery, MailboxEntry, MailboxSync, OpenedPimItem,
-    OwnMail, ReadableItem, ReadableMailbox, RolesAdmin, SearchAcross, SnapshotsAdmin,
-    StoredContact, StoredEvent, TasksAdmin, UserSummary, UsersAdmin,
+    ExportDownload, ItemSources, KnownInstant, MailBrowser, MailQuery, MailboxEntry, MailboxSync,
+    OpenedPimItem, OwnMail, ReadableItem, ReadableMailbox, RestoreDesk, RestoreTargetChoice,
+    RolesAdmin, SearchAcross, SnapshotsAdmin, StoredContact, StoredEvent, TasksAdmin, UserSummary,
+    UsersAdmin,
 };
 pub use permission::Permission;
 pub use roles::{Assignment, Role, RoleId, Roles, ADMINISTRATOR, AUDITOR, HELP_DESK};
@@ -147,6 +148,7 @@ pub(crate) struct Inner {
     pub roles: Roles,
     pub audit: AuditLog,
     pub exporter: recovery::Exporter,
+    pub restorer: recovery::Restorer,
 }
 
 /// Every store behind the access checks. Cheap to clone. Only [`Caller`] handles reach the
@@ -165,6 +167,7 @@ impl Access {
         search: Arc<SearchIndex>,
         sync: SyncService,
         exporter: recovery::Exporter,
+        restorer: recovery::Restorer,
     ) -> Access {
         Access {
             inner: Arc::new(Inner {
@@ -173,6 +176,7 @@ impl Access {
                 search,
                 sync,
                 exporter,
+                restorer,
                 roles: Roles::new(db.clone()),
                 audit: AuditLog::new(db),
             }),

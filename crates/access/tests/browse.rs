@@ -24,8 +24,9 @@ async fn world(kit: &testkit::TestDb) -> World {
     let accounts = Accounts::new(kit.db.clone());
     let search =
         Arc::new(search::SearchIndex::open(&dir.path().join("index"), 16 * 1024 * 1024).unwrap());
+    let store = syncer::SyncStore::new(kit.db.clone(), [7; 32]);
     let sync = syncer::SyncService::new(
-        syncer::SyncStore::new(kit.db.clone(), [7; 32]),
+        store.clone(),
         archive.clone(),
         syncer::ServiceOptions::default(),
     );
@@ -35,6 +36,7 @@ async fn world(kit: &testkit::TestDb) -> World {
         dir.path().join("exports"),
         64 * 1024 * 1024,
     );
+    let restorer = recovery::Restorer::new(archive.clone(), jobs::Jobs::new(kit.db.clone()), store);
     let access = Access::new(
         kit.db.clone(),
         accounts.clone(),
@@ -42,6 +44,7 @@ async fn world(kit: &testkit::TestDb) -> World {
         search,
         sync,
         exporter,
+        restorer,
     );
     World {
         access,

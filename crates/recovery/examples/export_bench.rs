@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use archive::*;
 use jobs::Jobs;
-use recovery::{ExportFile, ExportRequest, ExportSource, Exporter, MailFormat, Worker};
+use recovery::{ExportFile, ExportRequest, Exporter, ItemSource, MailFormat, Worker};
 use transfer::mailgen::MailGen;
 
 fn rss_mb(field: &str) -> f64 {
@@ -110,7 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (job, plan) = exporter
             .enqueue(
                 &ExportRequest {
-                    source: ExportSource::Mailbox { mailbox, at: None },
+                    source: ItemSource::Mailbox { mailbox, at: None },
                     format,
                     kinds: vec![ItemKind::Message],
                 },

@@ -18,11 +18,16 @@
 
 mod error;
 pub mod export;
+pub mod plan;
+pub mod restore;
 pub mod worker;
 
 pub use error::RecoveryError;
 pub use export::{
-    ExportChunk, ExportFile, ExportPart, ExportRequest, ExportSource, Exporter, MailFormat,
-    EXPORT_KIND,
+    ExportChunk, ExportFile, ExportPart, ExportRequest, Exporter, MailFormat, EXPORT_KIND,
+};
+pub use plan::{ItemSource, Plan, PlannedItem};
+pub use restore::{
+    Placement, RestoreRequest, RestoreSummary, RestoreTarget, Restorer, RESTORE_KIND,
 };
 pub use worker::Worker;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use jobs::{Job, JobState, Jobs};
 
 use crate::export::{Exporter, EXPORT_KIND};
+use crate::restore::{Restorer, RESTORE_KIND};
 use crate::RecoveryError;
 
 /// How long a claim lasts without a heartbeat. Runners beat after every batch, far more often.
@@ -18,6 +19,7 @@ const IDLE: Duration = Duration::from_secs(1);
 pub struct Worker {
     name: String,
     exporter: Exporter,
+    restorer: Option<Restorer>,
     lease: Duration,
 }
 
@@ -27,8 +29,15 @@ impl Worker {
         Worker {
             name: name.into(),
             exporter,
+            restorer: None,
             lease: LEASE,
         }
+    }
+
+    /// Lets the worker run restore jobs too (they need the sync connections).
+    pub fn with_restorer(mut self, restorer: Restorer) -> Self {
+        self.restorer = Some(restorer);
+        self
     }
 
     /// A shorter lease, for tests that let a worker die and another take over.
@@ -61,12 +70,11 @@ impl Worker {
         tracing::info!(job = job.id, kind = %job.kind, worker = %self.name, "job claimed");
         let ended = match job.kind.as_str() {
             EXPORT_KIND => self.exporter.run(&job, &lease).await?,
-            other => {
-                let why = format!("this version of Sync & Recover cannot run `{other}` jobs");
-                self.jobs()
-                    .finish(&lease, JobState::Failed, Some(&why), None)
-                    .await?
-            }
+            RESTORE_KIND => match &self.restorer {
+                Some(r) => r.run(&job, &lease).await?,
+                None => unreachable_job(self.jobs(), &lease, &job.kind).await?,
+            },
+            other => unreachable_job(self.jobs(), &lease, other).await?,
         };
         tracing::info!(job = ended.id, state = ended.state.as_str(), "job ended");
         Ok(ended)
@@ -94,4 +102,16 @@ impl Worker {
             }
         }
     }
+}
+
+/// Ends a job no runner of this worker knows.
+async fn unreachable_job(
+    jobs: &Jobs,
+    lease: &jobs::Lease,
+    kind: &str,
+) -> Result<Job, RecoveryError> {
+    let why = format!("this version of Sync & Recover cannot run `{kind}` jobs");
+    Ok(jobs
+        .finish(lease, JobState::Failed, Some(&why), None)
+        .await?)
 }

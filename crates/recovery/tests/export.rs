@@ -13,7 +13,7 @@ use std::time::Duration;
 use archive::*;
 use jobs::{JobState, Jobs, OutcomeKind};
 use recovery::{
-    ExportFile, ExportRequest, ExportSource, Exporter, MailFormat, RecoveryError, Worker,
+    ExportFile, ExportRequest, Exporter, ItemSource, MailFormat, RecoveryError, Worker,
 };
 use sha2::{Digest, Sha256};
 
@@ -178,7 +178,7 @@ async fn syncer_free_backfill(archive: &Archive) {
 
 fn everything(mailbox: MailboxId, format: MailFormat) -> ExportRequest {
     ExportRequest {
-        source: ExportSource::Mailbox { mailbox, at: None },
+        source: ItemSource::Mailbox { mailbox, at: None },
         format,
         kinds: vec![ItemKind::Message, ItemKind::Calendar, ItemKind::Contact],
     }
@@ -370,7 +370,7 @@ testkit::each_backend!(an_mbox_export_writes_one_file_per_folder_in_mboxrd);
 async fn an_mbox_export_writes_one_file_per_folder_in_mboxrd(kit: &testkit::TestDb) {
     let f = fixture(kit, 8 * 1024 * 1024).await;
     let request = ExportRequest {
-        source: ExportSource::Folders {
+        source: ItemSource::Folders {
             mailbox: f.mailbox,
             folders: vec![f.inbox],
             at: None,
@@ -430,7 +430,7 @@ async fn what_cannot_be_exported_is_refused_with_one_sentence(kit: &testkit::Tes
         .await
         .starts_with("Choose at least one of mail"));
     let future = ExportRequest {
-        source: ExportSource::Mailbox {
+        source: ItemSource::Mailbox {
             mailbox: f.mailbox,
             at: Some(Timestamp::from_unix_seconds(4_000_000_000)),
         },
@@ -438,7 +438,7 @@ async fn what_cannot_be_exported_is_refused_with_one_sentence(kit: &testkit::Tes
     };
     assert!(refusal(future).await.contains("in the future"));
     let elsewhere = ExportRequest {
-        source: ExportSource::Folders {
+        source: ItemSource::Folders {
             mailbox: f.mailbox,
             folders: vec![999_999],
             at: None,
@@ -449,7 +449,7 @@ async fn what_cannot_be_exported_is_refused_with_one_sentence(kit: &testkit::Tes
         .await
         .contains("chosen folder is not in the mailbox"));
     let before_first_sync = ExportRequest {
-        source: ExportSource::Mailbox {
+        source: ItemSource::Mailbox {
             mailbox: f.mailbox,
             at: Some(Timestamp::from_unix_seconds(1_000_000_000)),
         },
@@ -470,7 +470,7 @@ async fn what_cannot_be_exported_is_refused_with_one_sentence(kit: &testkit::Tes
         .await
         .unwrap();
     let selection = ExportRequest {
-        source: ExportSource::Selection {
+        source: ItemSource::Selection {
             selection: empty.id,
         },
         ..everything(f.mailbox, MailFormat::Eml)

@@ -1,2 +1,4 @@
 pub mod archive;
 pub mod export;
+pub mod jobs;
+pub mod restore;

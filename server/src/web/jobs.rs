@@ -116,14 +116,31 @@ pub async fn report_csv(
         Ok(c) => c,
         Err(e) => return refusal(e),
     };
-    let desk = match caller.exports() {
-        Ok(d) => d,
-        Err(e) => return refusal(e.into()),
+    // An export's or a restore's: each desk finds only its own kind of job, in its scope.
+    let exports = caller.exports().ok();
+    let is_export = match &exports {
+        Some(d) => d.job(job).await.is_ok(),
+        None => false,
+    };
+    let restores = if is_export {
+        None
+    } else {
+        match caller.restores() {
+            Ok(d) => Some(d),
+            // An export desk that did not find it: "not found", whatever else is refused.
+            Err(_) if exports.is_some() => return refusal(access::AccessError::NotFound.into()),
+            Err(e) => return refusal(e.into()),
+        }
     };
     let mut out = String::from("outcome,source_path,target_path,detail,when_utc\r\n");
     let mut after = 0;
     loop {
-        let page = match desk.report(job, None, after, 5_000).await {
+        let page = match (&exports, &restores) {
+            (Some(d), _) if is_export => d.report(job, None, after, 5_000).await,
+            (_, Some(d)) => d.report(job, None, after, 5_000).await,
+            _ => Err(access::AccessError::NotFound),
+        };
+        let page = match page {
             Ok(p) => p,
             Err(e) => return refusal(e.into()),
         };

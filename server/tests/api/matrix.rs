@@ -45,6 +45,8 @@ struct Row {
 /// `browse_mail`: 403 without the permission, 404 for the help desk scoped to another domain.
 const SCOPED: u16 = 1;
 const BROWSERS: [Who; 2] = [Who::Administrator, Who::HelpDesk];
+/// Who holds `export` or `restore`, in any scope.
+const JOB_HOLDERS: [Who; 3] = [Who::Administrator, Who::HelpDesk, Who::ScopedHelpDesk];
 
 const ROWS: &[Row] = &[
     Row {
@@ -243,19 +245,46 @@ const ROWS: &[Row] = &[
         allowed: &EVERYONE,
         refused_with: 0,
     },
+    // The Jobs screen opens with `export` or `restore` (the help desk restores); each desk then
+    // finds only its own kind of job in its own scope.
     Row {
         endpoint: "/api/jobs/list",
-        allowed: &[Who::Administrator],
+        allowed: &JOB_HOLDERS,
         refused_with: 403,
     },
     Row {
         endpoint: "/api/jobs/detail",
-        allowed: &[Who::Administrator],
+        allowed: &JOB_HOLDERS,
         refused_with: 403,
     },
     Row {
         endpoint: "/api/jobs/cancel",
-        allowed: &[Who::Administrator],
+        allowed: &JOB_HOLDERS,
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/admin/restore",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        endpoint: "/api/restore/form",
+        allowed: &BROWSERS,
+        refused_with: SCOPED,
+    },
+    Row {
+        endpoint: "/api/restore/access",
+        allowed: &BROWSERS,
+        refused_with: SCOPED,
+    },
+    Row {
+        endpoint: "/api/restore/start",
+        allowed: &BROWSERS,
+        refused_with: SCOPED,
+    },
+    Row {
+        endpoint: "/api/restore/confirm",
+        allowed: &JOB_HOLDERS,
         refused_with: 403,
     },
     Row {
@@ -280,7 +309,7 @@ const ROWS: &[Row] = &[
     },
     Row {
         endpoint: "/admin/jobs/{job}/report.csv",
-        allowed: &[Who::Administrator],
+        allowed: &JOB_HOLDERS,
         refused_with: 403,
     },
     Row {
@@ -595,6 +624,16 @@ async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64, mailbox
             "explorer/search" => vec![mb, ("query", "quince"), ("page", "0"), ("sort", "")],
             "explorer/search_all" => vec![("query", "quince")],
             "jobs/detail" | "jobs/cancel" => vec![("id", "999999")],
+            "restore/form" => vec![mb],
+            "restore/access" => vec![("target", "999999:alice@example.com")],
+            // A connection that does not exist: allowed callers get the refusal of the input.
+            "restore/start" => vec![
+                mb,
+                ("target", "999999:alice@example.com"),
+                ("placement", "original"),
+                ("mail", "on"),
+            ],
+            "restore/confirm" => vec![("dry_run", "999999")],
             "jobs/export_choice" => vec![mb],
             // A format that does not exist: allowed callers get the refusal of the input.
             "jobs/start_export" => vec![mb, ("format", "none"), ("mail", "on")],

@@ -6,14 +6,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::api::jobs::{export_choice, ExportSourceView, StartExport};
+use crate::api::jobs::{export_choice, ItemSourceView, StartExport};
 use crate::components::admin_frame::AdminFrame;
 
 #[component]
 pub fn NewExportPage() -> impl IntoView {
     view! {
         <Title text="Export" />
-        <AdminFrame permission="export" section="export">
+        <AdminFrame permission="export" section="jobs">
             <NewExport />
         </AdminFrame>
     }
@@ -63,7 +63,7 @@ fn NewExport() -> impl IntoView {
 }
 
 #[component]
-fn ExportForm(c: ExportSourceView, start: ServerAction<StartExport>) -> impl IntoView {
+fn ExportForm(c: ItemSourceView, start: ServerAction<StartExport>) -> impl IntoView {
     let hidden = |name: &'static str, value: Option<i64>| {
         value.map(|v| view! { <input type="hidden" name=name value=v.to_string() /> })
     };

@@ -6,7 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::jobs::{job_detail, jobs_list, CancelJob, JobReportView, JobView};
+use leptos_router::hooks::use_navigate;
+
+use crate::api::jobs::{job_detail, jobs_list, CancelJob, FolderTally, JobReportView, JobView};
+use crate::api::restore::ConfirmRestore;
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::OutcomeLine;
 
@@ -14,7 +17,7 @@ use crate::components::outcome::OutcomeLine;
 pub fn JobsPage() -> impl IntoView {
     view! {
         <Title text="Jobs" />
-        <AdminFrame permission="export">
+        <AdminFrame permission="jobs">
             <Jobs />
         </AdminFrame>
     }
@@ -48,6 +51,13 @@ fn Jobs() -> impl IntoView {
         Memo::new(move |_| query.with(|q| q.get("job").and_then(|j| j.parse::<i64>().ok())));
     let failed_only = Memo::new(move |_| query.with(|q| q.get("failed").is_some()));
     let cancel = ServerAction::<CancelJob>::new();
+    let confirm = ServerAction::<ConfirmRestore>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(job)) = confirm.value().get() {
+            navigate(&format!("/admin/jobs?job={job}"), Default::default());
+        }
+    });
     let active = RwSignal::new(false);
     let tick = ticker(active);
     let list = Resource::new(
@@ -74,7 +84,7 @@ fn Jobs() -> impl IntoView {
         <section class="admin-section">
             <h1>"Jobs"</h1>
             <p class="muted">
-                "Exports run in the background: leave this screen and come back, the work goes on. A finished export is a zip laid out as a BagIt bag, so anyone can check that every file arrived whole."
+                "Exports and restores run in the background: leave this screen and come back, the work goes on. A finished export is a zip laid out as a BagIt bag, so anyone can check that every file arrived whole; a restore first runs as a dry run that writes nothing."
             </p>
             {move || view! { <OutcomeLine outcome=cancel.value().get() /> }}
             <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
@@ -92,7 +102,7 @@ fn Jobs() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(Some(d)) => view! { <JobReport d failed_only=failed_only.get_untracked() /> }.into_any(),
+                    Ok(Some(d)) => view! { <JobReport d failed_only=failed_only.get_untracked() confirm /> }.into_any(),
                     Ok(None) => ().into_any(),
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                 }
@@ -110,7 +120,7 @@ fn JobTable(
     if jobs.is_empty() {
         return view! {
             <p class="empty-note">
-                "No job yet. Start an export from a mailbox (its Export button), a snapshot or a selection."
+                "No job yet. Start an export or a restore from a mailbox (its Export and Restore buttons), a snapshot or a selection."
             </p>
         }
             .into_any();
@@ -160,6 +170,9 @@ fn JobRow(job: JobView, cancel: ServerAction<CancelJob>, chosen: Option<i64>) ->
             <td>
                 <a href=report.clone()><strong>{job.label.clone()}</strong></a>
                 <div class="muted small">{job.owner.clone()}</div>
+                {job.restore.clone().filter(|r| r.elsewhere).map(|r| view! {
+                    <div class="small elsewhere">{format!("Into {}'s mailbox", r.target)}</div>
+                })}
             </td>
             <td class="progress-cell">
                 <div class="progress-line">
@@ -189,8 +202,50 @@ fn JobRow(job: JobView, cancel: ServerAction<CancelJob>, chosen: Option<i64>) ->
     }
 }
 
+/// What a restore did (or, for a dry run, would do) per target folder.
 #[component]
-fn JobReport(d: JobReportView, failed_only: bool) -> impl IntoView {
+fn FolderTallyTable(folders: Vec<FolderTally>, dry_run: bool) -> impl IntoView {
+    let created = if dry_run {
+        "Would be created"
+    } else {
+        "Created"
+    };
+    let rows = folders
+        .into_iter()
+        .map(|f| {
+            let reasons = f
+                .reasons
+                .iter()
+                .map(|(why, n)| view! { <li>{format!("{n}: {why}")}</li> })
+                .collect_view();
+            let failed = f.failed > 0;
+            view! {
+                <tr>
+                    <td>{f.target_path.clone()}</td>
+                    <td class="num">{f.created}</td>
+                    <td class="num">{f.skipped}</td>
+                    <td class="num" class:error-text=failed>{f.failed}</td>
+                    <td class="small"><ul class="plain">{reasons}</ul></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="admin-table tally-table">
+            <thead>
+                <tr><th>"Target folder"</th><th>{created}</th><th>"Skipped"</th><th>"Failed"</th><th>"Why"</th></tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+#[component]
+fn JobReport(
+    d: JobReportView,
+    failed_only: bool,
+    confirm: ServerAction<ConfirmRestore>,
+) -> impl IntoView {
     let job = d.job.clone();
     let all_href = format!("/admin/jobs?job={}", job.id);
     let failed_href = format!("/admin/jobs?job={}&failed=1", job.id);
@@ -229,11 +284,54 @@ fn JobReport(d: JobReportView, failed_only: bool) -> impl IntoView {
         })
         .collect_view();
     let any_failed = job.failed > 0;
+    let restore = job.restore.clone().map(|r| {
+        let to_create = job.processed - job.failed - job.skipped;
+        let can_confirm = r.dry_run && job.state == "done";
+        let id = job.id.to_string();
+        let folders = (!r.folders_created.is_empty()).then(|| {
+            let verb = if r.dry_run { "Folders that would be created" } else { "Folders created" };
+            view! { <p class="small">{format!("{verb}: {}", r.folders_created.join(", "))}</p> }
+        });
+        view! {
+            <div class="restore-target" class:elsewhere=r.elsewhere>
+                {if r.elsewhere {
+                    format!("Into {}'s mailbox: not the mailbox these items came from ({}).", r.target, job.owner)
+                } else {
+                    format!("Into {}, the mailbox these items came from.", r.target)
+                }}
+            </div>
+            {r.dry_run.then(|| view! {
+                <p class="dry-run-note">"Dry run: nothing was written. This is what the restore would do."</p>
+            })}
+            {folders}
+            <FolderTallyTable folders=d.folders.clone() dry_run=r.dry_run />
+            {can_confirm.then(|| view! {
+                <ActionForm action=confirm attr:class="inline confirm-restore">
+                    <input type="hidden" name="dry_run" value=id.clone() />
+                    <button type="submit" class="primary" disabled=move || confirm.pending().get()>
+                        {format!("Restore {to_create} {}", if to_create == 1 { "item" } else { "items" })}
+                    </button>
+                </ActionForm>
+                {move || match confirm.value().get() {
+                    Some(Err(e)) => Some(view! { <p class="outcome error" role="alert">{e.to_string()}</p> }),
+                    _ => None,
+                }}
+            })}
+        }
+    });
+    let written = if job.restore.as_ref().is_some_and(|r| r.dry_run) {
+        "would be created"
+    } else if job.restore.is_some() {
+        "created"
+    } else {
+        "written"
+    };
     view! {
         <section class="admin-section job-report">
             <h2>{format!("Report: {}", job.label)}</h2>
+            {restore}
             <p class="summary-line">
-                <span>{format!("{} written", job.processed - job.failed - job.skipped)}</span>
+                <span>{format!("{} {written}", job.processed - job.failed - job.skipped)}</span>
                 <span>{format!("{} skipped", job.skipped)}</span>
                 <span class:error-text=any_failed>{format!("{} failed", job.failed)}</span>
                 <span class="muted">{format!("of {} items", job.total)}</span>

@@ -6,6 +6,7 @@ pub mod connections;
 pub mod explorer;
 pub mod export;
 pub mod jobs;
+pub mod restore;
 pub mod roles;
 pub mod tasks;
 pub mod users;

@@ -1,8 +1,8 @@
-use archive::{FolderId, MailboxId, Selection, Snapshot, Timestamp};
-use jobs::{Job, JobFilter, OutcomeKind, RecordedOutcome};
+use jobs::{Job, OutcomeKind, RecordedOutcome};
 use recovery::{ExportFile, ExportRequest, Exporter, RecoveryError, EXPORT_KIND};
 
-use super::mail_ops::{mailbox_in_scope, ReadableMailbox};
+use super::job_desk::{item_sources_via_scoped_jobs, ScopedJobs};
+use super::mail_ops::ReadableMailbox;
 use crate::{AccessError, AuditAction, Caller, Scope};
 
 /// Exports of mailboxes in the scope of the caller's `export` grant: start one, follow it,
@@ -38,6 +38,8 @@ fn refusal(e: RecoveryError) -> AccessError {
     }
 }
 
+item_sources_via_scoped_jobs!(ExportDesk);
+
 impl<'a> ExportDesk<'a> {
     pub(crate) fn new(caller: &'a Caller, scope: Scope) -> Self {
         ExportDesk { caller, scope }
@@ -45,53 +47,6 @@ impl<'a> ExportDesk<'a> {
 
     fn exporter(&self) -> &Exporter {
         &self.caller.access.inner.exporter
-    }
-
-    async fn in_scope(&self, mailbox: MailboxId) -> Result<ReadableMailbox, AccessError> {
-        mailbox_in_scope(self.exporter().archive(), &self.scope, mailbox).await
-    }
-
-    pub async fn mailbox(&self, id: MailboxId) -> Result<ReadableMailbox, AccessError> {
-        self.in_scope(id).await
-    }
-
-    pub async fn snapshot(&self, id: i64) -> Result<(Snapshot, ReadableMailbox), AccessError> {
-        let snapshot = self
-            .exporter()
-            .archive()
-            .snapshot(id)
-            .await?
-            .ok_or(AccessError::NotFound)?;
-        let mailbox = self.in_scope(snapshot.mailbox_id).await?;
-        Ok((snapshot, mailbox))
-    }
-
-    pub async fn selection(&self, id: i64) -> Result<(Selection, ReadableMailbox), AccessError> {
-        let selection = self
-            .exporter()
-            .archive()
-            .selection(id)
-            .await?
-            .ok_or(AccessError::NotFound)?;
-        let mailbox = self.in_scope(selection.mailbox_id).await?;
-        Ok((selection, mailbox))
-    }
-
-    /// "Inbox/Projects": a folder of the mailbox as the instant shows it (now when None).
-    pub async fn folder_path(
-        &self,
-        mailbox: &ReadableMailbox,
-        folder: FolderId,
-        at: Option<Timestamp>,
-    ) -> Result<String, AccessError> {
-        self.exporter()
-            .archive()
-            .folder_tree(mailbox.id(), at)
-            .await?
-            .into_iter()
-            .find(|f| f.id == folder)
-            .map(|f| f.path.join("/"))
-            .ok_or(AccessError::NotFound)
     }
 
     /// Checks the request and queues it. A snapshot, selection or mailbox outside the scope is
@@ -103,7 +58,7 @@ impl<'a> ExportDesk<'a> {
             Err(RecoveryError::Invalid(_)) => return Err(AccessError::NotFound),
             Err(e) => return Err(refusal(e)),
         };
-        let mailbox = self.in_scope(mailbox_id).await?;
+        let mailbox = self.scoped().in_scope(mailbox_id).await?;
         let (job, plan) = self
             .exporter()
             .enqueue(request, &self.caller.user().username)
@@ -123,67 +78,27 @@ impl<'a> ExportDesk<'a> {
         Ok(job)
     }
 
+    fn scoped(&self) -> ScopedJobs<'_> {
+        ScopedJobs {
+            caller: self.caller,
+            scope: &self.scope,
+            kind: EXPORT_KIND,
+        }
+    }
+
     /// Export jobs of mailboxes in the scope, newest first.
     pub async fn jobs(&self, limit: usize) -> Result<Vec<Job>, AccessError> {
-        let mailboxes = match &self.scope {
-            Scope::All => None,
-            Scope::Owners(_) => Some(
-                self.exporter()
-                    .archive()
-                    .list_mailboxes()
-                    .await?
-                    .into_iter()
-                    .filter(|m| self.scope.covers(&m.owner_address))
-                    .map(|m| m.id)
-                    .collect(),
-            ),
-        };
-        self.exporter()
-            .jobs()
-            .list(&JobFilter {
-                mailboxes,
-                kinds: vec![EXPORT_KIND.to_owned()],
-                limit,
-            })
-            .await
-            .map_err(AccessError::from)
+        self.scoped().list(limit).await
     }
 
     /// One export job and its mailbox.
     pub async fn job(&self, id: i64) -> Result<(Job, ReadableMailbox), AccessError> {
-        let job = self
-            .exporter()
-            .jobs()
-            .get(id)
-            .await?
-            .filter(|j| j.kind == EXPORT_KIND)
-            .ok_or(AccessError::NotFound)?;
-        let mailbox = self
-            .in_scope(job.mailbox_id.ok_or(AccessError::NotFound)?)
-            .await?;
-        Ok((job, mailbox))
+        self.scoped().job(id).await
     }
 
     /// Asks the job to stop; a finished job is left as it is.
     pub async fn cancel(&self, id: i64) -> Result<Job, AccessError> {
-        let (job, mailbox) = self.job(id).await?;
-        if job.state.is_finished() {
-            return Ok(job);
-        }
-        let job = self
-            .exporter()
-            .jobs()
-            .request_cancel(id)
-            .await?
-            .ok_or(AccessError::NotFound)?;
-        self.caller
-            .record(
-                AuditAction::ExportCancelled,
-                Some((mailbox.id(), &mailbox.mailbox().owner_address)),
-                format!("job {}: {}", job.id, job.label),
-            )
-            .await?;
-        Ok(job)
+        self.scoped().cancel(id, AuditAction::ExportCancelled).await
     }
 
     /// The report: outcomes after `after` (an outcome id), optionally of one kind.
@@ -194,12 +109,7 @@ impl<'a> ExportDesk<'a> {
         after: i64,
         limit: usize,
     ) -> Result<Vec<RecordedOutcome>, AccessError> {
-        self.job(id).await?;
-        self.exporter()
-            .jobs()
-            .outcomes(id, kind, after, limit)
-            .await
-            .map_err(AccessError::from)
+        self.scoped().report(id, kind, after, limit).await
     }
 
     /// The file of a finished export. Each call is a download in the audit log.

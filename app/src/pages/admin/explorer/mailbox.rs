@@ -124,7 +124,8 @@ fn Explorer() -> impl IntoView {
                                     view! {
                                         <div class="explorer-tools">
                                             <SearchBar location mailbox=id />
-                                            {view_data.can_export.then(|| view! { <ExportLink location mailbox=id /> })}
+                                            {view_data.can_export.then(|| view! { <JobLink location mailbox=id page="/admin/export" label="Export…" /> })}
+                                            {view_data.can_restore.then(|| view! { <JobLink location mailbox=id page="/admin/restore" label="Restore…" /> })}
                                         </div>
                                         <div class="mail-layout" class:reading=reading>
                                             <FolderTree location overview=view_data.overview.clone() />
@@ -153,13 +154,18 @@ fn Explorer() -> impl IntoView {
     }
 }
 
-/// Export of the folder shown (with its subfolders) or, before one is chosen, of the whole
-/// mailbox, at the instant shown.
+/// Export or restore (`page`) of the folder shown (with its subfolders) or, before one is
+/// chosen, of the whole mailbox, at the instant shown.
 #[component]
-fn ExportLink(location: Memo<MailLocation>, mailbox: i64) -> impl IntoView {
+fn JobLink(
+    location: Memo<MailLocation>,
+    mailbox: i64,
+    page: &'static str,
+    label: &'static str,
+) -> impl IntoView {
     let href = move || {
         let loc = location.get();
-        let mut href = format!("/admin/export?m={mailbox}");
+        let mut href = format!("{page}?m={mailbox}");
         if let Some(folder) = loc.folder {
             href.push_str(&format!("&folder={folder}"));
         }
@@ -168,7 +174,7 @@ fn ExportLink(location: Memo<MailLocation>, mailbox: i64) -> impl IntoView {
         }
         href
     };
-    view! { <a class="button export-link" href=href>"Export…"</a> }
+    view! { <a class="button job-link" href=href>{label}</a> }
 }
 
 #[component]

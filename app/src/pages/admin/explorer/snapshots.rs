@@ -75,7 +75,7 @@ fn SnapshotsScreenView(
         .snapshots
         .iter()
         .cloned()
-        .map(|snap| view! { <SnapshotRow mailbox_id snap hold delete can_export=s.can_export /> })
+        .map(|snap| view! { <SnapshotRow mailbox_id snap hold delete can_export=s.can_export can_restore=s.can_restore /> })
         .collect_view();
     view! {
         <ExplorerHeader mailbox_id display_name=s.display_name.clone() owner=s.owner.clone() tab=Tab::Snapshots can_browse_calendars=s.can_browse_calendars />
@@ -164,6 +164,9 @@ fn SnapshotsScreenView(
                                         {s.can_export.then(|| view! {
                                             <a class="button" href=format!("/admin/export?selection={}", sel.id)>"Export"</a>
                                         })}
+                                        {s.can_restore.then(|| view! {
+                                            <a class="button" href=format!("/admin/restore?selection={}", sel.id)>"Restore"</a>
+                                        })}
                                     </td>
                                 </tr>
                             }).collect_view()}
@@ -183,9 +186,11 @@ fn SnapshotRow(
     hold: ServerAction<SnapshotHold>,
     delete: ServerAction<DeleteSnapshot>,
     can_export: bool,
+    can_restore: bool,
 ) -> impl IntoView {
     let at = urlencode(&snap.at);
     let export = format!("/admin/export?snapshot={}", snap.id);
+    let restore = format!("/admin/restore?snapshot={}", snap.id);
     let browse = format!("/admin/mailbox?m={mailbox_id}&at={at}");
     let compare = format!("/admin/mailbox/changes?m={mailbox_id}&from={at}");
     let id = snap.id.to_string();
@@ -204,6 +209,7 @@ fn SnapshotRow(
                 <a class="button" href=browse>"Browse"</a>
                 <a class="button" href=compare>"Compare with now"</a>
                 {can_export.then(|| view! { <a class="button" href=export.clone()>"Export"</a> })}
+                {can_restore.then(|| view! { <a class="button" href=restore.clone()>"Restore"</a> })}
                 <ActionForm action=hold attr:class="inline">
                     <input type="hidden" name="id" value=id />
                     <input type="hidden" name="hold" value=(!held).to_string() />
