@@ -388,3 +388,61 @@ test('an administrator exports the deleted items and the whole mailbox, and read
   await screenshot(page, 'jobs');
   assert.deepEqual(problems, []);
 });
+
+test('an administrator restores the deleted message: a dry run, then the restore, then its report', async () => {
+  const { page, problems } = browser;
+  await page.goto(`${portal.url}/admin/mailboxes`);
+  await hydrated(page);
+  await page.locator('.mailbox-table tr', { hasText: alice.address }).getByRole('link', { name: 'Open' }).click();
+  await page.waitForURL(/\/admin\/mailbox\?m=\d+$/);
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Snapshots' }).click();
+  await page.waitForURL(/\/admin\/mailbox\/snapshots/);
+  await hydrated(page);
+  // The selection of the message deleted in the source, made on the What changed screen.
+  const selection = page.locator('tr', { hasText: 'deleted' }).filter({ has: page.getByRole('link', { name: 'Restore' }) }).first();
+  await selection.getByRole('link', { name: 'Restore' }).click();
+  await page.waitForURL(/\/admin\/restore\?selection=\d+/);
+  await hydrated(page);
+  await page.locator('.restore-form', { hasText: 'The selection' }).waitFor();
+  const target = page.locator('select[name="target"]');
+  assert.match(await target.locator('option').first().textContent(), new RegExp(`${alice.address}.*its own mailbox.*Head office`));
+  await page.locator('.access-ok').waitFor();
+  assert.equal(await page.locator('.restore-target.elsewhere').count(), 0, 'its own mailbox: no warning');
+  await screenshot(page, 'restore-form');
+  await page.getByRole('button', { name: 'Start the dry run' }).click();
+
+  // The dry run's report: per folder what would happen; nothing written yet.
+  await page.waitForURL(/\/admin\/jobs\?job=\d+/);
+  await hydrated(page);
+  const dryUrl = page.url();
+  await page.locator('.jobs-table tr.chosen .status', { hasText: /^Done/ }).waitFor({ timeout: 30000 });
+  await page.locator('.dry-run-note').waitFor();
+  await page.locator('.job-report .summary-line', { hasText: /1 would be created/ }).waitFor();
+  const tally = page.locator('.tally-table tbody tr', { hasText: 'Inbox' });
+  await tally.waitFor();
+  assert.match(await tally.textContent(), /Inbox\s*1\s*0\s*0/);
+  await screenshot(page, 'restore-dry-run');
+
+  await page.getByRole('button', { name: 'Restore 1 item' }).click();
+  await page.waitForURL((url) => /\/admin\/jobs\?job=\d+/.test(url.href) && url.href !== dryUrl);
+  await hydrated(page);
+  await page.locator('.jobs-table tr.chosen .status', { hasText: /^Done/ }).waitFor({ timeout: 30000 });
+  // The list and the report refresh each second, one after the other: wait for the report too.
+  await page.locator('.job-report .summary-line', { hasText: /1 created.*0 skipped.*0 failed/s }).waitFor();
+  assert.equal(await page.locator('.dry-run-note').count(), 0);
+  assert.match(await page.locator('.job-report .report-table').textContent(), /created\s*Inbox\/.+Inbox/s);
+  assert.match(await page.locator('.restore-target').textContent(), new RegExp(`Into ${alice.address}, the mailbox these items came from`));
+  await screenshot(page, 'restore-report');
+
+  // Run again from the same dry run: the message is there now, so nothing is created.
+  await page.goto(dryUrl);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Restore 1 item' }).click();
+  await page.waitForURL((url) => /\/admin\/jobs\?job=\d+/.test(url.href) && url.href !== dryUrl);
+  await hydrated(page);
+  await page.locator('.jobs-table tr.chosen .status', { hasText: /^Done/ }).waitFor({ timeout: 30000 });
+  await page.locator('.job-report .summary-line', { hasText: /0 created.*1 skipped/s }).waitFor();
+  assert.match(await page.locator('.job-report .report-table').textContent(), /already restored into this folder/);
+  assert.deepEqual(problems, []);
+});

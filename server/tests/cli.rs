@@ -346,3 +346,127 @@ async fn export_writes_a_bag_through_a_job_and_refuses_what_it_cannot_do() {
         .contains("`Archive/2019` is not a folder of ann@example.com"));
     assert!(!out.exists());
 }
+
+/// A restore whose process is killed with SIGKILL halfway is taken over by `restore --resume`
+/// once its lease has lapsed: every missing message is created exactly once, none as a draft.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_killed_halfway_resumes_and_creates_nothing_twice() {
+    const ALICE: &str = "alice.martin@example.com";
+    let data = tempfile::tempdir().expect("tempdir");
+    let settings = server::config::Settings::for_tests(data.path()).expect("settings");
+    let sim = exchange_sim::start(exchange_sim::SimConfig::for_tests())
+        .await
+        .expect("simulator");
+    let db = server::open_database(&settings).await.expect("database");
+    let archive = server::archive_on(&settings, db.clone()).expect("archive");
+    let sync = server::sync_service(&settings, &db, &archive).expect("sync");
+    let d = exchange_sim::SimConfig::default();
+    let connection = sync
+        .store()
+        .create_connection(&syncer::NewConnection {
+            name: "Head office".into(),
+            settings: mailsync::ConnectionSettings::Ews {
+                url: sim.ews_url(),
+                username: d.service_account.clone(),
+            },
+            secret: d.service_password.clone(),
+        })
+        .await
+        .expect("connection");
+    let task = sync
+        .store()
+        .create_task(&syncer::NewTask::new("Staff", connection.id))
+        .await
+        .expect("task");
+    sync.store()
+        .add_mailboxes(task.id, &[ALICE.to_owned()])
+        .await
+        .expect("mailboxes");
+    sync.sync_mailbox_now(task.id, ALICE)
+        .await
+        .expect("sync")
+        .expect("ran");
+    let handle = sim.handle();
+    let mut missing = 0;
+    for folder in ["Inbox", "Inbox/Projects", "Sent Items", "Newsletters"] {
+        for item in handle.list_items(ALICE, folder).expect("items") {
+            handle.delete_item(ALICE, item).expect("delete");
+            missing += 1;
+        }
+    }
+    handle.set_latency(Duration::from_millis(150));
+
+    let restore = |extra: &[&str]| {
+        let mut cmd = sync_recover(data.path());
+        cmd.env("SR_WORKER__JOB_LEASE_SECS", "2")
+            .arg("restore")
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    };
+    let mut child = restore(&["--mailbox", ALICE, "--only", "mail"])
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    while handle.restored(ALICE).len() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "nothing restored"
+        );
+        assert!(child.try_wait().expect("wait").is_none(), "it ended early");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let _ = child.wait();
+    let halfway = handle.restored(ALICE).len();
+    assert!(halfway < missing, "{halfway} of {missing}: killed too late");
+    handle.set_latency(Duration::ZERO);
+
+    let jobs = jobs::Jobs::new(db.clone());
+    let running = jobs
+        .list(&jobs::JobFilter {
+            mailboxes: None,
+            kinds: vec![recovery::RESTORE_KIND.to_owned()],
+            limit: 10,
+        })
+        .await
+        .expect("jobs")
+        .into_iter()
+        .find(|j| j.state == jobs::JobState::Running)
+        .expect("the killed restore is left running");
+    // Taken over once its lease (2 s) has lapsed; `--resume` before that finds it held.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let resumed = restore(&["--resume", &running.id.to_string()])
+        .output()
+        .expect("resume");
+    assert!(resumed.status.success(), "{resumed:?}");
+    let ended = jobs.get(running.id).await.expect("job").expect("job");
+    assert_eq!(ended.state, jobs::JobState::Done, "{:?}", ended.error);
+    assert_eq!(ended.failed, 0);
+
+    let restored = handle.restored(ALICE);
+    assert_eq!(
+        restored.len(),
+        missing,
+        "every missing message exactly once"
+    );
+    let mut stamps: Vec<String> = restored.iter().filter_map(|r| r.stamp.clone()).collect();
+    stamps.sort();
+    stamps.dedup();
+    assert_eq!(stamps.len(), missing, "no stamp twice");
+    let counters = handle.counters();
+    assert_eq!(counters.duplicates_created, 0);
+    assert_eq!(counters.drafts_created, 0);
+    for folder in ["Inbox", "Inbox/Projects", "Sent Items", "Newsletters"] {
+        assert!(
+            !handle.list_items(ALICE, folder).expect("items").is_empty(),
+            "{folder}"
+        );
+    }
+}

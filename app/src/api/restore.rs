@@ -40,6 +40,7 @@ pub struct WriteAccessView {
     pub missing: Vec<String>,
 }
 
+#[cfg(feature = "ssr")]
 fn target_value(connection: i64, address: &str) -> String {
     format!("{connection}:{address}")
 }

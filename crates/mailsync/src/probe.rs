@@ -268,7 +268,54 @@ fn ctx(mailbox: &str) -> MailboxCtx {
 
 /// Tests settings and a secret (also before they are saved). `probe_mailbox` is a mailbox the
 /// connection should be able to open; without one, only reachability and credentials are tested.
+/// The connection test: can a sync get in (the report's `ok`), and, given a mailbox, what a
+/// restore could write there (a step of its own, `restore`, that names what is missing and where
+/// it is granted; a sync works without it).
 pub async fn test_settings(
+    settings: &ConnectionSettings,
+    secret: &str,
+    probe_mailbox: Option<&str>,
+) -> ConnectionTestReport {
+    let mut report = test_sync(settings, secret, probe_mailbox).await;
+    let probe = probe_mailbox.map(str::trim).filter(|m| !m.is_empty());
+    if let (true, Some(mailbox)) = (report.ok, probe) {
+        report
+            .steps
+            .push(restore_step(settings, secret, mailbox).await);
+    }
+    report
+}
+
+async fn restore_step(settings: &ConnectionSettings, secret: &str, mailbox: &str) -> TestStep {
+    let answer = match crate::connection::build_writer(settings, secret, Some(NET_TIMEOUT)) {
+        Ok(writer) => writer.write_access(&ctx(mailbox)).await,
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(a) if a.missing.is_empty() => TestStep {
+            step: "restore".into(),
+            ok: true,
+            detail: format!(
+                "A restore may write mail, calendar items and contacts into {mailbox}."
+            ),
+        },
+        Ok(a) => TestStep {
+            step: "restore".into(),
+            ok: false,
+            detail: format!(
+                "Sync works, but a restore into {mailbox} could not write everything: {}",
+                a.missing.join(" ")
+            ),
+        },
+        Err(e) => TestStep {
+            step: "restore".into(),
+            ok: false,
+            detail: format!("What a restore may write into {mailbox} could not be checked: {e}"),
+        },
+    }
+}
+
+async fn test_sync(
     settings: &ConnectionSettings,
     secret: &str,
     probe_mailbox: Option<&str>,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use archive::{Archive, ItemDetail, ItemId, ItemKind, Mailbox, MailboxId};
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use jobs::{Job, JobState, Jobs, Lease, NewJob, Outcome, OutcomeKind};
 use mailsync::restore::{
     check_folder_name, AlreadyThere, FolderContents, MailboxWriter, RestoreItem, TargetFolder,
@@ -531,8 +532,10 @@ impl Restorer {
                     .map(|d| (d.id, d))
                     .collect();
                 let mut outcomes = Vec::with_capacity(batch.len());
-                let mut fatal = None;
-                for planned in batch {
+                // Decided in order (so two copies of one message in a batch are one create),
+                // then created a few at a time, as many as the mailbox's requests in flight.
+                let mut to_create: Vec<(usize, String, String)> = Vec::new();
+                for (index, planned) in batch.iter().enumerate() {
                     let key = planned.item.to_string();
                     let Some(detail) = details.get(&planned.item) else {
                         outcomes.push(outcome(
@@ -565,9 +568,9 @@ impl Restorer {
                         ));
                         continue;
                     }
-                    let Some(folder) = folder.as_ref().filter(|_| !request.dry_run) else {
+                    contents.add(&stamp, message_id.as_deref(), "");
+                    if request.dry_run || folder.is_none() {
                         // A dry run: everything that is not there would be created.
-                        contents.add(&stamp, message_id.as_deref(), "");
                         outcomes.push(outcome(
                             &key,
                             OutcomeKind::Created,
@@ -576,43 +579,58 @@ impl Restorer {
                             "would be created",
                         ));
                         continue;
-                    };
-                    let item = match self.restore_item(detail, planned, stamp.clone()).await {
-                        Ok(item) => item,
-                        Err(why) => {
-                            outcomes.push(outcome(
+                    }
+                    to_create.push((index, key, source_path));
+                }
+                let mut fatal = None;
+                if let Some(folder) = folder.as_ref().filter(|_| !request.dry_run) {
+                    let (writer, mb, details) = (&writer, &mb, &details);
+                    let created: Vec<_> = futures::stream::iter(to_create)
+                        .map(|(index, key, source_path)| {
+                            let planned: &PlannedItem = batch[index];
+                            async move {
+                                let detail = &details[&planned.item];
+                                let stamp = stamp_of(plan.mailbox.id, planned.item);
+                                let done = match self.restore_item(detail, planned, stamp).await {
+                                    Ok(item) => writer.create(mb, folder, &item).await.map_err(Err),
+                                    Err(why) => Err(Ok(why)),
+                                };
+                                (detail.size, key, source_path, done)
+                            }
+                        })
+                        .buffer_unordered(mailsync::context::DEFAULT_IN_FLIGHT)
+                        .collect()
+                        .await;
+                    for (size, key, source_path, done) in created {
+                        match done {
+                            Ok(_) => {
+                                bytes += size;
+                                outcomes.push(outcome(
+                                    &key,
+                                    OutcomeKind::Created,
+                                    &source_path,
+                                    &shown,
+                                    "",
+                                ));
+                            }
+                            // The item's own content could not be read.
+                            Err(Ok(why)) => outcomes.push(outcome(
                                 &key,
                                 OutcomeKind::Failed,
                                 &source_path,
                                 &shown,
                                 &why,
-                            ));
-                            continue;
-                        }
-                    };
-                    match writer.create(&mb, folder, &item).await {
-                        Ok(id) => {
-                            bytes += detail.size;
-                            contents.add(&stamp, message_id.as_deref(), &id);
-                            outcomes.push(outcome(
+                            )),
+                            // Not recorded: the next run looks for its stamp and decides again.
+                            Err(Err(e)) if ends_the_job(&e) => fatal = Some(e),
+                            Err(Err(e)) => outcomes.push(outcome(
                                 &key,
-                                OutcomeKind::Created,
+                                OutcomeKind::Failed,
                                 &source_path,
                                 &shown,
-                                "",
-                            ));
+                                &e.to_string(),
+                            )),
                         }
-                        Err(e) if ends_the_job(&e) => {
-                            fatal = Some(e);
-                            break;
-                        }
-                        Err(e) => outcomes.push(outcome(
-                            &key,
-                            OutcomeKind::Failed,
-                            &source_path,
-                            &shown,
-                            &e.to_string(),
-                        )),
                     }
                 }
                 for o in &outcomes {

@@ -475,6 +475,40 @@ async fn test_connection_says_what_failed() {
 
     let r = store.test_connection(graph_ok, Some(ALICE)).await.unwrap();
     assert!(r.ok, "{r:?}");
+    let restore = |r: &ConnectionTestReport| {
+        r.steps
+            .iter()
+            .find(|s| s.step == "restore")
+            .cloned()
+            .unwrap_or_else(|| panic!("no restore step: {r:?}"))
+    };
+    assert!(restore(&r).ok, "{r:?}");
+    // Sync reads; restore writes: an app with read permissions only syncs, and the test says
+    // which permission a restore lacks and where it is granted.
+    sim.handle().set_graph_roles(vec![
+        "Mail.Read".into(),
+        "Calendars.Read".into(),
+        "Contacts.Read".into(),
+    ]);
+    let r = store.test_connection(graph_ok, Some(ALICE)).await.unwrap();
+    assert!(r.ok, "sync still works: {r:?}");
+    let step = restore(&r);
+    assert!(!step.ok);
+    for role in [
+        "Mail.ReadWrite",
+        "Calendars.ReadWrite",
+        "Contacts.ReadWrite",
+    ] {
+        assert!(step.detail.contains(role), "{}", step.detail);
+    }
+    assert!(step.detail.contains("admin consent"), "{}", step.detail);
+    sim.handle().set_graph_roles(vec![
+        "Mail.ReadWrite".into(),
+        "Calendars.ReadWrite".into(),
+        "Contacts.ReadWrite".into(),
+    ]);
+    let r = store.test_connection(ews_ok, Some(ALICE)).await.unwrap();
+    assert!(restore(&r).ok, "{r:?}");
     let r = store.test_connection(graph_bad, None).await.unwrap();
     assert_eq!(r.failure, Some(TestFailure::ClientSecretRefused), "{r:?}");
     assert!(r.message.contains("client secret"), "{}", r.message);

@@ -6,16 +6,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{session_cookie, spawn_app, TestApp};
+use crate::helpers::{builtin, json, person, spawn_app, TestApp};
 
 const ALICE: &str = "alice.martin@example.com";
-
-async fn json(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: {text}: {e}"));
-    (status, value)
-}
 
 async fn ok(response: reqwest::Response) -> Value {
     let (status, body) = json(response).await;
@@ -24,27 +17,7 @@ async fn ok(response: reqwest::Response) -> Value {
 }
 
 async fn sign_in(app: &TestApp, name: &str, role: &str, scope: &str) -> String {
-    let user = app
-        .accounts
-        .create_user(name, name, Some("correct horse"))
-        .await
-        .expect("user");
-    let role = app.roles.by_name(role).await.expect("roles").expect("role");
-    app.roles
-        .assign(
-            user.id,
-            role.id,
-            &access::Scope::parse(scope).expect("scope"),
-        )
-        .await
-        .expect("assign");
-    let response = app
-        .call(
-            "sign_in",
-            &[("username", name), ("password", "correct horse")],
-        )
-        .await;
-    session_cookie(&response).expect("signed in")
+    person(app, name, &builtin(app, role).await, scope).await
 }
 
 /// Runs the task now and waits until the mailbox has `runs` finished runs, healthy.

@@ -4,66 +4,8 @@
 //! refusals: no `export` permission (403), a mailbox outside the scope (404), bad input (422).
 
 use std::io::Read;
-use std::time::Duration;
 
-use serde_json::Value;
-
-use crate::helpers::{session_cookie, spawn_app, TestApp};
-
-async fn json(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: {text}: {e}"));
-    (status, value)
-}
-
-async fn person(app: &TestApp, name: &str, role: &access::Role, scope: &str) -> String {
-    let user = app
-        .accounts
-        .create_user(name, name, Some("correct horse"))
-        .await
-        .expect("user");
-    app.roles
-        .assign(
-            user.id,
-            role.id,
-            &access::Scope::parse(scope).expect("scope"),
-        )
-        .await
-        .expect("assign");
-    let response = app
-        .call(
-            "sign_in",
-            &[("username", name), ("password", "correct horse")],
-        )
-        .await;
-    session_cookie(&response).expect("signed in")
-}
-
-async fn builtin(app: &TestApp, name: &str) -> access::Role {
-    app.roles.by_name(name).await.expect("roles").expect("role")
-}
-
-/// Waits until the job has ended; returns its view.
-async fn finished(app: &TestApp, cookie: &str, job: &str) -> Value {
-    for _ in 0..300 {
-        let (status, detail) = json(
-            app.call_as(Some(cookie), "jobs/detail", &[("id", job)])
-                .await,
-        )
-        .await;
-        assert_eq!(status, 200, "{detail}");
-        let state = detail["job"]["state"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if !matches!(state.as_str(), "queued" | "running") {
-            return detail;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("export job {job} did not end");
-}
+use crate::helpers::{builtin, finished, json, person, spawn_app};
 
 testkit::each_backend!(an_export_runs_in_the_background_downloads_and_is_audited);
 async fn an_export_runs_in_the_background_downloads_and_is_audited(kit: &testkit::TestDb) {

@@ -12,6 +12,8 @@ pub struct TestApp {
     pub roles: access::Roles,
     pub audit: access::AuditLog,
     pub archive: Archive,
+    /// The portal's own sync service: connections, tasks and syncs set up without the UI.
+    pub sync: syncer::SyncService,
     pub client: reqwest::Client,
     _shutdown: oneshot::Sender<()>,
     _data: tempfile::TempDir,
@@ -37,6 +39,7 @@ pub async fn spawn_app_with(kit: &testkit::TestDb, change: impl FnOnce(&mut Sett
     let audit = access::AuditLog::new(db);
     let app = Application::build(&settings).await.expect("build app");
     let addr: SocketAddr = app.local_addr().expect("address");
+    let sync = app.sync().clone();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -47,6 +50,7 @@ pub async fn spawn_app_with(kit: &testkit::TestDb, change: impl FnOnce(&mut Sett
         roles,
         audit,
         archive,
+        sync,
         // A call that hangs is a failure with a name, not a suite that never ends.
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -229,4 +233,62 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with("sr_session="))
         .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// The status and the JSON body of a server function's answer.
+pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: {text}: {e}"));
+    (status, value)
+}
+
+/// A user holding `role` within `scope` ("" for every mailbox), signed in: their cookie.
+pub async fn person(app: &TestApp, name: &str, role: &access::Role, scope: &str) -> String {
+    let user = app
+        .accounts
+        .create_user(name, name, Some("correct horse"))
+        .await
+        .expect("user");
+    app.roles
+        .assign(
+            user.id,
+            role.id,
+            &access::Scope::parse(scope).expect("scope"),
+        )
+        .await
+        .expect("assign");
+    let response = app
+        .call(
+            "sign_in",
+            &[("username", name), ("password", "correct horse")],
+        )
+        .await;
+    session_cookie(&response).expect("signed in")
+}
+
+/// A built-in role by its name (`access::ADMINISTRATOR`, `access::HELP_DESK`, ...).
+pub async fn builtin(app: &TestApp, name: &str) -> access::Role {
+    app.roles.by_name(name).await.expect("roles").expect("role")
+}
+
+/// Waits until the job has ended; returns its view.
+pub async fn finished(app: &TestApp, cookie: &str, job: &str) -> serde_json::Value {
+    for _ in 0..300 {
+        let (status, detail) = json(
+            app.call_as(Some(cookie), "jobs/detail", &[("id", job)])
+                .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{detail}");
+        let state = detail["job"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if !matches!(state.as_str(), "queued" | "running") {
+            return detail;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("job {job} did not end");
 }

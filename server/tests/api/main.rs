@@ -9,4 +9,5 @@ mod mail;
 mod matrix;
 mod operations;
 mod people;
+mod restores;
 mod sso;

@@ -24,12 +24,14 @@ pub fn JobsPage() -> impl IntoView {
 }
 
 /// A signal that moves every second while `active` says so (in the browser only).
-fn ticker(active: RwSignal<bool>) -> RwSignal<u64> {
+fn ticker(active: impl Fn() -> bool + Send + Sync + 'static) -> RwSignal<u64> {
+    let active = std::sync::Arc::new(active);
     let tick = RwSignal::new(0u64);
     Effect::new(move |_| {
+        let active = active.clone();
         let handle = set_interval_with_handle(
             move || {
-                if active.get_untracked() {
+                if active() {
                     tick.update(|t| *t += 1);
                 }
             },
@@ -58,8 +60,11 @@ fn Jobs() -> impl IntoView {
             navigate(&format!("/admin/jobs?job={job}"), Default::default());
         }
     });
+    // The list and the open report are fetched apart: either may still show a job running
+    // after the other has seen it end, so the screen asks again while either does.
     let active = RwSignal::new(false);
-    let tick = ticker(active);
+    let report_active = RwSignal::new(false);
+    let tick = ticker(move || active.get_untracked() || report_active.get_untracked());
     let list = Resource::new(
         move || (tick.get(), cancel.version().get()),
         |_| jobs_list(),
@@ -102,7 +107,10 @@ fn Jobs() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(Some(d)) => view! { <JobReport d failed_only=failed_only.get_untracked() confirm /> }.into_any(),
+                    Ok(Some(d)) => {
+                        report_active.set(d.job.active());
+                        view! { <JobReport d failed_only=failed_only.get_untracked() confirm /> }.into_any()
+                    }
                     Ok(None) => ().into_any(),
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                 }
@@ -225,7 +233,7 @@ fn FolderTallyTable(folders: Vec<FolderTally>, dry_run: bool) -> impl IntoView {
                     <td class="num">{f.created}</td>
                     <td class="num">{f.skipped}</td>
                     <td class="num" class:error-text=failed>{f.failed}</td>
-                    <td class="small"><ul class="plain">{reasons}</ul></td>
+                    <td class="small reasons"><ul class="plain">{reasons}</ul></td>
                 </tr>
             }
         })
@@ -233,7 +241,13 @@ fn FolderTallyTable(folders: Vec<FolderTally>, dry_run: bool) -> impl IntoView {
     view! {
         <table class="admin-table tally-table">
             <thead>
-                <tr><th>"Target folder"</th><th>{created}</th><th>"Skipped"</th><th>"Failed"</th><th>"Why"</th></tr>
+                <tr>
+                    <th>"Target folder"</th>
+                    <th class="num">{created}</th>
+                    <th class="num">"Skipped"</th>
+                    <th class="num">"Failed"</th>
+                    <th>"Why skipped or failed"</th>
+                </tr>
             </thead>
             <tbody>{rows}</tbody>
         </table>
@@ -268,14 +282,19 @@ fn JobReport(
             </div>
         }
     });
+    let dry_run = job.restore.as_ref().is_some_and(|r| r.dry_run);
     let rows = d
         .rows
         .iter()
         .map(|r| {
             let class = format!("outcome-{}", r.outcome);
+            let outcome = match r.outcome.as_str() {
+                "created" if dry_run => "would be created".to_owned(),
+                other => other.to_owned(),
+            };
             view! {
                 <tr class=class>
-                    <td>{r.outcome.clone()}</td>
+                    <td>{outcome}</td>
                     <td>{r.source_path.clone()}</td>
                     <td class="small">{r.target_path.clone()}</td>
                     <td class="small">{r.detail.clone()}</td>
