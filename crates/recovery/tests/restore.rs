@@ -62,7 +62,17 @@ fn settings(proto: Proto, sim: &RunningSim) -> (ConnectionSettings, String) {
 
 /// Alice and Bruno synced from the simulator into a fresh archive.
 async fn world(kit: testkit::TestDb, proto: Proto) -> World {
+    world_with(kit, proto, |_| {}).await
+}
+
+/// [`world`] with the source mailboxes changed before the sync.
+async fn world_with(
+    kit: testkit::TestDb,
+    proto: Proto,
+    prepare: impl FnOnce(&exchange_sim::SimHandle),
+) -> World {
     let sim = exchange_sim::start(SimConfig::for_tests()).await.unwrap();
+    prepare(&sim.handle());
     let archive = Archive::new(
         kit.db.clone(),
         Blobs::local(kit.dir().join("blobs"), None).unwrap(),
@@ -535,6 +545,52 @@ async fn a_dead_worker_is_taken_over_and_nothing_is_duplicated(kit: testkit::Tes
     w.finish().await;
 }
 
+/// A message with a 4 MB attachment: through Graph it is added after the message, in an upload
+/// session (one request cannot carry it); through EWS it is part of the MIME.
+async fn a_large_attachment_comes_back_whole(kit: testkit::TestDb, proto: Proto) {
+    let pdf: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let mime = testkit::mime::Mail::new("Signed contract")
+        .from("bruno.keller@example.com")
+        .to(ALICE)
+        .message_id("<signed.contract@example.com>")
+        .text("The signed contract is attached.")
+        .attach("contract.pdf", "application/pdf", &pdf)
+        .build();
+    let w = world_with(kit, proto, |sim| {
+        sim.add_message(ALICE, "Inbox", &mime, true).unwrap();
+    })
+    .await;
+    let sim = w.sim.handle();
+    let inbox = sim.list_items(ALICE, "Inbox").unwrap();
+    let big = *inbox.last().unwrap();
+    sim.delete_item(ALICE, big).unwrap();
+    let (_, real) = w
+        .dry_then_real(&w.request(&[ItemKind::Message], Placement::Original))
+        .await;
+    let s = summary(&real);
+    assert_eq!((s.created, s.failed), (1, 0), "{s:?}");
+    let restored = sim.restored(ALICE);
+    assert_eq!(restored.len(), 1);
+    let r = &restored[0];
+    assert_eq!(subject(r), "Signed contract");
+    assert!(r.is_read && !r.is_draft);
+    match proto {
+        Proto::Graph => {
+            assert_eq!(r.attachment_records.len(), 1, "{:?}", r.attachment_records);
+            let a = &r.attachment_records[0];
+            assert_eq!(
+                (a.name.as_str(), a.size),
+                ("contract.pdf", pdf.len() as u64)
+            );
+            assert!(a.via_upload_session);
+            assert_eq!(sim.counters().upload_sessions, 1);
+        }
+        Proto::Ews => assert!(r.data.len() > pdf.len(), "the MIME carries it whole"),
+    }
+    no_mistakes(&w.sim);
+    w.finish().await;
+}
+
 macro_rules! everywhere {
     ($name:ident) => {
         mod $name {
@@ -568,3 +624,4 @@ everywhere!(calendar_and_contacts_into_a_new_folder);
 everywhere!(refusals_say_one_sentence_and_write_nothing);
 everywhere!(one_bad_item_never_stops_the_rest);
 everywhere!(a_dead_worker_is_taken_over_and_nothing_is_duplicated);
+everywhere!(a_large_attachment_comes_back_whole);
