@@ -257,16 +257,7 @@ pub async fn start_export(
             })
         }
     };
-    let mut kinds = Vec::new();
-    for (on, kind) in [
-        (mail, archive::ItemKind::Message),
-        (calendar, archive::ItemKind::Calendar),
-        (contacts, archive::ItemKind::Contact),
-    ] {
-        if on.is_some() {
-            kinds.push(kind);
-        }
-    }
+    let kinds = ssr::kinds(&mail, &calendar, &contacts);
     let job = desk
         .start(&recovery::ExportRequest {
             source: ssr::source(&choice)?,
@@ -496,6 +487,23 @@ pub mod ssr {
             }
         }
         out
+    }
+
+    /// The kinds of item the form's three checkboxes chose.
+    pub fn kinds(
+        mail: &Option<String>,
+        calendar: &Option<String>,
+        contacts: &Option<String>,
+    ) -> Vec<archive::ItemKind> {
+        [
+            (mail, archive::ItemKind::Message),
+            (calendar, archive::ItemKind::Calendar),
+            (contacts, archive::ItemKind::Contact),
+        ]
+        .into_iter()
+        .filter(|(on, _)| on.is_some())
+        .map(|(_, kind)| kind)
+        .collect()
     }
 
     pub fn source(choice: &ItemSourceView) -> Result<recovery::ItemSource, ApiError> {

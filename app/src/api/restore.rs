@@ -139,16 +139,7 @@ pub async fn start_restore(
             })
         }
     };
-    let mut kinds = Vec::new();
-    for (on, kind) in [
-        (mail, archive::ItemKind::Message),
-        (calendar, archive::ItemKind::Calendar),
-        (contacts, archive::ItemKind::Contact),
-    ] {
-        if on.is_some() {
-            kinds.push(kind);
-        }
-    }
+    let kinds = super::jobs::ssr::kinds(&mail, &calendar, &contacts);
     let job = desk
         .start(&recovery::RestoreRequest {
             source: super::jobs::ssr::source(&choice)?,

@@ -276,27 +276,7 @@ impl Exporter {
         let outcome = self.write(job, lease, &scratch_file).await;
         // Whatever happened, the scratch copy is not needed any more.
         let _ = std::fs::remove_file(&scratch_file);
-        match outcome {
-            Ok(Some(file)) => {
-                let result = serde_json::to_string(&file)?;
-                Ok(self
-                    .jobs
-                    .finish(lease, JobState::Done, None, Some(&result))
-                    .await?)
-            }
-            Ok(None) => Ok(self
-                .jobs
-                .finish(lease, JobState::Cancelled, None, None)
-                .await?),
-            Err(RecoveryError::Jobs(e)) => Err(RecoveryError::Jobs(e)),
-            Err(e) => {
-                tracing::warn!(job = job.id, error = %e, "export failed");
-                Ok(self
-                    .jobs
-                    .finish(lease, JobState::Failed, Some(&e.to_string()), None)
-                    .await?)
-            }
-        }
+        crate::worker::end_job(&self.jobs, job, lease, outcome).await
     }
 
     /// Writes the bag and stores it; None when a cancel was asked for.

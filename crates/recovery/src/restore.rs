@@ -347,27 +347,8 @@ impl Restorer {
     /// Runs a claimed restore job to its end and returns it as it ended. An error means the job
     /// could not be ended here (its lease passed to another worker, or the database is gone).
     pub async fn run(&self, job: &Job, lease: &Lease) -> Result<Job, RecoveryError> {
-        match self.restore(job, lease).await {
-            Ok(Some(summary)) => {
-                let result = serde_json::to_string(&summary)?;
-                Ok(self
-                    .jobs
-                    .finish(lease, JobState::Done, None, Some(&result))
-                    .await?)
-            }
-            Ok(None) => Ok(self
-                .jobs
-                .finish(lease, JobState::Cancelled, None, None)
-                .await?),
-            Err(RecoveryError::Jobs(e)) => Err(RecoveryError::Jobs(e)),
-            Err(e) => {
-                tracing::warn!(job = job.id, error = %e, "restore failed");
-                Ok(self
-                    .jobs
-                    .finish(lease, JobState::Failed, Some(&e.to_string()), None)
-                    .await?)
-            }
-        }
+        let outcome = self.restore(job, lease).await;
+        crate::worker::end_job(&self.jobs, job, lease, outcome).await
     }
 
     /// Walks `path` below the kind's top folder; creates what is missing unless `dry_run`.

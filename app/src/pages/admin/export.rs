@@ -4,8 +4,9 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_navigate;
 
+use super::job_source::{source_query, NothingToTake};
 use crate::api::jobs::{export_choice, ItemSourceView, StartExport};
 use crate::components::admin_frame::AdminFrame;
 
@@ -21,17 +22,7 @@ pub fn NewExportPage() -> impl IntoView {
 
 #[component]
 fn NewExport() -> impl IntoView {
-    let query = use_query_map();
-    let number = move |name: &str| query.with(|q| q.get(name).and_then(|v| v.parse::<i64>().ok()));
-    let params = Memo::new(move |_| {
-        (
-            number("m"),
-            number("folder"),
-            number("snapshot"),
-            number("selection"),
-            query.with(|q| q.get("at").unwrap_or_default()),
-        )
-    });
+    let params = source_query();
     let choice = Resource::new(
         move || params.get(),
         |(m, folder, snapshot, selection, at)| export_choice(m, folder, snapshot, selection, at),
@@ -48,14 +39,7 @@ fn NewExport() -> impl IntoView {
             {move || Suspend::new(async move {
                 match choice.await {
                     Ok(c) => view! { <ExportForm c start /> }.into_any(),
-                    Err(e) => view! {
-                        <div class="card centered-card">
-                            <h1>"Nothing to export here"</h1>
-                            <p class="error">{e.to_string()}</p>
-                            <a href="/admin/mailboxes">"Go to the list of mailboxes"</a>
-                        </div>
-                    }
-                        .into_any(),
+                    Err(e) => view! { <NothingToTake title="Nothing to export here" error=e.to_string() /> }.into_any(),
                 }
             })}
         </Transition>

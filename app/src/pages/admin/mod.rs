@@ -5,6 +5,7 @@ pub mod audit;
 pub mod connections;
 pub mod explorer;
 pub mod export;
+pub mod job_source;
 pub mod jobs;
 pub mod restore;
 pub mod roles;

@@ -5,8 +5,9 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_navigate;
 
+use super::job_source::{source_query, NothingToTake};
 use crate::api::restore::{restore_access, restore_form, RestoreFormView, StartRestore};
 use crate::components::admin_frame::AdminFrame;
 
@@ -22,17 +23,7 @@ pub fn NewRestorePage() -> impl IntoView {
 
 #[component]
 fn NewRestore() -> impl IntoView {
-    let query = use_query_map();
-    let number = move |name: &str| query.with(|q| q.get(name).and_then(|v| v.parse::<i64>().ok()));
-    let params = Memo::new(move |_| {
-        (
-            number("m"),
-            number("folder"),
-            number("snapshot"),
-            number("selection"),
-            query.with(|q| q.get("at").unwrap_or_default()),
-        )
-    });
+    let params = source_query();
     let form = Resource::new(
         move || params.get(),
         |(m, folder, snapshot, selection, at)| restore_form(m, folder, snapshot, selection, at),
@@ -49,14 +40,7 @@ fn NewRestore() -> impl IntoView {
             {move || Suspend::new(async move {
                 match form.await {
                     Ok(f) => view! { <RestoreForm f start /> }.into_any(),
-                    Err(e) => view! {
-                        <div class="card centered-card">
-                            <h1>"Nothing to restore here"</h1>
-                            <p class="error">{e.to_string()}</p>
-                            <a href="/admin/mailboxes">"Go to the list of mailboxes"</a>
-                        </div>
-                    }
-                        .into_any(),
+                    Err(e) => view! { <NothingToTake title="Nothing to restore here" error=e.to_string() /> }.into_any(),
                 }
             })}
         </Transition>
