@@ -533,11 +533,24 @@ impl Restorer {
                     let message_id = (detail.kind == ItemKind::Message)
                         .then(|| detail.message_id.clone())
                         .flatten();
-                    if let Some(there) = contents.find(&stamp, message_id.as_deref()) {
+                    // A calendar item that never left the calendar is known by its UID.
+                    let uid = match detail.kind {
+                        ItemKind::Calendar => match item_record(&self.archive, detail).await {
+                            Ok(pim::Record::Event(e)) => Some(e.uid),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    if let Some(there) =
+                        contents.find(&stamp, message_id.as_deref(), uid.as_deref())
+                    {
                         let why = match there {
                             AlreadyThere::Restored => "already restored into this folder",
                             AlreadyThere::SameMessageId => {
                                 "a message with the same Internet-Message-Id is already in this folder"
+                            }
+                            AlreadyThere::SameUid => {
+                                "a calendar item with the same UID is already in this calendar"
                             }
                         };
                         outcomes.push(outcome(
@@ -549,7 +562,7 @@ impl Restorer {
                         ));
                         continue;
                     }
-                    contents.add(&stamp, message_id.as_deref(), "");
+                    contents.add(&stamp, message_id.as_deref(), uid.as_deref(), "");
                     if request.dry_run || folder.is_none() {
                         // A dry run: everything that is not there would be created.
                         outcomes.push(outcome(

@@ -372,6 +372,24 @@ async fn calendar_and_contacts_into_a_new_folder(kit: testkit::TestDb, proto: Pr
         .unwrap();
     assert!(String::from_utf8_lossy(&emma.data).contains('@'));
     no_mistakes(&w.sim);
+
+    // Into the original calendar, where the three never left: known by their UID, skipped.
+    let (_, again) = w
+        .dry_then_real(&w.request(&[ItemKind::Calendar], Placement::Original))
+        .await;
+    let s = summary(&again);
+    assert_eq!((s.created, s.skipped, s.failed), (0, 3, 0), "{s:?}");
+    let skipped = w
+        .restorer
+        .jobs()
+        .outcomes(again.id, Some(OutcomeKind::Skipped), 0, 10)
+        .await
+        .unwrap();
+    assert!(skipped
+        .iter()
+        .all(|o| o.outcome.detail.contains("same UID")));
+    assert_eq!(sim.restored(ALICE).len(), 6, "nothing more created");
+    no_mistakes(&w.sim);
     w.finish().await;
 }
 

@@ -208,10 +208,16 @@ impl MailboxWriter for EwsSource {
     ) -> Result<FolderContents, SourceError> {
         let mut out = FolderContents::default();
         let mut offset = 0usize;
+        // A calendar item that never left is known by its UID.
+        let uid = if folder.kind == FolderKind::Calendar {
+            "<t:FieldURI FieldURI=\"calendar:UID\"/>"
+        } else {
+            ""
+        };
         loop {
             let body = format!(
                 "<m:FindItem Traversal=\"Shallow\"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>\
-<t:AdditionalProperties><t:FieldURI FieldURI=\"message:InternetMessageId\"/>{}</t:AdditionalProperties></m:ItemShape>\
+<t:AdditionalProperties><t:FieldURI FieldURI=\"message:InternetMessageId\"/>{uid}{}</t:AdditionalProperties></m:ItemShape>\
 <m:IndexedPageItemView MaxEntriesReturned=\"{FIND_PAGE}\" Offset=\"{offset}\" BasePoint=\"Beginning\"/>\
 <m:ParentFolderIds><t:FolderId Id=\"{}\"/></m:ParentFolderIds></m:FindItem>",
                 stamp_uri(),
@@ -239,6 +245,12 @@ impl MailboxWriter for EwsSource {
                 else {
                     continue;
                 };
+                if let Some(u) = item.child(T, "UID") {
+                    let u = u.text().trim();
+                    if !u.is_empty() {
+                        out.uids.insert(u.to_owned(), id.clone());
+                    }
+                }
                 if let Some(mid) = item.child(T, "InternetMessageId") {
                     let mid = mid.text().trim();
                     if !mid.is_empty() {

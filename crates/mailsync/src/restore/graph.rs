@@ -318,7 +318,8 @@ impl MailboxWriter for GraphSource {
     ) -> Result<FolderContents, SourceError> {
         let select = match folder.kind {
             FolderKind::Mail => "id,internetMessageId",
-            FolderKind::Calendar | FolderKind::Contacts => "id",
+            FolderKind::Calendar => "id,iCalUId",
+            FolderKind::Contacts => "id",
         };
         let expand = query_value(&format!(
             "singleValueExtendedProperties($filter=id eq {})",
@@ -334,6 +335,11 @@ impl MailboxWriter for GraphSource {
             let Some(id) = item.get("id").and_then(Value::as_str) else {
                 continue;
             };
+            if let Some(u) = item.get("iCalUId").and_then(Value::as_str) {
+                if !u.trim().is_empty() {
+                    out.uids.insert(u.trim().to_owned(), id.to_owned());
+                }
+            }
             if let Some(mid) = item.get("internetMessageId").and_then(Value::as_str) {
                 if !mid.trim().is_empty() {
                     out.message_ids

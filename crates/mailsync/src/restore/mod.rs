@@ -49,6 +49,8 @@ pub enum AlreadyThere {
     Restored,
     /// A message with the same Internet-Message-Id.
     SameMessageId,
+    /// A calendar item with the same iCalendar UID (it never left the calendar).
+    SameUid,
 }
 
 /// What a target folder holds, as far as skip-existing needs it.
@@ -58,34 +60,51 @@ pub struct FolderContents {
     pub stamps: HashMap<String, String>,
     /// Internet-Message-Id (angle brackets as the server gives them) -> the item's id.
     pub message_ids: HashMap<String, String>,
+    /// A calendar item's UID (EWS `calendar:UID`, Graph `iCalUId`) -> the item's id.
+    pub uids: HashMap<String, String>,
 }
 
 impl FolderContents {
-    pub fn find(&self, stamp: &str, message_id: Option<&str>) -> Option<AlreadyThere> {
+    /// `message_id` for a message, `uid` for a calendar item: what identifies it without our
+    /// stamp.
+    pub fn find(
+        &self,
+        stamp: &str,
+        message_id: Option<&str>,
+        uid: Option<&str>,
+    ) -> Option<AlreadyThere> {
         if self.stamps.contains_key(stamp) {
             return Some(AlreadyThere::Restored);
         }
-        let id = message_id.map(normalise_message_id)?;
-        self.message_ids
-            .contains_key(&id)
-            .then_some(AlreadyThere::SameMessageId)
+        if message_id.is_some_and(|m| self.message_ids.contains_key(&normalise_message_id(m))) {
+            return Some(AlreadyThere::SameMessageId);
+        }
+        uid.map(str::trim)
+            .filter(|u| !u.is_empty() && self.uids.contains_key(*u))
+            .map(|_| AlreadyThere::SameUid)
     }
 
     /// Notes an item just created, so a second copy of it in the same run is skipped too.
-    pub fn add(&mut self, stamp: &str, message_id: Option<&str>, id: &str) {
+    pub fn add(&mut self, stamp: &str, message_id: Option<&str>, uid: Option<&str>, id: &str) {
         self.stamps.insert(stamp.to_owned(), id.to_owned());
         if let Some(m) = message_id {
             self.message_ids
                 .insert(normalise_message_id(m), id.to_owned());
         }
+        if let Some(u) = uid.map(str::trim).filter(|u| !u.is_empty()) {
+            self.uids.insert(u.to_owned(), id.to_owned());
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.stamps.len().max(self.message_ids.len())
+        self.stamps
+            .len()
+            .max(self.message_ids.len())
+            .max(self.uids.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.stamps.is_empty() && self.message_ids.is_empty()
+        self.stamps.is_empty() && self.message_ids.is_empty() && self.uids.is_empty()
     }
 }
 
