@@ -276,7 +276,7 @@ impl Exporter {
         let outcome = self.write(job, lease, &scratch_file).await;
         // Whatever happened, the scratch copy is not needed any more.
         let _ = std::fs::remove_file(&scratch_file);
-        crate::worker::end_job(&self.jobs, job, lease, outcome).await
+        crate::job_end::end_job(&self.jobs, job, lease, outcome).await
     }
 
     /// Writes the bag and stores it; None when a cancel was asked for.

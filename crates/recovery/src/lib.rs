@@ -18,6 +18,7 @@
 
 mod error;
 pub mod export;
+mod job_end;
 pub mod plan;
 pub mod restore;
 pub mod worker;

@@ -348,7 +348,7 @@ impl Restorer {
     /// could not be ended here (its lease passed to another worker, or the database is gone).
     pub async fn run(&self, job: &Job, lease: &Lease) -> Result<Job, RecoveryError> {
         let outcome = self.restore(job, lease).await;
-        crate::worker::end_job(&self.jobs, job, lease, outcome).await
+        crate::job_end::end_job(&self.jobs, job, lease, outcome).await
     }
 
     /// Walks `path` below the kind's top folder; creates what is missing unless `dry_run`.
@@ -515,7 +515,8 @@ impl Restorer {
                 let mut outcomes = Vec::with_capacity(batch.len());
                 // Decided in order (so two copies of one message in a batch are one create),
                 // then created a few at a time, as many as the mailbox's requests in flight.
-                let mut to_create: Vec<(usize, String, String)> = Vec::new();
+                type Record = Option<Result<pim::Record, String>>;
+                let mut to_create: Vec<(usize, String, String, Record)> = Vec::new();
                 for (index, planned) in batch.iter().enumerate() {
                     let key = planned.item.to_string();
                     let Some(detail) = details.get(&planned.item) else {
@@ -534,11 +535,15 @@ impl Restorer {
                         .then(|| detail.message_id.clone())
                         .flatten();
                     // A calendar item that never left the calendar is known by its UID.
-                    let uid = match detail.kind {
-                        ItemKind::Calendar => match item_record(&self.archive, detail).await {
-                            Ok(pim::Record::Event(e)) => Some(e.uid),
-                            _ => None,
-                        },
+                    // Read once here: the UID for skip-existing, the whole record for creating.
+                    let record = match detail.kind {
+                        ItemKind::Message => None,
+                        ItemKind::Calendar | ItemKind::Contact => {
+                            Some(item_record(&self.archive, detail).await)
+                        }
+                    };
+                    let uid = match &record {
+                        Some(Ok(pim::Record::Event(e))) => Some(e.uid.clone()),
                         _ => None,
                     };
                     if let Some(there) =
@@ -574,18 +579,21 @@ impl Restorer {
                         ));
                         continue;
                     }
-                    to_create.push((index, key, source_path));
+                    to_create.push((index, key, source_path, record));
                 }
                 let mut fatal = None;
                 if let Some(folder) = folder.as_ref().filter(|_| !request.dry_run) {
                     let (writer, mb, details) = (&writer, &mb, &details);
                     let created: Vec<_> = futures::stream::iter(to_create)
-                        .map(|(index, key, source_path)| {
+                        .map(|(index, key, source_path, record)| {
                             let planned: &PlannedItem = batch[index];
                             async move {
                                 let detail = &details[&planned.item];
                                 let stamp = stamp_of(plan.mailbox.id, planned.item);
-                                let done = match self.restore_item(detail, planned, stamp).await {
+                                let done = match self
+                                    .restore_item(detail, planned, stamp, record)
+                                    .await
+                                {
                                     Ok(item) => writer.create(mb, folder, &item).await.map_err(Err),
                                     Err(why) => Err(Ok(why)),
                                 };
@@ -664,14 +672,10 @@ impl Restorer {
         detail: &ItemDetail,
         planned: &PlannedItem,
         stamp: String,
+        record: Option<Result<pim::Record, String>>,
     ) -> Result<RestoreItem, String> {
         let content = item_content(&self.archive, detail).await?;
-        let record = match detail.kind {
-            ItemKind::Message => None,
-            ItemKind::Calendar | ItemKind::Contact => {
-                Some(item_record(&self.archive, detail).await?)
-            }
-        };
+        let record = record.transpose()?;
         Ok(RestoreItem {
             stamp,
             kind: folder_kind(detail.kind),
