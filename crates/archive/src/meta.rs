@@ -185,6 +185,72 @@ pub fn subject_sort_key(subject: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Each charset real mail carries, in an encoded-word subject and a body: decoded, not read
+    /// as UTF-8 (mail-parser's `full_encoding` feature, through encoding_rs).
+    #[test]
+    fn east_asian_and_cyrillic_charsets_are_decoded() {
+        let cases: &[(&str, &[u8], &str)] = &[
+            (
+                "iso-2022-jp",
+                b"\x1b$B%O%m!<!&%o!<%k%I\x1b(B",
+                "\u{30cf}\u{30ed}\u{30fc}\u{30fb}\u{30ef}\u{30fc}\u{30eb}\u{30c9}",
+            ),
+            (
+                "big5",
+                b"\xa7A\xa6n\xa1A\xa5@\xac\xc9",
+                "\u{4f60}\u{597d}\u{ff0c}\u{4e16}\u{754c}",
+            ),
+            (
+                "gb2312",
+                b"\xc4\xe3\xba\xc3\xa3\xac\xca\xc0\xbd\xe7",
+                "\u{4f60}\u{597d}\u{ff0c}\u{4e16}\u{754c}",
+            ),
+            (
+                "gbk",
+                b"\xc4\xe3\xba\xc3\xa3\xac\xca\xc0\xbd\xe7",
+                "\u{4f60}\u{597d}\u{ff0c}\u{4e16}\u{754c}",
+            ),
+            (
+                "euc-kr",
+                b"\xbe\xc8\xb3\xe7\xc7\xcf\xbc\xbc\xbf\xe4",
+                "\u{c548}\u{b155}\u{d558}\u{c138}\u{c694}",
+            ),
+            (
+                "koi8-r",
+                b"\xf0\xd2\xc9\xd7\xc5\xd4",
+                "\u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}",
+            ),
+            (
+                "windows-1251",
+                b"\xcf\xf0\xe8\xe2\xe5\xf2",
+                "\u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}",
+            ),
+            (
+                "shift_jis",
+                b"\x83n\x83\x8D\x81[",
+                "\u{30cf}\u{30ed}\u{30fc}",
+            ),
+        ];
+        for (charset, bytes, text) in cases {
+            let word: String = bytes.iter().map(|b| format!("={b:02X}")).collect();
+            let mut raw = format!(
+                "From: a@example.com\r\nSubject: =?{charset}?Q?{word}?=\r\n\
+                 Content-Type: text/plain; charset={charset}\r\n\
+                 Content-Transfer-Encoding: 8bit\r\n\r\n"
+            )
+            .into_bytes();
+            raw.extend_from_slice(bytes);
+            raw.extend_from_slice(b"\r\n");
+            let meta = parse_message(&raw).unwrap();
+            assert_eq!(meta.subject, *text, "subject in {charset}");
+            assert!(
+                body_text(&raw).contains(text),
+                "body in {charset}: {:?}",
+                body_text(&raw)
+            );
+        }
+    }
+
     #[test]
     fn html_blocks_stay_apart_in_body_text() {
         let raw = b"Subject: x\r\nContent-Type: text/html\r\n\r\n<h2>Apollo launch</h2><p>The telemetry</p><ul><li>one</li><li>two</li></ul>";
