@@ -1,0 +1,290 @@
+//! The top-level header block, read and repaired before mail-parser sees it.
+//!
+//! mail-parser 0.11.9 reads an alphabetic zone at the end of a `Date:` line by taking the next two
+//! bytes unconditionally, so `UT`, `AM` or a one-letter zone swallows the line break and the next
+//! header (`From:`, `Message-ID:`...) becomes part of the date. A `Content-Type:` without the
+//! semicolon before its parameters makes `plain charset=...` the subtype, so the body becomes an
+//! attachment in the wrong charset. Both are repaired in a copy; the archived bytes never change.
+//! The test `upstream_still_swallows_the_header_after_a_bad_date` says when the first repair can go.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::date::{parse_date, received_date, DateKind, FoundDate};
+
+/// One header field of the top-level block: its name, its unfolded value, and the bytes it spans
+/// (continuation lines and line ending included).
+pub(crate) struct Field<'a> {
+    pub name: &'a [u8],
+    pub value: String,
+    pub span: Range<usize>,
+}
+
+/// The fields of the header block at the start of `raw`, up to the first empty line.
+pub(crate) fn fields(raw: &[u8]) -> Vec<Field<'_>> {
+    let mut out: Vec<Field<'_>> = Vec::new();
+    let mut at = 0;
+    while at < raw.len() {
+        let end = raw[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(raw.len(), |i| at + i + 1);
+        let line = &raw[at..end];
+        let content = trim_line_end(line);
+        if content.is_empty() {
+            break;
+        }
+        if content[0] == b' ' || content[0] == b'\t' {
+            if let Some(last) = out.last_mut() {
+                last.value.push(' ');
+                last.value.push_str(String::from_utf8_lossy(content).trim());
+                last.span.end = end;
+            }
+        } else if let Some(colon) = content.iter().position(|&b| b == b':') {
+            out.push(Field {
+                name: trim_ascii(&content[..colon]),
+                value: String::from_utf8_lossy(&content[colon + 1..])
+                    .trim()
+                    .to_owned(),
+                span: at..end,
+            });
+        } else {
+            // Not a header line: the block is over (a body without its blank line).
+            break;
+        }
+        at = end;
+    }
+    out
+}
+
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// The message's own date: the `Date:` header (with or without its zone), else the newest
+/// `Received:` header that has one. None when neither can be read.
+pub fn message_date(raw: &[u8]) -> Option<FoundDate> {
+    let fields = fields(raw);
+    let header = fields
+        .iter()
+        .filter(|f| f.name.eq_ignore_ascii_case(b"date"))
+        .find_map(|f| parse_date(&f.value));
+    if let Some((unix, zoned)) = header {
+        let kind = if zoned {
+            DateKind::Header
+        } else {
+            DateKind::HeaderWithoutZone
+        };
+        return Some(FoundDate { unix, kind });
+    }
+    // Received headers are prepended as mail travels: the first one is the newest.
+    fields
+        .iter()
+        .filter(|f| f.name.eq_ignore_ascii_case(b"received"))
+        .find_map(|f| received_date(&f.value))
+        .map(|unix| FoundDate {
+            unix,
+            kind: DateKind::Received,
+        })
+}
+
+/// `raw` as mail-parser should see it: borrowed when nothing needs repair.
+pub fn repaired(raw: &[u8]) -> Cow<'_, [u8]> {
+    let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
+    for field in fields(raw) {
+        if field.name.eq_ignore_ascii_case(b"date") && !ends_in_numeric_zone(&field.value) {
+            let line_end: &[u8] = if raw[..field.span.end].ends_with(b"\r\n") {
+                b"\r\n"
+            } else {
+                b"\n"
+            };
+            let mut line = match parse_date(&field.value) {
+                Some((unix, _)) => format!("Date: {}", rfc2822(unix)).into_bytes(),
+                // Unreadable: renamed, so it cannot take the next header with it.
+                None => format!("X-Unreadable-Date: {}", field.value).into_bytes(),
+            };
+            line.extend_from_slice(line_end);
+            edits.push((field.span.clone(), line));
+        }
+    }
+    edits.extend(content_type_repairs(raw));
+    if edits.is_empty() {
+        return Cow::Borrowed(raw);
+    }
+    edits.sort_by_key(|(span, _)| span.start);
+    let mut out = Vec::with_capacity(raw.len() + 64);
+    let mut at = 0;
+    for (span, replacement) in edits {
+        if span.start < at {
+            continue;
+        }
+        out.extend_from_slice(&raw[at..span.start]);
+        out.extend_from_slice(&replacement);
+        at = span.end;
+    }
+    out.extend_from_slice(&raw[at..]);
+    Cow::Owned(out)
+}
+
+/// True for a date mail-parser reads without harm: one ending in `+hhmm` / `-hhmm`, optionally
+/// followed by a comment.
+fn ends_in_numeric_zone(value: &str) -> bool {
+    let value = match value.find('(') {
+        Some(at) => &value[..at],
+        None => value,
+    };
+    let last = value.split_whitespace().last().unwrap_or_default();
+    last.len() == 5
+        && last.starts_with(['+', '-'])
+        && last[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+fn rfc2822(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S +0000")
+        .to_string()
+}
+
+/// Every `Content-Type:` line, at the top or at the head of a part, whose parameters follow the
+/// type without a semicolon (`text/plain charset=us-ascii`): a semicolon is put in.
+fn content_type_repairs(raw: &[u8]) -> Vec<(Range<usize>, Vec<u8>)> {
+    const NAME: &[u8] = b"content-type:";
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < raw.len() {
+        let end = raw[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(raw.len(), |i| at + i + 1);
+        let line = &raw[at..end];
+        if line.len() > NAME.len() && line[..NAME.len()].eq_ignore_ascii_case(NAME) {
+            let value = &line[NAME.len()..];
+            if let Some(fixed) = semicolon_repair(value) {
+                let mut replacement = line[..NAME.len()].to_vec();
+                replacement.extend_from_slice(&fixed);
+                out.push((at..end, replacement));
+            }
+        }
+        at = end;
+    }
+    out
+}
+
+/// `text/plain charset=x` -> `text/plain; charset=x`; None when the value is well formed.
+fn semicolon_repair(value: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(value).ok()?;
+    let trimmed = text.trim_start();
+    let type_end = trimmed.find(|c: char| c.is_whitespace() || c == ';')?;
+    let (media_type, rest) = trimmed.split_at(type_end);
+    if !media_type.contains('/') || rest.trim_start().starts_with(';') {
+        return None;
+    }
+    let params = rest.trim_start();
+    let first_word = params.split(|c: char| c.is_whitespace()).next()?;
+    if !first_word.contains('=') {
+        return None;
+    }
+    let lead = &text[..text.len() - trimmed.len()];
+    Some(format!("{lead}{media_type}; {params}").into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mail_parser::MessageParser;
+
+    /// When this fails, mail-parser keeps the header after a date ending in a short alphabetic
+    /// word, and the Date repair in `repaired` is no longer needed for it.
+    #[test]
+    fn upstream_still_swallows_the_header_after_a_bad_date() {
+        let raw = b"Date: 03 Jul 01 12:47:50 AM\nFrom: ann@example.com\nSubject: s\n\nbody\n";
+        let plain = MessageParser::default().parse(raw.as_slice());
+        assert!(
+            plain.is_some_and(|m| m.from().is_none()),
+            "mail-parser now keeps From after a bad Date: the repair may be removed"
+        );
+    }
+
+    #[test]
+    fn headers_after_a_bad_date_survive() {
+        for date in [
+            "03 Jul 01 12:47:50 AM",
+            "Fri, 23 Aug 2002 19:27:52 UT",
+            "Fri, 23 Aug 2002 19:27:52 A",
+            "Fri, 23 Aug 2002 19:27:52",
+            "not a date at all Z",
+        ] {
+            for eol in ["\n", "\r\n"] {
+                let raw = format!(
+                    "Date: {date}{eol}From: Ann <ann@example.com>{eol}Message-ID: <m1@x>{eol}\
+                     Reply-To: r@example.com{eol}Subject: s{eol}{eol}body{eol}"
+                );
+                let fixed = repaired(raw.as_bytes());
+                let message = MessageParser::default()
+                    .parse(fixed.as_ref())
+                    .expect("a message");
+                let from = message.from().and_then(|a| a.first()).and_then(|a| a.address());
+                assert_eq!(from, Some("ann@example.com"), "From after {date:?}");
+                assert_eq!(message.message_id(), Some("m1@x"), "Message-ID after {date:?}");
+                assert!(message.reply_to().is_some(), "Reply-To after {date:?}");
+                assert!(fixed.ends_with(format!("body{eol}").as_bytes()));
+            }
+        }
+    }
+
+    #[test]
+    fn clean_messages_are_not_copied() {
+        let raw = b"Date: Tue, 1 Jul 2003 10:52:37 +0200 (CEST)\nContent-Type: text/plain; charset=utf-8\n\nx\n";
+        assert!(matches!(repaired(raw), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn content_type_gets_its_semicolon() {
+        let raw = b"Subject: s\nContent-Type: text/plain charset=koi8-r\n\n\xf0\xd2\xc9\xd7\xc5\xd4\n";
+        let fixed = repaired(raw);
+        assert!(fixed
+            .windows(30)
+            .any(|w| w == b"Content-Type: text/plain; char"));
+        let message = MessageParser::default()
+            .parse(fixed.as_ref())
+            .expect("a message");
+        assert_eq!(
+            message.body_text(0).as_deref(),
+            Some("\u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}\n")
+        );
+    }
+
+    #[test]
+    fn dates_fall_back_to_the_newest_received_header() {
+        let raw = b"Received: from a by b; Sat, 24 Aug 2002 10:00:00 +0000\n\
+                    Received: from c by a; Fri, 23 Aug 2002 09:00:00 +0000\n\
+                    Date: sometime\nSubject: s\n\nx\n";
+        assert_eq!(
+            message_date(raw),
+            Some(FoundDate {
+                unix: 1030183200,
+                kind: DateKind::Received
+            })
+        );
+        let zoneless = b"Date: Fri, 23 Aug 2002 19:27:52\nSubject: s\n\nx\n";
+        assert_eq!(
+            message_date(zoneless).map(|d| d.kind),
+            Some(DateKind::HeaderWithoutZone)
+        );
+        assert_eq!(message_date(b"Subject: none\n\nx\n"), None);
+    }
+}
