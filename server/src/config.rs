@@ -59,6 +59,9 @@ pub struct ServerSettings {
     pub session_hours: u64,
     /// Reverse proxies in front of the portal: their `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// "Show images" may fetch from loopback and private networks too. Off: a message must not
+    /// make the portal probe the network it runs in.
+    pub images_from_private_networks: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +148,7 @@ listen = "127.0.0.1:3000"
 site_root = "target/site"
 session_hours = 12
 trusted_proxies = []
+images_from_private_networks = false
 # public_url = "https://archive.example.com"
 
 [storage]

@@ -212,7 +212,7 @@ pub async fn put_generated(
             flags: Vec::new(),
             meta: None,
             properties: None,
-            received_at: None,
+            fallback_date: None,
             at,
         });
         if batch.len() == 250 {

@@ -269,7 +269,9 @@ impl Application {
         let listener = TcpListener::bind(settings.server.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.listen))?;
-        let router = web::router(settings, ctx, db, sso);
+        let images = mailview::ImageFetcher::new(settings.server.images_from_private_networks)
+            .map_err(|e| anyhow::anyhow!("cannot set up the image loader: {e}"))?;
+        let router = web::router(settings, ctx, db, sso, images);
         Ok(Application {
             listener,
             router,

@@ -176,7 +176,7 @@ enum UsersCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Config = cli.command {
-        print!("{}", server::config::DEFAULTS);
+        server::cli::out(format_args!("{}", server::config::DEFAULTS));
         return ExitCode::SUCCESS;
     }
     let settings = match Settings::load(cli.config.as_deref()) {
@@ -211,7 +211,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Serve { demo } => serve(settings, demo).await,
         Command::Migrate => {
             open_database(&settings).await?;
-            println!("database is up to date");
+            server::say!("database is up to date");
             Ok(())
         }
         Command::Config => Ok(()),
@@ -301,7 +301,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let report = log.verify().await?;
             match report.broken {
                 None => {
-                    println!(
+                    server::say!(
                         "audit log intact: {} entries, every hash and link checked",
                         report.entries
                     );
@@ -365,19 +365,19 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     tracing::info!(%addr, "portal listening on http://{addr}");
     if demo {
-        println!("\nSync & Recover is running at http://{addr}");
+        server::say!("\nSync & Recover is running at http://{addr}");
         for account in server::demo::DEMO_ACCOUNTS {
             let role = if account.is_admin {
                 "administrator"
             } else {
                 "end user"
             };
-            println!(
+            server::say!(
                 "  sign in as {:<6} password {:<15} ({role})",
                 account.username, account.password
             );
         }
-        println!("Stop it with Ctrl-C.\n");
+        server::say!("Stop it with Ctrl-C.\n");
     }
     app.run_until(shutdown).await?;
     Ok(())
@@ -420,7 +420,7 @@ async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> 
                     )
                     .await?;
             }
-            println!(
+            server::say!(
                 "added {}{}",
                 user.username,
                 if admin { " (Administrator)" } else { "" }
@@ -434,7 +434,7 @@ async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> 
                     username.trim().to_lowercase(),
                 )
                 .await?;
-            println!("password changed for {}", username.trim().to_lowercase());
+            server::say!("password changed for {}", username.trim().to_lowercase());
         }
         UsersCommand::List => {
             for user in accounts.list_users().await? {
@@ -453,7 +453,7 @@ async fn users(command: UsersCommand, settings: Settings) -> anyhow::Result<()> 
                     held.join(", ")
                 };
                 let state = if user.disabled { "\tdisabled" } else { "" };
-                println!("{}\t{role}\t{}{state}", user.username, user.display_name);
+                server::say!("{}\t{role}\t{}{state}", user.username, user.display_name);
             }
         }
     }

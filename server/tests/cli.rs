@@ -170,7 +170,7 @@ fn apricot(source_id: &str, subject: &str) -> archive::PutItem {
         flags: Vec::new(),
         meta: None,
         properties: None,
-        received_at: None,
+        fallback_date: None,
         at: archive::Timestamp::now(),
     }
 }
@@ -469,4 +469,61 @@ async fn a_restore_killed_halfway_resumes_and_creates_nothing_twice() {
             "{folder}"
         );
     }
+}
+
+/// `sync-recover search ... | head -1`: the command ends quietly when its reader goes away,
+/// instead of panicking on the broken pipe.
+#[tokio::test]
+async fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    let data = tempfile::tempdir().expect("tempdir");
+    let settings = server::config::Settings::for_tests(data.path()).expect("settings");
+    let archive = server::open_archive(&settings).await.expect("archive");
+    let mailbox = archive
+        .ensure_mailbox(&archive::NewMailbox {
+            name: "ann@example.com".into(),
+            owner_address: "ann@example.com".into(),
+            display_name: "Ann".into(),
+        })
+        .await
+        .expect("mailbox");
+    let inbox = archive::FolderSpec {
+        source_id: "inbox".into(),
+        parent_source_id: None,
+        name: "Inbox".into(),
+        kind: archive::FolderKind::Inbox,
+    };
+    archive
+        .upsert_folder(mailbox.id, &inbox, archive::Timestamp::now())
+        .await
+        .expect("folder");
+    // Far more output than a pipe holds (64 KiB), so the writer meets the closed end.
+    let subject = "Apricot harvest notes ".repeat(6);
+    let items: Vec<archive::PutItem> = (0..1500)
+        .map(|n| archive::PutItem {
+            mailbox_id: mailbox.id,
+            ..apricot(&format!("m{n}"), &format!("{subject}{n}"))
+        })
+        .collect();
+    archive.put_items(items).await.expect("put");
+    {
+        let writer = server::open_search(&settings).expect("index");
+        writer.catch_up(&archive).await.expect("catch up");
+    }
+
+    let mut child = sync_recover(data.path())
+        .args(["search", "apricot", "--limit", "5000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).expect("some output");
+    drop(stdout);
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("broken pipe"), "{stderr}");
 }

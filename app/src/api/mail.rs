@@ -69,6 +69,9 @@ pub struct MessageDetail {
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub date_full: String,
+    /// Set when the date is not the message's own (`Date:` missing, unreadable or without zone):
+    /// where it came from instead.
+    pub date_note: Option<String>,
     pub size: String,
     /// The sanitised HTML body is served at `/mail/body/{id}` into a sandboxed frame.
     pub has_html: bool,
@@ -398,6 +401,20 @@ pub mod ssr {
         (key, !ascending)
     }
 
+    /// What the reader says about a date that is not the message's own.
+    fn date_note(source: Option<archive::DateSource>) -> Option<String> {
+        use archive::DateSource;
+        let note = match source? {
+            DateSource::Header | DateSource::Source => return None,
+            DateSource::HeaderWithoutZone => "the message gives no time zone: shown as UTC",
+            DateSource::Received => "no readable date in the message: when a mail server received it",
+            DateSource::MboxFromLine => "no readable date in the message: the date of its mbox entry",
+            DateSource::FileTime => "no readable date in the message: the time of the file it was imported from",
+            DateSource::Archived => "no date in the message: when it was archived",
+        };
+        Some(note.to_owned())
+    }
+
     pub fn message_detail(
         detail: ItemDetail,
         view: Option<mailview::MessageView>,
@@ -412,6 +429,7 @@ pub mod ssr {
             to: detail.to,
             cc: detail.cc,
             date_full: full_date(detail.date),
+            date_note: date_note(detail.date_source),
             size: human_size(detail.size),
             has_html: view.as_ref().is_some_and(|v| v.html.is_some()),
             text: view.as_ref().and_then(|v| v.text.clone()),

@@ -88,7 +88,7 @@ async fn mailbox(w: &World, owner: &str) -> (i64, i64, i64) {
         flags: Vec::new(),
         meta: None,
         properties: None,
-        received_at: None,
+        fallback_date: None,
         at: Timestamp::now(),
     };
     let message = testkit::mime::Mail::new(&format!("Payroll for {owner}")).build();

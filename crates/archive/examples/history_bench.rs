@@ -109,7 +109,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             flags: Vec::new(),
             meta: None,
             properties: None,
-            received_at: None,
+            fallback_date: None,
             at: t,
         };
         let mut batch = Vec::with_capacity(500);

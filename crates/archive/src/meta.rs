@@ -1,8 +1,13 @@
-//! Reading the listable and searchable facts out of raw MIME.
+//! Reading the listable and searchable facts out of raw MIME. The reading itself (header repair,
+//! tolerant dates, what is body and what is attached) is `mailread`'s, shared with the reader
+//! and the index so all three agree.
 
-use mail_parser::{Address, MessageParser, MimeHeaders};
+use mail_parser::{Address, MimeHeaders};
+use mailread::{DateKind, Mail};
 
-use crate::types::{AttachmentInfo, ItemMeta, Timestamp};
+use crate::types::{AttachmentInfo, DateSource, ItemMeta, Timestamp};
+
+pub use mailread::html_text;
 
 /// Parses a message's headers and structure. None when the bytes are not a message at all (no
 /// header could be read), in which case the archive still keeps them raw.
@@ -10,7 +15,8 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
     if !looks_like_message(raw) {
         return None;
     }
-    let message = MessageParser::default().parse(raw)?;
+    let mail = Mail::new(raw);
+    let message = mail.message()?;
     if message.headers().is_empty() {
         return None;
     }
@@ -26,8 +32,8 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
             )
         })
         .unwrap_or_default();
-    let attachments = message
-        .attachments()
+    let attachments = mailread::attachments(&message)
+        .into_iter()
         .map(|part| AttachmentInfo {
             name: part
                 .attachment_name()
@@ -43,6 +49,7 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
                 .unwrap_or_default(),
         })
         .collect();
+    let found = mailread::message_date(raw);
     Some(ItemMeta {
         subject: message.subject().unwrap_or_default().trim().to_owned(),
         sender,
@@ -50,10 +57,12 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
         to: addresses(message.to()),
         cc: addresses(message.cc()),
         message_id: message.message_id().map(str::to_owned),
-        date: message
-            .date()
-            .filter(|d| d.is_valid())
-            .map(|d| Timestamp::from_unix_seconds(d.to_timestamp())),
+        date: found.map(|d| Timestamp::from_unix_seconds(d.unix)),
+        date_source: match found.map(|d| d.kind) {
+            Some(DateKind::Header) | None => DateSource::Header,
+            Some(DateKind::HeaderWithoutZone) => DateSource::HeaderWithoutZone,
+            Some(DateKind::Received) => DateSource::Received,
+        },
         attachments,
     })
 }
@@ -87,81 +96,10 @@ fn addresses(address: Option<&Address<'_>>) -> Vec<String> {
         .collect()
 }
 
-/// The plain text of a message for indexing: every text part, HTML reduced to text.
+/// The plain text of a message for indexing: every body part, HTML reduced to text, broken
+/// parts decoded as far as they go.
 pub fn body_text(raw: &[u8]) -> String {
-    let Some(message) = MessageParser::default().parse(raw) else {
-        return String::new();
-    };
-    let mut text = String::new();
-    for i in 0..message.text_body_count().max(message.html_body_count()) {
-        // An HTML-only body is converted here rather than by mail-parser, which separates only
-        // <br> and </p>: headings, cells and list items would run into each other
-        // ("Apollo launchThe telemetry") and their words would merge in the index.
-        let html_only = message
-            .text_part(i as u32)
-            .and_then(|part| match &part.body {
-                mail_parser::PartType::Html(html) => Some(html),
-                _ => None,
-            });
-        let part = match html_only {
-            Some(html) => Some(html_text(html).into()),
-            None => message.body_text(i),
-        };
-        if let Some(part) = part {
-            text.push_str(&part);
-            text.push('\n');
-        }
-    }
-    text
-}
-
-/// The text of an HTML body (a message's, a calendar item's), blocks kept apart.
-pub fn html_text(html: &str) -> String {
-    mail_parser::decoders::html::html_to_text(&with_block_breaks(html))
-}
-
-/// Adds a `<br>` after the closing tag of block elements, so text conversion keeps them apart.
-fn with_block_breaks(html: &str) -> String {
-    const BLOCKS: &[&str] = &[
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "div",
-        "li",
-        "tr",
-        "td",
-        "th",
-        "table",
-        "blockquote",
-        "ul",
-        "ol",
-        "section",
-        "article",
-        "header",
-        "footer",
-    ];
-    let mut out = String::with_capacity(html.len() + 64);
-    let mut rest = html;
-    while let Some(at) = rest.find("</") {
-        let (before, tag_on) = rest.split_at(at);
-        out.push_str(before);
-        let Some(end) = tag_on.find('>') else {
-            out.push_str(tag_on);
-            return out;
-        };
-        let tag = &tag_on[..=end];
-        out.push_str(tag);
-        let name = tag[2..tag.len() - 1].trim().to_ascii_lowercase();
-        if BLOCKS.contains(&name.as_str()) {
-            out.push_str("<br>");
-        }
-        rest = &tag_on[end + 1..];
-    }
-    out.push_str(rest);
-    out
+    mailread::raw_body_text(raw)
 }
 
 /// A sort key that ignores case and reply/forward prefixes, so a thread sorts together.
@@ -188,67 +126,48 @@ mod tests {
     /// Each charset real mail carries, in an encoded-word subject and a body: decoded, not read
     /// as UTF-8 (mail-parser's `full_encoding` feature, through encoding_rs).
     #[test]
-    fn east_asian_and_cyrillic_charsets_are_decoded() {
-        let cases: &[(&str, &[u8], &str)] = &[
-            (
-                "iso-2022-jp",
-                b"\x1b$B%O%m!<!&%o!<%k%I\x1b(B",
-                "\u{30cf}\u{30ed}\u{30fc}\u{30fb}\u{30ef}\u{30fc}\u{30eb}\u{30c9}",
-            ),
-            (
-                "big5",
-                b"\xa7A\xa6n\xa1A\xa5@\xac\xc9",
-                "\u{4f60}\u{597d}\u{ff0c}\u{4e16}\u{754c}",
-            ),
-            (
-                "gb2312",
-                b"\xc4\xe3\xba\xc3\xa3\xac\xca\xc0\xbd\xe7",
-                "\u{4f60}\u{597d}\u{ff0c}\u{4e16}\u{754c}",
-            ),
-            (
-                "gbk",
-                b"\xc4\xe3\xba\xc3\xa3\xac\xca\xc0\xbd\xe7",
-                "\u{4f60}\u{597d}\u{ff0c}\u{4e16}\u{754c}",
-            ),
-            (
-                "euc-kr",
-                b"\xbe\xc8\xb3\xe7\xc7\xcf\xbc\xbc\xbf\xe4",
-                "\u{c548}\u{b155}\u{d558}\u{c138}\u{c694}",
-            ),
-            (
-                "koi8-r",
-                b"\xf0\xd2\xc9\xd7\xc5\xd4",
-                "\u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}",
-            ),
-            (
-                "windows-1251",
-                b"\xcf\xf0\xe8\xe2\xe5\xf2",
-                "\u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}",
-            ),
-            (
-                "shift_jis",
-                b"\x83n\x83\x8D\x81[",
-                "\u{30cf}\u{30ed}\u{30fc}",
-            ),
-        ];
-        for (charset, bytes, text) in cases {
-            let word: String = bytes.iter().map(|b| format!("={b:02X}")).collect();
-            let mut raw = format!(
-                "From: a@example.com\r\nSubject: =?{charset}?Q?{word}?=\r\n\
-                 Content-Type: text/plain; charset={charset}\r\n\
-                 Content-Transfer-Encoding: 8bit\r\n\r\n"
-            )
-            .into_bytes();
-            raw.extend_from_slice(bytes);
-            raw.extend_from_slice(b"\r\n");
+    fn every_charset_is_decoded() {
+        for (charset, bytes, text) in testkit::mime::CHARSET_SAMPLES {
+            let raw = testkit::mime::charset_message(charset, bytes, "");
             let meta = parse_message(&raw).unwrap();
-            assert_eq!(meta.subject, *text, "subject in {charset}");
-            assert!(
-                body_text(&raw).contains(text),
-                "body in {charset}: {:?}",
-                body_text(&raw)
-            );
+            assert_eq!(meta.subject, format!("{text} subject"), "subject in {charset}");
+            let body = body_text(&raw);
+            assert!(body.contains(text), "body in {charset}: {body:?}");
         }
+    }
+
+    /// Broken dates: the header after them survives, and the date comes from the best fallback,
+    /// which is recorded.
+    #[test]
+    fn broken_dates_keep_the_next_header_and_say_where_the_date_came_from() {
+        let zoneless = b"Date: Fri, 23 Aug 2002 19:27:52\r\nFrom: Ann <ann@example.com>\r\nSubject: s\r\n\r\nx\r\n";
+        let meta = parse_message(zoneless).unwrap();
+        assert_eq!(meta.sender_address, "ann@example.com");
+        assert_eq!(meta.date, Some(Timestamp::from_unix_seconds(1030130872)));
+        assert_eq!(meta.date_source, DateSource::HeaderWithoutZone);
+
+        let ampm = b"Date: 03 Jul 01 12:47:50 AM\r\nMessage-ID: <m@x>\r\nSubject: s\r\n\r\nx\r\n";
+        let meta = parse_message(ampm).unwrap();
+        assert_eq!(meta.message_id.as_deref(), Some("m@x"));
+        assert_eq!(meta.date, Some(Timestamp::from_unix_seconds(994121270)));
+
+        let received = b"Received: from a by b; Sat, 24 Aug 2002 10:00:00 +0000\r\nDate: someday\r\nFrom: c@example.com\r\nSubject: s\r\n\r\nx\r\n";
+        let meta = parse_message(received).unwrap();
+        assert_eq!(meta.sender_address, "c@example.com");
+        assert_eq!(meta.date, Some(Timestamp::from_unix_seconds(1030183200)));
+        assert_eq!(meta.date_source, DateSource::Received);
+
+        let none = b"From: d@example.com\r\nSubject: s\r\n\r\nx\r\n";
+        assert_eq!(parse_message(none).unwrap().date, None);
+    }
+
+    /// Broken parts are body, not attachments.
+    #[test]
+    fn broken_mime_is_not_counted_as_attachments() {
+        let raw = b"Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"DECLARED\"\r\n\r\n--USED\r\nContent-Type: text/plain\r\n\r\nthe readable text\r\n--USED--\r\n";
+        let meta = parse_message(raw).unwrap();
+        assert!(meta.attachments.is_empty(), "{:?}", meta.attachments);
+        assert!(body_text(raw).contains("the readable text"));
     }
 
     #[test]

@@ -124,6 +124,62 @@ pub struct AttachmentInfo {
     pub content_type: String,
 }
 
+/// Where an item's date came from, most trustworthy first. Recorded with the item, so a date
+/// that is only an estimate can be shown as one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateSource {
+    /// The message's `Date:` header, with its zone.
+    Header,
+    /// The `Date:` header without a readable zone, read as UTC.
+    HeaderWithoutZone,
+    /// The newest `Received:` header (the message had no readable `Date:`).
+    Received,
+    /// The date on the mbox `From ` line the message was imported from.
+    MboxFromLine,
+    /// The modification time of the file it was imported from (Maildir, EML).
+    FileTime,
+    /// What the source said (Exchange's own properties, a calendar item's start).
+    #[default]
+    Source,
+    /// Nothing said when: the time it was archived.
+    Archived,
+}
+
+impl DateSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateSource::Header => "header",
+            DateSource::HeaderWithoutZone => "header_without_zone",
+            DateSource::Received => "received",
+            DateSource::MboxFromLine => "mbox_from_line",
+            DateSource::FileTime => "file_time",
+            DateSource::Source => "source",
+            DateSource::Archived => "archived",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "header" => DateSource::Header,
+            "header_without_zone" => DateSource::HeaderWithoutZone,
+            "received" => DateSource::Received,
+            "mbox_from_line" => DateSource::MboxFromLine,
+            "file_time" => DateSource::FileTime,
+            "source" => DateSource::Source,
+            "archived" => DateSource::Archived,
+            _ => return None,
+        })
+    }
+}
+
+/// A date known from outside the content, used when the content has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FallbackDate {
+    pub at: Timestamp,
+    pub source: DateSource,
+}
+
 /// Searchable and listable facts about an item. For messages the store reads them from the MIME;
 /// for calendar items and contacts the caller supplies what it knows (title, date).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +192,8 @@ pub struct ItemMeta {
     pub cc: Vec<String>,
     pub message_id: Option<String>,
     pub date: Option<Timestamp>,
+    /// Where `date` came from.
+    pub date_source: DateSource,
     pub attachments: Vec<AttachmentInfo>,
 }
 
@@ -156,8 +214,9 @@ pub struct PutItem {
     /// A calendar item's or contact's properties (the `pim` record as JSON), stored as a blob
     /// of its own next to the content.
     pub properties: Option<Vec<u8>>,
-    /// Used as the item's date when the content has none (arrival time in the source).
-    pub received_at: Option<Timestamp>,
+    /// Used as the item's date when the content has none: the arrival time in the source, an mbox
+    /// `From ` line's date, a file's time.
+    pub fallback_date: Option<FallbackDate>,
     pub at: Timestamp,
 }
 
@@ -208,6 +267,8 @@ pub struct ItemDetail {
     pub cc: Vec<String>,
     pub message_id: Option<String>,
     pub date: Timestamp,
+    /// Where `date` came from; None for items archived before this was recorded.
+    pub date_source: Option<DateSource>,
     pub has_attachments: bool,
     pub attachments: Vec<AttachmentInfo>,
     pub flags: Vec<String>,

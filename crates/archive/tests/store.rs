@@ -69,7 +69,7 @@ fn put(mailbox: MailboxId, folder: &str, source: &str, raw: Vec<u8>, at: Timesta
         flags: Vec::new(),
         meta: None,
         properties: None,
-        received_at: None,
+        fallback_date: None,
         at,
     }
 }

@@ -1,17 +1,22 @@
 //! What the reader pane shows of a message, made safe for a browser.
 //!
 //! Mail HTML is hostile input. It is sanitised here with `ammonia` (no scripts, event handlers,
-//! forms, frames, `javascript:` links or style sheets survive), remote images are removed (they
-//! track the reader), and the portal serves the result in a sandboxed frame under a strict
+//! forms, frames or `javascript:` links survive), style sheets and style attributes keep only
+//! what cannot fetch, run or escape the frame (`css`), remote images are removed (they track the
+//! reader), and the portal serves the result in a sandboxed frame under a strict
 //! Content-Security-Policy ([`BODY_CSP`]) as a second wall.
 
+mod css;
+mod remote;
 mod sanitize;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use mail_parser::{MessageParser, MimeHeaders, PartType};
+use mail_parser::{MimeHeaders, PartType};
+use mailread::Mail;
 
+pub use remote::{is_public, ImageError, ImageFetcher, MAX_IMAGES, MAX_IMAGE_BYTES};
 pub use sanitize::{sanitize_html, Sanitized};
 
 /// The Content-Security-Policy for a served message body: nothing may load or run but inline
@@ -43,13 +48,13 @@ pub struct MessageView {
     pub text: Option<String>,
     /// How many remote images were removed from the HTML.
     pub remote_images_blocked: usize,
+    /// The addresses of the remote images, each once: what "Show images" fetches.
+    pub remote_images: Vec<String>,
     pub attachments: Vec<Attachment>,
 }
 
-fn parse(raw: &[u8]) -> Result<mail_parser::Message<'_>, ViewError> {
-    MessageParser::default()
-        .parse(raw)
-        .ok_or(ViewError::Unparseable)
+fn parse<'a>(mail: &'a Mail<'_>) -> Result<mail_parser::Message<'a>, ViewError> {
+    mail.message().ok_or(ViewError::Unparseable)
 }
 
 fn content_type_of(part: &mail_parser::MessagePart<'_>) -> String {
@@ -84,9 +89,19 @@ fn part_bytes<'a>(part: &'a mail_parser::MessagePart<'_>) -> Cow<'a, [u8]> {
     }
 }
 
-/// Renders a message for the reader pane.
+/// Renders a message for the reader pane, remote images blocked.
 pub fn render(raw: &[u8]) -> Result<MessageView, ViewError> {
-    let message = parse(raw)?;
+    render_with_images(raw, &HashMap::new())
+}
+
+/// Renders a message with the remote images the reader asked to see: `shown` maps their
+/// addresses to the `data:` URLs of what [`ImageFetcher`] fetched.
+pub fn render_with_images(
+    raw: &[u8],
+    shown: &HashMap<String, String>,
+) -> Result<MessageView, ViewError> {
+    let mail = Mail::new(raw);
+    let message = parse(&mail)?;
 
     // An HTML body only when the message really has one: mail-parser would otherwise convert the
     // text body to HTML, and plain text reads better as plain text.
@@ -94,21 +109,26 @@ pub fn render(raw: &[u8]) -> Result<MessageView, ViewError> {
         PartType::Html(html) => Some(html.as_ref()),
         _ => None,
     });
-    let (html, remote_images_blocked) = match html_source {
+    let (html, remote_images_blocked, remote_images) = match html_source {
         Some(html) => {
-            let sanitized = sanitize_html(html, inline_images(&message));
-            (Some(sanitized.html), sanitized.remote_images_blocked)
+            let sanitized = sanitize_html(html, inline_images(&message), shown);
+            (
+                Some(sanitized.html),
+                sanitized.remote_images_blocked,
+                sanitized.remote_images,
+            )
         }
-        None => (None, 0),
+        None => (None, 0, Vec::new()),
     };
+    // Without HTML, the text of every body part, broken ones decoded as far as they go.
     let text = if html.is_none() {
-        message.body_text(0).map(|t| t.into_owned())
+        Some(mailread::body_text(&message))
     } else {
         None
     };
 
     // Images shown inside the body are not listed again as attachments (mail clients do the
-    // same); indexes stay those of `message.attachments()`, which downloads use.
+    // same); indexes stay those of `mailread::attachments`, which downloads use.
     let shown_inline = |part: &mail_parser::MessagePart<'_>| {
         html.is_some()
             && part
@@ -119,8 +139,8 @@ pub fn render(raw: &[u8]) -> Result<MessageView, ViewError> {
                 .map(|id| id.trim().trim_start_matches('<').trim_end_matches('>'))
                 .is_some_and(|id| html_source.is_some_and(|h| h.contains(&format!("cid:{id}"))))
     };
-    let attachments = message
-        .attachments()
+    let attachments = mailread::attachments(&message)
+        .into_iter()
         .enumerate()
         .filter(|(_, part)| !shown_inline(part))
         .map(|(index, part)| Attachment {
@@ -135,6 +155,7 @@ pub fn render(raw: &[u8]) -> Result<MessageView, ViewError> {
         html,
         text,
         remote_images_blocked,
+        remote_images,
         attachments,
     })
 }
@@ -166,8 +187,9 @@ fn inline_images(message: &mail_parser::Message<'_>) -> HashMap<String, String> 
 
 /// One attachment's name, content type and bytes, by its index in [`MessageView::attachments`].
 pub fn attachment(raw: &[u8], index: usize) -> Result<Option<(Attachment, Vec<u8>)>, ViewError> {
-    let message = parse(raw)?;
-    let found = message.attachments().enumerate().nth(index);
+    let mail = Mail::new(raw);
+    let message = parse(&mail)?;
+    let found = mailread::attachments(&message).into_iter().enumerate().nth(index);
     Ok(found.map(|(index, part)| {
         let bytes = part_bytes(part).into_owned();
         (

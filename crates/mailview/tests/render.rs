@@ -43,7 +43,9 @@ fn hostile_html_loses_everything_that_could_run_or_load() {
         html.contains(r#"rel="noopener noreferrer nofollow""#),
         "{html}"
     );
-    assert!(html.contains("color: red"), "{html}");
+    assert!(html.contains(r#"style="color:red""#), "{html}");
+    // The overlay keeps its harmless declarations only.
+    assert!(html.contains(r#"style="top:0;left:0""#), "{html}");
     // The cid: logo becomes an inline image; the two remote/broken images are counted as blocked.
     assert!(html.contains("data:image/png;base64,iVBOR"), "{html}");
     assert_eq!(view.remote_images_blocked, 2);
@@ -130,4 +132,53 @@ fn every_corpus_message_renders_or_is_refused_cleanly() {
         rendered, attempted,
         "only {rendered} of {attempted} rendered"
     );
+}
+
+/// A newsletter's style sheet stays (so its layout does), without what could fetch or escape.
+#[test]
+fn newsletter_styles_are_kept_safe() {
+    let raw = b"Subject: Weekly\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+        <html><head><style type=\"text/css\">\
+        .wrap { width: 600px; margin: 0 auto; background: #f4f4f4 }\
+        .hero td { padding: 24px; background-image: url(https://tracker.example/bg.png) }\
+        @import url(https://tracker.example/x.css);\
+        @media only screen and (max-width: 480px) { .wrap { width: 100% !important } }\
+        .ad { position: fixed; bottom: 0 }\
+        </style></head><body><table class=\"wrap\"><tr class=\"hero\"><td>News</td></tr></table></body></html>";
+    let view = mailview::render(raw).expect("render");
+    let html = view.html.expect("an HTML body");
+    assert!(
+        html.starts_with("<style>.wrap{width:600px;margin:0 auto;background:#f4f4f4}"),
+        "{html}"
+    );
+    assert!(html.contains(".hero td{padding:24px}"), "{html}");
+    assert!(
+        html.contains("@media only screen and (max-width: 480px){.wrap{width:100% !important}}"),
+        "{html}"
+    );
+    assert!(html.contains(".ad{bottom:0}"), "{html}");
+    assert!(html.contains(r#"class="wrap""#), "{html}");
+    for gone in ["tracker.example", "@import", "fixed"] {
+        assert!(!html.contains(gone), "{gone} survived: {html}");
+    }
+}
+
+/// Every charset's text reaches the reader decoded.
+#[test]
+fn every_charset_reads_as_written() {
+    for (charset, bytes, text) in testkit::mime::CHARSET_SAMPLES {
+        let raw = testkit::mime::charset_message(charset, bytes, "");
+        let view = mailview::render(&raw).expect("render");
+        let shown = view.text.unwrap_or_default();
+        assert!(shown.contains(text), "{charset}: {shown:?}");
+    }
+}
+
+/// Broken MIME shows its text in the reader and lists no attachment for it.
+#[test]
+fn broken_mime_shows_its_text() {
+    let raw = b"Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8gd29ybGQgZnJvbSBiYXNlNjQ=\r\n";
+    let view = mailview::render(raw).expect("render");
+    assert_eq!(view.text.as_deref().map(str::trim), Some("Hello world from base64"));
+    assert!(view.attachments.is_empty(), "{:?}", view.attachments);
 }

@@ -86,7 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     flags: vec![],
                     meta: None,
                     properties: None,
-                    received_at: None,
+                    fallback_date: None,
                     at: Timestamp::now(),
                 });
             }

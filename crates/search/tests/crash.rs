@@ -39,7 +39,7 @@ fn message(i: usize) -> PutItem {
         flags: vec![],
         meta: None,
         properties: None,
-        received_at: None,
+        fallback_date: None,
         at: Timestamp::now(),
     }
 }

@@ -27,7 +27,7 @@ fn put(mailbox: MailboxId, folder: &str, source: &str, raw: &str) -> PutItem {
         flags: vec![],
         meta: None,
         properties: None,
-        received_at: None,
+        fallback_date: None,
         at: t(1),
     }
 }

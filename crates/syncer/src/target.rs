@@ -220,7 +220,7 @@ impl ArchiveTarget {
                 flags: Vec::new(),
                 meta: Some(meta),
                 properties,
-                received_at: None,
+                fallback_date: None,
                 at: self.at(),
             })
             .await
@@ -387,7 +387,7 @@ impl SyncTarget for ArchiveTarget {
                 flags: Vec::new(),
                 properties: None,
                 meta: None,
-                received_at: None,
+                fallback_date: None,
                 at: self.at(),
             })
             .collect();

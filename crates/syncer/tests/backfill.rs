@@ -21,7 +21,7 @@ fn put(mailbox: MailboxId, folder: &str, source: &str, kind: ItemKind, raw: &[u8
         flags: Vec::new(),
         meta: None,
         properties: None,
-        received_at: None,
+        fallback_date: None,
         at: Timestamp::now(),
     }
 }

@@ -212,3 +212,76 @@ mod tests {
         assert!(raw.trim_end().ends_with("--=_testkit_boundary--"));
     }
 }
+
+/// One sample per charset real mail carries: its name, a phrase in its bytes, the same phrase as
+/// text. Shared by the archive's, the index's and the reader's charset tests.
+pub const CHARSET_SAMPLES: &[(&str, &[u8], &str)] = &[
+    (
+        "iso-2022-jp",
+        b"\x1b$B%O%m!<!&%o!<%k%I\x1b(B",
+        "\u{30cf}\u{30ed}\u{30fc}\u{30fb}\u{30ef}\u{30fc}\u{30eb}\u{30c9}",
+    ),
+    (
+        "big5",
+        b"\xa7A\xa6n\xa1A\xa5@\xac\xc9",
+        "\u{4f60}\u{597d}\u{ff0c}\u{4e16}\u{754c}",
+    ),
+    (
+        "gb2312",
+        b"\xc4\xe3\xba\xc3\xa3\xac\xca\xc0\xbd\xe7",
+        "\u{4f60}\u{597d}\u{ff0c}\u{4e16}\u{754c}",
+    ),
+    (
+        "gbk",
+        b"\xc4\xe3\xba\xc3\xa3\xac\xca\xc0\xbd\xe7",
+        "\u{4f60}\u{597d}\u{ff0c}\u{4e16}\u{754c}",
+    ),
+    (
+        "euc-kr",
+        b"\xbe\xc8\xb3\xe7\xc7\xcf\xbc\xbc\xbf\xe4",
+        "\u{c548}\u{b155}\u{d558}\u{c138}\u{c694}",
+    ),
+    (
+        "koi8-r",
+        b"\xf0\xd2\xc9\xd7\xc5\xd4",
+        "\u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}",
+    ),
+    (
+        "windows-1251",
+        b"\xcf\xf0\xe8\xe2\xe5\xf2",
+        "\u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}",
+    ),
+    (
+        "windows-1252",
+        b"Gr\xfc\xdfe \x93quoted\x94",
+        "Gr\u{fc}\u{df}e \u{201c}quoted\u{201d}",
+    ),
+    (
+        "windows-1250",
+        b"P\xf8\xedli\x9a \x9elu\x9do\xe8k\xfd",
+        "P\u{159}\u{ed}li\u{161} \u{17e}lu\u{165}o\u{10d}k\u{fd}",
+    ),
+    (
+        "iso-8859-7",
+        b"\xca\xe1\xeb\xe7\xec\xdd\xf1\xe1",
+        "\u{39a}\u{3b1}\u{3bb}\u{3b7}\u{3bc}\u{3ad}\u{3c1}\u{3b1}",
+    ),
+    ("shift_jis", b"\x83n\x83\x8D\x81[", "\u{30cf}\u{30ed}\u{30fc}"),
+];
+
+/// A message whose subject (an RFC 2047 encoded word) and 8-bit body are `bytes` in `charset`,
+/// each followed by `tag` so a test can tell the subject's word from the body's.
+pub fn charset_message(charset: &str, bytes: &[u8], tag: &str) -> Vec<u8> {
+    let word: String = bytes.iter().map(|b| format!("={b:02X}")).collect();
+    let mut raw = format!(
+        "From: sender@example.com\r\nTo: ann@example.com\r\n\
+         Subject: =?{charset}?Q?{word}?= subject{tag}\r\n\
+         Date: Mon, 15 Jan 2024 09:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset={charset}\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\n"
+    )
+    .into_bytes();
+    raw.extend_from_slice(bytes);
+    raw.extend_from_slice(format!(" body{tag}\r\n").as_bytes());
+    raw
+}

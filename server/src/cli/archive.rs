@@ -83,19 +83,19 @@ pub async fn run_import(settings: &Settings, args: ImportArgs) -> anyhow::Result
     .await?;
     bar.finish_and_clear();
 
-    println!("Imported into mailbox `{}`:", args.mailbox);
-    println!("  read        {}", summary.read);
-    println!("  imported    {}", summary.imported);
-    println!("  duplicates  {}", summary.duplicates);
-    println!(
+    crate::say!("Imported into mailbox `{}`:", args.mailbox);
+    crate::say!("  read        {}", summary.read);
+    crate::say!("  imported    {}", summary.imported);
+    crate::say!("  duplicates  {}", summary.duplicates);
+    crate::say!(
         "  kept raw    {} (not parseable as MIME, archived as received)",
         summary.kept_unparsed
     );
-    println!("  failed      {}", summary.failed.len());
+    crate::say!("  failed      {}", summary.failed.len());
     for failure in &summary.failed {
-        println!("    {}: {}", failure.location, failure.reason);
+        crate::say!("    {}: {}", failure.location, failure.reason);
     }
-    println!(
+    crate::say!(
         "A running portal indexes the new messages within seconds; otherwise the next start does."
     );
     Ok(())
@@ -142,13 +142,13 @@ pub async fn run_search(
             },
         )
         .await?;
-    println!("{} matches", found.total);
+    crate::say!("{} matches", found.total);
     for hit in found.items {
         let item = hit.item;
         let date = time::OffsetDateTime::from_unix_timestamp(item.date.unix_seconds())
             .map(|d| d.date().to_string())
             .unwrap_or_default();
-        println!("{}\t{}\t{}\t{}", item.id, date, item.sender, item.subject);
+        crate::say!("{}\t{}\t{}\t{}", item.id, date, item.sender, item.subject);
     }
     Ok(())
 }
@@ -164,7 +164,7 @@ pub async fn run_reindex(settings: &Settings) -> anyhow::Result<()> {
     }
     let index = open_search(settings)?;
     let count = index.catch_up(&archive).await?;
-    println!("reindexed {count} items");
+    crate::say!("reindexed {count} items");
     Ok(())
 }
 
@@ -173,15 +173,15 @@ pub async fn run_stats(settings: &Settings) -> anyhow::Result<()> {
     let mailboxes = archive.list_mailboxes().await?;
     let blobs = archive.referenced_blobs().await?;
     let stored = dir_size(&settings.storage.data_dir.join("blobs"));
-    println!("mailboxes        {}", mailboxes.len());
-    println!("items            {}", archive.count_items(None).await?);
-    println!("distinct blobs   {}", blobs.len());
-    println!(
+    crate::say!("mailboxes        {}", mailboxes.len());
+    crate::say!("items            {}", archive.count_items(None).await?);
+    crate::say!("distinct blobs   {}", blobs.len());
+    crate::say!(
         "blob storage     {:.1} MB (compressed)",
         stored as f64 / 1e6
     );
     for mailbox in mailboxes {
-        println!(
+        crate::say!(
             "  {:<40} {:>8} items",
             mailbox.name,
             archive.count_items(Some(mailbox.id)).await?

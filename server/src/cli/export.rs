@@ -84,13 +84,13 @@ pub async fn run_export(settings: &Settings, args: ExportArgs) -> anyhow::Result
             .with_context(|| format!("cannot write {}", args.out.display()))?;
     }
     out.sync_all()?;
-    println!("Exported to {}:", args.out.display());
-    println!("  files in the bag   {}", file.files);
-    println!("  size               {} bytes", file.size);
-    println!("  manifest sha256    {}", file.manifest_sha256);
-    println!("  failed items       {}", ended.failed);
+    crate::say!("Exported to {}:", args.out.display());
+    crate::say!("  files in the bag   {}", file.files);
+    crate::say!("  size               {} bytes", file.size);
+    crate::say!("  manifest sha256    {}", file.manifest_sha256);
+    crate::say!("  failed items       {}", ended.failed);
     if ended.failed > 0 {
-        println!("  the report lists each one: the portal's Jobs screen, job {id}");
+        crate::say!("  the report lists each one: the portal's Jobs screen, job {id}");
         anyhow::bail!("{} items could not be exported", ended.failed);
     }
     Ok(())

@@ -131,7 +131,7 @@ async fn report(restorer: &Restorer, job: &Job) -> anyhow::Result<()> {
     } else {
         "created"
     };
-    println!("{}", job.label);
+    crate::say!("{}", job.label);
     for t in restorer.jobs().tally(job.id).await? {
         let what = match t.kind {
             OutcomeKind::Created | OutcomeKind::Merged => created,
@@ -143,10 +143,10 @@ async fn report(restorer: &Restorer, job: &Job) -> anyhow::Result<()> {
         } else {
             format!(" ({})", t.reason)
         };
-        println!("  {:<40} {:>6} {what}{why}", t.target_path, t.count);
+        crate::say!("  {:<40} {:>6} {what}{why}", t.target_path, t.count);
     }
     for folder in &summary.folders_created {
-        println!("  folder {created}: {folder}");
+        crate::say!("  folder {created}: {folder}");
     }
     match job.state {
         JobState::Done if job.failed == 0 => Ok(()),

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use app::api::context::AppContext;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -90,28 +90,38 @@ fn download(name: &str, content_type: &'static str, bytes: Vec<u8>) -> Response 
         .into_response()
 }
 
+/// `?images=1`: the reader asked to see the message's remote images.
+#[derive(serde::Deserialize)]
+pub struct BodyQuery {
+    #[serde(default)]
+    images: Option<String>,
+}
+
 pub async fn message_body(
     state: State<WebState>,
     peer: ConnectInfo<SocketAddr>,
     item: Path<i64>,
+    query: Query<BodyQuery>,
     headers: HeaderMap,
 ) -> Response {
-    body_of(state, peer, item, headers, Reach::Own).await
+    body_of(state, peer, item, query, headers, Reach::Own).await
 }
 
 pub async fn admin_message_body(
     state: State<WebState>,
     peer: ConnectInfo<SocketAddr>,
     item: Path<i64>,
+    query: Query<BodyQuery>,
     headers: HeaderMap,
 ) -> Response {
-    body_of(state, peer, item, headers, Reach::Browse).await
+    body_of(state, peer, item, query, headers, Reach::Browse).await
 }
 
 async fn body_of(
     State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(item_id): Path<i64>,
+    Query(query): Query<BodyQuery>,
     headers: HeaderMap,
     reach: Reach,
 ) -> Response {
@@ -119,10 +129,17 @@ async fn body_of(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let html = match mailview::render(&raw) {
-        Ok(view) => view.html.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
+    let mut view = mailview::render(&raw).ok();
+    // Only the addresses this message names are fetched, and only when asked: the request
+    // carries no address of its own.
+    let wanted = view.as_ref().map(|v| v.remote_images.clone()).unwrap_or_default();
+    if query.images.as_deref() == Some("1") && !wanted.is_empty() {
+        let shown = state.images.fetch_all(&wanted).await;
+        if !shown.is_empty() {
+            view = mailview::render_with_images(&raw, &shown).ok().or(view);
+        }
+    }
+    let html = view.and_then(|v| v.html).unwrap_or_default();
     (
         [
             (

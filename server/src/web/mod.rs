@@ -40,6 +40,8 @@ pub(crate) struct WebState {
     db: database::Database,
     /// Single sign-on, when configured.
     sso: Option<std::sync::Arc<sso::SsoSetup>>,
+    /// Fetches a message's remote images when its reader asks ("Show images").
+    images: mailview::ImageFetcher,
 }
 
 impl FromRef<WebState> for LeptosOptions {
@@ -108,6 +110,7 @@ pub fn router(
     ctx: AppContext,
     db: database::Database,
     sso: Option<std::sync::Arc<sso::SsoSetup>>,
+    images: mailview::ImageFetcher,
 ) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
@@ -122,6 +125,7 @@ pub fn router(
         ctx: ctx.clone(),
         db,
         sso,
+        images,
     };
     let routes = generate_route_list(App);
 

@@ -171,7 +171,7 @@ impl TestApp {
                     flags: Vec::new(),
                     meta: None,
                     properties: None,
-                    received_at: None,
+                    fallback_date: None,
                     at,
                 })
                 .await

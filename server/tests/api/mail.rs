@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::helpers::{spawn_app, TestApp};
+use testkit::http::{image_routes, HttpServer};
+
+use crate::helpers::{spawn_app, spawn_app_with, TestApp};
 
 struct TwoUsers {
     app: TestApp,
@@ -288,4 +290,95 @@ async fn search_finds_own_mail_only_and_explains_bad_queries(kit: &testkit::Test
         broken["problem"].as_str().is_some(),
         "a malformed query gets an explanation: {broken}"
     );
+}
+
+/// A message in the mailbox's Inbox whose HTML shows an image from `base`.
+async fn message_with_remote_image(app: &TestApp, mailbox: i64, base: &str) -> i64 {
+    let raw = testkit::mime::Mail::new("Newsletter with a picture")
+        .from("news@example.org")
+        .to("alice@example.com")
+        .date("Mon, 02 Nov 2026 09:00:00 +0000")
+        .html(&format!("<p>Look: <img src=\"{base}/pixel.png\"></p>"))
+        .build();
+    app.archive
+        .put_item(archive::PutItem {
+            mailbox_id: mailbox,
+            folder_source_id: "inbox".into(),
+            source_id: "newsletter-1".into(),
+            kind: archive::ItemKind::Message,
+            raw,
+            is_read: false,
+            flags: Vec::new(),
+            meta: None,
+            properties: None,
+            fallback_date: None,
+            at: archive::Timestamp::now(),
+        })
+        .await
+        .expect("put")
+        .item_id()
+}
+
+testkit::each_backend!(remote_images_load_only_when_the_owner_asks);
+async fn remote_images_load_only_when_the_owner_asks(kit: &testkit::TestDb) {
+    let images = HttpServer::start(image_routes());
+    let app = spawn_app_with(kit, |s| s.server.images_from_private_networks = true).await;
+    let alice = app.signed_in_owner("alice", "alice@example.com").await;
+    let bob = app.signed_in_owner("bob", "bob@example.com").await;
+    let alice_box = app.mailbox_with_mail("alice@example.com", "apricot").await;
+    let item = message_with_remote_image(&app, alice_box.id, &images.base).await;
+
+    // Someone else's message: refused like a missing one, and nothing is fetched for it.
+    let refused = app
+        .get_as(Some(&bob), &format!("/mail/body/{item}?images=1"))
+        .await;
+    assert_eq!(refused.status(), 404);
+    let signed_out = app.get_as(None, &format!("/mail/body/{item}?images=1")).await;
+    assert_eq!(signed_out.status(), 401);
+    assert_eq!(images.hits(), 0);
+
+    // The owner's reader: blocked until asked.
+    let message = json(
+        app.call_as(Some(&alice), "mail/message", &[("item", &item.to_string())])
+            .await,
+    )
+    .await;
+    assert_eq!(message["remote_images_blocked"], 1);
+    let body = app.get_as(Some(&alice), &format!("/mail/body/{item}")).await;
+    let html = body.text().await.expect("body");
+    assert!(!html.contains("data:image/png"), "{html}");
+    assert_eq!(images.hits(), 0);
+
+    let shown = app
+        .get_as(Some(&alice), &format!("/mail/body/{item}?images=1"))
+        .await;
+    assert_eq!(shown.status(), 200);
+    let csp = shown
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(csp.contains("img-src data:;"), "the frame still loads nothing: {csp}");
+    let html = shown.text().await.expect("body");
+    assert!(html.contains("src=\"data:image/png;base64,iVBOR"), "{html}");
+    assert!(!html.contains(&images.base), "{html}");
+    assert_eq!(images.hits(), 1);
+    assert_eq!(images.leaks(), 0, "a cookie, referrer or credential went to the sender");
+}
+
+testkit::each_backend!(remote_images_never_come_from_the_portals_own_network);
+async fn remote_images_never_come_from_the_portals_own_network(kit: &testkit::TestDb) {
+    let images = HttpServer::start(image_routes());
+    let app = spawn_app(kit).await;
+    let alice = app.signed_in_owner("alice", "alice@example.com").await;
+    let alice_box = app.mailbox_with_mail("alice@example.com", "apricot").await;
+    let item = message_with_remote_image(&app, alice_box.id, &images.base).await;
+    let body = app
+        .get_as(Some(&alice), &format!("/mail/body/{item}?images=1"))
+        .await;
+    assert_eq!(body.status(), 200);
+    let html = body.text().await.expect("body");
+    assert!(!html.contains("data:image/png"), "{html}");
+    assert_eq!(images.hits(), 0, "a loopback address was fetched");
 }

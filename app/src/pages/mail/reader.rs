@@ -48,6 +48,15 @@ fn Reader(location: Memo<MailLocation>, message: MessageDetail) -> impl IntoView
         })
     };
     let blocked = message.remote_images_blocked;
+    // "Show images" reloads the frame with the images the server fetched for this message.
+    let show_images = RwSignal::new(false);
+    let body_src = move || {
+        if show_images.get() {
+            format!("{prefix}/mail/body/{id}?images=1")
+        } else {
+            format!("{prefix}/mail/body/{id}")
+        }
+    };
     view! {
         <div class="reader">
             <a href=back_href class="back">"← Back to the list"</a>
@@ -67,7 +76,10 @@ fn Reader(location: Memo<MailLocation>, message: MessageDetail) -> impl IntoView
                 {recipients("Cc", message.cc.clone())}
                 <div class="header-line">
                     <span class="label">"Date"</span>
-                    <span>{message.date_full.clone()}</span>
+                    <span>
+                        {message.date_full.clone()}
+                        {message.date_note.clone().map(|note| view! { <span class="muted date-note">" ("{note}")"</span> })}
+                    </span>
                 </div>
             </div>
             <div class="reader-actions">
@@ -79,12 +91,21 @@ fn Reader(location: Memo<MailLocation>, message: MessageDetail) -> impl IntoView
             {(blocked > 0)
                 .then(|| {
                     view! {
-                        <p class="notice">
-                            {if blocked == 1 {
-                                "1 remote image was blocked to protect your privacy.".to_owned()
-                            } else {
-                                format!("{blocked} remote images were blocked to protect your privacy.")
-                            }}
+                        <p class="notice images-notice">
+                            <span>
+                                {move || if show_images.get() {
+                                    "Remote images are shown, loaded through the archive: the sender cannot see you.".to_owned()
+                                } else if blocked == 1 {
+                                    "1 remote image was blocked to protect your privacy.".to_owned()
+                                } else {
+                                    format!("{blocked} remote images were blocked to protect your privacy.")
+                                }}
+                            </span>
+                            <Show when=move || !show_images.get()>
+                                <button type="button" class="link show-images" on:click=move |_| show_images.set(true)>
+                                    "Show images"
+                                </button>
+                            </Show>
                         </p>
                     }
                 })}
@@ -126,7 +147,7 @@ fn Reader(location: Memo<MailLocation>, message: MessageDetail) -> impl IntoView
                         title="Message body"
                         sandbox="allow-popups allow-popups-to-escape-sandbox"
                         referrerpolicy="no-referrer"
-                        src=format!("{prefix}/mail/body/{id}")
+                        src=body_src
                     ></iframe>
                 }
                     .into_any()

@@ -10,9 +10,9 @@ use crate::error::ArchiveError;
 use crate::meta::{parse_message, subject_sort_key};
 use crate::types::*;
 
-/// Rows per multi-row INSERT: 50 x 18 columns stays under SQLite's historical limit of 999
+/// Rows per multi-row INSERT: 45 x 20 columns stays under SQLite's historical limit of 999
 /// bound parameters, and far under PostgreSQL's.
-const ITEM_ROWS_PER_INSERT: usize = 50;
+const ITEM_ROWS_PER_INSERT: usize = 45;
 const MEMBERSHIP_ROWS_PER_INSERT: usize = 100;
 
 /// A new item record, ready to insert.
@@ -24,6 +24,7 @@ struct ItemRow<'a> {
     parsed: bool,
     folder: FolderId,
     date: Timestamp,
+    date_source: DateSource,
 }
 
 fn list_to_text(list: &[String]) -> String {
@@ -105,6 +106,11 @@ impl Archive {
         for &n in &new_rows {
             let item = &items[n];
             let (meta, parsed) = &metas[n];
+            let (date, date_source) = match (meta.date, item.fallback_date) {
+                (Some(date), _) => (date, meta.date_source),
+                (None, Some(fallback)) => (fallback.at, fallback.source),
+                (None, None) => (item.at, DateSource::Archived),
+            };
             rows.push(ItemRow {
                 item,
                 hash: &hashes[n],
@@ -112,7 +118,8 @@ impl Archive {
                 meta,
                 parsed: *parsed,
                 folder: item_folders[n],
-                date: meta.date.or(item.received_at).unwrap_or(item.at),
+                date,
+                date_source,
             });
         }
         for chunk in rows.chunks(ITEM_ROWS_PER_INSERT) {
@@ -223,14 +230,14 @@ impl Archive {
         seq: i64,
         rows: &[ItemRow<'a>],
     ) -> Result<Vec<((MailboxId, &'a str), ItemId)>> {
-        const COLUMNS: usize = 19;
+        const COLUMNS: usize = 20;
         let values: Vec<String> = (0..rows.len())
             .map(|r| format!("({})", placeholders(1 + r * COLUMNS, COLUMNS)))
             .collect();
         let sql = format!(
             "INSERT INTO archive_items (mailbox_id, source_id, kind, blob_hash, size, subject, sender, \
              sender_address, to_list, cc_list, message_id, sent_at, has_attachments, attachments, flags, \
-             parsed, change_seq, created_at, properties_hash) VALUES {} RETURNING id, mailbox_id, source_id",
+             parsed, change_seq, created_at, properties_hash, date_source) VALUES {} RETURNING id, mailbox_id, source_id",
             values.join(", ")
         );
         let mut q = sqlx::query(&sql);
@@ -255,7 +262,8 @@ impl Archive {
                 .bind(row.parsed)
                 .bind(seq)
                 .bind(item.at.0)
-                .bind(row.properties.map(|h| h.as_str().to_string()));
+                .bind(row.properties.map(|h| h.as_str().to_string()))
+                .bind(row.date_source.as_str());
         }
         let mut out = Vec::with_capacity(rows.len());
         for returned in q.fetch_all(&mut **tx).await? {

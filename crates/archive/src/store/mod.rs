@@ -63,7 +63,7 @@ fn placeholders(first: usize, count: usize) -> String {
 }
 
 const ITEM_COLUMNS: &str = "i.id, i.mailbox_id, i.source_id, i.kind, i.blob_hash, i.size, i.subject, \
-    i.sender, i.sender_address, i.to_list, i.cc_list, i.message_id, i.sent_at, \
+    i.sender, i.sender_address, i.to_list, i.cc_list, i.message_id, i.sent_at, i.date_source, \
     CASE WHEN i.has_attachments THEN 1 ELSE 0 END AS has_attachments, i.attachments, i.flags, \
     CASE WHEN i.parsed THEN 1 ELSE 0 END AS parsed, i.change_seq, i.created_at, \
     (SELECT m.folder_id FROM archive_memberships m WHERE m.item_id = i.id ORDER BY m.id DESC LIMIT 1) AS cur_folder, \
@@ -98,6 +98,9 @@ fn detail_from_row(row: &AnyRow) -> Result<ItemDetail> {
         cc: list_from_text(&row.try_get::<String, _>("cc_list")?),
         message_id: row.try_get("message_id")?,
         date: Timestamp(row.try_get("sent_at")?),
+        date_source: row
+            .try_get::<Option<String>, _>("date_source")?
+            .and_then(|s| DateSource::parse(&s)),
         has_attachments: flag(row, "has_attachments")?,
         attachments: serde_json::from_str(&attachments).unwrap_or_default(),
         flags: list_from_text(&row.try_get::<String, _>("flags")?),

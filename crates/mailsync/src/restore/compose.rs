@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
-use mail_parser::{Address, MessageParser, MimeHeaders, PartType};
+use mail_parser::{Address, MimeHeaders, PartType};
 use serde_json::{json, Value};
 
 use super::graph_stamp_id;
@@ -71,7 +71,9 @@ pub fn graph_message(
     received_at: Option<DateTime<Utc>>,
     sent_at: Option<DateTime<Utc>>,
 ) -> Option<ComposedMessage> {
-    let message = MessageParser::default().parse(mime)?;
+    // Read as the archive read it: broken headers repaired, broken parts as body.
+    let mail = mailread::Mail::new(mime);
+    let message = mail.message()?;
     // Only a real HTML part counts: mail-parser would render the text body as HTML otherwise.
     let html = message.html_part(0).and_then(|part| match &part.body {
         PartType::Html(html) => Some(html.to_string()),
@@ -80,14 +82,11 @@ pub fn graph_message(
     let body = match html {
         Some(h) => json!({"contentType": "html", "content": h}),
         None => {
-            json!({"contentType": "text", "content": message.body_text(0).map(|t| t.into_owned()).unwrap_or_default()})
+            json!({"contentType": "text", "content": mailread::body_text(&message)})
         }
     };
     let sent = sent_at.or_else(|| {
-        message
-            .date()
-            .filter(|d| d.is_valid())
-            .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0))
+        mailread::message_date(mime).and_then(|d| DateTime::from_timestamp(d.unix, 0))
     });
     let mut props = vec![
         // Read (0x01) or unread; never unsent (0x08), which is what makes a draft.
@@ -120,8 +119,8 @@ pub fn graph_message(
     if let Some(id) = message.message_id() {
         json["internetMessageId"] = Value::String(format!("<{}>", id.trim_matches(['<', '>'])));
     }
-    let attachments = message
-        .attachments()
+    let attachments = mailread::attachments(&message)
+        .into_iter()
         .enumerate()
         .map(|(i, part)| {
             let is_message = matches!(part.body, PartType::Message(_));

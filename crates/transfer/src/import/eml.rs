@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{io_err, ImportOptions, ProgressFn, Sink};
+use super::{read_file, io_err, ImportOptions, ProgressFn, Sink};
 use crate::TransferError;
 
 /// Regular files under `dir`, sorted, with their sizes; symlinks are not followed.
@@ -61,9 +61,9 @@ pub(super) async fn import(
         }
         sink.progress.bytes_read += len;
         let location = file.display().to_string();
-        match std::fs::read(&file) {
-            Ok(raw) => {
-                sink.add(&folder, raw, false, Vec::new(), location, progress)
+        match read_file(&file) {
+            Ok((raw, time)) => {
+                sink.add(&folder, raw, false, Vec::new(), time, location, progress)
                     .await?
             }
             Err(e) => sink.unreadable(location, e.to_string(), progress),

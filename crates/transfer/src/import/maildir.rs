@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{io_err, ImportOptions, ProgressFn, Sink};
+use super::{read_file, io_err, ImportOptions, ProgressFn, Sink};
 use crate::TransferError;
 
 /// Maildir info flags (`:2,FRS`) to the read flag and flag names.
@@ -92,9 +92,9 @@ pub(super) async fn import(
         let (seen, flags) = maildir_flags(&file_name);
         sink.progress.bytes_read += len;
         let location = file.display().to_string();
-        match std::fs::read(&file) {
-            Ok(raw) => {
-                sink.add(&folder, raw, seen, flags, location, progress)
+        match read_file(&file) {
+            Ok((raw, time)) => {
+                sink.add(&folder, raw, seen, flags, time, location, progress)
                     .await?
             }
             Err(e) => sink.unreadable(location, e.to_string(), progress),

@@ -8,6 +8,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
+use archive::{DateSource, FallbackDate, Timestamp};
+
 use super::{io_err, ImportOptions, ProgressFn, Sink};
 use crate::TransferError;
 
@@ -15,12 +17,23 @@ pub struct MboxMessage {
     pub raw: Vec<u8>,
     /// Byte offset of the `From ` line, for reporting.
     pub offset: u64,
+    /// The date on the `From ` line (seconds since the epoch), the fallback for a message whose
+    /// own headers carry none.
+    pub from_line_date: Option<i64>,
+}
+
+/// `From sender@example.com Mon Jul  3 00:47:50 2001`: the date after the sender, in ctime order.
+fn from_line_date(line: &[u8]) -> Option<i64> {
+    let text = String::from_utf8_lossy(line.strip_prefix(b"From ")?);
+    let (_, date) = text.trim_start().split_once(char::is_whitespace)?;
+    mailread::parse_date(date).map(|(unix, _)| unix)
 }
 
 pub struct MboxReader<R> {
     reader: R,
-    /// The separator line that ended the previous message, which starts the next one.
-    next_from: Option<u64>,
+    /// The separator line that ended the previous message, which starts the next one: its
+    /// offset and its date.
+    next_from: Option<(u64, Option<i64>)>,
     offset: u64,
     started: bool,
 }
@@ -55,8 +68,8 @@ impl<R: BufRead> MboxReader<R> {
 
     fn next_message(&mut self) -> io::Result<Option<MboxMessage>> {
         let mut line = Vec::with_capacity(256);
-        let start = match self.next_from.take() {
-            Some(at) => at,
+        let (start, date) = match self.next_from.take() {
+            Some(next) => next,
             None => {
                 // Only at the start of the file: skip blank lines, then expect a separator.
                 loop {
@@ -65,7 +78,7 @@ impl<R: BufRead> MboxReader<R> {
                         return Ok(None);
                     }
                     if line.starts_with(b"From ") {
-                        break at;
+                        break (at, from_line_date(&line));
                     }
                     if self.started || !line.iter().all(|b| b.is_ascii_whitespace()) {
                         return Err(io::Error::new(
@@ -82,14 +95,15 @@ impl<R: BufRead> MboxReader<R> {
         let mut content_length: Option<usize> = None;
         loop {
             if self.read_line(&mut line)? == 0 {
-                return Ok(Some(MboxMessage { raw, offset: start }));
+                return Ok(Some(MboxMessage { raw, offset: start, from_line_date: date }));
             }
             if line.starts_with(b"From ") {
                 // A message with headers only.
-                self.next_from = Some(self.offset - line.len() as u64);
+                self.next_from = Some((self.offset - line.len() as u64, from_line_date(&line)));
                 return Ok(Some(MboxMessage {
                     raw: trim_separator(raw),
                     offset: start,
+                    from_line_date: date,
                 }));
             }
             raw.extend_from_slice(&line);
@@ -127,9 +141,9 @@ impl<R: BufRead> MboxReader<R> {
                 if !self.reader.fill_buf()?.is_empty() {
                     let at = self.offset;
                     self.read_line(&mut line)?;
-                    self.next_from = Some(at);
+                    self.next_from = Some((at, from_line_date(&line)));
                 }
-                return Ok(Some(MboxMessage { raw, offset: start }));
+                return Ok(Some(MboxMessage { raw, offset: start, from_line_date: date }));
             }
         }
         // Body by separator lines.
@@ -139,13 +153,15 @@ impl<R: BufRead> MboxReader<R> {
                 return Ok(Some(MboxMessage {
                     raw: trim_separator(raw),
                     offset: start,
+                    from_line_date: date,
                 }));
             }
             if line.starts_with(b"From ") {
-                self.next_from = Some(at);
+                self.next_from = Some((at, from_line_date(&line)));
                 return Ok(Some(MboxMessage {
                     raw: trim_separator(raw),
                     offset: start,
+                    from_line_date: date,
                 }));
             }
             let quotes = line.iter().take_while(|&&b| b == b'>').count();
@@ -195,7 +211,11 @@ pub(super) async fn import(
                 sink.progress.bytes_read = message.offset;
                 last_offset = message.offset;
                 let location = format!("{}@{}", path.display(), message.offset);
-                sink.add(&folder, message.raw, false, Vec::new(), location, progress)
+                let fallback = message.from_line_date.map(|unix| FallbackDate {
+                    at: Timestamp::from_unix_seconds(unix),
+                    source: DateSource::MboxFromLine,
+                });
+                sink.add(&folder, message.raw, false, Vec::new(), fallback, location, progress)
                     .await?;
             }
             Some(Err(e)) => {

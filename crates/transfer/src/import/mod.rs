@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use archive::{
-    Archive, BlobHash, FolderKind, FolderSpec, ItemKind, MailboxId, NewMailbox, PutItem,
+    Archive, BlobHash, DateSource, FallbackDate, FolderKind, FolderSpec, ItemKind, MailboxId, NewMailbox, PutItem,
     PutOutcome, Timestamp,
 };
 pub use mbox::{MboxMessage, MboxReader};
@@ -154,6 +154,7 @@ impl Sink<'_> {
         raw: Vec<u8>,
         is_read: bool,
         flags: Vec<String>,
+        fallback_date: Option<FallbackDate>,
         location: String,
         progress: &mut ProgressFn<'_>,
     ) -> Result<(), TransferError> {
@@ -178,7 +179,7 @@ impl Sink<'_> {
                 flags,
                 meta: None,
                 properties: None,
-                received_at: None,
+                fallback_date,
                 at: self.at,
             },
             location,
@@ -216,6 +217,26 @@ impl Sink<'_> {
         }
         Ok(())
     }
+}
+
+/// A file's modification time, the last fallback for a message with no date of its own.
+fn file_time(file: &std::fs::File) -> Option<FallbackDate> {
+    let modified = file.metadata().and_then(|m| m.modified()).ok()?;
+    let unix = modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Some(FallbackDate {
+        at: Timestamp::from_unix_seconds(i64::try_from(unix).ok()?),
+        source: DateSource::FileTime,
+    })
+}
+
+/// Reads a whole message file with its modification time.
+fn read_file(path: &Path) -> std::io::Result<(Vec<u8>, Option<FallbackDate>)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let time = file_time(&file);
+    let mut raw = Vec::new();
+    file.read_to_end(&mut raw)?;
+    Ok((raw, time))
 }
 
 fn io_err(path: &Path, source: std::io::Error) -> TransferError {

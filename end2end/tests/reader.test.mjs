@@ -1,0 +1,106 @@
+// A newsletter as it was sent: its own style sheet and layout kept (safely), remote images
+// blocked until the reader asks, then loaded through the portal, never from the browser.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPortal, openBrowser, signIn, screenshot, cli, fixturesDir } from './harness.mjs';
+
+const alice = {
+  username: 'alice', displayName: 'Alice Martin', password: 'correct horse battery',
+  address: 'alice.martin@example.com',
+};
+// A 24x24 PNG, blue.
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000180000001808020000006f15aaaf0000001f4944415478da63902a7e4115c4306ad0a841a3068d1a346ad0a841036f1000ae82476e6d96d38c0000000049454e44ae426082',
+  'hex',
+);
+let portal;
+let browser;
+let images;
+const requests = [];
+
+before(async () => {
+  // The sender's image server, on loopback: it must see requests only after "Show images",
+  // and only from the portal (no cookies, no referrer).
+  images = createServer((req, res) => {
+    requests.push({ url: req.url, cookie: req.headers.cookie, referer: req.headers.referer });
+    if (req.url === '/pixel.png') {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': PNG.length });
+      res.end(PNG);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((r) => images.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${images.address().port}`;
+  const mail = mkdtempSync(join(tmpdir(), 'sr-newsletter-'));
+  mkdirSync(join(mail, 'Inbox'));
+  const template = readFileSync(join(fixturesDir, 'newsletter', 'newsletter.eml.template'), 'utf8');
+  writeFileSync(join(mail, 'Inbox', 'newsletter.eml'), template.replaceAll('IMAGES', base));
+
+  portal = await startPortal({
+    users: [alice],
+    env: { SR_SERVER__IMAGES_FROM_PRIVATE_NETWORKS: 'true' },
+    setup: (dataDir) => cli(dataDir, [
+      'import', mail, '--format', 'eml', '--mailbox', alice.address, '--display-name', 'Alice Martin',
+    ]),
+  });
+  browser = await openBrowser();
+  await signIn(browser.page, portal.url, alice.username, alice.password);
+});
+
+after(async () => {
+  await browser?.browser.close();
+  await portal?.stop();
+  images?.close();
+});
+
+test('a newsletter keeps its layout and loads no image until asked', async () => {
+  const { page, problems } = browser;
+  await page.locator('.row', { hasText: 'Northwind Weekly' }).click();
+  await page.locator('.reader-subject', { hasText: 'Northwind Weekly' }).waitFor();
+  const frame = page.frameLocator('iframe.message-body');
+  await frame.locator('.masthead h1', { hasText: 'NORTHWIND WEEKLY' }).waitFor();
+
+  // The sender's style sheet applies: colours, widths and the two columns.
+  const style = await frame.locator('.masthead').evaluate((el) => {
+    const s = getComputedStyle(el);
+    return { background: s.backgroundColor, color: s.color };
+  });
+  assert.deepEqual(style, { background: 'rgb(27, 67, 50)', color: 'rgb(255, 255, 255)' });
+  assert.equal(
+    await frame.locator('.container').evaluate((el) => getComputedStyle(el).width),
+    '560px',
+  );
+  assert.equal(
+    await frame.locator('.offer').evaluate((el) => getComputedStyle(el).backgroundColor),
+    'rgb(255, 183, 3)',
+  );
+  const cells = await frame.locator('.columns td').evaluateAll((tds) => tds.map((td) => td.getBoundingClientRect().top));
+  assert.equal(cells.length, 2);
+  assert.ok(Math.abs(cells[0] - cells[1]) < 1, `side by side: ${cells}`);
+  // What could escape the frame or fetch did not survive.
+  const sheets = (await frame.locator('style').allTextContents()).join('\n');
+  assert.match(sheets, /\.masthead\{background:#1b4332/);
+  assert.doesNotMatch(sheets, /fixed|url\(|@import/i);
+  await page.locator('.images-notice', { hasText: '4 remote images were blocked' }).waitFor();
+  assert.deepEqual(requests, [], 'the browser or the portal contacted the sender');
+  await screenshot(page, 'newsletter');
+
+  await page.locator('button.show-images').click();
+  await page.locator('.images-notice', { hasText: 'Remote images are shown' }).waitFor();
+  await frame.locator('img[src^="data:image/png"]').first().waitFor();
+  assert.equal(await frame.locator('img[src^="data:image/png"]').count(), 3);
+  const loaded = await frame.locator('img[src^="data:image/png"]').evaluateAll(
+    (imgs) => imgs.every((img) => img.complete && img.naturalWidth === 24),
+  );
+  assert.ok(loaded, 'the fetched images are shown');
+  assert.ok(requests.length >= 1, 'the portal fetched the images');
+  assert.ok(requests.every((r) => !r.cookie && !r.referer), JSON.stringify(requests));
+  await screenshot(page, 'newsletter-images');
+  assert.deepEqual(problems.filter((p) => p.startsWith('page error')), []);
+});
