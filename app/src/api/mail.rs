@@ -407,9 +407,15 @@ pub mod ssr {
         let note = match source? {
             DateSource::Header | DateSource::Source => return None,
             DateSource::HeaderWithoutZone => "the message gives no time zone: shown as UTC",
-            DateSource::Received => "no readable date in the message: when a mail server received it",
-            DateSource::MboxFromLine => "no readable date in the message: the date of its mbox entry",
-            DateSource::FileTime => "no readable date in the message: the time of the file it was imported from",
+            DateSource::Received => {
+                "no readable date in the message: when a mail server received it"
+            }
+            DateSource::MboxFromLine => {
+                "no readable date in the message: the date of its mbox entry"
+            }
+            DateSource::FileTime => {
+                "no readable date in the message: the time of the file it was imported from"
+            }
             DateSource::Archived => "no date in the message: when it was archived",
         };
         Some(note.to_owned())

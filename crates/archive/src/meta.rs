@@ -24,7 +24,13 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
         .from()
         .and_then(|a| a.first())
         .map(|a| {
-            let address = a.address().unwrap_or_default().to_owned();
+            let address = match a.address() {
+                // `"joe@home"@example.org`: mail-parser loses the quoted local part.
+                Some(address) if address.starts_with('@') => {
+                    mailread::quoted_sender(raw).unwrap_or_else(|| address.to_owned())
+                }
+                address => address.unwrap_or_default().to_owned(),
+            };
             let name = a.name().map(str::trim).filter(|n| !n.is_empty());
             (
                 name.map(str::to_owned).unwrap_or_else(|| address.clone()),
@@ -130,7 +136,11 @@ mod tests {
         for (charset, bytes, text) in testkit::mime::CHARSET_SAMPLES {
             let raw = testkit::mime::charset_message(charset, bytes, "");
             let meta = parse_message(&raw).unwrap();
-            assert_eq!(meta.subject, format!("{text} subject"), "subject in {charset}");
+            assert_eq!(
+                meta.subject,
+                format!("{text} subject"),
+                "subject in {charset}"
+            );
             let body = body_text(&raw);
             assert!(body.contains(text), "body in {charset}: {body:?}");
         }

@@ -71,7 +71,9 @@ pub fn is_body_like(part: &MessagePart<'_>) -> bool {
         return false;
     }
     if part.attachment_name().is_some_and(|n| !n.trim().is_empty())
-        || part.content_disposition().is_some_and(|d| d.is_attachment())
+        || part
+            .content_disposition()
+            .is_some_and(|d| d.is_attachment())
     {
         return false;
     }
@@ -111,11 +113,12 @@ fn part_text(message: &Message<'_>, part: &MessagePart<'_>, depth: usize) -> Str
     if is_multipart {
         return split_again(&bytes, depth);
     }
+    if let Some(html) = html_with_meta_charset(message, part) {
+        return html_text(&html);
+    }
     let text: String = match undecoded_encoding(message, part, &bytes) {
         Some(Encoding::Base64) => decode_charset(part, &lenient_base64(&bytes)),
-        Some(Encoding::QuotedPrintable) => {
-            decode_charset(part, &lenient_quoted_printable(&bytes))
-        }
+        Some(Encoding::QuotedPrintable) => decode_charset(part, &lenient_quoted_printable(&bytes)),
         None => match &part.body {
             PartType::Text(t) | PartType::Html(t) => t.to_string(),
             _ => decode_charset(part, &bytes),
@@ -129,6 +132,52 @@ fn part_text(message: &Message<'_>, part: &MessagePart<'_>, depth: usize) -> Str
     }
 }
 
+/// An HTML part's markup as a browser would decode it: when MIME names no charset, the one its
+/// `<meta>` names (Big5, GB2312, windows-1251... in real mail). None when MIME names one, the
+/// markup names none, or the part is not HTML.
+pub fn html_with_meta_charset(message: &Message<'_>, part: &MessagePart<'_>) -> Option<String> {
+    use mail_parser::decoders::charsets::map::charset_decoder;
+    let is_html = matches!(part.body, PartType::Html(_)) || subtype(part) == "html";
+    if !is_html
+        || part
+            .content_type()
+            .and_then(|ct| ct.attribute("charset"))
+            .is_some()
+    {
+        return None;
+    }
+    let start = part.raw_body_offset() as usize;
+    let end = (part.raw_end_offset() as usize).min(message.raw_message.len());
+    let raw = message.raw_message.get(start..end)?;
+    let encoding = part
+        .content_transfer_encoding()
+        .map(|e| e.trim().to_ascii_lowercase());
+    let bytes = match encoding.as_deref() {
+        Some("base64") => lenient_base64(raw),
+        Some("quoted-printable") => lenient_quoted_printable(raw),
+        _ => raw.to_vec(),
+    };
+    let head: String = bytes
+        .iter()
+        .take(4096)
+        .map(|&b| (b as char).to_ascii_lowercase())
+        .collect();
+    let at = head.find("<meta")?;
+    let name_at = head[at..]
+        .find("charset=")
+        .map(|i| at + i + "charset=".len())?;
+    let name: String = head[name_at..]
+        .trim_start_matches(['"', '\''])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+        .collect();
+    if name.is_empty() || name == "utf-8" || name == "us-ascii" {
+        return None;
+    }
+    let decode = charset_decoder(name.as_bytes())?;
+    Some(decode(&bytes))
+}
+
 enum Encoding {
     Base64,
     QuotedPrintable,
@@ -136,8 +185,15 @@ enum Encoding {
 
 /// The transfer encoding mail-parser did not undo: the part says base64 or quoted-printable and
 /// its body is still the bytes of the message as they stand.
-fn undecoded_encoding(message: &Message<'_>, part: &MessagePart<'_>, body: &[u8]) -> Option<Encoding> {
-    let encoding = part.content_transfer_encoding()?.trim().to_ascii_lowercase();
+fn undecoded_encoding(
+    message: &Message<'_>,
+    part: &MessagePart<'_>,
+    body: &[u8],
+) -> Option<Encoding> {
+    let encoding = part
+        .content_transfer_encoding()?
+        .trim()
+        .to_ascii_lowercase();
     let wanted = match encoding.as_str() {
         "base64" => Encoding::Base64,
         "quoted-printable" => Encoding::QuotedPrintable,
@@ -245,7 +301,8 @@ fn split_again(body: &[u8], depth: usize) -> String {
         let line = trim(line);
         let name = line.strip_prefix(b"--")?;
         let name = name.strip_suffix(b"--").unwrap_or(name);
-        (!name.is_empty() && !name.iter().any(|b| b.is_ascii_whitespace())).then_some(name)
+        // Boundaries may hold spaces (RFC 2046), but not start with one.
+        (!name.is_empty() && !name[0].is_ascii_whitespace()).then_some(name)
     });
     let Some(boundary) = boundary.filter(|_| depth < MAX_DEPTH) else {
         return String::from_utf8_lossy(body).into_owned();
@@ -381,6 +438,17 @@ mod tests {
         // "Hello" is all base64 alphabet: it must not be decoded a second time.
         let raw = b"Subject: s\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\nSGVsbG8=\n";
         assert_eq!(body_text(&parse(raw)), "Hello\n");
+    }
+
+    #[test]
+    fn html_without_a_mime_charset_uses_its_meta_charset() {
+        let mut raw =
+            b"Subject: s\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n\
+            <META http-equiv=3DContent-Type content=3D\"text/html; charset=3Dbig5\">\n<p>"
+                .to_vec();
+        raw.extend_from_slice(b"=A7A=A6n</p>\n");
+        let text = body_text(&parse(&raw));
+        assert!(text.contains("\u{4f60}\u{597d}"), "{text:?}");
     }
 
     #[test]

@@ -17,6 +17,18 @@ pub enum DateKind {
     Received,
 }
 
+/// What a date said about its zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// A zone that exists (`+0200`, `EST`, `UT`): the instant is known.
+    Given,
+    /// No zone at all (`Fri, 23 Aug 2002 19:27:52`): read as UTC.
+    Missing,
+    /// Something in the zone's place that no zone can be (`-1900`, `01800`, `0530`): the
+    /// wall-clock time may be right, the instant is not known.
+    Impossible,
+}
+
 /// A date read from the message itself: seconds since the Unix epoch and where it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FoundDate {
@@ -27,13 +39,13 @@ pub struct FoundDate {
 /// Dates outside these years are typos or placeholders (`1 Jan 1900`, `2099`), not dates.
 const YEARS: std::ops::RangeInclusive<i32> = 1970..=2199;
 
-/// Reads a date header's value. Returns the instant (seconds since the epoch) and whether the
-/// value named its zone; without one the time is read as UTC.
-pub fn parse_date(value: &str) -> Option<(i64, bool)> {
+/// Reads a date header's value. Returns the instant (seconds since the epoch) and what the value
+/// said of its zone; without a usable one the time is read as UTC.
+pub fn parse_date(value: &str) -> Option<(i64, Zone)> {
     let value = without_comments(value);
     let trimmed = value.trim();
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(trimmed) {
-        return Some((dt.timestamp(), true)).filter(|_| in_years(dt.naive_utc()));
+        return Some((dt.timestamp(), Zone::Given)).filter(|_| in_years(dt.naive_utc()));
     }
     let mut day: Option<u32> = None;
     let mut month: Option<u32> = None;
@@ -42,6 +54,7 @@ pub fn parse_date(value: &str) -> Option<(i64, bool)> {
     let mut meridiem: Option<bool> = None; // Some(true) for PM
     let mut offset: Option<i32> = None;
     let mut named: Option<i32> = None;
+    let mut impossible = false;
     for token in tokens(&value) {
         let lower = token.to_ascii_lowercase();
         let lower = lower.trim_end_matches('.');
@@ -65,8 +78,26 @@ pub fn parse_date(value: &str) -> Option<(i64, bool)> {
             meridiem = Some(true);
             continue;
         }
-        if let Some(east) = numeric_zone(lower).filter(|_| time.is_some()) {
-            offset.get_or_insert(east);
+        if time.is_some() && lower.starts_with(['+', '-']) {
+            // `+-0500` was meant as -0500.
+            let signed = lower
+                .strip_prefix("+-")
+                .map_or(lower.to_owned(), |z| format!("-{z}"));
+            match numeric_zone(&signed) {
+                Some(east) => {
+                    offset.get_or_insert(east);
+                }
+                None => impossible = true,
+            }
+            continue;
+        }
+        if time.is_some()
+            && year.is_some()
+            && (4..=5).contains(&lower.len())
+            && lower.bytes().all(|b| b.is_ascii_digit())
+        {
+            // An offset without its sign, or with a digit too many.
+            impossible = true;
             continue;
         }
         if lower.bytes().all(|b| b.is_ascii_digit()) {
@@ -108,7 +139,12 @@ pub fn parse_date(value: &str) -> Option<(i64, bool)> {
         return None;
     }
     let unix = local.and_utc().timestamp() - i64::from(zone.unwrap_or(0));
-    Some((unix, zone.is_some()))
+    let said = match (zone, impossible) {
+        (Some(_), _) => Zone::Given,
+        (None, true) => Zone::Impossible,
+        (None, false) => Zone::Missing,
+    };
+    Some((unix, said))
 }
 
 /// The date in a `Received:` header's value: what follows its last semicolon.
@@ -154,16 +190,16 @@ fn tokens(value: &str) -> Vec<String> {
                 out.push(head.trim_matches('-').to_owned());
                 rest = tail;
             }
-            let last = if out.last().is_some_and(|w| month_of(&w.to_ascii_lowercase()).is_some())
+            let last = if out
+                .last()
+                .is_some_and(|w| month_of(&w.to_ascii_lowercase()).is_some())
             {
                 rest.trim_start_matches('-')
             } else {
                 rest
             };
             out.push(last.to_owned());
-        } else if word.starts_with(|c: char| c.is_ascii_alphabetic())
-            && word.contains(['+', '-'])
-        {
+        } else if word.starts_with(|c: char| c.is_ascii_alphabetic()) && word.contains(['+', '-']) {
             let at = word.find(['+', '-']).unwrap_or(word.len());
             out.push(word[..at].to_owned());
             out.push(word[at..].to_owned());
@@ -278,9 +314,12 @@ mod tests {
     use super::*;
 
     fn at(value: &str) -> Option<(String, bool)> {
-        parse_date(value).map(|(unix, zoned)| {
+        parse_date(value).map(|(unix, zone)| {
             let t = chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default();
-            (t.format("%Y-%m-%d %H:%M:%S").to_string(), zoned)
+            (
+                t.format("%Y-%m-%d %H:%M:%S").to_string(),
+                zone == Zone::Given,
+            )
         })
     }
 
@@ -294,7 +333,11 @@ mod tests {
 
     #[test]
     fn rfc_and_obsolete_forms() {
-        ok("Tue, 1 Jul 2003 10:52:37 +0200", "2003-07-01 08:52:37", true);
+        ok(
+            "Tue, 1 Jul 2003 10:52:37 +0200",
+            "2003-07-01 08:52:37",
+            true,
+        );
         ok("1 Jul 2003 10:52 -0000", "2003-07-01 10:52:00", true);
         ok(
             "Fri, 23 Aug 2002 19:27:52 -0700 (PDT)",
@@ -303,7 +346,11 @@ mod tests {
         );
         ok("Fri, 23 Aug 2002 19:27:52 UT", "2002-08-23 19:27:52", true);
         ok("Fri, 23 Aug 2002 19:27:52 EST", "2002-08-24 00:27:52", true);
-        ok("Fri, 23 Aug 2002 19:27:52 GMT+0200", "2002-08-23 17:27:52", true);
+        ok(
+            "Fri, 23 Aug 2002 19:27:52 GMT+0200",
+            "2002-08-23 17:27:52",
+            true,
+        );
         ok("23-Aug-2002 19:27:52 +0100", "2002-08-23 18:27:52", true);
         ok("2002-08-23T19:27:52Z", "2002-08-23 19:27:52", true);
     }
@@ -314,16 +361,56 @@ mod tests {
         ok("Fri, 23 Aug 2002 19:27:52", "2002-08-23 19:27:52", false);
         // Two-digit year and a 12-hour clock.
         ok("03 Jul 01 12:47:50 AM", "2001-07-03 00:47:50", false);
-        ok("Tue, 03 Jul 01 1:05:00 PM +0100", "2001-07-03 12:05:00", true);
+        ok(
+            "Tue, 03 Jul 01 1:05:00 PM +0100",
+            "2001-07-03 12:05:00",
+            true,
+        );
         // Y2K-broken years: 102 and 0102 are 1900 + 102.
-        ok("Wed, 16 Jan 0102 10:00:00 +0000", "2002-01-16 10:00:00", true);
-        ok("Wed, 16 Jan 102 10:00:00 +0000", "2002-01-16 10:00:00", true);
+        ok(
+            "Wed, 16 Jan 0102 10:00:00 +0000",
+            "2002-01-16 10:00:00",
+            true,
+        );
+        ok(
+            "Wed, 16 Jan 102 10:00:00 +0000",
+            "2002-01-16 10:00:00",
+            true,
+        );
         ok("16 Jan 99 10:00:00 GMT", "1999-01-16 10:00:00", true);
         // ctime order, as mbox From lines and some mailers write it.
         ok("Mon Jul  3 00:47:50 2001", "2001-07-03 00:47:50", false);
         // Military letters other than Z are read as unknown.
         ok("Fri, 23 Aug 2002 19:27:52 A", "2002-08-23 19:27:52", false);
-        ok("Sunday, September 1, 2002 8:00 PM", "2002-09-01 20:00:00", false);
+        ok(
+            "Sunday, September 1, 2002 8:00 PM",
+            "2002-09-01 20:00:00",
+            false,
+        );
+    }
+
+    #[test]
+    fn impossible_zones_are_told_apart_from_missing_ones() {
+        for value in [
+            "Wed, 21 Aug 2002 20:31:57 -1600",
+            "Sun, 25 Aug 2002 19:21:44 01800",
+            "Fri, 02 Aug 2002 23:37:59 0530",
+        ] {
+            assert_eq!(
+                parse_date(value).map(|(_, z)| z),
+                Some(Zone::Impossible),
+                "{value}"
+            );
+        }
+        assert_eq!(
+            parse_date("Fri, 23 Aug 2002 19:27:52").map(|(_, z)| z),
+            Some(Zone::Missing)
+        );
+        ok(
+            "Mon, 2 Sep 2002 10:00:00 +-0500",
+            "2002-09-02 15:00:00",
+            true,
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::date::{parse_date, received_date, DateKind, FoundDate};
+use crate::date::{parse_date, received_date, DateKind, FoundDate, Zone};
 
 /// One header field of the top-level block: its name, its unfolded value, and the bytes it spans
 /// (continuation lines and line ending included).
@@ -82,23 +82,81 @@ pub fn message_date(raw: &[u8]) -> Option<FoundDate> {
         .iter()
         .filter(|f| f.name.eq_ignore_ascii_case(b"date"))
         .find_map(|f| parse_date(&f.value));
-    if let Some((unix, zoned)) = header {
-        let kind = if zoned {
-            DateKind::Header
-        } else {
-            DateKind::HeaderWithoutZone
-        };
-        return Some(FoundDate { unix, kind });
-    }
     // Received headers are prepended as mail travels: the first one is the newest.
-    fields
-        .iter()
-        .filter(|f| f.name.eq_ignore_ascii_case(b"received"))
-        .find_map(|f| received_date(&f.value))
-        .map(|unix| FoundDate {
+    let received = || {
+        fields
+            .iter()
+            .filter(|f| f.name.eq_ignore_ascii_case(b"received"))
+            .find_map(|f| received_date(&f.value))
+            .map(|unix| FoundDate {
+                unix,
+                kind: DateKind::Received,
+            })
+    };
+    let without_zone = |unix| FoundDate {
+        unix,
+        kind: DateKind::HeaderWithoutZone,
+    };
+    match header {
+        Some((unix, Zone::Given)) => Some(FoundDate {
             unix,
-            kind: DateKind::Received,
-        })
+            kind: DateKind::Header,
+        }),
+        Some((unix, Zone::Missing)) => Some(without_zone(unix)),
+        // `-1900`: the header's instant is anyone's guess; a server's receipt is not.
+        Some((unix, Zone::Impossible)) => received().or(Some(without_zone(unix))),
+        None => received(),
+    }
+}
+
+/// The sender's address when its local part is quoted (`"joe@home"@example.org`) or, against
+/// the rules but seen in real mail, an encoded word (`=?iso-2022-jp?B?...?=@example.org`), which
+/// mail-parser reads as `@example.org`. None when the `From:` header has no such address.
+pub fn quoted_sender(raw: &[u8]) -> Option<String> {
+    let fields = fields(raw);
+    let from = fields
+        .iter()
+        .find(|f| f.name.eq_ignore_ascii_case(b"from"))?;
+    let value = from.value.as_str();
+    if let Some(start) = value.find("=?") {
+        if let Some(end) = value[start..].find("?=@").map(|i| start + i + 2) {
+            let local = decode_word(&value[start..end])?;
+            let domain = domain_at(&value[end + 1..])?;
+            let local = if local.contains(['@', ' ', '"', ',', '<', '>']) {
+                format!("\"{}\"", local.replace('"', ""))
+            } else {
+                local
+            };
+            return Some(format!("{local}@{domain}"));
+        }
+    }
+    let mut search = 0;
+    while let Some(open) = value[search..].find('"').map(|i| search + i) {
+        let close = value[open + 1..].find('"').map(|i| open + 1 + i)?;
+        let rest = &value[close + 1..];
+        if let Some(domain) = rest.strip_prefix('@').and_then(domain_at) {
+            return Some(format!("{}@{domain}", &value[open..=close]));
+        }
+        search = close + 1;
+    }
+    None
+}
+
+/// The domain at the start of `text`, if any.
+fn domain_at(text: &str) -> Option<String> {
+    let domain: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'))
+        .collect();
+    (!domain.is_empty()).then_some(domain)
+}
+
+/// One RFC 2047 encoded word, decoded by mail-parser as it decodes a subject.
+fn decode_word(word: &str) -> Option<String> {
+    let header = format!("Subject: {word}\r\n\r\n");
+    let message = mail_parser::MessageParser::default().parse(header.as_bytes())?;
+    let text = message.subject()?.trim().to_owned();
+    (!text.is_empty() && !text.starts_with("=?")).then_some(text)
 }
 
 /// `raw` as mail-parser should see it: borrowed when nothing needs repair.
@@ -147,9 +205,7 @@ fn ends_in_numeric_zone(value: &str) -> bool {
         None => value,
     };
     let last = value.split_whitespace().last().unwrap_or_default();
-    last.len() == 5
-        && last.starts_with(['+', '-'])
-        && last[1..].bytes().all(|b| b.is_ascii_digit())
+    last.len() == 5 && last.starts_with(['+', '-']) && last[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
 fn rfc2822(unix: i64) -> String {
@@ -237,13 +293,37 @@ mod tests {
                 let message = MessageParser::default()
                     .parse(fixed.as_ref())
                     .expect("a message");
-                let from = message.from().and_then(|a| a.first()).and_then(|a| a.address());
+                let from = message
+                    .from()
+                    .and_then(|a| a.first())
+                    .and_then(|a| a.address());
                 assert_eq!(from, Some("ann@example.com"), "From after {date:?}");
-                assert_eq!(message.message_id(), Some("m1@x"), "Message-ID after {date:?}");
+                assert_eq!(
+                    message.message_id(),
+                    Some("m1@x"),
+                    "Message-ID after {date:?}"
+                );
                 assert!(message.reply_to().is_some(), "Reply-To after {date:?}");
                 assert!(fixed.ends_with(format!("body{eol}").as_bytes()));
             }
         }
+    }
+
+    #[test]
+    fn quoted_local_parts_are_kept() {
+        assert_eq!(
+            quoted_sender(b"From: \"salestoner@bol.com.br\"@dogma.slashnull.org\n\nx"),
+            Some("\"salestoner@bol.com.br\"@dogma.slashnull.org".to_owned())
+        );
+        assert_eq!(
+            quoted_sender(b"From: <\"Books@Books\"@Black.example>\n\nx"),
+            Some("\"Books@Books\"@Black.example".to_owned())
+        );
+        assert_eq!(
+            quoted_sender(b"From: =?iso-2022-jp?B?am9rb0Bycy4xMjgubmUuanA=?=@FreeBSD.ORG\n\nx"),
+            Some("\"joko@rs.128.ne.jp\"@FreeBSD.ORG".to_owned())
+        );
+        assert_eq!(quoted_sender(b"From: \"Ann\" <ann@example.com>\n\nx"), None);
     }
 
     #[test]
@@ -254,7 +334,8 @@ mod tests {
 
     #[test]
     fn content_type_gets_its_semicolon() {
-        let raw = b"Subject: s\nContent-Type: text/plain charset=koi8-r\n\n\xf0\xd2\xc9\xd7\xc5\xd4\n";
+        let raw =
+            b"Subject: s\nContent-Type: text/plain charset=koi8-r\n\n\xf0\xd2\xc9\xd7\xc5\xd4\n";
         let fixed = repaired(raw);
         assert!(fixed
             .windows(30)
@@ -286,5 +367,14 @@ mod tests {
             Some(DateKind::HeaderWithoutZone)
         );
         assert_eq!(message_date(b"Subject: none\n\nx\n"), None);
+        let impossible = b"Received: from a by b; Sat, 24 Aug 2002 10:00:00 +0000\n\
+                           Date: Sat, 24 Aug 2002 01:00:00 -1900\nSubject: s\n\nx\n";
+        assert_eq!(
+            message_date(impossible),
+            Some(FoundDate {
+                unix: 1030183200,
+                kind: DateKind::Received
+            })
+        );
     }
 }

@@ -60,17 +60,10 @@ const BLOCKS: &[&str] = &[
     "ul",
 ];
 
-/// Elements whose contents are never shown as text.
+/// Elements whose contents are never shown as text. `noframes` and `noembed` are kept: frames and
+/// embeds never load from mail, so their fallback text is what a reader gets.
 const HIDDEN: &[&str] = &[
-    "iframe",
-    "noembed",
-    "noframes",
-    "object",
-    "script",
-    "style",
-    "template",
-    "title",
-    "xmp",
+    "iframe", "object", "script", "style", "template", "title", "xmp",
 ];
 
 /// The text of an HTML document or fragment.
@@ -242,7 +235,9 @@ mod tests {
         );
         // Cells of a row are apart even with no whitespace between them.
         assert_eq!(
-            html_text("<table><tr><td>Name</td><td>Price</td></tr><tr><td>A</td><td>1</td></tr></table>"),
+            html_text(
+                "<table><tr><td>Name</td><td>Price</td></tr><tr><td>A</td><td>1</td></tr></table>"
+            ),
             "Name Price\nA 1"
         );
         // What a browser shows as one word stays one.

@@ -29,7 +29,9 @@ const MAX_DEPTH: usize = 3;
 /// A style sheet of rules and `@media` blocks with every unsafe part removed.
 pub fn sanitize_style_sheet(css: &str) -> String {
     // `<!--` and `-->` around a sheet hid it from pre-CSS browsers; CSS ignores them.
-    let css = without_comments(css).replace("<!--", " ").replace("-->", " ");
+    let css = without_comments(css)
+        .replace("<!--", " ")
+        .replace("-->", " ");
     let mut out = String::with_capacity(css.len());
     sheet(&css, 0, &mut out);
     out
@@ -220,7 +222,19 @@ mod tests {
                    </style><script>alert(1)</script><style>\
                    .c { content: '</style>' }";
         let out = sanitize_style_sheet(css);
-        for bad in ["url", "import", "font-face", "expression", "behavior", "binding", "image-set", "fixed", "\\", "<", "script"] {
+        for bad in [
+            "url",
+            "import",
+            "font-face",
+            "expression",
+            "behavior",
+            "binding",
+            "image-set",
+            "fixed",
+            "\\",
+            "<",
+            "script",
+        ] {
             assert!(!out.to_ascii_lowercase().contains(bad), "{bad} in {out}");
         }
         assert!(out.contains("body{color:red}"), "{out}");

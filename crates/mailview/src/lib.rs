@@ -105,11 +105,17 @@ pub fn render_with_images(
 
     // An HTML body only when the message really has one: mail-parser would otherwise convert the
     // text body to HTML, and plain text reads better as plain text.
-    let html_source = message.html_part(0).and_then(|part| match &part.body {
-        PartType::Html(html) => Some(html.as_ref()),
-        _ => None,
-    });
-    let (html, remote_images_blocked, remote_images) = match html_source {
+    // Decoded as a browser would: an HTML part without a MIME charset by its <meta> charset.
+    let html_source: Option<Cow<'_, str>> =
+        message.html_part(0).and_then(|part| match &part.body {
+            PartType::Html(html) => Some(
+                mailread::html_with_meta_charset(&message, part)
+                    .map(Cow::Owned)
+                    .unwrap_or(Cow::Borrowed(html.as_ref())),
+            ),
+            _ => None,
+        });
+    let (html, remote_images_blocked, remote_images) = match html_source.as_deref() {
         Some(html) => {
             let sanitized = sanitize_html(html, inline_images(&message), shown);
             (
@@ -137,7 +143,11 @@ pub fn render_with_images(
             && part
                 .content_id()
                 .map(|id| id.trim().trim_start_matches('<').trim_end_matches('>'))
-                .is_some_and(|id| html_source.is_some_and(|h| h.contains(&format!("cid:{id}"))))
+                .is_some_and(|id| {
+                    html_source
+                        .as_deref()
+                        .is_some_and(|h| h.contains(&format!("cid:{id}")))
+                })
     };
     let attachments = mailread::attachments(&message)
         .into_iter()
@@ -189,7 +199,10 @@ fn inline_images(message: &mail_parser::Message<'_>) -> HashMap<String, String> 
 pub fn attachment(raw: &[u8], index: usize) -> Result<Option<(Attachment, Vec<u8>)>, ViewError> {
     let mail = Mail::new(raw);
     let message = parse(&mail)?;
-    let found = mailread::attachments(&message).into_iter().enumerate().nth(index);
+    let found = mailread::attachments(&message)
+        .into_iter()
+        .enumerate()
+        .nth(index);
     Ok(found.map(|(index, part)| {
         let bytes = part_bytes(part).into_owned();
         (

@@ -21,20 +21,36 @@ async fn images_are_fetched_only_when_asked_and_only_when_safe() {
     let blocked = mailview::render(&raw).expect("render");
     assert_eq!(blocked.remote_images_blocked, 6);
     assert_eq!(blocked.remote_images.len(), 5, "each address once");
-    assert!(!blocked.html.as_deref().unwrap_or_default().contains(&server.base));
+    assert!(!blocked
+        .html
+        .as_deref()
+        .unwrap_or_default()
+        .contains(&server.base));
     assert_eq!(server.hits(), 0);
 
     // Asked for: the image arrives as data, everything unsafe stays out.
     let fetcher = mailview::ImageFetcher::new(true).expect("fetcher");
     let shown = fetcher.fetch_all(&blocked.remote_images).await;
-    assert_eq!(shown.len(), 1, "only the real, small, raster image: {shown:?}");
+    assert_eq!(
+        shown.len(),
+        1,
+        "only the real, small, raster image: {shown:?}"
+    );
     let view = mailview::render_with_images(&raw, &shown).expect("render");
     let html = view.html.expect("html");
-    assert_eq!(html.matches("src=\"data:image/png;base64,iVBOR").count(), 2, "{html}");
+    assert_eq!(
+        html.matches("src=\"data:image/png;base64,iVBOR").count(),
+        2,
+        "{html}"
+    );
     assert!(!html.contains(&server.base), "{html}");
     assert!(!html.contains("svg"), "{html}");
     assert_eq!(view.remote_images_blocked, 4);
-    assert_eq!(server.leaks(), 0, "a cookie, referrer or credential was sent");
+    assert_eq!(
+        server.leaks(),
+        0,
+        "a cookie, referrer or credential was sent"
+    );
 }
 
 #[tokio::test]

@@ -179,6 +179,9 @@ fn every_charset_reads_as_written() {
 fn broken_mime_shows_its_text() {
     let raw = b"Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8gd29ybGQgZnJvbSBiYXNlNjQ=\r\n";
     let view = mailview::render(raw).expect("render");
-    assert_eq!(view.text.as_deref().map(str::trim), Some("Hello world from base64"));
+    assert_eq!(
+        view.text.as_deref().map(str::trim),
+        Some("Hello world from base64")
+    );
     assert!(view.attachments.is_empty(), "{:?}", view.attachments);
 }

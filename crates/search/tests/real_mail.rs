@@ -48,7 +48,10 @@ const BROKEN: &[(&str, &str)] = &[
 async fn every_charset_and_broken_mail_is_found_by_its_words() {
     let kit = testkit::TestDb::sqlite().await;
     let dir = kit.dir().to_path_buf();
-    let archive = Archive::new(kit.db.clone(), Blobs::local(dir.join("blobs"), None).unwrap());
+    let archive = Archive::new(
+        kit.db.clone(),
+        Blobs::local(dir.join("blobs"), None).unwrap(),
+    );
     let mailbox = archive
         .ensure_mailbox(&NewMailbox {
             name: "ann@example.com".into(),
@@ -110,9 +113,17 @@ async fn every_charset_and_broken_mail_is_found_by_its_words() {
     // A subject word and a body word in each charset. Several charsets carry the same phrase
     // (GB2312 and GBK, KOI8-R and windows-1251), so each is told apart by its tag.
     for (n, (charset, _, text)) in testkit::mime::CHARSET_SAMPLES.iter().enumerate() {
-        let word: String = text.split([' ', '\u{ff0c}', '\u{30fb}']).next().unwrap().to_owned();
+        let word: String = text
+            .split([' ', '\u{ff0c}', '\u{30fb}'])
+            .next()
+            .unwrap()
+            .to_owned();
         let subject = find(format!("subject:\"{word}\" subject:subjecttag{n}")).await;
-        assert_eq!(subject, vec![charset.to_string()], "subject in {charset}: {word}");
+        assert_eq!(
+            subject,
+            vec![charset.to_string()],
+            "subject in {charset}: {word}"
+        );
         let body = find(format!("\"{word}\" bodytag{n}")).await;
         assert_eq!(body, vec![charset.to_string()], "body in {charset}: {word}");
     }
@@ -130,10 +141,17 @@ async fn every_charset_and_broken_mail_is_found_by_its_words() {
         ("rates", "glued-html"),
         ("\"cell mate\"", "glued-html"),
     ] {
-        assert_eq!(find(word.to_owned()).await, vec![source.to_owned()], "{word}");
+        assert_eq!(
+            find(word.to_owned()).await,
+            vec![source.to_owned()],
+            "{word}"
+        );
     }
     assert!(find("refinanceto".into()).await.is_empty());
-    assert!(find("offer".into()).await.is_empty(), "the title is not body text");
+    assert!(
+        find("offer".into()).await.is_empty(),
+        "the title is not body text"
+    );
     assert!(find("has:attachment".into()).await.is_empty());
     assert_eq!(
         find("after:2002-08-22 before:2002-08-25".into()).await,

@@ -43,8 +43,11 @@ impl HttpServer {
         let (counter, leaked) = (Arc::clone(&hits), Arc::clone(&leaks));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (routes, counter, leaked) =
-                    (Arc::clone(&routes), Arc::clone(&counter), Arc::clone(&leaked));
+                let (routes, counter, leaked) = (
+                    Arc::clone(&routes),
+                    Arc::clone(&counter),
+                    Arc::clone(&leaked),
+                );
                 std::thread::spawn(move || {
                     let mut stream = stream;
                     let mut request = Vec::new();
@@ -118,7 +121,8 @@ pub fn image_routes() -> Vec<Route> {
         Route {
             path: "/logo.svg",
             content_type: "image/svg+xml",
-            body: b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>".to_vec(),
+            body: b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"
+                .to_vec(),
         },
     ]
 }

@@ -266,7 +266,11 @@ pub const CHARSET_SAMPLES: &[(&str, &[u8], &str)] = &[
         b"\xca\xe1\xeb\xe7\xec\xdd\xf1\xe1",
         "\u{39a}\u{3b1}\u{3bb}\u{3b7}\u{3bc}\u{3ad}\u{3c1}\u{3b1}",
     ),
-    ("shift_jis", b"\x83n\x83\x8D\x81[", "\u{30cf}\u{30ed}\u{30fc}"),
+    (
+        "shift_jis",
+        b"\x83n\x83\x8D\x81[",
+        "\u{30cf}\u{30ed}\u{30fc}",
+    ),
 ];
 
 /// A message whose subject (an RFC 2047 encoded word) and 8-bit body are `bytes` in `charset`,

@@ -18,7 +18,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: read_back FILE.mbox".into());
     };
     let dir = tempfile::tempdir()?;
-    let db = database::Database::open(&format!("sqlite://{}/meta.db", dir.path().display())).await?;
+    let db =
+        database::Database::open(&format!("sqlite://{}/meta.db", dir.path().display())).await?;
     let archive = Archive::new(db, Blobs::local(dir.path().join("blobs"), None)?);
     let options = ImportOptions::new(NewMailbox {
         name: "check".into(),
@@ -54,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let line = serde_json::json!({
             "subject": item.subject,
             "sender": item.sender_address,
-            "date": item.date.0,
+            "date": item.date.unix_seconds(),
             "date_source": item.date_source.map(|s| s.as_str()),
             "message_id": item.message_id,
             "attachments": item.attachments.len(),

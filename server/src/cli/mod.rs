@@ -23,7 +23,13 @@ fn write_out(text: std::fmt::Arguments<'_>, line: bool) {
     let mut stdout = std::io::stdout().lock();
     let written = stdout
         .write_fmt(text)
-        .and_then(|()| if line { stdout.write_all(b"\n") } else { Ok(()) })
+        .and_then(|()| {
+            if line {
+                stdout.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
         .and_then(|()| if line { stdout.flush() } else { Ok(()) });
     if let Err(e) = written {
         if e.kind() == std::io::ErrorKind::BrokenPipe {

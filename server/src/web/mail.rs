@@ -132,7 +132,10 @@ async fn body_of(
     let mut view = mailview::render(&raw).ok();
     // Only the addresses this message names are fetched, and only when asked: the request
     // carries no address of its own.
-    let wanted = view.as_ref().map(|v| v.remote_images.clone()).unwrap_or_default();
+    let wanted = view
+        .as_ref()
+        .map(|v| v.remote_images.clone())
+        .unwrap_or_default();
     if query.images.as_deref() == Some("1") && !wanted.is_empty() {
         let shown = state.images.fetch_all(&wanted).await;
         if !shown.is_empty() {

@@ -333,7 +333,9 @@ async fn remote_images_load_only_when_the_owner_asks(kit: &testkit::TestDb) {
         .get_as(Some(&bob), &format!("/mail/body/{item}?images=1"))
         .await;
     assert_eq!(refused.status(), 404);
-    let signed_out = app.get_as(None, &format!("/mail/body/{item}?images=1")).await;
+    let signed_out = app
+        .get_as(None, &format!("/mail/body/{item}?images=1"))
+        .await;
     assert_eq!(signed_out.status(), 401);
     assert_eq!(images.hits(), 0);
 
@@ -344,7 +346,9 @@ async fn remote_images_load_only_when_the_owner_asks(kit: &testkit::TestDb) {
     )
     .await;
     assert_eq!(message["remote_images_blocked"], 1);
-    let body = app.get_as(Some(&alice), &format!("/mail/body/{item}")).await;
+    let body = app
+        .get_as(Some(&alice), &format!("/mail/body/{item}"))
+        .await;
     let html = body.text().await.expect("body");
     assert!(!html.contains("data:image/png"), "{html}");
     assert_eq!(images.hits(), 0);
@@ -359,12 +363,19 @@ async fn remote_images_load_only_when_the_owner_asks(kit: &testkit::TestDb) {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    assert!(csp.contains("img-src data:;"), "the frame still loads nothing: {csp}");
+    assert!(
+        csp.contains("img-src data:;"),
+        "the frame still loads nothing: {csp}"
+    );
     let html = shown.text().await.expect("body");
     assert!(html.contains("src=\"data:image/png;base64,iVBOR"), "{html}");
     assert!(!html.contains(&images.base), "{html}");
     assert_eq!(images.hits(), 1);
-    assert_eq!(images.leaks(), 0, "a cookie, referrer or credential went to the sender");
+    assert_eq!(
+        images.leaks(),
+        0,
+        "a cookie, referrer or credential went to the sender"
+    );
 }
 
 testkit::each_backend!(remote_images_never_come_from_the_portals_own_network);

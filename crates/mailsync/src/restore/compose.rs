@@ -85,9 +85,8 @@ pub fn graph_message(
             json!({"contentType": "text", "content": mailread::body_text(&message)})
         }
     };
-    let sent = sent_at.or_else(|| {
-        mailread::message_date(mime).and_then(|d| DateTime::from_timestamp(d.unix, 0))
-    });
+    let sent = sent_at
+        .or_else(|| mailread::message_date(mime).and_then(|d| DateTime::from_timestamp(d.unix, 0)));
     let mut props = vec![
         // Read (0x01) or unread; never unsent (0x08), which is what makes a draft.
         json!({"id": "Integer 0x0E07", "value": if is_read { "1" } else { "0" }}),

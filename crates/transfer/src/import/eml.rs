@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{read_file, io_err, ImportOptions, ProgressFn, Sink};
+use super::{io_err, read_file, ImportOptions, ProgressFn, Sink};
 use crate::TransferError;
 
 /// Regular files under `dir`, sorted, with their sizes; symlinks are not followed.

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{read_file, io_err, ImportOptions, ProgressFn, Sink};
+use super::{io_err, read_file, ImportOptions, ProgressFn, Sink};
 use crate::TransferError;
 
 /// Maildir info flags (`:2,FRS`) to the read flag and flag names.

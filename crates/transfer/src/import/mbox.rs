@@ -95,7 +95,11 @@ impl<R: BufRead> MboxReader<R> {
         let mut content_length: Option<usize> = None;
         loop {
             if self.read_line(&mut line)? == 0 {
-                return Ok(Some(MboxMessage { raw, offset: start, from_line_date: date }));
+                return Ok(Some(MboxMessage {
+                    raw,
+                    offset: start,
+                    from_line_date: date,
+                }));
             }
             if line.starts_with(b"From ") {
                 // A message with headers only.
@@ -143,7 +147,11 @@ impl<R: BufRead> MboxReader<R> {
                     self.read_line(&mut line)?;
                     self.next_from = Some((at, from_line_date(&line)));
                 }
-                return Ok(Some(MboxMessage { raw, offset: start, from_line_date: date }));
+                return Ok(Some(MboxMessage {
+                    raw,
+                    offset: start,
+                    from_line_date: date,
+                }));
             }
         }
         // Body by separator lines.
@@ -215,8 +223,16 @@ pub(super) async fn import(
                     at: Timestamp::from_unix_seconds(unix),
                     source: DateSource::MboxFromLine,
                 });
-                sink.add(&folder, message.raw, false, Vec::new(), fallback, location, progress)
-                    .await?;
+                sink.add(
+                    &folder,
+                    message.raw,
+                    false,
+                    Vec::new(),
+                    fallback,
+                    location,
+                    progress,
+                )
+                .await?;
             }
             Some(Err(e)) => {
                 // A read error leaves the reader's position unknown: report and stop this file.

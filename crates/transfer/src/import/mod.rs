@@ -12,8 +12,8 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use archive::{
-    Archive, BlobHash, DateSource, FallbackDate, FolderKind, FolderSpec, ItemKind, MailboxId, NewMailbox, PutItem,
-    PutOutcome, Timestamp,
+    Archive, BlobHash, DateSource, FallbackDate, FolderKind, FolderSpec, ItemKind, MailboxId,
+    NewMailbox, PutItem, PutOutcome, Timestamp,
 };
 pub use mbox::{MboxMessage, MboxReader};
 
@@ -222,7 +222,10 @@ impl Sink<'_> {
 /// A file's modification time, the last fallback for a message with no date of its own.
 fn file_time(file: &std::fs::File) -> Option<FallbackDate> {
     let modified = file.metadata().and_then(|m| m.modified()).ok()?;
-    let unix = modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let unix = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
     Some(FallbackDate {
         at: Timestamp::from_unix_seconds(i64::try_from(unix).ok()?),
         source: DateSource::FileTime,
