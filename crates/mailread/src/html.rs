@@ -185,10 +185,8 @@ impl TokenSink for TextSink {
     fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
         match token {
             Token::TagToken(tag) => return self.tag(&tag),
-            Token::CharacterTokens(text) => {
-                if self.hidden.borrow().is_none() {
-                    self.push_text(&text);
-                }
+            Token::CharacterTokens(text) if self.hidden.borrow().is_none() => {
+                self.push_text(&text);
             }
             _ => {}
         }

@@ -185,34 +185,6 @@ fn base64(data: &[u8]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_plain_message_carries_its_subject() {
-        let raw = String::from_utf8(Mail::new("Hello there").build()).unwrap_or_default();
-        assert!(raw.contains("Subject: Hello there\r\n"));
-        assert!(raw.contains("Message-ID: <Hello-there@example.org>\r\n"));
-        assert!(raw.ends_with("\r\n\r\nHello there\r\n"));
-    }
-
-    #[test]
-    fn parts_make_a_multipart_message() {
-        let raw = String::from_utf8(
-            Mail::new("Figures")
-                .html("<p>see</p>")
-                .attach("a.bin", "application/octet-stream", b"hello")
-                .build(),
-        )
-        .unwrap_or_default();
-        assert!(raw.contains("multipart/mixed"));
-        assert!(raw.contains("filename=\"a.bin\""));
-        assert!(raw.contains("aGVsbG8="), "{raw}");
-        assert!(raw.trim_end().ends_with("--=_testkit_boundary--"));
-    }
-}
-
 /// One sample per charset real mail carries: its name, a phrase in its bytes, the same phrase as
 /// text. Shared by the archive's, the index's and the reader's charset tests.
 pub const CHARSET_SAMPLES: &[(&str, &[u8], &str)] = &[
@@ -288,4 +260,32 @@ pub fn charset_message(charset: &str, bytes: &[u8], tag: &str) -> Vec<u8> {
     raw.extend_from_slice(bytes);
     raw.extend_from_slice(format!(" body{tag}\r\n").as_bytes());
     raw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_message_carries_its_subject() {
+        let raw = String::from_utf8(Mail::new("Hello there").build()).unwrap_or_default();
+        assert!(raw.contains("Subject: Hello there\r\n"));
+        assert!(raw.contains("Message-ID: <Hello-there@example.org>\r\n"));
+        assert!(raw.ends_with("\r\n\r\nHello there\r\n"));
+    }
+
+    #[test]
+    fn parts_make_a_multipart_message() {
+        let raw = String::from_utf8(
+            Mail::new("Figures")
+                .html("<p>see</p>")
+                .attach("a.bin", "application/octet-stream", b"hello")
+                .build(),
+        )
+        .unwrap_or_default();
+        assert!(raw.contains("multipart/mixed"));
+        assert!(raw.contains("filename=\"a.bin\""));
+        assert!(raw.contains("aGVsbG8="), "{raw}");
+        assert!(raw.trim_end().ends_with("--=_testkit_boundary--"));
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{io_err, read_file, ImportOptions, ProgressFn, Sink};
+use super::{io_err, read_file, Found, ImportOptions, ProgressFn, Sink};
 use crate::TransferError;
 
 /// Regular files under `dir`, sorted, with their sizes; symlinks are not followed.
@@ -63,8 +63,13 @@ pub(super) async fn import(
         let location = file.display().to_string();
         match read_file(&file) {
             Ok((raw, time)) => {
-                sink.add(&folder, raw, false, Vec::new(), time, location, progress)
-                    .await?
+                let found = Found {
+                    raw,
+                    is_read: false,
+                    flags: Vec::new(),
+                    fallback_date: time,
+                };
+                sink.add(&folder, found, location, progress).await?
             }
             Err(e) => sink.unreadable(location, e.to_string(), progress),
         }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use archive::{DateSource, FallbackDate, Timestamp};
 
-use super::{io_err, ImportOptions, ProgressFn, Sink};
+use super::{io_err, Found, ImportOptions, ProgressFn, Sink};
 use crate::TransferError;
 
 pub struct MboxMessage {
@@ -223,16 +223,13 @@ pub(super) async fn import(
                     at: Timestamp::from_unix_seconds(unix),
                     source: DateSource::MboxFromLine,
                 });
-                sink.add(
-                    &folder,
-                    message.raw,
-                    false,
-                    Vec::new(),
-                    fallback,
-                    location,
-                    progress,
-                )
-                .await?;
+                let found = Found {
+                    raw: message.raw,
+                    is_read: false,
+                    flags: Vec::new(),
+                    fallback_date: fallback,
+                };
+                sink.add(&folder, found, location, progress).await?;
             }
             Some(Err(e)) => {
                 // A read error leaves the reader's position unknown: report and stop this file.

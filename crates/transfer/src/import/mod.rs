@@ -79,6 +79,15 @@ pub struct ImportSummary {
 
 pub type ProgressFn<'a> = dyn FnMut(&ImportProgress) + Send + 'a;
 
+/// One message as a format's reader found it.
+struct Found {
+    raw: Vec<u8>,
+    is_read: bool,
+    flags: Vec<String>,
+    /// The date the container gives it (mbox `From ` line, file time), for a message without one.
+    fallback_date: Option<FallbackDate>,
+}
+
 struct Pending {
     item: PutItem,
     location: String,
@@ -151,13 +160,16 @@ impl Sink<'_> {
     async fn add(
         &mut self,
         folder: &[String],
-        raw: Vec<u8>,
-        is_read: bool,
-        flags: Vec<String>,
-        fallback_date: Option<FallbackDate>,
+        found: Found,
         location: String,
         progress: &mut ProgressFn<'_>,
     ) -> Result<(), TransferError> {
+        let Found {
+            raw,
+            is_read,
+            flags,
+            fallback_date,
+        } = found;
         self.summary.read += 1;
         self.progress.messages_read += 1;
         progress(&self.progress);
