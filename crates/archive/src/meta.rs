@@ -57,7 +57,13 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
         .collect();
     let found = mailread::message_date(raw);
     Some(ItemMeta {
-        subject: message.subject().unwrap_or_default().trim().to_owned(),
+        subject: match message.subject() {
+            // Raw 8-bit bytes that are not UTF-8: mail-parser leaves U+FFFD for each.
+            Some(s) if s.contains('\u{fffd}') => {
+                mailread::eight_bit_header(raw, "subject").unwrap_or_else(|| s.trim().to_owned())
+            }
+            s => s.unwrap_or_default().trim().to_owned(),
+        },
         sender,
         sender_address,
         to: addresses(message.to()),
@@ -169,6 +175,13 @@ mod tests {
 
         let none = b"From: d@example.com\r\nSubject: s\r\n\r\nx\r\n";
         assert_eq!(parse_message(none).unwrap().date, None);
+    }
+
+    /// A subject in raw 8-bit bytes with no encoded word reads as windows-1252.
+    #[test]
+    fn raw_8bit_subjects_are_read() {
+        let raw = b"From: a@example.com\r\nSubject: Caf\xe9 cr\xe8me\r\n\r\nx\r\n";
+        assert_eq!(parse_message(raw).unwrap().subject, "Caf\u{e9} cr\u{e8}me");
     }
 
     /// Broken parts are body, not attachments.

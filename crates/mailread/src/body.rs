@@ -120,6 +120,11 @@ fn part_text(message: &Message<'_>, part: &MessagePart<'_>, depth: usize) -> Str
         Some(Encoding::Base64) => decode_charset(part, &lenient_base64(&bytes)),
         Some(Encoding::QuotedPrintable) => decode_charset(part, &lenient_quoted_printable(&bytes)),
         None => match &part.body {
+            // 8-bit text with no charset that is not UTF-8: mail-parser leaves U+FFFD where
+            // each byte was; read the bytes as windows-1252 instead, as mail clients do.
+            PartType::Text(t) | PartType::Html(t) if t.contains('\u{fffd}') => {
+                undeclared_8bit(message, part).unwrap_or_else(|| t.to_string())
+            }
             PartType::Text(t) | PartType::Html(t) => t.to_string(),
             _ => decode_charset(part, &bytes),
         },
@@ -175,6 +180,34 @@ pub fn html_with_meta_charset(message: &Message<'_>, part: &MessagePart<'_>) -> 
         return None;
     }
     let decode = charset_decoder(name.as_bytes())?;
+    Some(decode(&bytes))
+}
+
+/// A part without a declared charset whose bytes are not UTF-8, read as windows-1252.
+fn undeclared_8bit(message: &Message<'_>, part: &MessagePart<'_>) -> Option<String> {
+    if part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .is_some()
+    {
+        return None;
+    }
+    let start = part.raw_body_offset() as usize;
+    let end = (part.raw_end_offset() as usize).min(message.raw_message.len());
+    let raw = message.raw_message.get(start..end)?;
+    let bytes = match part
+        .content_transfer_encoding()
+        .map(|e| e.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("base64") => lenient_base64(raw),
+        Some("quoted-printable") => lenient_quoted_printable(raw),
+        _ => raw.to_vec(),
+    };
+    if std::str::from_utf8(&bytes).is_ok() {
+        return None;
+    }
+    let decode = mail_parser::decoders::charsets::map::charset_decoder(b"windows-1252")?;
     Some(decode(&bytes))
 }
 
@@ -449,6 +482,18 @@ mod tests {
         raw.extend_from_slice(b"=A7A=A6n</p>\n");
         let text = body_text(&parse(&raw));
         assert!(text.contains("\u{4f60}\u{597d}"), "{text:?}");
+    }
+
+    #[test]
+    fn undeclared_8bit_text_is_read_as_windows_1252() {
+        let raw = b"Subject: s\n\nCaf\xe9 cr\xe8me \x93quoted\x94\n";
+        let text = body_text(&parse(raw));
+        assert!(
+            text.contains("Caf\u{e9} cr\u{e8}me \u{201c}quoted\u{201d}"),
+            "{text:?}"
+        );
+        let utf8 = "Subject: s\n\nCaf\u{e9}\n".as_bytes();
+        assert!(body_text(&parse(utf8)).contains("Caf\u{e9}"));
     }
 
     #[test]

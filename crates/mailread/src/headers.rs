@@ -159,6 +159,24 @@ fn decode_word(word: &str) -> Option<String> {
     (!text.is_empty() && !text.starts_with("=?")).then_some(text)
 }
 
+/// A top-level header's text when it was written in raw 8-bit bytes that are not UTF-8 (no
+/// encoded words): read as windows-1252, as mail clients do. None when the header is absent or
+/// is UTF-8.
+pub fn eight_bit_header(raw: &[u8], name: &str) -> Option<String> {
+    let field = fields(raw)
+        .into_iter()
+        .find(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))?;
+    let bytes = raw.get(field.span.clone())?;
+    let colon = bytes.iter().position(|&b| b == b':')?;
+    let value = &bytes[colon + 1..];
+    if std::str::from_utf8(value).is_ok() {
+        return None;
+    }
+    let decode = mail_parser::decoders::charsets::map::charset_decoder(b"windows-1252")?;
+    let text = decode(value);
+    Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 /// `raw` as mail-parser should see it: borrowed when nothing needs repair.
 pub fn repaired(raw: &[u8]) -> Cow<'_, [u8]> {
     let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
@@ -324,6 +342,19 @@ mod tests {
             Some("\"joko@rs.128.ne.jp\"@FreeBSD.ORG".to_owned())
         );
         assert_eq!(quoted_sender(b"From: \"Ann\" <ann@example.com>\n\nx"), None);
+    }
+
+    #[test]
+    fn raw_8bit_headers_are_read_as_windows_1252() {
+        let raw = b"Subject: Caf\xe9 \x93cr\xe8me\x94\n\tbr\xfbl\xe9e\n\nx";
+        assert_eq!(
+            eight_bit_header(raw, "subject").as_deref(),
+            Some("Caf\u{e9} \u{201c}cr\u{e8}me\u{201d} br\u{fb}l\u{e9}e")
+        );
+        assert_eq!(
+            eight_bit_header("Subject: Caf\u{e9}\n\nx".as_bytes(), "subject"),
+            None
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 pub use body::{attachments, body_text, html_with_meta_charset, is_body_like};
 pub use date::{parse_date, received_date, DateKind, FoundDate, Zone};
-pub use headers::{message_date, quoted_sender, repaired};
+pub use headers::{eight_bit_header, message_date, quoted_sender, repaired};
 pub use html::html_text;
 pub use mail_parser::{Message, MessagePart};
 
