@@ -41,6 +41,15 @@ before(async () => {
   mkdirSync(join(mail, 'Inbox'));
   const template = readFileSync(join(fixturesDir, 'newsletter', 'newsletter.eml.template'), 'utf8');
   writeFileSync(join(mail, 'Inbox', 'newsletter.eml'), template.replaceAll('IMAGES', base));
+  // A Date without its zone, and the header after it that a naive parser would swallow.
+  writeFileSync(join(mail, 'Inbox', 'zoneless.eml'), [
+    'Date: 03 Jul 01 12:47:50 AM',
+    'From: Old Friend <friend@example.org>',
+    'Subject: Photos from the lake',
+    '',
+    'The photos from the lake are attached... or would be, in 2001.',
+    '',
+  ].join('\r\n'));
 
   portal = await startPortal({
     users: [alice],
@@ -87,6 +96,11 @@ test('a newsletter keeps its layout and loads no image until asked', async () =>
   const sheets = (await frame.locator('style').allTextContents()).join('\n');
   assert.match(sheets, /\.masthead\{background:#1b4332/);
   assert.doesNotMatch(sheets, /fixed|url\(|@import/i);
+  // The document's title is not shown as if it were text of the mail.
+  assert.equal(
+    await frame.locator('body').evaluate((b) => b.innerText.trim().startsWith('Northwind Weekly')),
+    false,
+  );
   await page.locator('.images-notice', { hasText: '4 remote images were blocked' }).waitFor();
   assert.deepEqual(requests, [], 'the browser or the portal contacted the sender');
   await screenshot(page, 'newsletter');
@@ -103,4 +117,15 @@ test('a newsletter keeps its layout and loads no image until asked', async () =>
   assert.ok(requests.every((r) => !r.cookie && !r.referer), JSON.stringify(requests));
   await screenshot(page, 'newsletter-images');
   assert.deepEqual(problems.filter((p) => p.startsWith('page error')), []);
+});
+
+test('a date without its zone is shown as read, and said so', async () => {
+  const { page } = browser;
+  await page.locator('.row', { hasText: 'Photos from the lake' }).click();
+  await page.locator('.reader-subject', { hasText: 'Photos from the lake' }).waitFor();
+  const headers = await page.locator('.reader-headers').innerText();
+  assert.match(headers, /Old Friend/);
+  assert.match(headers, /Tue 3 Jul 2001 00:47 UTC/);
+  assert.match(headers, /gives no time zone/);
+  await screenshot(page, 'zoneless-date');
 });

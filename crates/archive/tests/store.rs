@@ -37,6 +37,7 @@ on_both_backends!(
     unknown_folder_and_item_are_errors,
     one_batch_mixes_new_repeated_moved_and_readded_items,
     changes_are_counted_from_a_cursor_like_they_are_listed,
+    every_date_says_where_it_came_from,
 );
 
 async fn mailbox(a: &Archive, name: &str) -> Mailbox {
@@ -678,4 +679,45 @@ async fn changes_are_counted_from_a_cursor_like_they_are_listed(ta: &TestArchive
             listed as i64
         );
     }
+}
+
+/// The date of an item and where it came from, kept on both backends: the content's own date,
+/// else the caller's fallback (an mbox From line here), else the time it was archived.
+async fn every_date_says_where_it_came_from(ta: &TestArchive) {
+    let a = &ta.archive;
+    let m = mailbox(a, "dates@example.com").await.id;
+    a.upsert_folder(m, &folder("inbox", None, "Inbox", FolderKind::Inbox), t(0))
+        .await
+        .unwrap();
+    let zoneless = b"Date: Fri, 23 Aug 2002 19:27:52\r\nSubject: a\r\n\r\nx\r\n".to_vec();
+    let undated = b"Subject: b\r\n\r\nx\r\n".to_vec();
+    let mut from_line = put(m, "inbox", "B", undated.clone(), t(1));
+    from_line.fallback_date = Some(FallbackDate {
+        at: Timestamp::from_unix_seconds(994_121_270),
+        source: DateSource::MboxFromLine,
+    });
+    let ids: Vec<ItemId> = a
+        .put_items(vec![
+            put(m, "inbox", "A", zoneless, t(1)),
+            from_line,
+            put(m, "inbox", "C", undated, t(5)),
+        ])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(PutOutcome::item_id)
+        .collect();
+    let mut seen = Vec::new();
+    for id in ids {
+        let d = a.item(id).await.unwrap().unwrap();
+        seen.push((d.date.unix_seconds(), d.date_source));
+    }
+    assert_eq!(
+        seen,
+        vec![
+            (1_030_130_872, Some(DateSource::HeaderWithoutZone)),
+            (994_121_270, Some(DateSource::MboxFromLine)),
+            (t(5).unix_seconds(), Some(DateSource::Archived)),
+        ]
+    );
 }

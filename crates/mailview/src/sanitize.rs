@@ -52,6 +52,8 @@ pub fn sanitize_html(
     tags.extend(["font", "center"]);
     let cleaned = ammonia::Builder::default()
         .tags(tags)
+        // A document's title is not part of what it shows.
+        .add_clean_content_tags(["title"])
         .add_generic_attributes(MAIL_ATTRIBUTES)
         // data: is allowed only for images, below; every other scheme outside this list is dropped
         // (javascript:, vbscript:, file:, ...).

@@ -138,7 +138,7 @@ fn every_corpus_message_renders_or_is_refused_cleanly() {
 #[test]
 fn newsletter_styles_are_kept_safe() {
     let raw = b"Subject: Weekly\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
-        <html><head><style type=\"text/css\">\
+        <html><head><title>Weekly title</title><style type=\"text/css\">\
         .wrap { width: 600px; margin: 0 auto; background: #f4f4f4 }\
         .hero td { padding: 24px; background-image: url(https://tracker.example/bg.png) }\
         @import url(https://tracker.example/x.css);\
@@ -158,7 +158,7 @@ fn newsletter_styles_are_kept_safe() {
     );
     assert!(html.contains(".ad{bottom:0}"), "{html}");
     assert!(html.contains(r#"class="wrap""#), "{html}");
-    for gone in ["tracker.example", "@import", "fixed"] {
+    for gone in ["tracker.example", "@import", "fixed", "Weekly title"] {
         assert!(!html.contains(gone), "{gone} survived: {html}");
     }
 }

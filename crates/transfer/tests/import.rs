@@ -244,3 +244,58 @@ async fn mbox_round_trips_messages_and_reimport_adds_nothing() {
     assert!(s.failed[0].reason.contains("not an mbox"), "{:?}", s.failed);
     ta.finish().await;
 }
+
+/// Every item of the archive by subject: its date (seconds) and where the date came from.
+async fn dates_by_subject(a: &Archive) -> std::collections::BTreeMap<String, (i64, DateSource)> {
+    a.changes_since(ChangeCursor::default(), 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.item.subject.clone(),
+                (r.item.date.unix_seconds(), r.item.date_source.unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// A message is never dated at import time when anything says when it was written: its own
+/// Date (read however broken), the newest Received header, the mbox From line, the file's time.
+#[tokio::test]
+async fn undated_messages_take_the_best_date_there_is() {
+    let ta = TestArchive::sqlite().await;
+    let a = &ta.archive;
+    let mbox = ta.dir().join("dates.mbox");
+    std::fs::write(
+        &mbox,
+        "From a@example.com Mon Jul  3 00:47:50 2001\nSubject: undated\n\nno date here\n\n\
+         From b@example.com Tue Jul  4 10:00:00 2001\n\
+         Received: from x by y; Thu, 5 Jul 2001 08:00:00 +0000\nDate: someday\nSubject: received\n\nx\n\n\
+         From c@example.com Tue Jul  4 10:00:00 2001\n\
+         Date: 03 Jul 01 12:47:50 AM\nFrom: Amy <amy@example.com>\nSubject: meridiem\n\nx\n",
+    )
+    .unwrap();
+    run(a, ImportFormat::Mbox, &mbox, &options("dates")).await;
+
+    let maildir = ta.dir().join("md");
+    std::fs::create_dir_all(maildir.join("cur")).unwrap();
+    std::fs::create_dir_all(maildir.join("new")).unwrap();
+    let file = maildir.join("cur").join("1041379200.1.host:2,S");
+    std::fs::write(&file, "Subject: from a file\n\nx\n").unwrap();
+    let written = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_041_379_200);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(written)
+        .unwrap();
+    run(a, ImportFormat::Maildir, &maildir, &options("files")).await;
+
+    let dates = dates_by_subject(a).await;
+    assert_eq!(dates["undated"], (994_121_270, DateSource::MboxFromLine));
+    assert_eq!(dates["received"], (994_320_000, DateSource::Received));
+    assert_eq!(dates["meridiem"], (994_121_270, DateSource::HeaderWithoutZone));
+    assert_eq!(dates["from a file"], (1_041_379_200, DateSource::FileTime));
+    ta.finish().await;
+}
