@@ -37,12 +37,18 @@ fn body_text_at(message: &Message<'_>, depth: usize) -> String {
     let mut text = String::new();
     let count = message.text_body.len().max(message.html_body.len());
     for i in 0..count {
-        let id = message
-            .text_body
-            .get(i)
-            .or_else(|| message.html_body.get(i));
-        if let Some(part) = id.and_then(|&id| message.parts.get(id as usize)) {
-            push_block(&mut text, &part_text(message, part, depth));
+        // The plain alternative first; when it is empty (a blank text part beside the real HTML,
+        // common in bulk mail), the HTML one.
+        let choices = [message.text_body.get(i), message.html_body.get(i)];
+        for id in choices.into_iter().flatten() {
+            let Some(part) = message.parts.get(*id as usize) else {
+                continue;
+            };
+            let block = part_text(message, part, depth);
+            if !block.trim().is_empty() {
+                push_block(&mut text, &block);
+                break;
+            }
         }
     }
     for &id in &message.attachments {
@@ -494,6 +500,12 @@ mod tests {
         );
         let utf8 = "Subject: s\n\nCaf\u{e9}\n".as_bytes();
         assert!(body_text(&parse(utf8)).contains("Caf\u{e9}"));
+    }
+
+    #[test]
+    fn a_blank_plain_alternative_gives_way_to_the_html_one() {
+        let raw = b"Subject: s\nContent-Type: multipart/alternative; boundary=A\n\n--A\nContent-Type: text/plain\n\n \n--A\nContent-Type: text/html\n\n<p>Le dernier sondage</p>\n--A--\n";
+        assert_eq!(body_text(&parse(raw)).trim(), "Le dernier sondage");
     }
 
     #[test]

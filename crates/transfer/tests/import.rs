@@ -295,7 +295,10 @@ async fn undated_messages_take_the_best_date_there_is() {
     let dates = dates_by_subject(a).await;
     assert_eq!(dates["undated"], (994_121_270, DateSource::MboxFromLine));
     assert_eq!(dates["received"], (994_320_000, DateSource::Received));
-    assert_eq!(dates["meridiem"], (994_121_270, DateSource::HeaderWithoutZone));
+    assert_eq!(
+        dates["meridiem"],
+        (994_121_270, DateSource::HeaderWithoutZone)
+    );
     assert_eq!(dates["from a file"], (1_041_379_200, DateSource::FileTime));
     ta.finish().await;
 }
