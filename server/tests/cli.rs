@@ -175,10 +175,13 @@ fn apricot(source_id: &str, subject: &str) -> archive::PutItem {
     }
 }
 
-/// `search` runs next to a portal: this process holds the index writer as `serve` does, and the
-/// command answers from what is committed, with a note that the index is behind the archive.
-#[tokio::test]
-async fn search_answers_while_the_portal_holds_the_index_writer() {
+/// A data folder whose archive has Ann's mailbox with an empty Inbox.
+async fn ann_with_an_inbox() -> (
+    tempfile::TempDir,
+    server::config::Settings,
+    archive::Archive,
+    archive::Mailbox,
+) {
     let data = tempfile::tempdir().expect("tempdir");
     let settings = server::config::Settings::for_tests(data.path()).expect("settings");
     let archive = server::open_archive(&settings).await.expect("archive");
@@ -200,6 +203,14 @@ async fn search_answers_while_the_portal_holds_the_index_writer() {
         .upsert_folder(mailbox.id, &inbox, archive::Timestamp::now())
         .await
         .expect("folder");
+    (data, settings, archive, mailbox)
+}
+
+/// `search` runs next to a portal: this process holds the index writer as `serve` does, and the
+/// command answers from what is committed, with a note that the index is behind the archive.
+#[tokio::test]
+async fn search_answers_while_the_portal_holds_the_index_writer() {
+    let (data, settings, archive, mailbox) = ann_with_an_inbox().await;
     let put = |source_id: &str, subject: &str| archive::PutItem {
         mailbox_id: mailbox.id,
         ..apricot(source_id, subject)
@@ -276,27 +287,7 @@ fn search_without_an_index_says_how_to_build_one() {
 /// overwrite a file, and names a folder that is not there.
 #[tokio::test]
 async fn export_writes_a_bag_through_a_job_and_refuses_what_it_cannot_do() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let settings = server::config::Settings::for_tests(data.path()).expect("settings");
-    let archive = server::open_archive(&settings).await.expect("archive");
-    let mailbox = archive
-        .ensure_mailbox(&archive::NewMailbox {
-            name: "ann@example.com".into(),
-            owner_address: "ann@example.com".into(),
-            display_name: "Ann".into(),
-        })
-        .await
-        .expect("mailbox");
-    let inbox = archive::FolderSpec {
-        source_id: "inbox".into(),
-        parent_source_id: None,
-        name: "Inbox".into(),
-        kind: archive::FolderKind::Inbox,
-    };
-    archive
-        .upsert_folder(mailbox.id, &inbox, archive::Timestamp::now())
-        .await
-        .expect("folder");
+    let (data, _, archive, mailbox) = ann_with_an_inbox().await;
     for (source, subject) in [("one", "Apricot jam"), ("two", "Apricot tart")] {
         archive
             .put_item(archive::PutItem {
@@ -476,27 +467,7 @@ async fn a_restore_killed_halfway_resumes_and_creates_nothing_twice() {
 #[tokio::test]
 async fn output_into_a_closed_pipe_ends_quietly() {
     use std::io::Read;
-    let data = tempfile::tempdir().expect("tempdir");
-    let settings = server::config::Settings::for_tests(data.path()).expect("settings");
-    let archive = server::open_archive(&settings).await.expect("archive");
-    let mailbox = archive
-        .ensure_mailbox(&archive::NewMailbox {
-            name: "ann@example.com".into(),
-            owner_address: "ann@example.com".into(),
-            display_name: "Ann".into(),
-        })
-        .await
-        .expect("mailbox");
-    let inbox = archive::FolderSpec {
-        source_id: "inbox".into(),
-        parent_source_id: None,
-        name: "Inbox".into(),
-        kind: archive::FolderKind::Inbox,
-    };
-    archive
-        .upsert_folder(mailbox.id, &inbox, archive::Timestamp::now())
-        .await
-        .expect("folder");
+    let (data, settings, archive, mailbox) = ann_with_an_inbox().await;
     // Far more output than a pipe holds (64 KiB), so the writer meets the closed end.
     let subject = "Apricot harvest notes ".repeat(6);
     let items: Vec<archive::PutItem> = (0..1500)

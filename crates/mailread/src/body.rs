@@ -143,31 +143,51 @@ fn part_text(message: &Message<'_>, part: &MessagePart<'_>, depth: usize) -> Str
     }
 }
 
+/// The part's body as it stands in the message, its transfer encoding undone leniently.
+fn transfer_decoded(message: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>> {
+    let raw = raw_body(message, part)?;
+    Some(match transfer_encoding(part) {
+        Some(Encoding::Base64) => lenient_base64(raw),
+        Some(Encoding::QuotedPrintable) => lenient_quoted_printable(raw),
+        None => raw.to_vec(),
+    })
+}
+
+fn raw_body<'a>(message: &'a Message<'_>, part: &MessagePart<'_>) -> Option<&'a [u8]> {
+    let start = part.raw_body_offset() as usize;
+    let end = (part.raw_end_offset() as usize).min(message.raw_message.len());
+    message.raw_message.get(start..end)
+}
+
+fn transfer_encoding(part: &MessagePart<'_>) -> Option<Encoding> {
+    match part
+        .content_transfer_encoding()?
+        .trim()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "base64" => Some(Encoding::Base64),
+        "quoted-printable" => Some(Encoding::QuotedPrintable),
+        _ => None,
+    }
+}
+
+fn declares_charset(part: &MessagePart<'_>) -> bool {
+    part.content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .is_some()
+}
+
 /// An HTML part's markup as a browser would decode it: when MIME names no charset, the one its
 /// `<meta>` names (Big5, GB2312, windows-1251... in real mail). None when MIME names one, the
 /// markup names none, or the part is not HTML.
 pub fn html_with_meta_charset(message: &Message<'_>, part: &MessagePart<'_>) -> Option<String> {
     use mail_parser::decoders::charsets::map::charset_decoder;
     let is_html = matches!(part.body, PartType::Html(_)) || subtype(part) == "html";
-    if !is_html
-        || part
-            .content_type()
-            .and_then(|ct| ct.attribute("charset"))
-            .is_some()
-    {
+    if !is_html || declares_charset(part) {
         return None;
     }
-    let start = part.raw_body_offset() as usize;
-    let end = (part.raw_end_offset() as usize).min(message.raw_message.len());
-    let raw = message.raw_message.get(start..end)?;
-    let encoding = part
-        .content_transfer_encoding()
-        .map(|e| e.trim().to_ascii_lowercase());
-    let bytes = match encoding.as_deref() {
-        Some("base64") => lenient_base64(raw),
-        Some("quoted-printable") => lenient_quoted_printable(raw),
-        _ => raw.to_vec(),
-    };
+    let bytes = transfer_decoded(message, part)?;
     let head: String = bytes
         .iter()
         .take(4096)
@@ -191,25 +211,10 @@ pub fn html_with_meta_charset(message: &Message<'_>, part: &MessagePart<'_>) -> 
 
 /// A part without a declared charset whose bytes are not UTF-8, read as windows-1252.
 fn undeclared_8bit(message: &Message<'_>, part: &MessagePart<'_>) -> Option<String> {
-    if part
-        .content_type()
-        .and_then(|ct| ct.attribute("charset"))
-        .is_some()
-    {
+    if declares_charset(part) {
         return None;
     }
-    let start = part.raw_body_offset() as usize;
-    let end = (part.raw_end_offset() as usize).min(message.raw_message.len());
-    let raw = message.raw_message.get(start..end)?;
-    let bytes = match part
-        .content_transfer_encoding()
-        .map(|e| e.trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("base64") => lenient_base64(raw),
-        Some("quoted-printable") => lenient_quoted_printable(raw),
-        _ => raw.to_vec(),
-    };
+    let bytes = transfer_decoded(message, part)?;
     if std::str::from_utf8(&bytes).is_ok() {
         return None;
     }
@@ -229,31 +234,9 @@ fn undecoded_encoding(
     part: &MessagePart<'_>,
     body: &[u8],
 ) -> Option<Encoding> {
-    let encoding = part
-        .content_transfer_encoding()?
-        .trim()
-        .to_ascii_lowercase();
-    let wanted = match encoding.as_str() {
-        "base64" => Encoding::Base64,
-        "quoted-printable" => Encoding::QuotedPrintable,
-        _ => return None,
-    };
-    let start = part.raw_body_offset() as usize;
-    let end = (part.raw_end_offset() as usize).min(message.raw_message.len());
-    let raw = message.raw_message.get(start..end)?;
-    (trim(raw) == trim(body) && !body.is_empty()).then_some(wanted)
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &bytes[start..end]
+    let wanted = transfer_encoding(part)?;
+    let raw = raw_body(message, part)?;
+    (raw.trim_ascii() == body.trim_ascii() && !body.is_empty()).then_some(wanted)
 }
 
 /// Base64 with whatever is not of its alphabet skipped, and a truncated end decoded as far as it
@@ -337,7 +320,7 @@ fn decode_charset(part: &MessagePart<'_>, bytes: &[u8]) -> String {
 /// body actually has. Without one, its bytes are read as text.
 fn split_again(body: &[u8], depth: usize) -> String {
     let boundary = body.split(|&b| b == b'\n').find_map(|line| {
-        let line = trim(line);
+        let line = line.trim_ascii();
         let name = line.strip_prefix(b"--")?;
         let name = name.strip_suffix(b"--").unwrap_or(name);
         // Boundaries may hold spaces (RFC 2046), but not start with one.

@@ -23,14 +23,9 @@ pub(crate) struct Field<'a> {
 /// The fields of the header block at the start of `raw`, up to the first empty line.
 pub(crate) fn fields(raw: &[u8]) -> Vec<Field<'_>> {
     let mut out: Vec<Field<'_>> = Vec::new();
-    let mut at = 0;
-    while at < raw.len() {
-        let end = raw[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(raw.len(), |i| at + i + 1);
-        let line = &raw[at..end];
-        let content = trim_line_end(line);
+    for span in lines(raw) {
+        let (at, end) = (span.start, span.end);
+        let content = trim_line_end(&raw[span]);
         if content.is_empty() {
             break;
         }
@@ -42,7 +37,7 @@ pub(crate) fn fields(raw: &[u8]) -> Vec<Field<'_>> {
             }
         } else if let Some(colon) = content.iter().position(|&b| b == b':') {
             out.push(Field {
-                name: trim_ascii(&content[..colon]),
+                name: content[..colon].trim_ascii(),
                 value: String::from_utf8_lossy(&content[colon + 1..])
                     .trim()
                     .to_owned(),
@@ -52,26 +47,30 @@ pub(crate) fn fields(raw: &[u8]) -> Vec<Field<'_>> {
             // Not a header line: the block is over (a body without its blank line).
             break;
         }
-        at = end;
     }
     out
+}
+
+/// The byte ranges of `raw`'s lines, line ends included.
+fn lines(raw: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at >= raw.len() {
+            return None;
+        }
+        let end = raw[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(raw.len(), |i| at + i + 1);
+        let span = at..end;
+        at = end;
+        Some(span)
+    })
 }
 
 fn trim_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &bytes[start..end]
 }
 
 /// The message's own date: the `Date:` header (with or without its zone), else the newest
@@ -238,22 +237,16 @@ fn rfc2822(unix: i64) -> String {
 fn content_type_repairs(raw: &[u8]) -> Vec<(Range<usize>, Vec<u8>)> {
     const NAME: &[u8] = b"content-type:";
     let mut out = Vec::new();
-    let mut at = 0;
-    while at < raw.len() {
-        let end = raw[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(raw.len(), |i| at + i + 1);
-        let line = &raw[at..end];
+    for span in lines(raw) {
+        let line = &raw[span.clone()];
         if line.len() > NAME.len() && line[..NAME.len()].eq_ignore_ascii_case(NAME) {
             let value = &line[NAME.len()..];
             if let Some(fixed) = semicolon_repair(value) {
                 let mut replacement = line[..NAME.len()].to_vec();
                 replacement.extend_from_slice(&fixed);
-                out.push((at..end, replacement));
+                out.push((span, replacement));
             }
         }
-        at = end;
     }
     out
 }
