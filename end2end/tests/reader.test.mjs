@@ -41,6 +41,11 @@ before(async () => {
   mkdirSync(join(mail, 'Inbox'));
   const template = readFileSync(join(fixturesDir, 'newsletter', 'newsletter.eml.template'), 'utf8');
   writeFileSync(join(mail, 'Inbox', 'newsletter.eml'), template.replaceAll('IMAGES', base));
+  // A real newsletter of 2002, its style sheet in an HTML comment as mailers wrote them then.
+  writeFileSync(
+    join(mail, 'Inbox', 'lockergnome.eml'),
+    readFileSync(join(fixturesDir, 'newsletter', 'lockergnome.eml')),
+  );
   // A Date without its zone, and the header after it that a naive parser would swallow.
   writeFileSync(join(mail, 'Inbox', 'zoneless.eml'), [
     'Date: 03 Jul 01 12:47:50 AM',
@@ -128,4 +133,22 @@ test('a date without its zone is shown as read, and said so', async () => {
   assert.match(headers, /Tue 3 Jul 2001 00:47 UTC/);
   assert.match(headers, /gives no time zone/);
   await screenshot(page, 'zoneless-date');
+});
+
+test('a real newsletter of 2002 keeps its own style sheet', async () => {
+  const { page } = browser;
+  await page.locator('.row', { hasText: 'Brilliant Mistakes' }).click();
+  await page.locator('.reader-subject', { hasText: 'Brilliant Mistakes' }).waitFor();
+  const frame = page.frameLocator('iframe.message-body');
+  const title = frame.locator('p.title').first();
+  await title.waitFor();
+  const style = await title.evaluate((el) => {
+    const s = getComputedStyle(el);
+    return { background: s.backgroundColor, border: s.borderBottomWidth, color: s.color };
+  });
+  assert.deepEqual(style, { background: 'rgb(255, 204, 153)', border: '4px', color: 'rgb(153, 0, 0)' });
+  const sheets = (await frame.locator('style').allTextContents()).join('\n');
+  assert.doesNotMatch(sheets, /url\(/i, 'the background image in the sheet is gone');
+  assert.match(sheets, /p\.sidebar\{/);
+  await screenshot(page, 'newsletter-2002');
 });
