@@ -56,12 +56,30 @@ before(async () => {
     '',
   ].join('\r\n'));
 
+  // A second archive of Alice's own, from an older system.
+  const old = mkdtempSync(join(tmpdir(), 'sr-old-archive-'));
+  mkdirSync(join(old, 'Inbox'));
+  writeFileSync(join(old, 'Inbox', 'keys.eml'), [
+    'Date: Sat, 14 Jul 2001 09:00:00 +0200',
+    'From: Sam <sam@example.org>',
+    'Subject: Lake house keys',
+    '',
+    'The keys to the lake house are under the blue pot.',
+    '',
+  ].join('\r\n'));
+
   portal = await startPortal({
     users: [alice],
     env: { SR_SERVER__IMAGES_FROM_PRIVATE_NETWORKS: 'true' },
-    setup: (dataDir) => cli(dataDir, [
-      'import', mail, '--format', 'eml', '--mailbox', alice.address, '--display-name', 'Alice Martin',
-    ]),
+    setup: (dataDir) => {
+      cli(dataDir, [
+        'import', mail, '--format', 'eml', '--mailbox', alice.address, '--display-name', 'Alice Martin',
+      ]);
+      cli(dataDir, [
+        'import', old, '--format', 'eml', '--mailbox', 'alice-2001', '--owner', alice.address,
+        '--display-name', 'Old archive 2001',
+      ]);
+    },
   });
   browser = await openBrowser();
   await signIn(browser.page, portal.url, alice.username, alice.password);
@@ -151,4 +169,26 @@ test('a real newsletter of 2002 keeps its own style sheet', async () => {
   assert.doesNotMatch(sheets, /url\(/i, 'the background image in the sheet is gone');
   assert.match(sheets, /p\.sidebar\{/);
   await screenshot(page, 'newsletter-2002');
+});
+
+test('a search covers every mailbox of mine, says where each hit is, and narrows to one', async () => {
+  const { page } = browser;
+  await page.goto(`${portal.url}/mail`);
+  await page.fill('input[type="search"]', 'lake');
+  await page.press('input[type="search"]', 'Enter');
+  const rows = page.locator('.rows .row');
+  await page.locator('.pane-head', { hasText: '2 messages' }).waitFor();
+  const paths = await page.locator('.rows .row .folder-path').allTextContents();
+  assert.deepEqual(paths.sort(), ['Alice Martin · Inbox', 'Old archive 2001 · Inbox']);
+  await page.locator('.mailbox-filter', { hasText: 'All my mailboxes' }).waitFor();
+  await screenshot(page, 'search-all-mailboxes');
+
+  await page.locator('.mailbox-filter a', { hasText: 'Old archive 2001' }).click();
+  await page.waitForURL(/w=\d+/);
+  await page.locator('.pane-head', { hasText: '1 message' }).waitFor();
+  assert.equal(await rows.count(), 1);
+  await rows.first().click();
+  await page.locator('.reader-subject', { hasText: 'Lake house keys' }).waitFor();
+  // The hit opened in its own mailbox: the tree beside it is that mailbox's.
+  await page.locator('.mailbox-switcher a.current', { hasText: 'Old archive 2001' }).waitFor();
 });

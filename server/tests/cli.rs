@@ -498,3 +498,63 @@ async fn output_into_a_closed_pipe_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.to_lowercase().contains("broken pipe"), "{stderr}");
 }
+
+/// `search` without `--mailbox` covers every mailbox and names each hit's mailbox.
+#[tokio::test]
+async fn search_without_a_mailbox_covers_them_all_and_names_each() {
+    let (data, settings, archive, ann) = ann_with_an_inbox().await;
+    let bea = archive
+        .ensure_mailbox(&archive::NewMailbox {
+            name: "bea@example.com".into(),
+            owner_address: "bea@example.com".into(),
+            display_name: "Bea".into(),
+        })
+        .await
+        .expect("mailbox");
+    let inbox = archive::FolderSpec {
+        source_id: "inbox".into(),
+        parent_source_id: None,
+        name: "Inbox".into(),
+        kind: archive::FolderKind::Inbox,
+    };
+    archive
+        .upsert_folder(bea.id, &inbox, archive::Timestamp::now())
+        .await
+        .expect("folder");
+    for (mailbox, subject) in [(ann.id, "Apricot jam"), (bea.id, "Apricot tart")] {
+        archive
+            .put_item(archive::PutItem {
+                mailbox_id: mailbox,
+                ..apricot("m1", subject)
+            })
+            .await
+            .expect("put");
+    }
+    {
+        let writer = server::open_search(&settings).expect("index");
+        writer.catch_up(&archive).await.expect("catch up");
+    }
+    let output = sync_recover(data.path())
+        .args(["search", "apricot"])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let mut hits: Vec<(String, String)> = stdout
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let columns: Vec<&str> = line.split('\t').collect();
+            (columns[1].to_owned(), columns[4].to_owned())
+        })
+        .collect();
+    hits.sort();
+    assert_eq!(
+        hits,
+        vec![
+            ("ann@example.com".to_owned(), "Apricot jam".to_owned()),
+            ("bea@example.com".to_owned(), "Apricot tart".to_owned()),
+        ],
+        "{stdout}"
+    );
+}

@@ -86,6 +86,9 @@ pub struct MessageDetail {
 pub struct SearchHitView {
     pub row: MessageRow,
     pub folder_id: Option<i64>,
+    pub mailbox_id: i64,
+    /// The mailbox's name, when the search spanned several.
+    pub mailbox_name: Option<String>,
     pub folder_path: String,
     /// Escaped text with `<mark>` around the matches: safe to insert as markup.
     pub snippet_html: Option<String>,
@@ -100,6 +103,10 @@ pub struct SearchPage {
     pub hits: Vec<SearchHitView>,
     /// A problem with the query itself, said for a person ("Unclosed quote", ...).
     pub problem: Option<String>,
+    /// The mailboxes the search can be narrowed to; empty when there is only one.
+    pub mailboxes: Vec<MailboxView>,
+    /// The one mailbox searched, when narrowed; None: all of them.
+    pub within: Option<i64>,
 }
 
 /// Messages per page in the list and in search results.
@@ -171,9 +178,11 @@ pub async fn get_message(item: i64) -> Result<MessageDetail, ApiError> {
     ))
 }
 
+/// Searches every mailbox the caller owns, or only `within`. Hits say which mailbox they are in
+/// when there is more than one.
 #[server(endpoint = "mail/search")]
 pub async fn search_mail(
-    mailbox: Option<i64>,
+    within: Option<i64>,
     query: String,
     page: usize,
     sort: String,
@@ -181,16 +190,34 @@ pub async fn search_mail(
     let caller = super::access::caller().await?;
     let mail = caller.own_mail();
     let mailboxes = mail.mailboxes().await?;
-    let Some(mailbox) = ssr::choose_mailbox(&mailboxes, mailbox)? else {
+    if mailboxes.is_empty() {
         return Ok(SearchPage {
             problem: Some("There is no archived mailbox to search yet.".to_owned()),
             ..ssr::empty_search(query, page)
         });
+    }
+    let searched = match within {
+        Some(id) => vec![mail.mailbox(id).await?],
+        None => mailboxes.clone(),
     };
     let found = mail
-        .search(&mailbox, &ssr::mail_query(&query, page, &sort))
+        .search(&searched, &ssr::mail_query(&query, page, &sort))
         .await;
-    ssr::search_page(query, page, found)
+    let mut result = ssr::search_page(query, page, found)?;
+    if mailboxes.len() > 1 {
+        result.mailboxes = mailboxes.iter().map(ssr::mailbox_view).collect();
+        result.within = within;
+        if searched.len() > 1 {
+            for hit in &mut result.hits {
+                hit.mailbox_name = result
+                    .mailboxes
+                    .iter()
+                    .find(|m| m.id == hit.mailbox_id)
+                    .map(|m| m.display_name.clone());
+            }
+        }
+    }
+    Ok(result)
 }
 
 #[cfg(feature = "ssr")]
@@ -297,6 +324,8 @@ pub mod ssr {
             page_size: PAGE_SIZE,
             hits: Vec::new(),
             problem: None,
+            mailboxes: Vec::new(),
+            within: None,
         }
     }
 
@@ -474,6 +503,8 @@ pub mod ssr {
                 is_read: item.is_read,
             }),
             folder_id: item.folder_id,
+            mailbox_id: item.mailbox_id,
+            mailbox_name: None,
             folder_path: found
                 .folder_path
                 .map(|p| p.join(" / "))

@@ -14,6 +14,8 @@ pub struct MailLocation {
     pub message: Option<i64>,
     /// `q`: a search; when present the list shows its results.
     pub query: Option<String>,
+    /// `w`: the one mailbox a search is narrowed to; absent: every mailbox the person owns.
+    pub within: Option<i64>,
     /// `sort`: `date`, `sender`, `subject`, `size`, each optionally `-asc`.
     pub sort: Option<String>,
     /// `after`: the paging cursor of the folder list.
@@ -39,6 +41,9 @@ impl MailLocation {
         }
         if let Some(q) = &self.query {
             params.push(("q", q.clone()));
+        }
+        if let Some(w) = self.within {
+            params.push(("w", w.to_string()));
         }
         if let Some(sort) = &self.sort {
             params.push(("sort", sort.clone()));
@@ -128,6 +133,7 @@ pub fn use_mail_location(explorer: bool) -> Memo<MailLocation> {
                 folder: number("f"),
                 message: number("msg"),
                 query: text("q"),
+                within: number("w"),
                 sort: text("sort"),
                 after: text("after"),
                 skipped: number("n")
@@ -167,6 +173,7 @@ mod tests {
             folder: Some(7),
             message: Some(99),
             query: Some("from:anna \"café & co\"".to_owned()),
+            within: None,
             sort: None,
             after: None,
             skipped: 0,

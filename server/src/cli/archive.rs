@@ -118,18 +118,24 @@ pub async fn run_search(
              up within seconds (otherwise start it, or run `sync-recover reindex`)"
         );
     }
-    let mut ids = Vec::new();
-    if mailboxes.is_empty() {
-        ids.extend(archive.list_mailboxes().await?.into_iter().map(|m| m.id));
+    // Without --mailbox, every mailbox of the archive.
+    let searched = if mailboxes.is_empty() {
+        archive.list_mailboxes().await?
     } else {
+        let mut named = Vec::new();
         for name in mailboxes {
-            let mailbox = archive
-                .mailbox_by_name(name)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no mailbox named `{name}`"))?;
-            ids.push(mailbox.id);
+            named.push(
+                archive
+                    .mailbox_by_name(name)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no mailbox named `{name}`"))?,
+            );
         }
-    }
+        named
+    };
+    let ids: Vec<archive::MailboxId> = searched.iter().map(|m| m.id).collect();
+    let names: std::collections::HashMap<archive::MailboxId, &str> =
+        searched.iter().map(|m| (m.id, m.name.as_str())).collect();
     let found = index
         .find(
             &archive,
@@ -148,7 +154,20 @@ pub async fn run_search(
         let date = time::OffsetDateTime::from_unix_timestamp(item.date.unix_seconds())
             .map(|d| d.date().to_string())
             .unwrap_or_default();
-        crate::say!("{}\t{}\t{}\t{}", item.id, date, item.sender, item.subject);
+        // Which mailbox a hit is in, when more than one was searched.
+        if names.len() > 1 {
+            let mailbox = names.get(&item.mailbox_id).copied().unwrap_or_default();
+            crate::say!(
+                "{}\t{}\t{}\t{}\t{}",
+                item.id,
+                mailbox,
+                date,
+                item.sender,
+                item.subject
+            );
+        } else {
+            crate::say!("{}\t{}\t{}\t{}", item.id, date, item.sender, item.subject);
+        }
     }
     Ok(())
 }

@@ -96,7 +96,7 @@ async fn another_users_mailbox_folder_and_message_are_refused(kit: &testkit::Tes
         (
             "mail/search",
             vec![
-                ("mailbox", &bob_box),
+                ("within", &bob_box),
                 ("query", "blueberry"),
                 ("page", "0"),
                 ("sort", ""),
@@ -392,4 +392,82 @@ async fn remote_images_never_come_from_the_portals_own_network(kit: &testkit::Te
     let html = body.text().await.expect("body");
     assert!(!html.contains("data:image/png"), "{html}");
     assert_eq!(images.hits(), 0, "a loopback address was fetched");
+}
+
+testkit::each_backend!(a_search_covers_every_mailbox_of_mine_and_narrows_to_one);
+async fn a_search_covers_every_mailbox_of_mine_and_narrows_to_one(kit: &testkit::TestDb) {
+    let t = two_users(kit).await;
+    // Alice also owns an old address with an archive of its own.
+    let alice = t
+        .app
+        .accounts
+        .find_user("alice")
+        .await
+        .expect("user")
+        .expect("alice");
+    t.app
+        .accounts
+        .add_address(alice.id, "alice.old@example.com")
+        .await
+        .expect("address");
+    let old_box = t
+        .app
+        .mailbox_with_mail("alice.old@example.com", "apricot")
+        .await;
+    let search = |within: Option<i64>| {
+        let app = &t.app;
+        let cookie = t.alice.clone();
+        async move {
+            let within = within.map(|w| w.to_string());
+            let mut form = vec![("query", "apricot"), ("page", "0"), ("sort", "newest")];
+            if let Some(w) = within.as_deref() {
+                form.push(("within", w));
+            }
+            app.call_as(Some(&cookie), "mail/search", &form).await
+        }
+    };
+
+    // All of them by default, each hit naming its mailbox (once the background indexer has
+    // taken in the four messages).
+    let mut all = serde_json::Value::Null;
+    for _ in 0..100 {
+        all = json(search(None).await).await;
+        if all["total"] == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(all["total"], 4, "{all}");
+    let mut in_boxes: Vec<i64> = all["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["mailbox_id"].as_i64().expect("id"))
+        .collect();
+    in_boxes.sort();
+    in_boxes.dedup();
+    let mut expected = vec![t.alice_box.id, old_box.id];
+    expected.sort();
+    assert_eq!(in_boxes, expected);
+    assert!(all["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .all(|h| h["mailbox_name"].is_string()));
+    assert_eq!(all["mailboxes"].as_array().map(Vec::len), Some(2));
+
+    // Narrowed to one.
+    let one = json(search(Some(old_box.id)).await).await;
+    assert_eq!(one["total"], 2, "{one}");
+    assert_eq!(one["within"], old_box.id);
+    assert!(one["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .all(|h| h["mailbox_id"] == old_box.id && h["mailbox_name"].is_null()));
+
+    // Someone else's mailbox cannot be searched by naming it.
+    let refused = search(Some(t.bob_box.id)).await;
+    assert_eq!(refused.status(), 404);
+    assert!(!refused.text().await.expect("body").contains("blueberry"));
 }

@@ -65,15 +65,15 @@ pub fn MailPage() -> impl IntoView {
         move || {
             let loc = location.get();
             (
-                loc.mailbox,
+                loc.within,
                 loc.query,
                 loc.page,
                 loc.sort.unwrap_or_default(),
             )
         },
-        |(mailbox, query, page, sort)| async move {
+        |(within, query, page, sort)| async move {
             match query {
-                Some(query) => search_mail(mailbox, query, page, sort).await.map(Some),
+                Some(query) => search_mail(within, query, page, sort).await.map(Some),
                 None => Ok(None),
             }
         },
@@ -126,9 +126,18 @@ fn SearchBox(location: Memo<MailLocation>) -> impl IntoView {
             .unwrap_or_default()
     };
     let query = move || location.get().query.unwrap_or_default();
+    // A search narrowed to one mailbox stays narrowed when it is changed.
+    let within = move || {
+        location
+            .get()
+            .within
+            .map(|w| w.to_string())
+            .unwrap_or_default()
+    };
     view! {
         <Form method="GET" action="/mail" attr:class="search-form" attr:role="search">
             <input type="hidden" name="m" prop:value=mailbox />
+            <input type="hidden" name="w" prop:value=within />
             <input
                 type="search"
                 name="q"

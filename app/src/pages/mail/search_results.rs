@@ -60,6 +60,38 @@ fn SearchList(location: Memo<MailLocation>, page: SearchPage) -> impl IntoView {
         }
         .to_url()
     });
+    // Narrowing to one mailbox, or back to all of them: the first page, nothing open.
+    let within_href = |within: Option<i64>| {
+        MailLocation {
+            within,
+            page: 0,
+            message: None,
+            ..loc.clone()
+        }
+        .to_url()
+    };
+    let mailbox_filter = (!page.mailboxes.is_empty()).then(|| {
+        let all_href = within_href(None);
+        let all_active = page.within.is_none();
+        view! {
+            <div class="sort-bar mailbox-filter" aria-label="Mailboxes searched">
+                <span class="muted">"In:"</span>
+                <a href=all_href class="sort" class:active=all_active>"All my mailboxes"</a>
+                {page
+                    .mailboxes
+                    .iter()
+                    .map(|m| {
+                        let active = page.within == Some(m.id);
+                        view! {
+                            <a href=within_href(Some(m.id)) class="sort" class:active=active title=m.name.clone()>
+                                {m.display_name.clone()}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        }
+    });
     let sort = loc.sort.clone().unwrap_or_default();
     let sort_href = |key: &str| {
         MailLocation {
@@ -83,18 +115,34 @@ fn SearchList(location: Memo<MailLocation>, page: SearchPage) -> impl IntoView {
             <a href=sort_href("newest") class="sort" class:active=sort == "newest">"Newest"</a>
             <a href=sort_href("oldest") class="sort" class:active=sort == "oldest">"Oldest"</a>
         </div>
+        {mailbox_filter}
         {page.problem.clone().map(|problem| view! { <p class="notice" role="status">{problem}</p> })}
         <div class="rows" tabindex="0" on:keydown=list_keys aria-label="Search results">
             {page
                 .hits
                 .into_iter()
                 .map(|hit| {
+                    // A hit in another of the person's mailboxes opens there, in its folder, so
+                    // the tree beside it is the one it belongs to.
+                    let base = if loc.explorer || loc.mailbox == Some(hit.mailbox_id) {
+                        loc.clone()
+                    } else {
+                        MailLocation {
+                            mailbox: Some(hit.mailbox_id),
+                            folder: hit.folder_id,
+                            ..loc.clone()
+                        }
+                    };
+                    let found_in = match hit.mailbox_name {
+                        Some(name) => format!("{name} · {}", hit.folder_path),
+                        None => hit.folder_path,
+                    };
                     view! {
                         <Row
                             location
-                            base=loc.clone()
+                            base
                             row=hit.row
-                            found_in=hit.folder_path
+                            found_in
                             snippet_html=hit.snippet_html
                         />
                     }

@@ -76,12 +76,14 @@ impl<'a> OwnMail<'a> {
         Ok(ReadableItem::new(detail, self.archive().clone()))
     }
 
+    /// Searches some of the caller's mailboxes at once; each one was proven the caller's when
+    /// its [`ReadableMailbox`] was made.
     pub async fn search(
         &self,
-        mailbox: &ReadableMailbox,
+        mailboxes: &[ReadableMailbox],
         query: &MailQuery,
     ) -> Result<FoundItems, AccessError> {
-        super::mail_ops::search(&self.caller.access, std::slice::from_ref(mailbox), query).await
+        super::mail_ops::search(&self.caller.access, mailboxes, query).await
     }
 
     /// Who else opened, downloaded or searched the caller's mail, newest first.
