@@ -185,7 +185,14 @@ fn tokens(value: &str) -> Vec<String> {
         if dashed && has_alpha {
             // 23-Aug-2002, or GMT-0700.
             let mut rest = word;
-            while let Some(at) = rest[1..].find(['-', '+']).map(|i| i + 1) {
+            // The next sign after the first character (which may be any character).
+            let next_sign = |text: &str| {
+                text.char_indices()
+                    .skip(1)
+                    .find(|(_, c)| matches!(c, '-' | '+'))
+                    .map(|(i, _)| i)
+            };
+            while let Some(at) = next_sign(rest) {
                 let (head, tail) = rest.split_at(at);
                 out.push(head.trim_matches('-').to_owned());
                 rest = tail;
@@ -409,6 +416,16 @@ mod tests {
         ok(
             "Mon, 2 Sep 2002 10:00:00 +-0500",
             "2002-09-02 15:00:00",
+            true,
+        );
+    }
+
+    #[test]
+    fn words_that_are_not_ascii_are_read_past() {
+        ok("\u{e9}-x1 23 Aug 2002", "2002-08-23 00:00:00", false);
+        ok(
+            "Fr\u{e9}, 23-Aug-2002 10:00:00 +0000",
+            "2002-08-23 10:00:00",
             true,
         );
     }

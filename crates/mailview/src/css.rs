@@ -119,7 +119,13 @@ fn declarations(block: &str) -> String {
             && property
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !valid_name || value.is_empty() || !safe_text(value) || value.contains(['{', '}']) {
+        // The name too: `behavior` and `-moz-binding` run code whatever their value.
+        if !valid_name
+            || !safe_text(&property)
+            || value.is_empty()
+            || !safe_text(value)
+            || value.contains(['{', '}'])
+        {
             continue;
         }
         let compact: String = value
@@ -249,6 +255,12 @@ mod tests {
             Some("color:red;font-weight:bold".to_owned())
         );
         assert_eq!(sanitize_declarations("background:url(x)"), None);
+        // Found by the property test: a name that runs code, whatever the value.
+        assert_eq!(sanitize_declarations("behavior:/**/*//*"), None);
+        assert_eq!(
+            sanitize_declarations("-moz-binding: none; color: red"),
+            Some("color:red".to_owned())
+        );
     }
 
     #[test]
