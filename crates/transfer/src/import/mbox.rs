@@ -110,7 +110,8 @@ impl<R: BufRead> MboxReader<R> {
                     from_line_date: date,
                 }));
             }
-            raw.extend_from_slice(&line);
+            // mboxrd quotes every `From ` line of a message, in its header block too.
+            push_unquoted(&mut raw, &line);
             if line == b"\n" || line == b"\r\n" {
                 break;
             }
@@ -172,13 +173,18 @@ impl<R: BufRead> MboxReader<R> {
                     from_line_date: date,
                 }));
             }
-            let quotes = line.iter().take_while(|&&b| b == b'>').count();
-            if quotes > 0 && line[quotes..].starts_with(b"From ") {
-                raw.extend_from_slice(&line[1..]);
-            } else {
-                raw.extend_from_slice(&line);
-            }
+            push_unquoted(&mut raw, &line);
         }
+    }
+}
+
+/// A line of the message, one `>` taken off a quoted `>+From ` line (mboxrd).
+fn push_unquoted(raw: &mut Vec<u8>, line: &[u8]) {
+    let quotes = line.iter().take_while(|&&b| b == b'>').count();
+    if quotes > 0 && line[quotes..].starts_with(b"From ") {
+        raw.extend_from_slice(&line[1..]);
+    } else {
+        raw.extend_from_slice(line);
     }
 }
 
