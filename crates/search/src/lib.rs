@@ -48,6 +48,9 @@ pub enum SearchError {
     Query(#[from] QueryError),
     #[error("index commit payload `{0}` is not a change cursor")]
     BadPayload(String),
+    /// The blocking thread a commit ran on ended without an answer (it panicked).
+    #[error("the index commit did not finish: {0}")]
+    CommitLost(String),
     /// Only the writer creates an index; a reader finds none until it has.
     #[error("there is no search index in {0} yet")]
     Missing(String),
@@ -208,7 +211,8 @@ pub struct SearchReader {
 /// The index with its single writer: keeps it caught up with the store, and searches it too.
 pub struct SearchIndex {
     view: SearchReader,
-    writer: tokio::sync::Mutex<IndexWriter>,
+    /// Shared so that a commit can take the writer to a blocking thread and bring it back.
+    writer: std::sync::Arc<tokio::sync::Mutex<IndexWriter>>,
 }
 
 impl std::fmt::Debug for SearchReader {
@@ -333,7 +337,7 @@ impl SearchIndex {
                 reader,
                 fields,
             },
-            writer: tokio::sync::Mutex::new(writer),
+            writer: std::sync::Arc::new(tokio::sync::Mutex::new(writer)),
         })
     }
 
@@ -350,7 +354,7 @@ impl SearchIndex {
     /// Indexes every store change the index has not seen, committing every [`BATCH`] changes
     /// with the cursor as the commit payload. Returns how many items were (re)indexed.
     pub async fn catch_up(&self, archive: &Archive) -> Result<usize> {
-        let mut writer = self.writer.lock().await;
+        let mut writer = std::sync::Arc::clone(&self.writer).lock_owned().await;
         let mut cursor = self.indexed_up_to()?;
         let mut total = 0;
         loop {
@@ -372,14 +376,25 @@ impl SearchIndex {
                 };
                 self.add(&writer, record, &body)?;
             }
-            let mut prepared = writer.prepare_commit()?;
-            prepared.set_payload(&format!("{}:{}", next.seq, next.item_id));
-            prepared.commit()?;
+            // tantivy's commit waits for its indexing threads and syncs files: it runs on a
+            // blocking thread, so the async thread (which may serve the portal) keeps moving.
+            let payload = format!("{}:{}", next.seq, next.item_id);
+            writer = tokio::task::spawn_blocking(move || -> Result<_> {
+                let mut prepared = writer.prepare_commit()?;
+                prepared.set_payload(&payload);
+                prepared.commit()?;
+                Ok(writer)
+            })
+            .await
+            .map_err(|e| SearchError::CommitLost(e.to_string()))??;
             total += records.len();
             cursor = next;
         }
         drop(writer);
-        self.view.reader.reload()?;
+        let reader = self.view.reader.clone();
+        tokio::task::spawn_blocking(move || reader.reload())
+            .await
+            .map_err(|e| SearchError::CommitLost(e.to_string()))??;
         Ok(total)
     }
 
