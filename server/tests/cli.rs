@@ -185,11 +185,21 @@ async fn ann_with_an_inbox() -> (
     let data = tempfile::tempdir().expect("tempdir");
     let settings = server::config::Settings::for_tests(data.path()).expect("settings");
     let archive = server::open_archive(&settings).await.expect("archive");
+    let mailbox = mailbox_with_an_inbox(&archive, "ann@example.com", "Ann").await;
+    (data, settings, archive, mailbox)
+}
+
+/// A mailbox owned by `address` with an empty Inbox.
+async fn mailbox_with_an_inbox(
+    archive: &archive::Archive,
+    address: &str,
+    display_name: &str,
+) -> archive::Mailbox {
     let mailbox = archive
         .ensure_mailbox(&archive::NewMailbox {
-            name: "ann@example.com".into(),
-            owner_address: "ann@example.com".into(),
-            display_name: "Ann".into(),
+            name: address.into(),
+            owner_address: address.into(),
+            display_name: display_name.into(),
         })
         .await
         .expect("mailbox");
@@ -203,7 +213,7 @@ async fn ann_with_an_inbox() -> (
         .upsert_folder(mailbox.id, &inbox, archive::Timestamp::now())
         .await
         .expect("folder");
-    (data, settings, archive, mailbox)
+    mailbox
 }
 
 /// `search` runs next to a portal: this process holds the index writer as `serve` does, and the
@@ -503,24 +513,7 @@ async fn output_into_a_closed_pipe_ends_quietly() {
 #[tokio::test]
 async fn search_without_a_mailbox_covers_them_all_and_names_each() {
     let (data, settings, archive, ann) = ann_with_an_inbox().await;
-    let bea = archive
-        .ensure_mailbox(&archive::NewMailbox {
-            name: "bea@example.com".into(),
-            owner_address: "bea@example.com".into(),
-            display_name: "Bea".into(),
-        })
-        .await
-        .expect("mailbox");
-    let inbox = archive::FolderSpec {
-        source_id: "inbox".into(),
-        parent_source_id: None,
-        name: "Inbox".into(),
-        kind: archive::FolderKind::Inbox,
-    };
-    archive
-        .upsert_folder(bea.id, &inbox, archive::Timestamp::now())
-        .await
-        .expect("folder");
+    let bea = mailbox_with_an_inbox(&archive, "bea@example.com", "Bea").await;
     for (mailbox, subject) in [(ann.id, "Apricot jam"), (bea.id, "Apricot tart")] {
         archive
             .put_item(archive::PutItem {

@@ -196,8 +196,11 @@ pub async fn search_mail(
             ..ssr::empty_search(query, page)
         });
     }
+    // Another person's mailbox named in `within` is refused like a missing one.
     let searched = match within {
-        Some(id) => vec![mail.mailbox(id).await?],
+        Some(_) => ssr::choose_mailbox(&mailboxes, within)?
+            .into_iter()
+            .collect(),
         None => mailboxes.clone(),
     };
     let found = mail

@@ -87,12 +87,11 @@ pub fn is_body_like(part: &MessagePart<'_>) -> bool {
         None => true,
         Some(ct) => {
             let main = ct.ctype().to_ascii_lowercase();
-            let sub = ct
-                .subtype()
-                .and_then(|s| s.split(|c: char| c.is_whitespace() || c == ';').next())
-                .unwrap_or("plain")
-                .to_ascii_lowercase();
-            (main == "text" && matches!(sub.as_str(), "plain" | "html" | "enriched" | "richtext"))
+            (main == "text"
+                && matches!(
+                    subtype(part).as_str(),
+                    "plain" | "html" | "enriched" | "richtext"
+                ))
                 || main == "multipart"
         }
     }
@@ -135,9 +134,9 @@ fn part_text(message: &Message<'_>, part: &MessagePart<'_>, depth: usize) -> Str
             _ => decode_charset(part, &bytes),
         },
     };
-    let html = matches!(part.body, PartType::Html(_)) || subtype(part) == "html";
-    match subtype(part).as_str() {
-        _ if html => html_text(&text),
+    let sub = subtype(part);
+    match sub.as_str() {
+        _ if matches!(part.body, PartType::Html(_)) || sub == "html" => html_text(&text),
         "enriched" | "richtext" => enriched_text(&text),
         _ => text,
     }
