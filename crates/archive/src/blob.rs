@@ -86,6 +86,10 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError>;
     async fn contains(&self, hash: &BlobHash) -> Result<bool, BlobError>;
 
+    /// Removes a blob; a blob already gone is not an error. Only retention calls it, under the
+    /// archive's write lock, for blobs no record points at any more.
+    async fn delete(&self, hash: &BlobHash) -> Result<(), BlobError>;
+
     /// `contains` for many addresses at once, in input order. Backends override it when one call
     /// is cheaper than many.
     async fn contains_many(&self, hashes: &[BlobHash]) -> Result<Vec<bool>, BlobError> {
@@ -242,6 +246,15 @@ impl BlobStore for LocalBlobStore {
             .map_err(|e| io_err(&path, e))
     }
 
+    async fn delete(&self, hash: &BlobHash) -> Result<(), BlobError> {
+        let path = self.path_of(hash);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(&path, e)),
+        }
+    }
+
     async fn contains_many(&self, hashes: &[BlobHash]) -> Result<Vec<bool>, BlobError> {
         let paths: Vec<PathBuf> = hashes.iter().map(|h| self.path_of(h)).collect();
         tokio::task::spawn_blocking(move || {
@@ -359,6 +372,10 @@ impl Blobs {
 
     pub async fn contains(&self, hash: &BlobHash) -> Result<bool, BlobError> {
         self.backend.contains(hash).await
+    }
+
+    pub(crate) async fn delete(&self, hash: &BlobHash) -> Result<(), BlobError> {
+        self.backend.delete(hash).await
     }
 
     fn seal(&self, hash: &BlobHash, raw: &[u8]) -> Result<Vec<u8>, BlobError> {

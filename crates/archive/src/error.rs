@@ -16,6 +16,8 @@ pub enum ArchiveError {
     UnknownItem(String),
     #[error("invalid page cursor `{0}`")]
     BadCursor(String),
+    #[error(transparent)]
+    Retention(#[from] crate::retention::RetentionRefusal),
     #[error("stored record is inconsistent: {0}")]
     Inconsistent(String),
 }

@@ -11,11 +11,13 @@ pub mod blob;
 mod error;
 pub mod history;
 pub mod meta;
+pub mod retention;
 mod store;
 mod types;
 
 pub use blob::{BlobError, BlobHash, BlobKey, BlobStore, Blobs, LocalBlobStore};
 pub use error::ArchiveError;
 pub use history::*;
-pub use store::Archive;
+pub use retention::*;
+pub use store::{read_retention_policy, Archive};
 pub use types::*;

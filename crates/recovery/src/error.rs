@@ -8,6 +8,8 @@ pub enum RecoveryError {
     #[error(transparent)]
     Jobs(#[from] jobs::JobError),
     #[error(transparent)]
+    Syncer(#[from] syncer::SyncerError),
+    #[error(transparent)]
     Bag(#[from] transfer::export::bag::BagError),
     #[error("{path}: {source}")]
     Io {

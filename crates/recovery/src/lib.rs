@@ -20,6 +20,7 @@ mod error;
 pub mod export;
 mod job_end;
 pub mod plan;
+pub mod purge;
 pub mod restore;
 pub mod worker;
 
@@ -28,7 +29,8 @@ pub use export::{
     ExportChunk, ExportFile, ExportPart, ExportRequest, Exporter, MailFormat, EXPORT_KIND,
 };
 pub use plan::{ItemSource, Plan, PlannedItem};
+pub use purge::{MailboxPreview, PurgeRequest, PurgeSummary, Purger, PURGE_KIND};
 pub use restore::{
     Placement, RestoreRequest, RestoreSummary, RestoreTarget, Restorer, RESTORE_KIND,
 };
-pub use worker::Worker;
+pub use worker::{JobEnded, Worker};

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use jobs::{Job, JobState, Jobs};
 
+use std::sync::Arc;
+
 use crate::export::{Exporter, EXPORT_KIND};
+use crate::purge::{Purger, PURGE_KIND};
 use crate::restore::{Restorer, RESTORE_KIND};
 use crate::RecoveryError;
 
@@ -20,7 +23,16 @@ pub struct Worker {
     name: String,
     exporter: Exporter,
     restorer: Option<Restorer>,
+    purger: Option<Purger>,
+    ended: Option<Arc<dyn JobEnded>>,
     lease: Duration,
+}
+
+/// Told of every job a worker ended, whatever its kind: the server writes the audit entry of a
+/// finished purge through it (this crate does not know the audit log).
+#[async_trait::async_trait]
+pub trait JobEnded: Send + Sync {
+    async fn ended(&self, job: &Job);
 }
 
 impl Worker {
@@ -30,6 +42,8 @@ impl Worker {
             name: name.into(),
             exporter,
             restorer: None,
+            purger: None,
+            ended: None,
             lease: LEASE,
         }
     }
@@ -37,6 +51,18 @@ impl Worker {
     /// Lets the worker run restore jobs too (they need the sync connections).
     pub fn with_restorer(mut self, restorer: Restorer) -> Self {
         self.restorer = Some(restorer);
+        self
+    }
+
+    /// Lets the worker run retention purges too.
+    pub fn with_purger(mut self, purger: Purger) -> Self {
+        self.purger = Some(purger);
+        self
+    }
+
+    /// Tells `ended` of each job this worker ends.
+    pub fn on_end(mut self, ended: Arc<dyn JobEnded>) -> Self {
+        self.ended = Some(ended);
         self
     }
 
@@ -74,9 +100,16 @@ impl Worker {
                 Some(r) => r.run(&job, &lease).await?,
                 None => unreachable_job(self.jobs(), &lease, &job.kind).await?,
             },
+            PURGE_KIND => match &self.purger {
+                Some(p) => p.run(&job, &lease).await?,
+                None => unreachable_job(self.jobs(), &lease, &job.kind).await?,
+            },
             other => unreachable_job(self.jobs(), &lease, other).await?,
         };
         tracing::info!(job = ended.id, state = ended.state.as_str(), "job ended");
+        if let Some(hook) = &self.ended {
+            hook.ended(&ended).await;
+        }
         Ok(ended)
     }
 

@@ -357,6 +357,26 @@ impl SearchIndex {
         let mut writer = std::sync::Arc::clone(&self.writer).lock_owned().await;
         let mut cursor = self.indexed_up_to()?;
         let mut total = 0;
+        // Items a purge removed go first. Ids are never reused, so the order against the
+        // changes below does not matter; what matters is that the cursor passes them.
+        let mut removed_up_to: Option<i64> = None;
+        let mut removal = ChangeCursor {
+            seq: cursor.seq,
+            item_id: i64::MAX,
+        };
+        loop {
+            let removals = archive.removals_since(removal, BATCH).await?;
+            let Some(last) = removals.last() else { break };
+            removal = *last;
+            for gone in &removals {
+                writer.delete_term(Term::from_field_u64(
+                    self.view.fields.item_id,
+                    gone.item_id as u64,
+                ));
+            }
+            removed_up_to = Some(removal.seq);
+            total += removals.len();
+        }
         loop {
             let records = archive.changes_since(cursor, BATCH).await?;
             let Some(last) = records.last() else { break };
@@ -376,19 +396,16 @@ impl SearchIndex {
                 };
                 self.add(&writer, record, &body)?;
             }
-            // tantivy's commit waits for its indexing threads and syncs files: it runs on a
-            // blocking thread, so the async thread (which may serve the portal) keeps moving.
             let payload = format!("{}:{}", next.seq, next.item_id);
-            writer = tokio::task::spawn_blocking(move || -> Result<_> {
-                let mut prepared = writer.prepare_commit()?;
-                prepared.set_payload(&payload);
-                prepared.commit()?;
-                Ok(writer)
-            })
-            .await
-            .map_err(|e| SearchError::CommitLost(e.to_string()))??;
+            writer = commit_off_thread(writer, payload).await?;
             total += records.len();
             cursor = next;
+        }
+        if let Some(seq) = removed_up_to.filter(|seq| *seq > cursor.seq) {
+            // Every change numbered below the removals has been read above (changes commit in
+            // order), so the cursor may pass them.
+            let payload = format!("{seq}:{}", i64::MAX);
+            writer = commit_off_thread(writer, payload).await?;
         }
         drop(writer);
         let reader = self.view.reader.clone();
@@ -718,4 +735,21 @@ impl SearchReader {
         let q = TermSetQuery::new([Term::from_field_u64(field, value)]);
         Ok(self.reader.searcher().search(&q, &Count)?)
     }
+}
+
+/// Commits with the cursor as payload. tantivy's commit waits for its indexing threads and
+/// syncs files: it runs on a blocking thread, so the async thread (which may serve the portal)
+/// keeps moving; the writer comes back for the next batch.
+async fn commit_off_thread(
+    mut writer: tokio::sync::OwnedMutexGuard<IndexWriter>,
+    payload: String,
+) -> Result<tokio::sync::OwnedMutexGuard<IndexWriter>> {
+    tokio::task::spawn_blocking(move || -> Result<_> {
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        Ok(writer)
+    })
+    .await
+    .map_err(|e| SearchError::CommitLost(e.to_string()))?
 }

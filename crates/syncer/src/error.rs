@@ -22,6 +22,9 @@ pub enum SyncerError {
         field: &'static str,
         message: String,
     },
+    /// A task cannot be enabled yet: each entry says what is missing and where to fix it.
+    #[error("{}", .0.iter().map(|m| m.message.as_str()).collect::<Vec<_>>().join(" "))]
+    PrerequisitesMissing(Vec<crate::MissingPrerequisite>),
     #[error("connection secret cannot be decrypted (wrong server key or damaged record)")]
     SecretUnreadable,
     #[error("connection {0} has no secret stored")]

@@ -17,6 +17,7 @@ mod backfill;
 mod crypto;
 mod error;
 mod meta;
+mod prerequisites;
 mod rules;
 pub mod schedule;
 mod service;
@@ -28,6 +29,7 @@ pub use backfill::{backfill_records, record_from_content, BackfillReport};
 pub use crypto::SecretBox;
 pub use error::{Result, SyncerError};
 pub use meta::item_meta;
+pub use prerequisites::{LastTest, MissingPrerequisite, PrerequisiteKind, MIN_RETENTION_DAYS};
 // Connections and their test are Exchange knowledge (mailsync); the syncer stores them.
 pub use mailsync::{
     test_settings, ConnectionKind, ConnectionSettings, ConnectionTestReport, TestFailure, TestStep,

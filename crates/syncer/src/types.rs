@@ -30,6 +30,8 @@ pub struct ConnectionView {
     pub settings: ConnectionSettings,
     pub has_secret: bool,
     pub task_count: i64,
+    /// The last "Test connection"; None when never tested since its settings last changed.
+    pub last_test: Option<crate::LastTest>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -180,7 +180,9 @@ impl Archive {
         })
     }
 
+    /// Goes through the write lock, as a hold does: a purge never sees half of it.
     pub async fn create_snapshot(&self, new: &NewSnapshot) -> Result<Snapshot> {
+        let (mut tx, _) = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO archive_snapshots (mailbox_id, taken_at, label, task_id, task_name, created_by, hold, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
@@ -193,9 +195,11 @@ impl Archive {
         .bind(&new.created_by)
         .bind(i64::from(new.hold))
         .bind(Timestamp::now().0)
-        .fetch_one(&self.db.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        snapshot_from_row(&row)
+        let snapshot = snapshot_from_row(&row)?;
+        tx.commit().await?;
+        Ok(snapshot)
     }
 
     pub async fn snapshot(&self, id: i64) -> Result<Option<Snapshot>> {
@@ -217,12 +221,16 @@ impl Archive {
         rows.iter().map(snapshot_from_row).collect()
     }
 
+    /// Under the write lock: a purge running at the same time either sees the hold before it
+    /// chooses what to remove, or has removed it before the hold is set.
     pub async fn set_snapshot_hold(&self, id: i64, hold: bool) -> Result<()> {
+        let (mut tx, _) = self.begin_write().await?;
         sqlx::query("UPDATE archive_snapshots SET hold = $1 WHERE id = $2")
             .bind(i64::from(hold))
             .bind(id)
-            .execute(&self.db.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -38,6 +38,34 @@ impl Archive {
             .ok_or_else(|| ArchiveError::Inconsistent("no outcome for a put".into()))
     }
 
+    /// Writes again, under the write lock, any of these blobs that a purge deleted after
+    /// change `seen_at` (when the caller found them present).
+    pub(super) async fn rewrite_deleted(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        seen_at: i64,
+        raws: &[&[u8]],
+        hashes: &[BlobHash],
+    ) -> Result<()> {
+        let refs: Vec<&BlobHash> = hashes.iter().collect();
+        let gone = Self::deleted_since(tx, seen_at, &refs).await?;
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let again: Vec<&[u8]> = raws
+            .iter()
+            .zip(hashes)
+            .filter(|(_, h)| gone.contains(h.as_str()))
+            .map(|(raw, _)| *raw)
+            .collect();
+        tracing::info!(
+            blobs = again.len(),
+            "writing again blobs a purge deleted meanwhile"
+        );
+        self.blobs.put_many(&again).await?;
+        Ok(())
+    }
+
     /// Stores items as the source has them now, in one transaction. Blobs are written and made
     /// durable first, so no record ever points at missing content. Idempotent per
     /// (mailbox, source_id): an existing item only has its membership brought up to date.
@@ -45,6 +73,9 @@ impl Archive {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        // A purge may delete a blob between the moment put_many finds it present and this
+        // batch's transaction: the transaction checks for deletions after this change number.
+        let seen_at = self.change_seq().await?;
         let raws: Vec<&[u8]> = items.iter().map(|i| i.raw.as_slice()).collect();
         let hashes = self.blobs.put_many(&raws).await?;
         let props: Vec<&[u8]> = items
@@ -69,6 +100,15 @@ impl Archive {
             .collect();
 
         let (mut tx, seq) = self.begin_write().await?;
+        self.rewrite_deleted(&mut tx, seen_at, &raws, &hashes)
+            .await?;
+        let props: Vec<&[u8]> = items
+            .iter()
+            .filter_map(|i| i.properties.as_deref())
+            .collect();
+        let prop_list: Vec<BlobHash> = prop_hashes.iter().flatten().cloned().collect();
+        self.rewrite_deleted(&mut tx, seen_at, &props, &prop_list)
+            .await?;
         let mut folders: HashMap<(MailboxId, &str), FolderId> = HashMap::new();
         let mut item_folders = Vec::with_capacity(items.len());
         for item in &items {

@@ -258,14 +258,19 @@ impl Archive {
     /// Keeps properties read afterwards from an item's own content. Not a new version: the
     /// content is the same; an item that already has properties keeps them.
     pub async fn set_missing_properties(&self, id: ItemId, properties: &[u8]) -> Result<bool> {
+        let seen_at = self.change_seq().await?;
         let hash = self.blobs.put(properties).await?;
+        let (mut tx, _) = self.begin_write().await?;
+        self.rewrite_deleted(&mut tx, seen_at, &[properties], std::slice::from_ref(&hash))
+            .await?;
         let done = sqlx::query(
             "UPDATE archive_items SET properties_hash = $1 WHERE id = $2 AND properties_hash IS NULL",
         )
         .bind(hash.as_str())
         .bind(id)
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -10,6 +10,9 @@ mod items_put;
 mod items_read;
 mod items_update;
 mod mailboxes;
+mod retention;
+
+pub use retention::read_retention_policy;
 mod state;
 mod stats;
 mod tree;

@@ -56,7 +56,7 @@ impl SyncStore {
         sqlx::query(
             "UPDATE sync_connections SET name = $1, kind = $2, ews_url = $3, ews_username = $4, \
              graph_tenant = $5, graph_client_id = $6, graph_endpoint = $7, token_endpoint = $8, \
-             updated_at = $9 WHERE id = $10",
+             updated_at = $9, tested_at = NULL, test_passed = 0, test_summary = NULL WHERE id = $10",
         )
         .bind(&name)
         .bind(settings.kind().as_str())
@@ -167,14 +167,32 @@ impl SyncStore {
         let secret = match self.connection_secret(id).await {
             Ok(s) => s,
             Err(e @ (crate::SyncerError::SecretUnreadable | crate::SyncerError::NoSecret(_))) => {
-                return Ok(ConnectionTestReport::failed_before_start(
+                let report = ConnectionTestReport::failed_before_start(
                     "secret",
                     TestFailure::SecretUnreadable,
                     e.to_string(),
-                ))
+                );
+                self.record_test(id, &report).await?;
+                return Ok(report);
             }
             Err(e) => return Err(e),
         };
-        Ok(mailsync::test_settings(&view.settings, &secret, probe_mailbox).await)
+        let report = mailsync::test_settings(&view.settings, &secret, probe_mailbox).await;
+        self.record_test(id, &report).await?;
+        Ok(report)
+    }
+
+    /// Keeps the outcome of a test: a task may be enabled only on a connection that passed.
+    async fn record_test(&self, id: i64, report: &ConnectionTestReport) -> Result<()> {
+        sqlx::query(
+            "UPDATE sync_connections SET tested_at = $1, test_passed = $2, test_summary = $3 WHERE id = $4",
+        )
+        .bind(Timestamp::now().0)
+        .bind(i64::from(report.ok))
+        .bind(&report.message)
+        .bind(id)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 use domain::MailAddress;
 
 use super::*;
+use crate::prerequisites::addresses_of;
 
 /// [`RUN_COLUMNS`] of the table aliased `alias`, for a query that joins it.
 fn run_columns_of(alias: &str) -> String {
@@ -18,10 +19,15 @@ impl SyncStore {
     /// New mailboxes are due at once: their first sync should not wait for a slot.
     /// Returns how many were added.
     pub async fn add_mailboxes(&self, task: i64, addresses: &[String]) -> Result<u64> {
-        if self.task(task).await?.is_none() {
+        let Some(view) = self.task(task).await? else {
             return Err(SyncerError::UnknownTask(task));
-        }
+        };
         let clean = rules::mailboxes(addresses)?;
+        if view.enabled {
+            // A mailbox whose own retention is too short must not start syncing either.
+            self.require_prerequisites(view.connection_id, &addresses_of(&clean))
+                .await?;
+        }
         let mut tx = self.db.pool.begin().await?;
         let added = insert_mailboxes(&mut tx, task, &clean, Timestamp::now().0).await?;
         tx.commit().await?;
@@ -216,4 +222,24 @@ pub(super) async fn insert_mailboxes(
         added += done.rows_affected();
     }
     Ok(added)
+}
+
+impl SyncStore {
+    /// Forgets the move-pairing keys of items a purge removed from the archive: a later move of
+    /// one in the source must not be paired with a record that is gone.
+    pub async fn forget_item_keys(&self, mailbox: i64, source_ids: &[String]) -> Result<()> {
+        for chunk in source_ids.chunks(200) {
+            let list: Vec<String> = (0..chunk.len()).map(|n| format!("${}", n + 2)).collect();
+            let sql = format!(
+                "DELETE FROM sync_item_keys WHERE mailbox_id = $1 AND source_id IN ({})",
+                list.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(mailbox);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.execute(&self.db.pool).await?;
+        }
+        Ok(())
+    }
 }

@@ -47,7 +47,8 @@ pub(super) const CONNECTION_COLUMNS: &str =
     "c.id, c.name, c.kind, c.ews_url, c.ews_username, c.graph_tenant, \
     c.graph_client_id, c.graph_endpoint, c.token_endpoint, \
     CASE WHEN c.secret_sealed IS NULL THEN 0 ELSE 1 END AS has_secret, c.created_at, c.updated_at, \
-    (SELECT COUNT(*) FROM sync_tasks t WHERE t.connection_id = c.id) AS task_count";
+    (SELECT COUNT(*) FROM sync_tasks t WHERE t.connection_id = c.id) AS task_count, \
+    c.tested_at, c.test_passed, c.test_summary";
 
 pub(super) const TASK_COLUMNS: &str =
     "t.id, t.name, t.connection_id, c.name AS connection_name, t.sync_mail, \
@@ -103,6 +104,14 @@ pub(super) fn connection_from_row(row: &AnyRow) -> Result<ConnectionView> {
         settings,
         has_secret: flag(row, "has_secret")?,
         task_count: row.try_get("task_count")?,
+        last_test: match opt_time(row, "tested_at")? {
+            Some(at) => Some(crate::LastTest {
+                at,
+                passed: flag(row, "test_passed")?,
+                summary: text(row, "test_summary")?,
+            }),
+            None => None,
+        },
         created_at: Timestamp(row.try_get("created_at")?),
         updated_at: Timestamp(row.try_get("updated_at")?),
     })

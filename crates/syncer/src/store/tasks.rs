@@ -2,6 +2,7 @@
 
 use super::mailboxes::insert_mailboxes;
 use super::*;
+use crate::prerequisites::addresses_of;
 
 impl SyncStore {
     /// Creates the task and its mailboxes in one transaction: a refused address leaves no task
@@ -13,6 +14,10 @@ impl SyncStore {
         let mailboxes = rules::mailboxes(&new.mailboxes)?;
         if self.connection(new.connection_id).await?.is_none() {
             return Err(SyncerError::UnknownConnection(new.connection_id));
+        }
+        if new.enabled {
+            self.require_prerequisites(new.connection_id, &addresses_of(&mailboxes))
+                .await?;
         }
         let now = Timestamp::now().0;
         let mut tx = self.db.pool.begin().await?;
@@ -52,6 +57,11 @@ impl SyncStore {
         let runs = update.runs_per_day.unwrap_or(current.runs_per_day);
         let runs_column = rules::runs_per_day(runs)?;
         let enabled = update.enabled.unwrap_or(current.enabled);
+        if enabled && (!current.enabled || connection_id != current.connection_id) {
+            let addresses = self.task_addresses(id).await?;
+            self.require_prerequisites(connection_id, &addresses)
+                .await?;
+        }
         let now = Timestamp::now();
         let mut tx = self.db.pool.begin().await?;
         sqlx::query(
@@ -108,6 +118,15 @@ impl SyncStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn task_addresses(&self, id: i64) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT address FROM sync_task_mailboxes WHERE task_id = $1")
+                .bind(id)
+                .fetch_all(&self.db.pool)
+                .await?,
+        )
     }
 
     pub async fn list_tasks(&self) -> Result<Vec<TaskView>> {
