@@ -24,6 +24,7 @@ use pages::admin::explorer::{
 use pages::admin::export::NewExportPage;
 use pages::admin::jobs::JobsPage;
 use pages::admin::restore::NewRestorePage;
+use pages::admin::retention::RetentionPage;
 use pages::admin::roles::RolesPage;
 use pages::admin::tasks::TasksPage;
 use pages::admin::users::UsersPage;
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/tasks" /> } />
                 <Route path=path!("/admin/connections") view=ConnectionsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/tasks") view=TasksPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/retention") view=RetentionPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/roles") view=RolesPage ssr=SsrMode::Async />

@@ -97,6 +97,16 @@ pub async fn seed_sync(
                 secret: config.client_secret.clone(),
             })
             .await?;
+        // A task may be enabled only on a connection that passed its test.
+        for connection in [&ews, &graph] {
+            let report = store.test_connection(connection.id, None).await?;
+            anyhow::ensure!(
+                report.ok,
+                "the demo connection “{}” failed its test: {}",
+                connection.name,
+                report.message
+            );
+        }
         // Each task is created with its mailboxes in one step.
         store
             .create_task(&NewTask {

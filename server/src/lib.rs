@@ -132,23 +132,78 @@ pub fn restorer_on(db: &Database, archive: &Archive, sync: &SyncService) -> reco
     )
 }
 
+/// Retention purges run on the job workers too, taking mailboxes from the sync workers.
+pub fn purger_on(db: &Database, archive: &Archive, sync: &SyncStore) -> recovery::Purger {
+    recovery::Purger::new(archive.clone(), jobs::Jobs::new(db.clone()), sync.clone())
+}
+
+/// Writes the audit entry of each purge that ended, with what it removed: the job runs in the
+/// background, after the request that started it is long gone.
+pub struct PurgeAudit(pub access::AuditLog);
+
+#[async_trait::async_trait]
+impl recovery::JobEnded for PurgeAudit {
+    async fn ended(&self, job: &jobs::Job) {
+        if job.kind != recovery::PURGE_KIND {
+            return;
+        }
+        let (outcome, said) = match job.state {
+            jobs::JobState::Done => (
+                "ok",
+                recovery::PurgeSummary::of(job)
+                    .map(|s| s.describe())
+                    .unwrap_or_default(),
+            ),
+            jobs::JobState::Cancelled => ("ok", "cancelled".to_owned()),
+            _ => ("failed", job.error.clone().unwrap_or_default()),
+        };
+        let entry = access::NewAuditEntry {
+            actor_user_id: None,
+            actor: job.owner.clone(),
+            actor_role: String::new(),
+            client_address: String::new(),
+            action: access::AuditAction::PurgeFinished,
+            target_mailbox: job.mailbox_id,
+            target_owner: String::new(),
+            detail: format!("job {}: {} · {said}", job.id, job.label),
+            outcome: outcome.to_owned(),
+        };
+        if let Err(e) = self.0.append(&entry).await {
+            tracing::error!(job = job.id, error = %e, "the end of a purge is not in the audit log");
+        }
+    }
+}
+
+/// What this node's job workers run.
+pub struct JobRunners {
+    pub exporter: recovery::Exporter,
+    pub restorer: recovery::Restorer,
+    pub purger: recovery::Purger,
+    pub audit: access::AuditLog,
+}
+
+impl JobRunners {
+    /// A worker that runs every kind, telling the audit log of each purge's end.
+    pub fn worker(&self, name: String, lease: Duration) -> recovery::Worker {
+        recovery::Worker::new(name, self.exporter.clone())
+            .with_restorer(self.restorer.clone())
+            .with_purger(self.purger.clone())
+            .on_end(Arc::new(PurgeAudit(self.audit.clone())))
+            .with_lease(lease)
+    }
+}
+
 /// This node's job workers; an idle one stops when `stop` turns true.
 fn spawn_job_workers(
     count: usize,
     lease: Duration,
-    exporter: &recovery::Exporter,
-    restorer: &recovery::Restorer,
+    runners: &JobRunners,
     stop: &tokio::sync::watch::Sender<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned());
     (0..count)
         .map(|n| {
-            let worker = recovery::Worker::new(
-                format!("{host}:{}:jobs-{n}", std::process::id()),
-                exporter.clone(),
-            )
-            .with_restorer(restorer.clone())
-            .with_lease(lease);
+            let worker = runners.worker(format!("{host}:{}:jobs-{n}", std::process::id()), lease);
             tokio::spawn(worker.run(stop.subscribe()))
         })
         .collect()
@@ -239,11 +294,16 @@ impl Application {
         let exporter = exporter_on(settings, &db, &archive);
         let restorer = restorer_on(&db, &archive, &sync);
         let (stop_jobs, _) = tokio::sync::watch::channel(false);
+        let runners = JobRunners {
+            exporter: exporter.clone(),
+            restorer: restorer.clone(),
+            purger: purger_on(&db, &archive, sync.store()),
+            audit: access::AuditLog::new(db.clone()),
+        };
         let job_workers = spawn_job_workers(
             settings.worker.job_workers,
             settings.worker.job_lease(),
-            &exporter,
-            &restorer,
+            &runners,
             &stop_jobs,
         );
         let sso = sso_setup(settings, &db)?;

@@ -142,6 +142,69 @@ enum Command {
     },
     /// Counts of mailboxes, items and storage.
     Stats,
+    /// How long the archive keeps mail, calendar items and contacts; dry runs and purges.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+    /// Sync tasks: list them with what a paused one needs before it may run; enable, pause.
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+    /// Server connections: list them with their last test; test one.
+    #[command(subcommand)]
+    Connections(ConnectionsCommand),
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// The default policy, each mailbox's own rules, and the floor sync tasks set.
+    Show,
+    /// Change the default (or, with --mailbox, one mailbox's rules). Each kind takes a number
+    /// of days, `forever`, or (for a mailbox) `default`. Mail cannot go below 58 days while a
+    /// sync task needs it.
+    Set {
+        #[arg(long)]
+        mailbox: Option<String>,
+        #[arg(long)]
+        mail: Option<cli::retention::RuleArg>,
+        #[arg(long)]
+        calendar: Option<cli::retention::RuleArg>,
+        #[arg(long)]
+        contacts: Option<cli::retention::RuleArg>,
+        /// What the days count from: `left-source` (when the item left the mailbox) or
+        /// `archived`.
+        #[arg(long, default_value = "left-source")]
+        basis: String,
+    },
+    /// Remove what is past its keep time (every mailbox, or one). Held snapshots keep theirs.
+    Purge {
+        #[arg(long)]
+        mailbox: Option<String>,
+        /// Only count and list what would go.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TasksCommand {
+    /// Every task; a paused one with what it needs before it can be enabled.
+    List,
+    /// Enable a task (refused, naming what is missing, unless mail is kept 58 days and its
+    /// connection passed its test).
+    Enable { id: i64 },
+    /// Pause a task.
+    Disable { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum ConnectionsCommand {
+    /// Every connection with the outcome of its last test.
+    List,
+    /// Test a connection (optionally reaching one mailbox); the outcome is kept.
+    Test {
+        id: i64,
+        #[arg(long)]
+        mailbox: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -240,6 +303,42 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             limit,
         } => cli::archive::run_search(&settings, &query, &mailboxes, limit).await,
         Command::Reindex => cli::archive::run_reindex(&settings).await,
+        Command::Retention(RetentionCommand::Show) => cli::retention::show(&settings).await,
+        Command::Retention(RetentionCommand::Set {
+            mailbox,
+            mail,
+            calendar,
+            contacts,
+            basis,
+        }) => {
+            cli::retention::set(
+                &settings,
+                cli::retention::SetArgs {
+                    mailbox,
+                    mail,
+                    calendar,
+                    contacts,
+                    basis,
+                },
+            )
+            .await
+        }
+        Command::Retention(RetentionCommand::Purge { mailbox, dry_run }) => {
+            cli::retention::purge(&settings, mailbox, dry_run).await
+        }
+        Command::Tasks(TasksCommand::List) => cli::retention::tasks(&settings).await,
+        Command::Tasks(TasksCommand::Enable { id }) => {
+            cli::retention::set_task_enabled(&settings, id, true).await
+        }
+        Command::Tasks(TasksCommand::Disable { id }) => {
+            cli::retention::set_task_enabled(&settings, id, false).await
+        }
+        Command::Connections(ConnectionsCommand::List) => {
+            cli::retention::connections(&settings).await
+        }
+        Command::Connections(ConnectionsCommand::Test { id, mailbox }) => {
+            cli::retention::test_connection(&settings, id, mailbox).await
+        }
         Command::Export {
             mailbox,
             folder,

@@ -375,6 +375,12 @@ async fn a_restore_killed_halfway_resumes_and_creates_nothing_twice() {
         })
         .await
         .expect("connection");
+    let tested = sync
+        .store()
+        .test_connection(connection.id, None)
+        .await
+        .expect("test");
+    assert!(tested.ok, "{tested:?}");
     let task = sync
         .store()
         .create_task(&syncer::NewTask::new("Staff", connection.id))

@@ -20,6 +20,19 @@ pub struct AdminConnection {
     pub account: String,
     pub has_secret: bool,
     pub task_count: i64,
+    /// "Passed on 7 Dec 2026 03:10", "Failed on …: why", or None when never tested.
+    pub last_test: Option<String>,
+    pub test_passed: bool,
+}
+
+/// One thing sync needs, met or not, with where to see to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrerequisiteView {
+    pub met: bool,
+    pub title: String,
+    pub detail: String,
+    pub fix_at: String,
+    pub fix_label: String,
 }
 
 /// What a change an administrator asked for did, in words for a person. A refusal is an
@@ -75,6 +88,8 @@ pub struct AdminTask {
     pub contacts: bool,
     pub runs_per_day: u32,
     pub enabled: bool,
+    /// While paused: what it needs before it can be enabled (empty when it can be).
+    pub blocked_by: Vec<PrerequisiteView>,
     pub mailboxes: Vec<AdminMailbox>,
 }
 
@@ -159,8 +174,44 @@ pub async fn test_connection(
 #[server(endpoint = "admin/tasks")]
 pub async fn admin_tasks() -> Result<Vec<AdminTask>, ApiError> {
     let caller = super::access::caller().await?;
-    let tasks = caller.sync_tasks()?.list().await?;
-    Ok(tasks.iter().map(ssr::task_view).collect())
+    let desk = caller.sync_tasks()?;
+    let mut out = Vec::new();
+    for task in desk.list().await? {
+        let blocked = if task.task.enabled {
+            Vec::new()
+        } else {
+            desk.missing_for(&task).await?
+        };
+        out.push(ssr::task_view(&task, &blocked));
+    }
+    Ok(out)
+}
+
+/// What sync needs (mail kept 58 days, a connection that passed its test), each met or not.
+#[server(endpoint = "admin/prerequisites")]
+pub async fn sync_prerequisites() -> Result<Vec<PrerequisiteView>, ApiError> {
+    let caller = super::access::caller().await?;
+    let needs = caller.sync_tasks()?.prerequisites().await?;
+    Ok(ssr::prerequisites_view(&needs))
+}
+
+/// Enables a task (refused, with what is missing, unless every prerequisite is met) or pauses
+/// it.
+#[server(endpoint = "admin/set_task_enabled")]
+pub async fn set_task_enabled(task: i64, enabled: bool) -> Result<Outcome, ApiError> {
+    let caller = super::access::caller().await?;
+    let view = caller.sync_tasks()?.set_enabled(task, enabled).await?;
+    Ok(Outcome::said(if enabled {
+        format!(
+            "Task “{}” enabled: its mailboxes sync on schedule again.",
+            view.name
+        )
+    } else {
+        format!(
+            "Task “{}” paused: nothing syncs until it is enabled.",
+            view.name
+        )
+    }))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -256,12 +307,14 @@ pub async fn mailbox_history(task: i64, address: String) -> Result<Vec<RunView>,
 pub mod ssr {
     //! Syncer records as view types.
     use syncer::{
-        ConnectionSettings, ConnectionTestReport, ConnectionView, RunCounts, RunRecord,
-        TaskMailboxView, TaskWithMailboxes,
+        ConnectionSettings, ConnectionTestReport, ConnectionView, MissingPrerequisite,
+        PrerequisiteKind, RunCounts, RunRecord, TaskMailboxView, TaskWithMailboxes,
+        MIN_RETENTION_DAYS,
     };
 
     use super::{
-        AdminConnection, AdminMailbox, AdminTask, ConnectionTestView, RunView, TestStepView,
+        AdminConnection, AdminMailbox, AdminTask, ConnectionTestView, PrerequisiteView, RunView,
+        TestStepView,
     };
     use crate::format::{duration, full_date};
 
@@ -290,7 +343,79 @@ pub mod ssr {
             account,
             has_secret: c.has_secret,
             task_count: c.task_count,
+            last_test: c.last_test.as_ref().map(|t| {
+                if t.passed {
+                    format!("Passed its test on {}", full_date(t.at))
+                } else {
+                    format!("Failed its test on {}: {}", full_date(t.at), t.summary)
+                }
+            }),
+            test_passed: c.last_test.as_ref().is_some_and(|t| t.passed),
         }
+    }
+
+    fn fix_label(what: PrerequisiteKind) -> &'static str {
+        match what {
+            PrerequisiteKind::Retention => "Retention",
+            PrerequisiteKind::ConnectionTested => "Server connections",
+        }
+    }
+
+    pub fn missing_view(m: &MissingPrerequisite) -> PrerequisiteView {
+        PrerequisiteView {
+            met: false,
+            title: match m.what {
+                PrerequisiteKind::Retention => {
+                    format!("Mail kept at least {MIN_RETENTION_DAYS} days")
+                }
+                PrerequisiteKind::ConnectionTested => "Connection tested".to_owned(),
+            },
+            detail: m.message.clone(),
+            fix_at: m.fix_at.clone(),
+            fix_label: fix_label(m.what).to_owned(),
+        }
+    }
+
+    pub fn prerequisites_view(needs: &access::SyncPrerequisites) -> Vec<PrerequisiteView> {
+        let kept = needs.mail_rule.keeps_at_least(MIN_RETENTION_DAYS);
+        let retention = PrerequisiteView {
+            met: kept,
+            title: format!("Mail kept at least {MIN_RETENTION_DAYS} days"),
+            detail: format!(
+                "The default retention keeps mail {}.{}",
+                needs.mail_rule.words(),
+                if kept {
+                    ""
+                } else {
+                    " Sync shows mailboxes over the last weeks: lengthen it before enabling a task."
+                }
+            ),
+            fix_at: "/admin/retention".to_owned(),
+            fix_label: fix_label(PrerequisiteKind::Retention).to_owned(),
+        };
+        let passed: Vec<&str> = needs
+            .connections
+            .iter()
+            .filter(|c| c.last_test.as_ref().is_some_and(|t| t.passed))
+            .map(|c| c.name.as_str())
+            .collect();
+        let connection = PrerequisiteView {
+            met: !passed.is_empty(),
+            title: "A server connection that passed its test".to_owned(),
+            detail: if needs.connections.is_empty() {
+                "No server connection yet: add one and run “Test connection”.".to_owned()
+            } else if passed.is_empty() {
+                "No connection has passed “Test connection” yet: a task can run only on one that has.".to_owned()
+            } else {
+                format!(
+                    "Passed: {}. A task runs only on a connection that passed its last test.",
+                    passed.join(", ")
+                )
+            },
+            fix_at: "/admin/connections".to_owned(),
+            fix_label: fix_label(PrerequisiteKind::ConnectionTested).to_owned(),
+        };
+        vec![retention, connection]
     }
 
     pub fn test_view(report: ConnectionTestReport) -> ConnectionTestView {
@@ -309,7 +434,7 @@ pub mod ssr {
         }
     }
 
-    pub fn task_view(t: &TaskWithMailboxes) -> AdminTask {
+    pub fn task_view(t: &TaskWithMailboxes, blocked: &[MissingPrerequisite]) -> AdminTask {
         AdminTask {
             id: t.task.id,
             name: t.task.name.clone(),
@@ -319,6 +444,7 @@ pub mod ssr {
             contacts: t.task.what.contacts,
             runs_per_day: t.task.runs_per_day,
             enabled: t.task.enabled,
+            blocked_by: blocked.iter().map(missing_view).collect(),
             mailboxes: t.mailboxes.iter().map(mailbox_view).collect(),
         }
     }

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod mail;
 pub mod people;
 pub mod restore;
+pub mod retention;
 
 #[cfg(feature = "ssr")]
 pub mod access;

@@ -54,10 +54,15 @@ pub enum AuditAction {
     ExportDownloaded,
     RestoreStarted,
     RestoreCancelled,
+    TaskChanged,
+    RetentionChanged,
+    PurgeDryRun,
+    PurgeStarted,
+    PurgeFinished,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 36] = [
+    pub const ALL: [AuditAction; 41] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -94,6 +99,11 @@ impl AuditAction {
         AuditAction::ExportDownloaded,
         AuditAction::RestoreStarted,
         AuditAction::RestoreCancelled,
+        AuditAction::TaskChanged,
+        AuditAction::RetentionChanged,
+        AuditAction::PurgeDryRun,
+        AuditAction::PurgeStarted,
+        AuditAction::PurgeFinished,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -134,6 +144,11 @@ impl AuditAction {
             AuditAction::ExportDownloaded => "export_downloaded",
             AuditAction::RestoreStarted => "restore_started",
             AuditAction::RestoreCancelled => "restore_cancelled",
+            AuditAction::TaskChanged => "task_changed",
+            AuditAction::RetentionChanged => "retention_changed",
+            AuditAction::PurgeDryRun => "purge_dry_run",
+            AuditAction::PurgeStarted => "purge_started",
+            AuditAction::PurgeFinished => "purge_finished",
         }
     }
 
@@ -153,6 +168,7 @@ impl AuditAction {
                 | AuditAction::ExportStarted
                 | AuditAction::ExportDownloaded
                 | AuditAction::RestoreStarted
+                | AuditAction::PurgeDryRun
         )
     }
 }

@@ -7,7 +7,7 @@ use accounts::User;
 
 use crate::handles::{
     AuditReader, CalendarBrowser, ConnectionsAdmin, ExportDesk, MailBrowser, OwnMail, RestoreDesk,
-    RolesAdmin, SnapshotsAdmin, TasksAdmin, UsersAdmin,
+    RetentionAdmin, RolesAdmin, SnapshotsAdmin, TasksAdmin, UsersAdmin,
 };
 use crate::{Access, AccessError, Assignment, AuditAction, NewAuditEntry, Permission, Scope};
 
@@ -126,6 +126,11 @@ impl Caller {
     pub fn sync_tasks(&self) -> Result<TasksAdmin<'_>, AccessError> {
         self.require(Permission::SyncTasks)?;
         Ok(TasksAdmin::new(self))
+    }
+
+    pub fn retention(&self) -> Result<RetentionAdmin<'_>, AccessError> {
+        self.require(Permission::Retention)?;
+        Ok(RetentionAdmin::new(self))
     }
 
     pub fn users(&self) -> Result<UsersAdmin<'_>, AccessError> {

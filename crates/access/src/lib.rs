@@ -36,8 +36,8 @@ pub use handles::{
     AuditReader, CalendarBrowser, Compared, Comparison, ConnectionsAdmin, ExportDesk,
     ExportDownload, ItemSources, KnownInstant, MailBrowser, MailQuery, MailboxEntry, MailboxSync,
     OpenedPimItem, OwnMail, ReadableItem, ReadableMailbox, RestoreDesk, RestoreTargetChoice,
-    RolesAdmin, SearchAcross, SnapshotsAdmin, StoredContact, StoredEvent, TasksAdmin, UserSummary,
-    UsersAdmin,
+    RetentionAdmin, RolesAdmin, SearchAcross, SnapshotsAdmin, StoredContact, StoredEvent,
+    SyncPrerequisites, TasksAdmin, UserSummary, UsersAdmin,
 };
 pub use permission::Permission;
 pub use roles::{Assignment, Role, RoleId, Roles, ADMINISTRATOR, AUDITOR, HELP_DESK};
@@ -96,8 +96,11 @@ impl From<accounts::AccountError> for AccessError {
 impl From<archive::ArchiveError> for AccessError {
     fn from(e: archive::ArchiveError) -> Self {
         match e {
-            archive::ArchiveError::BadCursor(_) | archive::ArchiveError::UnknownItem(_) => {
-                AccessError::NotFound
+            archive::ArchiveError::BadCursor(_)
+            | archive::ArchiveError::UnknownItem(_)
+            | archive::ArchiveError::UnknownMailbox(_) => AccessError::NotFound,
+            archive::ArchiveError::Retention(refusal) => {
+                AccessError::invalid("retention", format!("{refusal}."))
             }
             other => AccessError::Unavailable(other.to_string()),
         }
@@ -111,11 +114,22 @@ impl From<syncer::SyncerError> for AccessError {
             E::Invalid { field, message } => AccessError::invalid(field, message),
             E::NameTaken { .. } => AccessError::invalid("name", format!("{e}.")),
             E::ConnectionInUse(_) => AccessError::invalid("id", format!("{e}.")),
+            E::PrerequisitesMissing(_) => AccessError::invalid("prerequisites", e.to_string()),
             E::UnknownConnection(_) | E::UnknownTask(_) | E::UnknownTaskMailbox { .. } => {
                 AccessError::NotFound
             }
             other => AccessError::Unavailable(other.to_string()),
         }
+    }
+}
+
+/// A job crate's refusal, told to a person as about the form's `field`; the rest is a failure.
+pub(crate) fn recovery_refusal(field: &str, e: recovery::RecoveryError) -> AccessError {
+    use recovery::RecoveryError as E;
+    match e {
+        E::Invalid(message) => AccessError::invalid(field, message),
+        e @ E::NoSpace { .. } => AccessError::invalid("space", e.to_string()),
+        other => AccessError::Unavailable(other.to_string()),
     }
 }
 
@@ -149,6 +163,7 @@ pub(crate) struct Inner {
     pub audit: AuditLog,
     pub exporter: recovery::Exporter,
     pub restorer: recovery::Restorer,
+    pub purger: recovery::Purger,
 }
 
 /// Every store behind the access checks. Cheap to clone. Only [`Caller`] handles reach the
@@ -169,12 +184,18 @@ impl Access {
         exporter: recovery::Exporter,
         restorer: recovery::Restorer,
     ) -> Access {
+        let purger = recovery::Purger::new(
+            archive.clone(),
+            exporter.jobs().clone(),
+            sync.store().clone(),
+        );
         Access {
             inner: Arc::new(Inner {
+                purger,
                 accounts,
-                archive,
                 search,
                 sync,
+                archive,
                 exporter,
                 restorer,
                 roles: Roles::new(db.clone()),

@@ -230,8 +230,31 @@ impl RetentionFloors for NoFloors {
 pub enum RetentionRefusal {
     #[error("keep times are whole days from 1 to {MAX_KEEP_DAYS}; {0} is not one")]
     BadDays(u32),
+    #[error("“{0}” is not a number of days (leave it empty to keep for ever)")]
+    NotDays(String),
+    #[error("“{0}” is not a basis for keep times")]
+    BadBasis(String),
     #[error("mail must be kept at least {} days: {}", .floor.days, .floor.why)]
     BelowFloor { floor: Floor },
+}
+
+/// A rule as a form gives it: a day count (empty keeps for ever) and a basis name.
+pub fn keep_rule_from_form(days: &str, basis: &str) -> Result<KeepRule, RetentionRefusal> {
+    let basis = RetentionBasis::parse(basis.trim())
+        .ok_or_else(|| RetentionRefusal::BadBasis(basis.into()))?;
+    let days = days.trim();
+    if days.is_empty() {
+        return Ok(KeepRule {
+            keep_days: None,
+            basis,
+        });
+    }
+    let n: u32 = days
+        .parse()
+        .map_err(|_| RetentionRefusal::NotDays(days.to_owned()))?;
+    let rule = KeepRule::days(n, basis);
+    check_rule(&rule)?;
+    Ok(rule)
 }
 
 pub(crate) fn check_rule(rule: &KeepRule) -> Result<(), RetentionRefusal> {
@@ -264,6 +287,16 @@ impl PurgeCount {
             ItemKind::Calendar => self.calendar += n,
             ItemKind::Contact => self.contacts += n,
         }
+    }
+
+    /// "3 messages, 1 calendar item, 0 contacts".
+    pub fn kinds_phrase(&self) -> String {
+        format!(
+            "{}, {}, {}",
+            domain::counted(self.mail, "message", "messages"),
+            domain::counted(self.calendar, "calendar item", "calendar items"),
+            domain::counted(self.contacts, "contact", "contacts"),
+        )
     }
 
     pub fn absorb(&mut self, other: &PurgeCount) {

@@ -18,3 +18,12 @@ pub type MailboxId = i64;
 pub type FolderId = i64;
 pub type ItemId = i64;
 pub type UserId = i64;
+
+/// "1 message", "3 messages": a count in words, as every report and audit entry says it.
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}

@@ -70,6 +70,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?
         .id;
+    let tested = store.test_connection(connection, None).await?;
+    if !tested.ok {
+        return Err(format!(
+            "the simulator connection failed its test: {}",
+            tested.message
+        )
+        .into());
+    }
     let task = store
         .create_task(&NewTask::new("bench", connection))
         .await?

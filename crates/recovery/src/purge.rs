@@ -14,6 +14,7 @@
 use std::time::Duration;
 
 use archive::{Archive, KindRules, Mailbox, MailboxId, PurgeCandidate, PurgeCount, Timestamp};
+use domain::counted;
 use jobs::{Job, Jobs, Lease, NewJob, Outcome, OutcomeKind};
 use serde::{Deserialize, Serialize};
 use syncer::SyncStore;
@@ -53,16 +54,20 @@ pub struct PurgeSummary {
 }
 
 impl PurgeSummary {
-    /// "12 messages, 3 calendar items, 0 contacts (1.2 MB); 4 blobs deleted; 2 kept by holds".
+    /// The summary a finished purge job keeps as its result.
+    pub fn of(job: &Job) -> Option<PurgeSummary> {
+        serde_json::from_str(job.result.as_deref()?).ok()
+    }
+
+    /// "12 messages, 3 calendar items, 0 contacts removed (48213 bytes); 4 blobs deleted;
+    /// 2 items kept by held snapshots".
     pub fn describe(&self) -> String {
         let mut text = format!(
-            "{} messages, {} calendar items, {} contacts ({} bytes) removed; {} blobs deleted; {} items kept by held snapshots",
-            self.removed.mail,
-            self.removed.calendar,
-            self.removed.contacts,
-            self.removed.bytes,
-            self.blobs_deleted,
-            self.removed.held
+            "{} removed ({}); {} deleted; {} kept by held snapshots",
+            self.removed.kinds_phrase(),
+            counted(self.removed.bytes, "byte", "bytes"),
+            counted(self.blobs_deleted, "blob", "blobs"),
+            counted(self.removed.held, "item", "items"),
         );
         if !self.mailboxes_busy.is_empty() {
             text.push_str(&format!(
@@ -210,8 +215,9 @@ impl Purger {
                 return Ok(None);
             };
             let detail = format!(
-                "{} messages, {} calendar items, {} contacts removed; {} kept by held snapshots",
-                count.mail, count.calendar, count.contacts, count.held
+                "{} removed; {} kept by held snapshots",
+                count.kinds_phrase(),
+                counted(count.held, "item", "items")
             );
             summary.removed.absorb(&count);
             summary.mailboxes_purged += 1;

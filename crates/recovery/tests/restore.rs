@@ -101,6 +101,7 @@ async fn world_with(
         .await
         .unwrap()
         .id;
+    assert!(store.test_connection(connection, None).await.unwrap().ok);
     let task = store
         .create_task(&NewTask::new("Everyone", connection))
         .await

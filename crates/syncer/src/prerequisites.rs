@@ -224,7 +224,7 @@ impl RetentionFloors for SyncStore {
         };
         Ok(task.map(|name| Floor {
             days: MIN_RETENTION_DAYS,
-            why: format!("sync task “{name}” is enabled and needs {MIN_RETENTION_DAYS} days of mail; disable it first"),
+            why: format!("sync task “{name}” is enabled (disable it before shortening retention)"),
         }))
     }
 }

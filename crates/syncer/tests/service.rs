@@ -65,6 +65,9 @@ async fn connection_and_task(
         })
         .await
         .unwrap();
+    // A task may be enabled only on a connection that passed its test.
+    let tested = svc.store().test_connection(c.id, None).await.unwrap();
+    assert!(tested.ok, "{tested:?}");
     let t = svc
         .store()
         .create_task(&NewTask::new("Everyone", c.id))
@@ -227,15 +230,47 @@ async fn connections_and_secrets(env: Env) {
     let r = wrong_key.test_connection(graph.id, None).await.unwrap();
     assert_eq!(r.failure, Some(TestFailure::SecretUnreadable), "{r:?}");
 
-    // Tasks: defaults, update, a connection in use cannot go.
+    // Tasks: defaults, update, a connection in use cannot go. This connection never passed
+    // a test (its server does not exist), so a task on it cannot be enabled.
+    match store.create_task(&NewTask::new("Staff", ews.id)).await {
+        Err(SyncerError::PrerequisitesMissing(missing)) => {
+            assert_eq!(missing.len(), 1, "{missing:?}");
+            assert_eq!(missing[0].what, PrerequisiteKind::ConnectionTested);
+            assert_eq!(missing[0].fix_at, "/admin/connections");
+            assert!(
+                missing[0].message.contains("has not been tested"),
+                "{missing:?}"
+            );
+        }
+        other => panic!("expected the missing test to be named, got {other:?}"),
+    }
+    assert!(
+        store.list_tasks().await.unwrap().is_empty(),
+        "nothing created"
+    );
     let task = store
-        .create_task(&NewTask::new("Staff", ews.id))
+        .create_task(&NewTask {
+            enabled: false,
+            ..NewTask::new("Staff", ews.id)
+        })
         .await
         .unwrap();
     assert_eq!(
         (task.runs_per_day, task.enabled, task.what),
-        (4, true, SyncWhat::default())
+        (4, false, SyncWhat::default())
     );
+    assert!(matches!(
+        store
+            .update_task(
+                task.id,
+                &TaskUpdate {
+                    enabled: Some(true),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(SyncerError::PrerequisitesMissing(_))
+    ));
     assert_eq!(task.connection_name, "Datacenter");
     assert!(matches!(
         store.delete_connection(ews.id).await,
@@ -947,4 +982,199 @@ async fn unreadable_secret_needs_attention() {
         MailboxSyncStatus::Attention
     );
     env.finish().await;
+}
+
+/// Capability 9: a task runs only while mail is kept 58 days and its connection passed its
+/// test; and retention cannot be shortened below that while a task that needs it is enabled.
+async fn the_58_day_rule_holds_both_ways(env: Env) {
+    let proto = Proto::Ews;
+    let sim = sim().await;
+    let store = SyncStore::new(env.db().clone(), KEY);
+    let archive = &env.archive;
+    let (settings, secret) = settings(proto, &sim);
+    let c = store
+        .create_connection(&NewConnection {
+            name: "Sim".into(),
+            settings,
+            secret,
+        })
+        .await
+        .unwrap();
+    assert!(store.test_connection(c.id, None).await.unwrap().ok);
+    let view = store.connection(c.id).await.unwrap().unwrap();
+    let last = view.last_test.expect("the test is kept");
+    assert!(last.passed);
+
+    let mut short = archive::KindRules::FOREVER;
+    short.mail = archive::KeepRule::days(30, archive::RetentionBasis::LeftSource);
+    archive
+        .set_retention(&archive::RetentionChange::Default(short), "admin", &store)
+        .await
+        .unwrap();
+    let refused = store
+        .create_task(&NewTask {
+            mailboxes: vec![ALICE.into()],
+            ..NewTask::new("Nightly", c.id)
+        })
+        .await;
+    match refused {
+        Err(SyncerError::PrerequisitesMissing(missing)) => {
+            assert_eq!(missing.len(), 1, "{missing:?}");
+            assert_eq!(missing[0].what, PrerequisiteKind::Retention);
+            assert_eq!(missing[0].fix_at, "/admin/retention");
+            assert!(
+                missing[0].message.contains("30 days") && missing[0].message.contains("58 days"),
+                "{missing:?}"
+            );
+        }
+        other => panic!("expected the retention prerequisite, got {other:?}"),
+    }
+    archive
+        .set_retention(
+            &archive::RetentionChange::Default(archive::KindRules::FOREVER),
+            "admin",
+            &store,
+        )
+        .await
+        .unwrap();
+    let task = store
+        .create_task(&NewTask {
+            mailboxes: vec![ALICE.into()],
+            ..NewTask::new("Nightly", c.id)
+        })
+        .await
+        .unwrap();
+    assert!(task.enabled);
+
+    // Now the other way: shortening retention is refused, naming the task.
+    let refused = archive
+        .set_retention(&archive::RetentionChange::Default(short), "admin", &store)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("Nightly") && refused.to_string().contains("58"),
+        "{refused}"
+    );
+    // A mailbox the task syncs cannot get a shorter rule; one it does not sync can.
+    let alice = archive
+        .ensure_mailbox(&archive::NewMailbox {
+            name: ALICE.into(),
+            owner_address: ALICE.into(),
+            display_name: "Alice".into(),
+        })
+        .await
+        .unwrap();
+    let legacy = archive
+        .ensure_mailbox(&archive::NewMailbox {
+            name: "legacy@example.com".into(),
+            owner_address: "legacy@example.com".into(),
+            display_name: "Legacy".into(),
+        })
+        .await
+        .unwrap();
+    let override_of = |id| archive::RetentionChange::Mailbox {
+        mailbox_id: id,
+        mail: Some(archive::KeepRule::days(
+            10,
+            archive::RetentionBasis::Archived,
+        )),
+        calendar: None,
+        contacts: None,
+    };
+    assert!(archive
+        .set_retention(&override_of(alice.id), "admin", &store)
+        .await
+        .is_err());
+    archive
+        .set_retention(&override_of(legacy.id), "admin", &store)
+        .await
+        .unwrap();
+    // Adding that mailbox to the enabled task is refused for the same reason.
+    assert!(matches!(
+        store
+            .add_mailboxes(task.id, &["legacy@example.com".into()])
+            .await,
+        Err(SyncerError::PrerequisitesMissing(_))
+    ));
+
+    // Disabled, the task no longer needs it: retention may shrink, and enabling is refused.
+    store
+        .update_task(
+            task.id,
+            &TaskUpdate {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    archive
+        .set_retention(&archive::RetentionChange::Default(short), "admin", &store)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .update_task(
+                task.id,
+                &TaskUpdate {
+                    enabled: Some(true),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(SyncerError::PrerequisitesMissing(_))
+    ));
+
+    // Changed settings clear the last test: the connection must be tested again.
+    archive
+        .set_retention(
+            &archive::RetentionChange::Default(archive::KindRules::FOREVER),
+            "admin",
+            &store,
+        )
+        .await
+        .unwrap();
+    store
+        .update_connection(
+            c.id,
+            &ConnectionUpdate {
+                secret: Some("wrong".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.connection(c.id).await.unwrap().unwrap().last_test,
+        None
+    );
+    let missing = store
+        .missing_prerequisites(c.id, &[ALICE.into()])
+        .await
+        .unwrap();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].what, PrerequisiteKind::ConnectionTested);
+    let failed = store.test_connection(c.id, None).await.unwrap();
+    assert!(!failed.ok);
+    let missing = store
+        .missing_prerequisites(c.id, &[ALICE.into()])
+        .await
+        .unwrap();
+    assert!(
+        missing[0].message.contains("failed its last test"),
+        "{missing:?}"
+    );
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn the_58_day_rule_holds_both_ways_sqlite() {
+    the_58_day_rule_holds_both_ways(Env::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn the_58_day_rule_holds_both_ways_postgres() {
+    if let Some(env) = Env::postgres().await {
+        the_58_day_rule_holds_both_ways(env).await;
+    }
 }

@@ -4,6 +4,7 @@ pub mod archive;
 pub mod export;
 pub mod jobs;
 pub mod restore;
+pub mod retention;
 
 use std::io::Write;
 

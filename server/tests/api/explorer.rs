@@ -74,6 +74,16 @@ async fn synced_task(
     .await;
     let connections = ok(app.call_as(Some(admin), "admin/connections", &[]).await).await;
     let connection = connections[0]["id"].to_string();
+    // A task may be enabled only on a connection that passed its test.
+    let tested = ok(app
+        .call_as(
+            Some(admin),
+            "admin/test_connection",
+            &[("id", connection.as_str())],
+        )
+        .await)
+    .await;
+    assert_eq!(tested["ok"], true, "{tested}");
     let mut form = vec![
         ("name", "Staff"),
         ("connection", connection.as_str()),

@@ -10,4 +10,5 @@ mod matrix;
 mod operations;
 mod people;
 mod restores;
+mod retention;
 mod sso;

@@ -231,6 +231,11 @@ const ROWS: &[Row] = &[
         refused_with: 0,
     },
     Row {
+        endpoint: "/admin/retention",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
         endpoint: "/admin/audit",
         allowed: &EVERYONE,
         refused_with: 0,
@@ -389,6 +394,46 @@ const ROWS: &[Row] = &[
     },
     Row {
         endpoint: "/api/admin/test_connection",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/prerequisites",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/admin/set_task_enabled",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/retention/policy",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/retention/set_default",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/retention/set_mailbox",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/retention/dry_run",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/retention/start_purge",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/retention/purges",
         allowed: &[Who::Administrator],
         refused_with: 403,
     },
@@ -624,6 +669,30 @@ async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64, mailbox
             "explorer/search" => vec![mb, ("query", "quince"), ("page", "0"), ("sort", "")],
             "explorer/search_all" => vec![("query", "quince")],
             "jobs/detail" | "jobs/cancel" => vec![("id", "999999")],
+            "admin/set_task_enabled" => vec![("task", "999999"), ("enabled", "true")],
+            // Day counts that are not numbers: allowed callers get the refusal of the input.
+            "retention/set_default" => vec![
+                ("mail_days", "soon"),
+                ("mail_basis", "left_source"),
+                ("calendar_days", ""),
+                ("calendar_basis", "left_source"),
+                ("contacts_days", ""),
+                ("contacts_basis", "left_source"),
+            ],
+            "retention/set_mailbox" => vec![
+                ("mailbox", "999999"),
+                ("mail_mode", "default"),
+                ("mail_days", ""),
+                ("mail_basis", "left_source"),
+                ("calendar_mode", "default"),
+                ("calendar_days", ""),
+                ("calendar_basis", "left_source"),
+                ("contacts_mode", "default"),
+                ("contacts_days", ""),
+                ("contacts_basis", "left_source"),
+            ],
+            // A mailbox that does not exist: nothing is purged.
+            "retention/start_purge" | "retention/dry_run" => vec![("mailbox", "999999")],
             "restore/form" => vec![mb],
             "restore/access" => vec![("target", "999999:alice@example.com")],
             // A connection that does not exist: allowed callers get the refusal of the input.

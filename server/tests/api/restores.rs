@@ -27,6 +27,11 @@ async fn synced(app: &TestApp) -> (exchange_sim::RunningSim, i64) {
         })
         .await
         .expect("connection");
+    let tested = store
+        .test_connection(connection.id, None)
+        .await
+        .expect("test");
+    assert!(tested.ok, "{tested:?}");
     let task = store
         .create_task(&syncer::NewTask::new("Staff", connection.id))
         .await

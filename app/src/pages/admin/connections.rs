@@ -52,6 +52,7 @@ fn Connections() -> impl IntoView {
                                             <th>"Account"</th>
                                             <th>"Secret"</th>
                                             <th>"Tasks"</th>
+                                            <th>"Last test"</th>
                                             <th></th>
                                         </tr>
                                     </thead>
@@ -144,6 +145,9 @@ fn ConnectionRow(
             <td class="mono">{connection.account.clone()}</td>
             <td>{if connection.has_secret { "stored, encrypted" } else { "missing" }}</td>
             <td>{connection.task_count}</td>
+            <td class=if connection.test_passed { "test-state ok" } else { "test-state" }>
+                {connection.last_test.clone().unwrap_or_else(|| "Never tested: a sync task cannot run on it yet".to_owned())}
+            </td>
             <td class="actions">
                 <input
                     type="text"
@@ -174,7 +178,7 @@ fn ConnectionRow(
                 .map(|result| {
                     view! {
                         <tr class="test-result">
-                            <td colspan="7">
+                            <td colspan="8">
                                 {match result {
                                     Ok(report) => {
                                         view! {

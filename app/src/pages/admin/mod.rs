@@ -8,6 +8,7 @@ pub mod export;
 pub mod job_source;
 pub mod jobs;
 pub mod restore;
+pub mod retention;
 pub mod roles;
 pub mod tasks;
 pub mod users;

@@ -4,8 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::admin::{
-    admin_connections, admin_tasks, mailbox_history, AddTaskMailboxes, AdminMailbox, AdminTask,
-    CreateTask, DeleteTask, RemoveTaskMailbox, SyncNow,
+    admin_connections, admin_tasks, mailbox_history, sync_prerequisites, AddTaskMailboxes,
+    AdminMailbox, AdminTask, CreateTask, DeleteTask, PrerequisiteView, RemoveTaskMailbox,
+    SetTaskEnabled, SyncNow,
 };
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::{reset_after_success, OutcomeLine};
@@ -27,6 +28,7 @@ struct TaskActions {
     add: ServerAction<AddTaskMailboxes>,
     remove: ServerAction<RemoveTaskMailbox>,
     delete: ServerAction<DeleteTask>,
+    enable: ServerAction<SetTaskEnabled>,
 }
 
 #[component]
@@ -38,6 +40,7 @@ fn Tasks() -> impl IntoView {
         add: ServerAction::new(),
         remove: ServerAction::new(),
         delete: ServerAction::new(),
+        enable: ServerAction::new(),
     };
     // Statuses change while runs go on in the background: refresh every few seconds.
     let tick = RwSignal::new(0u32);
@@ -60,12 +63,14 @@ fn Tasks() -> impl IntoView {
                 actions.add.version().get(),
                 actions.remove.version().get(),
                 actions.delete.version().get(),
+                actions.enable.version().get(),
                 tick.get(),
             )
         },
         |_| admin_tasks(),
     );
     let connections = Resource::new(|| (), |_| admin_connections());
+    let needs = Resource::new(|| (), |_| sync_prerequisites());
 
     view! {
         <section class="admin-section">
@@ -77,6 +82,12 @@ fn Tasks() -> impl IntoView {
             {move || view! { <OutcomeLine outcome=actions.add.value().get() /> }}
             {move || view! { <OutcomeLine outcome=actions.remove.value().get() /> }}
             {move || view! { <OutcomeLine outcome=actions.delete.value().get() /> }}
+            {move || view! { <OutcomeLine outcome=actions.enable.value().get() /> }}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    needs.await.ok().map(|list| view! { <Prerequisites list /> })
+                })}
+            </Transition>
             <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
                 {move || Suspend::new(async move {
                     match tasks.await {
@@ -141,6 +152,34 @@ fn Tasks() -> impl IntoView {
     }
 }
 
+/// What sync needs, each with a tick or a cross and a link to where it is seen to.
+#[component]
+fn Prerequisites(list: Vec<PrerequisiteView>) -> impl IntoView {
+    let all_met = list.iter().all(|p| p.met);
+    view! {
+        <div class="prerequisites" class:all-met=all_met>
+            <h2>{if all_met { "Ready to sync" } else { "Before a task can run" }}</h2>
+            <ul>
+                {list.into_iter().map(|p| view! { <PrerequisiteLine p /> }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+#[component]
+fn PrerequisiteLine(p: PrerequisiteView) -> impl IntoView {
+    view! {
+        <li class:met=p.met class:missing=!p.met>
+            <span class="mark" aria-hidden="true">{if p.met { "✓" } else { "✗" }}</span>
+            <div>
+                <strong>{p.title}</strong>
+                <span class="muted">" · "{p.detail}</span>
+                {(!p.met).then(|| view! { " " <a href=p.fix_at.clone()>{format!("Go to {}", p.fix_label)}</a> })}
+            </div>
+        </li>
+    }
+}
+
 #[component]
 fn TaskCard(task: AdminTask, actions: TaskActions) -> impl IntoView {
     let id = task.id;
@@ -168,15 +207,25 @@ fn TaskCard(task: AdminTask, actions: TaskActions) -> impl IntoView {
                     </p>
                 </div>
                 <span class="spacer"></span>
+                <ActionForm action=actions.enable attr:class="inline">
+                    <input type="hidden" name="task" value=id.to_string() />
+                    <input type="hidden" name="enabled" value=(!task.enabled).to_string() />
+                    <button type="submit">{if task.enabled { "Pause" } else { "Enable" }}</button>
+                </ActionForm>
                 <ActionForm action=actions.sync_now attr:class="inline">
                     <input type="hidden" name="task" value=id.to_string() />
-                    <button type="submit">"Sync all now"</button>
+                    <button type="submit" disabled=!task.enabled>"Sync all now"</button>
                 </ActionForm>
                 <ActionForm action=actions.delete attr:class="inline">
                     <input type="hidden" name="task" value=id.to_string() />
                     <button type="submit" class="danger">"Delete task"</button>
                 </ActionForm>
             </header>
+            {(!task.blocked_by.is_empty()).then(|| view! {
+                <ul class="prerequisites blocked">
+                    {task.blocked_by.clone().into_iter().map(|p| view! { <PrerequisiteLine p /> }).collect_view()}
+                </ul>
+            })}
             <table class="admin-table">
                 <thead>
                     <tr>

@@ -31,11 +31,7 @@ impl ExportDownload {
 }
 
 fn refusal(e: RecoveryError) -> AccessError {
-    match e {
-        RecoveryError::Invalid(message) => AccessError::invalid("selection", message),
-        e @ RecoveryError::NoSpace { .. } => AccessError::invalid("space", e.to_string()),
-        other => AccessError::Unavailable(other.to_string()),
-    }
+    crate::recovery_refusal("selection", e)
 }
 
 item_sources_via_scoped_jobs!(ExportDesk);

@@ -27,10 +27,7 @@ pub struct RestoreTargetChoice {
 }
 
 fn refusal(e: RecoveryError) -> AccessError {
-    match e {
-        RecoveryError::Invalid(message) => AccessError::invalid("restore", message),
-        other => AccessError::Unavailable(other.to_string()),
-    }
+    crate::recovery_refusal("restore", e)
 }
 
 item_sources_via_scoped_jobs!(RestoreDesk);

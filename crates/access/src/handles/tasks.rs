@@ -1,6 +1,16 @@
-use syncer::{NewTask, RunRecord, TaskView, TaskWithMailboxes};
+use syncer::{
+    ConnectionView, MissingPrerequisite, NewTask, RunRecord, TaskUpdate, TaskView,
+    TaskWithMailboxes,
+};
 
 use crate::{AccessError, AuditAction, Caller};
+
+/// What the task screen shows before its tasks: what sync needs.
+pub struct SyncPrerequisites {
+    /// The default policy's rule for mail.
+    pub mail_rule: archive::KeepRule,
+    pub connections: Vec<ConnectionView>,
+}
 
 /// Sync tasks and their mailboxes (permission `sync_tasks`).
 pub struct TasksAdmin<'a> {
@@ -87,6 +97,59 @@ impl<'a> TasksAdmin<'a> {
             )
             .await?;
         Ok(count)
+    }
+
+    /// What sync needs before any task may run: the default mail retention and the state of
+    /// each connection's last test.
+    pub async fn prerequisites(&self) -> Result<SyncPrerequisites, AccessError> {
+        let policy = self.caller.access.inner.archive.retention_policy().await?;
+        Ok(SyncPrerequisites {
+            mail_rule: policy.default.mail,
+            connections: self.sync().store().list_connections().await?,
+        })
+    }
+
+    /// Why a task cannot be enabled now (empty when it can).
+    pub async fn missing_for(
+        &self,
+        task: &TaskWithMailboxes,
+    ) -> Result<Vec<MissingPrerequisite>, AccessError> {
+        let addresses: Vec<String> = task.mailboxes.iter().map(|m| m.address.clone()).collect();
+        Ok(self
+            .sync()
+            .store()
+            .missing_prerequisites(task.task.connection_id, &addresses)
+            .await?)
+    }
+
+    /// Enables (refused with every missing prerequisite) or disables a task.
+    pub async fn set_enabled(&self, task: i64, enabled: bool) -> Result<TaskView, AccessError> {
+        let view = self
+            .sync()
+            .store()
+            .update_task(
+                task,
+                &TaskUpdate {
+                    enabled: Some(enabled),
+                    ..TaskUpdate::default()
+                },
+            )
+            .await?;
+        self.caller
+            .record(
+                AuditAction::TaskChanged,
+                None,
+                format!(
+                    "{} {}",
+                    view.name,
+                    if enabled { "enabled" } else { "disabled" }
+                ),
+            )
+            .await?;
+        if enabled {
+            self.sync().wake();
+        }
+        Ok(view)
     }
 
     pub async fn history(&self, task: i64, address: &str) -> Result<Vec<RunRecord>, AccessError> {
