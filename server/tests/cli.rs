@@ -557,3 +557,145 @@ async fn search_without_a_mailbox_covers_them_all_and_names_each() {
         "{stdout}"
     );
 }
+
+/// Retention from the command line: a paused task names what it needs and where to fix it, a
+/// connection test that fails is kept and said, the policy is set and shown, a dry run lists
+/// and removes nothing, and the purge removes what is past its time.
+#[tokio::test]
+async fn retention_and_task_prerequisites_from_the_command_line() {
+    const DAY: i64 = 86_400_000_000;
+    let (data, settings, archive, ann) = ann_with_an_inbox().await;
+    let now = archive::Timestamp::now();
+    let put = archive
+        .put_item(archive::PutItem {
+            mailbox_id: ann.id,
+            at: archive::Timestamp(now.0 - 100 * DAY),
+            ..apricot("gone-1", "Apricot harvest of last spring")
+        })
+        .await
+        .expect("put");
+    archive
+        .delete_item(ann.id, "gone-1", archive::Timestamp(now.0 - 90 * DAY))
+        .await
+        .expect("delete");
+    archive
+        .put_item(archive::PutItem {
+            mailbox_id: ann.id,
+            ..apricot("here-1", "Apricot harvest this year")
+        })
+        .await
+        .expect("put");
+    let db = archive.database().clone();
+    let sync = server::sync_service(&settings, &db, &archive).expect("sync");
+    // Nothing listens there: its test fails.
+    let connection = sync
+        .store()
+        .create_connection(&syncer::NewConnection {
+            name: "Old server".into(),
+            settings: mailsync::ConnectionSettings::Ews {
+                url: "http://127.0.0.1:9/EWS/Exchange.asmx".into(),
+                username: "svc@example.com".into(),
+            },
+            secret: "pw".into(),
+        })
+        .await
+        .expect("connection");
+    let task = sync
+        .store()
+        .create_task(&syncer::NewTask {
+            enabled: false,
+            mailboxes: vec!["ann@example.com".into()],
+            ..syncer::NewTask::new("Staff", connection.id)
+        })
+        .await
+        .expect("task");
+    db.pool.close().await;
+
+    let run = |args: &[&str]| {
+        let output = sync_recover(data.path()).args(args).output().expect("run");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (ok, out, _) = run(&["tasks", "list"]);
+    assert!(ok);
+    assert!(
+        out.contains("[paused]")
+            && out.contains("has not been tested")
+            && out.contains("/admin/connections"),
+        "{out}"
+    );
+    let (ok, _, err) = run(&["connections", "test", &connection.id.to_string()]);
+    assert!(!ok, "the test fails");
+    assert!(!err.trim().is_empty());
+    let (_, out, _) = run(&["connections", "list"]);
+    assert!(out.contains("failed its last test"), "{out}");
+    let (ok, _, err) = run(&["tasks", "enable", &task.id.to_string()]);
+    assert!(!ok);
+    assert!(
+        err.contains("failed its last test") && err.contains("/admin/connections"),
+        "{err}"
+    );
+
+    let (ok, _, err) = run(&["retention", "set", "--mail", "default"]);
+    assert!(!ok && err.contains("--mailbox"), "{err}");
+    let (ok, _, err) = run(&["retention", "set", "--mail", "soon"]);
+    assert!(!ok && err.contains("not a number of days"), "{err}");
+    let (ok, out, err) = run(&["retention", "set", "--mail", "60"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("mail      60 days after it left the mailbox"),
+        "{out}"
+    );
+    let (ok, out, _) = run(&[
+        "retention",
+        "set",
+        "--mailbox",
+        "ann@example.com",
+        "--contacts",
+        "400",
+        "--basis",
+        "archived",
+    ]);
+    assert!(ok);
+    assert!(
+        out.contains("contacts  400 days after it was archived"),
+        "{out}"
+    );
+
+    let (ok, out, err) = run(&["retention", "purge", "--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("1 message, 0 calendar items, 0 contacts would go")
+            && out.contains("Apricot harvest of last spring")
+            && out.contains("Nothing was removed"),
+        "{out}"
+    );
+    let (ok, out, err) = run(&["retention", "purge"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("1 message, 0 calendar items, 0 contacts removed"),
+        "{out}"
+    );
+
+    let archive = server::open_archive(&settings).await.expect("archive");
+    assert!(archive.item(put.item_id()).await.expect("item").is_none());
+    assert_eq!(archive.count_items(Some(ann.id)).await.expect("count"), 1);
+    let log = access::AuditLog::new(archive.database().clone());
+    let entries = log
+        .list(&access::AuditFilter::default(), 100)
+        .await
+        .expect("audit");
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "connection_tested",
+        "retention_changed",
+        "purge_dry_run",
+        "purge_started",
+        "purge_finished",
+    ] {
+        assert!(actions.contains(&action), "{action} missing: {actions:?}");
+    }
+}

@@ -4,6 +4,7 @@
 
 use access::{AuditAction, AuditLog};
 use archive::{keep_rule_from_form, KeepRule, KindRules, RetentionChange, RetentionFloors};
+use domain::counted;
 use jobs::JobState;
 use recovery::{PurgeRequest, PurgeSummary};
 use syncer::SyncStore;
@@ -173,19 +174,26 @@ pub async fn purge(
     let held: u64 = previews.iter().map(|p| p.count.held).sum();
     for p in &previews {
         say!(
-            "{}: {} messages, {} calendar items, {} contacts would go ({} bytes); {} kept by held snapshots",
-            p.mailbox.name, p.count.mail, p.count.calendar, p.count.contacts, p.count.bytes, p.count.held
+            "{}: {} would go ({}); {} kept by held snapshots",
+            p.mailbox.name,
+            p.count.kinds_phrase(),
+            counted(p.count.bytes, "byte", "bytes"),
+            counted(p.count.held, "item", "items"),
         );
         for c in &p.sample {
             say!(
-                "  {:>10}  {}",
+                "  archived {}  {}",
                 c.archived_at.to_rfc3339().get(..10).unwrap_or_default(),
                 c.subject
             );
         }
     }
     if dry_run {
-        say!("Dry run: {items} items would be removed, {held} are kept by held snapshots. Nothing was removed.");
+        say!(
+            "Dry run: {} would be removed, {} kept by held snapshots. Nothing was removed.",
+            counted(items, "item", "items"),
+            counted(held, "item", "items")
+        );
         runners
             .audit
             .command_line(
