@@ -446,3 +446,73 @@ test('an administrator restores the deleted message: a dry run, then the restore
   assert.match(await page.locator('.job-report .report-table').textContent(), /already restored into this folder/);
   assert.deepEqual(problems, []);
 });
+
+test('retention keeps mail 58 days while a task syncs; a paused task says what it needs; a dry run and a purge report', async () => {
+  // Its own browser: refusals answer 422, which Chromium logs as console errors.
+  const context = await browser.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/status of 422/.test(msg.text())) problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  await signIn(page, portal.url, admin.username, admin.password);
+
+  await page.goto(`${portal.url}/admin/tasks`);
+  await hydrated(page);
+  await page.locator('.prerequisites.all-met', { hasText: 'Ready to sync' }).waitFor();
+
+  await page.getByRole('link', { name: 'Retention' }).click();
+  await page.waitForURL(`${portal.url}/admin/retention`);
+  await hydrated(page);
+  await page.locator('.notice', { hasText: /at least 58 days.*Staff/ }).waitFor();
+  await page.fill('input[name="mail_days"]', '30');
+  await page.getByRole('button', { name: 'Save default' }).click();
+  await page.locator('.outcome.error', { hasText: /at least 58 days.*Staff/ }).waitFor();
+
+  // Paused, the task no longer needs it; enabling it again is refused, naming what is missing.
+  await page.goto(`${portal.url}/admin/tasks`);
+  await hydrated(page);
+  const card = page.locator('.task-card', { hasText: 'Staff' });
+  await card.getByRole('button', { name: 'Pause' }).click();
+  await page.locator('.outcome.ok', { hasText: 'paused' }).waitFor();
+  await page.goto(`${portal.url}/admin/retention`);
+  await hydrated(page);
+  await page.fill('input[name="mail_days"]', '30');
+  await page.getByRole('button', { name: 'Save default' }).click();
+  await page.locator('.outcome.ok', { hasText: 'mail 30 days after it left the mailbox' }).waitFor();
+  await page.goto(`${portal.url}/admin/tasks`);
+  await hydrated(page);
+  await page.locator('.prerequisites h2', { hasText: 'Before a task can run' }).waitFor();
+  const blocked = card.locator('ul.prerequisites.blocked li.missing');
+  await blocked.waitFor();
+  assert.match(await blocked.textContent(), /30 days.*58 days/);
+  assert.equal(await blocked.getByRole('link', { name: 'Go to Retention' }).getAttribute('href'), '/admin/retention');
+  await screenshot(page, 'admin-tasks-prerequisites');
+  await card.getByRole('button', { name: 'Enable' }).click();
+  await page.locator('.outcome.error', { hasText: /58 days/ }).waitFor();
+
+  await page.goto(`${portal.url}/admin/retention`);
+  await hydrated(page);
+  await page.fill('input[name="mail_days"]', '365');
+  await page.getByRole('button', { name: 'Save default' }).click();
+  await page.locator('.outcome.ok', { hasText: 'mail 365 days' }).waitFor();
+  await page.goto(`${portal.url}/admin/tasks`);
+  await hydrated(page);
+  await card.getByRole('button', { name: 'Enable' }).click();
+  await page.locator('.outcome.ok', { hasText: 'enabled' }).waitFor();
+
+  // Nothing synced today is past a year: the dry run says so, and so does the purge.
+  await page.goto(`${portal.url}/admin/retention`);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Dry run' }).click();
+  await page.locator('.dry-run .outcome.ok', { hasText: 'a purge now would remove nothing' }).waitFor();
+  await page.getByLabel('I understand a purge deletes archived content for good').check();
+  await page.getByRole('button', { name: 'Purge now' }).click();
+  await page.locator('.outcome.ok', { hasText: /Purge job \d+ started/ }).waitFor();
+  const done = page.locator('.purge-jobs tr', { hasText: '0 messages, 0 calendar items, 0 contacts removed' });
+  await done.waitFor({ timeout: 30_000 });
+  await screenshot(page, 'admin-retention');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
