@@ -23,6 +23,7 @@ use pages::admin::explorer::{
 };
 use pages::admin::export::NewExportPage;
 use pages::admin::jobs::JobsPage;
+use pages::admin::legacy::LegacyPage;
 use pages::admin::restore::NewRestorePage;
 use pages::admin::retention::RetentionPage;
 use pages::admin::roles::RolesPage;
@@ -73,6 +74,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/connections") view=ConnectionsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/tasks") view=TasksPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/retention") view=RetentionPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/legacy") view=LegacyPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/roles") view=RolesPage ssr=SsrMode::Async />

@@ -76,6 +76,8 @@ pub struct AdminMailbox {
     /// "12 new, 3 moved, 1 deleted" for the last run.
     pub last_counts: Option<String>,
     pub running: bool,
+    /// "Ignored legacy submissions: 3, last at …" for a user migrated from the legacy engine.
+    pub legacy_note: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +177,7 @@ pub async fn test_connection(
 pub async fn admin_tasks() -> Result<Vec<AdminTask>, ApiError> {
     let caller = super::access::caller().await?;
     let desk = caller.sync_tasks()?;
+    let legacy = desk.legacy_users().await?;
     let mut out = Vec::new();
     for task in desk.list().await? {
         let blocked = if task.task.enabled {
@@ -182,7 +185,14 @@ pub async fn admin_tasks() -> Result<Vec<AdminTask>, ApiError> {
         } else {
             desk.missing_for(&task).await?
         };
-        out.push(ssr::task_view(&task, &blocked));
+        let mut view = ssr::task_view(&task, &blocked);
+        for mailbox in &mut view.mailboxes {
+            mailbox.legacy_note = legacy
+                .iter()
+                .find(|l| l.address == mailbox.address)
+                .and_then(super::legacy::ssr::ignored_note);
+        }
+        out.push(view);
     }
     Ok(out)
 }
@@ -484,6 +494,7 @@ pub mod ssr {
             next_run: m.next_run_at.map(full_date),
             last_counts: m.last_counts.as_ref().map(counts),
             running: m.running,
+            legacy_note: None,
         }
     }
 

@@ -17,12 +17,13 @@ pub struct SignedInUser {
 }
 
 /// The admin screens, in tab order: permission, address, tab label.
-pub const ADMIN_SCREENS: [(&str, &str, &str); 8] = [
+pub const ADMIN_SCREENS: [(&str, &str, &str); 9] = [
     ("sync_tasks", "/admin/tasks", "Sync tasks"),
     ("browse_mail", "/admin/mailboxes", "Mailboxes"),
     ("jobs", "/admin/jobs", "Jobs"),
     ("connections", "/admin/connections", "Server connections"),
     ("retention", "/admin/retention", "Retention"),
+    ("legacy_import", "/admin/legacy", "Legacy migration"),
     ("users", "/admin/users", "Users"),
     ("roles", "/admin/roles", "Roles"),
     ("audit_log", "/admin/audit", "Audit log"),

@@ -8,6 +8,7 @@ pub mod calendars;
 pub mod error;
 pub mod explorer;
 pub mod jobs;
+pub mod legacy;
 pub mod mail;
 pub mod people;
 pub mod restore;

@@ -59,10 +59,13 @@ pub enum AuditAction {
     PurgeDryRun,
     PurgeStarted,
     PurgeFinished,
+    LegacyAgentCreated,
+    LegacyAgentRevoked,
+    LegacyUsersMigrated,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 41] = [
+    pub const ALL: [AuditAction; 44] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -104,6 +107,9 @@ impl AuditAction {
         AuditAction::PurgeDryRun,
         AuditAction::PurgeStarted,
         AuditAction::PurgeFinished,
+        AuditAction::LegacyAgentCreated,
+        AuditAction::LegacyAgentRevoked,
+        AuditAction::LegacyUsersMigrated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -149,6 +155,9 @@ impl AuditAction {
             AuditAction::PurgeDryRun => "purge_dry_run",
             AuditAction::PurgeStarted => "purge_started",
             AuditAction::PurgeFinished => "purge_finished",
+            AuditAction::LegacyAgentCreated => "legacy_agent_created",
+            AuditAction::LegacyAgentRevoked => "legacy_agent_revoked",
+            AuditAction::LegacyUsersMigrated => "legacy_users_migrated",
         }
     }
 

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use accounts::User;
 
 use crate::handles::{
-    AuditReader, CalendarBrowser, ConnectionsAdmin, ExportDesk, MailBrowser, OwnMail, RestoreDesk,
-    RetentionAdmin, RolesAdmin, SnapshotsAdmin, TasksAdmin, UsersAdmin,
+    AuditReader, CalendarBrowser, ConnectionsAdmin, ExportDesk, LegacyAdmin, MailBrowser, OwnMail,
+    RestoreDesk, RetentionAdmin, RolesAdmin, SnapshotsAdmin, TasksAdmin, UsersAdmin,
 };
 use crate::{Access, AccessError, Assignment, AuditAction, NewAuditEntry, Permission, Scope};
 
@@ -126,6 +126,11 @@ impl Caller {
     pub fn sync_tasks(&self) -> Result<TasksAdmin<'_>, AccessError> {
         self.require(Permission::SyncTasks)?;
         Ok(TasksAdmin::new(self))
+    }
+
+    pub fn legacy(&self) -> Result<LegacyAdmin<'_>, AccessError> {
+        self.require(Permission::LegacyImport)?;
+        Ok(LegacyAdmin::new(self))
     }
 
     pub fn retention(&self) -> Result<RetentionAdmin<'_>, AccessError> {

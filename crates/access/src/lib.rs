@@ -33,11 +33,11 @@ use syncer::SyncService;
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditLog, ChainReport, NewAuditEntry};
 pub use caller::Caller;
 pub use handles::{
-    AuditReader, CalendarBrowser, Compared, Comparison, ConnectionsAdmin, ExportDesk,
-    ExportDownload, ItemSources, KnownInstant, MailBrowser, MailQuery, MailboxEntry, MailboxSync,
-    OpenedPimItem, OwnMail, ReadableItem, ReadableMailbox, RestoreDesk, RestoreTargetChoice,
-    RetentionAdmin, RolesAdmin, SearchAcross, SnapshotsAdmin, StoredContact, StoredEvent,
-    SyncPrerequisites, TasksAdmin, UserSummary, UsersAdmin,
+    AgentSession, AuditReader, CalendarBrowser, Compared, Comparison, ConnectionsAdmin, ExportDesk,
+    ExportDownload, ItemSources, KnownInstant, LegacyAdmin, MailBrowser, MailQuery, MailboxEntry,
+    MailboxSync, OpenedPimItem, OwnMail, ReadableItem, ReadableMailbox, RestoreDesk,
+    RestoreTargetChoice, RetentionAdmin, RolesAdmin, SearchAcross, SnapshotsAdmin, StoredContact,
+    StoredEvent, SyncPrerequisites, TasksAdmin, UserSummary, UsersAdmin,
 };
 pub use permission::Permission;
 pub use roles::{Assignment, Role, RoleId, Roles, ADMINISTRATOR, AUDITOR, HELP_DESK};
@@ -133,6 +133,18 @@ pub(crate) fn recovery_refusal(field: &str, e: recovery::RecoveryError) -> Acces
     }
 }
 
+impl From<legacy::LegacyError> for AccessError {
+    fn from(e: legacy::LegacyError) -> Self {
+        use legacy::LegacyError as E;
+        match e {
+            E::Invalid(message) => AccessError::invalid("legacy", message),
+            E::NameTaken(_) => AccessError::invalid("name", format!("{e}.")),
+            E::UnknownAgent(_) => AccessError::NotFound,
+            other => AccessError::Unavailable(other.to_string()),
+        }
+    }
+}
+
 impl From<jobs::JobError> for AccessError {
     fn from(e: jobs::JobError) -> Self {
         match e {
@@ -164,6 +176,7 @@ pub(crate) struct Inner {
     pub exporter: recovery::Exporter,
     pub restorer: recovery::Restorer,
     pub purger: recovery::Purger,
+    pub legacy: legacy::Legacy,
 }
 
 /// Every store behind the access checks. Cheap to clone. Only [`Caller`] handles reach the
@@ -189,9 +202,11 @@ impl Access {
             exporter.jobs().clone(),
             sync.store().clone(),
         );
+        let legacy = legacy::Legacy::new(archive.clone(), sync.store().clone());
         Access {
             inner: Arc::new(Inner {
                 purger,
+                legacy,
                 accounts,
                 search,
                 sync,
@@ -202,6 +217,19 @@ impl Access {
                 audit: AuditLog::new(db),
             }),
         }
+    }
+
+    /// The legacy agent whose bearer token this is, if it is live (not revoked).
+    pub async fn agent(&self, token: &str) -> Result<Option<AgentSession>, AccessError> {
+        let legacy = &self.inner.legacy;
+        Ok(legacy
+            .agents()
+            .authenticate(token)
+            .await?
+            .map(|agent| AgentSession {
+                legacy: legacy.clone(),
+                agent,
+            }))
     }
 
     pub fn roles(&self) -> &Roles {

@@ -357,3 +357,15 @@ pub struct IndexRecord {
     pub cursor: ChangeCursor,
     pub item: ItemDetail,
 }
+
+/// An archived item found by its Internet-Message-Id, and where it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageIdMatch {
+    /// Without angle brackets.
+    pub message_id: String,
+    pub item_id: ItemId,
+    pub source_id: String,
+    pub folder_id: Option<FolderId>,
+    pub is_read: bool,
+    pub deleted_in_source: bool,
+}

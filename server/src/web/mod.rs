@@ -3,6 +3,7 @@
 
 mod audit;
 mod jobs;
+mod legacy;
 mod mail;
 pub mod sso;
 
@@ -56,6 +57,11 @@ impl FromRef<WebState> for LeptosOptions {
 fn plain_routes() -> Vec<(&'static str, axum::routing::MethodRouter<WebState>)> {
     vec![
         ("/healthz", get(healthz)),
+        // Every method: the token is checked first, so any request without one gets 401.
+        (
+            "/legacy/v1/submissions",
+            axum::routing::any(legacy::submissions),
+        ),
         ("/metrics", get(metrics)),
         ("/admin/audit.csv", get(audit::audit_csv)),
         ("/admin/jobs/{job}/download", get(jobs::export_file)),

@@ -231,6 +231,17 @@ const ROWS: &[Row] = &[
         refused_with: 0,
     },
     Row {
+        endpoint: "/admin/legacy",
+        allowed: &EVERYONE,
+        refused_with: 0,
+    },
+    Row {
+        // Agents prove themselves with a bearer token only: a session opens nothing here.
+        endpoint: "/legacy/v1/submissions",
+        allowed: &[],
+        refused_with: 401,
+    },
+    Row {
         endpoint: "/admin/retention",
         allowed: &EVERYONE,
         refused_with: 0,
@@ -434,6 +445,31 @@ const ROWS: &[Row] = &[
     },
     Row {
         endpoint: "/api/retention/purges",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/legacy/overview",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/legacy/create_agent",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/legacy/revoke_agent",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/legacy/migrate",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/legacy/roll_back",
         allowed: &[Who::Administrator],
         refused_with: 403,
     },
@@ -670,6 +706,11 @@ async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64, mailbox
             "explorer/search_all" => vec![("query", "quince")],
             "jobs/detail" | "jobs/cancel" => vec![("id", "999999")],
             "admin/set_task_enabled" => vec![("task", "999999"), ("enabled", "true")],
+            // Names and addresses that break the rules: allowed callers get the refusal.
+            "legacy/create_agent" => vec![("name", "")],
+            "legacy/revoke_agent" => vec![("id", "999999")],
+            "legacy/migrate" => vec![("addresses", "not-an-address"), ("confirm", "yes")],
+            "legacy/roll_back" => vec![("address", "a@example.com")],
             // Day counts that are not numbers: allowed callers get the refusal of the input.
             "retention/set_default" => vec![
                 ("mail_days", "soon"),

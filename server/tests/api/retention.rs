@@ -114,7 +114,7 @@ async fn retention_purges_what_is_past_its_time_and_the_58_day_rule_holds(kit: &
     .await;
     let desk = person(&app, "desk", &builtin(&app, access::HELP_DESK).await, "").await;
     let alice = app.signed_in_owner("alice", ALICE).await;
-    let (mailbox, ids) = aged_mailbox(&app).await;
+    let (_, ids) = aged_mailbox(&app).await;
 
     // The help desk holds no `retention`: every retention call is refused.
     for endpoint in ["retention/policy", "retention/dry_run", "retention/purges"] {
@@ -158,9 +158,11 @@ async fn retention_purges_what_is_past_its_time_and_the_58_day_rule_holds(kit: &
         (200, &serde_json::json!(true)),
         "{tested}"
     );
+    // The task syncs Bruno, not Alice: a sync of Alice now would hold her mailbox and the
+    // purge would (rightly) skip it.
     let task = store
         .create_task(&syncer::NewTask {
-            mailboxes: vec![ALICE.into()],
+            mailboxes: vec!["bruno.keller@example.com".into()],
             runs_per_day: 1,
             ..syncer::NewTask::new("Staff", connection.id)
         })
@@ -266,10 +268,12 @@ async fn retention_purges_what_is_past_its_time_and_the_58_day_rule_holds(kit: &
         "{dry}"
     );
     assert_eq!(mine["sample"][0]["subject"], "old quarterly figures");
-    assert_eq!(
-        app.archive.count_items(Some(mailbox)).await.expect("count"),
-        3
-    );
+    for id in &ids {
+        assert!(
+            app.archive.item(*id).await.expect("item").is_some(),
+            "a dry run removes nothing"
+        );
+    }
 
     // The purge job. Alice's mailbox is not syncing now, so it is taken.
     let (status, started) = json(

@@ -7,6 +7,7 @@ pub mod explorer;
 pub mod export;
 pub mod job_source;
 pub mod jobs;
+pub mod legacy;
 pub mod restore;
 pub mod retention;
 pub mod roles;

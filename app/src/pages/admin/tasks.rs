@@ -284,6 +284,7 @@ fn MailboxRow(task: i64, mailbox: AdminMailbox, actions: TaskActions) -> impl In
             <td>
                 <span class=format!("status status-{status_label}")>{status_label}</span>
                 {mailbox.reason.clone().map(|r| view! { <div class="reason">{r}</div> })}
+                {mailbox.legacy_note.clone().map(|n| view! { <div class="muted small legacy-note">{n}</div> })}
             </td>
             <td>
                 {mailbox.last_run.clone().unwrap_or_else(|| "never".to_owned())}

@@ -109,6 +109,12 @@ impl<'a> TasksAdmin<'a> {
         })
     }
 
+    /// Users of the legacy engine: a migrated one's row says how many of its submissions were
+    /// ignored since.
+    pub async fn legacy_users(&self) -> Result<Vec<legacy::LegacyMailbox>, AccessError> {
+        Ok(self.caller.access.inner.legacy.mailboxes().await?)
+    }
+
     /// Why a task cannot be enabled now (empty when it can).
     pub async fn missing_for(
         &self,

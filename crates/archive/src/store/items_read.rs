@@ -2,7 +2,9 @@
 
 use sqlx::Row;
 
-use super::{detail_from_row, flag, valid_at, Archive, Result, ITEM_COLUMNS};
+use super::{
+    detail_from_row, flag, placeholders, valid_at, Archive, Result, IN_CHUNK, ITEM_COLUMNS,
+};
 use crate::blob::BlobHash;
 use crate::error::ArchiveError;
 use crate::types::*;
@@ -288,5 +290,61 @@ impl Archive {
     /// The raw content as a reader, for streaming a download.
     pub async fn open_raw(&self, id: ItemId) -> Result<std::io::Cursor<Vec<u8>>> {
         Ok(std::io::Cursor::new(self.read_raw(id).await?))
+    }
+}
+
+impl Archive {
+    /// The items of a mailbox with any of these Internet-Message-Ids (compared without angle
+    /// brackets), with where each is now.
+    pub async fn items_with_message_ids(
+        &self,
+        mailbox: MailboxId,
+        message_ids: &[String],
+    ) -> Result<Vec<MessageIdMatch>> {
+        let mut wanted: Vec<String> = message_ids
+            .iter()
+            .map(|id| {
+                id.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
+            .filter(|id| !id.is_empty())
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut out = Vec::new();
+        for chunk in wanted.chunks(IN_CHUNK) {
+            // Stored ids come from the header, usually without brackets; both forms are asked.
+            let mut keys: Vec<String> = chunk.to_vec();
+            keys.extend(chunk.iter().map(|id| format!("<{id}>")));
+            let sql = format!(
+                "SELECT {ITEM_COLUMNS} FROM archive_items i WHERE i.mailbox_id = $1 AND i.message_id IN ({})",
+                placeholders(2, keys.len())
+            );
+            let mut q = sqlx::query(&sql).bind(mailbox);
+            for key in &keys {
+                q = q.bind(key);
+            }
+            for row in q.fetch_all(&self.db.pool).await? {
+                let item = detail_from_row(&row)?;
+                let Some(id) = item.message_id.clone() else {
+                    continue;
+                };
+                out.push(MessageIdMatch {
+                    message_id: id
+                        .trim()
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_owned(),
+                    item_id: item.id,
+                    source_id: item.source_id,
+                    folder_id: item.folder_id,
+                    is_read: item.is_read,
+                    deleted_in_source: item.deleted_in_source,
+                });
+            }
+        }
+        Ok(out)
     }
 }

@@ -243,3 +243,15 @@ impl SyncStore {
         Ok(())
     }
 }
+
+impl SyncStore {
+    /// Forgets every sync state of an archive mailbox, so its next sync starts from the
+    /// beginning and lists every folder and item again. Returns how many states there were.
+    pub async fn forget_sync_states(&self, archive_mailbox: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sync_states WHERE mailbox_id = $1")
+            .bind(archive_mailbox)
+            .execute(&self.db.pool)
+            .await?
+            .rows_affected())
+    }
+}
