@@ -516,3 +516,56 @@ test('retention keeps mail 58 days while a task syncs; a paused task says what i
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('an administrator gives a legacy agent a token, the agent submits, and the user is migrated for good', async () => {
+  const { page, problems } = browser;
+  await page.goto(`${portal.url}/admin/legacy`);
+  await hydrated(page);
+  await page.locator('.empty', { hasText: 'No agent yet' }).waitFor();
+  await page.fill('input[name="name"]', 'exchange-01');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const token = (await page.locator('.new-token code.token').textContent()).trim();
+  assert.match(token, /^srla_/);
+
+  // The agent submits as the real one does: a bearer token, JSON, no session.
+  const submit = (id) => fetch(`${portal.url}/legacy/v1/submissions`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      submission_id: id,
+      mailbox: alice.address,
+      folders: [{ id: 'f1', name: 'Inbox' }],
+      messages: [{ folder_id: 'f1', internet_message_id: '<not-ingested-yet@example.org>', is_read: true }],
+    }),
+  });
+  const first = await submit('s-1');
+  assert.equal(first.status, 200);
+  assert.equal((await first.json()).unmatched, 1);
+  const anonymous = await fetch(`${portal.url}/legacy/v1/submissions`, { method: 'POST', body: '{}' });
+  assert.equal(anonymous.status, 401);
+
+  await page.reload();
+  await hydrated(page);
+  const row = page.locator('.legacy-users tr', { hasText: alice.address });
+  await row.locator('.status', { hasText: 'legacy agent' }).waitFor();
+  await row.getByRole('button', { name: 'Choose to migrate' }).click();
+  assert.equal(await page.locator('textarea[name="addresses"]').inputValue(), alice.address);
+  const migrate = page.getByRole('button', { name: 'Migrate', exact: true });
+  assert.equal(await migrate.isDisabled(), true, 'not before the confirmation');
+  await page.getByLabel('I understand a migration cannot be rolled back').check();
+  await migrate.click();
+  await page.locator('.outcome.ok', { hasText: `Migrated to direct sync: ${alice.address}` }).waitFor();
+  await row.locator('.status', { hasText: 'direct sync' }).waitFor();
+
+  // Later submissions are ignored and counted, here and on the user's sync status.
+  const later = await submit('s-2');
+  assert.equal((await later.json()).ignored, true);
+  await page.reload();
+  await hydrated(page);
+  await row.locator('.reason', { hasText: 'Ignored legacy submissions: 1' }).waitFor();
+  await screenshot(page, 'admin-legacy');
+  await page.goto(`${portal.url}/admin/tasks`);
+  await hydrated(page);
+  await page.locator('.task-card .legacy-note', { hasText: 'Ignored legacy submissions: 1' }).waitFor();
+  assert.deepEqual(problems, []);
+});

@@ -43,10 +43,13 @@ pub fn AdminFrame(
                             .collect_view();
                         view! {
                             <TopBar display_name=user.display_name.clone() admin_home=user.admin_home()>
-                                <nav class="admin-tabs" aria-label="Administration">
-                                    {tabs}
-                                </nav>
+                                <span></span>
                             </TopBar>
+                            // A row of its own: nine screens do not fit beside the brand and the
+                            // account menu, and a row scrolls sideways on a narrow window.
+                            <nav class="admin-tabs" aria-label="Administration">
+                                {tabs}
+                            </nav>
                             <main class="admin-page" class:wide=wide>{children.with_value(|c| c())}</main>
                         }
                             .into_any()
