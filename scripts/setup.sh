@@ -43,14 +43,21 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium
 fi
 
+# 2b. The PST oracle: readpst (pst-utils) reads the PST fixture independently of our importer.
+if ! command -v readpst >/dev/null 2>&1; then
+  apt_install pst-utils
+fi
+
 # 3. wasm-bindgen, pinned to the exact version of the crate in Cargo.lock.
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
   log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once per machine)"
   cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-# 4. Node packages: playwright-core drives Chromium; binaryen gives wasm-opt (Debian's is too old).
+# 4. Node packages: playwright-core drives Chromium; binaryen gives wasm-opt (Debian's is too old);
+#    pst-extractor carries enron.pst (and two OST files), the PST import's fixtures.
 if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/playwright-core ] \
+   || [ ! -d end2end/node_modules/pst-extractor ] \
    || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
   log "npm ci in end2end/"
   (cd end2end && npm ci --no-audit --no-fund --loglevel=error)

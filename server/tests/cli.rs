@@ -699,3 +699,36 @@ async fn retention_and_task_prerequisites_from_the_command_line() {
         assert!(actions.contains(&action), "{action} missing: {actions:?}");
     }
 }
+
+/// `import` reads a PST (the format guessed from the name) and refuses an OST with what it is.
+#[test]
+fn import_reads_a_pst_and_refuses_an_ost() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../end2end/node_modules/pst-extractor/example/testdata");
+    assert!(
+        fixtures.join("enron.pst").exists(),
+        "the PST fixtures are missing: run scripts/setup.sh"
+    );
+    let data = tempfile::tempdir().expect("tempdir");
+    let output = sync_recover(data.path())
+        .args(["import", "--mailbox", "lokay-m@enron.com"])
+        .arg(fixtures.join("enron.pst"))
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("imported    71"), "{stdout}");
+    assert!(stdout.contains("failed      0"), "{stdout}");
+
+    let ost = sync_recover(data.path())
+        .args(["import", "--mailbox", "lokay-m@enron.com"])
+        .arg(fixtures.join("pstextractortest@outlook.com.ost"))
+        .output()
+        .expect("run");
+    assert!(!ost.status.success());
+    let stderr = String::from_utf8_lossy(&ost.stderr);
+    assert!(
+        stderr.contains("OST") && stderr.contains("export the mailbox from Outlook as a PST"),
+        "{stderr}"
+    );
+}

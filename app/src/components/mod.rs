@@ -3,4 +3,5 @@ pub mod hydration;
 pub mod icons;
 pub mod location;
 pub mod outcome;
+pub mod ticker;
 pub mod topbar;

@@ -11,4 +11,8 @@ pub enum TransferError {
         #[source]
         source: std::io::Error,
     },
+    /// The file is not one this importer reads (an OST, a damaged PST): what it is, and what
+    /// to do instead.
+    #[error("{path}: {why}")]
+    Unsupported { path: String, why: String },
 }

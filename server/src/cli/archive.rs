@@ -17,6 +17,8 @@ pub enum Format {
     Eml,
     /// A Maildir++ tree (dotted folder names, flags in file names).
     Maildir,
+    /// An Outlook PST file (ANSI or Unicode; not OST).
+    Pst,
 }
 
 pub struct ImportArgs {
@@ -28,8 +30,15 @@ pub struct ImportArgs {
     pub folder: String,
 }
 
-/// Guesses the format: a Maildir has cur/new/tmp, another folder holds .eml files, a file is mbox.
+/// Guesses the format: a Maildir has cur/new/tmp, another folder holds .eml files, a .pst or
+/// .ost file is Outlook's (the importer says what an OST is), another file is mbox.
 fn detect(path: &Path) -> ImportFormat {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if matches!(extension.as_deref(), Some("pst" | "ost")) {
+        return ImportFormat::Pst;
+    }
     if path.is_dir() {
         if path.join("cur").is_dir() || path.join("new").is_dir() {
             ImportFormat::Maildir
@@ -49,6 +58,7 @@ pub async fn run_import(settings: &Settings, args: ImportArgs) -> anyhow::Result
         Some(Format::Mbox) => ImportFormat::Mbox,
         Some(Format::Eml) => ImportFormat::EmlFolder,
         Some(Format::Maildir) => ImportFormat::Maildir,
+        Some(Format::Pst) => ImportFormat::Pst,
         None => detect(&args.path),
     };
     let archive = open_archive(settings).await?;
@@ -94,6 +104,12 @@ pub async fn run_import(settings: &Settings, args: ImportArgs) -> anyhow::Result
     crate::say!("  failed      {}", summary.failed.len());
     for failure in &summary.failed {
         crate::say!("    {}: {}", failure.location, failure.reason);
+    }
+    if !summary.skipped.is_empty() {
+        crate::say!("  skipped     {}", summary.skipped.len());
+        for skipped in &summary.skipped {
+            crate::say!("    {}: {}", skipped.location, skipped.reason);
+        }
     }
     crate::say!(
         "A running portal indexes the new messages within seconds; otherwise the next start does."

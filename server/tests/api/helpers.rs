@@ -292,3 +292,32 @@ pub async fn finished(app: &TestApp, cookie: &str, job: &str) -> serde_json::Val
     }
     panic!("job {job} did not end");
 }
+
+/// The Exchange simulator and an EWS connection to it that passed its test, so a sync task may
+/// be enabled on it.
+pub async fn tested_connection(
+    app: &TestApp,
+) -> (exchange_sim::RunningSim, syncer::ConnectionView) {
+    let sim = exchange_sim::start(exchange_sim::SimConfig::for_tests())
+        .await
+        .expect("simulator");
+    let d = exchange_sim::SimConfig::default();
+    let store = app.sync.store();
+    let connection = store
+        .create_connection(&syncer::NewConnection {
+            name: "Head office".into(),
+            settings: mailsync::ConnectionSettings::Ews {
+                url: sim.ews_url(),
+                username: d.service_account.clone(),
+            },
+            secret: d.service_password.clone(),
+        })
+        .await
+        .expect("connection");
+    let tested = store
+        .test_connection(connection.id, None)
+        .await
+        .expect("test");
+    assert!(tested.ok, "{tested:?}");
+    (sim, connection)
+}

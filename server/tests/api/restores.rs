@@ -4,34 +4,15 @@
 //! `restore` permission (403), a source or target mailbox outside the scope (404), a real run
 //! without its dry run, a bad folder name (422).
 
-use crate::helpers::{builtin, finished, json, person, spawn_app, TestApp};
+use crate::helpers::{builtin, finished, json, person, spawn_app, tested_connection, TestApp};
 
 const ALICE: &str = "alice.martin@example.com";
 const BRUNO: &str = "bruno.keller@example.com";
 
 /// Alice and Bruno synced through one EWS connection; returns (simulator, connection id).
 async fn synced(app: &TestApp) -> (exchange_sim::RunningSim, i64) {
-    let sim = exchange_sim::start(exchange_sim::SimConfig::for_tests())
-        .await
-        .expect("simulator");
-    let d = exchange_sim::SimConfig::default();
+    let (sim, connection) = tested_connection(app).await;
     let store = app.sync.store();
-    let connection = store
-        .create_connection(&syncer::NewConnection {
-            name: "Head office".into(),
-            settings: mailsync::ConnectionSettings::Ews {
-                url: sim.ews_url(),
-                username: d.service_account.clone(),
-            },
-            secret: d.service_password.clone(),
-        })
-        .await
-        .expect("connection");
-    let tested = store
-        .test_connection(connection.id, None)
-        .await
-        .expect("test");
-    assert!(tested.ok, "{tested:?}");
     let task = store
         .create_task(&syncer::NewTask::new("Staff", connection.id))
         .await

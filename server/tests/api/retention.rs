@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use archive::{FolderKind, FolderSpec, ItemKind, NewSnapshot, PutItem, Timestamp};
 
-use crate::helpers::{builtin, json, person, spawn_app, TestApp};
+use crate::helpers::{builtin, json, person, spawn_app, tested_connection, TestApp};
 
 const ALICE: &str = "alice.martin@example.com";
 const DAY: i64 = 86_400_000_000;
@@ -122,42 +122,21 @@ async fn retention_purges_what_is_past_its_time_and_the_58_day_rule_holds(kit: &
         assert_eq!(response.status(), 403, "{endpoint}");
     }
 
-    // A sync task on a tested connection is enabled: mail must be kept 58 days.
-    let sim = exchange_sim::start(exchange_sim::SimConfig::for_tests())
-        .await
-        .expect("simulator");
-    let d = exchange_sim::SimConfig::default();
-    let store = app.sync.store();
-    let connection = store
-        .create_connection(&syncer::NewConnection {
-            name: "Head office".into(),
-            settings: mailsync::ConnectionSettings::Ews {
-                url: sim.ews_url(),
-                username: d.service_account.clone(),
-            },
-            secret: d.service_password.clone(),
-        })
-        .await
-        .expect("connection");
+    // Before any connection, the task screen says what sync needs and where to see to it.
     let (status, needs) = json(app.call_as(Some(&admin), "admin/prerequisites", &[]).await).await;
     assert_eq!(status, 200, "{needs}");
     assert_eq!(needs[0]["met"], true, "kept for ever by default: {needs}");
-    assert_eq!(needs[1]["met"], false, "no connection tested yet: {needs}");
+    assert_eq!(needs[1]["met"], false, "no connection yet: {needs}");
     assert_eq!(needs[1]["fix_at"], "/admin/connections");
-    let (status, tested) = json(
-        app.call_as(
-            Some(&admin),
-            "admin/test_connection",
-            &[("id", &connection.id.to_string())],
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, &tested["ok"]),
-        (200, &serde_json::json!(true)),
-        "{tested}"
-    );
+
+    // A sync task on a tested connection is enabled: mail must be kept 58 days.
+    let (sim, connection) = tested_connection(&app).await;
+    let store = app.sync.store();
+    let (_, needs) = json(app.call_as(Some(&admin), "admin/prerequisites", &[]).await).await;
+    assert_eq!(needs[1]["met"], true, "{needs}");
+    assert!(needs[1]["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("Head office")));
     // The task syncs Bruno, not Alice: a sync of Alice now would hold her mailbox and the
     // purge would (rightly) skip it.
     let task = store

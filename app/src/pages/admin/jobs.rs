@@ -12,6 +12,7 @@ use crate::api::jobs::{job_detail, jobs_list, CancelJob, FolderTally, JobReportV
 use crate::api::restore::ConfirmRestore;
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::OutcomeLine;
+use crate::components::ticker::ticker;
 
 #[component]
 pub fn JobsPage() -> impl IntoView {
@@ -21,29 +22,6 @@ pub fn JobsPage() -> impl IntoView {
             <Jobs />
         </AdminFrame>
     }
-}
-
-/// A signal that moves every second while `active` says so (in the browser only).
-fn ticker(active: impl Fn() -> bool + Send + Sync + 'static) -> RwSignal<u64> {
-    let active = std::sync::Arc::new(active);
-    let tick = RwSignal::new(0u64);
-    Effect::new(move |_| {
-        let active = active.clone();
-        let handle = set_interval_with_handle(
-            move || {
-                if active() {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            std::time::Duration::from_secs(1),
-        );
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
-    });
-    tick
 }
 
 #[component]
@@ -64,7 +42,9 @@ fn Jobs() -> impl IntoView {
     // after the other has seen it end, so the screen asks again while either does.
     let active = RwSignal::new(false);
     let report_active = RwSignal::new(false);
-    let tick = ticker(move || active.get_untracked() || report_active.get_untracked());
+    let tick = ticker(std::time::Duration::from_secs(1), move || {
+        active.get_untracked() || report_active.get_untracked()
+    });
     let list = Resource::new(
         move || (tick.get(), cancel.version().get()),
         |_| jobs_list(),

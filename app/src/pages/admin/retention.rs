@@ -12,6 +12,7 @@ use crate::api::retention::{
 };
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::OutcomeLine;
+use crate::components::ticker::ticker;
 
 #[component]
 pub fn RetentionPage() -> impl IntoView {
@@ -246,18 +247,7 @@ fn Purge() -> impl IntoView {
     let start = ServerAction::<StartPurge>::new();
     let confirmed = RwSignal::new(false);
     // A purge runs in the background: its line refreshes every few seconds.
-    let tick = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || tick.update(|t| *t = t.wrapping_add(1)),
-            Duration::from_secs(3),
-        );
-        on_cleanup(move || {
-            if let Ok(handle) = handle {
-                handle.clear();
-            }
-        });
-    });
+    let tick = ticker(Duration::from_secs(3), || true);
     let jobs = Resource::new(
         move || (start.version().get(), tick.get()),
         |_| purge_jobs(),

@@ -10,6 +10,7 @@ use crate::api::admin::{
 };
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::{reset_after_success, OutcomeLine};
+use crate::components::ticker::ticker;
 
 #[component]
 pub fn TasksPage() -> impl IntoView {
@@ -43,18 +44,7 @@ fn Tasks() -> impl IntoView {
         enable: ServerAction::new(),
     };
     // Statuses change while runs go on in the background: refresh every few seconds.
-    let tick = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || tick.update(|t| *t = t.wrapping_add(1)),
-            Duration::from_secs(4),
-        );
-        on_cleanup(move || {
-            if let Ok(handle) = handle {
-                handle.clear();
-            }
-        });
-    });
+    let tick = ticker(Duration::from_secs(4), || true);
     let tasks = Resource::new(
         move || {
             (

@@ -7,6 +7,7 @@
 mod eml;
 mod maildir;
 mod mbox;
+mod pst;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -24,6 +25,8 @@ pub enum ImportFormat {
     Mbox,
     EmlFolder,
     Maildir,
+    /// Outlook's personal folders (ANSI or Unicode PST).
+    Pst,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +78,8 @@ pub struct ImportSummary {
     /// Of `imported`: not parseable as MIME, kept as raw bytes.
     pub kept_unparsed: u64,
     pub failed: Vec<ImportFailure>,
+    /// Items left out on purpose, each with why (a PST's calendar items, for now).
+    pub skipped: Vec<ImportFailure>,
 }
 
 pub type ProgressFn<'a> = dyn FnMut(&ImportProgress) + Send + 'a;
@@ -149,6 +154,12 @@ impl Sink<'_> {
         self.summary.failed.push(ImportFailure { location, reason });
     }
 
+    fn skipped(&mut self, location: String, reason: String) {
+        self.summary
+            .skipped
+            .push(ImportFailure { location, reason });
+    }
+
     /// A message that could not even be read counts as read, and failed.
     fn unreadable(&mut self, location: String, reason: String, progress: &mut ProgressFn<'_>) {
         self.summary.read += 1;
@@ -161,6 +172,20 @@ impl Sink<'_> {
         &mut self,
         folder: &[String],
         found: Found,
+        location: String,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<(), TransferError> {
+        self.add_keyed(folder, found, None, location, progress)
+            .await
+    }
+
+    /// `key`: the item's source id when the container gives messages an identity of their own
+    /// (a PST); otherwise it is the folder and the content's hash.
+    async fn add_keyed(
+        &mut self,
+        folder: &[String],
+        found: Found,
+        key: Option<String>,
         location: String,
         progress: &mut ProgressFn<'_>,
     ) -> Result<(), TransferError> {
@@ -178,7 +203,8 @@ impl Sink<'_> {
             return Ok(());
         }
         self.ensure_folder(folder).await?;
-        let source_id = format!("{}:{}", folder_source_id(folder), BlobHash::of(&raw));
+        let source_id =
+            key.unwrap_or_else(|| format!("{}:{}", folder_source_id(folder), BlobHash::of(&raw)));
         self.batch_bytes += raw.len();
         self.batch.push(Pending {
             item: PutItem {
@@ -288,6 +314,7 @@ pub async fn import(
         ImportFormat::Mbox => mbox::import(&mut sink, path, options, progress).await?,
         ImportFormat::EmlFolder => eml::import(&mut sink, path, options, progress).await?,
         ImportFormat::Maildir => maildir::import(&mut sink, path, options, progress).await?,
+        ImportFormat::Pst => pst::import(&mut sink, path, options, progress).await?,
     }
     sink.flush().await?;
     progress(&sink.progress);
