@@ -567,5 +567,21 @@ test('an administrator gives a legacy agent a token, the agent submits, and the 
   await page.goto(`${portal.url}/admin/tasks`);
   await hydrated(page);
   await page.locator('.task-card .legacy-note', { hasText: 'Ignored legacy submissions: 1' }).waitFor();
+
+  // Legacy mail: a PST uploaded on the screen, then imported into a mailbox by a job.
+  await page.goto(`${portal.url}/admin/legacy`);
+  await hydrated(page);
+  await page.locator('input[type="file"][name="file"]').setInputFiles(
+    new URL('../node_modules/pst-extractor/example/testdata/enron.pst', import.meta.url).pathname,
+  );
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  await page.waitForURL(/uploaded=enron\.pst/);
+  await hydrated(page);
+  await page.locator('.outcome.ok', { hasText: 'enron.pst uploaded' }).waitFor();
+  const file = page.locator('.import-files tr', { hasText: 'enron.pst' });
+  await file.locator('input[name="mailbox"]').fill('michelle.lokay@example.com');
+  await file.getByRole('button', { name: 'Import' }).click();
+  await page.locator('.import-jobs tr', { hasText: '71 read: 71 imported' }).waitFor({ timeout: 30_000 });
+  await screenshot(page, 'admin-legacy-import');
   assert.deepEqual(problems, []);
 });

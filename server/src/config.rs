@@ -106,6 +106,9 @@ pub struct WorkerSettings {
     pub job_lease_secs: u64,
     /// An export file is stored, and can be downloaded, in parts of this many MB.
     pub export_part_mb: u64,
+    /// The largest file the Legacy migration screen accepts as an upload, in MB. Larger ones are
+    /// copied into `data_dir/imports` on the server instead.
+    pub upload_limit_mb: u64,
 }
 
 impl WorkerSettings {
@@ -169,6 +172,7 @@ sign_in_lockout_minutes = 15
 job_workers = 1
 job_lease_secs = 60
 export_part_mb = 256
+upload_limit_mb = 4096
 
 [sso]
 issuer = ""
@@ -259,7 +263,7 @@ impl Settings {
             ));
         }
         let w = &self.worker;
-        let ranges: [(&str, u64, u64, u64); 11] = [
+        let ranges: [(&str, u64, u64, u64); 12] = [
             ("worker.lease_secs", w.lease_secs, 30, 86_400),
             ("worker.tick_secs", w.tick_secs, 1, 3_600),
             (
@@ -301,6 +305,7 @@ impl Settings {
             ("worker.job_workers", w.job_workers as u64, 0, 16),
             ("worker.job_lease_secs", w.job_lease_secs, 2, 3_600),
             ("worker.export_part_mb", w.export_part_mb, 1, 4_096),
+            ("worker.upload_limit_mb", w.upload_limit_mb, 1, 1_048_576),
         ];
         for (key, value, low, high) in ranges {
             if !(low..=high).contains(&value) {

@@ -132,28 +132,40 @@ pub fn restorer_on(db: &Database, archive: &Archive, sync: &SyncService) -> reco
     )
 }
 
+/// Imports of files waiting in `data_dir/imports` (copied there, or uploaded on the portal).
+pub fn importer_on(settings: &Settings, db: &Database, archive: &Archive) -> recovery::Importer {
+    recovery::Importer::new(
+        archive.clone(),
+        jobs::Jobs::new(db.clone()),
+        settings.storage.data_dir.join("imports"),
+    )
+}
+
 /// Retention purges run on the job workers too, taking mailboxes from the sync workers.
 pub fn purger_on(db: &Database, archive: &Archive, sync: &SyncStore) -> recovery::Purger {
     recovery::Purger::new(archive.clone(), jobs::Jobs::new(db.clone()), sync.clone())
 }
 
-/// Writes the audit entry of each purge that ended, with what it removed: the job runs in the
-/// background, after the request that started it is long gone.
-pub struct PurgeAudit(pub access::AuditLog);
+/// Writes the audit entry of each purge or import that ended, with what it did: the job runs in
+/// the background, after the request that started it is long gone.
+pub struct JobEndAudit(pub access::AuditLog);
 
 #[async_trait::async_trait]
-impl recovery::JobEnded for PurgeAudit {
+impl recovery::JobEnded for JobEndAudit {
     async fn ended(&self, job: &jobs::Job) {
-        if job.kind != recovery::PURGE_KIND {
-            return;
-        }
-        let (outcome, said) = match job.state {
-            jobs::JobState::Done => (
-                "ok",
-                recovery::PurgeSummary::of(job)
-                    .map(|s| s.describe())
-                    .unwrap_or_default(),
+        let (action, summary) = match job.kind.as_str() {
+            recovery::PURGE_KIND => (
+                access::AuditAction::PurgeFinished,
+                recovery::PurgeSummary::of(job).map(|s| s.describe()),
             ),
+            recovery::IMPORT_KIND => (
+                access::AuditAction::ImportFinished,
+                recovery::ImportReport::of(job).map(|r| r.describe()),
+            ),
+            _ => return,
+        };
+        let (outcome, said) = match job.state {
+            jobs::JobState::Done => ("ok", summary.unwrap_or_default()),
             jobs::JobState::Cancelled => ("ok", "cancelled".to_owned()),
             _ => ("failed", job.error.clone().unwrap_or_default()),
         };
@@ -162,7 +174,7 @@ impl recovery::JobEnded for PurgeAudit {
             actor: job.owner.clone(),
             actor_role: String::new(),
             client_address: String::new(),
-            action: access::AuditAction::PurgeFinished,
+            action,
             target_mailbox: job.mailbox_id,
             target_owner: String::new(),
             detail: format!("job {}: {} · {said}", job.id, job.label),
@@ -179,6 +191,7 @@ pub struct JobRunners {
     pub exporter: recovery::Exporter,
     pub restorer: recovery::Restorer,
     pub purger: recovery::Purger,
+    pub importer: recovery::Importer,
     pub audit: access::AuditLog,
 }
 
@@ -188,7 +201,8 @@ impl JobRunners {
         recovery::Worker::new(name, self.exporter.clone())
             .with_restorer(self.restorer.clone())
             .with_purger(self.purger.clone())
-            .on_end(Arc::new(PurgeAudit(self.audit.clone())))
+            .with_importer(self.importer.clone())
+            .on_end(Arc::new(JobEndAudit(self.audit.clone())))
             .with_lease(lease)
     }
 }
@@ -294,10 +308,12 @@ impl Application {
         let exporter = exporter_on(settings, &db, &archive);
         let restorer = restorer_on(&db, &archive, &sync);
         let (stop_jobs, _) = tokio::sync::watch::channel(false);
+        let importer = importer_on(settings, &db, &archive);
         let runners = JobRunners {
             exporter: exporter.clone(),
             restorer: restorer.clone(),
             purger: purger_on(&db, &archive, sync.store()),
+            importer: importer.clone(),
             audit: access::AuditLog::new(db.clone()),
         };
         let job_workers = spawn_job_workers(
@@ -315,8 +331,11 @@ impl Application {
                 archive.clone(),
                 search,
                 sync.clone(),
-                exporter,
-                restorer,
+                access::JobDesks {
+                    exporter,
+                    restorer,
+                    importer,
+                },
             ),
             throttle: Arc::new(SignInThrottle::new(
                 settings.worker.sign_in_attempts,

@@ -190,7 +190,7 @@ pub async fn admin_tasks() -> Result<Vec<AdminTask>, ApiError> {
             mailbox.legacy_note = legacy
                 .iter()
                 .find(|l| l.address == mailbox.address)
-                .and_then(super::legacy::ssr::ignored_note);
+                .and_then(ssr::ignored_note);
         }
         out.push(view);
     }
@@ -327,6 +327,17 @@ pub mod ssr {
         TestStepView,
     };
     use crate::format::{duration, full_date};
+
+    /// What a user's sync status says of legacy submissions that came after the migration.
+    pub fn ignored_note(m: &legacy::LegacyMailbox) -> Option<String> {
+        (m.ignored > 0).then(|| {
+            format!(
+                "Ignored legacy submissions: {}, last at {}",
+                m.ignored,
+                m.last_ignored_at.map(full_date).unwrap_or_default()
+            )
+        })
+    }
 
     pub fn mailboxes_phrase(n: i64) -> String {
         if n == 1 {

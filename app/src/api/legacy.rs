@@ -39,6 +39,31 @@ pub struct LegacyScreen {
     pub agents: Vec<AgentView>,
     pub users: Vec<LegacyUserView>,
     pub endpoint: String,
+    /// Files waiting in the server's import folder.
+    pub files: Vec<ImportFileView>,
+    pub imports: Vec<ImportJobView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportFileView {
+    pub name: String,
+    /// "14.0 MB", or "folder".
+    pub size: String,
+    /// What it is read as: "PST", "mbox", "Maildir or EML folder".
+    pub format: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportJobView {
+    pub id: i64,
+    pub label: String,
+    /// `queued`, `running`, `done`, `failed`, `cancelled`.
+    pub state: String,
+    pub started_by: String,
+    pub created: String,
+    /// 0 to 100, by bytes read.
+    pub percent: i64,
+    pub result: String,
 }
 
 /// A new agent: its token is shown this once.
@@ -54,10 +79,14 @@ pub async fn legacy_overview() -> Result<LegacyScreen, ApiError> {
     let desk = caller.legacy()?;
     let agents = desk.agents().await?;
     let users = desk.mailboxes().await?;
+    let files = desk.import_files().await?;
+    let imports = desk.imports(20).await?;
     Ok(LegacyScreen {
         agents: agents.iter().map(ssr::agent_view).collect(),
         users: users.iter().map(ssr::user_view).collect(),
         endpoint: SUBMISSION_PATH.to_owned(),
+        files: files.iter().map(ssr::file_view).collect(),
+        imports: imports.iter().map(ssr::import_view).collect(),
     })
 }
 
@@ -114,6 +143,28 @@ pub async fn migrate_users(
     Ok(Outcome::said(said))
 }
 
+/// Imports a file of the import folder into a mailbox, as a background job.
+#[server(endpoint = "legacy/start_import")]
+pub async fn start_import(
+    file: String,
+    mailbox: String,
+    owner: String,
+) -> Result<Outcome, ApiError> {
+    let caller = super::access::caller().await?;
+    let job = caller
+        .legacy()?
+        .start_import(&recovery::ImportRequest {
+            file,
+            mailbox,
+            owner,
+        })
+        .await?;
+    Ok(Outcome::said(format!(
+        "Import job {} started: {}. Its progress shows below.",
+        job.id, job.label
+    )))
+}
+
 /// There is no way back; this answers why.
 #[server(endpoint = "legacy/roll_back")]
 pub async fn roll_back(address: String) -> Result<Outcome, ApiError> {
@@ -127,10 +178,60 @@ pub async fn roll_back(address: String) -> Result<Outcome, ApiError> {
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
+    use jobs::{Job, JobState};
     use legacy::{Agent, LegacyMailbox};
+    use recovery::{ImportFile, ImportReport};
 
-    use super::{AgentView, LegacyUserView};
-    use crate::format::full_date;
+    use super::{AgentView, ImportFileView, ImportJobView, LegacyUserView};
+    use crate::format::{full_date, human_size};
+
+    pub fn file_view(f: &ImportFile) -> ImportFileView {
+        let lower = f.name.to_ascii_lowercase();
+        ImportFileView {
+            name: f.name.clone(),
+            size: if f.is_folder {
+                "folder".to_owned()
+            } else {
+                human_size(i64::try_from(f.size).unwrap_or(i64::MAX))
+            },
+            format: if f.is_folder {
+                "Maildir or EML folder"
+            } else if lower.ends_with(".pst") || lower.ends_with(".ost") {
+                "PST"
+            } else {
+                "mbox"
+            }
+            .to_owned(),
+        }
+    }
+
+    pub fn import_view(job: &Job) -> ImportJobView {
+        let result = match job.state {
+            JobState::Done => ImportReport::of(job)
+                .map(|r| r.describe())
+                .unwrap_or_default(),
+            JobState::Failed => job.error.clone().unwrap_or_default(),
+            JobState::Cancelled => "Cancelled; what was imported until then stays.".into(),
+            JobState::Queued => "Waiting for a worker.".into(),
+            JobState::Running => "Importing…".into(),
+        };
+        let percent = if job.state == JobState::Done {
+            100
+        } else if job.total > 0 {
+            (job.bytes.saturating_mul(100) / job.total).clamp(0, 100)
+        } else {
+            0
+        };
+        ImportJobView {
+            id: job.id,
+            label: job.label.clone(),
+            state: job.state.as_str().to_owned(),
+            started_by: job.owner.clone(),
+            created: full_date(job.created_at),
+            percent,
+            result,
+        }
+    }
 
     pub fn agent_view(a: &Agent) -> AgentView {
         AgentView {
@@ -162,18 +263,7 @@ pub mod ssr {
                     m.migrated_by.clone().unwrap_or_default()
                 )
             }),
-            ignored: ignored_note(m),
+            ignored: crate::api::admin::ssr::ignored_note(m),
         }
-    }
-
-    /// What the user's sync status says of submissions that came after the migration.
-    pub fn ignored_note(m: &LegacyMailbox) -> Option<String> {
-        (m.ignored > 0).then(|| {
-            format!(
-                "Ignored legacy submissions: {}, last at {}",
-                m.ignored,
-                m.last_ignored_at.map(full_date).unwrap_or_default()
-            )
-        })
     }
 }

@@ -62,10 +62,12 @@ pub enum AuditAction {
     LegacyAgentCreated,
     LegacyAgentRevoked,
     LegacyUsersMigrated,
+    ImportStarted,
+    ImportFinished,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 44] = [
+    pub const ALL: [AuditAction; 46] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -110,6 +112,8 @@ impl AuditAction {
         AuditAction::LegacyAgentCreated,
         AuditAction::LegacyAgentRevoked,
         AuditAction::LegacyUsersMigrated,
+        AuditAction::ImportStarted,
+        AuditAction::ImportFinished,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -158,6 +162,8 @@ impl AuditAction {
             AuditAction::LegacyAgentCreated => "legacy_agent_created",
             AuditAction::LegacyAgentRevoked => "legacy_agent_revoked",
             AuditAction::LegacyUsersMigrated => "legacy_users_migrated",
+            AuditAction::ImportStarted => "import_started",
+            AuditAction::ImportFinished => "import_finished",
         }
     }
 

@@ -176,7 +176,15 @@ pub(crate) struct Inner {
     pub exporter: recovery::Exporter,
     pub restorer: recovery::Restorer,
     pub purger: recovery::Purger,
+    pub importer: recovery::Importer,
     pub legacy: legacy::Legacy,
+}
+
+/// The background jobs that get things back or bring them in, as the server builds them.
+pub struct JobDesks {
+    pub exporter: recovery::Exporter,
+    pub restorer: recovery::Restorer,
+    pub importer: recovery::Importer,
 }
 
 /// Every store behind the access checks. Cheap to clone. Only [`Caller`] handles reach the
@@ -194,9 +202,13 @@ impl Access {
         archive: Archive,
         search: Arc<SearchIndex>,
         sync: SyncService,
-        exporter: recovery::Exporter,
-        restorer: recovery::Restorer,
+        desks: JobDesks,
     ) -> Access {
+        let JobDesks {
+            exporter,
+            restorer,
+            importer,
+        } = desks;
         let purger = recovery::Purger::new(
             archive.clone(),
             exporter.jobs().clone(),
@@ -206,6 +218,7 @@ impl Access {
         Access {
             inner: Arc::new(Inner {
                 purger,
+                importer,
                 legacy,
                 accounts,
                 search,

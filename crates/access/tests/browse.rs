@@ -37,14 +37,22 @@ async fn world(kit: &testkit::TestDb) -> World {
         64 * 1024 * 1024,
     );
     let restorer = recovery::Restorer::new(archive.clone(), jobs::Jobs::new(kit.db.clone()), store);
+    let importer = recovery::Importer::new(
+        archive.clone(),
+        jobs::Jobs::new(kit.db.clone()),
+        dir.path().join("imports"),
+    );
     let access = Access::new(
         kit.db.clone(),
         accounts.clone(),
         archive.clone(),
         search,
         sync,
-        exporter,
-        restorer,
+        access::JobDesks {
+            exporter,
+            restorer,
+            importer,
+        },
     );
     World {
         access,

@@ -10,6 +10,8 @@ pub enum RecoveryError {
     #[error(transparent)]
     Syncer(#[from] syncer::SyncerError),
     #[error(transparent)]
+    Transfer(#[from] transfer::TransferError),
+    #[error(transparent)]
     Bag(#[from] transfer::export::bag::BagError),
     #[error("{path}: {source}")]
     Io {

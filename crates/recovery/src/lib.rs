@@ -18,6 +18,7 @@
 
 mod error;
 pub mod export;
+pub mod import;
 mod job_end;
 pub mod plan;
 pub mod purge;
@@ -28,6 +29,7 @@ pub use error::RecoveryError;
 pub use export::{
     ExportChunk, ExportFile, ExportPart, ExportRequest, Exporter, MailFormat, EXPORT_KIND,
 };
+pub use import::{ImportFile, ImportReport, ImportRequest, Importer, IMPORT_KIND};
 pub use plan::{ItemSource, Plan, PlannedItem};
 pub use purge::{MailboxPreview, PurgeRequest, PurgeSummary, Purger, PURGE_KIND};
 pub use restore::{

@@ -8,6 +8,7 @@ use jobs::{Job, JobState, Jobs};
 use std::sync::Arc;
 
 use crate::export::{Exporter, EXPORT_KIND};
+use crate::import::{Importer, IMPORT_KIND};
 use crate::purge::{Purger, PURGE_KIND};
 use crate::restore::{Restorer, RESTORE_KIND};
 use crate::RecoveryError;
@@ -24,6 +25,7 @@ pub struct Worker {
     exporter: Exporter,
     restorer: Option<Restorer>,
     purger: Option<Purger>,
+    importer: Option<Importer>,
     ended: Option<Arc<dyn JobEnded>>,
     lease: Duration,
 }
@@ -43,6 +45,7 @@ impl Worker {
             exporter,
             restorer: None,
             purger: None,
+            importer: None,
             ended: None,
             lease: LEASE,
         }
@@ -57,6 +60,12 @@ impl Worker {
     /// Lets the worker run retention purges too.
     pub fn with_purger(mut self, purger: Purger) -> Self {
         self.purger = Some(purger);
+        self
+    }
+
+    /// Lets the worker run imports of the import folder's files too.
+    pub fn with_importer(mut self, importer: Importer) -> Self {
+        self.importer = Some(importer);
         self
     }
 
@@ -102,6 +111,10 @@ impl Worker {
             },
             PURGE_KIND => match &self.purger {
                 Some(p) => p.run(&job, &lease).await?,
+                None => unreachable_job(self.jobs(), &lease, &job.kind).await?,
+            },
+            IMPORT_KIND => match &self.importer {
+                Some(i) => i.run(&job, &lease).await?,
                 None => unreachable_job(self.jobs(), &lease, &job.kind).await?,
             },
             other => unreachable_job(self.jobs(), &lease, other).await?,

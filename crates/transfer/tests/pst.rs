@@ -24,11 +24,26 @@ fn fixtures() -> PathBuf {
     dir
 }
 
+type Oracle = (BTreeMap<String, Vec<String>>, BTreeSet<String>);
+
+/// readpst's reading of enron.pst, made once per test process (both backends compare with it).
+fn oracle() -> &'static Oracle {
+    static ORACLE: std::sync::OnceLock<Oracle> = std::sync::OnceLock::new();
+    ORACLE.get_or_init(|| {
+        let out = tempfile::tempdir().unwrap();
+        readpst(
+            &fixtures().join("enron.pst").canonicalize().unwrap(),
+            out.path(),
+        )
+    })
+}
+
 /// What readpst finds: per folder name, the subjects of its messages; and every sender address.
-fn readpst(pst: &Path, out: &Path) -> (BTreeMap<String, Vec<String>>, BTreeSet<String>) {
+fn readpst(pst: &Path, out: &Path) -> Oracle {
+    // Its own working folder: readpst writes temporary files there.
     let status = Command::new("readpst")
-        .args(["-e", "-q", "-o"])
-        .arg(out)
+        .current_dir(out)
+        .args(["-e", "-q", "-o", "."])
         .arg(pst)
         .status()
         .expect("readpst is missing: run scripts/setup.sh (Debian pst-utils)");
@@ -71,11 +86,7 @@ async fn enron_pst_gives_what_readpst_finds(kit: &testkit::TestDb) {
         Blobs::local(kit.dir().join("blobs"), None).unwrap(),
     );
     let pst = fixtures().join("enron.pst");
-    let (oracle, senders) = readpst(&pst, &{
-        let out = kit.dir().join("readpst");
-        std::fs::create_dir_all(&out).unwrap();
-        out
-    });
+    let (oracle, senders) = oracle();
     let oracle_total: usize = oracle.values().map(Vec::len).sum();
     assert_eq!(oracle_total, 71, "readpst's own count of enron.pst");
 
@@ -114,7 +125,7 @@ async fn enron_pst_gives_what_readpst_finds(kit: &testkit::TestDb) {
         oracle.keys().collect::<BTreeSet<_>>(),
         "the same folder names"
     );
-    assert_eq!(ours, oracle, "the same messages in each folder");
+    assert_eq!(&ours, oracle, "the same messages in each folder");
 
     // The folder tree is kept: the five folders sit below the store's own top folders.
     let paths: BTreeSet<String> = a

@@ -158,6 +158,7 @@ pub async fn purge(
         exporter: crate::exporter_on(settings, &db, &archive),
         restorer: crate::restorer_on(&db, &archive, &sync),
         purger: crate::purger_on(&db, &archive, sync.store()),
+        importer: crate::importer_on(settings, &db, &archive),
         audit: AuditLog::new(db.clone()),
     };
     let request = PurgeRequest {

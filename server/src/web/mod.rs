@@ -43,6 +43,8 @@ pub(crate) struct WebState {
     sso: Option<std::sync::Arc<sso::SsoSetup>>,
     /// Fetches a message's remote images when its reader asks ("Show images").
     images: mailview::ImageFetcher,
+    /// The largest file the Legacy migration screen may upload, in bytes.
+    upload_limit: u64,
 }
 
 impl FromRef<WebState> for LeptosOptions {
@@ -61,6 +63,11 @@ fn plain_routes() -> Vec<(&'static str, axum::routing::MethodRouter<WebState>)> 
         (
             "/legacy/v1/submissions",
             axum::routing::any(legacy::submissions),
+        ),
+        // Streams to disk up to worker.upload_limit_mb, so axum's own body limit is off here.
+        (
+            "/admin/legacy/upload",
+            axum::routing::any(legacy::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         ),
         ("/metrics", get(metrics)),
         ("/admin/audit.csv", get(audit::audit_csv)),
@@ -132,6 +139,7 @@ pub fn router(
         db,
         sso,
         images,
+        upload_limit: settings.worker.upload_limit_mb.saturating_mul(1024 * 1024),
     };
     let routes = generate_route_list(App);
 

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod explorer;
 mod exports;
+mod imports;
 mod legacy_agents;
 mod mail;
 mod matrix;

@@ -242,6 +242,11 @@ const ROWS: &[Row] = &[
         refused_with: 401,
     },
     Row {
+        endpoint: "/admin/legacy/upload",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
         endpoint: "/admin/retention",
         allowed: &EVERYONE,
         refused_with: 0,
@@ -445,6 +450,11 @@ const ROWS: &[Row] = &[
     },
     Row {
         endpoint: "/api/retention/purges",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/api/legacy/start_import",
         allowed: &[Who::Administrator],
         refused_with: 403,
     },
@@ -711,6 +721,11 @@ async fn call(app: &TestApp, row: &Row, cookie: Option<&str>, item: i64, mailbox
             "legacy/revoke_agent" => vec![("id", "999999")],
             "legacy/migrate" => vec![("addresses", "not-an-address"), ("confirm", "yes")],
             "legacy/roll_back" => vec![("address", "a@example.com")],
+            "legacy/start_import" => vec![
+                ("file", "../x"),
+                ("mailbox", "a@example.com"),
+                ("owner", ""),
+            ],
             // Day counts that are not numbers: allowed callers get the refusal of the input.
             "retention/set_default" => vec![
                 ("mail_days", "soon"),

@@ -4,11 +4,17 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use std::time::Duration;
+
+use leptos_router::hooks::use_query_map;
+
 use crate::api::legacy::{
-    legacy_overview, AgentView, CreateAgent, LegacyUserView, MigrateUsers, RevokeAgent,
+    legacy_overview, AgentView, CreateAgent, ImportFileView, ImportJobView, LegacyUserView,
+    MigrateUsers, RevokeAgent, StartImport,
 };
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::OutcomeLine;
+use crate::components::ticker::ticker;
 
 #[component]
 pub fn LegacyPage() -> impl IntoView {
@@ -25,12 +31,17 @@ fn Legacy() -> impl IntoView {
     let create = ServerAction::<CreateAgent>::new();
     let revoke = ServerAction::<RevokeAgent>::new();
     let migrate = ServerAction::<MigrateUsers>::new();
+    let import = ServerAction::<StartImport>::new();
+    // Imports run in the background: their lines refresh every few seconds.
+    let tick = ticker(Duration::from_secs(3), || true);
     let overview = Resource::new(
         move || {
             (
                 create.version().get(),
                 revoke.version().get(),
                 migrate.version().get(),
+                import.version().get(),
+                tick.get(),
             )
         },
         |_| legacy_overview(),
@@ -59,6 +70,7 @@ fn Legacy() -> impl IntoView {
                         view! {
                             <Agents agents=o.agents.clone() endpoint create revoke />
                             <Users users=o.users.clone() chosen />
+                            <Imports files=o.files.clone() imports=o.imports.clone() import />
                         }
                             .into_any()
                     }
@@ -243,6 +255,106 @@ fn Users(users: Vec<LegacyUserView>, chosen: RwSignal<String>) -> impl IntoView 
                 }
                     .into_any()
             }}
+        </section>
+    }
+}
+
+/// Importing legacy mail: files waiting in the server's import folder (copied there, or uploaded
+/// here), each imported into a mailbox as a background job.
+#[component]
+fn Imports(
+    files: Vec<ImportFileView>,
+    imports: Vec<ImportJobView>,
+    import: ServerAction<StartImport>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let uploaded = move || query.with(|q| q.get("uploaded"));
+    let upload_error = move || query.with(|q| q.get("upload_error"));
+    view! {
+        <section class="admin-section">
+            <h2>"Import legacy mail"</h2>
+            <p class="muted">
+                "PST (not OST), mbox, Maildir or a folder of EML files, from the server's import folder (data_dir/imports). Copy large files there; smaller ones can be uploaded here."
+            </p>
+            {move || uploaded().map(|name| view! { <p class="outcome ok" role="status">{format!("{name} uploaded: import it below.")}</p> })}
+            {move || upload_error().map(|why| view! { <p class="outcome error" role="alert">{why}</p> })}
+            <form class="admin-form inline-form upload-form" method="post" action="/admin/legacy/upload" enctype="multipart/form-data">
+                <label>
+                    "Upload a file"
+                    <input type="file" name="file" required />
+                </label>
+                <button type="submit">"Upload"</button>
+            </form>
+            {if files.is_empty() {
+                view! { <p class="empty">"The import folder is empty."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="admin-table import-files">
+                        <thead>
+                            <tr>
+                                <th>"File"</th>
+                                <th>"Size"</th>
+                                <th>"Read as"</th>
+                                <th>"Import into mailbox"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {files
+                                .into_iter()
+                                .map(|f| view! {
+                                    <tr>
+                                        <td class="mono">{f.name.clone()}</td>
+                                        <td>{f.size.clone()}</td>
+                                        <td>{f.format.clone()}</td>
+                                        <td>
+                                            <ActionForm action=import attr:class="inline">
+                                                <input type="hidden" name="file" value=f.name.clone() />
+                                                <input type="hidden" name="owner" value="" />
+                                                <input type="text" name="mailbox" placeholder="owner@example.com" aria-label=format!("Mailbox for {}", f.name) required />
+                                                <button type="submit">"Import"</button>
+                                            </ActionForm>
+                                        </td>
+                                    </tr>
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any()
+            }}
+            {move || view! { <OutcomeLine outcome=import.value().get() /> }}
+            {(!imports.is_empty()).then(|| view! {
+                <h3>"Imports"</h3>
+                <table class="admin-table import-jobs">
+                    <thead>
+                        <tr>
+                            <th>"Job"</th>
+                            <th>"State"</th>
+                            <th>"Started"</th>
+                            <th>"By"</th>
+                            <th>"Progress"</th>
+                            <th>"Result"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {imports
+                            .into_iter()
+                            .map(|j| view! {
+                                <tr>
+                                    <td>{format!("{} · {}", j.id, j.label)}</td>
+                                    <td><span class=format!("status status-{}", j.state)>{j.state.clone()}</span></td>
+                                    <td>{j.created.clone()}</td>
+                                    <td>{j.started_by.clone()}</td>
+                                    <td class="progress-cell">
+                                        <div class="progress"><div class="progress-fill" style=format!("width: {}%", j.percent)></div></div>
+                                    </td>
+                                    <td>{j.result.clone()}</td>
+                                </tr>
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            })}
         </section>
     }
 }

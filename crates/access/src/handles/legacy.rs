@@ -92,6 +92,66 @@ impl<'a> LegacyAdmin<'a> {
     pub fn roll_back(&self, address: &str) -> Result<(), AccessError> {
         Ok(self.legacy().roll_back(address)?)
     }
+
+    fn importer(&self) -> &recovery::Importer {
+        &self.caller.access.inner.importer
+    }
+
+    /// Files waiting in the import folder.
+    pub async fn import_files(&self) -> Result<Vec<recovery::ImportFile>, AccessError> {
+        self.importer()
+            .files()
+            .map_err(|e| crate::recovery_refusal("file", e))
+    }
+
+    /// Where an upload of this name is written (a plain name in the import folder, else
+    /// refused), and the file it becomes there.
+    pub fn upload_target(&self, name: &str) -> Result<std::path::PathBuf, AccessError> {
+        self.importer()
+            .path_of(name)
+            .map_err(|e| crate::recovery_refusal("file", e))
+    }
+
+    /// Records an upload that arrived whole.
+    pub async fn uploaded(&self, name: &str, bytes: u64) -> Result<(), AccessError> {
+        self.caller
+            .record(
+                AuditAction::ImportStarted,
+                None,
+                format!("uploaded {name} ({bytes} bytes) to the import folder"),
+            )
+            .await
+    }
+
+    /// Starts an import job of a file of the import folder into a mailbox.
+    pub async fn start_import(
+        &self,
+        request: &recovery::ImportRequest,
+    ) -> Result<jobs::Job, AccessError> {
+        let job = self
+            .importer()
+            .enqueue(request, &self.caller.user().username)
+            .await
+            .map_err(|e| crate::recovery_refusal("file", e))?;
+        self.caller
+            .record(
+                AuditAction::ImportStarted,
+                None,
+                format!("job {}: {}", job.id, job.label),
+            )
+            .await?;
+        Ok(job)
+    }
+
+    /// Import jobs, newest first.
+    pub async fn imports(&self, limit: usize) -> Result<Vec<jobs::Job>, AccessError> {
+        let filter = jobs::JobFilter {
+            kinds: vec![recovery::IMPORT_KIND.to_owned()],
+            limit,
+            ..jobs::JobFilter::default()
+        };
+        Ok(self.importer().jobs().list(&filter).await?)
+    }
 }
 
 /// A legacy agent that proved its token: what the submission endpoint acts through. Made only

@@ -152,7 +152,6 @@ impl<'a> RetentionAdmin<'a> {
                 ),
             )
             .await?;
-        self.caller.access.inner.sync.wake();
         Ok(job)
     }
 
