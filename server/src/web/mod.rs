@@ -104,6 +104,16 @@ pub(crate) async fn caller(
     caller_for(ctx, headers, client).await
 }
 
+/// The app's routes, listed once per process. Listing them renders the app with resource loading
+/// suppressed through a process-wide flag (leptos_server's `SuppressResourceLoad`): a page that
+/// a running portal renders at that moment waits for ever (leptos issue 4773). A process that
+/// starts several portals (the integration tests) must therefore list them only once.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Every endpoint a request can reach: the plain routes, the pages and the server functions
 /// (`POST /api/...`), sorted.
 pub fn endpoints() -> Vec<String> {
@@ -111,7 +121,7 @@ pub fn endpoints() -> Vec<String> {
         .into_iter()
         .map(|(path, _)| path.to_owned())
         .collect();
-    all.extend(generate_route_list(App).iter().map(|r| r.path().to_owned()));
+    all.extend(route_list().iter().map(|r| r.path().to_owned()));
     all.extend(leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned()));
     all.sort();
     all.dedup();
@@ -141,7 +151,7 @@ pub fn router(
         images,
         upload_limit: settings.worker.upload_limit_mb.saturating_mul(1024 * 1024),
     };
-    let routes = generate_route_list(App);
+    let routes = route_list();
 
     plain_routes()
         .into_iter()
