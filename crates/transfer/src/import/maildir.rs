@@ -129,4 +129,32 @@ mod tests {
         assert_eq!(maildir_flags("123.host"), (false, vec![]));
         assert_eq!(folder_kind(&["INBOX".into()]), FolderKind::Inbox);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, failure_persistence: None, ..Default::default() })]
+
+        /// Any file name reads without a panic; the read flag is exactly an `S` among the info
+        /// letters after the last `:2,` (or `;2,`), and flags name only letters that are there.
+        #[test]
+        fn any_file_name_reads_and_seen_means_an_s(
+            base in "[ -~]{0,20}",
+            separator in proptest::sample::select(vec![":2,", ";2,", ":1,", ""]),
+            info in "[A-Za-z,]{0,8}",
+        ) {
+            let name = format!("{base}{separator}{info}");
+            let (seen, flags) = maildir_flags(&name);
+            let tail = name
+                .rsplit_once(":2,")
+                .or_else(|| name.rsplit_once(";2,"))
+                .map(|(_, t)| t.to_owned());
+            match tail {
+                None => proptest::prop_assert_eq!((seen, flags.len()), (false, 0)),
+                Some(tail) => {
+                    proptest::prop_assert_eq!(seen, tail.contains('S'));
+                    proptest::prop_assert!(flags.len() <= tail.chars().count());
+                    proptest::prop_assert_eq!(flags.contains(&"flagged".to_owned()), tail.contains('F'));
+                }
+            }
+        }
+    }
 }
