@@ -321,10 +321,6 @@ pub mod ssr {
         }
     }
 
-    fn items_phrase(n: u64) -> String {
-        domain::counted(n, "item", "items")
-    }
-
     pub fn dry_run_view(previews: &[MailboxPreview]) -> DryRunView {
         let items: u64 = previews.iter().map(|p| p.count.items()).sum();
         let bytes: u64 = previews.iter().map(|p| p.count.bytes).sum();
@@ -334,10 +330,10 @@ pub mod ssr {
         } else {
             format!(
                 "{} ({}) in {} would be removed; {} kept by held snapshots.",
-                items_phrase(items),
+                domain::counted(items, "item", "items"),
                 human_size(i64::try_from(bytes).unwrap_or(i64::MAX)),
                 domain::counted(previews.len() as u64, "mailbox", "mailboxes"),
-                items_phrase(held),
+                domain::counted(held, "item", "items"),
             )
         };
         DryRunView {

@@ -81,6 +81,15 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
 
 /// A message starts with a header field: a name of printable ASCII without a colon, then a colon.
 /// The parser itself accepts anything, so this is what tells mail from other bytes.
+/// An Internet-Message-Id without its angle brackets and surrounding space: `<a@b>` and `a@b`
+/// name the same message. Case is kept (the local part is case-sensitive).
+pub fn bare_message_id(id: &str) -> &str {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+}
+
 pub fn looks_like_message(raw: &[u8]) -> bool {
     let line_end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
     let line = &raw[..line_end];

@@ -325,6 +325,7 @@ pub struct PurgeCandidate {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Purged {
     pub count: PurgeCount,
-    /// `(mailbox, source id)` of each removed record, for the sync bookkeeping to forget.
-    pub source_ids: Vec<(MailboxId, String)>,
+    /// The source id of each removed record (all of the step's mailbox), for the sync
+    /// bookkeeping to forget.
+    pub source_ids: Vec<String>,
 }

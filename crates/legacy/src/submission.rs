@@ -73,16 +73,6 @@ impl SubmissionRefusal {
     }
 }
 
-/// `<abc@example.org>`, ` abc@example.org `: the same id. Case is kept (ids are case-sensitive
-/// in their local part).
-pub(crate) fn normalise_message_id(id: &str) -> String {
-    id.trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim()
-        .to_owned()
-}
-
 impl Submission {
     /// Reads and checks a body. Nothing is stored by a refused submission.
     pub fn parse(body: &[u8]) -> Result<Submission, SubmissionRefusal> {
@@ -140,7 +130,7 @@ impl Submission {
                     m.folder_id
                 ));
             }
-            if normalise_message_id(&m.internet_message_id).is_empty() {
+            if archive::meta::bare_message_id(&m.internet_message_id).is_empty() {
                 problems.push(format!("messages[{n}] has no internet_message_id."));
             }
             for (field, value) in [("sent_at", &m.sent_at), ("received_at", &m.received_at)] {

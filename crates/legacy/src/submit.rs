@@ -12,7 +12,7 @@ use syncer::SyncStore;
 
 use crate::agents::{Agent, Agents};
 use crate::error::Result;
-use crate::submission::{normalise_message_id, Submission};
+use crate::submission::Submission;
 
 /// What became of a submission, as the agent is told (and told again for a repeat).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,7 +204,7 @@ impl Legacy {
         let ids: Vec<String> = submission
             .messages
             .iter()
-            .map(|m| normalise_message_id(&m.internet_message_id))
+            .map(|m| archive::meta::bare_message_id(&m.internet_message_id).to_owned())
             .collect();
         let archived = self.archive.items_with_message_ids(mailbox, &ids).await?;
         let mut by_id: HashMap<&str, Vec<&archive::MessageIdMatch>> = HashMap::new();

@@ -63,26 +63,6 @@ pub struct ImportFile {
     pub is_folder: bool,
 }
 
-/// The format a name says: `.pst`/`.ost` Outlook, `.mbox`/`.mbx` or any other file mbox, a
-/// folder with cur/new Maildir, another folder EML files.
-fn format_of(path: &Path) -> ImportFormat {
-    if path.is_dir() {
-        return if path.join("cur").is_dir() || path.join("new").is_dir() {
-            ImportFormat::Maildir
-        } else {
-            ImportFormat::EmlFolder
-        };
-    }
-    match path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("pst" | "ost") => ImportFormat::Pst,
-        _ => ImportFormat::Mbox,
-    }
-}
-
 #[derive(Clone)]
 pub struct Importer {
     archive: Archive,
@@ -204,7 +184,7 @@ impl Importer {
         let total = Arc::new(AtomicU64::new(0));
         let bytes = Arc::new(AtomicU64::new(0));
         let (seen_total, seen_bytes) = (total.clone(), bytes.clone());
-        let format = format_of(&path);
+        let format = ImportFormat::guess(&path);
         let archive = self.archive.clone();
         let work = async move {
             import(

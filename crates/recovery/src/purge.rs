@@ -256,8 +256,9 @@ impl Purger {
             if step.count.items() == 0 {
                 return Ok(Some(count));
             }
-            let source_ids: Vec<String> = step.source_ids.into_iter().map(|(_, id)| id).collect();
-            self.sync.forget_item_keys(mailbox.id, &source_ids).await?;
+            self.sync
+                .forget_item_keys(mailbox.id, &step.source_ids)
+                .await?;
             count.absorb(&step.count);
             let until = Timestamp(Timestamp::now().0 + micros(self.hold));
             self.sync.hold_mailbox(mailbox.id, holder, until).await?;

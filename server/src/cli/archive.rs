@@ -30,26 +30,6 @@ pub struct ImportArgs {
     pub folder: String,
 }
 
-/// Guesses the format: a Maildir has cur/new/tmp, another folder holds .eml files, a .pst or
-/// .ost file is Outlook's (the importer says what an OST is), another file is mbox.
-fn detect(path: &Path) -> ImportFormat {
-    let extension = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    if matches!(extension.as_deref(), Some("pst" | "ost")) {
-        return ImportFormat::Pst;
-    }
-    if path.is_dir() {
-        if path.join("cur").is_dir() || path.join("new").is_dir() {
-            ImportFormat::Maildir
-        } else {
-            ImportFormat::EmlFolder
-        }
-    } else {
-        ImportFormat::Mbox
-    }
-}
-
 pub async fn run_import(settings: &Settings, args: ImportArgs) -> anyhow::Result<()> {
     if !args.path.exists() {
         anyhow::bail!("{} does not exist", args.path.display());
@@ -59,7 +39,7 @@ pub async fn run_import(settings: &Settings, args: ImportArgs) -> anyhow::Result
         Some(Format::Eml) => ImportFormat::EmlFolder,
         Some(Format::Maildir) => ImportFormat::Maildir,
         Some(Format::Pst) => ImportFormat::Pst,
-        None => detect(&args.path),
+        None => ImportFormat::guess(&args.path),
     };
     let archive = open_archive(settings).await?;
     let mut options = ImportOptions::new(NewMailbox {

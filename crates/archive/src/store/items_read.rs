@@ -303,12 +303,7 @@ impl Archive {
     ) -> Result<Vec<MessageIdMatch>> {
         let mut wanted: Vec<String> = message_ids
             .iter()
-            .map(|id| {
-                id.trim()
-                    .trim_start_matches('<')
-                    .trim_end_matches('>')
-                    .to_owned()
-            })
+            .map(|id| crate::meta::bare_message_id(id).to_owned())
             .filter(|id| !id.is_empty())
             .collect();
         wanted.sort();
@@ -332,11 +327,7 @@ impl Archive {
                     continue;
                 };
                 out.push(MessageIdMatch {
-                    message_id: id
-                        .trim()
-                        .trim_start_matches('<')
-                        .trim_end_matches('>')
-                        .to_owned(),
+                    message_id: crate::meta::bare_message_id(&id).to_owned(),
                     item_id: item.id,
                     source_id: item.source_id,
                     folder_id: item.folder_id,

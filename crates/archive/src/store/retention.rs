@@ -1,7 +1,7 @@
 //! Retention in SQL: the policy rows, what a purge would take, the purge itself in two steps
 //! (records, then blobs no record points at), and the removals the search index follows.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -333,7 +333,7 @@ impl Archive {
         for (_, kind, size, source_id, blob, properties) in &chosen {
             purged.count.add_kind(*kind, 1);
             purged.count.bytes += u64::try_from(*size).unwrap_or(0);
-            purged.source_ids.push((mailbox, source_id.clone()));
+            purged.source_ids.push(source_id.clone());
             hashes.insert(blob.clone());
             if let Some(p) = properties {
                 hashes.insert(p.clone());
@@ -531,25 +531,5 @@ impl Archive {
                 })
             })
             .collect()
-    }
-
-    /// Item counts per mailbox and kind, for the retention screen.
-    pub async fn kind_totals(&self) -> Result<HashMap<(MailboxId, ItemKind), i64>> {
-        let rows = sqlx::query(
-            "SELECT mailbox_id, kind, COUNT(*) AS n FROM archive_items GROUP BY mailbox_id, kind",
-        )
-        .fetch_all(&self.db.pool)
-        .await?;
-        let mut out = HashMap::new();
-        for row in rows {
-            out.insert(
-                (
-                    row.try_get::<i64, _>("mailbox_id")?,
-                    ItemKind::parse(&row.try_get::<String, _>("kind")?),
-                ),
-                row.try_get("n")?,
-            );
-        }
-        Ok(out)
     }
 }

@@ -29,6 +29,29 @@ pub enum ImportFormat {
     Pst,
 }
 
+impl ImportFormat {
+    /// The format a path says: a folder with cur/new is a Maildir, another folder holds .eml
+    /// files, a .pst or .ost file is Outlook's (the importer says what an OST is), any other
+    /// file is mbox.
+    pub fn guess(path: &Path) -> ImportFormat {
+        if path.is_dir() {
+            return if path.join("cur").is_dir() || path.join("new").is_dir() {
+                ImportFormat::Maildir
+            } else {
+                ImportFormat::EmlFolder
+            };
+        }
+        match path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("pst" | "ost") => ImportFormat::Pst,
+            _ => ImportFormat::Mbox,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     pub mailbox: NewMailbox,

@@ -111,8 +111,8 @@ pub(super) async fn import(
     let reader = std::thread::Builder::new()
         .name("pst-reader".into())
         .spawn(move || match flavour {
-            Flavour::Unicode => read_unicode(&owned, &tx),
-            Flavour::Ansi => read_ansi(&owned, &tx),
+            Flavour::Unicode => unicode::read(&owned, &tx),
+            Flavour::Ansi => ansi::read(&owned, &tx),
         })
         .map_err(|e| super::io_err(path, e))?;
     while let Some(event) = rx.recv().await {
@@ -366,7 +366,7 @@ fn compose(
         builder = builder.date(date.unix_seconds());
     }
     builder = match message_id {
-        Some(id) => builder.message_id(id.trim_start_matches('<').trim_end_matches('>').to_owned()),
+        Some(id) => builder.message_id(archive::meta::bare_message_id(&id).to_owned()),
         // No id of its own: none is invented (a random one would differ on every import).
         None => builder.header("X-PST-Without-Message-Id", Raw::new("yes")),
     };
@@ -484,7 +484,7 @@ macro_rules! pst_reader {
                     for row in contents.rows_matrix() {
                         let node = NodeId::from(u32::from(row.id()));
                         let location = format!("{}#{}", path.join("/"), u32::from(node));
-                        match message(store, node, path) {
+                        match message(store, node) {
                             Ok(Ok((found, class))) if is_mail(&class) => send(
                                 tx,
                                 Event::Message {
@@ -549,7 +549,6 @@ macro_rules! pst_reader {
             fn message(
                 store: &Rc<$store>,
                 node: NodeId,
-                _path: &[String],
             ) -> Result<Result<(Found, String), String>, String> {
                 let entry_id = store
                     .properties()
@@ -608,11 +607,3 @@ pst_reader!(
     outlook_pst::messaging::message::AnsiMessage,
     outlook_pst::messaging::attachment::AnsiAttachment
 );
-
-fn read_unicode(path: &Path, tx: &tokio::sync::mpsc::Sender<Event>) -> Result<(), String> {
-    unicode::read(path, tx)
-}
-
-fn read_ansi(path: &Path, tx: &tokio::sync::mpsc::Sender<Event>) -> Result<(), String> {
-    ansi::read(path, tx)
-}
