@@ -326,18 +326,16 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Retention(RetentionCommand::Purge { mailbox, dry_run }) => {
             cli::retention::purge(&settings, mailbox, dry_run).await
         }
-        Command::Tasks(TasksCommand::List) => cli::retention::tasks(&settings).await,
+        Command::Tasks(TasksCommand::List) => cli::tasks::tasks(&settings).await,
         Command::Tasks(TasksCommand::Enable { id }) => {
-            cli::retention::set_task_enabled(&settings, id, true).await
+            cli::tasks::set_task_enabled(&settings, id, true).await
         }
         Command::Tasks(TasksCommand::Disable { id }) => {
-            cli::retention::set_task_enabled(&settings, id, false).await
+            cli::tasks::set_task_enabled(&settings, id, false).await
         }
-        Command::Connections(ConnectionsCommand::List) => {
-            cli::retention::connections(&settings).await
-        }
+        Command::Connections(ConnectionsCommand::List) => cli::tasks::connections(&settings).await,
         Command::Connections(ConnectionsCommand::Test { id, mailbox }) => {
-            cli::retention::test_connection(&settings, id, mailbox).await
+            cli::tasks::test_connection(&settings, id, mailbox).await
         }
         Command::Export {
             mailbox,

@@ -5,6 +5,7 @@ pub mod export;
 pub mod jobs;
 pub mod restore;
 pub mod retention;
+pub mod tasks;
 
 use std::io::Write;
 
