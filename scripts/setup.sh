@@ -43,9 +43,10 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium
 fi
 
-# 2b. The PST oracle: readpst (pst-utils) reads the PST fixture independently of our importer.
-if ! command -v readpst >/dev/null 2>&1; then
-  apt_install pst-utils
+# 2b. The PST oracles: readpst (pst-utils) and pffexport (pff-tools, libpff) read the PST fixture
+#     independently of our importer, and of each other.
+if ! command -v readpst >/dev/null 2>&1 || ! command -v pffexport >/dev/null 2>&1; then
+  apt_install pst-utils pff-tools
 fi
 
 # 3. wasm-bindgen, pinned to the exact version of the crate in Cargo.lock.

@@ -72,6 +72,48 @@ fn readpst(pst: &Path, out: &Path) -> Oracle {
     (found, senders)
 }
 
+/// What pffexport (libpff) finds: messages per folder path below "Top of Personal Folders".
+/// Made once per test process, like readpst's.
+fn pffexport() -> &'static BTreeMap<String, usize> {
+    static FOUND: std::sync::OnceLock<BTreeMap<String, usize>> = std::sync::OnceLock::new();
+    FOUND.get_or_init(pffexport_run)
+}
+
+fn pffexport_run() -> BTreeMap<String, usize> {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new("pffexport")
+        .current_dir(out.path())
+        .args(["-q", "-t", "pst"])
+        .arg(fixtures().join("enron.pst").canonicalize().unwrap())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("pffexport is missing: run scripts/setup.sh (Debian pff-tools)");
+    assert!(status.success());
+    let top = out.path().join("pst.export/Top of Personal Folders");
+    let mut found: BTreeMap<String, usize> = BTreeMap::new();
+    let mut stack = vec![top.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.is_dir() {
+                continue;
+            }
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("Message") && name[7..].chars().all(|c| c.is_ascii_digit()) {
+                let folder = dir
+                    .strip_prefix(&top)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                *found.entry(folder).or_default() += 1;
+            } else {
+                stack.push(path);
+            }
+        }
+    }
+    found
+}
+
 fn options() -> ImportOptions {
     ImportOptions::new(NewMailbox {
         name: "lokay-m@enron.com".into(),
@@ -139,6 +181,19 @@ async fn enron_pst_gives_what_readpst_finds(kit: &testkit::TestDb) {
     assert!(
         paths.contains("lokay-m/MLOKAY (Non-Privileged)/Sent Items"),
         "{paths:?}"
+    );
+    // And libpff's pffexport, reading the file on its own, counts the same messages on the same
+    // folder paths.
+    let mut per_path: BTreeMap<String, usize> = BTreeMap::new();
+    for folder in a.folder_tree(mailbox, None).await.unwrap() {
+        if folder.total > 0 {
+            per_path.insert(folder.path.join("/"), folder.total as usize);
+        }
+    }
+    assert_eq!(
+        &per_path,
+        pffexport(),
+        "message counts per folder path, against pffexport"
     );
 
     // Every message reads as mail: a sender, a date from the file, a body.
