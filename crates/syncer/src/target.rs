@@ -16,8 +16,9 @@ use database::Database;
 use mailsync::source::{ContentFormat, FolderKind, ItemContent, SourceFolder, WellKnown};
 use mailsync::{FailedItem, ItemLocation, NewMessage, SyncTarget, TargetError};
 
-use crate::meta::{item_meta, record_meta};
+use crate::meta::item_meta;
 use crate::store::MailboxRecords;
+use transfer::records::record_meta;
 
 fn terr(e: impl std::fmt::Display) -> TargetError {
     TargetError(e.to_string())

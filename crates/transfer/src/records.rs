@@ -1,7 +1,10 @@
 //! iCalendar and vCard read into the `pim` records, for items that have only their content: those
 //! archived before records were kept, and files imported. What the format does not say (an EWS
 //! calendar item's MIME leaves its attendees out) stays empty; nothing is guessed.
+//!
+//! [`record_meta`] gives the list columns (subject, organizer, date) of any record.
 
+use archive::{ItemMeta, Timestamp};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use pim::{
     Attendee, AttendeeKind, Contact, ContactEmail, ContactPhone, Day, Event, EventException,
@@ -487,6 +490,47 @@ pub fn vcf_contact(data: &[u8]) -> Option<Contact> {
         }
     }
     Some(c)
+}
+
+/// The list columns of a calendar item or contact from its record, which knows more than its
+/// content (EWS MIME leaves the attendees out) and is the same for both protocols and imports.
+pub fn record_meta(record: &pim::Record) -> ItemMeta {
+    match record {
+        pim::Record::Event(e) => {
+            let organizer = e.organizer.clone().unwrap_or_default();
+            ItemMeta {
+                subject: e.subject.clone(),
+                sender: if organizer.name.is_empty() {
+                    organizer.address.clone()
+                } else {
+                    organizer.name
+                },
+                sender_address: organizer.address,
+                to: e
+                    .attendees
+                    .iter()
+                    .map(|a| a.person.address.clone())
+                    .collect(),
+                date: Some(Timestamp::from_unix_seconds(e.start_utc().timestamp())),
+                ..ItemMeta::default()
+            }
+        }
+        pim::Record::Contact(c) => {
+            let mut emails: Vec<String> = c.emails.iter().map(|e| e.address.clone()).collect();
+            let first = if emails.is_empty() {
+                String::new()
+            } else {
+                emails.remove(0)
+            };
+            ItemMeta {
+                subject: c.shown_name(),
+                sender: c.shown_name(),
+                sender_address: first,
+                to: emails,
+                ..ItemMeta::default()
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,10 @@
 //! the messages, folders and subjects Debian's `readpst -e` finds in it; importing it again adds
 //! nothing; the package's OST files and a damaged PST are refused with a sentence naming the
 //! file and what it is.
+//!
+//! Calendar items and contacts: no PST in the registries has them, so
+//! `tests/fixtures/calendar-contacts.pst` was written by an independent PST writer
+//! (scripts/fixtures/make_pst.py, Aspose.Email); `pffexport` and `readpst` read it beside us.
 
 #![allow(clippy::unwrap_used)]
 
@@ -271,4 +275,314 @@ async fn an_ost_or_a_damaged_pst_is_refused_with_what_it_is() {
     );
     a.database().pool.close().await;
     kit.finish().await;
+}
+
+/// What libpff's pffexport says of each calendar item and contact of a PST: per item, its
+/// `Key: value` lines (Appointment.txt or Contact.txt) and its recipients (name, address).
+#[derive(Debug, Default)]
+struct PffItem {
+    fields: BTreeMap<String, String>,
+    recipients: Vec<(String, String)>,
+}
+
+fn pff_items(pst: &Path) -> BTreeMap<String, PffItem> {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new("pffexport")
+        .current_dir(out.path())
+        .args(["-q", "-t", "pst"])
+        .arg(pst.canonicalize().unwrap())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("pffexport is missing: run scripts/setup.sh (Debian pff-tools)");
+    assert!(status.success());
+    let top = out.path().join("pst.export/Top of Personal Folders");
+    let mut items = BTreeMap::new();
+    for folder in ["Calendar", "Contacts"] {
+        for entry in std::fs::read_dir(top.join(folder)).unwrap() {
+            let dir = entry.unwrap().path();
+            let mut item = PffItem::default();
+            for file in ["Appointment.txt", "Contact.txt"] {
+                let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
+                    continue;
+                };
+                for line in text.lines() {
+                    if let Some((key, value)) = line.split_once(':') {
+                        let value = value.trim();
+                        if !value.is_empty() {
+                            item.fields
+                                .insert(key.trim().to_string(), value.to_string());
+                        }
+                    }
+                }
+            }
+            if let Ok(text) = std::fs::read_to_string(dir.join("Recipients.txt")) {
+                let mut name = String::new();
+                for line in text.lines() {
+                    if let Some(v) = line.strip_prefix("Display name:") {
+                        name = v.trim().to_string();
+                    }
+                    if let Some(v) = line.strip_prefix("Email address:") {
+                        item.recipients.push((name.clone(), v.trim().to_string()));
+                    }
+                }
+            }
+            let subject = item.fields.get("Subject").cloned().unwrap_or_default();
+            items.insert(subject, item);
+        }
+    }
+    items
+}
+
+/// readpst's RRULE of each series, by its DTSTART (UTC).
+fn readpst_rrules(pst: &Path) -> BTreeMap<String, String> {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new("readpst")
+        .current_dir(out.path())
+        .args(["-j", "0", "-r", "-q", "-o", "."])
+        .arg(pst.canonicalize().unwrap())
+        .status()
+        .expect("readpst is missing: run scripts/setup.sh (Debian pst-utils)");
+    assert!(status.success());
+    let text =
+        std::fs::read_to_string(out.path().join("Personal folders/Calendar/calendar")).unwrap();
+    let mut rules = BTreeMap::new();
+    let mut start = String::new();
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("DTSTART;VALUE=DATE-TIME:") {
+            start = v.to_string();
+        }
+        if let Some(v) = line.strip_prefix("RRULE:") {
+            rules.insert(start.clone(), v.to_string());
+        }
+    }
+    rules
+}
+
+fn pff_time(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::NaiveDateTime::parse_from_str(s, "%b %d, %Y %H:%M:%S%.f UTC")
+        .unwrap_or_else(|e| panic!("{s}: {e}"))
+        .and_utc()
+}
+
+const EVALUATION: &str = "(Aspose.Email Evaluation)";
+
+testkit::each_backend!(calendar_items_and_contacts_of_a_pst_become_records);
+async fn calendar_items_and_contacts_of_a_pst_become_records(kit: &testkit::TestDb) {
+    use chrono::{NaiveDate, TimeZone};
+    use pim::{AttendeeKind, Day, Pattern, Range, Record};
+
+    let a = Archive::new(
+        kit.db.clone(),
+        Blobs::local(kit.dir().join("blobs"), None).unwrap(),
+    );
+    let pst = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/calendar-contacts.pst");
+    let summary = import(&a, ImportFormat::Pst, &pst, &options(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.failed, vec![]);
+    assert_eq!(summary.skipped, vec![], "every item of the file is kept");
+    assert_eq!((summary.read, summary.imported), (6, 6), "{summary:?}");
+
+    let tree = a.folder_tree(summary.mailbox_id, None).await.unwrap();
+    let kind_of = |name: &str| tree.iter().find(|f| f.name == name).unwrap().kind;
+    assert_eq!(kind_of("Calendar"), FolderKind::Calendar);
+    assert_eq!(kind_of("Contacts"), FolderKind::Contacts);
+    assert_eq!(kind_of("Inbox"), FolderKind::Inbox);
+
+    let details = a.items(&(1..=6).collect::<Vec<_>>()).await.unwrap();
+    let mut events = BTreeMap::new();
+    let mut contacts = BTreeMap::new();
+    for d in &details {
+        let raw = a.read_raw(d.id).await.unwrap();
+        let properties = a.read_properties(d.id).await.unwrap();
+        match d.kind {
+            ItemKind::Message => assert_eq!(d.subject, format!("Engine notes{EVALUATION}")),
+            ItemKind::Calendar => {
+                let Record::Event(e) = Record::from_json(&properties.unwrap()).unwrap() else {
+                    panic!("a calendar item's record is an event");
+                };
+                // The content is iCalendar that reads back into the same event.
+                let back = transfer::records::ics_event(&raw).unwrap();
+                assert_eq!(
+                    (&back.subject, back.start, back.end),
+                    (&e.subject, e.start, e.end)
+                );
+                assert_eq!(back.recurrence, e.recurrence);
+                assert_eq!(d.subject, e.subject, "the list shows the record's subject");
+                events.insert(e.subject.clone(), e);
+            }
+            ItemKind::Contact => {
+                let Record::Contact(c) = Record::from_json(&properties.unwrap()).unwrap() else {
+                    panic!("a contact's record is a contact");
+                };
+                let back = transfer::records::vcf_contact(&raw).unwrap();
+                let addresses = |emails: &[pim::ContactEmail]| {
+                    emails.iter().map(|e| e.address.clone()).collect::<Vec<_>>()
+                };
+                assert_eq!(
+                    addresses(&back.emails),
+                    addresses(&c.emails),
+                    "the vCard holds the same addresses"
+                );
+                contacts.insert(c.display_name.clone(), c);
+            }
+        }
+    }
+    assert_eq!(events.len(), 3);
+    assert_eq!(contacts.len(), 2);
+
+    // Against libpff: the same subjects, start and end instants, locations and attendees.
+    let pff = pff_items(&pst);
+    for (subject, e) in &events {
+        let theirs = pff
+            .get(subject)
+            .unwrap_or_else(|| panic!("pffexport lacks {subject}"));
+        assert_eq!(
+            e.start_utc(),
+            pff_time(&theirs.fields["Start time"]),
+            "{subject}"
+        );
+        let end_utc = e.zone().to_utc(e.end);
+        assert_eq!(end_utc, pff_time(&theirs.fields["End time"]), "{subject}");
+        assert_eq!(
+            e.location,
+            theirs.fields.get("Location").cloned().unwrap_or_default(),
+            "{subject}"
+        );
+        let ours: Vec<(String, String)> = e
+            .attendees
+            .iter()
+            .map(|a| (a.person.name.clone(), a.person.address.clone()))
+            .collect();
+        assert_eq!(ours, theirs.recipients, "{subject}");
+    }
+    for (name, c) in &contacts {
+        let theirs = &pff[name].fields;
+        assert_eq!(c.given_name, theirs["Given name"]);
+        assert_eq!(c.surname, theirs["Surname"]);
+        assert_eq!(
+            c.company,
+            theirs.get("Company name").cloned().unwrap_or_default()
+        );
+        for (n, email) in c.emails.iter().enumerate() {
+            assert_eq!(email.address, theirs[&format!("Email address {}", n + 1)]);
+        }
+        for (label, key) in [
+            ("BusinessPhone", "Business phone number 1"),
+            ("HomePhone", "Home phone number"),
+            ("MobilePhone", "Mobile phone number"),
+        ] {
+            let ours = c
+                .phones
+                .iter()
+                .find(|p| p.label == label)
+                .map(|p| p.number.as_str());
+            assert_eq!(ours, theirs.get(key).map(String::as_str), "{name} {label}");
+        }
+    }
+    // Against readpst: the same rule for the series.
+    let rules = readpst_rrules(&pst);
+    let standup = &events[&format!("Weekly standup{EVALUATION}")];
+    let ours = standup
+        .recurrence
+        .as_ref()
+        .unwrap()
+        .to_rrule(standup.zone());
+    let theirs = &rules[&standup.start_utc().format("%Y%m%dT%H%M%SZ").to_string()];
+    for part in theirs.split(';') {
+        assert!(
+            ours.split(';').any(|p| p == part),
+            "{part} of {theirs} in {ours}"
+        );
+    }
+
+    // What neither reader prints: zones, all-day dates, the series' exceptions and deletion,
+    // attendee kinds, the contacts' addresses, birthday and photo.
+    let review = &events[&format!("Engine review{EVALUATION}")];
+    assert_eq!(review.time_zone, "Europe/Berlin");
+    assert_eq!(review.source_time_zone, "W. Europe Standard Time");
+    assert_eq!(
+        review.start,
+        NaiveDate::from_ymd_opt(2025, 9, 8)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap()
+    );
+    assert_eq!(
+        review.attendees.iter().map(|a| a.kind).collect::<Vec<_>>(),
+        vec![AttendeeKind::Required, AttendeeKind::Optional]
+    );
+    assert_eq!(
+        (review.show_as.as_str(), review.reminder_minutes),
+        ("Busy", Some(15))
+    );
+    let holiday = &events[&format!("Company holiday{EVALUATION}")];
+    assert!(holiday.all_day);
+    assert_eq!(
+        holiday.all_day_dates(),
+        (
+            NaiveDate::from_ymd_opt(2025, 9, 19).unwrap(),
+            NaiveDate::from_ymd_opt(2025, 9, 19).unwrap()
+        )
+    );
+    let series = standup.recurrence.as_ref().unwrap();
+    assert_eq!(
+        series.pattern,
+        Pattern::Weekly {
+            days: vec![Day::Monday]
+        }
+    );
+    assert_eq!(
+        series.range,
+        Range::Numbered {
+            start: NaiveDate::from_ymd_opt(2025, 9, 1).unwrap(),
+            count: 6
+        }
+    );
+    let utc = |m, d, h| chrono::Utc.with_ymd_and_hms(2025, m, d, h, 0, 0).unwrap();
+    let starts: Vec<String> = standup
+        .occurrences(utc(8, 1, 0), utc(11, 1, 0))
+        .iter()
+        .map(|o| o.local_start.format("%m-%d %H:%M").to_string())
+        .collect();
+    // The series has no zone of its own (see make_pst.py): its times are UTC.
+    assert_eq!(standup.time_zone, "UTC");
+    assert_eq!(
+        starts,
+        [
+            "09-01 07:00",
+            "09-08 07:00",
+            "09-22 12:00",
+            "09-29 07:00",
+            "10-06 07:00"
+        ],
+        "the 15th deleted, the 22nd moved to 12:00"
+    );
+    assert_eq!(
+        standup.exceptions[0].subject.as_deref(),
+        Some("Weekly standup (afternoon)")
+    );
+
+    let ada = &contacts["Ada Lovelace"];
+    let labels: Vec<&str> = ada.addresses.iter().map(|a| a.label.as_str()).collect();
+    assert_eq!(labels, ["Business", "Home"]);
+    assert_eq!(ada.addresses[0].city, "London");
+    assert_eq!(ada.addresses[1].street, "10 Great Cumberland Place");
+    assert_eq!(ada.birthday, NaiveDate::from_ymd_opt(1815, 12, 10));
+    assert_eq!(
+        (ada.job_title.as_str(), ada.department.as_str()),
+        ("Analyst", "Research")
+    );
+    let photo = ada.photo.as_ref().expect("her picture");
+    assert_eq!(photo.content_type, "image/png");
+    assert!(photo.data.starts_with("iVBORw0KGgo"), "base64 of a PNG");
+    let charles = &contacts["Charles Babbage"];
+    assert_eq!(charles.addresses.len(), 1);
+    assert_eq!(charles.addresses[0].label, "Other");
+
+    // The same file again adds nothing.
+    let again = import(&a, ImportFormat::Pst, &pst, &options(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!((again.imported, again.duplicates), (0, 6));
 }

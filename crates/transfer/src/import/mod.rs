@@ -9,7 +9,7 @@ mod maildir;
 mod mbox;
 mod pst;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use archive::{
@@ -101,7 +101,8 @@ pub struct ImportSummary {
     /// Of `imported`: not parseable as MIME, kept as raw bytes.
     pub kept_unparsed: u64,
     pub failed: Vec<ImportFailure>,
-    /// Items left out on purpose, each with why (a PST's calendar items, for now).
+    /// Items left out on purpose, each with why (a PST's tasks and notes, a series kept as one
+    /// event).
     pub skipped: Vec<ImportFailure>,
 }
 
@@ -125,6 +126,8 @@ struct Sink<'a> {
     archive: &'a Archive,
     mailbox: MailboxId,
     folders: HashSet<Vec<String>>,
+    /// Kinds a container said its folders are (a PST's calendar and contact folders).
+    kinds: HashMap<Vec<String>, FolderKind>,
     batch: Vec<Pending>,
     batch_bytes: usize,
     batch_size: usize,
@@ -163,7 +166,11 @@ impl Sink<'_> {
                 source_id: folder_source_id(sub),
                 parent_source_id: (depth > 1).then(|| folder_source_id(&path[..depth - 1])),
                 name: sub[depth - 1].clone(),
-                kind: folder_kind(sub),
+                kind: self
+                    .kinds
+                    .get(sub)
+                    .copied()
+                    .unwrap_or_else(|| folder_kind(sub)),
             };
             self.archive
                 .upsert_folder(self.mailbox, &spec, self.at)
@@ -171,6 +178,10 @@ impl Sink<'_> {
             self.folders.insert(sub.to_vec());
         }
         Ok(())
+    }
+
+    fn folder_kind(&mut self, path: Vec<String>, kind: FolderKind) {
+        self.kinds.insert(path, kind);
     }
 
     fn fail(&mut self, location: String, reason: String) {
@@ -198,17 +209,19 @@ impl Sink<'_> {
         location: String,
         progress: &mut ProgressFn<'_>,
     ) -> Result<(), TransferError> {
-        self.add_keyed(folder, found, None, location, progress)
+        self.add_keyed(folder, found, None, None, location, progress)
             .await
     }
 
     /// `key`: the item's source id when the container gives messages an identity of their own
-    /// (a PST); otherwise it is the folder and the content's hash.
+    /// (a PST); otherwise it is the folder and the content's hash. `record`: a calendar item's or
+    /// contact's properties, whose content is then iCalendar or vCard.
     async fn add_keyed(
         &mut self,
         folder: &[String],
         found: Found,
         key: Option<String>,
+        record: Option<pim::Record>,
         location: String,
         progress: &mut ProgressFn<'_>,
     ) -> Result<(), TransferError> {
@@ -234,12 +247,16 @@ impl Sink<'_> {
                 mailbox_id: self.mailbox,
                 folder_source_id: folder_source_id(folder),
                 source_id,
-                kind: ItemKind::Message,
+                kind: match &record {
+                    None => ItemKind::Message,
+                    Some(pim::Record::Event(_)) => ItemKind::Calendar,
+                    Some(pim::Record::Contact(_)) => ItemKind::Contact,
+                },
                 raw,
                 is_read,
                 flags,
-                meta: None,
-                properties: None,
+                meta: record.as_ref().map(crate::records::record_meta),
+                properties: record.as_ref().map(pim::Record::to_json),
                 fallback_date,
                 at: self.at,
             },
@@ -259,7 +276,9 @@ impl Sink<'_> {
         self.batch_bytes = 0;
         let unparsed: Vec<bool> = pending
             .iter()
-            .map(|p| !archive::meta::looks_like_message(&p.item.raw))
+            .map(|p| {
+                p.item.kind == ItemKind::Message && !archive::meta::looks_like_message(&p.item.raw)
+            })
             .collect();
         let (items, locations): (Vec<PutItem>, Vec<String>) =
             pending.into_iter().map(|p| (p.item, p.location)).unzip();
@@ -323,6 +342,7 @@ pub async fn import(
         archive,
         mailbox: mailbox.id,
         folders: HashSet::new(),
+        kinds: HashMap::new(),
         batch: Vec::new(),
         batch_bytes: 0,
         batch_size: options.batch_size.max(1),

@@ -3,9 +3,11 @@
 //! ```text
 //! header check (OST, other versions: a clear refusal)
 //!   reader thread: outlook-pst (!Send, path-based) ─ folder by folder ─ MAPI properties
-//!        │ compose MIME: transport headers (or headers from the properties), plain, HTML and
-//!        │ RTF bodies, attachments (embedded messages as message/rfc822)
-//!        ▼ bounded channel, one message at a time
+//!        │ mail: compose MIME from the transport headers (or headers from the properties),
+//!        │   plain, HTML and RTF bodies, attachments (embedded messages as message/rfc822)
+//!        │ calendar items and contacts: the `pim` record (records.rs, series in recur.rs),
+//!        │   with iCalendar or vCard written from it as their content
+//!        ▼ bounded channel, one item at a time
 //!   async side: the importer's sink (batches into the archive)
 //! ```
 //!
@@ -16,7 +18,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use archive::{DateSource, FallbackDate, Timestamp};
+mod records;
+mod recur;
+
+use archive::{DateSource, FallbackDate, FolderKind, Timestamp};
 use mail_builder::headers::address::Address;
 use mail_builder::headers::raw::Raw;
 use mail_builder::mime::MimePart;
@@ -32,11 +37,18 @@ use outlook_pst::ndb::node_id::NodeId;
 use super::{Found, ImportOptions, ProgressFn, Sink};
 use crate::TransferError;
 
-/// What the reader thread sends: a message with its folder path, or one it could not read.
+/// What the reader thread sends: a folder's kind, an item with its folder path, or one it could
+/// not read.
 enum Event {
+    Folder {
+        path: Vec<String>,
+        kind: FolderKind,
+    },
     Message {
         folder: Vec<String>,
         found: Found,
+        /// A calendar item's or contact's properties; none for mail.
+        record: Option<Box<pim::Record>>,
         key: String,
         location: String,
     },
@@ -105,27 +117,38 @@ pub(super) async fn import(
 ) -> Result<(), TransferError> {
     let flavour = flavour(path)?;
     let fingerprint = fingerprint(path)?;
+    let prefix = format!("pst:{fingerprint}");
     sink.progress.bytes_total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Event>(16);
     let owned: PathBuf = path.to_owned();
+    let fingerprint = prefix.clone();
     let reader = std::thread::Builder::new()
         .name("pst-reader".into())
         .spawn(move || match flavour {
-            Flavour::Unicode => unicode::read(&owned, &tx),
-            Flavour::Ansi => ansi::read(&owned, &tx),
+            Flavour::Unicode => unicode::read(&owned, &tx, &fingerprint),
+            Flavour::Ansi => ansi::read(&owned, &tx, &fingerprint),
         })
         .map_err(|e| super::io_err(path, e))?;
     while let Some(event) = rx.recv().await {
         match event {
+            Event::Folder { path, kind } => sink.folder_kind(path, kind),
             Event::Message {
                 folder,
                 found,
+                record,
                 key,
                 location,
             } => {
-                let key = format!("pst:{fingerprint}:{key}");
-                sink.add_keyed(&folder, found, Some(key), location, progress)
-                    .await?;
+                let key = format!("{prefix}:{key}");
+                sink.add_keyed(
+                    &folder,
+                    found,
+                    Some(key),
+                    record.map(|r| *r),
+                    location,
+                    progress,
+                )
+                .await?;
             }
             Event::Failed { location, reason } => sink.unreadable(location, reason, progress),
             Event::Skipped { location, reason } => sink.skipped(location, reason),
@@ -194,8 +217,17 @@ fn html(props: &dyn Fn(u16) -> Option<PropertyValue>) -> Option<String> {
     }
 }
 
-/// One recipient row: (type, name, address).
-type Recipient = (i32, String, String);
+/// One row of a message's recipient table.
+struct Recipient {
+    /// PidTagRecipientType: 1 To (required), 2 Cc (optional), 3 Bcc (resource).
+    kind: i32,
+    name: String,
+    address: String,
+    /// PidTagRecipientTrackStatus: a meeting attendee's answer.
+    track_status: i32,
+    /// PidTagRecipientFlags: 0x2 marks a meeting's organizer.
+    flags: i32,
+}
 
 fn recipients(table: Option<&Rc<dyn TableContext>>) -> Vec<Recipient> {
     let Some(table) = table else {
@@ -208,6 +240,8 @@ fn recipients(table: Option<&Rc<dyn TableContext>>) -> Vec<Recipient> {
             continue;
         };
         let mut kind = 1;
+        let mut track_status = 0;
+        let mut flags = 0;
         let mut name = String::new();
         let mut smtp = String::new();
         let mut address = String::new();
@@ -224,6 +258,16 @@ fn recipients(table: Option<&Rc<dyn TableContext>>) -> Vec<Recipient> {
                         kind = k;
                     }
                 }
+                0x5FFF => {
+                    if let PropertyValue::Integer32(k) = value {
+                        track_status = k;
+                    }
+                }
+                0x5FFD => {
+                    if let PropertyValue::Integer32(k) = value {
+                        flags = k;
+                    }
+                }
                 0x3001 => name = text(Some(&value)).unwrap_or_default(),
                 0x39FE => smtp = text(Some(&value)).unwrap_or_default(),
                 0x3003 => address = text(Some(&value)).unwrap_or_default(),
@@ -231,7 +275,13 @@ fn recipients(table: Option<&Rc<dyn TableContext>>) -> Vec<Recipient> {
             }
         }
         let address = if smtp.contains('@') { smtp } else { address };
-        out.push((kind, name, address));
+        out.push(Recipient {
+            kind,
+            name,
+            address,
+            track_status,
+            flags,
+        });
     }
     out
 }
@@ -348,13 +398,13 @@ fn compose(
         .subject(subject.clone());
     let to: Vec<Address<'_>> = recipients
         .iter()
-        .filter(|r| r.0 == 1)
-        .map(|r| address_of(&r.1, &r.2))
+        .filter(|r| r.kind == 1)
+        .map(|r| address_of(&r.name, &r.address))
         .collect();
     let cc: Vec<Address<'_>> = recipients
         .iter()
-        .filter(|r| r.0 == 2)
-        .map(|r| address_of(&r.1, &r.2))
+        .filter(|r| r.kind == 2)
+        .map(|r| address_of(&r.name, &r.address))
         .collect();
     if !to.is_empty() {
         builder = builder.to(to);
@@ -390,8 +440,8 @@ fn is_read(props: &dyn Fn(u16) -> Option<PropertyValue>) -> bool {
     matches!(props(0x0E07), Some(PropertyValue::Integer32(flags)) if flags & 1 != 0)
 }
 
-/// Message classes imported as mail; anything else (calendar items, contacts, tasks) is
-/// reported, not guessed at.
+/// Message classes imported as mail. Calendar items and contacts have classes of their own
+/// ([`ItemClass`]); anything else (tasks, notes, distribution lists) is reported, not guessed at.
 fn is_mail(class: &str) -> bool {
     let class = class.to_ascii_uppercase();
     class.is_empty()
@@ -400,6 +450,72 @@ fn is_mail(class: &str) -> bool {
         || class.starts_with("IPM.POST")
         || class.starts_with("REPORT.IPM.NOTE")
         || class.starts_with("IPM.SCHEDULE.MEETING")
+}
+
+/// What the reader made of one item of a folder.
+enum Item {
+    /// `note`: why part of it could not be kept (a series read as a single event).
+    Found {
+        found: Found,
+        record: Option<Box<pim::Record>>,
+        note: Option<String>,
+    },
+    Other(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ItemClass {
+    Mail,
+    Appointment,
+    Contact,
+    Other,
+}
+
+fn item_class(class: &str) -> ItemClass {
+    let upper = class.to_ascii_uppercase();
+    if is_mail(class) {
+        ItemClass::Mail
+    } else if upper == "IPM.APPOINTMENT" || upper.starts_with("IPM.APPOINTMENT.") {
+        ItemClass::Appointment
+    } else if upper == "IPM.CONTACT" || upper.starts_with("IPM.CONTACT.") {
+        ItemClass::Contact
+    } else {
+        ItemClass::Other
+    }
+}
+
+/// A folder's kind from its container class, where it is not mail.
+fn folder_kind(container_class: &str) -> Option<FolderKind> {
+    let upper = container_class.to_ascii_uppercase();
+    if upper.starts_with("IPF.APPOINTMENT") {
+        Some(FolderKind::Calendar)
+    } else if upper.starts_with("IPF.CONTACT") {
+        Some(FolderKind::Contacts)
+    } else {
+        None
+    }
+}
+
+/// A contact picture's type by its first bytes: Outlook names them all "ContactPicture.jpg".
+fn image_type(data: &[u8], said: String) -> String {
+    if data.starts_with(b"\x89PNG") {
+        "image/png".to_owned()
+    } else if data.starts_with(b"GIF8") {
+        "image/gif".to_owned()
+    } else if data.starts_with(&[0xFF, 0xD8]) || !said.starts_with("image/") {
+        "image/jpeg".to_owned()
+    } else {
+        said
+    }
+}
+
+/// When an item's iCalendar says it was written: its last change in the file, so importing
+/// the same file again writes the same bytes.
+fn stamp(props: &dyn Fn(u16) -> Option<PropertyValue>) -> chrono::DateTime<chrono::Utc> {
+    time(props(0x3008).as_ref())
+        .or_else(|| time(props(0x3007).as_ref()))
+        .and_then(|t| chrono::DateTime::from_timestamp(t.unix_seconds(), 0))
+        .unwrap_or_default()
 }
 
 fn send(tx: &tokio::sync::mpsc::Sender<Event>, event: Event) -> Result<(), String> {
@@ -437,6 +553,28 @@ fn attachment_file(attachment: &dyn Attachment, n: usize) -> Option<(String, Str
     }
 }
 
+/// The RTF body (MS-OXRTFCP). compressed-rtf slices an uncompressed ("MELA") body by the size
+/// its header declares without checking it, and panics on one shorter than it says (one PST
+/// writer makes those); that case is read here, taking the bytes that are there.
+fn rtf_body(data: &[u8]) -> Option<String> {
+    const UNCOMPRESSED: u32 = 0x414C_454D;
+    let word = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
+    };
+    if word(8)? == UNCOMPRESSED {
+        let declared = usize::try_from(word(4)?).ok()?;
+        let end = declared.saturating_add(16).min(data.len());
+        let text = data
+            .get(16..end)?
+            .iter()
+            .take_while(|b| **b != 0)
+            .map(|b| char::from(*b))
+            .collect();
+        return Some(text);
+    }
+    compressed_rtf::decompress_rtf(data).ok()
+}
+
 fn parts_of(
     props: &dyn Fn(u16) -> Option<PropertyValue>,
     attachments: Vec<(String, String, Vec<u8>)>,
@@ -444,8 +582,7 @@ fn parts_of(
     Parts {
         plain: text(props(0x1000).as_ref()),
         html: html(props),
-        rtf: binary(props(0x1009).as_ref())
-            .and_then(|compressed| compressed_rtf::decompress_rtf(compressed).ok()),
+        rtf: binary(props(0x1009).as_ref()).and_then(rtf_body),
         attachments,
     }
 }
@@ -461,6 +598,7 @@ macro_rules! pst_reader {
             pub(super) fn read(
                 path: &Path,
                 tx: &tokio::sync::mpsc::Sender<Event>,
+                prefix: &str,
             ) -> Result<(), String> {
                 let file = <$file>::open(path)
                     .map_err(|e| format!("it cannot be opened as a PST file: {e}"))?;
@@ -471,123 +609,179 @@ macro_rules! pst_reader {
                     .ipm_sub_tree_entry_id()
                     .and_then(|id| store.open_folder(&id))
                     .map_err(|e| format!("its folder tree cannot be read: {e}"))?;
-                walk(&store, &root, &[], tx)
+                let named = store.named_property_map().ok();
+                let reader = Reader {
+                    store,
+                    named: records::Named::read(named.as_deref()),
+                    prefix,
+                    tx,
+                };
+                reader.walk(&root, &[])
             }
 
-            fn walk(
-                store: &Rc<$store>,
-                folder: &Rc<dyn Folder>,
-                path: &[String],
-                tx: &tokio::sync::mpsc::Sender<Event>,
-            ) -> Result<(), String> {
-                if let Some(contents) = folder.contents_table() {
-                    for row in contents.rows_matrix() {
-                        let node = NodeId::from(u32::from(row.id()));
-                        let location = format!("{}#{}", path.join("/"), u32::from(node));
-                        match message(store, node) {
-                            Ok(Ok((found, class))) if is_mail(&class) => send(
-                                tx,
-                                Event::Message {
-                                    folder: path.to_vec(),
-                                    found,
-                                    key: u32::from(node).to_string(),
-                                    location,
-                                },
-                            )?,
-                            Ok(Ok((_, class))) => send(
-                                tx,
-                                Event::Skipped {
-                                    location,
-                                    reason: format!(
-                                        "{class} items from PST files are not imported yet"
-                                    ),
-                                },
-                            )?,
-                            Ok(Err(reason)) | Err(reason) => {
-                                send(tx, Event::Failed { location, reason })?
-                            }
-                        }
-                    }
-                }
-                if let Some(hierarchy) = folder.hierarchy_table() {
-                    for row in hierarchy.rows_matrix() {
-                        let node = NodeId::from(u32::from(row.id()));
-                        let child = store
-                            .properties()
-                            .make_entry_id(node)
-                            .and_then(|id| store.open_folder(&id));
-                        match child {
-                            Ok(child) => {
-                                let name = child
-                                    .properties()
-                                    .display_name()
-                                    .unwrap_or_else(|_| format!("Folder {}", u32::from(node)));
-                                let mut below = path.to_vec();
-                                below.push(name);
-                                walk(store, &child, &below, tx)?;
-                            }
-                            Err(e) => send(
-                                tx,
-                                Event::Failed {
-                                    location: format!(
-                                        "{}/(folder {})",
-                                        path.join("/"),
-                                        u32::from(node)
-                                    ),
-                                    reason: format!("the folder cannot be read: {e}"),
-                                },
-                            )?,
-                        }
-                    }
-                }
-                Ok(())
+            struct Reader<'a> {
+                store: Rc<$store>,
+                named: records::Named,
+                prefix: &'a str,
+                tx: &'a tokio::sync::mpsc::Sender<Event>,
             }
 
-            /// One message composed, with its class; the outer error stops nothing (it is
-            /// this message's), the inner one is the same for a reason found while composing.
-            #[allow(clippy::type_complexity)]
-            fn message(
-                store: &Rc<$store>,
-                node: NodeId,
-            ) -> Result<Result<(Found, String), String>, String> {
-                let entry_id = store
-                    .properties()
-                    .make_entry_id(node)
-                    .map_err(|e| format!("the message cannot be found: {e}"))?;
-                let message = <$message>::read(store.clone(), &entry_id, None)
-                    .map_err(|e| format!("the message cannot be read: {e}"))?;
-                let props = |id: u16| message.properties().get(id).cloned();
-                let class = text(props(0x001A).as_ref()).unwrap_or_default();
-                let mut attachments = Vec::new();
-                if let Some(table) = message.attachment_table() {
-                    for (n, row) in table.rows_matrix().enumerate() {
-                        let sub_node = NodeId::from(u32::from(row.id()));
-                        match <$attachment>::read(message.clone(), sub_node, None) {
-                            Ok(attachment) => {
-                                if let Some(file) = attachment_file(attachment.as_ref(), n + 1) {
-                                    attachments.push(file);
+            impl Reader<'_> {
+                fn walk(&self, folder: &Rc<dyn Folder>, path: &[String]) -> Result<(), String> {
+                    let tx = self.tx;
+                    if let Some(contents) = folder.contents_table() {
+                        for row in contents.rows_matrix() {
+                            let node = NodeId::from(u32::from(row.id()));
+                            let location = format!("{}#{}", path.join("/"), u32::from(node));
+                            let key = u32::from(node).to_string();
+                            // A panic in a reader library fails this item, not the import.
+                            let item = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                                || self.item(node, &key),
+                            ))
+                            .unwrap_or_else(|_| {
+                                Err("the PST library could not read this item (it is damaged)"
+                                    .to_owned())
+                            });
+                            match item {
+                                Ok(Item::Found { found, record, note }) => {
+                                    if let Some(reason) = note {
+                                        let location = location.clone();
+                                        send(tx, Event::Skipped { location, reason })?;
+                                    }
+                                    send(
+                                        tx,
+                                        Event::Message {
+                                            folder: path.to_vec(),
+                                            found,
+                                            record,
+                                            key,
+                                            location,
+                                        },
+                                    )?
                                 }
-                            }
-                            Err(e) => {
-                                return Ok(Err(format!("attachment {} cannot be read: {e}", n + 1)))
+                                Ok(Item::Other(class)) => send(
+                                    tx,
+                                    Event::Skipped {
+                                        location,
+                                        reason: format!(
+                                            "{class} items (tasks, notes, lists) are not archived"
+                                        ),
+                                    },
+                                )?,
+                                Err(reason) => send(tx, Event::Failed { location, reason })?,
                             }
                         }
                     }
+                    if let Some(hierarchy) = folder.hierarchy_table() {
+                        for row in hierarchy.rows_matrix() {
+                            let node = NodeId::from(u32::from(row.id()));
+                            let child = self
+                                .store
+                                .properties()
+                                .make_entry_id(node)
+                                .and_then(|id| self.store.open_folder(&id));
+                            match child {
+                                Ok(child) => {
+                                    let name = child
+                                        .properties()
+                                        .display_name()
+                                        .unwrap_or_else(|_| format!("Folder {}", u32::from(node)));
+                                    let mut below = path.to_vec();
+                                    below.push(name);
+                                    let class = text(child.properties().get(0x3613));
+                                    if let Some(kind) = class.as_deref().and_then(folder_kind) {
+                                        let path = below.clone();
+                                        send(tx, Event::Folder { path, kind })?;
+                                    }
+                                    self.walk(&child, &below)?;
+                                }
+                                Err(e) => send(
+                                    tx,
+                                    Event::Failed {
+                                        location: format!(
+                                            "{}/(folder {})",
+                                            path.join("/"),
+                                            u32::from(node)
+                                        ),
+                                        reason: format!("the folder cannot be read: {e}"),
+                                    },
+                                )?,
+                            }
+                        }
+                    }
+                    Ok(())
                 }
-                let raw = compose(
-                    &props,
-                    recipients(message.recipient_table()),
-                    parts_of(&props, attachments),
-                );
-                Ok(Ok((
-                    Found {
-                        raw,
-                        is_read: is_read(&props),
-                        flags: Vec::new(),
-                        fallback_date: fallback_date(&props),
-                    },
-                    class,
-                )))
+
+                /// One item: mail composed as MIME, a calendar item or contact read into its
+                /// record; an error is this item's alone.
+                fn item(&self, node: NodeId, key: &str) -> Result<Item, String> {
+                    let entry_id = self
+                        .store
+                        .properties()
+                        .make_entry_id(node)
+                        .map_err(|e| format!("the message cannot be found: {e}"))?;
+                    let message = <$message>::read(self.store.clone(), &entry_id, None)
+                        .map_err(|e| format!("the message cannot be read: {e}"))?;
+                    let props = |id: u16| message.properties().get(id).cloned();
+                    let class = text(props(0x001A).as_ref()).unwrap_or_default();
+                    let kind = item_class(&class);
+                    if kind == ItemClass::Other {
+                        return Ok(Item::Other(class));
+                    }
+                    let mut attachments = Vec::new();
+                    let mut photo = None;
+                    if let Some(table) = message.attachment_table() {
+                        for (n, row) in table.rows_matrix().enumerate() {
+                            let sub_node = NodeId::from(u32::from(row.id()));
+                            let attachment =
+                                <$attachment>::read(message.clone(), sub_node, None).map_err(
+                                    |e| format!("attachment {} cannot be read: {e}", n + 1),
+                                )?;
+                            let is_photo = matches!(
+                                attachment.properties().get(0x7FFF),
+                                Some(PropertyValue::Boolean(true))
+                            );
+                            match attachment_file(attachment.as_ref(), n + 1) {
+                                Some((_, content_type, data)) if is_photo => {
+                                    photo = Some((image_type(&data, content_type), data));
+                                }
+                                Some(file) => attachments.push(file),
+                                None => {}
+                            }
+                        }
+                    }
+                    let recipients = recipients(message.recipient_table());
+                    let (raw, record, note) = match kind {
+                        ItemClass::Appointment => {
+                            let uid = format!("{}:{key}", self.prefix);
+                            let (event, note) =
+                                records::event(&props, &self.named, &recipients, &uid)?;
+                            let stamp = stamp(&props);
+                            let ics = crate::export::ics::calendar(std::slice::from_ref(&event), stamp);
+                            (ics.into_bytes(), Some(Box::new(pim::Record::Event(event))), note)
+                        }
+                        ItemClass::Contact => {
+                            let contact = records::contact(&props, &self.named, photo);
+                            let card = crate::export::vcf::card(&contact);
+                            (card.into_bytes(), Some(Box::new(pim::Record::Contact(contact))), None)
+                        }
+                        _ => (
+                            compose(&props, recipients, parts_of(&props, attachments)),
+                            None,
+                            None,
+                        ),
+                    };
+                    Ok(Item::Found {
+                        found: Found {
+                            raw,
+                            is_read: is_read(&props) || record.is_some(),
+                            flags: Vec::new(),
+                            fallback_date: fallback_date(&props),
+                        },
+                        record,
+                        note,
+                    })
+                }
             }
         }
     };
@@ -607,3 +801,35 @@ pst_reader!(
     outlook_pst::messaging::message::AnsiMessage,
     outlook_pst::messaging::attachment::AnsiAttachment
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_uncompressed_rtf_body_shorter_than_it_says_is_read_not_a_panic() {
+        let rtf = b"{\\rtf1 Hello}";
+        let mut data = Vec::new();
+        data.extend_from_slice(&((rtf.len() + 12) as u32).to_le_bytes());
+        data.extend_from_slice(&837u32.to_le_bytes()); // more than is there
+        data.extend_from_slice(b"MELA");
+        data.extend_from_slice(&0u32.to_le_bytes());
+        data.extend_from_slice(rtf);
+        assert_eq!(rtf_body(&data).as_deref(), Some("{\\rtf1 Hello}"));
+        assert_eq!(rtf_body(&data[..10]), None);
+        let compressed = compressed_rtf::compress_rtf("{\\rtf1 Hi there}").unwrap();
+        assert_eq!(rtf_body(&compressed).as_deref(), Some("{\\rtf1 Hi there}"));
+    }
+
+    #[test]
+    fn item_classes_and_folder_kinds() {
+        assert_eq!(item_class("IPM.Note"), ItemClass::Mail);
+        assert_eq!(item_class("IPM.Appointment"), ItemClass::Appointment);
+        assert_eq!(item_class("IPM.Contact"), ItemClass::Contact);
+        assert_eq!(item_class("IPM.Task"), ItemClass::Other);
+        assert_eq!(item_class("IPM.DistList"), ItemClass::Other);
+        assert_eq!(folder_kind("IPF.Appointment"), Some(FolderKind::Calendar));
+        assert_eq!(folder_kind("IPF.Contact"), Some(FolderKind::Contacts));
+        assert_eq!(folder_kind("IPF.Note"), None);
+    }
+}
