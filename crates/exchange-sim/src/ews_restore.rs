@@ -245,7 +245,14 @@ enum Prop {
     Uid,
     IsRead,
     ItemClass,
+    /// `contacts:DisplayName`.
+    DisplayName,
+    /// PidLidEmail1..3EmailAddress, asked for by their ids in the Address property set.
+    ContactEmail(u8),
 }
+
+/// PropertyId of PidLidEmail1EmailAddress, PidLidEmail2EmailAddress, PidLidEmail3EmailAddress.
+const CONTACT_EMAIL_IDS: [u32; 3] = [0x8083, 0x8093, 0x80A3];
 
 fn tag_number(tag: &str) -> Option<u32> {
     let t = tag.trim().to_ascii_lowercase();
@@ -263,9 +270,15 @@ fn prop_of(el: &Element) -> Option<Prop> {
             "calendar:UID" => Some(Prop::Uid),
             "message:IsRead" => Some(Prop::IsRead),
             "item:ItemClass" => Some(Prop::ItemClass),
+            "contacts:DisplayName" => Some(Prop::DisplayName),
             _ => None,
         },
         "ExtendedFieldURI" if restore::is_ews_stamp_uri(el) => Some(Prop::Stamp),
+        "ExtendedFieldURI" if el.attr("DistinguishedPropertySetId") == Some("Address") => {
+            let id = tag_number(el.attr("PropertyId")?)?;
+            let n = CONTACT_EMAIL_IDS.iter().position(|x| *x == id)?;
+            Some(Prop::ContactEmail(u8::try_from(n).ok()?))
+        }
         // PidTagInternetMessageId, PidTagSubject, PidTagMessageClass.
         "ExtendedFieldURI" => match el.attr("PropertyTag").and_then(tag_number)? {
             0x1035 => Some(Prop::MessageIdTag),
@@ -291,6 +304,14 @@ fn value_of(item: &Item, prop: Prop) -> Option<String> {
         Prop::Uid => None,
         Prop::IsRead => (item.kind == ItemKind::Message).then(|| item.is_read.to_string()),
         Prop::ItemClass => Some(crate::ews::item_class(item.kind).to_string()),
+        Prop::DisplayName if item.kind == ItemKind::Contact => {
+            mailbox::text_property(&item.data, "FN")
+        }
+        Prop::DisplayName => None,
+        Prop::ContactEmail(n) if item.kind == ItemKind::Contact => {
+            crate::properties::contact_email(&item.data, usize::from(n))
+        }
+        Prop::ContactEmail(_) => None,
     }
 }
 
@@ -388,6 +409,19 @@ fn find_item_xml(mb: &Mailbox, item: &Item, id_only: bool, wanted: &[Prop]) -> S
             );
         }
     }
+    for n in 0..3u8 {
+        if !want(Prop::ContactEmail(n)) {
+            continue;
+        }
+        if let Some(address) = value_of(item, Prop::ContactEmail(n)) {
+            let _ = write!(
+                x,
+                "<t:ExtendedProperty><t:ExtendedFieldURI DistinguishedPropertySetId=\"Address\" PropertyId=\"{}\" PropertyType=\"String\"/><t:Value>{}</t:Value></t:ExtendedProperty>",
+                CONTACT_EMAIL_IDS[usize::from(n)],
+                escape(&address)
+            );
+        }
+    }
     if want(Prop::MessageIdTag) {
         if let Some(mid) = value_of(item, Prop::MessageIdTag) {
             let _ = write!(
@@ -412,6 +446,12 @@ fn find_item_xml(mb: &Mailbox, item: &Item, id_only: bool, wanted: &[Prop]) -> S
     if want(Prop::Uid) {
         if let Some(uid) = value_of(item, Prop::Uid) {
             let _ = write!(x, "<t:UID>{}</t:UID>", escape(&uid));
+        }
+    }
+    // ContactItemType: DisplayName after the ItemType fields.
+    if want(Prop::DisplayName) {
+        if let Some(name) = value_of(item, Prop::DisplayName) {
+            let _ = write!(x, "<t:DisplayName>{}</t:DisplayName>", escape(&name));
         }
     }
     let _ = write!(x, "</t:{el}>");

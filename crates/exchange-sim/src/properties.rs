@@ -685,6 +685,14 @@ fn emails(ls: &[Line]) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The address in the contact's n-th e-mail slot (0 to 2), as PidLidEmail{n+1}EmailAddress.
+pub fn contact_email(vcf: &[u8], n: usize) -> Option<String> {
+    emails(&lines(vcf))
+        .into_iter()
+        .nth(n)
+        .map(|(_, _, address)| address)
+}
+
 /// The `AllProperties` children of a `t:Contact` after its ItemClass and Subject.
 pub fn contact_xml(vcf: &[u8], photo_id: &str) -> String {
     let ls = lines(vcf);

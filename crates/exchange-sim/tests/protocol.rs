@@ -1665,6 +1665,45 @@ async fn ews_typed_contacts_round_trip_through_get_item_and_graph() {
     assert_eq!(business.child(T_NS, "City").unwrap().text(), "Lund");
     assert_eq!(business.child(T_NS, "PostalCode").unwrap().text(), "222 21");
 
+    // FindItem names a contact by its display name and its e-mail slots (PidLidEmail1..3
+    // EmailAddress, asked for by id: FindItem cannot return `contacts:EmailAddresses`).
+    let find = "<m:FindItem Traversal=\"Shallow\"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>\
+<t:FieldURI FieldURI=\"contacts:DisplayName\"/>\
+<t:ExtendedFieldURI DistinguishedPropertySetId=\"Address\" PropertyId=\"32899\" PropertyType=\"String\"/>\
+<t:ExtendedFieldURI DistinguishedPropertySetId=\"Address\" PropertyId=\"32915\" PropertyType=\"String\"/>\
+<t:ExtendedFieldURI DistinguishedPropertySetId=\"Address\" PropertyId=\"32931\" PropertyType=\"String\"/>\
+</t:AdditionalProperties></m:ItemShape><m:ParentFolderIds><t:DistinguishedFolderId Id=\"contacts\"/></m:ParentFolderIds></m:FindItem>";
+    let (_, found) = ews_as(&sim, ALICE, find).await;
+    let doc = sx::parse(found.as_bytes()).unwrap();
+    let listed = all_named(&doc, "Contact")
+        .into_iter()
+        .find(|c| {
+            c.child(T_NS, "DisplayName")
+                .is_some_and(|d| d.text() == "Ingrid Berg")
+        })
+        .unwrap_or_else(|| panic!("Ingrid by her display name in {found}"));
+    let slots: Vec<(String, String)> = all_named(listed, "ExtendedProperty")
+        .iter()
+        .map(|p| {
+            let uri = p.child(T_NS, "ExtendedFieldURI").unwrap();
+            (
+                uri.attr("PropertyId").unwrap_or_default().to_string(),
+                p.child(T_NS, "Value").unwrap().text().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        slots,
+        vec![
+            (
+                "32899".to_string(),
+                "ingrid@nordicfreight.example".to_string()
+            ),
+            ("32915".to_string(), "ingrid.berg@example.org".to_string()),
+        ],
+        "{found}"
+    );
+
     // The Graph contacts delta of the default folder serves the same contact.
     let t = bearer(&sim).await;
     let (_, _, body) = get(&sim, &t, &format!("/users/{ALICE}/contacts/delta"), &[]).await;

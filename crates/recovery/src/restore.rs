@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use jobs::{Job, JobState, Jobs, Lease, NewJob, Outcome, OutcomeKind};
 use mailsync::restore::{
-    check_folder_name, AlreadyThere, FolderContents, MailboxWriter, RestoreItem, TargetFolder,
-    WriteAccess,
+    check_folder_name, AlreadyThere, FolderContents, Identity, MailboxWriter, RestoreItem,
+    TargetFolder, WriteAccess,
 };
 use mailsync::{FolderKind, MailboxCtx, RetryPolicy, SourceError};
 use serde::{Deserialize, Serialize};
@@ -542,13 +542,21 @@ impl Restorer {
                             Some(item_record(&self.archive, detail).await)
                         }
                     };
-                    let uid = match &record {
-                        Some(Ok(pim::Record::Event(e))) => Some(e.uid.clone()),
-                        _ => None,
+                    let identity = Identity {
+                        message_id,
+                        uid: match &record {
+                            Some(Ok(pim::Record::Event(e))) => Some(e.uid.clone()),
+                            _ => None,
+                        },
+                        person: match &record {
+                            Some(Ok(pim::Record::Contact(c))) => mailsync::restore::person_keys(
+                                &c.shown_name(),
+                                c.emails.iter().map(|e| e.address.as_str()),
+                            ),
+                            _ => Vec::new(),
+                        },
                     };
-                    if let Some(there) =
-                        contents.find(&stamp, message_id.as_deref(), uid.as_deref())
-                    {
+                    if let Some(there) = contents.find(&stamp, &identity) {
                         let why = match there {
                             AlreadyThere::Restored => "already restored into this folder",
                             AlreadyThere::SameMessageId => {
@@ -556,6 +564,9 @@ impl Restorer {
                             }
                             AlreadyThere::SameUid => {
                                 "a calendar item with the same UID is already in this calendar"
+                            }
+                            AlreadyThere::SameContact => {
+                                "a contact with the same name and e-mail address is already in this folder"
                             }
                         };
                         outcomes.push(outcome(
@@ -567,7 +578,7 @@ impl Restorer {
                         ));
                         continue;
                     }
-                    contents.add(&stamp, message_id.as_deref(), uid.as_deref(), "");
+                    contents.add(&stamp, &identity, "");
                     if request.dry_run || folder.is_none() {
                         // A dry run: everything that is not there would be created.
                         outcomes.push(outcome(

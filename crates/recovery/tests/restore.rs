@@ -390,6 +390,27 @@ async fn calendar_and_contacts_into_a_new_folder(kit: testkit::TestDb, proto: Pr
         .iter()
         .all(|o| o.outcome.detail.contains("same UID")));
     assert_eq!(sim.restored(ALICE).len(), 6, "nothing more created");
+
+    // Into the original contacts folder, where the three never left: a contact has no UID, so
+    // it is known by its display name with one of its e-mail addresses.
+    let (_, again) = w
+        .dry_then_real(&w.request(&[ItemKind::Contact], Placement::Original))
+        .await;
+    let s = summary(&again);
+    assert_eq!((s.created, s.skipped, s.failed), (0, 3, 0), "{s:?}");
+    let skipped = w
+        .restorer
+        .jobs()
+        .outcomes(again.id, Some(OutcomeKind::Skipped), 0, 10)
+        .await
+        .unwrap();
+    assert!(
+        skipped
+            .iter()
+            .all(|o| o.outcome.detail.contains("same name and e-mail address")),
+        "{skipped:?}"
+    );
+    assert_eq!(sim.restored(ALICE).len(), 6, "no contact created twice");
     no_mistakes(&w.sim);
     w.finish().await;
 }

@@ -27,6 +27,9 @@ const T: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
 const M: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
 /// Items per FindItem page: well under EWSFindCountLimit (1000).
 const FIND_PAGE: usize = 500;
+/// PidLidEmail1EmailAddress, PidLidEmail2EmailAddress, PidLidEmail3EmailAddress (0x8083, 0x8093,
+/// 0x80A3 in PSETID_Address).
+const CONTACT_EMAIL_IDS: [u32; 3] = [32899, 32915, 32931];
 
 fn stamp_uri() -> String {
     format!(
@@ -208,11 +211,21 @@ impl MailboxWriter for EwsSource {
     ) -> Result<FolderContents, SourceError> {
         let mut out = FolderContents::default();
         let mut offset = 0usize;
-        // A calendar item that never left is known by its UID.
-        let uid = if folder.kind == FolderKind::Calendar {
-            "<t:FieldURI FieldURI=\"calendar:UID\"/>"
-        } else {
-            ""
+        // A calendar item that never left is known by its UID, a contact by its display name
+        // and e-mail addresses (PidLidEmail1..3EmailAddress: FindItem cannot return
+        // `contacts:EmailAddresses`).
+        let uid = match folder.kind {
+            FolderKind::Calendar => "<t:FieldURI FieldURI=\"calendar:UID\"/>".to_owned(),
+            FolderKind::Contacts => {
+                let mut fields = "<t:FieldURI FieldURI=\"contacts:DisplayName\"/>".to_owned();
+                for id in CONTACT_EMAIL_IDS {
+                    fields.push_str(&format!(
+                        "<t:ExtendedFieldURI DistinguishedPropertySetId=\"Address\" PropertyId=\"{id}\" PropertyType=\"String\"/>"
+                    ));
+                }
+                fields
+            }
+            FolderKind::Mail => String::new(),
         };
         loop {
             let body = format!(
@@ -258,7 +271,20 @@ impl MailboxWriter for EwsSource {
                             .insert(super::normalise_message_id(mid), id.clone());
                     }
                 }
+                let mut emails = Vec::new();
                 for prop in item.children_named(T, "ExtendedProperty") {
+                    let email = prop.child(T, "ExtendedFieldURI").is_some_and(|u| {
+                        u.attr("DistinguishedPropertySetId") == Some("Address")
+                            && u.attr("PropertyId")
+                                .and_then(|i| i.trim().parse().ok())
+                                .is_some_and(|i: u32| CONTACT_EMAIL_IDS.contains(&i))
+                    });
+                    if email {
+                        if let Some(v) = prop.child(T, "Value") {
+                            emails.push(v.text().trim().to_owned());
+                        }
+                        continue;
+                    }
                     let ours = prop.child(T, "ExtendedFieldURI").is_some_and(|u| {
                         u.attr("PropertyName") == Some(STAMP_NAME)
                             && u.attr("PropertySetId").is_some_and(|g| {
@@ -269,6 +295,12 @@ impl MailboxWriter for EwsSource {
                         if let Some(v) = prop.child(T, "Value") {
                             out.stamps.insert(v.text().trim().to_owned(), id.clone());
                         }
+                    }
+                }
+                if let Some(name) = item.child(T, "DisplayName") {
+                    let keys = super::person_keys(name.text(), emails.iter().map(String::as_str));
+                    for key in keys {
+                        out.people.insert(key, id.clone());
                     }
                 }
             }

@@ -319,7 +319,7 @@ impl MailboxWriter for GraphSource {
         let select = match folder.kind {
             FolderKind::Mail => "id,internetMessageId",
             FolderKind::Calendar => "id,iCalUId",
-            FolderKind::Contacts => "id",
+            FolderKind::Contacts => "id,displayName,emailAddresses",
         };
         let expand = query_value(&format!(
             "singleValueExtendedProperties($filter=id eq {})",
@@ -344,6 +344,17 @@ impl MailboxWriter for GraphSource {
                 if !mid.trim().is_empty() {
                     out.message_ids
                         .insert(super::normalise_message_id(mid), id.to_owned());
+                }
+            }
+            if let Some(name) = item.get("displayName").and_then(Value::as_str) {
+                let emails = item
+                    .get("emailAddresses")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.get("address").and_then(Value::as_str));
+                for key in super::person_keys(name, emails) {
+                    out.people.insert(key, id.to_owned());
                 }
             }
             let props = item

@@ -3,8 +3,9 @@
 //! Both connectors implement [`MailboxWriter`]: find or create the target folders, list what a
 //! folder already holds (so nothing is created twice), and create one item. Every item we
 //! create carries our own named property ([`STAMP_GUID`], [`STAMP_NAME`]) holding its archive
-//! identity; the listing reads it back, and the Internet-Message-Id as a fallback for mail that
-//! is there from before the restore (never deleted, or restored by another tool).
+//! identity; the listing reads it back, and as a fallback for items that are there from before
+//! the restore (never deleted, or restored by another tool): the Internet-Message-Id of mail,
+//! the UID of a calendar item, the display name with an e-mail address of a contact.
 //!
 //! Throttling and server-busy answers are obeyed by the same retry loop the sync uses
 //! ([`MailboxCtx::run`]).
@@ -51,6 +52,37 @@ pub enum AlreadyThere {
     SameMessageId,
     /// A calendar item with the same iCalendar UID (it never left the calendar).
     SameUid,
+    /// A contact with the same display name and one of its e-mail addresses (or, for a contact
+    /// without any, the same name and none either).
+    SameContact,
+}
+
+/// What identifies an item in a folder without our stamp.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    pub message_id: Option<String>,
+    pub uid: Option<String>,
+    /// [`person_keys`] of a contact.
+    pub person: Vec<String>,
+}
+
+/// The keys a contact is known by: its display name with each of its e-mail addresses,
+/// compared without regard to case or surrounding space.
+pub fn person_keys<'a>(name: &str, emails: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let name = name.trim().to_lowercase();
+    if name.is_empty() {
+        return Vec::new();
+    }
+    let mut keys: Vec<String> = emails
+        .into_iter()
+        .map(|e| e.trim().to_lowercase())
+        .filter(|e| !e.is_empty())
+        .map(|e| format!("{name}\n{e}"))
+        .collect();
+    if keys.is_empty() {
+        keys.push(format!("{name}\n"));
+    }
+    keys
 }
 
 /// What a target folder holds, as far as skip-existing needs it.
@@ -62,37 +94,48 @@ pub struct FolderContents {
     pub message_ids: HashMap<String, String>,
     /// A calendar item's UID (EWS `calendar:UID`, Graph `iCalUId`) -> the item's id.
     pub uids: HashMap<String, String>,
+    /// A contact's [`person_keys`] -> the item's id.
+    pub people: HashMap<String, String>,
 }
 
 impl FolderContents {
-    /// `message_id` for a message, `uid` for a calendar item: what identifies it without our
-    /// stamp.
-    pub fn find(
-        &self,
-        stamp: &str,
-        message_id: Option<&str>,
-        uid: Option<&str>,
-    ) -> Option<AlreadyThere> {
+    /// Whether the item with this stamp and identity is there already, and why.
+    pub fn find(&self, stamp: &str, identity: &Identity) -> Option<AlreadyThere> {
         if self.stamps.contains_key(stamp) {
             return Some(AlreadyThere::Restored);
         }
+        let message_id = identity.message_id.as_deref();
         if message_id.is_some_and(|m| self.message_ids.contains_key(&normalise_message_id(m))) {
             return Some(AlreadyThere::SameMessageId);
         }
-        uid.map(str::trim)
-            .filter(|u| !u.is_empty() && self.uids.contains_key(*u))
-            .map(|_| AlreadyThere::SameUid)
+        let uid = identity.uid.as_deref().map(str::trim);
+        if uid.is_some_and(|u| !u.is_empty() && self.uids.contains_key(u)) {
+            return Some(AlreadyThere::SameUid);
+        }
+        identity
+            .person
+            .iter()
+            .any(|k| self.people.contains_key(k))
+            .then_some(AlreadyThere::SameContact)
     }
 
     /// Notes an item just created, so a second copy of it in the same run is skipped too.
-    pub fn add(&mut self, stamp: &str, message_id: Option<&str>, uid: Option<&str>, id: &str) {
+    pub fn add(&mut self, stamp: &str, identity: &Identity, id: &str) {
         self.stamps.insert(stamp.to_owned(), id.to_owned());
-        if let Some(m) = message_id {
+        if let Some(m) = &identity.message_id {
             self.message_ids
                 .insert(normalise_message_id(m), id.to_owned());
         }
-        if let Some(u) = uid.map(str::trim).filter(|u| !u.is_empty()) {
+        if let Some(u) = identity
+            .uid
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
             self.uids.insert(u.to_owned(), id.to_owned());
+        }
+        for k in &identity.person {
+            self.people.insert(k.clone(), id.to_owned());
         }
     }
 
@@ -101,10 +144,11 @@ impl FolderContents {
             .len()
             .max(self.message_ids.len())
             .max(self.uids.len())
+            .max(self.people.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.stamps.is_empty() && self.message_ids.is_empty() && self.uids.is_empty()
+        self.len() == 0
     }
 }
 
@@ -219,4 +263,41 @@ pub fn check_folder_name(name: &str) -> Result<(), String> {
         return Err("The folder name is longer than the 255 characters Exchange allows.".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_contact_is_known_by_its_name_with_any_of_its_addresses() {
+        let mut contents = FolderContents::default();
+        let there = Identity {
+            person: person_keys("Emma Stone", ["emma@example.org", "Emma@Home.example"]),
+            ..Identity::default()
+        };
+        contents.add("stamp-1", &there, "id-1");
+        // Without any address, the name alone matches a contact without any either.
+        let bo = Identity {
+            person: person_keys("Bo", []),
+            ..Identity::default()
+        };
+        contents.add("stamp-3", &bo, "id-3");
+        let same = |name: &str, emails: &[&str]| {
+            let identity = Identity {
+                person: person_keys(name, emails.iter().copied()),
+                ..Identity::default()
+            };
+            contents.find("stamp-2", &identity)
+        };
+        assert_eq!(
+            same(" emma stone ", &["EMMA@home.example"]),
+            Some(AlreadyThere::SameContact)
+        );
+        assert_eq!(same("Emma Stone", &["other@example.org"]), None);
+        assert_eq!(same("Emma Watson", &["emma@example.org"]), None);
+        assert_eq!(same("", &["emma@example.org"]), None, "no name, no match");
+        assert_eq!(same("Bo", &[]), Some(AlreadyThere::SameContact));
+        assert_eq!(same("Bo", &["bo@example.org"]), None);
+    }
 }
