@@ -83,11 +83,13 @@ pub struct JobReportView {
     pub folders: Vec<FolderTally>,
 }
 
-/// One target folder of a restore: what was (or would be) created, skipped and why, failed.
+/// One target folder of a restore: what was (or would be) created, merged (there already, its
+/// read state set back), skipped and why, failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FolderTally {
     pub target_path: String,
     pub created: i64,
+    pub merged: i64,
     pub skipped: i64,
     pub failed: i64,
     /// (reason, count) of the skipped and failed ones.
@@ -471,6 +473,7 @@ pub mod ssr {
                 out.push(FolderTally {
                     target_path: t.target_path.clone(),
                     created: 0,
+                    merged: 0,
                     skipped: 0,
                     failed: 0,
                     reasons: Vec::new(),
@@ -478,7 +481,8 @@ pub mod ssr {
             }
             let Some(f) = out.last_mut() else { continue };
             match t.kind {
-                jobs::OutcomeKind::Created | jobs::OutcomeKind::Merged => f.created += t.count,
+                jobs::OutcomeKind::Created => f.created += t.count,
+                jobs::OutcomeKind::Merged => f.merged += t.count,
                 jobs::OutcomeKind::Skipped => f.skipped += t.count,
                 jobs::OutcomeKind::Failed => f.failed += t.count,
             }

@@ -147,6 +147,7 @@ pub async fn ews_endpoint(
         "GetAttachment" => Ok(get_attachment(mb, op)),
         "FindFolder" => Ok(find_folder(mb, op)),
         "FindItem" => ews_restore::find_item(mb, op),
+        "UpdateItem" => ews_restore::update_item(&state, mb, op),
         "CreateFolder" => Ok(ews_restore::create_folder(&state, mb, op)),
         "CreateFolderPath" => Ok(ews_restore::create_folder_path(&state, mb, op)),
         // A throttled create is refused as a whole, with a fault instead of a body.

@@ -1318,6 +1318,132 @@ pub(crate) fn create_item(
     Ok(wrap(OP, &out))
 }
 
+// ---- UpdateItem --------------------------------------------------------------------------------
+
+/// `UpdateItem` of what a restore merges into an item that is there: `SetItemField` of
+/// `message:IsRead` on a message. Marking read a message that asked for a read receipt
+/// (`Disposition-Notification-To`) sends one, as Exchange does, unless the request says
+/// `SuppressReadReceipts="true"`; the simulator counts those as a mistake. Other fields are
+/// refused per item: this server does not update them. `Err` is a schema fault.
+pub(crate) fn update_item(
+    state: &SimState,
+    mb: &mut Mailbox,
+    op: &Element,
+) -> Result<String, String> {
+    const OP: &str = "UpdateItem";
+    let Some(conflict) = op.attr("ConflictResolution") else {
+        return Err("The required attribute 'ConflictResolution' is missing.".into());
+    };
+    let overwrite = conflict.trim() == "AlwaysOverwrite";
+    let suppress = op
+        .attr("SuppressReadReceipts")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let Some(changes) = op.child(M, "ItemChanges") else {
+        return Err("The element 'UpdateItem' has incomplete content: ItemChanges.".into());
+    };
+    let mut out = String::new();
+    for change in changes.children.iter().filter(|c| c.is(T, "ItemChange")) {
+        let id_el = change.child(T, "ItemId");
+        let raw = id_el.and_then(|i| i.attr("Id")).unwrap_or("").trim();
+        let parsed =
+            mailbox::parse_item_id(raw).filter(|p| p.mailbox == mb.index && p.move_gen.is_some());
+        let Some(parsed) = parsed else {
+            out.push_str(&error_message(
+                OP,
+                "ErrorInvalidIdMalformed",
+                "Id is malformed.",
+                "<m:Items/>",
+            ));
+            continue;
+        };
+        let Some(item) = mb
+            .items
+            .get(&parsed.n)
+            .filter(|i| Some(i.move_gen) == parsed.move_gen)
+        else {
+            out.push_str(&error_message(
+                OP,
+                "ErrorItemNotFound",
+                "The specified object was not found in the store.",
+                "<m:Items/>",
+            ));
+            continue;
+        };
+        // Without AlwaysOverwrite, Exchange wants the change key the client last saw.
+        let given_key = id_el.and_then(|i| i.attr("ChangeKey")).unwrap_or("");
+        if !overwrite && given_key != mailbox::change_key(item.modseq) {
+            out.push_str(&error_message(
+                OP,
+                "ErrorIrresolvableConflict",
+                "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.",
+                "<m:Items/>",
+            ));
+            continue;
+        }
+        let mut read = None;
+        let mut refused = None;
+        let updates = change
+            .child(T, "Updates")
+            .map(|u| u.children.as_slice())
+            .unwrap_or_default();
+        for set in updates {
+            let field = set
+                .child(T, "FieldURI")
+                .and_then(|f| f.attr("FieldURI"))
+                .unwrap_or("");
+            let value = set
+                .child(T, "Message")
+                .and_then(|m| m.child(T, "IsRead"))
+                .map(|v| v.text().trim().eq_ignore_ascii_case("true"));
+            match (set.name.as_str(), field, value) {
+                ("SetItemField", "message:IsRead", Some(v)) if item.kind == ItemKind::Message => {
+                    read = Some(v)
+                }
+                _ => refused = Some(format!("{} {field}", set.name)),
+            }
+        }
+        if let Some(what) = refused {
+            out.push_str(&error_message(
+                OP,
+                "ErrorInvalidPropertySet",
+                &format!("This server does not update {what}."),
+                "<m:Items/>",
+            ));
+            continue;
+        }
+        let n = item.n;
+        let asks_receipt =
+            mailbox::mime_header(&item.data, "Disposition-Notification-To").is_some();
+        if let Some(read) = read {
+            if read && !item.is_read && asks_receipt && !suppress {
+                state.bump(|c| c.read_receipts_sent += 1);
+            }
+            if mb.set_read(n, read).is_err() {
+                out.push_str(&error_message(
+                    OP,
+                    "ErrorItemNotFound",
+                    "The specified object was not found in the store.",
+                    "<m:Items/>",
+                ));
+                continue;
+            }
+            state.bump(|c| c.items_updated += 1);
+        }
+        let key = mb
+            .items
+            .get(&n)
+            .map(|i| mailbox::change_key(i.modseq))
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Message><t:ItemId Id=\"{}\" ChangeKey=\"{key}\"/></t:Message></m:Items>\
+<m:ConflictResults><m:Count>0</m:Count></m:ConflictResults></m:{OP}ResponseMessage>",
+            escape(raw)
+        );
+    }
+    Ok(wrap(OP, &out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1043,6 +1043,7 @@ fn patch_message(ctx: &Ctx, mb: &mut Mailbox, id: &str) -> GraphResponse {
         if mb.set_read(n, read).is_err() {
             return item_not_found();
         }
+        ctx.state.bump(|c| c.items_updated += 1);
     }
     match mb.items.get(&n) {
         Some(item) => GraphResponse::json(StatusCode::OK, message_resource(ctx, mb, item)),

@@ -95,6 +95,11 @@ pub struct Counters {
     pub duplicates_created: u64,
     /// Messages sent (EWS MessageDisposition SendOnly / SendAndSaveCopy).
     pub messages_sent: u64,
+    /// Read receipts sent because a message that asked for one was marked read (EWS UpdateItem
+    /// without `SuppressReadReceipts="true"`).
+    pub read_receipts_sent: u64,
+    /// Items changed in place (EWS UpdateItem, Graph PATCH of a message).
+    pub items_updated: u64,
     /// Folders created (EWS CreateFolder/CreateFolderPath, Graph POST of a folder or calendar).
     pub folders_created: u64,
     /// Attachments added to existing items (Graph POST attachments, completed upload sessions).
@@ -590,6 +595,15 @@ impl SimHandle {
         is_read: bool,
     ) -> Result<(), MailboxError> {
         self.with_mailbox(address, |mb| mb.set_read(item.n, is_read))
+    }
+
+    pub fn is_read(&self, address: &str, item: ItemRef) -> Result<bool, MailboxError> {
+        self.with_mailbox(address, |mb| {
+            mb.items
+                .get(&item.n)
+                .map(|i| i.is_read)
+                .ok_or(MailboxError::NoItem)
+        })
     }
 
     /// Adds a mail folder under `parent` (a folder id, well-known name or path like "Inbox").

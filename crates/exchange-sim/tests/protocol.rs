@@ -1586,6 +1586,104 @@ async fn ews_typed_calendar_items_round_trip_and_invitations_are_counted() {
     );
 }
 
+fn update_read_xml(attrs: &str, id: &str, change_key: &str, read: bool) -> String {
+    format!(
+        "<m:UpdateItem MessageDisposition=\"SaveOnly\" {attrs}><m:ItemChanges><t:ItemChange><t:ItemId Id=\"{id}\"{change_key}/>\
+<t:Updates><t:SetItemField><t:FieldURI FieldURI=\"message:IsRead\"/><t:Message><t:IsRead>{read}</t:IsRead></t:Message>\
+</t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>"
+    )
+}
+
+#[tokio::test]
+async fn ews_update_item_sets_the_read_state_and_answers_each_documented_error() {
+    let sim = sim().await;
+    let h = sim.handle();
+    let inbox = h.folder_id(ALICE, "inbox").unwrap();
+    let mut mime = mime_message("Please confirm", "<confirm-1@example.com>");
+    mime.splice(
+        0..0,
+        b"Disposition-Notification-To: emma.lindqvist@example.com\r\n"
+            .iter()
+            .copied(),
+    );
+    let (_, body) = ews_as(
+        &sim,
+        ALICE,
+        &create_message_xml(
+            &inbox,
+            "SaveOnly",
+            &mime,
+            &tagged_prop("3591", "Integer", "0"),
+        ),
+    )
+    .await;
+    let (_, _, msg) = &messages(&body)[0];
+    let id = first_id(msg, "ItemId");
+    let always = "ConflictResolution=\"AlwaysOverwrite\"";
+
+    // Marked read with receipts suppressed: read, no receipt, a new change key.
+    let suppressed = format!("{always} SuppressReadReceipts=\"true\"");
+    let (status, body) = ews_as(&sim, ALICE, &update_read_xml(&suppressed, &id, "", true)).await;
+    assert_eq!(
+        (status, codes(&body)),
+        (200, vec!["NoError".to_string()]),
+        "{body}"
+    );
+    assert!(
+        body.contains("<m:ConflictResults><m:Count>0</m:Count>"),
+        "{body}"
+    );
+    let c = h.counters();
+    assert_eq!((c.read_receipts_sent, c.items_updated), (0, 1));
+
+    // Unread again, then read without suppressing: Exchange sends the receipt it was asked for.
+    ews_as(&sim, ALICE, &update_read_xml(always, &id, "", false)).await;
+    let (_, body) = ews_as(&sim, ALICE, &update_read_xml(always, &id, "", true)).await;
+    assert_eq!(codes(&body), ["NoError"], "{body}");
+    assert_eq!(h.counters().read_receipts_sent, 1);
+
+    // A stale change key without AlwaysOverwrite is a conflict; an unknown item, a malformed id
+    // and a field this server does not update are refused per item, on HTTP 200.
+    let stale = " ChangeKey=\"CQAAAA==\"";
+    let (_, body) = ews_as(
+        &sim,
+        ALICE,
+        &update_read_xml("ConflictResolution=\"AutoResolve\"", &id, stale, false),
+    )
+    .await;
+    assert_eq!(codes(&body), ["ErrorIrresolvableConflict"], "{body}");
+    let (status, body) = ews_as(
+        &sim,
+        ALICE,
+        &update_read_xml(always, "AAMkAGbm90IGFuIGlk", "", false),
+    )
+    .await;
+    assert_eq!(
+        (status, codes(&body)),
+        (200, vec!["ErrorInvalidIdMalformed".to_string()])
+    );
+    let subject = format!(
+        "<m:UpdateItem MessageDisposition=\"SaveOnly\" {always}><m:ItemChanges><t:ItemChange><t:ItemId Id=\"{id}\"/>\
+<t:Updates><t:SetItemField><t:FieldURI FieldURI=\"item:Subject\"/><t:Message><t:Subject>New</t:Subject></t:Message>\
+</t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>"
+    );
+    let (_, body) = ews_as(&sim, ALICE, &subject).await;
+    assert_eq!(codes(&body), ["ErrorInvalidPropertySet"], "{body}");
+    // ConflictResolution is required by the schema.
+    let (status, body) = ews_as(&sim, ALICE, &update_read_xml("", &id, "", true)).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("ConflictResolution"), "{body}");
+    // Deleted in the meantime: not found.
+    let created = *h.list_items(ALICE, "Inbox").unwrap().last().unwrap();
+    h.delete_item(ALICE, created).unwrap();
+    let (status, body) = ews_as(&sim, ALICE, &update_read_xml(always, &id, "", false)).await;
+    assert_eq!(
+        (status, codes(&body)),
+        (200, vec!["ErrorItemNotFound".to_string()]),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn ews_typed_contacts_round_trip_through_get_item_and_graph() {
     let sim = sim().await;

@@ -75,6 +75,9 @@ pub struct RestoreSummary {
     /// Folders created (or, in a dry run, that would be), as paths.
     pub folders_created: Vec<String>,
     pub created: u64,
+    /// Items that were there already with another read state, set to the archived one.
+    #[serde(default)]
+    pub merged: u64,
     pub skipped: u64,
     pub failed: u64,
 }
@@ -85,6 +88,14 @@ impl RestoreSummary {
             return None;
         }
         serde_json::from_str(job.result.as_deref()?).ok()
+    }
+}
+
+fn read_word(is_read: bool) -> &'static str {
+    if is_read {
+        "read"
+    } else {
+        "unread"
     }
 }
 
@@ -517,6 +528,7 @@ impl Restorer {
                 // then created a few at a time, as many as the mailbox's requests in flight.
                 type Record = Option<Result<pim::Record, String>>;
                 let mut to_create: Vec<(usize, String, String, Record)> = Vec::new();
+                let mut to_merge: Vec<(String, String, String, bool)> = Vec::new();
                 for (index, planned) in batch.iter().enumerate() {
                     let key = planned.item.to_string();
                     let Some(detail) = details.get(&planned.item) else {
@@ -557,7 +569,28 @@ impl Restorer {
                         },
                     };
                     if let Some(there) = contents.find(&stamp, &identity) {
-                        let why = match there {
+                        // There with another read state: brought back to the archived one.
+                        let merge = detail.kind == ItemKind::Message
+                            && !there.id.is_empty()
+                            && contents.read_differs(&there.id, planned.is_read);
+                        if merge && (request.dry_run || folder.is_none()) {
+                            outcomes.push(outcome(
+                                &key,
+                                OutcomeKind::Merged,
+                                &source_path,
+                                &shown,
+                                &format!(
+                                    "would be marked {}, as archived",
+                                    read_word(planned.is_read)
+                                ),
+                            ));
+                            continue;
+                        }
+                        if merge {
+                            to_merge.push((key, source_path, there.id, planned.is_read));
+                            continue;
+                        }
+                        let why = match there.why {
                             AlreadyThere::Restored => "already restored into this folder",
                             AlreadyThere::SameMessageId => {
                                 "a message with the same Internet-Message-Id is already in this folder"
@@ -646,9 +679,33 @@ impl Restorer {
                         }
                     }
                 }
+                for (key, source_path, id, is_read) in to_merge {
+                    if fatal.is_some() {
+                        // Not recorded: the next run finds the read state and decides again.
+                        break;
+                    }
+                    match writer.set_read(&mb, &id, is_read).await {
+                        Ok(()) => outcomes.push(outcome(
+                            &key,
+                            OutcomeKind::Merged,
+                            &source_path,
+                            &shown,
+                            &format!("marked {}, as archived", read_word(is_read)),
+                        )),
+                        Err(e) if ends_the_job(&e) => fatal = Some(e),
+                        Err(e) => outcomes.push(outcome(
+                            &key,
+                            OutcomeKind::Failed,
+                            &source_path,
+                            &shown,
+                            &format!("its read state could not be set: {e}"),
+                        )),
+                    }
+                }
                 for o in &outcomes {
                     match o.kind {
-                        OutcomeKind::Created | OutcomeKind::Merged => summary.created += 1,
+                        OutcomeKind::Created => summary.created += 1,
+                        OutcomeKind::Merged => summary.merged += 1,
                         OutcomeKind::Skipped => summary.skipped += 1,
                         OutcomeKind::Failed => summary.failed += 1,
                     }
@@ -672,7 +729,16 @@ impl Restorer {
             if let Some(j) = self.jobs.get(job.id).await? {
                 summary.skipped = j.skipped as u64;
                 summary.failed = j.failed as u64;
-                summary.created = (j.processed - j.skipped - j.failed).max(0) as u64;
+                let merged: i64 = self
+                    .jobs
+                    .tally(job.id)
+                    .await?
+                    .iter()
+                    .filter(|t| t.kind == OutcomeKind::Merged)
+                    .map(|t| t.count)
+                    .sum();
+                summary.merged = merged.max(0) as u64;
+                summary.created = (j.processed - j.skipped - j.failed - merged).max(0) as u64;
             }
         }
         Ok(Some(summary))

@@ -199,6 +199,7 @@ fn no_mistakes(sim: &RunningSim) {
     assert_eq!(c.invitations_sent, 0, "meeting invitations sent");
     assert_eq!(c.duplicates_created, 0, "duplicates created");
     assert_eq!(c.messages_sent, 0, "messages sent");
+    assert_eq!(c.read_receipts_sent, 0, "read receipts sent");
 }
 
 async fn deleted_mail_comes_back_where_it_was_and_nothing_twice(
@@ -631,6 +632,60 @@ async fn a_large_attachment_comes_back_whole(kit: testkit::TestDb, proto: Proto)
     w.finish().await;
 }
 
+/// Mail that never left but whose read state changed since it was archived: the restore sets
+/// the archived state back ("merged", as Veeam reports it) instead of skipping it, sends no
+/// read receipt for a message that asked for one, and a second run has nothing left to merge.
+async fn a_changed_read_state_is_merged_back(kit: testkit::TestDb, proto: Proto) {
+    let mime = testkit::mime::Mail::new("Please confirm")
+        .from("bruno.keller@example.com")
+        .to(ALICE)
+        .message_id("<please.confirm@example.com>")
+        .header("Disposition-Notification-To", "bruno.keller@example.com")
+        .text("Let me know when you have read this.")
+        .build();
+    let w = world_with(kit, proto, |sim| {
+        sim.add_message(ALICE, "Inbox", &mime, true).unwrap();
+    })
+    .await;
+    let sim = w.sim.handle();
+    let inbox = sim.list_items(ALICE, "Inbox").unwrap();
+    let asks = *inbox.last().unwrap();
+    let other = inbox[0];
+    let other_was = sim.is_read(ALICE, other).unwrap();
+    sim.set_read(ALICE, asks, false).unwrap();
+    sim.set_read(ALICE, other, !other_was).unwrap();
+    let updated_before = sim.counters().items_updated;
+
+    let (dry, real) = w
+        .dry_then_real(&w.request(&[ItemKind::Message], Placement::Original))
+        .await;
+    let d = summary(&dry);
+    assert_eq!((d.created, d.merged, d.failed), (0, 2, 0), "{d:?}");
+    let s = summary(&real);
+    assert_eq!((s.created, s.merged, s.failed), (0, 2, 0), "{s:?}");
+    assert!(s.skipped > 0, "the rest is there as it was: {s:?}");
+    assert!(sim.is_read(ALICE, asks).unwrap(), "read again, as archived");
+    assert_eq!(sim.is_read(ALICE, other).unwrap(), other_was);
+    assert_eq!(sim.counters().items_updated - updated_before, 2);
+    assert!(sim.restored(ALICE).is_empty(), "nothing created");
+    let merged = w
+        .restorer
+        .jobs()
+        .outcomes(real.id, Some(OutcomeKind::Merged), 0, 10)
+        .await
+        .unwrap();
+    let details: Vec<&str> = merged.iter().map(|o| o.outcome.detail.as_str()).collect();
+    assert!(details.contains(&"marked read, as archived"), "{details:?}");
+
+    let (_, again) = w
+        .dry_then_real(&w.request(&[ItemKind::Message], Placement::Original))
+        .await;
+    let s = summary(&again);
+    assert_eq!((s.created, s.merged, s.failed), (0, 0, 0), "{s:?}");
+    no_mistakes(&w.sim);
+    w.finish().await;
+}
+
 macro_rules! everywhere {
     ($name:ident) => {
         mod $name {
@@ -665,3 +720,4 @@ everywhere!(refusals_say_one_sentence_and_write_nothing);
 everywhere!(one_bad_item_never_stops_the_rest);
 everywhere!(a_dead_worker_is_taken_over_and_nothing_is_duplicated);
 everywhere!(a_large_attachment_comes_back_whole);
+everywhere!(a_changed_read_state_is_merged_back);

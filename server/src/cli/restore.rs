@@ -126,15 +126,16 @@ async fn run(restorer: &Restorer, worker: Worker, request: &RestoreRequest) -> a
 /// failed.
 async fn report(restorer: &Restorer, job: &Job) -> anyhow::Result<()> {
     let summary = RestoreSummary::of(job).unwrap_or_default();
-    let created = if summary.dry_run {
-        "would be created"
+    let (created, merged) = if summary.dry_run {
+        ("would be created", "would be merged (read state set back)")
     } else {
-        "created"
+        ("created", "merged (read state set back)")
     };
     crate::say!("{}", job.label);
     for t in restorer.jobs().tally(job.id).await? {
         let what = match t.kind {
-            OutcomeKind::Created | OutcomeKind::Merged => created,
+            OutcomeKind::Created => created,
+            OutcomeKind::Merged => merged,
             OutcomeKind::Skipped => "skipped",
             OutcomeKind::Failed => "failed",
         };

@@ -193,10 +193,10 @@ fn JobRow(job: JobView, cancel: ServerAction<CancelJob>, chosen: Option<i64>) ->
 /// What a restore did (or, for a dry run, would do) per target folder.
 #[component]
 fn FolderTallyTable(folders: Vec<FolderTally>, dry_run: bool) -> impl IntoView {
-    let created = if dry_run {
-        "Would be created"
+    let (created, merged) = if dry_run {
+        ("Would be created", "Would be merged")
     } else {
-        "Created"
+        ("Created", "Merged")
     };
     let rows = folders
         .into_iter()
@@ -211,6 +211,7 @@ fn FolderTallyTable(folders: Vec<FolderTally>, dry_run: bool) -> impl IntoView {
                 <tr>
                     <td>{f.target_path.clone()}</td>
                     <td class="num">{f.created}</td>
+                    <td class="num">{f.merged}</td>
                     <td class="num">{f.skipped}</td>
                     <td class="num" class:error-text=failed>{f.failed}</td>
                     <td class="small reasons"><ul class="plain">{reasons}</ul></td>
@@ -224,6 +225,7 @@ fn FolderTallyTable(folders: Vec<FolderTally>, dry_run: bool) -> impl IntoView {
                 <tr>
                     <th>"Target folder"</th>
                     <th class="num">{created}</th>
+                    <th class="num" title="There already with another read state, set back to the archived one">{merged}</th>
                     <th class="num">"Skipped"</th>
                     <th class="num">"Failed"</th>
                     <th>"Why skipped or failed"</th>
@@ -270,6 +272,7 @@ fn JobReport(
             let class = format!("outcome-{}", r.outcome);
             let outcome = match r.outcome.as_str() {
                 "created" if dry_run => "would be created".to_owned(),
+                "merged" if dry_run => "would be merged".to_owned(),
                 other => other.to_owned(),
             };
             view! {
@@ -283,6 +286,7 @@ fn JobReport(
         })
         .collect_view();
     let any_failed = job.failed > 0;
+    let merged: i64 = d.folders.iter().map(|f| f.merged).sum();
     let restore = job.restore.clone().map(|r| {
         let to_create = job.processed - job.failed - job.skipped;
         let can_confirm = r.dry_run && job.state == "done";
@@ -330,7 +334,11 @@ fn JobReport(
             <h2>{format!("Report: {}", job.label)}</h2>
             {restore}
             <p class="summary-line">
-                <span>{format!("{} {written}", job.processed - job.failed - job.skipped)}</span>
+                <span>{format!("{} {written}", job.processed - job.failed - job.skipped - merged)}</span>
+                {(merged > 0).then(|| {
+                    let verb = if dry_run { "would be merged" } else { "merged" };
+                    view! { <span>{format!("{merged} {verb}")}</span> }
+                })}
                 <span>{format!("{} skipped", job.skipped)}</span>
                 <span class:error-text=any_failed>{format!("{} failed", job.failed)}</span>
                 <span class="muted">{format!("of {} items", job.total)}</span>

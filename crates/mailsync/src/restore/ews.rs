@@ -225,7 +225,8 @@ impl MailboxWriter for EwsSource {
                 }
                 fields
             }
-            FolderKind::Mail => String::new(),
+            // The read state, for a restore's merge of what is there.
+            FolderKind::Mail => "<t:FieldURI FieldURI=\"message:IsRead\"/>".to_owned(),
         };
         loop {
             let body = format!(
@@ -263,6 +264,10 @@ impl MailboxWriter for EwsSource {
                     if !u.is_empty() {
                         out.uids.insert(u.to_owned(), id.clone());
                     }
+                }
+                if let Some(read) = item.child(T, "IsRead") {
+                    out.read
+                        .insert(id.clone(), read.text().trim().eq_ignore_ascii_case("true"));
                 }
                 if let Some(mid) = item.child(T, "InternetMessageId") {
                     let mid = mid.text().trim();
@@ -309,6 +314,21 @@ impl MailboxWriter for EwsSource {
             if last || items.is_empty() {
                 return Ok(out);
             }
+        }
+    }
+
+    async fn set_read(&self, mb: &MailboxCtx, id: &str, is_read: bool) -> Result<(), SourceError> {
+        // AlwaysOverwrite: the read state is all that changes, whatever the item's change key.
+        let body = format!(
+            "<m:UpdateItem MessageDisposition=\"SaveOnly\" ConflictResolution=\"AlwaysOverwrite\" SuppressReadReceipts=\"true\">\
+<m:ItemChanges><t:ItemChange><t:ItemId Id=\"{}\"/><t:Updates><t:SetItemField><t:FieldURI FieldURI=\"message:IsRead\"/>\
+<t:Message><t:IsRead>{is_read}</t:IsRead></t:Message></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>",
+            escape(id)
+        );
+        let resp = self.client().call(mb, &body).await?;
+        match first_error(&resp) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 

@@ -317,7 +317,7 @@ impl MailboxWriter for GraphSource {
         folder: &TargetFolder,
     ) -> Result<FolderContents, SourceError> {
         let select = match folder.kind {
-            FolderKind::Mail => "id,internetMessageId",
+            FolderKind::Mail => "id,internetMessageId,isRead",
             FolderKind::Calendar => "id,iCalUId",
             FolderKind::Contacts => "id,displayName,emailAddresses",
         };
@@ -339,6 +339,9 @@ impl MailboxWriter for GraphSource {
                 if !u.trim().is_empty() {
                     out.uids.insert(u.trim().to_owned(), id.to_owned());
                 }
+            }
+            if let Some(read) = item.get("isRead").and_then(Value::as_bool) {
+                out.read.insert(id.to_owned(), read);
             }
             if let Some(mid) = item.get("internetMessageId").and_then(Value::as_str) {
                 if !mid.trim().is_empty() {
@@ -371,6 +374,15 @@ impl MailboxWriter for GraphSource {
             }
         }
         Ok(out)
+    }
+
+    async fn set_read(&self, mb: &MailboxCtx, id: &str, is_read: bool) -> Result<(), SourceError> {
+        // Graph sends no read receipt for a PATCH of isRead.
+        let url = format!("{}/messages/{}", self.user(mb), path_segment(id));
+        self.client()
+            .send_json(mb, Method::PATCH, &url, Some(&json!({ "isRead": is_read })))
+            .await
+            .map(|_| ())
     }
 
     async fn create(

@@ -96,27 +96,49 @@ pub struct FolderContents {
     pub uids: HashMap<String, String>,
     /// A contact's [`person_keys`] -> the item's id.
     pub people: HashMap<String, String>,
+    /// A message's id -> whether it is read.
+    pub read: HashMap<String, bool>,
+}
+
+/// An item found in the target folder: why it counts as there, and its id (empty for one
+/// created earlier in the same run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    pub why: AlreadyThere,
+    pub id: String,
 }
 
 impl FolderContents {
-    /// Whether the item with this stamp and identity is there already, and why.
-    pub fn find(&self, stamp: &str, identity: &Identity) -> Option<AlreadyThere> {
-        if self.stamps.contains_key(stamp) {
-            return Some(AlreadyThere::Restored);
+    /// Whether the item with this stamp and identity is there already, why, and which it is.
+    pub fn find(&self, stamp: &str, identity: &Identity) -> Option<Existing> {
+        let existing = |why, id: &String| {
+            Some(Existing {
+                why,
+                id: id.clone(),
+            })
+        };
+        if let Some(id) = self.stamps.get(stamp) {
+            return existing(AlreadyThere::Restored, id);
         }
-        let message_id = identity.message_id.as_deref();
-        if message_id.is_some_and(|m| self.message_ids.contains_key(&normalise_message_id(m))) {
-            return Some(AlreadyThere::SameMessageId);
+        let message_id = identity.message_id.as_deref().map(normalise_message_id);
+        if let Some(id) = message_id.and_then(|m| self.message_ids.get(&m)) {
+            return existing(AlreadyThere::SameMessageId, id);
         }
-        let uid = identity.uid.as_deref().map(str::trim);
-        if uid.is_some_and(|u| !u.is_empty() && self.uids.contains_key(u)) {
-            return Some(AlreadyThere::SameUid);
+        let uid = identity
+            .uid
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        if let Some(id) = uid.and_then(|u| self.uids.get(u)) {
+            return existing(AlreadyThere::SameUid, id);
         }
-        identity
-            .person
-            .iter()
-            .any(|k| self.people.contains_key(k))
-            .then_some(AlreadyThere::SameContact)
+        let id = identity.person.iter().find_map(|k| self.people.get(k))?;
+        existing(AlreadyThere::SameContact, id)
+    }
+
+    /// Whether the message `id` is there with another read state than `is_read`.
+    pub fn read_differs(&self, id: &str, is_read: bool) -> bool {
+        self.read.get(id).is_some_and(|r| *r != is_read)
     }
 
     /// Notes an item just created, so a second copy of it in the same run is skipped too.
@@ -246,6 +268,10 @@ pub trait MailboxWriter: Send + Sync {
         folder: &TargetFolder,
         item: &RestoreItem,
     ) -> Result<String, SourceError>;
+
+    /// Sets the read state of a message that is there (a restore's merge), never sending a
+    /// read receipt.
+    async fn set_read(&self, mb: &MailboxCtx, id: &str, is_read: bool) -> Result<(), SourceError>;
 }
 
 /// Folder names Exchange refuses or that would nest where a person did not mean it to.
@@ -288,7 +314,7 @@ mod tests {
                 person: person_keys(name, emails.iter().copied()),
                 ..Identity::default()
             };
-            contents.find("stamp-2", &identity)
+            contents.find("stamp-2", &identity).map(|e| e.why)
         };
         assert_eq!(
             same(" emma stone ", &["EMMA@home.example"]),
