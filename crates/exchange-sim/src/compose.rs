@@ -687,11 +687,21 @@ pub fn add_attachment(mime: &[u8], att: &AttachmentRecord, bytes: &[u8]) -> Vec<
         let bare = cid.trim_start_matches('<').trim_end_matches('>');
         let _ = write!(part, "Content-ID: <{bare}>{nl}");
     }
-    let _ = write!(
-        part,
-        "Content-Transfer-Encoding: base64{nl}{nl}{}",
-        base64_lines(bytes).replace("\r\n", nl)
-    );
+    if att.is_item {
+        // An item attachment is rendered as the message it is: RFC 2046 allows no encoding of
+        // message/rfc822 beyond 7bit, 8bit or binary.
+        let _ = write!(
+            part,
+            "Content-Transfer-Encoding: 8bit{nl}{nl}{}",
+            String::from_utf8_lossy(bytes)
+        );
+    } else {
+        let _ = write!(
+            part,
+            "Content-Transfer-Encoding: base64{nl}{nl}{}",
+            base64_lines(bytes).replace("\r\n", nl)
+        );
+    }
     let content_type = crate::mailbox::mime_header(mime, "Content-Type").unwrap_or_default();
     let boundary = header_param(&content_type, "boundary");
     if content_type
@@ -769,6 +779,7 @@ mod tests {
 
     fn att(name: &str) -> AttachmentRecord {
         AttachmentRecord {
+            is_item: false,
             name: name.into(),
             size: 3,
             content_type: "text/csv".into(),

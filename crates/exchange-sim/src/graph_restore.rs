@@ -969,21 +969,7 @@ fn create_message(ctx: &Ctx, mb: &mut Mailbox, folder: &str) -> GraphResponse {
             .or(props.flags.map(|f| f & 0x01 != 0))
             .unwrap_or(true);
         let date = props.submit.or(props.delivery).unwrap_or_else(dates::now);
-        let draft = MessageDraft {
-            subject: s(&body, &["subject"]),
-            body: s(&body, &["body", "content"]),
-            body_html: s(&body, &["body", "contentType"]).eq_ignore_ascii_case("html"),
-            from: person(body.get("from")),
-            sender: person(body.get("sender")),
-            to: people(&body, "toRecipients"),
-            cc: people(&body, "ccRecipients"),
-            bcc: people(&body, "bccRecipients"),
-            reply_to: people(&body, "replyTo"),
-            message_id: Some(s(&body, &["internetMessageId"])).filter(|m| !m.trim().is_empty()),
-            date,
-            importance: Some(s(&body, &["importance"])).filter(|i| !i.is_empty()),
-            categories: strings(&body, "categories"),
-        };
+        let draft = json_draft(&body, date);
         let fallback = format!(
             "{:016x}.{}@{}.exchange-sim.invalid",
             compose::fnv(ctx.req.body),
@@ -1025,6 +1011,25 @@ fn create_message(ctx: &Ctx, mb: &mut Mailbox, folder: &str) -> GraphResponse {
     }
 }
 
+/// A message resource's JSON (a create's body, an item attachment's item) as a draft to compose.
+fn json_draft(body: &Value, date: i64) -> MessageDraft {
+    MessageDraft {
+        subject: s(body, &["subject"]),
+        body: s(body, &["body", "content"]),
+        body_html: s(body, &["body", "contentType"]).eq_ignore_ascii_case("html"),
+        from: person(body.get("from")),
+        sender: person(body.get("sender")),
+        to: people(body, "toRecipients"),
+        cc: people(body, "ccRecipients"),
+        bcc: people(body, "bccRecipients"),
+        reply_to: people(body, "replyTo"),
+        message_id: Some(s(body, &["internetMessageId"])).filter(|m| !m.trim().is_empty()),
+        date,
+        importance: Some(s(body, &["importance"])).filter(|i| !i.is_empty()),
+        categories: strings(body, "categories"),
+    }
+}
+
 /// PATCH of a message: the read state changes; `isDraft` and PR_MESSAGE_FLAGS do not,
 /// whatever the answer says (a field report the protocol notes record: Exchange Online
 /// accepts such writes and ignores them).
@@ -1059,6 +1064,74 @@ pub(crate) fn attachment_id(mailbox: u32, n: u64, k: usize) -> String {
     )
 }
 
+/// An `itemAttachment` whose item is a message: stored as the message it is (message/rfc822,
+/// composed from the item's JSON as a JSON create would be). Its extended properties decide
+/// whether it is a draft, as for a create; a draft inside a message is recorded.
+fn add_item_attachment(
+    ctx: &Ctx,
+    mb: &mut Mailbox,
+    message: &str,
+    n: u64,
+    body: &Value,
+) -> GraphResponse {
+    let name = s(body, &["name"]);
+    let Some(item) = body.get("item").filter(|i| i.is_object()) else {
+        return bad_request("ErrorInvalidRequest", "The item property is required.");
+    };
+    let item_type = s(item, &["@odata.type"]);
+    if !item_type.eq_ignore_ascii_case("#microsoft.graph.message") {
+        return bad_request(
+            "ErrorInvalidRequest",
+            "The simulator stores item attachments that are messages only.",
+        );
+    }
+    let props = match ext_props(item) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    if props.flags.is_none_or(|f| f & 0x08 != 0) {
+        ctx.state.bump(|c| c.drafts_created += 1);
+    }
+    let date = props.submit.or(props.delivery).unwrap_or_else(dates::now);
+    let fallback = format!(
+        "{:016x}.att@{}.exchange-sim.invalid",
+        compose::fnv(ctx.req.body),
+        mb.index
+    );
+    let mime = compose::message_mime(&json_draft(item, date), &fallback);
+    let name = if name.trim().is_empty() {
+        s(item, &["subject"])
+    } else {
+        name
+    };
+    let record = AttachmentRecord {
+        name: name.clone(),
+        size: mime.len() as u64,
+        content_type: "message/rfc822".into(),
+        is_inline: false,
+        content_id: None,
+        via_upload_session: false,
+        is_item: true,
+    };
+    let k = match restore::attach(ctx.state, mb, n, record, &mime) {
+        Ok(k) => k,
+        Err(_) => return item_not_found(),
+    };
+    GraphResponse::json(
+        StatusCode::CREATED,
+        json!({
+            "@odata.context": format!("{}/$metadata#messages('{message}')/attachments/$entity", ctx.base),
+            "@odata.type": "#microsoft.graph.itemAttachment",
+            "id": attachment_id(mb.index, n, k),
+            "lastModifiedDateTime": dates::xs(dates::now()),
+            "name": name,
+            "contentType": null,
+            "size": mime.len(),
+            "isInline": false,
+        }),
+    )
+}
+
 fn add_attachment(ctx: &Ctx, mb: &mut Mailbox, message: &str) -> GraphResponse {
     let Some(n) = find_item(mb, message)
         .filter(|i| i.kind == ItemKind::Message)
@@ -1071,10 +1144,13 @@ fn add_attachment(ctx: &Ctx, mb: &mut Mailbox, message: &str) -> GraphResponse {
         Err(e) => return e,
     };
     let odata_type = s(&body, &["@odata.type"]);
+    if odata_type.eq_ignore_ascii_case("#microsoft.graph.itemAttachment") {
+        return add_item_attachment(ctx, mb, message, n, &body);
+    }
     if !odata_type.eq_ignore_ascii_case("#microsoft.graph.fileAttachment") {
         return bad_request(
             "ErrorInvalidRequest",
-            "The simulator stores file attachments (@odata.type #microsoft.graph.fileAttachment) only.",
+            "The simulator stores file and item attachments (#microsoft.graph.fileAttachment, #microsoft.graph.itemAttachment) only.",
         );
     }
     let name = s(&body, &["name"]);
@@ -1110,6 +1186,7 @@ fn add_attachment(ctx: &Ctx, mb: &mut Mailbox, message: &str) -> GraphResponse {
         .unwrap_or(false);
     let content_id = Some(s(&body, &["contentId"])).filter(|c| !c.is_empty());
     let record = AttachmentRecord {
+        is_item: false,
         name: name.clone(),
         size,
         content_type: content_type.clone(),
@@ -1192,6 +1269,7 @@ fn create_upload_session(ctx: &Ctx, mb: &mut Mailbox, message: &str) -> GraphRes
         );
     }
     let record = AttachmentRecord {
+        is_item: false,
         name,
         size,
         content_type: Some(s(a, &["contentType"]))

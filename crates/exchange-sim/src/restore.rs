@@ -56,6 +56,8 @@ pub struct AttachmentRecord {
     pub content_id: Option<String>,
     /// Uploaded in ranges through an upload session rather than in one POST.
     pub via_upload_session: bool,
+    /// An Outlook item inside the message (Graph `itemAttachment`), not a file.
+    pub is_item: bool,
 }
 
 /// Kept on each item a restore created.

@@ -2520,6 +2520,68 @@ async fn graph_attachments_in_one_post_or_through_an_upload_session() {
         (Some("figures.csv"), Some(small.len() as u64))
     );
     assert!(v["id"].is_string());
+
+    // An attached message as an Outlook item: stored as message/rfc822; without PR_MESSAGE_FLAGS
+    // saying it was sent, it is a draft inside the message (counted); an event item is refused.
+    let item = |flags: Option<&str>| {
+        let mut m = graph_message("Original request", "<original@example.com>", flags, None);
+        m["@odata.type"] = json!("#microsoft.graph.message");
+        json!({"@odata.type": "#microsoft.graph.itemAttachment", "name": "Original request", "item": m})
+    };
+    let (_, v) = post(
+        &sim,
+        &t,
+        &format!("/users/{ALICE}/mailFolders/inbox/messages"),
+        graph_message(
+            "With a message",
+            "<with-message@example.com>",
+            Some("1"),
+            Some("a-2"),
+        ),
+    )
+    .await;
+    let with_message = v["id"].as_str().unwrap().to_string();
+    let drafts = h.counters().drafts_created;
+    let added = h.counters().attachments_added;
+    let url = format!("/users/{ALICE}/messages/{with_message}/attachments");
+    let (status, v) = post(&sim, &t, &url, item(Some("1"))).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["@odata.type"], "#microsoft.graph.itemAttachment");
+    assert_eq!(
+        h.counters().drafts_created,
+        drafts,
+        "sent and read: no draft"
+    );
+    let (status, _) = post(&sim, &t, &url, item(None)).await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        h.counters().drafts_created,
+        drafts + 1,
+        "a draft inside the message"
+    );
+    let (status, v) = post(
+        &sim,
+        &t,
+        &url,
+        json!({"@odata.type": "#microsoft.graph.itemAttachment", "name": "Meeting", "item": {"@odata.type": "#microsoft.graph.event", "subject": "Meeting"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("ErrorInvalidRequest"))
+    );
+    let stored = h
+        .restored(ALICE)
+        .into_iter()
+        .find(|r| r.attachment_records.iter().any(|a| a.is_item))
+        .unwrap();
+    let text = String::from_utf8_lossy(&stored.data).to_string();
+    assert!(
+        text.contains("Content-Type: message/rfc822") && text.contains("Subject: Original request"),
+        "the attached message is a message part: {text}"
+    );
+    assert_eq!(h.counters().attachments_added, added + 2);
+
     let (status, v) = post(
         &sim,
         &t,
@@ -2654,7 +2716,11 @@ async fn graph_attachments_in_one_post_or_through_an_upload_session() {
     .await;
     assert_eq!(status, 404, "a finished session is gone");
 
-    let r = h.restored(ALICE).pop().unwrap();
+    let r = h
+        .restored(ALICE)
+        .into_iter()
+        .find(|r| r.subject.as_deref() == Some("With files"))
+        .unwrap();
     assert_eq!(
         r.attachments,
         [
@@ -2669,10 +2735,11 @@ async fn graph_attachments_in_one_post_or_through_an_upload_session() {
             .collect::<Vec<_>>(),
         [false, true]
     );
-    assert_eq!(h.counters().attachments_added, 2);
+    // Two files here, two item attachments on the other message.
+    assert_eq!(h.counters().attachments_added, 4);
     assert_eq!(
         (h.counters().upload_sessions, h.counters().restored_items),
-        (1, 1)
+        (1, 2)
     );
     // The attachments are parts of the stored MIME: a later sync downloads them.
     let (_, _, mime) = get(

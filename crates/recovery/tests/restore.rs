@@ -586,16 +586,25 @@ async fn a_dead_worker_is_taken_over_and_nothing_is_duplicated(kit: testkit::Tes
     w.finish().await;
 }
 
-/// A message with a 4 MB attachment: through Graph it is added after the message, in an upload
-/// session (one request cannot carry it); through EWS it is part of the MIME.
+/// A message with a 4 MB attachment and an attached message: through Graph the file is added
+/// after the message in an upload session (one request cannot carry it) and the attached
+/// message as an item attachment (an Outlook message, not an `.eml` file, and not a draft);
+/// through EWS both are part of the MIME.
 async fn a_large_attachment_comes_back_whole(kit: testkit::TestDb, proto: Proto) {
     let pdf: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let request = testkit::mime::Mail::new("Original request")
+        .from("harbour.office@example.com")
+        .to("bruno.keller@example.com")
+        .message_id("<original.request@example.com>")
+        .text("Please sign the contract by Friday.")
+        .build();
     let mime = testkit::mime::Mail::new("Signed contract")
         .from("bruno.keller@example.com")
         .to(ALICE)
         .message_id("<signed.contract@example.com>")
         .text("The signed contract is attached.")
         .attach("contract.pdf", "application/pdf", &pdf)
+        .attach("Original request.eml", "message/rfc822", &request)
         .build();
     let w = world_with(kit, proto, |sim| {
         sim.add_message(ALICE, "Inbox", &mime, true).unwrap();
@@ -617,16 +626,30 @@ async fn a_large_attachment_comes_back_whole(kit: testkit::TestDb, proto: Proto)
     assert!(r.is_read && !r.is_draft);
     match proto {
         Proto::Graph => {
-            assert_eq!(r.attachment_records.len(), 1, "{:?}", r.attachment_records);
+            assert_eq!(r.attachment_records.len(), 2, "{:?}", r.attachment_records);
             let a = &r.attachment_records[0];
             assert_eq!(
                 (a.name.as_str(), a.size),
                 ("contract.pdf", pdf.len() as u64)
             );
-            assert!(a.via_upload_session);
+            assert!(a.via_upload_session && !a.is_item);
             assert_eq!(sim.counters().upload_sessions, 1);
+            let m = &r.attachment_records[1];
+            assert!(m.is_item, "an Outlook item, not an .eml file: {m:?}");
+            assert_eq!(
+                (m.name.as_str(), m.content_type.as_str()),
+                ("Original request", "message/rfc822")
+            );
+            let stored = String::from_utf8_lossy(&r.data);
+            assert!(
+                stored.contains("Please sign the contract by Friday."),
+                "{stored}"
+            );
         }
-        Proto::Ews => assert!(r.data.len() > pdf.len(), "the MIME carries it whole"),
+        Proto::Ews => {
+            assert!(r.data.len() > pdf.len(), "the MIME carries it whole");
+            assert!(String::from_utf8_lossy(&r.data).contains("Original request"));
+        }
     }
     no_mistakes(&w.sim);
     w.finish().await;

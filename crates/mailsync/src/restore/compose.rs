@@ -27,8 +27,8 @@ pub struct ComposedAttachment {
     pub content_id: Option<String>,
     pub is_inline: bool,
     pub bytes: Vec<u8>,
-    /// An attached message (`message/rfc822`): Graph wants it as an item attachment, which
-    /// cannot be built from MIME; it goes as an `.eml` file instead.
+    /// An attached message (`message/rfc822`): added as an item attachment (an Outlook item,
+    /// [`graph_item_attachment`]) when Graph can carry it whole, else as an `.eml` file.
     pub is_message: bool,
 }
 
@@ -90,8 +90,11 @@ pub fn graph_message(
     let mut props = vec![
         // Read (0x01) or unread; never unsent (0x08), which is what makes a draft.
         json!({"id": "Integer 0x0E07", "value": if is_read { "1" } else { "0" }}),
-        json!({"id": graph_stamp_id(), "value": stamp}),
     ];
+    // An attached message carries no stamp: it is part of the item that does.
+    if !stamp.is_empty() {
+        props.push(json!({"id": graph_stamp_id(), "value": stamp}));
+    }
     if let Some(t) = received_at.or(sent) {
         props.push(json!({"id": "SystemTime 0x0E06", "value": graph_time(t)}));
     }
@@ -161,6 +164,38 @@ pub fn graph_message(
         message: json,
         attachments,
     })
+}
+
+/// An attached message as Graph's `itemAttachment`: an Outlook message inside the message,
+/// read and not a draft, as the original attachment was. `None` when it cannot go that way
+/// whole: unreadable as MIME, or with attachments of its own (an item attachment's message is
+/// created without any), then it goes as an `.eml` file.
+pub fn graph_item_attachment(a: &ComposedAttachment) -> Option<Value> {
+    if !a.is_message {
+        return None;
+    }
+    let inner = graph_message(&a.bytes, "", true, None, None)?;
+    if !inner.attachments.is_empty() {
+        return None;
+    }
+    let mut item = inner.message;
+    item["@odata.type"] = json!("#microsoft.graph.message");
+    let subject = item["subject"]
+        .as_str()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let name = if subject.is_empty() {
+        a.name.trim_end_matches(".eml").to_owned()
+    } else {
+        subject
+    };
+    Some(json!({
+        "@odata.type": "#microsoft.graph.itemAttachment",
+        "name": name,
+        "isInline": false,
+        "item": item,
+    }))
 }
 
 /// A small attachment in one request (`fileAttachment` with its bytes).

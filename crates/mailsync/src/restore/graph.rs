@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 
 use super::compose::{graph_file_attachment, ComposedAttachment};
 use super::{
-    graph_contact, graph_event, graph_message, graph_stamp_id, FolderContents, MailboxWriter,
-    RestoreItem, TargetFolder, WriteAccess,
+    graph_contact, graph_event, graph_item_attachment, graph_message, graph_stamp_id,
+    FolderContents, MailboxWriter, RestoreItem, TargetFolder, WriteAccess,
 };
 use crate::context::MailboxCtx;
 use crate::error::SourceError;
@@ -113,6 +113,14 @@ impl GraphSource {
         message_url: &str,
         a: &ComposedAttachment,
     ) -> Result<(), SourceError> {
+        let item = (a.bytes.len() <= SMALL_ATTACHMENT)
+            .then(|| graph_item_attachment(a))
+            .flatten();
+        if let Some(item) = item {
+            self.post(mb, &format!("{message_url}/attachments"), &item)
+                .await?;
+            return Ok(());
+        }
         if a.bytes.len() <= SMALL_ATTACHMENT {
             self.post(
                 mb,

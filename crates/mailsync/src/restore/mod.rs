@@ -24,7 +24,9 @@ use crate::context::MailboxCtx;
 use crate::error::SourceError;
 use crate::source::FolderKind;
 
-pub use compose::{graph_contact, graph_event, graph_message, ComposedMessage};
+pub use compose::{
+    graph_contact, graph_event, graph_item_attachment, graph_message, ComposedMessage,
+};
 
 /// The property set of our stamp: a GUID of our own, so no other application's property clashes.
 pub const STAMP_GUID: &str = "c3f9a6e2-1b4d-4e8a-9f27-5a0d3c6b7e81";
