@@ -275,6 +275,9 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// zstd's fastest (negative) level: for content that will not shrink.
+const FASTEST_LEVEL: i32 = -7;
+
 fn compress(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
     COMPRESSOR.with(|cell| {
         let mut cell = cell.borrow_mut();
@@ -343,13 +346,27 @@ impl Blobs {
     /// Stores every raw content not stored yet; returns their addresses in input order.
     /// Durable on return.
     pub async fn put_many(&self, raws: &[&[u8]]) -> Result<Vec<BlobHash>, BlobError> {
+        self.put_many_at(raws, self.zstd_level).await
+    }
+
+    /// Stores content that is compressed already (an export's zip): zstd at its fastest level,
+    /// which keeps incompressible blocks as they are instead of working to shrink them. The
+    /// sealed form is the same, so it reads back like any other blob.
+    pub async fn put_compressed(&self, raw: &[u8]) -> Result<BlobHash, BlobError> {
+        let mut hashes = self.put_many_at(&[raw], FASTEST_LEVEL).await?;
+        hashes
+            .pop()
+            .ok_or_else(|| BlobError::Task("no hash returned".into()))
+    }
+
+    async fn put_many_at(&self, raws: &[&[u8]], level: i32) -> Result<Vec<BlobHash>, BlobError> {
         let hashes: Vec<BlobHash> = raws.iter().map(|raw| BlobHash::of(raw)).collect();
         let stored = self.backend.contains_many(&hashes).await?;
         let mut sealed = Vec::new();
         let mut seen = BTreeSet::new();
         for ((raw, hash), stored) in raws.iter().zip(&hashes).zip(stored) {
             if !stored && seen.insert(hash) {
-                sealed.push((hash.clone(), self.seal(hash, raw)?));
+                sealed.push((hash.clone(), self.seal(hash, raw, level)?));
             }
         }
         if !sealed.is_empty() {
@@ -378,8 +395,8 @@ impl Blobs {
         self.backend.delete(hash).await
     }
 
-    fn seal(&self, hash: &BlobHash, raw: &[u8]) -> Result<Vec<u8>, BlobError> {
-        let compressed = compress(raw, self.zstd_level).map_err(|e| BlobError::Corrupt {
+    fn seal(&self, hash: &BlobHash, raw: &[u8], level: i32) -> Result<Vec<u8>, BlobError> {
+        let compressed = compress(raw, level).map_err(|e| BlobError::Corrupt {
             hash: hash.0.clone(),
             reason: format!("compression failed: {e}"),
         })?;

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use jobs::{Job, JobState, Jobs, Lease, NewJob, Outcome, OutcomeKind};
 use pim::{Event, Record};
 use serde::{Deserialize, Serialize};
-use transfer::export::bag::BagWriter;
+use transfer::export::bag::{self, BagWriter, Prepared};
 use transfer::export::{ics, mbox, names, vcf};
 
 use crate::error::{human_bytes, RecoveryError};
@@ -35,7 +35,24 @@ const BATCH: usize = 200;
 
 /// Message contents held at once while a batch is written (one larger message alone may pass
 /// it).
-const GROUP_BYTES: u64 = 32 * 1024 * 1024;
+const GROUP_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Messages up to this size are compressed ahead on the readers' threads; a larger one is
+/// compressed by the writer as it is written.
+const PREPARE_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// A message compressed ahead for the bag when it is small enough; otherwise (or when that
+/// fails) the raw bytes, written the ordinary way, where a failure stops the export.
+fn prepared(raw: Vec<u8>) -> (Vec<u8>, Option<Prepared>, u64) {
+    let size = raw.len() as u64;
+    if size >= PREPARE_LIMIT {
+        return (raw, None, size);
+    }
+    match bag::prepare(&raw) {
+        Ok(p) => (Vec::new(), Some(p), size),
+        Err(_) => (raw, None, size),
+    }
+}
 
 /// Consecutive runs of messages whose stored sizes add up to about `limit`.
 fn by_size<'a, T>(
@@ -180,7 +197,10 @@ struct MailEntry {
     sender: String,
     date: DateTime<Utc>,
     subject: String,
+    /// The message, unless it was compressed ahead (`prepared`).
     raw: Vec<u8>,
+    prepared: Option<Prepared>,
+    size: u64,
 }
 
 /// One calendar item or contact, filed under its folder's single file.
@@ -297,12 +317,18 @@ impl Exporter {
 
         let file = File::create(scratch_file).map_err(|e| RecoveryError::io(scratch_file, e))?;
         let bag_name = format!("export-{}-{}", job.id, plan.mailbox.name);
-        let mut bag = BagWriter::new(BufWriter::new(file), &bag_name);
+        // `None` while a group is being written: the writer thread holds it.
+        let mut bag = Some(BagWriter::new(BufWriter::new(file), &bag_name));
         let format = request.format;
         let mut open_mbox: OpenMbox = None;
         let mut calendars: BTreeMap<Vec<String>, (Vec<Event>, Vec<PimEntry>)> = BTreeMap::new();
         let mut cards: BTreeMap<Vec<String>, (String, Vec<PimEntry>)> = BTreeMap::new();
         let mut bytes = 0u64;
+        // The group being written while the next one is read: writing (deflate, SHA-256, the
+        // file) runs on a blocking thread while the readers decrypt and decompress the next
+        // group, so both cores work. Its outcomes join the batch in which it ends.
+        let mut writing: Option<Writing> = None;
+        let mut finished: Vec<Outcome> = Vec::new();
 
         for batch in plan.items.chunks(BATCH) {
             let ids: Vec<ItemId> = batch.iter().map(|p| p.item).collect();
@@ -313,7 +339,7 @@ impl Exporter {
                 .into_iter()
                 .map(|d| (d.id, d))
                 .collect();
-            let mut outcomes = Vec::new();
+            let mut outcomes = std::mem::take(&mut finished);
             let mut messages: Vec<(&ItemDetail, &PlannedItem, String, String)> = Vec::new();
             for planned in batch {
                 let key = planned.item.to_string();
@@ -358,11 +384,13 @@ impl Exporter {
             // Messages a few megabytes at a time: their contents are read in parallel (each
             // one decrypted and decompressed on its own task), then written in order.
             for group in by_size(&messages, GROUP_BYTES) {
-                let raws = self.contents(group.iter().map(|m| m.0)).await;
+                let raws = self
+                    .contents(group.iter().map(|m| m.0), format == MailFormat::Eml)
+                    .await;
                 let mut mail = Vec::with_capacity(group.len());
                 for ((detail, planned, key, source_path), raw) in group.iter().zip(raws) {
                     match raw {
-                        Ok(raw) => mail.push(MailEntry {
+                        Ok((raw, prepared, size)) => mail.push(MailEntry {
                             key: key.clone(),
                             source_path: source_path.clone(),
                             folder: planned.folder.clone(),
@@ -370,19 +398,21 @@ impl Exporter {
                             date: date_of(detail.date),
                             subject: detail.subject.clone(),
                             raw,
+                            prepared,
+                            size,
                         }),
                         Err(problem) => outcomes.push(failed(key, source_path, &problem)),
                     }
                 }
-                bytes += mail.iter().map(|m| m.raw.len() as u64).sum::<u64>();
+                bytes += mail.iter().map(|m| m.size).sum::<u64>();
+                let (back, open) =
+                    finish_writing(writing.take(), bag, open_mbox, &mut outcomes).await?;
                 // Compression and file writes are blocking work: off the async threads.
-                let (back, open, written) =
-                    tokio::task::spawn_blocking(move || write_mail(bag, format, open_mbox, mail))
-                        .await
-                        .map_err(|e| invalid(&format!("the export writer stopped: {e}")))?;
-                bag = back;
-                open_mbox = open;
-                outcomes.extend(written?);
+                writing = Some(tokio::task::spawn_blocking(move || {
+                    write_mail(back, format, open, mail)
+                }));
+                bag = None;
+                open_mbox = None;
             }
             self.jobs.record(lease, &outcomes).await?;
             let beat = self
@@ -390,10 +420,16 @@ impl Exporter {
                 .heartbeat(lease, total, i64::try_from(bytes).unwrap_or(i64::MAX))
                 .await?;
             if beat.cancel_requested {
+                // The writer thread still holds the file: let it end before the file goes.
+                if let Some(task) = writing.take() {
+                    let _ = task.await;
+                }
                 return Ok(None);
             }
         }
 
+        let (bag, _) = finish_writing(writing.take(), bag, open_mbox, &mut finished).await?;
+        self.jobs.record(lease, &finished).await?;
         let stamp = Utc::now();
         let (bag, pim_outcomes) =
             tokio::task::spawn_blocking(move || write_pim(bag, calendars, cards, stamp))
@@ -440,29 +476,48 @@ impl Exporter {
         }))
     }
 
-    /// Copies the finished zip into the blob store, a chunk at a time, grouped into parts.
+    /// Copies the finished zip into the blob store, a chunk at a time, grouped into parts. Two
+    /// chunks are stored at once (one sealed while the other is written and synced), and they
+    /// are put into parts in file order.
     async fn store_parts(
         &self,
         lease: &Lease,
         total: i64,
         path: &Path,
     ) -> Result<Option<Vec<ExportPart>>, RecoveryError> {
+        const IN_FLIGHT: usize = 2;
+        type Storing = tokio::task::JoinHandle<Result<archive::BlobHash, archive::BlobError>>;
         let mut file = File::open(path).map_err(|e| RecoveryError::io(path, e))?;
         let chunk_size = CHUNK.min(self.part_size);
         let mut parts: Vec<ExportPart> = Vec::new();
         let mut stored = 0u64;
-        loop {
-            let mut chunk = Vec::new();
-            (&mut file)
-                .take(chunk_size)
-                .read_to_end(&mut chunk)
-                .map_err(|e| RecoveryError::io(path, e))?;
-            if chunk.is_empty() && !parts.is_empty() {
-                break;
+        let mut storing: std::collections::VecDeque<(Storing, u64)> = Default::default();
+        let mut read_all = false;
+        while !read_all || !storing.is_empty() {
+            if !read_all && storing.len() < IN_FLIGHT {
+                let mut chunk = Vec::new();
+                (&mut file)
+                    .take(chunk_size)
+                    .read_to_end(&mut chunk)
+                    .map_err(|e| RecoveryError::io(path, e))?;
+                let size = chunk.len() as u64;
+                read_all = size < chunk_size;
+                // An empty file still gets one (empty) chunk, so the export has a part.
+                if size > 0 || (parts.is_empty() && storing.is_empty()) {
+                    let blobs = self.archive.blobs().clone();
+                    storing.push_back((
+                        tokio::spawn(async move { blobs.put_compressed(&chunk).await }),
+                        size,
+                    ));
+                }
+                continue;
             }
-            let size = chunk.len() as u64;
-            let hash = self.archive.blobs().put(&chunk).await?;
-            drop(chunk);
+            let Some((task, size)) = storing.pop_front() else {
+                break;
+            };
+            let hash = task
+                .await
+                .map_err(|e| invalid(&format!("storing the export stopped: {e}")))??;
             stored += size;
             let open = match parts.last_mut() {
                 Some(part) if part.size < self.part_size => part,
@@ -484,26 +539,38 @@ impl Exporter {
                 .heartbeat(lease, total, i64::try_from(stored).unwrap_or(i64::MAX))
                 .await?;
             if beat.cancel_requested {
+                for (task, _) in storing {
+                    let _ = task.await;
+                }
                 return Ok(None);
-            }
-            if size < chunk_size {
-                break;
             }
         }
         Ok(Some(parts))
     }
 
     /// The contents of several items, in their order, each read on a task of its own so that
-    /// both cores decrypt and decompress.
+    /// both cores decrypt and decompress. With `prepare` (EML files), each is also deflated and
+    /// hashed for the bag ([`bag::prepare`]) on a blocking thread, and only its size is kept of
+    /// the raw bytes: the one writer thread then only copies.
     async fn contents<'d>(
         &self,
         details: impl Iterator<Item = &'d ItemDetail>,
-    ) -> Vec<Result<Vec<u8>, String>> {
+        prepare: bool,
+    ) -> Vec<Result<(Vec<u8>, Option<Prepared>, u64), String>> {
         let tasks: Vec<_> = details
             .map(|detail| {
                 let exporter = self.clone();
                 let detail = detail.clone();
-                tokio::spawn(async move { exporter.content(&detail).await })
+                tokio::spawn(async move {
+                    let raw = exporter.content(&detail).await?;
+                    if !prepare {
+                        let size = raw.len() as u64;
+                        return Ok((raw, None, size));
+                    }
+                    tokio::task::spawn_blocking(move || prepared(raw))
+                        .await
+                        .map_err(|e| format!("compressing it stopped: {e}"))
+                })
             })
             .collect();
         let mut out = Vec::with_capacity(tasks.len());
@@ -561,6 +628,32 @@ fn failed(key: &str, source_path: &str, problem: &str) -> Outcome {
 
 type Bag = BagWriter<BufWriter<File>>;
 
+/// A group of messages being written on a blocking thread.
+type Writing = tokio::task::JoinHandle<(Bag, OpenMbox, Result<Vec<Outcome>, RecoveryError>)>;
+
+/// Waits for the group being written, if any, and adds its outcomes; returns the writer and the
+/// open mbox (those given when nothing was being written).
+async fn finish_writing(
+    writing: Option<Writing>,
+    bag: Option<Bag>,
+    open_mbox: OpenMbox,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<(Bag, OpenMbox), RecoveryError> {
+    match writing {
+        Some(task) => {
+            let (bag, open, written) = task
+                .await
+                .map_err(|e| invalid(&format!("the export writer stopped: {e}")))?;
+            outcomes.extend(written?);
+            Ok((bag, open))
+        }
+        None => Ok((
+            bag.ok_or_else(|| invalid("the export writer was lost"))?,
+            open_mbox,
+        )),
+    }
+}
+
 /// The mbox file being written: the folder it holds and its path in the bag.
 type OpenMbox = Option<(Vec<String>, String)>;
 
@@ -578,7 +671,10 @@ fn write_mail(
             MailFormat::Eml => {
                 let segments: Vec<&str> = entry.folder.iter().map(String::as_str).collect();
                 let relative = format!("{}/{}", names::path(segments), eml_name(&entry));
-                bag.add(&relative, &entry.raw)
+                match entry.prepared {
+                    Some(prepared) => bag.add_prepared(&relative, prepared),
+                    None => bag.add(&relative, &entry.raw),
+                }
             }
             MailFormat::Mbox => {
                 let path = match &open_mbox {

@@ -1,11 +1,13 @@
 //! A BagIt bag (RFC 8493) inside a zip, written as a stream: payload files go into `data/`
 //! as they come, each hashed with SHA-256 while it is written, and the tag files
 //! (`bagit.txt`, `bag-info.txt`, `manifest-sha256.txt`, `tagmanifest-sha256.txt`) follow at the
-//! end. Memory holds one manifest line per file, never a file. Entries that may pass 4 GiB are
+//! end. A payload file can also be compressed and hashed ahead, on any thread ([`prepare`]), and
+//! then copied into the zip as it is ([`BagWriter::add_prepared`]): so several cores deflate
+//! while one writes. Memory holds one manifest line per file, never a file. Entries that may pass 4 GiB are
 //! written with ZIP64 sizes; the zip itself switches to ZIP64 when it grows past 4 GiB or 65,535
 //! entries.
 
-use std::io::{Seek, Write};
+use std::io::{Cursor, Seek, Write};
 
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
@@ -57,6 +59,34 @@ fn hex(digest: impl AsRef<[u8]>) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A payload file compressed and hashed ahead: a one-entry zip of it, its SHA-256 and size.
+pub struct Prepared {
+    zip: Vec<u8>,
+    sha256: String,
+    octets: u64,
+}
+
+/// Deflates and hashes one payload file, on whatever thread calls it (files under 4 GiB: a
+/// larger one goes through [`BagWriter::add`]).
+pub fn prepare(bytes: &[u8]) -> Result<Prepared, BagError> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len() / 2 + 256)));
+    zip.start_file("f", options(false))?;
+    zip.write_all(bytes)?;
+    Ok(Prepared {
+        zip: zip.finish()?.into_inner(),
+        sha256: hex(Sha256::digest(bytes)),
+        octets: bytes.len() as u64,
+    })
+}
+
+fn options(large: bool) -> SimpleFileOptions {
+    // Level 1: mail compresses nearly as well as at 6, several times faster.
+    SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(1))
+        .large_file(large)
+}
+
 impl<W: Write + Seek> BagWriter<W> {
     /// `bag_name` is the folder the bag unpacks into (made safe).
     pub fn new(inner: W, bag_name: &str) -> Self {
@@ -70,21 +100,13 @@ impl<W: Write + Seek> BagWriter<W> {
         }
     }
 
-    fn options(large: bool) -> SimpleFileOptions {
-        // Level 1: mail compresses nearly as well as at 6, several times faster.
-        SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .compression_level(Some(1))
-            .large_file(large)
-    }
-
     /// Starts a payload file at `data/<relative>` (segments already safe, see `names`); a name
     /// taken before gets a number. `large`: the file may pass 4 GiB. Returns its path in the bag.
     pub fn start(&mut self, relative: &str, large: bool) -> Result<String, BagError> {
         self.end()?;
         let path = self.names.claim(&format!("data/{relative}"));
         self.zip
-            .start_file(format!("{}/{path}", self.root), Self::options(large))?;
+            .start_file(format!("{}/{path}", self.root), options(large))?;
         self.open = Some(OpenFile {
             path: path.clone(),
             hasher: Sha256::new(),
@@ -106,6 +128,20 @@ impl<W: Write + Seek> BagWriter<W> {
             self.manifest.push((hex(open.hasher.finalize()), open.path));
         }
         Ok(())
+    }
+
+    /// A payload file [`prepare`]d ahead, copied in without compressing it again. Returns its
+    /// path in the bag, as [`BagWriter::add`] does.
+    pub fn add_prepared(&mut self, relative: &str, prepared: Prepared) -> Result<String, BagError> {
+        self.end()?;
+        let path = self.names.claim(&format!("data/{relative}"));
+        let mut one = zip::ZipArchive::new(Cursor::new(prepared.zip))?;
+        let file = one.by_index_raw(0)?;
+        self.zip
+            .raw_copy_file_rename(file, format!("{}/{path}", self.root))?;
+        self.manifest.push((prepared.sha256, path.clone()));
+        self.octets += prepared.octets;
+        Ok(path)
     }
 
     /// A whole payload file at once.
@@ -159,7 +195,7 @@ impl<W: Write + Seek> BagWriter<W> {
         tags.push(("tagmanifest-sha256.txt".into(), tag_manifest.into_bytes()));
         for (name, bytes) in &tags {
             self.zip
-                .start_file(format!("{}/{name}", self.root), Self::options(false))?;
+                .start_file(format!("{}/{name}", self.root), options(false))?;
             self.zip.write_all(bytes)?;
         }
         let files = self.manifest.len() as u64;
@@ -186,7 +222,8 @@ mod tests {
         let mut bag = BagWriter::new(Cursor::new(Vec::new()), "export 7");
         bag.add("Inbox/Hello.eml", b"Subject: hi\r\n\r\nbody")
             .unwrap();
-        bag.add("Inbox/Hello.eml", b"second").unwrap();
+        bag.add_prepared("Inbox/Hello.eml", prepare(b"second").unwrap())
+            .unwrap();
         bag.start("Inbox.mbox", true).unwrap();
         bag.write(b"From a\n").unwrap();
         bag.write(b"x\n").unwrap();
