@@ -1341,6 +1341,14 @@ pub(crate) fn update_item(
     let Some(changes) = op.child(M, "ItemChanges") else {
         return Err("The element 'UpdateItem' has incomplete content: ItemChanges.".into());
     };
+    let not_found = || {
+        error_message(
+            OP,
+            "ErrorItemNotFound",
+            "The specified object was not found in the store.",
+            "<m:Items/>",
+        )
+    };
     let mut out = String::new();
     for change in changes.children.iter().filter(|c| c.is(T, "ItemChange")) {
         let id_el = change.child(T, "ItemId");
@@ -1361,12 +1369,7 @@ pub(crate) fn update_item(
             .get(&parsed.n)
             .filter(|i| Some(i.move_gen) == parsed.move_gen)
         else {
-            out.push_str(&error_message(
-                OP,
-                "ErrorItemNotFound",
-                "The specified object was not found in the store.",
-                "<m:Items/>",
-            ));
+            out.push_str(&not_found());
             continue;
         };
         // Without AlwaysOverwrite, Exchange wants the change key the client last saw.
@@ -1419,12 +1422,7 @@ pub(crate) fn update_item(
                 state.bump(|c| c.read_receipts_sent += 1);
             }
             if mb.set_read(n, read).is_err() {
-                out.push_str(&error_message(
-                    OP,
-                    "ErrorItemNotFound",
-                    "The specified object was not found in the store.",
-                    "<m:Items/>",
-                ));
+                out.push_str(&not_found());
                 continue;
             }
             state.bump(|c| c.items_updated += 1);

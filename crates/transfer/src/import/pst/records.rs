@@ -493,6 +493,16 @@ mod tests {
         assert_eq!(tz_definition_key(&blob[..10]), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_zone_definition_or_object_id_makes_them_panic(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+        ) {
+            let _ = tz_definition_key(&data);
+            let _ = uid_of(&data);
+        }
+    }
+
     #[test]
     fn a_uid_from_a_global_object_id() {
         let mut id = vec![0u8; 40];

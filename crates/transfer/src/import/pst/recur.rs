@@ -53,26 +53,15 @@ fn local(minutes: u32) -> Option<NaiveDateTime> {
     epoch.checked_add_signed(Duration::minutes(i64::from(minutes)))
 }
 
-/// The weekday bits of the pattern (bit 0 Sunday to bit 6 Saturday).
+/// The weekday bits of the pattern (bit 0 Sunday, bit 1 Monday ... bit 6 Saturday), listed
+/// Monday first as the rest of the archive lists them.
 fn days(bits: u32) -> Vec<Day> {
-    const ORDER: [Day; 7] = [
-        Day::Sunday,
-        Day::Monday,
-        Day::Tuesday,
-        Day::Wednesday,
-        Day::Thursday,
-        Day::Friday,
-        Day::Saturday,
-    ];
-    let mut out: Vec<Day> = ORDER
+    Day::ALL
         .iter()
         .enumerate()
-        .filter(|(i, _)| bits & (1 << i) != 0)
+        .filter(|(i, _)| bits & (1 << ((i + 1) % 7)) != 0)
         .map(|(_, d)| *d)
-        .collect();
-    // Monday first, as the rest of the archive lists them.
-    out.sort_by_key(|d| Day::ALL.iter().position(|x| x == d));
-    out
+        .collect()
 }
 
 fn first_day(n: u32) -> Day {
@@ -427,6 +416,32 @@ mod tests {
             assert!(parse(&blob[..n]).is_err(), "{n} bytes");
         }
         assert!(parse(&[0xFF; 200]).is_err());
+    }
+
+    proptest::proptest! {
+        /// A PST's bytes are outside input: no blob makes the reader panic, whether random or a
+        /// valid series with a byte changed and its end cut.
+        #[test]
+        fn no_blob_makes_it_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = parse(&data);
+        }
+
+        #[test]
+        fn no_damaged_series_makes_it_panic(
+            at in 0usize..200,
+            byte in proptest::prelude::any::<u8>(),
+            cut in 0usize..200,
+            version in proptest::prop_oneof![proptest::strategy::Just(0x3008u32), proptest::strategy::Just(0x3009u32)],
+        ) {
+            let mut blob = weekly_blob(version);
+            let n = blob.len();
+            blob[at % n] = byte;
+            blob.truncate(n - cut % n);
+            if let Ok(series) = parse(&blob) {
+                // Whatever it read expands without a panic too.
+                let _ = series.recurrence.to_rrule(pim::Zone::UTC);
+            }
+        }
     }
 
     #[test]
