@@ -317,18 +317,17 @@ impl Exporter {
 
         let file = File::create(scratch_file).map_err(|e| RecoveryError::io(scratch_file, e))?;
         let bag_name = format!("export-{}-{}", job.id, plan.mailbox.name);
-        // `None` while a group is being written: the writer thread holds it.
-        let mut bag = Some(BagWriter::new(BufWriter::new(file), &bag_name));
+        // While one group is written (deflate, SHA-256, the file) on a blocking thread, the
+        // readers decrypt and decompress the next, so both cores work. A group's outcomes join
+        // the batch in which its writing ends.
+        let mut writer = Writer::Idle(
+            Box::new(BagWriter::new(BufWriter::new(file), &bag_name)),
+            None,
+        );
         let format = request.format;
-        let mut open_mbox: OpenMbox = None;
         let mut calendars: BTreeMap<Vec<String>, (Vec<Event>, Vec<PimEntry>)> = BTreeMap::new();
         let mut cards: BTreeMap<Vec<String>, (String, Vec<PimEntry>)> = BTreeMap::new();
         let mut bytes = 0u64;
-        // The group being written while the next one is read: writing (deflate, SHA-256, the
-        // file) runs on a blocking thread while the readers decrypt and decompress the next
-        // group, so both cores work. Its outcomes join the batch in which it ends.
-        let mut writing: Option<Writing> = None;
-        let mut finished: Vec<Outcome> = Vec::new();
 
         for batch in plan.items.chunks(BATCH) {
             let ids: Vec<ItemId> = batch.iter().map(|p| p.item).collect();
@@ -339,7 +338,7 @@ impl Exporter {
                 .into_iter()
                 .map(|d| (d.id, d))
                 .collect();
-            let mut outcomes = std::mem::take(&mut finished);
+            let mut outcomes = Vec::new();
             let mut messages: Vec<(&ItemDetail, &PlannedItem, String, String)> = Vec::new();
             for planned in batch {
                 let key = planned.item.to_string();
@@ -405,14 +404,11 @@ impl Exporter {
                     }
                 }
                 bytes += mail.iter().map(|m| m.size).sum::<u64>();
-                let (back, open) =
-                    finish_writing(writing.take(), bag, open_mbox, &mut outcomes).await?;
+                let (bag, open_mbox) = writer.idle(&mut outcomes).await?;
                 // Compression and file writes are blocking work: off the async threads.
-                writing = Some(tokio::task::spawn_blocking(move || {
-                    write_mail(back, format, open, mail)
+                writer = Writer::Busy(tokio::task::spawn_blocking(move || {
+                    write_mail(bag, format, open_mbox, mail)
                 }));
-                bag = None;
-                open_mbox = None;
             }
             self.jobs.record(lease, &outcomes).await?;
             let beat = self
@@ -421,15 +417,16 @@ impl Exporter {
                 .await?;
             if beat.cancel_requested {
                 // The writer thread still holds the file: let it end before the file goes.
-                if let Some(task) = writing.take() {
+                if let Writer::Busy(task) = writer {
                     let _ = task.await;
                 }
                 return Ok(None);
             }
         }
 
-        let (bag, _) = finish_writing(writing.take(), bag, open_mbox, &mut finished).await?;
-        self.jobs.record(lease, &finished).await?;
+        let mut last = Vec::new();
+        let (bag, _) = writer.idle(&mut last).await?;
+        self.jobs.record(lease, &last).await?;
         let stamp = Utc::now();
         let (bag, pim_outcomes) =
             tokio::task::spawn_blocking(move || write_pim(bag, calendars, cards, stamp))
@@ -628,29 +625,25 @@ fn failed(key: &str, source_path: &str, problem: &str) -> Outcome {
 
 type Bag = BagWriter<BufWriter<File>>;
 
-/// A group of messages being written on a blocking thread.
-type Writing = tokio::task::JoinHandle<(Bag, OpenMbox, Result<Vec<Outcome>, RecoveryError>)>;
+/// The bag's writer: idle, with the mbox it left open, or writing a group on a blocking thread.
+enum Writer {
+    Idle(Box<Bag>, OpenMbox),
+    Busy(tokio::task::JoinHandle<(Bag, OpenMbox, Result<Vec<Outcome>, RecoveryError>)>),
+}
 
-/// Waits for the group being written, if any, and adds its outcomes; returns the writer and the
-/// open mbox (those given when nothing was being written).
-async fn finish_writing(
-    writing: Option<Writing>,
-    bag: Option<Bag>,
-    open_mbox: OpenMbox,
-    outcomes: &mut Vec<Outcome>,
-) -> Result<(Bag, OpenMbox), RecoveryError> {
-    match writing {
-        Some(task) => {
-            let (bag, open, written) = task
-                .await
-                .map_err(|e| invalid(&format!("the export writer stopped: {e}")))?;
-            outcomes.extend(written?);
-            Ok((bag, open))
+impl Writer {
+    /// Waits for the group being written, if any, and adds its outcomes.
+    async fn idle(self, outcomes: &mut Vec<Outcome>) -> Result<(Bag, OpenMbox), RecoveryError> {
+        match self {
+            Writer::Idle(bag, open_mbox) => Ok((*bag, open_mbox)),
+            Writer::Busy(task) => {
+                let (bag, open_mbox, written) = task
+                    .await
+                    .map_err(|e| invalid(&format!("the export writer stopped: {e}")))?;
+                outcomes.extend(written?);
+                Ok((bag, open_mbox))
+            }
         }
-        None => Ok((
-            bag.ok_or_else(|| invalid("the export writer was lost"))?,
-            open_mbox,
-        )),
     }
 }
 

@@ -200,6 +200,11 @@ fn time(value: Option<&PropertyValue>) -> Option<Timestamp> {
     }
 }
 
+/// A MAPI time as a chrono instant, for the calendar and contact records.
+fn utc(value: Option<&PropertyValue>) -> Option<chrono::DateTime<chrono::Utc>> {
+    time(value).and_then(|t| chrono::DateTime::from_timestamp(t.unix_seconds(), 0))
+}
+
 /// An HTML body: a string, or bytes in the message's Internet code page.
 fn html(props: &dyn Fn(u16) -> Option<PropertyValue>) -> Option<String> {
     match props(0x1013)? {
@@ -512,9 +517,8 @@ fn image_type(data: &[u8], said: String) -> String {
 /// When an item's iCalendar says it was written: its last change in the file, so importing
 /// the same file again writes the same bytes.
 fn stamp(props: &dyn Fn(u16) -> Option<PropertyValue>) -> chrono::DateTime<chrono::Utc> {
-    time(props(0x3008).as_ref())
-        .or_else(|| time(props(0x3007).as_ref()))
-        .and_then(|t| chrono::DateTime::from_timestamp(t.unix_seconds(), 0))
+    utc(props(0x3008).as_ref())
+        .or_else(|| utc(props(0x3007).as_ref()))
         .unwrap_or_default()
 }
 

@@ -15,7 +15,7 @@ use pim::{
     PostalAddress, Response, Zone,
 };
 
-use super::{binary, recur, text, time, Recipient};
+use super::{binary, recur, text, utc, Recipient};
 
 /// A property of the message by id.
 pub(super) type Props<'a> = &'a dyn Fn(u16) -> Option<PropertyValue>;
@@ -184,12 +184,6 @@ fn response(track_status: i32) -> Response {
     }
 }
 
-/// A UTC instant of the file as local time in `zone`.
-fn local(zone: Zone, t: archive::Timestamp) -> Option<NaiveDateTime> {
-    let utc = chrono::DateTime::from_timestamp(t.unix_seconds(), 0)?;
-    Some(zone.to_local(utc))
-}
-
 /// An all-day event's day: Outlook stores local midnight in UTC, so a day seen a few hours
 /// either side of midnight is that day.
 fn day_of(t: NaiveDateTime) -> NaiveDateTime {
@@ -212,12 +206,12 @@ pub(super) fn event(
         .or_else(|| text(appt(0x8234).as_ref()))
         .unwrap_or_default();
     let zone = pim::zone_from_name(&source_time_zone).unwrap_or(Zone::UTC);
-    let start = time(appt(0x820D).as_ref()).or_else(|| time(props(0x0060).as_ref()));
-    let end = time(appt(0x820E).as_ref()).or_else(|| time(props(0x0061).as_ref()));
+    let start = utc(appt(0x820D).as_ref()).or_else(|| utc(props(0x0060).as_ref()));
+    let end = utc(appt(0x820E).as_ref()).or_else(|| utc(props(0x0061).as_ref()));
     let start = start
-        .and_then(|t| local(zone, t))
+        .map(|t| zone.to_local(t))
         .ok_or("the appointment has no start time")?;
-    let end = end.and_then(|t| local(zone, t)).unwrap_or(start);
+    let end = end.map(|t| zone.to_local(t)).unwrap_or(start);
     let all_day = flag(appt(0x8215));
     let (start, end) = if all_day {
         (day_of(start), day_of(end).max(day_of(start)))
@@ -429,8 +423,7 @@ pub(super) fn contact(
     .into_iter()
     .filter(|a| !a.lines().is_empty())
     .collect();
-    let birthday = time(props(0x3A42).as_ref())
-        .and_then(|b| chrono::DateTime::from_timestamp(b.unix_seconds(), 0))
+    let birthday = utc(props(0x3A42).as_ref())
         .map(|b| day_of(b.naive_utc()).date())
         .filter(|d| *d > NaiveDate::from_ymd_opt(1601, 1, 2).unwrap_or_default());
     let web_page = [t(0x3A51), t(0x3A50), address(0x802B)]
