@@ -19,6 +19,22 @@ pub struct JobFileView {
     pub parts: Vec<(String, String, String)>,
 }
 
+/// A purge or import as its own screen lists it: what it is, where it stands, and its result
+/// in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobLineView {
+    pub id: i64,
+    pub label: String,
+    /// `queued`, `running`, `done`, `failed`, `cancelled`.
+    pub state: String,
+    pub started_by: String,
+    pub created: String,
+    /// 0 to 100, for a job whose screen shows its progress.
+    pub percent: Option<i64>,
+    /// What it did (when done), why it failed, or what it is doing.
+    pub result: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobView {
     pub id: i64,
@@ -279,6 +295,18 @@ pub mod ssr {
 
     use super::*;
     use crate::format::{full_date, human_size};
+
+    pub fn job_line(job: &Job, percent: Option<i64>, result: String) -> JobLineView {
+        JobLineView {
+            id: job.id,
+            label: job.label.clone(),
+            state: job.state.as_str().to_owned(),
+            started_by: job.owner.clone(),
+            created: full_date(job.created_at),
+            percent,
+            result,
+        }
+    }
 
     fn state_label(job: &Job) -> String {
         match job.state {

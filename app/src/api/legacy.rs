@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::admin::Outcome;
 use super::error::ApiError;
+pub use super::jobs::JobLineView;
 
 /// Where agents submit, as the screen tells the administrator.
 pub const SUBMISSION_PATH: &str = "/legacy/v1/submissions";
@@ -41,7 +42,7 @@ pub struct LegacyScreen {
     pub endpoint: String,
     /// Files waiting in the server's import folder.
     pub files: Vec<ImportFileView>,
-    pub imports: Vec<ImportJobView>,
+    pub imports: Vec<JobLineView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,19 +52,6 @@ pub struct ImportFileView {
     pub size: String,
     /// What it is read as: "PST", "mbox", "Maildir or EML folder".
     pub format: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportJobView {
-    pub id: i64,
-    pub label: String,
-    /// `queued`, `running`, `done`, `failed`, `cancelled`.
-    pub state: String,
-    pub started_by: String,
-    pub created: String,
-    /// 0 to 100, by bytes read.
-    pub percent: i64,
-    pub result: String,
 }
 
 /// A new agent: its token is shown this once.
@@ -182,7 +170,8 @@ pub mod ssr {
     use legacy::{Agent, LegacyMailbox};
     use recovery::{ImportFile, ImportReport};
 
-    use super::{AgentView, ImportFileView, ImportJobView, LegacyUserView};
+    use super::{AgentView, ImportFileView, JobLineView, LegacyUserView};
+    use crate::api::jobs::ssr::job_line;
     use crate::format::{full_date, human_size};
 
     pub fn file_view(f: &ImportFile) -> ImportFileView {
@@ -205,7 +194,7 @@ pub mod ssr {
         }
     }
 
-    pub fn import_view(job: &Job) -> ImportJobView {
+    pub fn import_view(job: &Job) -> JobLineView {
         let result = match job.state {
             JobState::Done => ImportReport::of(job)
                 .map(|r| r.describe())
@@ -222,15 +211,7 @@ pub mod ssr {
         } else {
             0
         };
-        ImportJobView {
-            id: job.id,
-            label: job.label.clone(),
-            state: job.state.as_str().to_owned(),
-            started_by: job.owner.clone(),
-            created: full_date(job.created_at),
-            percent,
-            result,
-        }
+        job_line(job, Some(percent), result)
     }
 
     pub fn agent_view(a: &Agent) -> AgentView {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::admin::Outcome;
 use super::error::ApiError;
+pub use super::jobs::JobLineView;
 
 /// One kind's rule: a day count (None: for ever) counted from `basis`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,19 +75,6 @@ pub struct DryRunView {
     /// "41 items (3.2 MB) in 2 mailboxes would be removed; 3 are kept by held snapshots."
     pub summary: String,
     pub mailboxes: Vec<MailboxDryRunView>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PurgeJobView {
-    pub id: i64,
-    pub label: String,
-    /// `queued`, `running`, `done`, `failed`, `cancelled`.
-    pub state: String,
-    pub started_by: String,
-    pub created: String,
-    pub finished: Option<String>,
-    /// What it removed (when done), or why it failed.
-    pub result: String,
 }
 
 #[server(endpoint = "retention/policy")]
@@ -213,7 +201,7 @@ pub async fn start_purge(mailbox: Option<i64>) -> Result<Outcome, ApiError> {
 }
 
 #[server(endpoint = "retention/purges")]
-pub async fn purge_jobs() -> Result<Vec<PurgeJobView>, ApiError> {
+pub async fn purge_jobs() -> Result<Vec<JobLineView>, ApiError> {
     let caller = super::access::caller().await?;
     let jobs = caller.retention()?.jobs(20).await?;
     Ok(jobs.iter().map(ssr::purge_job_view).collect())
@@ -355,7 +343,7 @@ pub mod ssr {
         }
     }
 
-    pub fn purge_job_view(job: &Job) -> PurgeJobView {
+    pub fn purge_job_view(job: &Job) -> JobLineView {
         let result = match job.state {
             JobState::Done => PurgeSummary::of(job)
                 .map(|s| s.describe())
@@ -365,14 +353,6 @@ pub mod ssr {
             JobState::Queued => "Waiting for a worker.".into(),
             JobState::Running => format!("{} of {} mailboxes done.", job.processed, job.total),
         };
-        PurgeJobView {
-            id: job.id,
-            label: job.label.clone(),
-            state: job.state.as_str().to_owned(),
-            started_by: job.owner.clone(),
-            created: full_date(job.created_at),
-            finished: job.finished_at.map(full_date),
-            result,
-        }
+        crate::api::jobs::ssr::job_line(job, None, result)
     }
 }

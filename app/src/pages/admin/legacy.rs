@@ -9,10 +9,11 @@ use std::time::Duration;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::legacy::{
-    legacy_overview, AgentView, CreateAgent, ImportFileView, ImportJobView, LegacyUserView,
+    legacy_overview, AgentView, CreateAgent, ImportFileView, JobLineView, LegacyUserView,
     MigrateUsers, RevokeAgent, StartImport,
 };
 use crate::components::admin_frame::AdminFrame;
+use crate::components::job_lines::JobLines;
 use crate::components::outcome::OutcomeLine;
 use crate::components::ticker::ticker;
 
@@ -264,7 +265,7 @@ fn Users(users: Vec<LegacyUserView>, chosen: RwSignal<String>) -> impl IntoView 
 #[component]
 fn Imports(
     files: Vec<ImportFileView>,
-    imports: Vec<ImportJobView>,
+    imports: Vec<JobLineView>,
     import: ServerAction<StartImport>,
 ) -> impl IntoView {
     let query = use_query_map();
@@ -325,35 +326,7 @@ fn Imports(
             {move || view! { <OutcomeLine outcome=import.value().get() /> }}
             {(!imports.is_empty()).then(|| view! {
                 <h3>"Imports"</h3>
-                <table class="admin-table import-jobs">
-                    <thead>
-                        <tr>
-                            <th>"Job"</th>
-                            <th>"State"</th>
-                            <th>"Started"</th>
-                            <th>"By"</th>
-                            <th>"Progress"</th>
-                            <th>"Result"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {imports
-                            .into_iter()
-                            .map(|j| view! {
-                                <tr>
-                                    <td>{format!("{} · {}", j.id, j.label)}</td>
-                                    <td><span class=format!("status status-{}", j.state)>{j.state.clone()}</span></td>
-                                    <td>{j.created.clone()}</td>
-                                    <td>{j.started_by.clone()}</td>
-                                    <td class="progress-cell">
-                                        <div class="progress"><div class="progress-fill" style=format!("width: {}%", j.percent)></div></div>
-                                    </td>
-                                    <td>{j.result.clone()}</td>
-                                </tr>
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
+                <JobLines jobs=imports class="import-jobs" />
             })}
         </section>
     }

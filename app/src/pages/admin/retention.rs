@@ -11,6 +11,7 @@ use crate::api::retention::{
     SetDefaultRetention, SetMailboxRetention, StartPurge,
 };
 use crate::components::admin_frame::AdminFrame;
+use crate::components::job_lines::JobLines;
 use crate::components::outcome::OutcomeLine;
 use crate::components::ticker::ticker;
 
@@ -295,35 +296,7 @@ fn Purge() -> impl IntoView {
                             view! { <p class="empty">"No purge yet."</p> }.into_any()
                         }
                         Ok(list) => {
-                            view! {
-                                <table class="admin-table purge-jobs">
-                                    <thead>
-                                        <tr>
-                                            <th>"Job"</th>
-                                            <th>"State"</th>
-                                            <th>"Started"</th>
-                                            <th>"By"</th>
-                                            <th>"Result"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {list
-                                            .into_iter()
-                                            .map(|j| {
-                                                view! {
-                                                    <tr>
-                                                        <td>{format!("{} · {}", j.id, j.label)}</td>
-                                                        <td><span class=format!("status status-{}", j.state)>{j.state.clone()}</span></td>
-                                                        <td>{j.created.clone()}</td>
-                                                        <td>{j.started_by.clone()}</td>
-                                                        <td>{j.result.clone()}</td>
-                                                    </tr>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </tbody>
-                                </table>
-                            }
+                            view! { <JobLines jobs=list class="purge-jobs" /> }
                                 .into_any()
                         }
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
