@@ -184,7 +184,7 @@ pub struct MessageDraft {
 // ---- iCalendar -------------------------------------------------------------------------------
 
 /// TEXT escaping (RFC 5545 3.3.11); CR is dropped so a line stays one line.
-fn ics_text(s: &str) -> String {
+pub(crate) fn ics_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

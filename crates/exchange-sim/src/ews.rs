@@ -15,11 +15,11 @@ use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use crate::ews_restore;
 use crate::mailbox::{self, ChangeType, Folder, FolderKind, ItemKind, Mailbox};
 use crate::properties;
 use crate::state::{ItemFault, SimState, SyncToken};
 use crate::xml::{self, escape, Element, MESSAGES_NS as M, SOAP_NS, TYPES_NS as T};
+use crate::{ews_change, ews_restore};
 
 const ERRORS_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/errors";
 /// EWS caps MaxChangesReturned at 512 (maxchangesreturned.md).
@@ -148,6 +148,8 @@ pub async fn ews_endpoint(
         "FindFolder" => Ok(find_folder(mb, op)),
         "FindItem" => ews_restore::find_item(mb, op),
         "UpdateItem" => ews_restore::update_item(&state, mb, op),
+        "DeleteItem" => ews_change::delete_item(&state, mb, op),
+        "CreateAttachment" => ews_change::create_attachment(&state, mb, op),
         "CreateFolder" => Ok(ews_restore::create_folder(&state, mb, op)),
         "CreateFolderPath" => Ok(ews_restore::create_folder_path(&state, mb, op)),
         // A throttled create is refused as a whole, with a fault instead of a body.

@@ -1351,6 +1351,12 @@ pub(crate) fn update_item(
     };
     let mut out = String::new();
     for change in changes.children.iter().filter(|c| c.is(T, "ItemChange")) {
+        if let Some(target) = change.child(T, "OccurrenceItemId") {
+            out.push_str(&crate::ews_change::update_occurrence(
+                state, mb, op, change, target,
+            ));
+            continue;
+        }
         let id_el = change.child(T, "ItemId");
         let raw = id_el.and_then(|i| i.attr("Id")).unwrap_or("").trim();
         let parsed =

@@ -110,7 +110,7 @@ impl Req<'_> {
         })
     }
 
-    fn page_size(&self) -> usize {
+    pub(crate) fn page_size(&self) -> usize {
         self.prefer
             .iter()
             .find_map(|p| p.trim().strip_prefix("odata.maxpagesize="))

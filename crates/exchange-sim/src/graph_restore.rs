@@ -24,6 +24,7 @@ use crate::graph::{
     contact_json, etag, event_json, find_item, folder_json, folder_not_found, graph_item_id,
     item_fault_response, item_not_found, message_json, GraphResponse, Req,
 };
+use crate::graph_change;
 use crate::mailbox::{self, Folder, FolderKind, Item, ItemKind, Mailbox};
 use crate::odata::{self, Filter};
 use crate::restore::{self, AttachmentRecord, NewItem, RestoreMeta};
@@ -78,6 +79,9 @@ enum Write<'a> {
     Event { calendar: &'a str },
     ContactFolder { parent: &'a str },
     Contact { folder: &'a str },
+    PatchEvent { id: &'a str },
+    Delete { id: &'a str, kind: ItemKind },
+    ContactPhoto { contact: &'a str },
 }
 
 fn route<'a>(method: &str, rest: &[&'a str]) -> Option<Write<'a>> {
@@ -111,6 +115,28 @@ fn route<'a>(method: &str, rest: &[&'a str]) -> Option<Write<'a>> {
         ("POST", ["contactFolders", id, "childFolders"]) => Write::ContactFolder { parent: id },
         ("POST", ["contactFolders", id, "contacts"]) => Write::Contact { folder: id },
         ("POST", ["contacts"]) => Write::Contact { folder: "contacts" },
+        ("PATCH", ["events", id] | ["calendar" | "calendars", .., "events", id]) => {
+            Write::PatchEvent { id }
+        }
+        ("DELETE", ["events", id] | ["calendar" | "calendars", .., "events", id]) => {
+            Write::Delete {
+                id,
+                kind: ItemKind::CalendarItem,
+            }
+        }
+        ("DELETE", ["messages", id] | ["mailFolders", _, "messages", id]) => Write::Delete {
+            id,
+            kind: ItemKind::Message,
+        },
+        ("DELETE", ["contacts", id] | ["contactFolders", _, "contacts", id]) => Write::Delete {
+            id,
+            kind: ItemKind::Contact,
+        },
+        (
+            "PUT",
+            ["contacts", id, "photo", "$value"]
+            | ["contactFolders", _, "contacts", id, "photo", "$value"],
+        ) => Write::ContactPhoto { contact: id },
         _ => return None,
     })
 }
@@ -123,8 +149,17 @@ impl Write<'_> {
             | Write::PatchMessage { .. }
             | Write::Attachment { .. }
             | Write::UploadSession { .. } => "Mail.ReadWrite",
-            Write::Calendar | Write::Event { .. } => "Calendars.ReadWrite",
-            Write::ContactFolder { .. } | Write::Contact { .. } => "Contacts.ReadWrite",
+            Write::Calendar | Write::Event { .. } | Write::PatchEvent { .. } => {
+                "Calendars.ReadWrite"
+            }
+            Write::ContactFolder { .. } | Write::Contact { .. } | Write::ContactPhoto { .. } => {
+                "Contacts.ReadWrite"
+            }
+            Write::Delete { kind, .. } => match kind {
+                ItemKind::Message => "Mail.ReadWrite",
+                ItemKind::CalendarItem => "Calendars.ReadWrite",
+                ItemKind::Contact => "Contacts.ReadWrite",
+            },
         }
     }
 
@@ -139,6 +174,13 @@ impl Write<'_> {
             Write::Event { .. } => "events.create",
             Write::ContactFolder { .. } => "contactFolders.create",
             Write::Contact { .. } => "contacts.create",
+            Write::PatchEvent { .. } => "events.update",
+            Write::Delete { kind, .. } => match kind {
+                ItemKind::Message => "messages.delete",
+                ItemKind::CalendarItem => "events.delete",
+                ItemKind::Contact => "contacts.delete",
+            },
+            Write::ContactPhoto { .. } => "contacts.photo.update",
         }
     }
 }
@@ -158,6 +200,9 @@ pub(crate) fn read_endpoint(rest: &[&str]) -> &'static str {
         ["contactFolders", _] => "contactFolders.get",
         ["mailFolders", _, "messages"] | ["messages"] => "messages.list",
         ["calendars", _, "events"] | ["calendar", "events"] | ["events"] => "events.list",
+        ["events", _, "instances"] | ["calendar" | "calendars", .., "events", _, "instances"] => {
+            "events.instances"
+        }
         ["contactFolders", _, "contacts"] | ["contacts"] => "contacts.list",
         _ => "other",
     }
@@ -210,6 +255,9 @@ pub(crate) fn write(
         Write::Event { calendar } => create_event(&ctx, mb, calendar),
         Write::ContactFolder { parent } => create_contact_folder(&ctx, mb, parent),
         Write::Contact { folder } => create_contact(&ctx, mb, folder),
+        Write::PatchEvent { id } => graph_change::patch_event(state, req, mb, id),
+        Write::Delete { id, kind } => graph_change::delete(state, mb, id, kind),
+        Write::ContactPhoto { contact } => graph_change::put_contact_photo(state, req, mb, contact),
     }
 }
 
@@ -474,6 +522,9 @@ pub(crate) fn read(mb: &Mailbox, req: &Req, rest: &[&str], base: &str) -> Option
             .map(|f| f.id.clone())
     };
     Some(match rest {
+        ["events", id, "instances"] | ["calendar" | "calendars", .., "events", id, "instances"] => {
+            graph_change::instances(mb, req, id, &format!("{base}/events/{id}/instances"))
+        }
         ["calendars"] => folder_list(
             req,
             calendars(mb).iter().map(|f| calendar_json(mb, f)).collect(),
@@ -1317,7 +1368,7 @@ fn create_upload_session(ctx: &Ctx, mb: &mut Mailbox, message: &str) -> GraphRes
 
 /// Graph's `dateTimeTimeZone` as UTC seconds, and the zone it named. A zone the simulator has
 /// no rules for is taken as UTC.
-fn graph_time(v: &Value, key: &str) -> Option<(i64, String)> {
+pub(crate) fn graph_time(v: &Value, key: &str) -> Option<(i64, String)> {
     let t = v.get(key)?;
     let wall = dates::parse_wall_clock(&s(t, &["dateTime"]))?;
     let zone_name = s(t, &["timeZone"]);

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use soapxml::escape;
 
-use crate::dates::{civil_from_days, days_from_civil};
+use crate::dates::days_from_civil;
 
 /// One content line: name, parameters, value (folded lines joined).
 pub struct Line {
@@ -21,7 +21,7 @@ pub struct Line {
 }
 
 impl Line {
-    fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -51,7 +51,8 @@ pub fn unescape(v: &str) -> String {
     out
 }
 
-pub fn lines(data: &[u8]) -> Vec<Line> {
+/// The content lines of an iCalendar or vCard text, folded lines joined, as written.
+pub(crate) fn unfold(data: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(data);
     let mut unfolded: Vec<String> = Vec::new();
     for raw in text.split('\n') {
@@ -65,27 +66,31 @@ pub fn lines(data: &[u8]) -> Vec<Line> {
         unfolded.push(raw.to_string());
     }
     unfolded
-        .into_iter()
-        .filter_map(|l| {
-            let (head, value) = l.split_once(':')?;
-            let mut parts = head.split(';');
-            let name = parts.next()?.trim().to_ascii_uppercase();
-            let params = parts
-                .filter_map(|p| p.split_once('='))
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .collect();
-            Some(Line {
-                name,
-                params,
-                value: unescape(value.trim()),
-            })
-        })
-        .collect()
+}
+
+/// One unfolded content line as name, parameters and (unescaped) value.
+pub(crate) fn parse_line(l: &str) -> Option<Line> {
+    let (head, value) = l.split_once(':')?;
+    let mut parts = head.split(';');
+    let name = parts.next()?.trim().to_ascii_uppercase();
+    let params = parts
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Some(Line {
+        name,
+        params,
+        value: unescape(value.trim()),
+    })
+}
+
+pub fn lines(data: &[u8]) -> Vec<Line> {
+    unfold(data).iter().filter_map(|l| parse_line(l)).collect()
 }
 
 /// The VEVENT blocks of a calendar: the first is the item (the master of a series), later
 /// ones with RECURRENCE-ID are its changed occurrences.
-fn events(data: &[u8]) -> Vec<Vec<Line>> {
+pub(crate) fn events(data: &[u8]) -> Vec<Vec<Line>> {
     let mut out = Vec::new();
     let mut cur: Option<Vec<Line>> = None;
     for l in lines(data) {
@@ -102,16 +107,16 @@ fn events(data: &[u8]) -> Vec<Vec<Line>> {
     out
 }
 
-fn get<'a>(ev: &'a [Line], name: &str) -> Option<&'a Line> {
+pub(crate) fn get<'a>(ev: &'a [Line], name: &str) -> Option<&'a Line> {
     ev.iter().find(|l| l.name == name)
 }
 
-fn value(ev: &[Line], name: &str) -> String {
+pub(crate) fn value(ev: &[Line], name: &str) -> String {
     get(ev, name).map(|l| l.value.clone()).unwrap_or_default()
 }
 
 /// "+09:00" as seconds east of UTC.
-fn offset_seconds(s: &str) -> i64 {
+pub(crate) fn offset_seconds(s: &str) -> i64 {
     let s = s.trim();
     let sign = if s.starts_with('-') { -1 } else { 1 };
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
@@ -121,8 +126,8 @@ fn offset_seconds(s: &str) -> i64 {
 }
 
 /// An iCalendar date or date-time (`20260302T090000Z`, local `20260302T090000`, or a date)
-/// as EWS's UTC `2026-03-02T08:00:00Z`; local times are in the item's offset.
-fn utc(v: &str, offset: i64) -> Option<String> {
+/// as UTC seconds; local times (and dates) are in the item's offset.
+pub(crate) fn ics_instant(v: &str, offset: i64) -> Option<i64> {
     let n = |a: usize, b: usize| v.get(a..b).and_then(|s| s.parse::<i64>().ok());
     let (y, mo, d) = (n(0, 4)?, n(4, 6)?, n(6, 8)?);
     let (h, mi, s) = if v.len() >= 15 {
@@ -131,19 +136,16 @@ fn utc(v: &str, offset: i64) -> Option<String> {
         (0, 0, 0)
     };
     let local = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s;
-    let at = if v.ends_with('Z') {
+    Some(if v.ends_with('Z') {
         local
     } else {
         local - offset
-    };
-    let (y, mo, d) = civil_from_days(at.div_euclid(86_400));
-    let t = at.rem_euclid(86_400);
-    Some(format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        t / 3600,
-        t % 3600 / 60,
-        t % 60
-    ))
+    })
+}
+
+/// [`ics_instant`] as EWS's UTC `2026-03-02T08:00:00Z`.
+fn utc(v: &str, offset: i64) -> Option<String> {
+    ics_instant(v, offset).map(crate::dates::xs)
 }
 
 fn response_type(partstat: Option<&str>) -> &'static str {

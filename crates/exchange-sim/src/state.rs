@@ -100,6 +100,13 @@ pub struct Counters {
     pub read_receipts_sent: u64,
     /// Items changed in place (EWS UpdateItem, Graph PATCH of a message).
     pub items_updated: u64,
+    /// Items or occurrences deleted (EWS DeleteItem, Graph DELETE of an event).
+    pub items_deleted: u64,
+    /// Meeting cancellations the server sent: one per attendee of each calendar item or
+    /// occurrence deleted without `SendMeetingCancellations="SendToNone"`.
+    pub cancellations_sent: u64,
+    /// Contact photos set (EWS CreateAttachment with IsContactPhoto, Graph PUT photo).
+    pub photos_set: u64,
     /// Folders created (EWS CreateFolder/CreateFolderPath, Graph POST of a folder or calendar).
     pub folders_created: u64,
     /// Attachments added to existing items (Graph POST attachments, completed upload sessions).

@@ -202,9 +202,9 @@ impl Event {
         out
     }
 
-    fn series(&self, r: &Recurrence, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Occurrence> {
+    /// The pattern of a series as an rrule set in the event's zone.
+    fn rule_set(&self, r: &Recurrence) -> Option<RRuleSet> {
         let zone = self.zone();
-        let tz = rrule::Tz::Tz(zone.0);
         let first = NaiveDateTime::new(r.start_date(), self.start.time());
         let rule = format!(
             "DTSTART;TZID={}:{}\nRRULE:{}",
@@ -212,7 +212,28 @@ impl Event {
             first.format("%Y%m%dT%H%M%S"),
             r.to_rrule(zone)
         );
-        let Ok(mut set) = rule.parse::<RRuleSet>() else {
+        rule.parse::<RRuleSet>().ok()
+    }
+
+    /// The 1-based place of the occurrence whose original start (local) is `original` in the
+    /// series' pattern, deleted and moved occurrences counted: what EWS calls its
+    /// `InstanceIndex`. `None` when the event is no series or the pattern has no such start.
+    pub fn instance_index(&self, original: NaiveDateTime) -> Option<u32> {
+        let set = self.rule_set(self.recurrence.as_ref()?)?;
+        let tz = rrule::Tz::Tz(self.zone().0);
+        let until = self
+            .zone()
+            .to_utc(original + Duration::seconds(1))
+            .with_timezone(&tz);
+        let found = set.before(until).all(u16::MAX);
+        let last = found.dates.last()?;
+        (last.naive_local() == original).then(|| found.dates.len() as u32)
+    }
+
+    fn series(&self, r: &Recurrence, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Occurrence> {
+        let zone = self.zone();
+        let tz = rrule::Tz::Tz(zone.0);
+        let Some(mut set) = self.rule_set(r) else {
             // A pattern rrule refuses (day 31 of February every year): the master still shows.
             return vec![self.occurrence_at(self.start, self.end)];
         };
@@ -313,6 +334,32 @@ mod tests {
         assert_eq!(o[1].start, utc("2026-03-09T08:00:00Z"));
         assert_eq!(o[3].start, utc("2026-03-30T07:00:00Z"));
         assert_eq!(o[3].end - o[3].start, Duration::minutes(30));
+    }
+
+    #[test]
+    fn an_occurrence_is_numbered_by_its_place_in_the_pattern() {
+        let e = weekly();
+        // Moved and deleted occurrences keep their places: 16 March is the third, 23 March
+        // the fourth, and 30 March (after the change to summer time) the fifth.
+        assert_eq!(e.instance_index(local("2026-03-02T09:00:00")), Some(1));
+        assert_eq!(e.instance_index(local("2026-03-16T09:00:00")), Some(3));
+        assert_eq!(e.instance_index(local("2026-03-23T09:00:00")), Some(4));
+        assert_eq!(e.instance_index(local("2026-03-30T09:00:00")), Some(5));
+        assert_eq!(
+            e.instance_index(local("2026-03-17T09:00:00")),
+            None,
+            "no such start"
+        );
+        assert_eq!(
+            e.instance_index(local("2026-04-13T09:00:00")),
+            None,
+            "after the sixth"
+        );
+        let single = Event {
+            recurrence: None,
+            ..weekly()
+        };
+        assert_eq!(single.instance_index(local("2026-03-02T09:00:00")), None);
     }
 
     #[test]

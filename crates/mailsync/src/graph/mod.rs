@@ -292,6 +292,34 @@ impl GraphClient {
         .await
     }
 
+    /// One authenticated PUT of raw bytes (a contact's photo), retried like any write.
+    pub async fn put_bytes(
+        &self,
+        mb: &MailboxCtx,
+        url: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<Vec<u8>, SourceError> {
+        let body = bytes.to_vec();
+        mb.run(|| async {
+            let token = match self.access_token().await {
+                Ok(t) => t,
+                Err(SourceError::Transport(e)) => return Attempt::Transient(e),
+                Err(e) => return Attempt::Fail(e),
+            };
+            let sent = self
+                .http
+                .put(url)
+                .bearer_auth(&token)
+                .header("Content-Type", content_type)
+                .body(body.clone())
+                .send()
+                .await;
+            self.classify(sent, &token).await
+        })
+        .await
+    }
+
     /// One chunk to an attachment upload session. The upload URL is pre-authenticated: it gets
     /// no Authorization header (Microsoft: sending one may fail the upload with 401).
     pub async fn put_upload_chunk(

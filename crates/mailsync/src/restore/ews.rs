@@ -362,11 +362,135 @@ impl MailboxWriter for EwsSource {
             escape(&folder.id)
         );
         let resp = self.client().call(mb, &body).await?;
-        crate::ews::parse::parse_create_item(&resp)?
+        let id = crate::ews::parse::parse_create_item(&resp)?
             .into_iter()
             .next()
             .ok_or_else(|| SourceError::Protocol("CreateItem returned no item".into()))?
-            .map_err(|s| s.to_error())
+            .map_err(|s| s.to_error())?;
+        // What CreateItem cannot carry: a series' changed and deleted occurrences, a contact's
+        // photo. Half an item would be skipped as restored by the next run, so it is taken
+        // away again and the next run creates it whole.
+        let rest = match &item.record {
+            Some(pim::Record::Event(e)) => self.write_occurrences(mb, &id, e).await,
+            Some(pim::Record::Contact(c)) => match &c.photo {
+                Some(photo) => self.add_photo(mb, &id, photo).await,
+                None => Ok(()),
+            },
+            None => Ok(()),
+        };
+        if let Err(e) = rest {
+            let _ = self.delete(mb, &id).await;
+            return Err(e);
+        }
+        Ok(id)
+    }
+}
+
+impl EwsSource {
+    /// Deletes first (which leaves room between the neighbours of a moved occurrence), then
+    /// changes, each as one call, without a word to the attendees.
+    async fn write_occurrences(
+        &self,
+        mb: &MailboxCtx,
+        master: &str,
+        e: &pim::Event,
+    ) -> Result<(), SourceError> {
+        let series = super::series_changes(e);
+        if series.is_empty() {
+            return Ok(());
+        }
+        let occurrence = |index: u32| {
+            format!(
+                "<t:OccurrenceItemId RecurringMasterId=\"{}\" InstanceIndex=\"{index}\"/>",
+                escape(master)
+            )
+        };
+        if !series.deleted.is_empty() {
+            let ids: String = series.deleted.iter().map(|(i, _)| occurrence(*i)).collect();
+            let body = format!(
+                "<m:DeleteItem DeleteType=\"HardDelete\" SendMeetingCancellations=\"SendToNone\">\
+<m:ItemIds>{ids}</m:ItemIds></m:DeleteItem>"
+            );
+            let resp = self.client().call(mb, &body).await?;
+            if let Some(e) = first_error(&resp) {
+                return Err(e);
+            }
+        }
+        if !series.changed.is_empty() {
+            let zone = pim::zone_from_name(&e.time_zone).unwrap_or(pim::Zone::UTC);
+            let set = |field: &str, element: &str, value: &str| {
+                format!(
+                    "<t:SetItemField><t:FieldURI FieldURI=\"{field}\"/><t:CalendarItem><t:{element}>{}</t:{element}></t:CalendarItem></t:SetItemField>",
+                    escape(value)
+                )
+            };
+            let mut changes = String::new();
+            for (index, x) in &series.changed {
+                changes.push_str("<t:ItemChange>");
+                changes.push_str(&occurrence(*index));
+                changes.push_str("<t:Updates>");
+                // CalendarItemType order: Subject (item:) comes before Start, End and Location.
+                if let Some(subject) = &x.subject {
+                    changes.push_str(&set("item:Subject", "Subject", subject));
+                }
+                changes.push_str(&set(
+                    "calendar:Start",
+                    "Start",
+                    &xs_time(zone.to_utc(x.start)),
+                ));
+                changes.push_str(&set("calendar:End", "End", &xs_time(zone.to_utc(x.end))));
+                if let Some(location) = &x.location {
+                    changes.push_str(&set("calendar:Location", "Location", location));
+                }
+                changes.push_str("</t:Updates></t:ItemChange>");
+            }
+            let body = format!(
+                "<m:UpdateItem ConflictResolution=\"AlwaysOverwrite\" SendMeetingInvitationsOrCancellations=\"SendToNone\">\
+<m:ItemChanges>{changes}</m:ItemChanges></m:UpdateItem>"
+            );
+            let resp = self.client().call(mb, &body).await?;
+            if let Some(e) = first_error(&resp) {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The contact's photo as its picture attachment (`IsContactPhoto`).
+    async fn add_photo(
+        &self,
+        mb: &MailboxCtx,
+        contact: &str,
+        photo: &pim::Photo,
+    ) -> Result<(), SourceError> {
+        let data: String = photo.data.split_whitespace().collect();
+        let body = format!(
+            "<m:CreateAttachment><m:ParentItemId Id=\"{}\"/><m:Attachments><t:FileAttachment>\
+<t:Name>ContactPicture.jpg</t:Name><t:ContentType>{}</t:ContentType><t:IsContactPhoto>true</t:IsContactPhoto>\
+<t:Content>{}</t:Content></t:FileAttachment></m:Attachments></m:CreateAttachment>",
+            escape(contact),
+            escape(&photo.content_type),
+            escape(&data)
+        );
+        let resp = self.client().call(mb, &body).await?;
+        match first_error(&resp) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes an item this restore created, telling nobody.
+    async fn delete(&self, mb: &MailboxCtx, id: &str) -> Result<(), SourceError> {
+        let body = format!(
+            "<m:DeleteItem DeleteType=\"HardDelete\" SendMeetingCancellations=\"SendToNone\">\
+<m:ItemIds><t:ItemId Id=\"{}\"/></m:ItemIds></m:DeleteItem>",
+            escape(id)
+        );
+        let resp = self.client().call(mb, &body).await?;
+        match first_error(&resp) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 

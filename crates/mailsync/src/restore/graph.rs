@@ -4,8 +4,9 @@
 //! upload session above 3 MB), events and contacts from the stored record.
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -105,6 +106,139 @@ impl GraphSource {
                 "displayName",
             ),
         }
+    }
+
+    /// The item created, if what followed its creation worked; otherwise it is deleted again,
+    /// so the next run, which would skip it as restored, creates it whole.
+    async fn whole_or_none(
+        &self,
+        mb: &MailboxCtx,
+        collection: &str,
+        id: &str,
+        rest: Result<(), SourceError>,
+    ) -> Result<String, SourceError> {
+        match rest {
+            Ok(()) => Ok(id.to_owned()),
+            Err(e) => {
+                let url = format!("{}/{collection}/{}", self.user(mb), path_segment(id));
+                let _ = self
+                    .client()
+                    .send_json(mb, Method::DELETE, &url, None)
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    /// A series' deleted and changed occurrences, found among its instances by their original
+    /// start. Graph names instances only through that list.
+    async fn write_occurrences(
+        &self,
+        mb: &MailboxCtx,
+        master: &str,
+        e: &pim::Event,
+    ) -> Result<(), SourceError> {
+        let series = super::series_changes(e);
+        if series.is_empty() {
+            return Ok(());
+        }
+        let zone = pim::zone_from_name(&e.time_zone).unwrap_or(pim::Zone::UTC);
+        let originals: Vec<DateTime<Utc>> = series
+            .deleted
+            .iter()
+            .map(|(_, d)| zone.to_utc(*d))
+            .chain(
+                series
+                    .changed
+                    .iter()
+                    .map(|(_, x)| zone.to_utc(x.original_start)),
+            )
+            .collect();
+        let (Some(first), Some(last)) = (originals.iter().min(), originals.iter().max()) else {
+            return Ok(());
+        };
+        let window = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let list =
+            format!(
+            "{}/events/{}/instances?startDateTime={}&endDateTime={}&$select=id,originalStart,type",
+            self.user(mb),
+            path_segment(master),
+            query_value(&window(*first - chrono::Duration::days(1))),
+            query_value(&window(*last + chrono::Duration::days(1) + (e.end - e.start)))
+        );
+        let instances = self.list_all(mb, list).await?;
+        let instance_at = |original: DateTime<Utc>| {
+            instances.iter().find_map(|i| {
+                let at = i
+                    .get("originalStart")
+                    .and_then(Value::as_str)
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())?;
+                (at.with_timezone(&Utc) == original)
+                    .then(|| i.get("id").and_then(Value::as_str))
+                    .flatten()
+            })
+        };
+        let missing = |original: chrono::NaiveDateTime| SourceError::Server {
+            code: "ErrorItemNotFound".into(),
+            message: format!("the series has no occurrence on {original} to change"),
+        };
+        for (_, d) in &series.deleted {
+            let id = instance_at(zone.to_utc(*d)).ok_or_else(|| missing(*d))?;
+            let url = format!("{}/events/{}", self.user(mb), path_segment(id));
+            self.client()
+                .send_json(mb, Method::DELETE, &url, None)
+                .await?;
+        }
+        let source_zone = if e.source_time_zone.trim().is_empty() {
+            "UTC".to_owned()
+        } else {
+            e.source_time_zone.trim().to_owned()
+        };
+        let local = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+        for (_, x) in &series.changed {
+            let id = instance_at(zone.to_utc(x.original_start))
+                .ok_or_else(|| missing(x.original_start))?;
+            let mut patch = json!({
+                "start": {"dateTime": local(x.start), "timeZone": source_zone},
+                "end": {"dateTime": local(x.end), "timeZone": source_zone},
+            });
+            if let Some(subject) = &x.subject {
+                patch["subject"] = Value::String(subject.clone());
+            }
+            if let Some(location) = &x.location {
+                patch["location"] = json!({"displayName": location});
+            }
+            let url = format!("{}/events/{}", self.user(mb), path_segment(id));
+            self.client()
+                .send_json(mb, Method::PATCH, &url, Some(&patch))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// `PUT .../contacts/{id}/photo/$value` with the image bytes.
+    async fn put_photo(
+        &self,
+        mb: &MailboxCtx,
+        contact: &str,
+        photo: &pim::Photo,
+    ) -> Result<(), SourceError> {
+        let data: String = photo.data.split_whitespace().collect();
+        let bytes = STANDARD
+            .decode(data.as_bytes())
+            .map_err(|_| SourceError::Server {
+                code: "UnreadablePhoto".into(),
+                message: "the archived contact photo is not valid base64".into(),
+            })?;
+        let url = format!(
+            "{}/contacts/{}/photo/$value",
+            self.user(mb),
+            path_segment(contact)
+        );
+        self.client()
+            .put_bytes(mb, &url, &photo.content_type, &bytes)
+            .await?;
+        Ok(())
     }
 
     async fn add_attachment(
@@ -436,10 +570,17 @@ impl MailboxWriter for GraphSource {
                 Ok(id)
             }
             (FolderKind::Calendar, Some(pim::Record::Event(e))) => {
-                id_of(&self.post(mb, &url, &graph_event(e, &item.stamp)).await?)
+                let id = id_of(&self.post(mb, &url, &graph_event(e, &item.stamp)).await?)?;
+                self.whole_or_none(mb, "events", &id, self.write_occurrences(mb, &id, e).await)
+                    .await
             }
             (FolderKind::Contacts, Some(pim::Record::Contact(c))) => {
-                id_of(&self.post(mb, &url, &graph_contact(c, &item.stamp)).await?)
+                let id = id_of(&self.post(mb, &url, &graph_contact(c, &item.stamp)).await?)?;
+                let photo = match &c.photo {
+                    Some(p) => self.put_photo(mb, &id, p).await,
+                    None => Ok(()),
+                };
+                self.whole_or_none(mb, "contacts", &id, photo).await
             }
             _ => Err(SourceError::Server {
                 code: "NoStoredProperties".into(),

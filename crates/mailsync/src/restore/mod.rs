@@ -276,6 +276,47 @@ pub trait MailboxWriter: Send + Sync {
     async fn set_read(&self, mb: &MailboxCtx, id: &str, is_read: bool) -> Result<(), SourceError>;
 }
 
+/// What a series needs written after its master is created: the occurrences deleted from it
+/// and the ones changed, each with its 1-based place in the pattern (EWS's `InstanceIndex`).
+#[derive(Debug, Default)]
+pub(crate) struct SeriesChanges<'a> {
+    pub deleted: Vec<(u32, chrono::NaiveDateTime)>,
+    pub changed: Vec<(u32, &'a pim::EventException)>,
+}
+
+impl SeriesChanges<'_> {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.deleted.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// [`SeriesChanges`] of an event. An occurrence its own pattern does not have (a record that
+/// contradicts itself) cannot be addressed on any server; it is left out and logged.
+pub(crate) fn series_changes(e: &pim::Event) -> SeriesChanges<'_> {
+    let mut out = SeriesChanges::default();
+    if e.recurrence.is_none() {
+        return out;
+    }
+    let place = |original: chrono::NaiveDateTime| {
+        let index = e.instance_index(original);
+        if index.is_none() {
+            tracing::warn!(uid = %e.uid, %original, "an occurrence the series' pattern does not have is left out");
+        }
+        index
+    };
+    for d in &e.deleted_occurrences {
+        if let Some(i) = place(*d) {
+            out.deleted.push((i, *d));
+        }
+    }
+    for x in &e.exceptions {
+        if let Some(i) = place(x.original_start) {
+            out.changed.push((i, x));
+        }
+    }
+    out
+}
+
 /// Folder names Exchange refuses or that would nest where a person did not mean it to.
 pub fn check_folder_name(name: &str) -> Result<(), String> {
     let trimmed = name.trim();
