@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use crate::mailbox::{self, ChangeType, Folder, FolderKind, Item, ItemKind, Mailbox};
 use crate::properties;
 use crate::state::{ItemFault, SimState, SyncToken};
+use crate::{dates, graph_change};
 
 /// JSON batching accepts at most 20 requests (json-batching.md).
 const MAX_BATCH: usize = 20;
@@ -537,6 +538,11 @@ fn dispatch(state: &SimState, req: &Req, in_batch: bool) -> GraphResponse {
         },
         ["contacts", id, "photo", "$value"]
         | ["contactFolders", _, "contacts", id, "photo", "$value"] => contact_photo(state, mb, id),
+        ["events", id] | ["calendar" | "calendars", .., "events", id] => {
+            graph_change::get_event(mb, req, id, |item| {
+                event_json(mb, item, req.immutable_ids())
+            })
+        }
         ["messages", id] => match find_item(mb, id) {
             Some(item) if item.kind == ItemKind::Message => {
                 GraphResponse::json(StatusCode::OK, message_json(mb, item, req.immutable_ids()))
@@ -624,6 +630,7 @@ fn endpoint_name(method: &str, rest: &[&str]) -> String {
         ["mailFolders", _, "messages", "delta"] => "messages.delta",
         ["messages", _, "$value"] => "messages.$value",
         ["messages", _] => "messages.get",
+        ["events", _] | ["calendar" | "calendars", .., "events", _] => "events.get",
         ["calendarView", "delta"] => "calendarView.delta",
         ["contacts", "delta"] | ["contactFolders", _, "contacts", "delta"] => "contacts.delta",
         ["contacts", _, "photo", "$value"]
@@ -906,13 +913,19 @@ fn items_delta(
         return gone(link_base);
     };
     let mut changes = mb.item_changes(folder, since);
-    if let Some((ws, we)) = &window {
+    let view = window.as_ref().map(|(ws, we)| {
+        (
+            dates::parse_xs(ws).unwrap_or(i64::MIN),
+            dates::parse_xs(we).unwrap_or(i64::MAX),
+        )
+    });
+    if let (Some((ws, we)), Some((from, to))) = (&window, view) {
         changes.retain(|c| {
             c.kind == ChangeType::Delete
-                || mb
-                    .items
-                    .get(&c.n)
-                    .is_some_and(|i| event_in_window(&i.data, ws, we))
+                || mb.items.get(&c.n).is_some_and(|i| {
+                    graph_change::in_view(&i.data, from, to)
+                        .unwrap_or_else(|| event_in_window(&i.data, ws, we))
+                })
         });
     }
     let size = req.page_size();
@@ -925,6 +938,20 @@ fn items_delta(
         DeltaKind::Contacts => "#microsoft.graph.contact",
     };
     let value: Vec<Value> = changes[..take]
+        .iter()
+        .flat_map(|c| match (kind, view) {
+            (DeltaKind::Events, Some(view)) => {
+                graph_change::calendar_view_entries(mb, c, view, immutable, |item| {
+                    event_json(mb, item, immutable)
+                })
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    let value: Vec<Value> = if kind == DeltaKind::Events {
+        value
+    } else {
+        changes[..take]
         .iter()
         .filter_map(|c| {
             if c.kind == ChangeType::Delete {
@@ -944,7 +971,8 @@ fn items_delta(
                 DeltaKind::Contacts => contact_json(mb, item, immutable),
             })
         })
-        .collect();
+        .collect()
+    };
     let token = SyncToken {
         kind: token_kind.into(),
         scope,

@@ -13,7 +13,7 @@ use crate::dates;
 use crate::ews_change::set_contact_photo;
 use crate::graph::{find_item, graph_item_id, item_not_found, Body, GraphResponse, Req};
 use crate::graph_restore::graph_time;
-use crate::mailbox::{self, ItemKind, Mailbox};
+use crate::mailbox::{self, Item, ItemKind, Mailbox};
 use crate::occurrences::{self, Instance, OccurrenceChange, OccurrenceError};
 use crate::odata;
 use crate::properties;
@@ -252,6 +252,131 @@ pub(crate) fn put_contact_photo(
             headers: Vec::new(),
             body: Body::Empty,
         },
+        None => item_not_found(),
+    }
+}
+
+/// An instance as a whole event: the master's fields with the instance's own id, times and
+/// (for an exception) subject and location, and no pattern.
+fn instance_event(master: &Value, master_id: &str, i: &Instance) -> Value {
+    let mut v = master.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("recurrence");
+        o.insert("id".into(), json!(instance_id(master_id, i.index)));
+        o.insert("seriesMasterId".into(), json!(master_id));
+        o.insert(
+            "type".into(),
+            json!(if i.is_exception {
+                "exception"
+            } else {
+                "occurrence"
+            }),
+        );
+        o.insert("originalStart".into(), json!(dates::xs(i.original_start)));
+        o.insert("start".into(), utc_time(i.start));
+        o.insert("end".into(), utc_time(i.end));
+        if let Some(s) = &i.subject {
+            o.insert("subject".into(), json!(s));
+        }
+        if let Some(l) = &i.location {
+            o.insert("location".into(), json!({"displayName": l}));
+        }
+    }
+    v
+}
+
+fn removed(id: String) -> Value {
+    json!({"@odata.type": "#microsoft.graph.event", "id": id, "@removed": {"reason": "deleted"}})
+}
+
+/// Whether a calendar item shows in a calendarView window: a series when one of its instances
+/// does, a single event when its own time does.
+pub(crate) fn in_view(ics: &[u8], from: i64, to: i64) -> Option<bool> {
+    occurrences::instances(ics, from, to).map(|list| !list.is_empty())
+}
+
+/// What calendarView delta reports for one change in the window (event-delta.md: "the events
+/// returned may include single instances, or occurrences and exceptions of a recurring
+/// series"): a single event as itself; a series never as its master but as its instances,
+/// with the occurrences deleted from it removed; a removed series as each instance removed.
+pub(crate) fn calendar_view_entries(
+    mb: &Mailbox,
+    change: &mailbox::ItemChange,
+    (from, to): (i64, i64),
+    immutable: bool,
+    single: impl Fn(&Item) -> Value,
+) -> Vec<Value> {
+    let id = if immutable {
+        mailbox::immutable_item_id(mb.index, change.n)
+    } else {
+        mailbox::rest_item_id(mb.index, change.n, change.move_gen)
+    };
+    if change.kind == mailbox::ChangeType::Delete {
+        let gone = change
+            .removed_calendar
+            .as_deref()
+            .and_then(|data| occurrences::instances(data, from, to));
+        return match gone {
+            Some(list) => list
+                .iter()
+                .map(|i| removed(instance_id(&id, i.index)))
+                .collect(),
+            None => vec![removed(id)],
+        };
+    }
+    let Some(item) = mb.items.get(&change.n) else {
+        return Vec::new();
+    };
+    let mut master = single(item);
+    let Some(list) = occurrences::instances(&item.data, from, to) else {
+        master["type"] = json!("singleInstance");
+        return vec![master];
+    };
+    master["type"] = json!("seriesMaster");
+    let mut out: Vec<Value> = list
+        .iter()
+        .map(|i| instance_event(&master, &id, i))
+        .collect();
+    if change.kind != mailbox::ChangeType::Create {
+        out.extend(
+            occurrences::deleted_indexes(&item.data, from, to)
+                .into_iter()
+                .map(|index| removed(instance_id(&id, index))),
+        );
+    }
+    out
+}
+
+/// `GET /events/{id}`: a series master or single event whole, or one instance.
+pub(crate) fn get_event(
+    mb: &Mailbox,
+    req: &Req,
+    id: &str,
+    single: impl Fn(&Item) -> Value,
+) -> GraphResponse {
+    if let Some((master, index)) = parse_instance_id(id) {
+        let Some(item) = find_item(mb, master).filter(|i| i.kind == ItemKind::CalendarItem) else {
+            return item_not_found();
+        };
+        let master_id = graph_item_id(mb, item, req.immutable_ids());
+        let mut base = single(item);
+        base["type"] = json!("seriesMaster");
+        let all = occurrences::instances(&item.data, i64::MIN, i64::MAX).unwrap_or_default();
+        return match all.iter().find(|i| i.index == index) {
+            Some(i) => GraphResponse::json(StatusCode::OK, instance_event(&base, &master_id, i)),
+            None => item_not_found(),
+        };
+    }
+    match find_item(mb, id).filter(|i| i.kind == ItemKind::CalendarItem) {
+        Some(item) => {
+            let mut v = single(item);
+            v["type"] = json!(if in_view(&item.data, i64::MIN, i64::MAX).is_some() {
+                "seriesMaster"
+            } else {
+                "singleInstance"
+            });
+            GraphResponse::json(StatusCode::OK, v)
+        }
         None => item_not_found(),
     }
 }

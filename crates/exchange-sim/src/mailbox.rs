@@ -90,6 +90,9 @@ pub struct Tombstone {
     pub kind: ItemKind,
     pub move_gen: u32,
     pub seq: u64,
+    /// A calendar item's content when it left: Graph reports a series' removal instance by
+    /// instance.
+    pub calendar: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone)]
@@ -438,6 +441,7 @@ impl Mailbox {
             kind: item.kind,
             move_gen: item.move_gen,
             seq: tomb_seq,
+            calendar: (item.kind == ItemKind::CalendarItem).then(|| item.data.clone()),
         });
         item.folder = dest.clone();
         item.move_gen += 1;
@@ -452,12 +456,14 @@ impl Mailbox {
     pub fn delete_item(&mut self, n: u64) -> Result<(), MailboxError> {
         let item = self.items.remove(&n).ok_or(MailboxError::NoItem)?;
         let seq = self.next_seq();
+        let calendar = (item.kind == ItemKind::CalendarItem).then_some(item.data);
         self.tombstones.push(Tombstone {
             folder: item.folder,
             n,
             kind: item.kind,
             move_gen: item.move_gen,
             seq,
+            calendar,
         });
         Ok(())
     }
@@ -575,6 +581,7 @@ impl Mailbox {
                 n: i.n,
                 move_gen: i.move_gen,
                 item_kind: i.kind,
+                removed_calendar: None,
             })
             .collect();
         if since > 0 {
@@ -588,6 +595,7 @@ impl Mailbox {
                         n: t.n,
                         move_gen: t.move_gen,
                         item_kind: t.kind,
+                        removed_calendar: t.calendar.clone(),
                     }),
             );
         }
@@ -618,6 +626,8 @@ pub struct ItemChange {
     pub n: u64,
     pub move_gen: u32,
     pub item_kind: ItemKind,
+    /// For a removed calendar item, its content when it left.
+    pub removed_calendar: Option<Vec<u8>>,
 }
 
 // ---- ids -------------------------------------------------------------------------------------

@@ -310,6 +310,24 @@ pub(crate) fn instances(ics: &[u8], from: i64, to: i64) -> Option<Vec<Instance>>
     Some(out)
 }
 
+/// The 1-based places of the series' deleted occurrences whose original start lies in
+/// `[from, to)` (UTC seconds).
+pub(crate) fn deleted_indexes(ics: &[u8], from: i64, to: i64) -> Vec<usize> {
+    let Some(series) = Series::read(ics) else {
+        return Vec::new();
+    };
+    series
+        .walls
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| {
+            let at = series.instant(**w);
+            at >= from && at < to && series.deleted.contains(&at)
+        })
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
 /// Deletes the occurrence at 1-based `index`: an EXDATE on the master, and its change, if it
 /// had one, gone.
 pub(crate) fn delete(ics: &[u8], index: usize) -> Result<Vec<u8>, OccurrenceError> {

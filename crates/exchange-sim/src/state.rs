@@ -595,6 +595,65 @@ impl SimHandle {
         self.with_mailbox(address, |mb| mb.delete_item(item.n))
     }
 
+    /// An item's stored content (MIME, iCalendar or vCard).
+    pub fn item_data(&self, address: &str, item: ItemRef) -> Result<Vec<u8>, MailboxError> {
+        self.with_mailbox(address, |mb| {
+            Ok(mb
+                .items
+                .get(&item.n)
+                .ok_or(MailboxError::NoItem)?
+                .data
+                .clone())
+        })
+    }
+
+    /// Deletes the occurrence at 1-based `index` of a series, as a person would in Outlook.
+    pub fn delete_occurrence(
+        &self,
+        address: &str,
+        item: ItemRef,
+        index: usize,
+    ) -> Result<(), MailboxError> {
+        self.with_mailbox(address, |mb| {
+            let data = mb
+                .items
+                .get(&item.n)
+                .ok_or(MailboxError::NoItem)?
+                .data
+                .clone();
+            let data =
+                crate::occurrences::delete(&data, index).map_err(|_| MailboxError::NoItem)?;
+            mb.replace_data(item.n, data)
+        })
+    }
+
+    /// Moves the occurrence at 1-based `index` of a series to `start`..`end` (xs:dateTime).
+    pub fn move_occurrence(
+        &self,
+        address: &str,
+        item: ItemRef,
+        index: usize,
+        start: &str,
+        end: &str,
+    ) -> Result<(), MailboxError> {
+        let change = crate::occurrences::OccurrenceChange {
+            start: crate::dates::parse_xs(start),
+            end: crate::dates::parse_xs(end),
+            ..Default::default()
+        };
+        self.with_mailbox(address, |mb| {
+            let data = mb
+                .items
+                .get(&item.n)
+                .ok_or(MailboxError::NoItem)?
+                .data
+                .clone();
+            let data = crate::occurrences::modify(&data, index, &change)
+                .map_err(|_| MailboxError::NoItem)?;
+            mb.replace_data(item.n, data)
+        })
+    }
+
     pub fn set_read(
         &self,
         address: &str,

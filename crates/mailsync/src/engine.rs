@@ -583,7 +583,8 @@ impl Run<'_> {
                     state = None;
                     continue;
                 }
-                Err(SourceError::FolderNotFound(why)) => {
+                // Graph answers a removed folder's delta with ErrorItemNotFound as well.
+                Err(SourceError::FolderNotFound(why) | SourceError::ItemNotFound(why)) => {
                     // Removed since the hierarchy sync; the next hierarchy sync closes it.
                     tracing::info!(mailbox = %self.ctx.address, folder = %folder.id, %why, "folder vanished during sync");
                     return Ok(());

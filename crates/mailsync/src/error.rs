@@ -16,6 +16,9 @@ pub enum SourceError {
     InvalidSyncState,
     #[error("folder not found on the server: {0}")]
     FolderNotFound(String),
+    /// The item asked for is not (or no longer) there.
+    #[error("item not found on the server: {0}")]
+    ItemNotFound(String),
     /// Service account or app credentials were refused.
     #[error("authentication failed: {0}")]
     Auth(String),

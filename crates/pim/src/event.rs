@@ -230,6 +230,32 @@ impl Event {
         (last.naive_local() == original).then(|| found.dates.len() as u32)
     }
 
+    /// Local starts of the series' pattern in `[from, to)`, none left out (deleted and moved
+    /// occurrences included), at most `limit`. Empty for a single event.
+    pub fn pattern_starts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u16,
+    ) -> Vec<NaiveDateTime> {
+        let Some(set) = self.recurrence.as_ref().and_then(|r| self.rule_set(r)) else {
+            return Vec::new();
+        };
+        let tz = rrule::Tz::Tz(self.zone().0);
+        let zone = self.zone();
+        set.after(from.with_timezone(&tz))
+            .before(to.with_timezone(&tz))
+            .all(limit)
+            .dates
+            .into_iter()
+            .map(|d| d.naive_local())
+            .filter(|local| {
+                let at = zone.to_utc(*local);
+                at >= from && at < to
+            })
+            .collect()
+    }
+
     fn series(&self, r: &Recurrence, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Occurrence> {
         let zone = self.zone();
         let tz = rrule::Tz::Tz(zone.0);

@@ -1,6 +1,7 @@
 //! Microsoft Graph connector (Exchange Online), app-only with client credentials. Every request
 //! asks for immutable ids, so an item keeps its id when moved between folders.
 
+mod calendar;
 pub mod parse;
 pub mod properties;
 mod source;
@@ -611,6 +612,7 @@ fn classify_status<T>(
             | "Request_ResourceNotFound"
             | "MailboxNotEnabledForRESTAPI"
             | "MailboxNotFound" => Attempt::Fail(SourceError::MailboxNotFound(detail)),
+            "ErrorItemNotFound" => Attempt::Fail(SourceError::ItemNotFound(detail)),
             _ => Attempt::Fail(SourceError::FolderNotFound(detail)),
         },
         500..=599 => Attempt::Transient(detail),

@@ -109,6 +109,60 @@ fn recurrence(v: &Value) -> Option<Recurrence> {
     })
 }
 
+/// An instant as Graph writes `originalStart` (an ISO 8601 date-time with offset).
+fn instant(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// The names under which a stored series keeps what Graph tells only through its instances:
+/// the changed occurrences (instance events) and the original starts of the deleted ones.
+/// They are Graph beta's property names on a series master.
+pub const EXCEPTIONS: &str = "exceptionOccurrences";
+pub const CANCELLED: &str = "cancelledOccurrences";
+
+/// A series master with its instances in `[from, to)` folded in: every `exception` instance
+/// under [`EXCEPTIONS`], and under [`CANCELLED`] the pattern's starts in the window that no
+/// instance has (Graph lists a deleted occurrence nowhere: it is simply missing).
+pub fn fold_instances(
+    master: &Value,
+    instances: &[Value],
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Value {
+    let mut v = master.clone();
+    let Some(e) = event(master) else {
+        return v;
+    };
+    let zone = e.zone();
+    let present: Vec<chrono::DateTime<chrono::Utc>> = instances
+        .iter()
+        .filter_map(|i| instant(&s(i, &["originalStart"])))
+        .collect();
+    let cancelled: Vec<Value> = e
+        .pattern_starts(from, to, MAX_OCCURRENCES)
+        .into_iter()
+        .map(|local| zone.to_utc(local))
+        .filter(|at| !present.contains(at))
+        .map(|at| Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+        .collect();
+    let exceptions: Vec<Value> = instances
+        .iter()
+        .filter(|i| s(i, &["type"]) == "exception")
+        .cloned()
+        .collect();
+    if let Some(o) = v.as_object_mut() {
+        o.insert(EXCEPTIONS.into(), Value::Array(exceptions));
+        o.insert(CANCELLED.into(), Value::Array(cancelled));
+    }
+    v
+}
+
+/// Occurrences of one series read per sync at most: a daily series without end is read for
+/// about thirteen years.
+pub const MAX_OCCURRENCES: u16 = 5000;
+
 /// A Graph `event`. `None` without a readable start.
 pub fn event(v: &Value) -> Option<Event> {
     let source_zone = s(v, &["originalStartTimeZone"]);
@@ -128,6 +182,40 @@ pub fn event(v: &Value) -> Option<Event> {
     };
     let start = local("start")?;
     let end = local("end").unwrap_or(start + Duration::minutes(30));
+    let subject = s(v, &["subject"]);
+    let location = s(v, &["location", "displayName"]);
+    let exceptions = v
+        .get(EXCEPTIONS)
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|x| {
+                    let own = event(x)?;
+                    let original = zone.to_local(instant(&s(x, &["originalStart"]))?);
+                    // The instance's times in the series' zone, not the one it was written in.
+                    let moved = |t: NaiveDateTime| zone.to_local(own.zone().to_utc(t));
+                    Some(pim::EventException {
+                        original_start: original,
+                        start: moved(own.start),
+                        end: moved(own.end),
+                        subject: (own.subject != subject).then_some(own.subject),
+                        location: (own.location != location).then_some(own.location),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let deleted_occurrences = v
+        .get(CANCELLED)
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .filter_map(instant)
+                .map(|t| zone.to_local(t))
+                .collect()
+        })
+        .unwrap_or_default();
     let attendees = v
         .get("attendees")
         .and_then(Value::as_array)
@@ -149,8 +237,8 @@ pub fn event(v: &Value) -> Option<Event> {
         .unwrap_or_default();
     Some(Event {
         uid: s(v, &["iCalUId"]),
-        subject: s(v, &["subject"]),
-        location: s(v, &["location", "displayName"]),
+        subject,
+        location,
         body: v
             .pointer("/body/content")
             .and_then(Value::as_str)
@@ -165,8 +253,8 @@ pub fn event(v: &Value) -> Option<Event> {
         time_zone: zone.name().to_string(),
         source_time_zone: source_zone,
         recurrence: recurrence(v),
-        exceptions: Vec::new(),
-        deleted_occurrences: Vec::new(),
+        exceptions,
+        deleted_occurrences,
         reminder_minutes: flag(v, "isReminderOn")
             .then(|| v.get("reminderMinutesBeforeStart").and_then(Value::as_i64))
             .flatten(),

@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::calendar::CalendarState;
 use super::parse::{parse_delta_page, DeltaEntry, DeltaPage};
 use super::properties;
 use super::{GraphClient, GraphConfig};
@@ -274,6 +275,25 @@ impl MailboxSource for GraphSource {
             }
             FolderKind::Contacts => format!("{user}/contacts/delta"),
         };
+        if folder.kind == FolderKind::Calendar {
+            let mut calendar = state.map(CalendarState::parse).unwrap_or_default();
+            let link = if calendar.link.is_empty() {
+                initial
+            } else {
+                calendar.link.clone()
+            };
+            let page = self.delta(mb, &link).await?;
+            let changes = self
+                .calendar_changes(mb, &user, &page.entries, &mut calendar)
+                .await?;
+            let (link, more) = next_state(&page)?;
+            calendar.link = link;
+            return Ok(ItemPage {
+                changes,
+                state: calendar.encode()?,
+                more,
+            });
+        }
         let page = self.delta(mb, state.unwrap_or(&initial)).await?;
         let mut changes = Vec::new();
         for e in &page.entries {
@@ -283,8 +303,7 @@ impl MailboxSource for GraphSource {
                 continue;
             }
             let record = match folder.kind {
-                FolderKind::Mail => None,
-                FolderKind::Calendar => properties::event(&e.raw).map(pim::Record::Event),
+                FolderKind::Mail | FolderKind::Calendar => None,
                 FolderKind::Contacts => Some(pim::Record::Contact(properties::contact(&e.raw))),
             };
             let content = match folder.kind {
