@@ -472,12 +472,53 @@ async fn graph_calendar_window_and_contacts() {
     let (status, _, body) = get(&sim, &t, &september, &[]).await;
     assert_eq!(status, 200);
     let v = json_of(&body);
+    // The October event is outside the window. The weekly series is never returned as its
+    // master: as its instances in September (8th, 15th, the 22nd moved to the 23rd; the 29th
+    // deleted), each naming its series.
+    let entries = v["value"].as_array().unwrap();
+    let types: Vec<&str> = entries
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or_default())
+        .collect();
     assert_eq!(
-        v["value"].as_array().unwrap().len(),
-        2,
-        "the October event is outside the window"
+        types,
+        ["occurrence", "occurrence", "exception", "singleInstance"],
+        "{v}"
     );
+    let series = entries[0]["seriesMasterId"].as_str().unwrap();
+    assert!(entries[..3].iter().all(|e| e["seriesMasterId"] == series));
+    assert_eq!(entries[2]["originalStart"], "2025-09-22T08:00:00Z");
+    assert_eq!(entries[2]["location"]["displayName"], "Room 1.01");
     assert_eq!(v["value"][0]["start"]["timeZone"], "UTC");
+    // The master itself, and its instances in a window, as event-list-instances answers.
+    let (status, _, body) = get(&sim, &t, &format!("/users/{ALICE}/events/{series}"), &[]).await;
+    assert_eq!(status, 200);
+    let master = json_of(&body);
+    assert_eq!(master["type"], "seriesMaster");
+    assert_eq!(master["recurrence"]["pattern"]["type"], "weekly");
+    let (status, _, _) = get(
+        &sim,
+        &t,
+        &format!("/users/{ALICE}/events/{series}/instances"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 400, "instances need a window");
+    let (status, _, body) = get(
+        &sim,
+        &t,
+        &format!("/users/{ALICE}/events/{series}/instances?startDateTime=2025-09-01T00:00:00Z&endDateTime=2025-12-01T00:00:00Z"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let instances = json_of(&body);
+    // Five of six: the 29 September occurrence is simply missing.
+    assert_eq!(
+        instances["value"].as_array().unwrap().len(),
+        5,
+        "{instances}"
+    );
     let (_, _, body) = get(&sim, &t, &format!("/users/{ALICE}/contacts/delta"), &[]).await;
     let v = json_of(&body);
     assert_eq!(v["value"].as_array().unwrap().len(), 3);
@@ -3157,4 +3198,248 @@ async fn graph_batch_routes_restore_writes_with_throttling_and_roles() {
     assert_eq!(headers["retry-after"], "1.500");
     h.set_graph_throttle(None);
     assert!(!h.folder_paths(ALICE).contains(&"Throttled".to_string()));
+}
+
+// ---- occurrences, deletes and contact photos ------------------------------------------------
+
+/// The seed's weekly series (six Mondays from 8 September 2025; the fourth deleted) of Alice.
+fn weekly_series(h: &exchange_sim::SimHandle) -> exchange_sim::mailbox::ItemRef {
+    h.list_items(ALICE, "calendar")
+        .unwrap()
+        .into_iter()
+        .find(|i| String::from_utf8_lossy(&h.item_data(ALICE, *i).unwrap()).contains("RRULE"))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn ews_occurrence_changes_and_deletes_answer_as_exchange_documents() {
+    let sim = sim().await;
+    let h = sim.handle();
+    let series = h.item_ids(ALICE, weekly_series(&h)).unwrap().ews;
+    let occurrence = |index: &str| {
+        format!("<t:OccurrenceItemId RecurringMasterId=\"{series}\" InstanceIndex=\"{index}\"/>")
+    };
+    let delete = |attrs: &str, ids: &str| {
+        format!("<m:DeleteItem DeleteType=\"HardDelete\"{attrs}><m:ItemIds>{ids}</m:ItemIds></m:DeleteItem>")
+    };
+    // A calendar delete must say whom to tell; out of range and already deleted are refused.
+    let (_, body) = ews_as(&sim, ALICE, &delete("", &occurrence("2"))).await;
+    assert_eq!(codes(&body), ["ErrorSendMeetingCancellationsRequired"]);
+    let none = " SendMeetingCancellations=\"SendToNone\"";
+    let (_, body) = ews_as(
+        &sim,
+        ALICE,
+        &delete(
+            none,
+            &[occurrence("7"), occurrence("4"), occurrence("x")].concat(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        codes(&body),
+        [
+            "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange",
+            "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
+            "ErrorInvalidValueForProperty",
+        ]
+    );
+    let (_, body) = ews_as(&sim, ALICE, &delete(none, &occurrence("2"))).await;
+    assert_eq!(codes(&body), ["NoError"]);
+    // Telling the attendees is counted: two of them get a cancellation.
+    let (_, body) = ews_as(
+        &sim,
+        ALICE,
+        &delete(
+            " SendMeetingCancellations=\"SendToAllAndSaveCopy\"",
+            &occurrence("5"),
+        ),
+    )
+    .await;
+    assert_eq!(codes(&body), ["NoError"]);
+    assert_eq!(h.counters().cancellations_sent, 2);
+
+    let update = |attrs: &str, index: &str, start: &str| {
+        format!(
+            "<m:UpdateItem ConflictResolution=\"AlwaysOverwrite\"{attrs}><m:ItemChanges><t:ItemChange>{}<t:Updates>\
+<t:SetItemField><t:FieldURI FieldURI=\"calendar:Start\"/><t:CalendarItem><t:Start>{start}</t:Start></t:CalendarItem></t:SetItemField>\
+</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>",
+            occurrence(index)
+        )
+    };
+    let (_, body) = ews_as(&sim, ALICE, &update("", "1", "2025-09-08T09:00:00Z")).await;
+    assert_eq!(
+        codes(&body),
+        ["ErrorSendMeetingInvitationsOrCancellationsRequired"]
+    );
+    let to_none = " SendMeetingInvitationsOrCancellations=\"SendToNone\"";
+    // The first occurrence moved past the next one left (the third): refused.
+    let (_, body) = ews_as(&sim, ALICE, &update(to_none, "1", "2025-09-23T15:00:00Z")).await;
+    assert_eq!(codes(&body), ["ErrorOccurrenceCrossingBoundary"]);
+    let (_, body) = ews_as(&sim, ALICE, &update(to_none, "2", "2025-09-16T08:00:00Z")).await;
+    assert_eq!(
+        codes(&body),
+        ["ErrorCalendarOccurrenceIsDeletedFromRecurrence"]
+    );
+    let (_, body) = ews_as(&sim, ALICE, &update(to_none, "1", "2025-09-09T08:00:00Z")).await;
+    assert_eq!(codes(&body), ["NoError"]);
+    let stored = String::from_utf8(h.item_data(ALICE, weekly_series(&h)).unwrap()).unwrap();
+    assert!(
+        stored.contains("RECURRENCE-ID;TZID=Europe/Zurich:20250908T100000"),
+        "{stored}"
+    );
+    assert!(
+        stored.contains("EXDATE;TZID=Europe/Zurich:20250915T100000"),
+        "{stored}"
+    );
+
+    // The whole series by its id.
+    let (_, body) = ews_as(
+        &sim,
+        ALICE,
+        &delete(none, &format!("<t:ItemId Id=\"{series}\"/>")),
+    )
+    .await;
+    assert_eq!(codes(&body), ["NoError"]);
+    let (_, body) = ews_as(
+        &sim,
+        ALICE,
+        &delete(none, &format!("<t:ItemId Id=\"{series}\"/>")),
+    )
+    .await;
+    assert_eq!(codes(&body), ["ErrorItemNotFound"]);
+    let (status, body) = ews_as(&sim, ALICE, "<m:DeleteItem><m:ItemIds/></m:DeleteItem>").await;
+    assert_eq!(status, 500, "DeleteType is required: {body}");
+}
+
+#[tokio::test]
+async fn ews_create_attachment_sets_a_contact_photo() {
+    let sim = sim().await;
+    let h = sim.handle();
+    let farid = h.list_items(ALICE, "contacts").unwrap()[2];
+    let id = h.item_ids(ALICE, farid).unwrap().ews;
+    let attach = |photo: &str, content: &str| {
+        format!(
+            "<m:CreateAttachment><m:ParentItemId Id=\"{id}\"/><m:Attachments><t:FileAttachment>\
+<t:Name>ContactPicture.jpg</t:Name><t:ContentType>image/jpeg</t:ContentType><t:IsContactPhoto>{photo}</t:IsContactPhoto>\
+<t:Content>{content}</t:Content></t:FileAttachment></m:Attachments></m:CreateAttachment>"
+        )
+    };
+    let jpeg = b64(b"\xff\xd8\xff\xe0 a tiny jpeg");
+    let (_, body) = ews_as(&sim, ALICE, &attach("false", &jpeg)).await;
+    assert_eq!(
+        codes(&body),
+        ["ErrorInvalidOperation"],
+        "a contact keeps only its photo"
+    );
+    let (status, _) = ews_as(&sim, ALICE, &attach("true", "%%%")).await;
+    assert_eq!(status, 500, "bad base64 is a schema fault");
+    let (_, body) = ews_as(&sim, ALICE, &attach("true", &jpeg)).await;
+    assert_eq!(codes(&body), ["NoError"]);
+    let vcf = String::from_utf8(h.item_data(ALICE, farid).unwrap()).unwrap();
+    assert!(
+        vcf.contains(&format!("PHOTO;ENCODING=b;TYPE=JPEG:{jpeg}")),
+        "{vcf}"
+    );
+    assert_eq!(h.counters().photos_set, 1);
+}
+
+#[tokio::test]
+async fn graph_instances_are_changed_and_deleted_one_by_one() {
+    let sim = sim().await;
+    let h = sim.handle();
+    let t = bearer(&sim).await;
+    let series = weekly_series(&h);
+    let id = h.item_ids(ALICE, series).unwrap().graph_immutable;
+    let list = format!(
+        "/users/{ALICE}/events/{id}/instances?startDateTime=2025-09-01T00:00:00Z&endDateTime=2025-12-01T00:00:00Z"
+    );
+    let (_, _, body) = get(&sim, &t, &list, &["IdType=\"ImmutableId\""]).await;
+    let instances = json_of(&body)["value"].as_array().unwrap().clone();
+    let second = instances[1]["id"].as_str().unwrap().to_owned();
+    let patch = |when: &str| {
+        json!({"start": {"dateTime": when, "timeZone": "W. Europe Standard Time"},
+               "end": {"dateTime": "2025-09-16T12:00:00", "timeZone": "W. Europe Standard Time"},
+               "subject": "Moved"})
+        .to_string()
+        .into_bytes()
+    };
+    let path = format!("/users/{ALICE}/events/{second}");
+    let (status, _, body) = send(
+        &sim,
+        Some(&t),
+        reqwest::Method::PATCH,
+        &path,
+        "application/json",
+        patch("2025-09-16T11:00:00"),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let v = json_of(&body);
+    assert_eq!(
+        (v["type"].as_str(), v["subject"].as_str()),
+        (Some("exception"), Some("Moved"))
+    );
+    assert_eq!(v["originalStart"], "2025-09-15T08:00:00Z");
+    // Past the next occurrence: refused.
+    let (status, _, _) = send(
+        &sim,
+        Some(&t),
+        reqwest::Method::PATCH,
+        &path,
+        "application/json",
+        patch("2025-09-30T11:00:00"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _, _) = send(
+        &sim,
+        Some(&t),
+        reqwest::Method::DELETE,
+        &path,
+        "application/json",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _, _) = send(
+        &sim,
+        Some(&t),
+        reqwest::Method::DELETE,
+        &path,
+        "application/json",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 404, "deleted already");
+    let (_, _, body) = get(&sim, &t, &list, &[]).await;
+    assert_eq!(json_of(&body)["value"].as_array().unwrap().len(), 4);
+
+    // A contact's photo: an image body only.
+    let contact = h
+        .item_ids(ALICE, h.list_items(ALICE, "contacts").unwrap()[2])
+        .unwrap()
+        .graph_immutable;
+    let photo = format!("/users/{ALICE}/contacts/{contact}/photo/$value");
+    let (status, _, _) = send(
+        &sim,
+        Some(&t),
+        reqwest::Method::PUT,
+        &photo,
+        "text/plain",
+        b"hello".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _, _) = send(
+        &sim,
+        Some(&t),
+        reqwest::Method::PUT,
+        &photo,
+        "image/jpeg",
+        b"\xff\xd8\xff\xe0".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, body) = get(&sim, &t, &photo, &[]).await;
+    assert_eq!((status, body), (200, b"\xff\xd8\xff\xe0".to_vec()));
 }

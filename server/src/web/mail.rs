@@ -1,5 +1,6 @@
 //! Content that leaves the archive as files rather than as page data: a message's sanitised
-//! body for the reader's sandboxed frame, the `.eml`, and single attachments. Each handler checks
+//! body for the reader's sandboxed frame, the `.eml`, single attachments, and a calendar item
+//! or contact as `.ics` or `.vcf` written from its stored properties. Each handler checks
 //! the session and the caller's right to the item, exactly as the server functions do.
 
 use std::net::SocketAddr;
@@ -241,5 +242,69 @@ async fn attachment_of(
             download(&name, "application/octet-stream", bytes)
         }
         Ok(None) | Err(_) => (StatusCode::NOT_FOUND, "Not found.\n").into_response(),
+    }
+}
+
+/// Which file a calendar item or contact is downloaded as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PimFile {
+    Ics,
+    Vcf,
+}
+
+pub async fn admin_event_ics(
+    state: State<WebState>,
+    peer: ConnectInfo<SocketAddr>,
+    item: Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    pim_file_of(state, peer, item, headers, PimFile::Ics).await
+}
+
+pub async fn admin_contact_vcf(
+    state: State<WebState>,
+    peer: ConnectInfo<SocketAddr>,
+    item: Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    pim_file_of(state, peer, item, headers, PimFile::Vcf).await
+}
+
+/// A calendar item as iCalendar (attendees, zone, recurrence with its exceptions) or a contact
+/// as vCard, written from the record the sync kept: the archived content itself (Exchange's
+/// MIME of a meeting, Graph's JSON) would lose what the record holds.
+async fn pim_file_of(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(item_id): Path<i64>,
+    headers: HeaderMap,
+    file: PimFile,
+) -> Response {
+    let opened = async {
+        let caller = caller(&state.ctx, peer, &headers).await?;
+        Ok::<_, app::api::error::ApiError>(caller.browse_calendars()?.download(item_id).await?)
+    }
+    .await;
+    let opened = match opened {
+        Ok(o) => o,
+        Err(e) => return refusal(e),
+    };
+    let subject = opened.item.detail().subject.trim().to_owned();
+    match (file, opened.record) {
+        (PimFile::Ics, Some(pim::Record::Event(e))) => {
+            let name = mailview::safe_filename(&format!("{subject}.ics"), "event.ics");
+            let text = transfer::export::ics::calendar(&[e], chrono::Utc::now());
+            download(&name, "text/calendar; charset=utf-8", text.into_bytes())
+        }
+        (PimFile::Vcf, Some(pim::Record::Contact(c))) => {
+            let name = mailview::safe_filename(&format!("{}.vcf", c.shown_name()), "contact.vcf");
+            download(&name, "text/vcard; charset=utf-8", transfer::export::vcf::card(&c).into_bytes())
+        }
+        (_, None) => (
+            StatusCode::NOT_FOUND,
+            "This item was archived before its properties were kept; download it as .eml instead.\n",
+        )
+            .into_response(),
+        _ => (StatusCode::NOT_FOUND, "Not found.\n").into_response(),
     }
 }

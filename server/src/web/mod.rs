@@ -81,6 +81,8 @@ fn plain_routes() -> Vec<(&'static str, axum::routing::MethodRouter<WebState>)> 
         ("/download/{item}/attachment/{index}", get(mail::attachment)),
         ("/admin/mail/body/{item}", get(mail::admin_message_body)),
         ("/admin/download/{item}/eml", get(mail::admin_message_eml)),
+        ("/admin/download/{item}/ics", get(mail::admin_event_ics)),
+        ("/admin/download/{item}/vcf", get(mail::admin_contact_vcf)),
         (
             "/admin/download/{item}/attachment/{index}",
             get(mail::admin_attachment),

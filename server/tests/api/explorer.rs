@@ -627,6 +627,57 @@ async fn an_administrator_reads_a_synced_calendar_and_address_book_and_others_ar
         .any(|o| o["label"] == "Birthday" && o["value"] == "12 April 1985"));
     assert_eq!(card["notes"], "Met at the Zurich fair.");
 
+    // Single items download as files written from their properties: the series as iCalendar
+    // with its attendees, its moved and its deleted occurrence; Emma as a vCard with her photo.
+    let ics = app
+        .get_as(Some(&admin), &format!("/admin/download/{item}/ics"))
+        .await;
+    assert_eq!(ics.status(), 200);
+    assert!(ics.headers()["content-type"]
+        .to_str()
+        .is_ok_and(|t| t.starts_with("text/calendar")));
+    assert!(ics.headers()["content-disposition"]
+        .to_str()
+        .is_ok_and(|d| d.contains("Weekly team meeting.ics")));
+    let ics = ics.text().await.expect("ics");
+    for wanted in [
+        "RRULE:FREQ=WEEKLY",
+        "ATTENDEE",
+        "mailto:daniel.okafor@example.com",
+        "RECURRENCE-ID",
+        "EXDATE",
+        "Room 1.01",
+    ] {
+        assert!(ics.contains(wanted), "{wanted} in {ics}");
+    }
+    let vcf = app
+        .get_as(Some(&admin), &format!("/admin/download/{emma}/vcf"))
+        .await;
+    assert_eq!(vcf.status(), 200);
+    let vcf = vcf.text().await.expect("vcf");
+    assert!(vcf.starts_with("BEGIN:VCARD"), "{vcf}");
+    assert!(vcf.contains("Emma") && vcf.contains("PHOTO"), "{vcf}");
+    // The wrong kind, a message, no permission, out of scope: nothing.
+    let first_message = ok(app
+        .call_as(Some(&admin), "explorer/messages", &[mb, ("sort", "")])
+        .await)
+    .await["rows"][0]["id"]
+        .to_string();
+    for (who, path, status) in [
+        (&admin, format!("/admin/download/{item}/vcf"), 404),
+        (&admin, format!("/admin/download/{emma}/ics"), 404),
+        (&admin, format!("/admin/download/{first_message}/ics"), 404),
+        (&desk, format!("/admin/download/{item}/ics"), 403),
+        (&branch, format!("/admin/download/{emma}/vcf"), 404),
+    ] {
+        let r = app.get_as(Some(who), &path).await;
+        assert_eq!(r.status(), status, "{path}");
+    }
+    let r = app
+        .get_as(None, &format!("/admin/download/{item}/ics"))
+        .await;
+    assert_eq!(r.status(), 401, "signed out");
+
     // Refusals: a message is not a calendar item here; the help desk lacks the permission; a
     // calendar role for another domain does not find the mailbox; bad month and zone.
     let message = ok(app

@@ -99,6 +99,18 @@ const ROWS: &[Row] = &[
         allowed: &BROWSERS,
         refused_with: SCOPED,
     },
+    // Calendar items and contacts as files: the calendar permission, like their cards (the
+    // seeded item is a message, so the administrator is answered "not found").
+    Row {
+        endpoint: "/admin/download/{item}/ics",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
+    Row {
+        endpoint: "/admin/download/{item}/vcf",
+        allowed: &[Who::Administrator],
+        refused_with: 403,
+    },
     Row {
         endpoint: "/api/explorer/mailboxes",
         allowed: &[Who::Administrator, Who::HelpDesk, Who::ScopedHelpDesk],

@@ -130,19 +130,34 @@ impl<'a> CalendarBrowser<'a> {
     /// Opens one calendar item or contact of `mailbox` (in scope) with its record; a message,
     /// or an item of another mailbox, is "not found" here, and is not logged as opened.
     pub async fn item(&self, mailbox: MailboxId, id: i64) -> Result<OpenedPimItem, AccessError> {
+        self.item_as(Some(mailbox), id, AuditAction::ItemOpened)
+            .await
+    }
+
+    /// The same for a download of the item as a file (ICS or VCF), logged as a download.
+    pub async fn download(&self, id: i64) -> Result<OpenedPimItem, AccessError> {
+        self.item_as(None, id, AuditAction::ItemDownloaded).await
+    }
+
+    async fn item_as(
+        &self,
+        mailbox: Option<MailboxId>,
+        id: i64,
+        action: AuditAction,
+    ) -> Result<OpenedPimItem, AccessError> {
         let detail = self
             .archive()
             .item(id)
             .await?
             .ok_or(AccessError::NotFound)?;
-        if detail.kind == ItemKind::Message || detail.mailbox_id != mailbox {
+        if detail.kind == ItemKind::Message || mailbox.is_some_and(|m| detail.mailbox_id != m) {
             return Err(AccessError::NotFound);
         }
         let mailbox = self.mailbox(detail.mailbox_id).await?;
         let properties = self.archive().read_properties(id).await?;
         self.caller
             .record(
-                AuditAction::ItemOpened,
+                action,
                 Some((mailbox.id(), &mailbox.mailbox().owner_address)),
                 format!("{} “{}”", detail.kind.as_str(), detail.subject),
             )

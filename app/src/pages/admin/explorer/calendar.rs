@@ -468,6 +468,11 @@ fn EventCardView(card: EventCard) -> impl IntoView {
             {(!card.details_kept).then(|| view! {
                 <p class="muted small">"Archived before properties were kept: only its start and subject are known here. The item itself is in the archive."</p>
             })}
+            {card.details_kept.then(|| view! {
+                <p class="card-actions">
+                    <a class="button" href=format!("/admin/download/{}/ics", card.item_id) download="" rel="external">"Download .ics"</a>
+                </p>
+            })}
             <dl class="event-facts">
                 {card.occurrence.clone().map(|o| view! { <dt>"This occurrence"</dt><dd>{o}</dd> })}
                 {field(if card.series.is_some() { "Series starts" } else { "When" }, card.when.clone())}

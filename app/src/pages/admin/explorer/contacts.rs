@@ -277,6 +277,11 @@ fn ContactCardView(c: ContactView) -> impl IntoView {
             {(!c.details_kept).then(|| view! {
                 <p class="muted small">"Archived before properties were kept: only the name and first address are known here. The item itself is in the archive."</p>
             })}
+            {c.details_kept.then(|| view! {
+                <p class="card-actions">
+                    <a class="button" href=format!("/admin/download/{}/vcf", c.item_id) download="" rel="external">"Download .vcf"</a>
+                </p>
+            })}
             <dl class="contact-facts">
                 {rows(c.emails.clone())}
                 {rows(c.phones.clone())}
