@@ -227,7 +227,7 @@ impl Event {
             .with_timezone(&tz);
         let found = set.before(until).all(u16::MAX);
         let last = found.dates.last()?;
-        (last.naive_local() == original).then(|| found.dates.len() as u32)
+        (last.naive_local() == original).then_some(found.dates.len() as u32)
     }
 
     /// Local starts of the series' pattern in `[from, to)`, none left out (deleted and moved
