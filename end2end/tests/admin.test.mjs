@@ -2,6 +2,7 @@
 // then finds it. Against the built-in simulator, through the real UI.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startPortal, startSimulator, openBrowser, hydrated, screenshot, signIn } from './harness.mjs';
 
 const admin = { username: 'root', displayName: 'Root Admin', password: 'correct horse battery', admin: true };
@@ -190,6 +191,16 @@ test('an administrator reads the calendar with its series and the address book',
   assert.match(await pane.locator('.attendees').textContent(), /Daniel Okafor.*Accepted/);
   assert.match(await pane.locator('.attendees').textContent(), /Emma Lindqvist.*Tentative/);
   await screenshot(page, 'explorer-calendar');
+  // The series downloads on its own as iCalendar, with its attendees and exceptions.
+  const [ics] = await Promise.all([
+    page.waitForEvent('download'),
+    pane.getByRole('link', { name: 'Download .ics' }).click(),
+  ]);
+  assert.equal(ics.suggestedFilename(), 'Weekly team meeting.ics');
+  const icsText = readFileSync(await ics.path(), 'utf8');
+  for (const wanted of ['RRULE:FREQ=WEEKLY', 'RECURRENCE-ID', 'EXDATE', 'daniel.okafor@example.com']) {
+    assert.ok(icsText.includes(wanted), `${wanted} in ${icsText}`);
+  }
 
   // Read in Tokyo the meeting moves to the evening; the agenda lists the month by day.
   await page.selectOption('select[name="tz"]', 'Asia/Tokyo');
@@ -222,6 +233,12 @@ test('an administrator reads the calendar with its series and the address book',
   assert.match(await photo.getAttribute('src'), /^data:image\/png;base64,/);
   assert.ok(await photo.evaluate((img) => img.complete && img.naturalWidth > 0), 'the photo shows');
   await screenshot(page, 'explorer-contacts');
+  const [vcf] = await Promise.all([
+    page.waitForEvent('download'),
+    card.getByRole('link', { name: 'Download .vcf' }).click(),
+  ]);
+  assert.equal(vcf.suggestedFilename(), 'Emma Lindqvist.vcf');
+  assert.match(readFileSync(await vcf.path(), 'utf8'), /BEGIN:VCARD[\s\S]*PHOTO/);
   assert.deepEqual(problems, []);
 });
 
