@@ -212,6 +212,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         archive.difference(m, at(t - 30 * DAY), at(t)).await?;
         diff_only.push(started.elapsed().as_secs_f64() * 1000.0);
     }
+    // The page a person opens while a sync is writing: each run writes (one message marked read
+    // or unread, as a sync's smallest change), then reads the tree now and the big folder's
+    // first page.
+    let mut after_write = Vec::new();
+    let probe = archive
+        .list_folder_items(big_id, &ListQuery::default())
+        .await?
+        .items
+        .first()
+        .map(|i| i.id)
+        .ok_or("the big folder is empty")?;
+    let probe_source = archive
+        .item(probe)
+        .await?
+        .map(|d| d.source_id)
+        .ok_or("no probe item")?;
+    for run in 0..runs {
+        archive
+            .set_read(
+                m,
+                &probe_source,
+                run % 2 == 0,
+                Timestamp::from_unix_seconds(START + 400 * DAY + run as i64),
+            )
+            .await?;
+        let started = Instant::now();
+        let nodes = archive.folder_tree(m, None).await?;
+        let items = archive
+            .list_folder_items(big_id, &ListQuery::default())
+            .await?;
+        after_write.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!((nodes.len(), items.items.len()), (folders.len(), 50));
+    }
+    report("tree now and first page, after a write", after_write);
     println!("{total} messages, instants drawn from the synced year:");
     report("folder tree as of T", tree);
     report("first page (50) of the 10,000-message folder", page);

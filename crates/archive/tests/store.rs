@@ -38,6 +38,7 @@ on_both_backends!(
     one_batch_mixes_new_repeated_moved_and_readded_items,
     changes_are_counted_from_a_cursor_like_they_are_listed,
     every_date_says_where_it_came_from,
+    kept_folder_counts_match_a_recount_after_every_kind_of_write,
 );
 
 async fn mailbox(a: &Archive, name: &str) -> Mailbox {
@@ -720,4 +721,123 @@ async fn every_date_says_where_it_came_from(ta: &TestArchive) {
             (t(5).unix_seconds(), Some(DateSource::Archived)),
         ]
     );
+}
+
+/// The counts the database keeps per folder (the tree "now") against a count of the memberships
+/// open at the end (the tree as of an instant after the last write), after a run of every kind
+/// of write in a mixed order: batches of new and repeated items, moves, read changes, deletes,
+/// re-adds and a folder removed with what it held.
+async fn kept_folder_counts_match_a_recount_after_every_kind_of_write(ta: &TestArchive) {
+    let a = &ta.archive;
+    let m = mailbox(a, "counts@example.com").await.id;
+    let other = mailbox(a, "neighbour@example.com").await.id;
+    let folders = ["inbox", "work", "old", "gone"];
+    for (mb, name) in [(m, "counts"), (other, "neighbour")] {
+        for f in folders {
+            a.upsert_folder(
+                mb,
+                &folder(f, None, &format!("{name} {f}"), FolderKind::Other),
+                t(0),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    // A fixed pseudo-random walk, the same on both backends.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % n
+    };
+    let mut live: Vec<String> = Vec::new();
+    let mut gone: Vec<String> = Vec::new();
+    for step in 1..=40_i64 {
+        let at = t(step * 60);
+        let mut batch = Vec::new();
+        for k in 0..5 {
+            let source = format!("s{step}-{k}");
+            let mut item = put(
+                m,
+                folders[next(3)],
+                &source,
+                message(
+                    &source,
+                    "a@example.com",
+                    "Mon, 1 Jan 2024 10:00:00 +0000",
+                    "x",
+                ),
+                at,
+            );
+            item.is_read = next(2) == 0;
+            batch.push(item);
+            live.push(source);
+        }
+        // The same content in the neighbour's mailbox: its counts must stay its own.
+        let mut theirs = put(
+            other,
+            "inbox",
+            &format!("n{step}"),
+            message(
+                "shared",
+                "a@example.com",
+                "Mon, 1 Jan 2024 10:00:00 +0000",
+                "x",
+            ),
+            at,
+        );
+        theirs.is_read = step % 2 == 0;
+        batch.push(theirs);
+        a.put_items(batch).await.unwrap();
+        for _ in 0..3 {
+            let source = live[next(live.len())].clone();
+            match next(4) {
+                0 => a
+                    .move_item(m, &source, folders[next(3)], None, at)
+                    .await
+                    .unwrap(),
+                1 => a.set_read(m, &source, next(2) == 0, at).await.unwrap(),
+                2 => {
+                    a.delete_item(m, &source, at).await.unwrap();
+                    live.retain(|s| *s != source);
+                    gone.push(source);
+                }
+                _ => {
+                    // A deleted item that reappears (moved back) is re-added.
+                    if let Some(back) = gone.pop() {
+                        a.move_item(m, &back, "work", None, at).await.unwrap();
+                        live.push(back);
+                    }
+                }
+            }
+        }
+        if step == 30 {
+            // Items moved into the folder about to go, then the folder removed with them.
+            for source in live.iter().take(4) {
+                a.move_item(m, source, "gone", None, at).await.unwrap();
+            }
+            a.close_folder(m, "gone", t(step * 60 + 1)).await.unwrap();
+            live.drain(..4.min(live.len()));
+        }
+    }
+    for mb in [m, other] {
+        let kept = a.folder_tree(mb, None).await.unwrap();
+        let counted = a.folder_tree(mb, Some(t(100_000))).await.unwrap();
+        let shape = |tree: &[FolderNode]| {
+            tree.iter()
+                .map(|n| (n.name.clone(), n.total, n.unread))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(shape(&kept), shape(&counted), "mailbox {mb}");
+        assert!(kept.iter().any(|n| n.total > 0 && n.unread > 0), "{kept:?}");
+    }
+    let total: i64 = a
+        .folder_tree(m, None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.total)
+        .sum();
+    assert_eq!(total as usize, live.len(), "one count per live item");
 }

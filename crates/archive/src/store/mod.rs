@@ -17,9 +17,6 @@ mod state;
 mod stats;
 mod tree;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use database::Database;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -39,14 +36,7 @@ type Result<T> = std::result::Result<T, ArchiveError>;
 pub struct Archive {
     db: Database,
     blobs: Blobs,
-    /// Current folder trees with their counts, each valid while the store's change sequence is
-    /// the one it was computed at: counting a 100,000-item mailbox costs tens of milliseconds,
-    /// and the portal asks for the tree on every page. Shared by clones.
-    tree_cache: Arc<Mutex<TreeCache>>,
 }
-
-/// Per mailbox: the change sequence a tree was computed at, and the tree.
-type TreeCache = HashMap<MailboxId, (i64, Vec<FolderNode>)>;
 
 /// Columns of an item, its latest membership folded in. `i` is archive_items.
 /// Keys per `IN (...)` lookup: well below every backend's limit on bound parameters.
@@ -132,11 +122,7 @@ fn valid_at(alias: &str, as_of: Option<Timestamp>, first_param: usize) -> (Strin
 
 impl Archive {
     pub fn new(db: Database, blobs: Blobs) -> Self {
-        Archive {
-            db,
-            blobs,
-            tree_cache: Arc::default(),
-        }
+        Archive { db, blobs }
     }
 
     /// The store's change sequence: it grows with every write, in any process sharing the

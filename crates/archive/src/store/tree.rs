@@ -1,44 +1,25 @@
-//! The folder tree with counts, now (cached per change sequence) or as of an instant.
+//! The folder tree with counts, now (the counts the database keeps, `archive_folder_counts`)
+//! or as of an instant (counted from the memberships valid then).
 
 use std::collections::HashMap;
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{valid_at, Archive, Result, TreeCache};
+use super::{valid_at, Archive, Result};
 use crate::types::*;
+
+/// A count column: SUM is NUMERIC in PostgreSQL for some inputs, so it is read leniently.
+fn count(row: &AnyRow, column: &str) -> Result<i64> {
+    Ok(row
+        .try_get::<i64, _>(column)
+        .or_else(|_| row.try_get::<f64, _>(column).map(|f| f as i64))?)
+}
 
 impl Archive {
     /// The folder tree with total and unread counts, now (`None`) or as it was at an instant.
     /// Folders come in tree order (parents before children, siblings by name).
     pub async fn folder_tree(
-        &self,
-        mailbox: MailboxId,
-        as_of: Option<Timestamp>,
-    ) -> Result<Vec<FolderNode>> {
-        if as_of.is_some() {
-            return self.compute_folder_tree(mailbox, as_of).await;
-        }
-        let seq = self.change_seq().await?;
-        if let Some((at, tree)) = self.cache().get(&mailbox) {
-            if *at == seq {
-                return Ok(tree.clone());
-            }
-        }
-        let tree = self.compute_folder_tree(mailbox, None).await?;
-        let mut cache = self.cache();
-        // Bounded: a server browsing many mailboxes keeps the most recently asked ones warm.
-        if cache.len() >= 1024 {
-            cache.clear();
-        }
-        cache.insert(mailbox, (seq, tree.clone()));
-        Ok(tree)
-    }
-
-    fn cache(&self) -> std::sync::MutexGuard<'_, TreeCache> {
-        self.tree_cache.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    async fn compute_folder_tree(
         &self,
         mailbox: MailboxId,
         as_of: Option<Timestamp>,
@@ -54,25 +35,31 @@ impl Archive {
         }
         let rows = query.fetch_all(&self.db.pool).await?;
 
-        let (mcond, mbinds) = valid_at("m", as_of, 2);
-        let sql = format!(
-            "SELECT m.folder_id, COUNT(*) AS total, SUM(CASE WHEN m.is_read THEN 0 ELSE 1 END) AS unread \
-             FROM archive_memberships m WHERE m.mailbox_id = $1 AND {mcond} GROUP BY m.folder_id"
-        );
-        let mut query = sqlx::query(&sql).bind(mailbox);
-        for b in &mbinds {
-            query = query.bind(*b);
-        }
+        let counted = match as_of {
+            // Kept by the database in the same transaction as every membership change.
+            None => sqlx::query(
+                "SELECT folder_id, total, unread FROM archive_folder_counts WHERE mailbox_id = $1",
+            )
+            .bind(mailbox)
+            .fetch_all(&self.db.pool)
+            .await?,
+            Some(_) => {
+                let (mcond, mbinds) = valid_at("m", as_of, 2);
+                let sql = format!(
+                    "SELECT m.folder_id, COUNT(*) AS total, SUM(CASE WHEN m.is_read THEN 0 ELSE 1 END) AS unread \
+                     FROM archive_memberships m WHERE m.mailbox_id = $1 AND {mcond} GROUP BY m.folder_id"
+                );
+                let mut query = sqlx::query(&sql).bind(mailbox);
+                for b in &mbinds {
+                    query = query.bind(*b);
+                }
+                query.fetch_all(&self.db.pool).await?
+            }
+        };
         let mut counts = HashMap::new();
-        for row in query.fetch_all(&self.db.pool).await? {
+        for row in &counted {
             let folder: i64 = row.try_get("folder_id")?;
-            let total: i64 = row.try_get("total")?;
-            // SUM is NUMERIC in PostgreSQL for some inputs; read it leniently.
-            let unread: i64 = row
-                .try_get::<i64, _>("unread")
-                .or_else(|_| row.try_get::<f64, _>("unread").map(|f| f as i64))
-                .unwrap_or(0);
-            counts.insert(folder, (total, unread));
+            counts.insert(folder, (count(row, "total")?, count(row, "unread")?));
         }
 
         let mut nodes: HashMap<FolderId, FolderNode> = HashMap::new();
