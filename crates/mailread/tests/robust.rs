@@ -62,10 +62,18 @@ fn read_everything(raw: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 384, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: testkit::corpus::cases(384), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn mail_shaped_input_reads_without_panic(raw in message()) {
+        read_everything(&raw);
+    }
+
+    /// Real messages (`tests/corpus/mime`), as they are and mutated.
+    #[test]
+    fn seeds_and_their_mutations_read_without_panic(
+        raw in testkit::corpus::seeded(testkit::corpus::seeds(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/mime")))
+    ) {
         read_everything(&raw);
     }
 

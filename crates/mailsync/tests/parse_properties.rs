@@ -104,7 +104,7 @@ fn json() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: testkit::corpus::cases(256), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn no_bytes_make_the_envelope_reader_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
@@ -122,6 +122,31 @@ proptest! {
             let _ = parse_sync_folder_hierarchy(&response);
             let _ = parse_get_item(&response);
             let _ = parse_get_folder(&response);
+        }
+    }
+
+    /// Microsoft's sample answers (`tests/fixtures/ews-samples`), as they are and mutated.
+    #[test]
+    fn ews_samples_and_their_mutations_never_panic(
+        bytes in testkit::corpus::seeded(testkit::corpus::seeds(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ews-samples")))
+    ) {
+        if let Ok(Envelope::Body { response, .. }) = parse_envelope(&bytes) {
+            let _ = parse_sync_folder_items(&response);
+            let _ = parse_sync_folder_hierarchy(&response);
+            let _ = parse_get_item(&response);
+            let _ = parse_get_folder(&response);
+        }
+    }
+
+    /// Microsoft's sample Graph pages (`tests/fixtures/graph-samples`), as they are and mutated.
+    #[test]
+    fn graph_samples_and_their_mutations_never_panic(
+        bytes in testkit::corpus::seeded(testkit::corpus::seeds(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/graph-samples")))
+    ) {
+        if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
+            let _ = parse_delta_page(&value);
+            let _ = parse_batch(&value);
+            let _ = parse_error(&value);
         }
     }
 

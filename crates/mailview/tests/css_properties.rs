@@ -62,7 +62,7 @@ fn assert_safe(out: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: testkit::corpus::cases(512), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn style_sheets_come_out_safe(sheet in css()) {

@@ -27,11 +27,21 @@ fn query() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: testkit::corpus::cases(512), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn any_query_parses_or_says_why(text in query()) {
         if let Err(e) = search::parse_query(&text) {
+            prop_assert!(!e.to_string().is_empty());
+        }
+    }
+
+    /// Queries people write (`tests/corpus/queries.txt`), as they are and mutated.
+    #[test]
+    fn seed_queries_and_their_mutations_parse_or_say_why(
+        text in testkit::corpus::seeded(testkit::corpus::seed_lines(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/queries.txt")))
+    ) {
+        if let Err(e) = search::parse_query(&String::from_utf8_lossy(&text)) {
             prop_assert!(!e.to_string().is_empty());
         }
     }

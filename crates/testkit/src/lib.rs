@@ -15,6 +15,7 @@
 // A test harness fails loudly: a panic here is a broken test machine, named at once.
 #![allow(clippy::unwrap_used)]
 
+pub mod corpus;
 pub mod http;
 pub mod mime;
 

@@ -36,7 +36,7 @@ fn message() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: testkit::corpus::cases(256), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn what_export_writes_import_reads_back(messages in proptest::collection::vec(message(), 1..6)) {
@@ -50,6 +50,18 @@ proptest! {
             .collect::<Result<_, _>>()
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(read, messages);
+    }
+
+    /// mbox files of both line ends and quoting (`tests/corpus/mbox`), as they are and mutated.
+    #[test]
+    fn seeds_and_their_mutations_never_make_the_reader_panic(
+        data in testkit::corpus::seeded(testkit::corpus::seeds(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/mbox")))
+    ) {
+        for message in MboxReader::new(BufReader::new(data.as_slice())) {
+            if message.is_err() {
+                break;
+            }
+        }
     }
 
     #[test]

@@ -131,7 +131,15 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, failure_persistence: None, ..Default::default() })]
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: testkit::corpus::cases(512), failure_persistence: None, ..Default::default() })]
+
+        /// Real file names (`tests/corpus/maildir-names.txt`), as they are and mutated.
+        #[test]
+        fn seed_names_and_their_mutations_read_without_panic(
+            name in testkit::corpus::seeded(testkit::corpus::seed_lines(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/maildir-names.txt")))
+        ) {
+            let _ = maildir_flags(&String::from_utf8_lossy(&name));
+        }
 
         /// Any file name reads without a panic; the read flag is exactly an `S` among the info
         /// letters after the last `:2,` (or `;2,`), and flags name only letters that are there.

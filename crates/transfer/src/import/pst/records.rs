@@ -487,6 +487,8 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: testkit::corpus::cases(256), failure_persistence: None, ..Default::default() })]
+
         #[test]
         fn no_zone_definition_or_object_id_makes_them_panic(
             data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),

@@ -419,6 +419,8 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: testkit::corpus::cases(256), failure_persistence: None, ..Default::default() })]
+
         /// A PST's bytes are outside input: no blob makes the reader panic, whether random or a
         /// valid series with a byte changed and its end cut.
         #[test]
