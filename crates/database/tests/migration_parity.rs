@@ -10,6 +10,11 @@
 //! - Integer width: a SQLite `INTEGER` column is 64-bit whatever it is called, so it reads as
 //!   `BIGINT`, which is what PostgreSQL needs to hold (or reference) a `BIGSERIAL` id. A PostgreSQL
 //!   `INTEGER` is 32-bit and has no SQLite match: the test reports it.
+//! - Triggers: their bodies are procedural and each dialect spells them its own way (SQLite
+//!   `CREATE TRIGGER ... BEGIN ... END`, one per event; PostgreSQL a PL/pgSQL function and one
+//!   `CREATE TRIGGER ... EXECUTE FUNCTION` for several events). What must agree is where they
+//!   act: each side's set of (table, event) its triggers fire on. PostgreSQL's trigger functions
+//!   have no SQLite counterpart and are not compared.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -75,8 +80,23 @@ fn statements(sql: &str) -> Vec<Vec<String>> {
                 i += 1;
             }
             current.push(chars[start..i].iter().collect());
+        } else if c == '$' && next == Some('$') {
+            // A PostgreSQL dollar-quoted body is one token.
+            let start = i;
+            i += 2;
+            while i < chars.len() && !(chars[i] == '$' && chars.get(i + 1) == Some(&'$')) {
+                i += 1;
+            }
+            i = (i + 2).min(chars.len());
+            current.push(chars[start..i].iter().collect());
         } else if c == ';' {
-            if !current.is_empty() {
+            // Inside a SQLite trigger's BEGIN ... END the semicolons end its own statements.
+            let in_trigger_body = starts_with_words(&current, &["CREATE", "TRIGGER"])
+                && current.iter().any(|t| is_word(t, "BEGIN"))
+                && !current.last().is_some_and(|t| is_word(t, "END"));
+            if in_trigger_body {
+                current.push(";".into());
+            } else if !current.is_empty() {
                 out.push(std::mem::take(&mut current));
             }
             i += 1;
@@ -170,6 +190,35 @@ fn statement_name(tokens: &[String]) -> String {
     render(&tokens[..end])
 }
 
+/// Whether a statement is procedural: a trigger or a (PostgreSQL) function.
+fn is_procedural(tokens: &[String]) -> bool {
+    starts_with_words(tokens, &["CREATE", "TRIGGER"])
+        || starts_with_words(tokens, &["CREATE", "FUNCTION"])
+        || starts_with_words(tokens, &["CREATE", "OR", "REPLACE", "FUNCTION"])
+}
+
+/// The (table, event) pairs the triggers among these statements fire on.
+fn trigger_events(statements: &[Vec<String>]) -> std::collections::BTreeSet<(String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for s in statements
+        .iter()
+        .filter(|s| starts_with_words(s, &["CREATE", "TRIGGER"]))
+    {
+        let Some(on) = s.iter().position(|t| is_word(t, "ON")) else {
+            continue;
+        };
+        let table = s.get(on + 1).cloned().unwrap_or_default().to_lowercase();
+        let timing = s
+            .iter()
+            .position(|t| is_word(t, "AFTER") || is_word(t, "BEFORE"))
+            .unwrap_or(on);
+        for event in s[timing + 1..on].iter().filter(|t| !is_word(t, "OR")) {
+            out.insert((table.clone(), event.to_uppercase()));
+        }
+    }
+    out
+}
+
 /// Every difference between the two sides' files, as one line each; empty when they agree.
 fn compare(sqlite: &BTreeMap<String, String>, postgres: &BTreeMap<String, String>) -> Vec<String> {
     let mut problems = Vec::new();
@@ -183,14 +232,23 @@ fn compare(sqlite: &BTreeMap<String, String>, postgres: &BTreeMap<String, String
         let Some(pg_sql) = postgres.get(name) else {
             continue;
         };
-        let lite: Vec<Vec<String>> = statements(lite_sql)
+        let (lite_procedural, lite): (Vec<Vec<String>>, Vec<Vec<String>>) = statements(lite_sql)
             .iter()
             .map(|s| normalise(Dialect::Sqlite, s))
-            .collect();
-        let pg: Vec<Vec<String>> = statements(pg_sql)
+            .partition(|s| is_procedural(s));
+        let (pg_procedural, pg): (Vec<Vec<String>>, Vec<Vec<String>>) = statements(pg_sql)
             .iter()
             .map(|s| normalise(Dialect::Postgres, s))
-            .collect();
+            .partition(|s| is_procedural(s));
+        let (lite_fires, pg_fires) = (
+            trigger_events(&lite_procedural),
+            trigger_events(&pg_procedural),
+        );
+        if lite_fires != pg_fires {
+            problems.push(format!(
+                "{name}: triggers fire on {lite_fires:?} in sqlite/, on {pg_fires:?} in postgresql/"
+            ));
+        }
         if lite.len() != pg.len() {
             problems.push(format!(
                 "{name}: {} statements in sqlite/, {} in postgresql/",
@@ -354,4 +412,34 @@ fn only_the_listed_dialect_differences_are_normalised() {
         compare(&sqlite, &postgres_index),
         vec!["0001_a.sql: 1 statements in sqlite/, 2 in postgresql/".to_owned()]
     );
+}
+
+#[test]
+fn triggers_are_compared_by_where_they_fire() {
+    let sqlite = files(&[(
+        "0001_t.sql",
+        "CREATE TABLE t (x TEXT);\n\
+         CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN UPDATE c SET n = n + 1; END;\n\
+         CREATE TRIGGER t_del AFTER DELETE ON t WHEN OLD.x IS NULL BEGIN UPDATE c SET n = n - 1; END;",
+    )]);
+    let postgres = files(&[(
+        "0001_t.sql",
+        "CREATE TABLE t (x TEXT);\n\
+         CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN UPDATE c SET n = n + 1; RETURN NULL; END; $$ LANGUAGE plpgsql;\n\
+         CREATE TRIGGER t_all AFTER INSERT OR DELETE ON t FOR EACH ROW EXECUTE FUNCTION f();",
+    )]);
+    assert!(
+        compare(&sqlite, &postgres).is_empty(),
+        "{:?}",
+        compare(&sqlite, &postgres)
+    );
+    let fewer = files(&[(
+        "0001_t.sql",
+        "CREATE TABLE t (x TEXT);\n\
+         CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN RETURN NULL; END; $$ LANGUAGE plpgsql;\n\
+         CREATE TRIGGER t_all AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();",
+    )]);
+    let problems = compare(&sqlite, &fewer);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("triggers fire on"), "{problems:?}");
 }

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::dates;
+use crate::properties::ics_text;
 use crate::restore::AttachmentRecord;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -182,22 +183,6 @@ pub struct MessageDraft {
 }
 
 // ---- iCalendar -------------------------------------------------------------------------------
-
-/// TEXT escaping (RFC 5545 3.3.11); CR is dropped so a line stays one line.
-pub(crate) fn ics_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ',' => out.push_str("\\,"),
-            ';' => out.push_str("\\;"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A parameter value: the simulator's line reader splits on `;` and `:`, so those (and quotes)
 /// cannot appear in one.

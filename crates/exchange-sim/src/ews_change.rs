@@ -57,7 +57,7 @@ fn occurrence_target(mb: &Mailbox, el: &Element) -> Result<(u64, usize), &'stati
 }
 
 /// Attendees of a series' master: who a change or delete not saying SendToNone reaches.
-fn attendee_count(ics: &[u8]) -> u64 {
+pub(crate) fn attendee_count(ics: &[u8]) -> u64 {
     properties::lines(ics)
         .iter()
         .take_while(|l| !(l.name == "END" && l.value.eq_ignore_ascii_case("VEVENT")))
@@ -65,19 +65,28 @@ fn attendee_count(ics: &[u8]) -> u64 {
         .count() as u64
 }
 
+/// The updates of a `t:ItemChange` (SetItemField, AppendToItemField, DeleteItemField), each
+/// with the field it names.
+pub(crate) fn updates(change: &Element) -> impl Iterator<Item = (&Element, &str)> {
+    change
+        .child(T, "Updates")
+        .map(|u| u.children.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|set| {
+            let field = set
+                .child(T, "FieldURI")
+                .and_then(|f| f.attr("FieldURI"))
+                .unwrap_or("");
+            (set, field)
+        })
+}
+
 /// What the updates of an occurrence's `t:ItemChange` set, or the first field this server does
 /// not change on an occurrence.
 fn occurrence_change(change: &Element) -> Result<OccurrenceChange, String> {
     let mut out = OccurrenceChange::default();
-    let updates = change
-        .child(T, "Updates")
-        .map(|u| u.children.as_slice())
-        .unwrap_or_default();
-    for set in updates {
-        let field = set
-            .child(T, "FieldURI")
-            .and_then(|f| f.attr("FieldURI"))
-            .unwrap_or("");
+    for (set, field) in updates(change) {
         let value = |name: &str| {
             set.child(T, "CalendarItem")
                 .and_then(|c| c.child(T, name))

@@ -1391,15 +1391,7 @@ pub(crate) fn update_item(
         }
         let mut read = None;
         let mut refused = None;
-        let updates = change
-            .child(T, "Updates")
-            .map(|u| u.children.as_slice())
-            .unwrap_or_default();
-        for set in updates {
-            let field = set
-                .child(T, "FieldURI")
-                .and_then(|f| f.attr("FieldURI"))
-                .unwrap_or("");
+        for (set, field) in crate::ews_change::updates(change) {
             let value = set
                 .child(T, "Message")
                 .and_then(|m| m.child(T, "IsRead"))

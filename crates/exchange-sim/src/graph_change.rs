@@ -10,13 +10,11 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::dates;
-use crate::ews_change::set_contact_photo;
+use crate::ews_change::{attendee_count, set_contact_photo};
 use crate::graph::{find_item, graph_item_id, item_not_found, Body, GraphResponse, Req};
-use crate::graph_restore::graph_time;
+use crate::graph_restore::{collection_page, graph_time};
 use crate::mailbox::{self, Item, ItemKind, Mailbox};
 use crate::occurrences::{self, Instance, OccurrenceChange, OccurrenceError};
-use crate::odata;
-use crate::properties;
 use crate::state::SimState;
 
 /// The id of the occurrence at 1-based `index` of the series `master`.
@@ -97,22 +95,7 @@ pub(crate) fn instances(mb: &Mailbox, req: &Req, id: &str, link: &str) -> GraphR
         .take(top)
         .map(|i| instance_json(&master_id, &subject, &location, i))
         .collect();
-    let mut body = json!({
-        "@odata.context": format!("{}/v1.0/$metadata#events", req.origin),
-        "value": value,
-    });
-    if skip + top < all.len() {
-        let mut q: Vec<String> = req
-            .query
-            .iter()
-            .filter(|(k, _)| k.as_str() != "$skip" && k.as_str() != "$top")
-            .map(|(k, v)| format!("{}={}", odata::encode(k), odata::encode(v)))
-            .collect();
-        q.push(format!("$top={top}"));
-        q.push(format!("$skip={}", skip + top));
-        body["@odata.nextLink"] = Value::String(format!("{link}?{}", q.join("&")));
-    }
-    GraphResponse::json(StatusCode::OK, body)
+    collection_page(req, "events", value, skip, top, all.len(), link)
 }
 
 /// `PATCH /events/{instance id}`: the occurrence's start, end, subject or location.
@@ -199,11 +182,7 @@ pub(crate) fn delete(
         return item_not_found();
     };
     let n = item.n;
-    let attendees = properties::lines(&item.data)
-        .iter()
-        .take_while(|l| !(l.name == "END" && l.value.eq_ignore_ascii_case("VEVENT")))
-        .filter(|l| l.name == "ATTENDEE")
-        .count() as u64;
+    let attendees = attendee_count(&item.data);
     let done = match index {
         Some(index) => match occurrences::delete(&item.data, index) {
             Ok(data) => mb.replace_data(n, data).map_err(|_| item_not_found()),

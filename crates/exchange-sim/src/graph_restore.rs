@@ -741,11 +741,25 @@ fn list(mb: &Mailbox, req: &Req, items: Vec<&Item>, link: &str, entity: &str) ->
             v
         })
         .collect();
+    collection_page(req, entity, value, skip, top, found.len(), link)
+}
+
+/// One page (`skip`, `top`) of a collection of `total` entries, with `@odata.nextLink` (the
+/// request's query with the next `$skip`) when more follow.
+pub(crate) fn collection_page(
+    req: &Req,
+    entity: &str,
+    value: Vec<Value>,
+    skip: usize,
+    top: usize,
+    total: usize,
+    link: &str,
+) -> GraphResponse {
     let mut body = json!({
         "@odata.context": format!("{}/v1.0/$metadata#{entity}", req.origin),
         "value": value,
     });
-    if skip + top < found.len() {
+    if skip + top < total {
         let mut q: Vec<String> = req
             .query
             .iter()

@@ -9,9 +9,10 @@
 
 use rrule::RRuleSet;
 
-use crate::compose::ics_text;
 use crate::dates;
-use crate::properties::{events, get, ics_instant, offset_seconds, parse_line, unfold, value};
+use crate::properties::{
+    events, get, ics_instant, ics_text, offset_seconds, parse_line, unfold, value,
+};
 
 /// No stored series is expanded past this many occurrences (a daily series without end).
 const MAX_OCCURRENCES: u16 = 2000;

@@ -84,6 +84,22 @@ pub(crate) fn parse_line(l: &str) -> Option<Line> {
     })
 }
 
+/// TEXT escaping (RFC 5545 3.3.11); CR is dropped so a line stays one line.
+pub(crate) fn ics_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ',' => out.push_str("\\,"),
+            ';' => out.push_str("\\;"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 pub fn lines(data: &[u8]) -> Vec<Line> {
     unfold(data).iter().filter_map(|l| parse_line(l)).collect()
 }

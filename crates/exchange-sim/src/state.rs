@@ -614,17 +614,7 @@ impl SimHandle {
         item: ItemRef,
         index: usize,
     ) -> Result<(), MailboxError> {
-        self.with_mailbox(address, |mb| {
-            let data = mb
-                .items
-                .get(&item.n)
-                .ok_or(MailboxError::NoItem)?
-                .data
-                .clone();
-            let data =
-                crate::occurrences::delete(&data, index).map_err(|_| MailboxError::NoItem)?;
-            mb.replace_data(item.n, data)
-        })
+        self.rewrite_series(address, item, |ics| crate::occurrences::delete(ics, index))
     }
 
     /// Moves the occurrence at 1-based `index` of a series to `start`..`end` (xs:dateTime).
@@ -641,15 +631,21 @@ impl SimHandle {
             end: crate::dates::parse_xs(end),
             ..Default::default()
         };
+        self.rewrite_series(address, item, |ics| {
+            crate::occurrences::modify(ics, index, &change)
+        })
+    }
+
+    /// A series' content rewritten (a change a sync reports as an update).
+    fn rewrite_series<E>(
+        &self,
+        address: &str,
+        item: ItemRef,
+        rewrite: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+    ) -> Result<(), MailboxError> {
         self.with_mailbox(address, |mb| {
-            let data = mb
-                .items
-                .get(&item.n)
-                .ok_or(MailboxError::NoItem)?
-                .data
-                .clone();
-            let data = crate::occurrences::modify(&data, index, &change)
-                .map_err(|_| MailboxError::NoItem)?;
+            let data = mb.items.get(&item.n).ok_or(MailboxError::NoItem)?;
+            let data = rewrite(&data.data).map_err(|_| MailboxError::NoItem)?;
             mb.replace_data(item.n, data)
         })
     }
