@@ -22,11 +22,15 @@ use crate::context::MailboxCtx;
 use crate::error::SourceError;
 use crate::source::{ItemChange, ItemContent};
 
-/// What a calendar's sync state holds: the delta link, and the series seen so far.
+/// What a calendar's sync state holds: the delta link, the series seen so far, and those read
+/// whole in the current round of pages. A series' instances run over many pages; it is read
+/// once per round, and a change after that read comes in the next round.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct CalendarState {
     pub link: String,
     pub series: BTreeSet<String>,
+    #[serde(default)]
+    pub read_this_round: BTreeSet<String>,
 }
 
 impl CalendarState {
@@ -34,7 +38,7 @@ impl CalendarState {
     pub fn parse(state: &str) -> CalendarState {
         serde_json::from_str(state).unwrap_or_else(|_| CalendarState {
             link: state.to_owned(),
-            series: BTreeSet::new(),
+            ..CalendarState::default()
         })
     }
 
@@ -190,6 +194,10 @@ impl GraphSource {
             }
         }
         for id in work.series {
+            if state.read_this_round.contains(&id) {
+                continue;
+            }
+            state.read_this_round.insert(id.clone());
             match self.read_series(mb, user, &id).await? {
                 Some(raw) => {
                     changes.push(ItemChange::Upsert {
@@ -245,6 +253,7 @@ mod tests {
         let now = CalendarState {
             link: "l".into(),
             series: ["a".to_owned()].into(),
+            ..CalendarState::default()
         };
         let back = CalendarState::parse(&now.encode().unwrap());
         assert_eq!((back.link.as_str(), back.series.len()), ("l", 1));

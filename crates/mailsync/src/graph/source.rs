@@ -288,6 +288,9 @@ impl MailboxSource for GraphSource {
                 .await?;
             let (link, more) = next_state(&page)?;
             calendar.link = link;
+            if !more {
+                calendar.read_this_round.clear();
+            }
             return Ok(ItemPage {
                 changes,
                 state: calendar.encode()?,
