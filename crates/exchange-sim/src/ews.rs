@@ -480,6 +480,7 @@ fn sync_folder_hierarchy(mb: &mut Mailbox, op: &Element) -> String {
         scope: root,
         seq: mb.seq,
         epoch: mb.epoch,
+        skip: 0,
     };
     wrap(
         OP,
@@ -661,6 +662,7 @@ fn sync_folder_items(mb: &mut Mailbox, op: &Element) -> Result<String, String> {
         scope: folder,
         seq: new_seq,
         epoch: mb.epoch,
+        skip: 0,
     };
     Ok(wrap(
         OP,

@@ -852,6 +852,7 @@ fn folders_delta(mb: &Mailbox, req: &Req, base: &str) -> GraphResponse {
         scope: root,
         seq,
         epoch: mb.epoch,
+        skip: 0,
     };
     let (key, mut link) = delta_links(more, &link_base, &token);
     // Real tokens encode the initial query; here the parameter travels along in the link.
@@ -909,7 +910,15 @@ fn items_delta(
             ("gcd", format!("{s}~{e}"), Some((s, e)))
         }
     };
-    let Ok(since) = delta_since(req, token_kind, &scope, mb) else {
+    let position = match req
+        .query
+        .get("$deltatoken")
+        .or_else(|| req.query.get("$skiptoken"))
+    {
+        None => Some((0, 0)),
+        Some(t) => SyncToken::position(t, token_kind, &scope, mb),
+    };
+    let Some((since, skip)) = position else {
         return gone(link_base);
     };
     let mut changes = mb.item_changes(folder, since);
@@ -929,6 +938,50 @@ fn items_delta(
         });
     }
     let size = req.page_size();
+    if let (DeltaKind::Events, Some(view)) = (kind, view) {
+        // Graph pages calendarView by entry, and a series is many entries: a page can end
+        // inside one change, which the next token then names with the entries already sent.
+        let mut entries: Vec<(u64, Value)> = Vec::new();
+        for c in &changes {
+            let listed = graph_change::calendar_view_entries(mb, c, view, immutable, |item| {
+                event_json(mb, item, immutable)
+            });
+            entries.extend(listed.into_iter().map(|v| (c.seq, v)));
+        }
+        // The change the last page ended in comes first, unless it changed again since.
+        if changes.first().is_some_and(|c| c.seq == since + 1) {
+            let sent = skip.min(entries.iter().filter(|(q, _)| *q == since + 1).count());
+            entries.drain(..sent);
+        }
+        let more = entries.len() > size;
+        let page: Vec<(u64, Value)> = entries.iter().take(size).cloned().collect();
+        let (seq, skip) = match page.last() {
+            Some((last, _)) if more => {
+                let sent = page.iter().filter(|(q, _)| q == last).count()
+                    + if *last == since + 1 { skip } else { 0 };
+                let whole = entries.iter().filter(|(q, _)| q == last).count()
+                    + if *last == since + 1 { skip } else { 0 };
+                if sent == whole {
+                    (*last, 0)
+                } else {
+                    (last - 1, sent)
+                }
+            }
+            _ => (mb.seq, 0),
+        };
+        let token = SyncToken {
+            kind: token_kind.into(),
+            scope,
+            seq,
+            epoch: mb.epoch,
+            skip,
+        };
+        let (key, link) = delta_links(more, link_base, &token);
+        let value: Vec<Value> = page.into_iter().map(|(_, v)| v).collect();
+        let mut body = json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(event)", "value": value});
+        body[key] = Value::String(link);
+        return GraphResponse::json(StatusCode::OK, body);
+    }
     let take = size.min(changes.len());
     let more = take < changes.len();
     let seq = if more { changes[take - 1].seq } else { mb.seq };
@@ -938,20 +991,6 @@ fn items_delta(
         DeltaKind::Contacts => "#microsoft.graph.contact",
     };
     let value: Vec<Value> = changes[..take]
-        .iter()
-        .flat_map(|c| match (kind, view) {
-            (DeltaKind::Events, Some(view)) => {
-                graph_change::calendar_view_entries(mb, c, view, immutable, |item| {
-                    event_json(mb, item, immutable)
-                })
-            }
-            _ => Vec::new(),
-        })
-        .collect();
-    let value: Vec<Value> = if kind == DeltaKind::Events {
-        value
-    } else {
-        changes[..take]
         .iter()
         .filter_map(|c| {
             if c.kind == ChangeType::Delete {
@@ -971,13 +1010,13 @@ fn items_delta(
                 DeltaKind::Contacts => contact_json(mb, item, immutable),
             })
         })
-        .collect()
-    };
+        .collect();
     let token = SyncToken {
         kind: token_kind.into(),
         scope,
         seq,
         epoch: mb.epoch,
+        skip: 0,
     };
     let (key, link) = delta_links(more, link_base, &token);
     let mut body = json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(item)", "value": value});

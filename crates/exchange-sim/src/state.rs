@@ -407,6 +407,9 @@ pub struct SyncToken {
     pub scope: String,
     pub seq: u64,
     pub epoch: u32,
+    /// Entries already sent of the change after `seq`, when a page ended inside it (a Graph
+    /// series' instances run over pages).
+    pub skip: usize,
 }
 
 impl SyncToken {
@@ -421,7 +424,12 @@ impl SyncToken {
     }
 
     fn raw(&self) -> String {
-        format!("{}|{}|{}|{}", self.kind, self.scope, self.seq, self.epoch)
+        let position = if self.skip > 0 {
+            format!("{}+{}", self.seq, self.skip)
+        } else {
+            self.seq.to_string()
+        };
+        format!("{}|{}|{position}|{}", self.kind, self.scope, self.epoch)
     }
 
     pub fn parse(s: &str) -> Option<SyncToken> {
@@ -433,21 +441,31 @@ impl SyncToken {
         let text = String::from_utf8(bytes).ok()?;
         let mut parts = text.rsplitn(3, '|');
         let epoch = parts.next()?.parse().ok()?;
-        let seq = parts.next()?.parse().ok()?;
+        let position = parts.next()?;
+        let (seq, skip) = match position.split_once('+') {
+            Some((seq, skip)) => (seq.parse().ok()?, skip.parse().ok()?),
+            None => (position.parse().ok()?, 0),
+        };
         let (kind, scope) = parts.next()?.split_once('|')?;
         Some(SyncToken {
             kind: kind.to_string(),
             scope: scope.to_string(),
             seq,
             epoch,
+            skip,
         })
     }
 
     /// Validates a client-supplied state for `kind`/`scope` against the mailbox.
     pub fn check(s: &str, kind: &str, scope: &str, mb: &Mailbox) -> Option<u64> {
+        SyncToken::position(s, kind, scope, mb).map(|(seq, _)| seq)
+    }
+
+    /// [`SyncToken::check`] with the entries already sent of the next change.
+    pub fn position(s: &str, kind: &str, scope: &str, mb: &Mailbox) -> Option<(u64, usize)> {
         let t = SyncToken::parse(s)?;
         (t.kind == kind && t.scope == scope && t.epoch == mb.epoch && t.seq <= mb.seq)
-            .then_some(t.seq)
+            .then_some((t.seq, t.skip))
     }
 }
 
@@ -887,6 +905,7 @@ mod tests {
             scope: "AAMkAF_x-y|z".into(),
             seq: 17,
             epoch: 2,
+            skip: 3,
         };
         assert_eq!(SyncToken::parse(&t.to_ews()), Some(t.clone()));
         assert_eq!(SyncToken::parse(&t.to_url()), Some(t));

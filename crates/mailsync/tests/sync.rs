@@ -242,7 +242,7 @@ both!(first_sync);
 async fn a_changed_series_is_followed(proto: Proto) {
     let sim = sim().await;
     let h = sim.handle();
-    // Two changes a page, so the calendar comes in several.
+    // Two entries a page: on Graph the series' instances run over several pages.
     let source = paged_source(proto, &sim, 2);
     let target = MemoryTarget::new();
     let synced = |target: &MemoryTarget| {
