@@ -288,6 +288,20 @@ async fn a_purge_takes_what_is_past_its_time_and_keeps_the_rest(kit: &testkit::T
     assert_eq!(step.count.items(), 2, "a step takes at most its batch");
     let rest = a.purge_step(m, &rules, now, 500).await.unwrap();
     assert_eq!(step.count.items() + rest.count.items(), 3);
+    // The counts the database keeps follow the purge of an item still in the source (E1): they
+    // match a recount, and S4 is all that is left open.
+    let kept = a.folder_tree(m, None).await.unwrap();
+    let counted = a
+        .folder_tree(m, Some(Timestamp(now.0 + DAY)))
+        .await
+        .unwrap();
+    let shape = |tree: &[FolderNode]| {
+        tree.iter()
+            .map(|n| (n.id, n.total, n.unread))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&kept), shape(&counted));
+    assert_eq!(kept.iter().map(|n| n.total).sum::<i64>(), 1, "{kept:?}");
     assert_eq!(
         a.purge_step(m, &rules, now, 500)
             .await
