@@ -162,11 +162,7 @@ pub(crate) fn update_occurrence(
             c.invitations_sent += attendees;
         }
     });
-    let key = mb
-        .items
-        .get(&n)
-        .map(|i| mailbox::change_key(i.modseq))
-        .unwrap_or_default();
+    let key = mb.change_key_of(n);
     let master = mailbox::ews_item_id(mb.index, n, mb.items.get(&n).map_or(0, |i| i.move_gen));
     format!(
         "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:CalendarItem>\
@@ -367,11 +363,7 @@ pub(crate) fn create_attachment(
             out.push_str(&not_found(OP));
             continue;
         };
-        let key = mb
-            .items
-            .get(&n)
-            .map(|i| mailbox::change_key(i.modseq))
-            .unwrap_or_default();
+        let key = mb.change_key_of(n);
         let _ = write!(
             out,
             "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Attachments><t:FileAttachment>\

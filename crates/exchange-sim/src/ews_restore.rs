@@ -1425,11 +1425,7 @@ pub(crate) fn update_item(
             }
             state.bump(|c| c.items_updated += 1);
         }
-        let key = mb
-            .items
-            .get(&n)
-            .map(|i| mailbox::change_key(i.modseq))
-            .unwrap_or_default();
+        let key = mb.change_key_of(n);
         let _ = write!(
             out,
             "<m:{OP}ResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Message><t:ItemId Id=\"{}\" ChangeKey=\"{key}\"/></t:Message></m:Items>\

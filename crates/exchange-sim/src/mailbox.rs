@@ -504,6 +504,14 @@ impl Mailbox {
         })
     }
 
+    /// The change key an item has now (empty for an item that is gone).
+    pub fn change_key_of(&self, n: u64) -> String {
+        self.items
+            .get(&n)
+            .map(|i| change_key(i.modseq))
+            .unwrap_or_default()
+    }
+
     pub fn set_read(&mut self, n: u64, is_read: bool) -> Result<(), MailboxError> {
         let seq = self.next_seq();
         let item = self.items.get_mut(&n).ok_or(MailboxError::NoItem)?;

@@ -210,61 +210,61 @@ impl Series {
     }
 }
 
-/// The changed occurrences after the master: (original start in UTC, the raw lines of the block).
-fn exceptions(raw: &[String], offset: i64) -> Vec<(i64, Vec<String>)> {
-    let mut out = Vec::new();
-    let mut cur: Option<Vec<String>> = None;
-    for l in raw {
-        let upper = l.to_ascii_uppercase();
-        if upper == "BEGIN:VEVENT" {
-            cur = Some(Vec::new());
-        } else if upper == "END:VEVENT" {
-            if let Some(block) = cur.take() {
-                let original = block
-                    .iter()
-                    .filter_map(|b| parse_line(b))
-                    .find(|b| b.name == "RECURRENCE-ID")
-                    .and_then(|b| ics_instant(&b.value, offset));
-                if let Some(o) = original {
-                    out.push((o, block));
-                }
-            }
-        } else if let Some(c) = cur.as_mut() {
-            c.push(l.clone());
-        }
-    }
-    out
+/// A run of raw lines: a whole VEVENT (with its BEGIN and END) and the original start (UTC) its
+/// RECURRENCE-ID names, if any; or one line outside the events.
+struct Piece {
+    lines: Vec<String>,
+    original: Option<i64>,
 }
 
-/// The raw lines without the changed occurrence whose original start is `original` (UTC).
-fn without_exception(raw: Vec<String>, original: i64, offset: i64) -> Vec<String> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut block: Option<Vec<String>> = None;
+fn pieces(raw: Vec<String>, offset: i64) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut event: Option<Vec<String>> = None;
     for l in raw {
         let upper = l.to_ascii_uppercase();
-        if upper == "BEGIN:VEVENT" {
-            block = Some(vec![l]);
-            continue;
-        }
-        match block.as_mut() {
-            Some(b) => {
-                b.push(l);
+        match event.as_mut() {
+            None if upper == "BEGIN:VEVENT" => event = Some(vec![l]),
+            None => out.push(Piece {
+                lines: vec![l],
+                original: None,
+            }),
+            Some(lines) => {
+                lines.push(l);
                 if upper == "END:VEVENT" {
-                    let b = block.take().unwrap_or_default();
-                    let this = b
+                    let lines = event.take().unwrap_or_default();
+                    let original = lines
                         .iter()
                         .filter_map(|x| parse_line(x))
                         .find(|x| x.name == "RECURRENCE-ID")
                         .and_then(|x| ics_instant(&x.value, offset));
-                    if this != Some(original) {
-                        out.extend(b);
-                    }
+                    out.push(Piece { lines, original });
                 }
             }
-            None => out.push(l),
         }
     }
+    // An event never closed stays as it was written.
+    out.extend(event.map(|lines| Piece {
+        lines,
+        original: None,
+    }));
     out
+}
+
+/// The changed occurrences after the master: (original start in UTC, the lines of the event).
+fn exceptions(raw: &[String], offset: i64) -> Vec<(i64, Vec<String>)> {
+    pieces(raw.to_vec(), offset)
+        .into_iter()
+        .filter_map(|p| Some((p.original?, p.lines)))
+        .collect()
+}
+
+/// The raw lines without the changed occurrence whose original start is `original` (UTC).
+fn without_exception(raw: Vec<String>, original: i64, offset: i64) -> Vec<String> {
+    pieces(raw, offset)
+        .into_iter()
+        .filter(|p| p.original != Some(original))
+        .flat_map(|p| p.lines)
+        .collect()
 }
 
 fn join(raw: &[String]) -> Vec<u8> {

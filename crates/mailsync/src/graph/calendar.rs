@@ -136,26 +136,16 @@ impl GraphSource {
             _ => to,
         };
         let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let mut next = Some(format!(
+        let list = format!(
             "{master_url}/instances?startDateTime={}&endDateTime={}",
             stamp(from),
             stamp(to)
-        ));
-        let mut instances = Vec::new();
-        while let Some(url) = next.take() {
-            let page = match self.client().get_json(mb, &url, Some(1000)).await {
-                Ok(v) => v,
-                Err(SourceError::ItemNotFound(_)) => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            if let Some(values) = page.get("value").and_then(Value::as_array) {
-                instances.extend(values.iter().cloned());
-            }
-            next = page
-                .get("@odata.nextLink")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-        }
+        );
+        let instances = match self.client().list_all(mb, list, Some(1000)).await {
+            Ok(v) => v,
+            Err(SourceError::ItemNotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         Ok(Some(properties::fold_instances(
             &master, &instances, from, to,
         )))

@@ -195,12 +195,12 @@ impl GraphClient {
         }
     }
 
-    /// One GET with retries, returning the raw body of a 2xx answer.
-    async fn get(
+    /// One request built by `request` around the current token, retried on throttling, 5xx
+    /// and transport errors; the raw body of the 2xx answer.
+    async fn send_authorised(
         &self,
         mb: &MailboxCtx,
-        url: &str,
-        page_size: Option<u32>,
+        request: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<Vec<u8>, SourceError> {
         mb.run(|| async {
             let token = match self.access_token().await {
@@ -208,15 +208,28 @@ impl GraphClient {
                 Err(SourceError::Transport(e)) => return Attempt::Transient(e),
                 Err(e) => return Attempt::Fail(e),
             };
-            let mut req = self
+            self.classify(request(&token).send().await, &token).await
+        })
+        .await
+    }
+
+    /// One GET with retries, returning the raw body of a 2xx answer.
+    async fn get(
+        &self,
+        mb: &MailboxCtx,
+        url: &str,
+        page_size: Option<u32>,
+    ) -> Result<Vec<u8>, SourceError> {
+        self.send_authorised(mb, |token| {
+            let req = self
                 .http
                 .get(url)
-                .bearer_auth(&token)
+                .bearer_auth(token)
                 .header("Prefer", IMMUTABLE_IDS);
-            if let Some(n) = page_size {
-                req = req.header("Prefer", format!("odata.maxpagesize={n}"));
+            match page_size {
+                Some(n) => req.header("Prefer", format!("odata.maxpagesize={n}")),
+                None => req,
             }
-            self.classify(req.send().await, &token).await
         })
         .await
     }
@@ -265,6 +278,33 @@ impl GraphClient {
         serde_json::from_slice(&bytes).map_err(|e| SourceError::Protocol(format!("{url}: {e}")))
     }
 
+    /// Every entry of a collection, following `@odata.nextLink`, `page_size` to a page.
+    pub async fn list_all(
+        &self,
+        mb: &MailboxCtx,
+        first: String,
+        page_size: Option<u32>,
+    ) -> Result<Vec<Value>, SourceError> {
+        let mut out = Vec::new();
+        let mut next = Some(first);
+        let mut pages = 0u32;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > 100_000 {
+                return Err(SourceError::Protocol("a listing that never ends".into()));
+            }
+            let page = self.get_json(mb, &url, page_size).await?;
+            if let Some(values) = page.get("value").and_then(Value::as_array) {
+                out.extend(values.iter().cloned());
+            }
+            next = page
+                .get("@odata.nextLink")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+        }
+        Ok(out)
+    }
+
     /// One write (POST, PATCH, DELETE) with an optional JSON body, retried on throttling and
     /// 5xx like a read. Returns the raw body of the 2xx answer.
     pub async fn send_json(
@@ -274,21 +314,16 @@ impl GraphClient {
         url: &str,
         body: Option<&Value>,
     ) -> Result<Vec<u8>, SourceError> {
-        mb.run(|| async {
-            let token = match self.access_token().await {
-                Ok(t) => t,
-                Err(SourceError::Transport(e)) => return Attempt::Transient(e),
-                Err(e) => return Attempt::Fail(e),
-            };
-            let mut req = self
+        self.send_authorised(mb, |token| {
+            let req = self
                 .http
                 .request(method.clone(), url)
-                .bearer_auth(&token)
+                .bearer_auth(token)
                 .header("Prefer", IMMUTABLE_IDS);
-            if let Some(b) = body {
-                req = req.json(b);
+            match body {
+                Some(b) => req.json(b),
+                None => req,
             }
-            self.classify(req.send().await, &token).await
         })
         .await
     }
@@ -301,22 +336,12 @@ impl GraphClient {
         content_type: &str,
         bytes: &[u8],
     ) -> Result<Vec<u8>, SourceError> {
-        let body = bytes.to_vec();
-        mb.run(|| async {
-            let token = match self.access_token().await {
-                Ok(t) => t,
-                Err(SourceError::Transport(e)) => return Attempt::Transient(e),
-                Err(e) => return Attempt::Fail(e),
-            };
-            let sent = self
-                .http
+        self.send_authorised(mb, |token| {
+            self.http
                 .put(url)
-                .bearer_auth(&token)
+                .bearer_auth(token)
                 .header("Content-Type", content_type)
-                .body(body.clone())
-                .send()
-                .await;
-            self.classify(sent, &token).await
+                .body(bytes.to_vec())
         })
         .await
     }
@@ -361,21 +386,9 @@ impl GraphClient {
             .collect();
         let body = json!({ "requests": requests });
         let url = format!("{}/$batch", self.config.graph_base);
-        let bytes = mb
-            .run(|| async {
-                let token = match self.access_token().await {
-                    Ok(t) => t,
-                    Err(SourceError::Transport(e)) => return Attempt::Transient(e),
-                    Err(e) => return Attempt::Fail(e),
-                };
-                let sent = self
-                    .http
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&body)
-                    .send()
-                    .await;
-                self.classify(sent, &token).await
+        let bytes = self
+            .send_authorised(mb, |token| {
+                self.http.post(&url).bearer_auth(token).json(&body)
             })
             .await?;
         let v: Value = serde_json::from_slice(&bytes)

@@ -54,28 +54,6 @@ impl GraphSource {
         serde_json::from_slice(&bytes).map_err(|e| SourceError::Protocol(format!("{url}: {e}")))
     }
 
-    /// Every entry of a collection, following `@odata.nextLink`.
-    async fn list_all(&self, mb: &MailboxCtx, first: String) -> Result<Vec<Value>, SourceError> {
-        let mut out = Vec::new();
-        let mut next = Some(first);
-        let mut pages = 0u32;
-        while let Some(url) = next.take() {
-            pages += 1;
-            if pages > 100_000 {
-                return Err(SourceError::Protocol("a listing that never ends".into()));
-            }
-            let page = self.client().get_json(mb, &url, None).await?;
-            if let Some(values) = page.get("value").and_then(Value::as_array) {
-                out.extend(values.iter().cloned());
-            }
-            next = page
-                .get("@odata.nextLink")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-        }
-        Ok(out)
-    }
-
     /// Where items of a folder are listed and created.
     fn items_url(&self, mb: &MailboxCtx, folder: &TargetFolder) -> String {
         let user = self.user(mb);
@@ -166,7 +144,7 @@ impl GraphSource {
             query_value(&window(*first - chrono::Duration::days(1))),
             query_value(&window(*last + chrono::Duration::days(1) + (e.end - e.start)))
         );
-        let instances = self.list_all(mb, list).await?;
+        let instances = self.client().list_all(mb, list, None).await?;
         let instance_at = |original: DateTime<Utc>| {
             instances.iter().find_map(|i| {
                 let at = i
@@ -398,7 +376,7 @@ impl MailboxWriter for GraphSource {
         let wanted = name.trim();
         let filter = query_value(&format!("{field} eq {}", odata_string(wanted)));
         let first = format!("{url}?$filter={filter}&$top={LIST_PAGE}");
-        let found = self.list_all(mb, first).await?;
+        let found = self.client().list_all(mb, first, None).await?;
         // Compared here too: the server's filter decides what comes back, not what matches.
         Ok(found
             .iter()
@@ -473,7 +451,7 @@ impl MailboxWriter for GraphSource {
         );
         let mut out = FolderContents::default();
         let stamp_id = graph_stamp_id();
-        for item in self.list_all(mb, first).await? {
+        for item in self.client().list_all(mb, first, None).await? {
             let Some(id) = item.get("id").and_then(Value::as_str) else {
                 continue;
             };
