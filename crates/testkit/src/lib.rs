@@ -17,6 +17,7 @@
 
 pub mod corpus;
 pub mod http;
+pub mod load;
 pub mod mime;
 
 use std::path::Path;

@@ -7,6 +7,7 @@ mod explorer;
 mod exports;
 mod imports;
 mod legacy_agents;
+mod load;
 mod mail;
 mod matrix;
 mod operations;
