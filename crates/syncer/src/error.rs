@@ -33,6 +33,13 @@ pub enum SyncerError {
     Inconsistent(String),
     #[error(transparent)]
     Source(#[from] mailsync::SourceError),
+    /// A run ended but its outcome could not be stored (a full disk, say); the mailbox is run
+    /// again once its lease lapses. `reason` is why the run itself failed, if it did.
+    #[error("the run's outcome could not be recorded ({error}){}", reason.as_deref().map(|r| format!("; the run: {r}")).unwrap_or_default())]
+    NotRecorded {
+        error: Box<SyncerError>,
+        reason: Option<String>,
+    },
 }
 
 impl SyncerError {

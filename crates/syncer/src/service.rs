@@ -142,7 +142,8 @@ impl SyncService {
     }
 
     /// Runs one mailbox at once, whatever its schedule, and waits for the outcome. None when
-    /// another worker is running it right now.
+    /// another worker is running it right now; [`SyncerError::NotRecorded`] when the run ended
+    /// but its outcome could not be stored.
     pub async fn sync_mailbox_now(&self, task: i64, address: &str) -> Result<Option<RunRecord>> {
         let view = self
             .inner
@@ -163,7 +164,7 @@ impl SyncService {
         else {
             return Ok(None);
         };
-        Ok(self.run_claim(claim, now).await)
+        self.run_claim(claim, now).await.map(Some)
     }
 
     async fn start_due(&self, now: Timestamp) -> Result<Vec<JoinHandle<Option<RunRecord>>>> {
@@ -180,7 +181,8 @@ impl SyncService {
             let svc = self.clone();
             handles.push(tokio::spawn(async move {
                 let _permit = permit;
-                svc.run_claim(claim, now).await
+                // The worker's loop logs it; the lease lapsing runs the mailbox again.
+                svc.run_claim(claim, now).await.ok()
             }));
         }
         Ok(handles)
@@ -206,7 +208,7 @@ impl SyncService {
 
     /// Runs a claimed mailbox, renewing the lease meanwhile, and records the outcome. Errors
     /// setting the run up are recorded as the run's outcome too, so the UI shows them.
-    async fn run_claim(&self, claim: Claim, now: Timestamp) -> Option<RunRecord> {
+    async fn run_claim(&self, claim: Claim, now: Timestamp) -> Result<RunRecord> {
         let started = Timestamp::now();
         let report = match self.execute(&claim).await {
             Ok(r) => r,
@@ -243,13 +245,14 @@ impl SyncService {
                 next,
             )
             .await;
-        match recorded {
-            Ok(r) => Some(r),
-            Err(e) => {
-                tracing::warn!(mailbox = %claim.address, task = claim.task_id, error = %e, "run outcome not recorded");
-                None
+        recorded.map_err(|e| {
+            tracing::error!(mailbox = %claim.address, task = claim.task_id, error = %e,
+                run = report.reason.as_deref().unwrap_or("ended"), "run outcome not recorded");
+            SyncerError::NotRecorded {
+                error: Box::new(e),
+                reason: report.reason.clone(),
             }
-        }
+        })
     }
 
     async fn execute(&self, claim: &Claim) -> Result<RunReport> {
