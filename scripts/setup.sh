@@ -49,6 +49,11 @@ if ! command -v readpst >/dev/null 2>&1 || ! command -v pffexport >/dev/null 2>&
   apt_install pst-utils pff-tools
 fi
 
+# 2c. notmuch (Xapian underneath): the performance peer of `server/examples/notmuch_bench.rs`.
+if ! command -v notmuch >/dev/null 2>&1; then
+  apt_install notmuch
+fi
+
 # 3. wasm-bindgen, pinned to the exact version of the crate in Cargo.lock.
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
   log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once per machine)"

@@ -41,8 +41,18 @@ test('an end user cannot open the admin area', async () => {
 test('a wrong password is reported by the connection test', async () => {
   const { page } = browser;
   await signIn(page, portal.url, admin.username, admin.password);
+  // The mail screen goes without the admin screens; they come in a bundle of their own.
+  const mailScripts = await page.locator('script[type="module"], link[rel="modulepreload"]').evaluateAll(
+    (nodes) => nodes.map((n) => n.getAttribute('href') || n.textContent).join(' '));
+  assert.match(mailScripts, /sync-recover\.[0-9a-f]{16}/);
+  assert.doesNotMatch(mailScripts, /sync-recover-admin/);
+  await page.getByRole('link', { name: 'Admin', exact: true }).click();
+  await page.waitForURL(/\/admin\//);
   await page.goto(`${portal.url}/admin/connections`);
   await hydrated(page);
+  const adminScripts = await page.locator('link[rel="modulepreload"]').evaluateAll(
+    (nodes) => nodes.map((n) => n.getAttribute('href')).join(' '));
+  assert.match(adminScripts, /sync-recover-admin\.[0-9a-f]{16}\.js/);
   await page.fill('input[name="name"]', 'Wrong password');
   await page.fill('input[name="url"]', sim.ewsUrl);
   await page.fill('input[name="username"]', sim.serviceAccount);

@@ -23,11 +23,24 @@ test('the server renders the sign-in form with the button disabled', async () =>
   assert.match(html, /<input[^>]*id="username"/);
   assert.match(html, /<input[^>]*type="password"/);
   assert.match(html, /<button[^>]*type="submit"[^>]*disabled/);
-  assert.match(html, /\/pkg\/sync-recover\.js/, 'the hydration script is referenced');
-  const wasm = await fetch(`${portal.url}/pkg/sync-recover_bg.wasm`);
-  assert.equal(wasm.status, 200);
-  assert.equal(wasm.headers.get('content-type'), 'application/wasm');
-  assert.equal(wasm.headers.get('content-encoding'), 'gzip', 'the bundle travels compressed');
+  // The bundle's names carry the hash of its content.
+  const script = html.match(/\/pkg\/sync-recover\.([0-9a-f]{16})\.js/);
+  assert.ok(script, 'the hydration script is referenced under its hashed name');
+  const hash = script[1];
+  assert.match(html, /\/pkg\/style\.[0-9a-f]{16}\.css/, 'the style sheet too');
+  assert.doesNotMatch(html, /sync-recover-admin/, 'the sign-in page does not load the admin screens');
+  for (const [encoding, accept] of [['br', 'br, gzip'], ['gzip', 'gzip']]) {
+    const wasm = await fetch(`${portal.url}/pkg/sync-recover.${hash}_bg.wasm`, {
+      headers: { 'accept-encoding': accept },
+    });
+    assert.equal(wasm.status, 200);
+    assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+    assert.equal(wasm.headers.get('content-encoding'), encoding, 'sent precompressed');
+    assert.match(wasm.headers.get('cache-control'), /immutable/, 'kept by the browser');
+  }
+  const stale = await fetch(`${portal.url}/pkg/sync-recover.0000000000000000_bg.wasm`);
+  assert.equal(stale.status, 404);
+  assert.doesNotMatch(stale.headers.get('cache-control') ?? '', /immutable/);
 });
 
 test('a signed-out visit to the archive goes to sign-in', async () => {

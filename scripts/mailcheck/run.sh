@@ -10,6 +10,6 @@ mbox=$(realpath "$1"); shift
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # The workspace's debug build, shared with the tests: about 700 messages a second.
-cargo build --quiet --workspace --exclude frontend --example read_back
+cargo build --quiet --workspace --exclude frontend --exclude frontend-admin --example read_back
 "${CARGO_TARGET_DIR:-target}/debug/examples/read_back" "$mbox" > "$out"
 python3 scripts/mailcheck/compare.py "$mbox" "$out" "$@"

@@ -426,16 +426,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
-    let bundle = settings
-        .server
-        .site_root
-        .join("pkg")
-        .join("sync-recover.js");
-    if !bundle.is_file() {
+    if server::web::bundles(&settings.server.site_root).is_none() {
         anyhow::bail!(
             "the browser bundle is missing ({}): build it with `scripts/build-site.sh` or set \
              server.site_root",
-            bundle.display()
+            settings.server.site_root.join("bundle.txt").display()
         );
     }
     if demo {

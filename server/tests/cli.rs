@@ -119,7 +119,20 @@ fn sigterm_stops_the_server_cleanly() {
     let data = tempfile::tempdir().expect("tempdir");
     let site = data.path().join("site");
     std::fs::create_dir_all(site.join("pkg")).expect("mkdir");
-    std::fs::write(site.join("pkg/sync-recover.js"), "").expect("write");
+    for file in [
+        "sync-recover.test.js",
+        "sync-recover.test_bg.wasm",
+        "sync-recover-admin.test.js",
+        "sync-recover-admin.test_bg.wasm",
+        "style.test.css",
+    ] {
+        std::fs::write(site.join("pkg").join(file), "").expect("write");
+    }
+    std::fs::write(
+        site.join("bundle.txt"),
+        "mail=sync-recover.test\nadmin=sync-recover-admin.test\nstylesheet=style.test.css\n",
+    )
+    .expect("write");
     let mut child = sync_recover(data.path())
         .env("SR_SERVER__SITE_ROOT", &site)
         .arg("serve")

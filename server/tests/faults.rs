@@ -182,8 +182,20 @@ async fn a_server_killed_under_load_and_sync_loses_nothing_and_keeps_sessions() 
     let data = tempfile::tempdir().expect("tempdir");
     let site = data.path().join("site");
     std::fs::create_dir_all(site.join("pkg")).expect("mkdir");
-    std::fs::write(site.join("pkg/sync-recover.test.js"), "").expect("write");
-    std::fs::write(site.join("bundle.txt"), "sync-recover.test\n").expect("write");
+    for file in [
+        "sync-recover.test.js",
+        "sync-recover.test_bg.wasm",
+        "sync-recover-admin.test.js",
+        "sync-recover-admin.test_bg.wasm",
+        "style.test.css",
+    ] {
+        std::fs::write(site.join("pkg").join(file), "").expect("write");
+    }
+    std::fs::write(
+        site.join("bundle.txt"),
+        "mail=sync-recover.test\nadmin=sync-recover-admin.test\nstylesheet=style.test.css\n",
+    )
+    .expect("write");
     let settings = Settings::for_tests(data.path()).expect("settings");
     let db = server::open_database(&settings).await.expect("db");
     let archive = server::archive_on(&settings, db.clone()).expect("archive");

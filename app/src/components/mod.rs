@@ -1,8 +1,12 @@
+#[cfg(feature = "admin-ui")]
 pub mod admin_frame;
 pub mod hydration;
 pub mod icons;
+#[cfg(feature = "admin-ui")]
 pub mod job_lines;
 pub mod location;
+#[cfg(feature = "admin-ui")]
 pub mod outcome;
+#[cfg(feature = "admin-ui")]
 pub mod ticker;
 pub mod topbar;

@@ -20,7 +20,8 @@ pub fn TopBar(
             {admin_home
                 .map(|href| {
                     view! {
-                        <a class="topbar-link" href=href>
+                        // A full page load: the admin screens are a bundle of their own.
+                        <a class="topbar-link" href=href rel="external">
                             "Admin"
                         </a>
                     }

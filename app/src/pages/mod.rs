@@ -1,4 +1,5 @@
 pub mod access_log;
+#[cfg(feature = "admin-ui")]
 pub mod admin;
 pub mod home;
 pub mod mail;

@@ -29,8 +29,44 @@ use tower_http::trace::TraceLayer;
 use crate::config::Settings;
 use crate::telemetry::metrics_handle;
 
-/// The name the browser bundle is built under (scripts/build-site.sh writes pkg/<name>.js/.wasm).
+/// The name the browser bundle is built under when no bundle.txt names the hashed ones.
 pub const OUTPUT_NAME: &str = "sync-recover";
+
+/// The built bundles' hashed names, from the site's `bundle.txt` (scripts/build-site.sh writes
+/// `mail=`, `admin=` and `stylesheet=` lines); None when the site is not built, a name is not
+/// one the script writes, or a file it names is missing.
+pub fn bundles(site_root: &std::path::Path) -> Option<app::Bundles> {
+    let text = std::fs::read_to_string(site_root.join("bundle.txt")).ok()?;
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+            .map(str::trim)
+            .filter(|name| {
+                !name.is_empty()
+                    && !name.starts_with('.')
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            })
+            .map(str::to_owned)
+    };
+    let bundles = app::Bundles {
+        mail: value("mail")?,
+        admin: value("admin")?,
+        stylesheet: value("stylesheet")?,
+    };
+    let pkg = site_root.join("pkg");
+    let present = [
+        format!("{}.js", bundles.mail),
+        format!("{}_bg.wasm", bundles.mail),
+        format!("{}.js", bundles.admin),
+        format!("{}_bg.wasm", bundles.admin),
+        bundles.stylesheet.clone(),
+    ]
+    .iter()
+    .all(|file| pkg.join(file).is_file());
+    present.then_some(bundles)
+}
 
 #[derive(Clone)]
 pub(crate) struct WebState {
@@ -137,8 +173,14 @@ pub fn router(
     sso: Option<std::sync::Arc<sso::SsoSetup>>,
     images: mailview::ImageFetcher,
 ) -> Router {
+    let site_root = &settings.server.site_root;
+    let bundles = bundles(site_root);
     let leptos_options = LeptosOptions::builder()
-        .output_name(OUTPUT_NAME)
+        .output_name(
+            bundles
+                .as_ref()
+                .map_or_else(|| OUTPUT_NAME.to_owned(), |b| b.mail.clone()),
+        )
         .site_root(settings.server.site_root.to_string_lossy().as_ref())
         .site_pkg_dir("pkg")
         .site_addr(settings.server.listen)
@@ -160,12 +202,19 @@ pub fn router(
         .fold(Router::new(), |router, (path, handler)| {
             router.route(path, handler)
         })
+        .nest_service("/pkg", bundle_files(site_root))
         .leptos_routes_with_context(
             &state,
             routes,
             {
                 let ctx = ctx.clone();
-                move || provide_context(ctx.clone())
+                let bundles = bundles.clone();
+                move || {
+                    provide_context(ctx.clone());
+                    if let Some(b) = &bundles {
+                        provide_context(b.clone());
+                    }
+                }
             },
             {
                 let options = leptos_options.clone();
@@ -175,7 +224,15 @@ pub fn router(
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             WebState,
             _,
-        >(move || provide_context(ctx.clone()), shell))
+        >(
+            move || {
+                provide_context(ctx.clone());
+                if let Some(b) = &bundles {
+                    provide_context(b.clone());
+                }
+            },
+            shell,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             sso::sign_in_gate,
@@ -193,6 +250,27 @@ pub fn router(
         .layer(middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The bundle's files: their names carry their content's hash, so a browser keeps them for a
+/// year without asking again; each is sent as the brotli or gzip file built next to it when the
+/// browser takes that encoding (no compression per request).
+fn bundle_files(site_root: &std::path::Path) -> axum::routing::MethodRouter {
+    let files = tower_http::services::ServeDir::new(site_root.join("pkg"))
+        .precompressed_br()
+        .precompressed_gzip();
+    axum::routing::get_service(files).layer(middleware::map_response(
+        |mut response: Response| async move {
+            // Only a file found: a missing one may appear with the next build.
+            if response.status().is_success() {
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    header::HeaderValue::from_static("public, max-age=31536000, immutable"),
+                );
+            }
+            response
+        },
+    ))
 }
 
 /// 200 when the database answers, 503 otherwise: what a load balancer should look at.

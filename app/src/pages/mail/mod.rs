@@ -171,7 +171,7 @@ fn MailScreen(
                                         "No archived mailbox is linked to your account yet. Once your administrator connects your mailbox, your mail appears here."
                                     </p>
                                     {admin_home.map(|href| view! {
-                                        <a href=href>"Go to the admin area"</a>
+                                        <a href=href rel="external">"Go to the admin area"</a>
                                     })}
                                 </div>
                             </main>
