@@ -42,7 +42,8 @@ try {
             window.__hydratedAt = performance.now();
             observer.disconnect();
           }
-        }).observe(document.documentElement, { attributes: true });
+        // The root element may not exist yet when this runs: watch the whole document.
+        }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
       });
       const page = await context.newPage();
       if (link.conditions) {
