@@ -70,10 +70,11 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/pl
 fi
 
 # 5. Python tools that check what we write, each an independent implementation: PyPI `bagit`
-#    (validates export bags), `icalendar` and `vobject` (read exported ICS and VCF).
+#    (validates export bags), `icalendar` and `vobject` (read exported ICS and VCF), and
+#    `moto[server]` (a real S3 server for the S3 blob store tests).
 #    In a virtual environment of the checkout, so nothing of the machine's Python changes.
-if [ ! -x .tools/venv/bin/python ] || ! .tools/venv/bin/python -c "import bagit, icalendar, vobject" 2>/dev/null; then
-  log "python tools in .tools/venv (bagit, icalendar, vobject)"
+if [ ! -x .tools/venv/bin/python ] || ! .tools/venv/bin/python -c "import bagit, icalendar, vobject, moto" 2>/dev/null; then
+  log "python tools in .tools/venv (bagit, icalendar, vobject, moto)"
   python3 -m venv .tools/venv
   .tools/venv/bin/pip install -q --disable-pip-version-check -r scripts/python-tools.txt
 fi

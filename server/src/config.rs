@@ -76,6 +76,27 @@ pub struct StorageSettings {
     /// The 32-byte key, base64. When unset, a key file `data_dir/blob.key` is created on first
     /// start: back it up, the archive cannot be read without it.
     pub encryption_key: Option<SecretString>,
+    /// Archived content in an S3-compatible object store instead of `data_dir/blobs`.
+    #[serde(default)]
+    pub s3: S3Config,
+}
+
+/// `[storage.s3]`: AWS S3 or any S3-compatible store. Credentials left unset come from the usual
+/// AWS environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, ...).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Config {
+    /// Empty: blobs stay in the data folder.
+    pub bucket: String,
+    /// Unset: AWS. Otherwise the store's address, e.g. `http://127.0.0.1:9000`.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    /// Bucket in the path (`endpoint/bucket/key`), as most self-hosted stores want.
+    pub path_style: bool,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
+    /// Keys are written under this prefix.
+    pub prefix: String,
 }
 
 /// The background work of a node: syncing mailboxes, indexing, and the sign-in limit.

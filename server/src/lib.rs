@@ -35,11 +35,38 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     Ok(Database::open(settings.database_url().expose_secret()).await?)
 }
 
-/// The archive store over this database, with the blob folder of these settings.
+/// The archive store over this database, with the blob store of these settings: the data
+/// folder's `blobs/`, or the S3 bucket of `[storage.s3]`.
 pub fn archive_on(settings: &Settings, db: Database) -> anyhow::Result<Archive> {
     let key = settings.blob_key()?.map(archive::BlobKey::from_bytes);
-    let blobs = archive::Blobs::local(settings.storage.data_dir.join("blobs"), key)?;
+    let blobs = match s3_blob_store(settings)? {
+        Some(s3) => archive::Blobs::new(std::sync::Arc::new(s3), key),
+        None => archive::Blobs::local(settings.storage.data_dir.join("blobs"), key)?,
+    };
     Ok(Archive::new(db, blobs))
+}
+
+/// The S3 blob store of `[storage.s3]`, when a bucket is set.
+pub fn s3_blob_store(settings: &Settings) -> anyhow::Result<Option<archive::S3BlobStore>> {
+    let s3 = &settings.storage.s3;
+    if s3.bucket.is_empty() {
+        return Ok(None);
+    }
+    let store = archive::S3BlobStore::open(&archive::S3Settings {
+        bucket: s3.bucket.clone(),
+        endpoint: s3.endpoint.clone(),
+        region: s3.region.clone(),
+        path_style: s3.path_style,
+        access_key_id: s3.access_key_id.clone(),
+        secret_access_key: s3
+            .secret_access_key
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned()),
+        prefix: s3.prefix.clone(),
+        max_retries: 5,
+        retry_timeout: std::time::Duration::from_secs(60),
+    })?;
+    Ok(Some(store))
 }
 
 /// The database and the archive, for commands that need only the archive.
@@ -292,6 +319,13 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        // A bucket that cannot be reached (or read with these credentials) is one line at start,
+        // not a failure at the first archived message.
+        if let Some(s3) = s3_blob_store(settings)? {
+            s3.check()
+                .await
+                .map_err(|e| anyhow::anyhow!("storage.s3: {e}"))?;
+        }
         // The server owns the one database handle; each store gets its own clone of it.
         let db = open_database(settings).await?;
         let archive = archive_on(settings, db.clone())?;

@@ -151,6 +151,16 @@ enum Command {
     /// Server connections: list them with their last test; test one.
     #[command(subcommand)]
     Connections(ConnectionsCommand),
+    /// The archive's content store.
+    #[command(subcommand)]
+    Blobs(BlobsCommand),
+}
+
+#[derive(Subcommand)]
+enum BlobsCommand {
+    /// Copy every archived blob from the data folder to the S3 bucket of [storage.s3] and check
+    /// each one there; safe to stop and run again.
+    Migrate,
 }
 
 #[derive(Subcommand)]
@@ -422,6 +432,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Stats => cli::archive::run_stats(&settings).await,
+        Command::Blobs(BlobsCommand::Migrate) => cli::blobs::migrate(&settings).await,
     }
 }
 

@@ -1,5 +1,7 @@
 //! The binary as a person runs it: exit codes, one-line errors, graceful shutdown.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -117,22 +119,7 @@ fn serve_refuses_to_start_without_the_browser_bundle() {
 #[test]
 fn sigterm_stops_the_server_cleanly() {
     let data = tempfile::tempdir().expect("tempdir");
-    let site = data.path().join("site");
-    std::fs::create_dir_all(site.join("pkg")).expect("mkdir");
-    for file in [
-        "sync-recover.test.js",
-        "sync-recover.test_bg.wasm",
-        "sync-recover-admin.test.js",
-        "sync-recover-admin.test_bg.wasm",
-        "style.test.css",
-    ] {
-        std::fs::write(site.join("pkg").join(file), "").expect("write");
-    }
-    std::fs::write(
-        site.join("bundle.txt"),
-        "mail=sync-recover.test\nadmin=sync-recover-admin.test\nstylesheet=style.test.css\n",
-    )
-    .expect("write");
+    let site = support::stand_in_site(data.path());
     let mut child = sync_recover(data.path())
         .env("SR_SERVER__SITE_ROOT", &site)
         .arg("serve")
@@ -744,4 +731,105 @@ fn import_reads_a_pst_and_refuses_an_ost() {
         stderr.contains("OST") && stderr.contains("export the mailbox from Outlook as a PST"),
         "{stderr}"
     );
+}
+
+/// Settings of `[storage.s3]` for a bucket of the suite's S3 server (PyPI `moto`).
+fn with_s3(cmd: &mut Command, endpoint: &str, bucket: &str) {
+    cmd.env("SR_STORAGE__S3__BUCKET", bucket)
+        .env("SR_STORAGE__S3__ENDPOINT", endpoint)
+        .env("SR_STORAGE__S3__REGION", testkit::s3::REGION)
+        .env("SR_STORAGE__S3__PATH_STYLE", "true")
+        .env("SR_STORAGE__S3__ACCESS_KEY_ID", testkit::s3::ACCESS_KEY_ID)
+        .env(
+            "SR_STORAGE__S3__SECRET_ACCESS_KEY",
+            testkit::s3::SECRET_ACCESS_KEY,
+        );
+}
+
+#[tokio::test]
+async fn blobs_move_to_s3_resumably_and_the_archive_reads_them_there() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mbox = data.path().join("mail.mbox");
+    let messages: Vec<String> = (0..3)
+        .map(|n| {
+            format!(
+                "From: Ann Archer <ann@example.com>\nTo: bob@example.com\nSubject: Plum {n}\n\
+                 Message-ID: <plum-{n}@example.com>\nDate: Mon, 15 Jan 2024 09:0{n}:00 +0000\n\n\
+                 Plums, batch {n}.\n"
+            )
+        })
+        .collect();
+    let text: String = messages
+        .iter()
+        .map(|m| format!("From ann@example.com Mon Jan 15 09:00:00 2024\n{m}\n"))
+        .collect();
+    std::fs::write(&mbox, text).expect("mbox");
+    let import = sync_recover(data.path())
+        .args(["import", "--mailbox", "ann@example.com"])
+        .arg(&mbox)
+        .output()
+        .expect("run");
+    assert!(import.status.success(), "{import:?}");
+
+    let moto = testkit::s3::moto();
+    let bucket = moto.bucket("migrated").await;
+    let migrate = |expect: &str| {
+        let mut cmd = sync_recover(data.path());
+        with_s3(&mut cmd, &moto.endpoint, &bucket);
+        let out = cmd.args(["blobs", "migrate"]).output().expect("run");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{out:?}");
+        assert!(stdout.contains(expect), "{stdout}");
+    };
+    migrate("copied to S3 and checked    3");
+    // Run again (as after an interruption): nothing uploaded twice, everything checked.
+    migrate("in S3 already, checked      3");
+    assert_eq!(moto.keys(&bucket).await.len(), 3);
+
+    // The archive configured for S3 reads every message from the bucket, with the local copy gone.
+    std::fs::remove_dir_all(data.path().join("blobs")).expect("remove local blobs");
+    let mut settings = server::config::Settings::for_tests(data.path()).expect("settings");
+    settings.storage.s3 = server::config::S3Config {
+        bucket: bucket.clone(),
+        endpoint: Some(moto.endpoint.clone()),
+        region: Some(testkit::s3::REGION.to_owned()),
+        path_style: true,
+        access_key_id: Some(testkit::s3::ACCESS_KEY_ID.to_owned()),
+        secret_access_key: Some(testkit::s3::SECRET_ACCESS_KEY.to_owned().into()),
+        prefix: String::new(),
+    };
+    let archive = server::open_archive(&settings).await.expect("archive");
+    let mailbox = archive
+        .mailbox_by_name("ann@example.com")
+        .await
+        .expect("mailbox")
+        .expect("imported");
+    assert_eq!(
+        archive.count_items(Some(mailbox.id)).await.expect("count"),
+        3
+    );
+    for hash in archive.referenced_blobs().await.expect("blobs") {
+        let hash = archive::BlobHash::parse(&hash).expect("hash");
+        let raw = archive.blobs().get(&hash).await.expect("read from S3");
+        assert!(String::from_utf8_lossy(&raw).contains("Plums, batch"));
+    }
+
+    // A bucket that does not answer stops the portal at start, in one line.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let mut serve = sync_recover(data.path());
+    with_s3(&mut serve, &format!("http://127.0.0.1:{closed}"), &bucket);
+    let site = support::stand_in_site(data.path());
+    let out = serve
+        .env("SR_SERVER__SITE_ROOT", &site)
+        .env("SR_LOG__LEVEL", "off")
+        .arg("serve")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("storage.s3"), "{stderr}");
 }

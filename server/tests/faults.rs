@@ -6,6 +6,8 @@
 //!   tmpfs in a private mount namespace (`unshare --map-root-user --mount`, util-linux), so the
 //!   test needs no root and leaves no mount behind.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -180,22 +182,7 @@ async fn archived(archive: &Archive, address: &str) -> i64 {
 async fn a_server_killed_under_load_and_sync_loses_nothing_and_keeps_sessions() {
     const SYNCED_MESSAGES: u64 = 300;
     let data = tempfile::tempdir().expect("tempdir");
-    let site = data.path().join("site");
-    std::fs::create_dir_all(site.join("pkg")).expect("mkdir");
-    for file in [
-        "sync-recover.test.js",
-        "sync-recover.test_bg.wasm",
-        "sync-recover-admin.test.js",
-        "sync-recover-admin.test_bg.wasm",
-        "style.test.css",
-    ] {
-        std::fs::write(site.join("pkg").join(file), "").expect("write");
-    }
-    std::fs::write(
-        site.join("bundle.txt"),
-        "mail=sync-recover.test\nadmin=sync-recover-admin.test\nstylesheet=style.test.css\n",
-    )
-    .expect("write");
+    let site = support::stand_in_site(data.path());
     let settings = Settings::for_tests(data.path()).expect("settings");
     let db = server::open_database(&settings).await.expect("db");
     let archive = server::archive_on(&settings, db.clone()).expect("archive");

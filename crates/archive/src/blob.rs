@@ -35,6 +35,9 @@ pub enum BlobError {
     },
     #[error("blob store task failed: {0}")]
     Task(String),
+    /// A remote store (S3) refused or did not answer, after its retries.
+    #[error("{what}: {reason}")]
+    Remote { what: String, reason: String },
 }
 
 fn io_err(path: &Path, source: std::io::Error) -> BlobError {
@@ -393,6 +396,24 @@ impl Blobs {
 
     pub(crate) async fn delete(&self, hash: &BlobHash) -> Result<(), BlobError> {
         self.backend.delete(hash).await
+    }
+
+    /// Copies one blob to another store as it is sealed (no re-encryption), unless it is there
+    /// already, then reads it back from there and checks it opens to content with its address.
+    /// Returns whether it was copied (false: present already, and checked).
+    pub async fn copy_to(&self, target: &Blobs, hash: &BlobHash) -> Result<bool, BlobError> {
+        let copied = if target.backend.contains(hash).await? {
+            false
+        } else {
+            let sealed = self.backend.get(hash).await?;
+            target
+                .backend
+                .put_many(vec![(hash.clone(), sealed)])
+                .await?;
+            true
+        };
+        target.get(hash).await?;
+        Ok(copied)
     }
 
     fn seal(&self, hash: &BlobHash, raw: &[u8], level: i32) -> Result<Vec<u8>, BlobError> {

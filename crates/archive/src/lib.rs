@@ -12,6 +12,7 @@ mod error;
 pub mod history;
 pub mod meta;
 pub mod retention;
+mod s3;
 mod store;
 mod types;
 
@@ -19,5 +20,6 @@ pub use blob::{BlobError, BlobHash, BlobKey, BlobStore, Blobs, LocalBlobStore};
 pub use error::ArchiveError;
 pub use history::*;
 pub use retention::*;
+pub use s3::{S3BlobStore, S3Settings, MULTIPART_ABOVE};
 pub use store::{read_retention_policy, Archive};
 pub use types::*;

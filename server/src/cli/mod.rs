@@ -1,6 +1,7 @@
 //! The command line's subcommands, and how they write.
 
 pub mod archive;
+pub mod blobs;
 pub mod export;
 pub mod jobs;
 pub mod restore;
