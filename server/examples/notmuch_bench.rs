@@ -251,7 +251,8 @@ fn parent(args: &[String]) -> anyhow::Result<()> {
 /// Writes the Maildir once per size (a marker file says it is complete): the generator's folder
 /// paths as Maildir++ folders, `Inbox` itself at the top. Returns its bytes and median size.
 fn generate_maildir(root: &Path, messages: usize) -> anyhow::Result<(u64, usize)> {
-    let done = root.join(".complete");
+    // Beside the Maildir, not in it: notmuch would report it as a file that is not mail.
+    let done = root.with_extension("complete");
     let mut generator = MailGen::new(42);
     let mut sizes = Vec::with_capacity(messages);
     let write = !done.exists();

@@ -4,7 +4,12 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::throttle::{Admission, Settled};
 use crate::{AccountError, Accounts, NewSession, SignInThrottle, User};
+
+/// How long an attempt waits for its turn while others for the same name or address are being
+/// checked, before it is refused as busy.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
 
 /// One attempt, as typed.
 #[derive(Debug, Clone)]
@@ -27,6 +32,8 @@ pub enum SignInRefusal {
     TooManyAttempts {
         minutes: u64,
     },
+    /// Attempts for this name or from this address kept the server busy for seconds.
+    Busy,
 }
 
 impl SignInRefusal {
@@ -36,6 +43,9 @@ impl SignInRefusal {
             SignInRefusal::WrongCredentials => "Wrong user name or password.".to_owned(),
             SignInRefusal::TooManyAttempts { minutes } => {
                 format!("Too many failed attempts. Try again in {minutes} minutes.")
+            }
+            SignInRefusal::Busy => {
+                "Many sign-ins are being checked right now. Try again in a moment.".to_owned()
             }
         }
     }
@@ -61,25 +71,34 @@ impl Accounts {
         if attempt.username.trim().is_empty() || attempt.password.is_empty() {
             return Ok(SignInOutcome::Refused(SignInRefusal::MissingFields));
         }
-        // The attempt is counted before the password is checked (see `SignInThrottle::begin`).
-        if let Err(wait) = throttle.begin(&keys) {
-            return Ok(SignInOutcome::Refused(SignInRefusal::TooManyAttempts {
-                minutes: wait.as_secs().div_ceil(60).max(1),
-            }));
+        // The attempt is admitted before the password is checked (see `SignInThrottle`): when
+        // enough are being checked for this name or address, it waits its turn, briefly.
+        let started = std::time::Instant::now();
+        loop {
+            match throttle.begin(&keys) {
+                Ok(()) => break,
+                Err(Admission::Blocked(wait)) => {
+                    return Ok(SignInOutcome::Refused(SignInRefusal::TooManyAttempts {
+                        minutes: wait.as_secs().div_ceil(60).max(1),
+                    }))
+                }
+                Err(Admission::Busy) if started.elapsed() < BUSY_WAIT => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(Admission::Busy) => return Ok(SignInOutcome::Refused(SignInRefusal::Busy)),
+            }
         }
-        let Some(user) = self
-            .authenticate(attempt.username, attempt.password)
-            .await?
-        else {
+        let checked = self.authenticate(attempt.username, attempt.password).await;
+        let settled = match &checked {
+            Ok(Some(_)) => Settled::Succeeded,
+            Ok(None) => Settled::Failed,
+            Err(_) => Settled::Abandoned,
+        };
+        throttle.settle(&keys, &name_key, settled);
+        let Some(user) = checked? else {
             tracing::info!(username = %attempt.username.trim(), "sign-in refused");
             return Ok(SignInOutcome::Refused(SignInRefusal::WrongCredentials));
         };
-        // Only the account's own counter is cleared: a valid account must not reset the limit
-        // on its address, or it could be used to keep guessing other people's passwords.
-        throttle.record_success(&name_key);
-        if let Some(addr_key) = &addr_key {
-            throttle.forgive(addr_key);
-        }
         let session = self
             .create_session(user.id, attempt.session_lifetime)
             .await?;

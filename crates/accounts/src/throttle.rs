@@ -4,11 +4,43 @@ use std::time::{Duration, Instant};
 
 /// Limits failed sign-in attempts per key (the server uses the user name and the client address
 /// as separate keys). In memory: a restart forgets, which is acceptable for slowing guessing down.
+///
+/// Attempts being checked count against the limit too, so a burst of parallel guesses cannot
+/// get more than the limit checked: those beyond it wait their turn ([`Admission::Busy`]) until
+/// the ones in flight are settled. Only failures lock a key out; many people signing in at once
+/// from one address (an office behind one IP) are served one batch after another, not refused.
 #[derive(Debug)]
 pub struct SignInThrottle {
     max_failures: u32,
     window: Duration,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    keys: Mutex<HashMap<String, KeyState>>,
+}
+
+#[derive(Debug)]
+struct KeyState {
+    failures: u32,
+    since: Instant,
+    in_flight: u32,
+}
+
+/// Why `begin` did not admit an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Too many failures: refused for this long.
+    Blocked(Duration),
+    /// Enough attempts are being checked right now: try again in a moment.
+    Busy,
+}
+
+/// How an admitted attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// The password was right: the account's own failures are cleared.
+    Succeeded,
+    /// A wrong name or password: a failure under every key.
+    Failed,
+    /// Not decided (the check itself failed): nothing counted.
+    Abandoned,
 }
 
 impl SignInThrottle {
@@ -16,64 +48,84 @@ impl SignInThrottle {
         SignInThrottle {
             max_failures,
             window,
-            failures: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Counts an attempt under every key before the password is checked, or refuses it with how
-    /// long to wait. Counting first, in one locked step, is what stops a burst of parallel
-    /// guesses: each of them is counted before any is verified. A success then clears the
-    /// keys that belong to the account (`record_success`).
-    pub fn begin(&self, keys: &[&str]) -> Result<(), Duration> {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    /// Admits an attempt under every key before its password is checked, or says why not.
+    /// Admitted attempts must be settled with [`SignInThrottle::settle`].
+    pub fn begin(&self, keys: &[&str]) -> Result<(), Admission> {
+        let mut states = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         let window = self.window;
         let blocked = keys
             .iter()
             .filter_map(|key| {
-                let (count, since) = failures.get(*key)?;
-                let elapsed = since.elapsed();
-                (*count >= self.max_failures && elapsed < window).then(|| window - elapsed)
+                let state = states.get(*key)?;
+                let elapsed = state.since.elapsed();
+                (state.failures >= self.max_failures && elapsed < window).then(|| window - elapsed)
             })
             .max();
         if let Some(wait) = blocked {
-            return Err(wait);
+            return Err(Admission::Blocked(wait));
         }
-        if failures.len() > 100_000 {
-            failures.retain(|_, (_, since)| since.elapsed() < window);
+        let busy = keys.iter().any(|key| {
+            states.get(*key).is_some_and(|state| {
+                let failures = if state.since.elapsed() < window {
+                    state.failures
+                } else {
+                    0
+                };
+                failures + state.in_flight >= self.max_failures
+            })
+        });
+        if busy {
+            return Err(Admission::Busy);
+        }
+        if states.len() > 100_000 {
+            states.retain(|_, state| state.in_flight > 0 || state.since.elapsed() < window);
         }
         for key in keys {
-            let entry = failures
-                .entry((*key).to_owned())
-                .or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= window {
-                *entry = (0, Instant::now());
-            }
-            entry.0 += 1;
+            let state = states.entry((*key).to_owned()).or_insert(KeyState {
+                failures: 0,
+                since: Instant::now(),
+                in_flight: 0,
+            });
+            state.in_flight += 1;
         }
         Ok(())
     }
 
-    /// How long the caller must wait before another attempt under `key`, if at all.
-    pub fn retry_after(&self, key: &str) -> Option<Duration> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let (count, since) = failures.get(key)?;
-        let elapsed = since.elapsed();
-        (*count >= self.max_failures && elapsed < self.window).then(|| self.window - elapsed)
-    }
-
-    /// Takes back one attempt counted by `begin` under `key`: a successful sign-in is not a
-    /// failure of its address, yet must not wipe the failures others made from there.
-    pub fn forgive(&self, key: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = failures.get_mut(key) {
-            entry.0 = entry.0.saturating_sub(1);
+    /// Ends an admitted attempt. `account_key` is the key of the account it was for: a success
+    /// clears that key's failures only, never the address's (a valid account must not reset
+    /// the limit of an address someone guesses other people's passwords from).
+    pub fn settle(&self, keys: &[&str], account_key: &str, outcome: Settled) {
+        let mut states = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            let Some(state) = states.get_mut(*key) else {
+                continue;
+            };
+            state.in_flight = state.in_flight.saturating_sub(1);
+            match outcome {
+                Settled::Failed => {
+                    if state.since.elapsed() >= self.window {
+                        state.failures = 0;
+                        state.since = Instant::now();
+                    }
+                    state.failures += 1;
+                }
+                Settled::Succeeded if *key == account_key => state.failures = 0,
+                Settled::Succeeded | Settled::Abandoned => {}
+            }
         }
     }
 
-    /// Clears `key` (the account's own counter, after its password was right).
-    pub fn record_success(&self, key: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(key);
+    /// How long the caller must wait before another attempt under `key`, if at all.
+    pub fn retry_after(&self, key: &str) -> Option<Duration> {
+        let states = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let state = states.get(key)?;
+        let elapsed = state.since.elapsed();
+        (state.failures >= self.max_failures && elapsed < self.window)
+            .then(|| self.window - elapsed)
     }
 }
 
@@ -81,48 +133,81 @@ impl SignInThrottle {
 mod tests {
     use super::*;
 
+    const ALICE: [&str; 2] = ["user:alice", "addr:1.2.3.4"];
+
+    fn fail(throttle: &SignInThrottle, keys: &[&str]) {
+        throttle.begin(keys).expect("admitted");
+        throttle.settle(keys, keys[0], Settled::Failed);
+    }
+
     #[test]
     fn blocks_after_max_failures_and_resets_on_success() {
         let throttle = SignInThrottle::new(3, Duration::from_secs(60));
         for _ in 0..2 {
-            assert!(throttle.begin(&["alice"]).is_ok());
+            fail(&throttle, &["alice"]);
         }
         assert!(throttle.retry_after("alice").is_none());
-        assert!(throttle.begin(&["alice"]).is_ok());
+        fail(&throttle, &["alice"]);
         let wait = throttle.retry_after("alice").expect("blocked");
         assert!(wait <= Duration::from_secs(60) && wait > Duration::from_secs(50));
+        assert!(matches!(
+            throttle.begin(&["alice"]),
+            Err(Admission::Blocked(_))
+        ));
         assert!(throttle.retry_after("bob").is_none());
-        throttle.record_success("alice");
-        assert!(throttle.retry_after("alice").is_none());
     }
 
     #[test]
-    fn begin_counts_before_checking_so_bursts_are_cut_off() {
+    fn a_burst_gets_no_more_than_the_limit_checked() {
         let throttle = SignInThrottle::new(3, Duration::from_secs(60));
-        let admitted = (0..10)
-            .filter(|_| throttle.begin(&["user:alice", "addr:1.2.3.4"]).is_ok())
-            .count();
-        assert_eq!(admitted, 3);
-        // Another name from the same address is refused too: the address key is spent.
-        assert!(throttle.begin(&["user:bob", "addr:1.2.3.4"]).is_err());
-        // A success clears the account's key only, not the address's.
-        throttle.record_success("user:alice");
-        assert!(throttle.begin(&["user:alice", "addr:5.6.7.8"]).is_ok());
-        assert!(throttle.retry_after("addr:1.2.3.4").is_some());
-        // Successful sign-ins from one address (an office behind one IP) never add up.
-        for _ in 0..10 {
-            assert!(throttle.begin(&["user:carol", "addr:9.9.9.9"]).is_ok());
-            throttle.record_success("user:carol");
-            throttle.forgive("addr:9.9.9.9");
+        let admitted = (0..10).filter(|_| throttle.begin(&ALICE).is_ok()).count();
+        assert_eq!(admitted, 3, "the rest wait until those are settled");
+        assert_eq!(throttle.begin(&ALICE), Err(Admission::Busy));
+        // The three were wrong: the name and the address are locked, for other names too.
+        for _ in 0..3 {
+            throttle.settle(&ALICE, ALICE[0], Settled::Failed);
         }
+        assert!(matches!(throttle.begin(&ALICE), Err(Admission::Blocked(_))));
+        assert!(matches!(
+            throttle.begin(&["user:bob", "addr:1.2.3.4"]),
+            Err(Admission::Blocked(_))
+        ));
+        // A success elsewhere clears the account's key only, not the address's.
+        throttle
+            .begin(&["user:alice", "addr:5.6.7.8"])
+            .expect_err("the name is locked");
+        assert!(throttle.retry_after("addr:1.2.3.4").is_some());
+    }
+
+    #[test]
+    fn an_office_behind_one_address_signs_in_batch_after_batch() {
+        let throttle = SignInThrottle::new(3, Duration::from_secs(60));
+        let mut signed_in = 0;
+        for person in 0..50 {
+            let name = format!("user:person{person}");
+            let keys = [name.as_str(), "addr:9.9.9.9"];
+            // Busy means "a moment": once those in flight are settled, there is room.
+            if throttle.begin(&keys).is_err() {
+                panic!("person {person} was turned away");
+            }
+            throttle.settle(&keys, keys[0], Settled::Succeeded);
+            signed_in += 1;
+        }
+        assert_eq!(signed_in, 50);
+        assert!(throttle.retry_after("addr:9.9.9.9").is_none());
+        // An abandoned check (the database did not answer) counts as nothing.
+        throttle.begin(&ALICE).expect("admitted");
+        throttle.settle(&ALICE, ALICE[0], Settled::Abandoned);
+        assert!(throttle.retry_after(ALICE[0]).is_none());
     }
 
     #[test]
     fn window_expiry_unblocks() {
         let throttle = SignInThrottle::new(1, Duration::from_millis(20));
-        assert!(throttle.begin(&["k"]).is_ok());
+        fail(&throttle, &["k"]);
         assert!(throttle.retry_after("k").is_some());
         std::thread::sleep(Duration::from_millis(30));
         assert!(throttle.retry_after("k").is_none());
+        assert!(throttle.begin(&["k"]).is_ok());
     }
 }

@@ -252,8 +252,16 @@ impl Person {
                 true
             }
             None => {
+                // A refusal is an answer with a reason in its body (200), not an HTTP error.
                 let why = match sent {
-                    Ok(r) => format!("status {}", r.status()),
+                    Ok(r) => {
+                        let status = r.status();
+                        let body = r.text().await.unwrap_or_default();
+                        format!(
+                            "status {status}: {}",
+                            body.chars().take(200).collect::<String>()
+                        )
+                    }
                     Err(e) => e.to_string(),
                 };
                 self.report
