@@ -86,15 +86,7 @@ async fn sign_in(client: &reqwest::Client, address: &str, username: &str) -> Str
         .send()
         .await
         .expect("sign in");
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("sr_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
-        .expect("session cookie")
+    testkit::load::session_cookie(response.headers()).expect("session cookie")
 }
 
 /// People with archived mail of their own, as the load signs in.

@@ -236,15 +236,7 @@ impl Person {
             .form(&[("username", username), ("password", password)])
             .send()
             .await;
-        let cookie = sent.as_ref().ok().and_then(|r| {
-            r.headers()
-                .get_all("set-cookie")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find(|v| v.starts_with("sr_session="))
-                .and_then(|v| v.split(';').next())
-                .map(str::to_owned)
-        });
+        let cookie = sent.as_ref().ok().and_then(|r| session_cookie(r.headers()));
         match cookie {
             Some(cookie) => {
                 self.record("sign in", started);
@@ -327,6 +319,17 @@ impl Person {
             .or_default()
             .push(started.elapsed());
     }
+}
+
+/// The `sr_session=...` pair a sign-in answer sets, if any.
+pub fn session_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("sr_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
 }
 
 /// Takes one request from the shared budget; false when it is spent.
