@@ -207,3 +207,84 @@ async fn an_unreachable_store_is_a_clear_error_after_bounded_retries() {
         assert!(error.contains("S3 bucket `nowhere`"), "{error}");
     }
 }
+
+#[tokio::test]
+async fn throttling_is_retried_and_an_outage_fails_cleanly_and_loses_nothing() {
+    use archive::{Archive, FolderKind, FolderSpec, ItemKind, NewMailbox, PutItem, Timestamp};
+    use testkit::s3::FailingFront;
+    let moto = testkit::s3::moto();
+    let bucket = moto.bucket("strained").await;
+
+    // Two answers of 503 Slow Down, then the store answers: the write gets through its retries.
+    let front = FailingFront::start(&moto.endpoint, 2);
+    let store = S3BlobStore::open(&s3_settings(&front.endpoint, &bucket)).expect("store");
+    let blobs = Blobs::new(Arc::new(store), key());
+    let raw = b"Subject: through\r\n\r\nafter two refusals\r\n".to_vec();
+    let hash = blobs.put(&raw).await.expect("retried through the 503s");
+    assert_eq!(front.refused(), 2);
+    assert_eq!(blobs.get(&hash).await.expect("get"), raw);
+
+    // An outage that outlasts the retries: the archive's write fails with S3's answer and records
+    // nothing; once the store is back, the same write goes through, once.
+    let front = FailingFront::start(&moto.endpoint, usize::MAX);
+    let mut settings = s3_settings(&front.endpoint, &bucket);
+    settings.max_retries = 2;
+    settings.retry_timeout = Duration::from_secs(5);
+    let store = S3BlobStore::open(&settings).expect("store");
+    let kit = testkit::TestDb::sqlite().await;
+    let archive = Archive::new(kit.db.clone(), Blobs::new(Arc::new(store), key()));
+    let mailbox = archive
+        .ensure_mailbox(&NewMailbox {
+            name: "ann@example.com".into(),
+            owner_address: "ann@example.com".into(),
+            display_name: "Ann".into(),
+        })
+        .await
+        .expect("mailbox")
+        .id;
+    archive
+        .upsert_folder(
+            mailbox,
+            &FolderSpec {
+                source_id: "inbox".into(),
+                parent_source_id: None,
+                name: "Inbox".into(),
+                kind: FolderKind::Inbox,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .expect("folder");
+    let item = || PutItem {
+        mailbox_id: mailbox,
+        folder_source_id: "inbox".into(),
+        source_id: "m1".into(),
+        kind: ItemKind::Message,
+        raw: b"Subject: kept\r\n\r\nwaiting for S3\r\n".to_vec(),
+        is_read: false,
+        flags: Vec::new(),
+        meta: None,
+        properties: None,
+        fallback_date: None,
+        at: Timestamp::now(),
+    };
+    let refused = archive.put_item(item()).await.expect_err("S3 is down");
+    assert!(
+        refused.to_string().contains("S3 bucket `strained`"),
+        "{refused}"
+    );
+    assert!(front.refused() >= 3, "the first try and two retries");
+    assert_eq!(archive.count_items(Some(mailbox)).await.expect("count"), 0);
+    front.recover();
+    let stored = archive
+        .put_item(item())
+        .await
+        .expect("S3 is back")
+        .item_id();
+    assert_eq!(archive.count_items(Some(mailbox)).await.expect("count"), 1);
+    assert_eq!(
+        archive.read_raw(stored).await.expect("read"),
+        b"Subject: kept\r\n\r\nwaiting for S3\r\n"
+    );
+    kit.finish().await;
+}

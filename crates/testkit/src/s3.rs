@@ -105,3 +105,93 @@ impl Moto {
             .collect()
     }
 }
+
+/// A front for the S3 server that answers `503 Slow Down` while it is failing, then passes
+/// connections through: S3 under strain, for the retry tests. Each refused connection is
+/// closed after its answer, so a client's next try is a new connection.
+pub struct FailingFront {
+    pub endpoint: String,
+    failing: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FailingFront {
+    /// Fails the next `times` connections (`usize::MAX`: until told otherwise).
+    pub fn start(upstream: &str, times: usize) -> FailingFront {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        let failing = Arc::new(AtomicUsize::new(times));
+        let refused = Arc::new(AtomicUsize::new(0));
+        let (left, count) = (Arc::clone(&failing), Arc::clone(&refused));
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let fail = left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                let upstream = upstream.clone();
+                let count = Arc::clone(&count);
+                std::thread::spawn(move || {
+                    let mut client = client;
+                    if fail {
+                        // Read the request head, answer 503, close.
+                        let mut head = Vec::new();
+                        let mut buf = [0u8; 4096];
+                        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match client.read(&mut buf) {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => head.extend_from_slice(&buf[..n]),
+                            }
+                        }
+                        count.fetch_add(1, Ordering::SeqCst);
+                        let body = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+                        let _ = write!(
+                            client,
+                            "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        return;
+                    }
+                    // Pass through: bytes both ways until either side closes.
+                    let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                        return;
+                    };
+                    let (Ok(mut client_read), Ok(mut server_write)) =
+                        (client.try_clone(), server.try_clone())
+                    else {
+                        return;
+                    };
+                    let up = std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut client_read, &mut server_write);
+                        let _ = server_write.shutdown(std::net::Shutdown::Write);
+                    });
+                    let mut server_read = server;
+                    let _ = std::io::copy(&mut server_read, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Write);
+                    let _ = up.join();
+                });
+            }
+        });
+        FailingFront {
+            endpoint,
+            failing,
+            refused,
+        }
+    }
+
+    /// Stops failing: every connection from now on goes through.
+    pub fn recover(&self) {
+        self.failing.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many connections were answered 503.
+    pub fn refused(&self) -> usize {
+        self.refused.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
