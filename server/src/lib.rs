@@ -319,16 +319,16 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        // A bucket that cannot be reached (or read with these credentials) is one line at start,
-        // not a failure at the first archived message.
-        if let Some(s3) = s3_blob_store(settings)? {
-            s3.check()
-                .await
-                .map_err(|e| anyhow::anyhow!("storage.s3: {e}"))?;
-        }
         // The server owns the one database handle; each store gets its own clone of it.
         let db = open_database(settings).await?;
         let archive = archive_on(settings, db.clone())?;
+        // A bucket that cannot be reached (or read with these credentials) is one line at start.
+        archive
+            .blobs()
+            .backend()
+            .check()
+            .await
+            .map_err(|e| anyhow::anyhow!("storage.s3: {e}"))?;
         let search = Arc::new(open_search(settings)?);
         search.catch_up(&archive).await?;
         let indexer = spawn_indexer(

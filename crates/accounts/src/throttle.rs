@@ -59,23 +59,14 @@ impl SignInThrottle {
         let window = self.window;
         let blocked = keys
             .iter()
-            .filter_map(|key| {
-                let state = states.get(*key)?;
-                let elapsed = state.since.elapsed();
-                (state.failures >= self.max_failures && elapsed < window).then(|| window - elapsed)
-            })
+            .filter_map(|key| self.blocked_for(states.get(*key)?))
             .max();
         if let Some(wait) = blocked {
             return Err(Admission::Blocked(wait));
         }
         let busy = keys.iter().any(|key| {
             states.get(*key).is_some_and(|state| {
-                let failures = if state.since.elapsed() < window {
-                    state.failures
-                } else {
-                    0
-                };
-                failures + state.in_flight >= self.max_failures
+                self.live_failures(state) + state.in_flight >= self.max_failures
             })
         });
         if busy {
@@ -122,10 +113,22 @@ impl SignInThrottle {
     /// How long the caller must wait before another attempt under `key`, if at all.
     pub fn retry_after(&self, key: &str) -> Option<Duration> {
         let states = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        let state = states.get(key)?;
-        let elapsed = state.since.elapsed();
-        (state.failures >= self.max_failures && elapsed < self.window)
-            .then(|| self.window - elapsed)
+        self.blocked_for(states.get(key)?)
+    }
+
+    /// The failures that still count: none once the window since the first has passed.
+    fn live_failures(&self, state: &KeyState) -> u32 {
+        if state.since.elapsed() < self.window {
+            state.failures
+        } else {
+            0
+        }
+    }
+
+    /// How long a key stays locked, if it is.
+    fn blocked_for(&self, state: &KeyState) -> Option<Duration> {
+        (self.live_failures(state) >= self.max_failures)
+            .then(|| self.window.saturating_sub(state.since.elapsed()))
     }
 }
 

@@ -85,6 +85,12 @@ impl fmt::Debug for BlobHash {
 /// store writes item records pointing at them right after.
 #[async_trait::async_trait]
 pub trait BlobStore: Send + Sync + 'static {
+    /// Checks that the store answers and may be read (a remote store's address and
+    /// credentials): one line at start instead of a failure at the first archived message.
+    async fn check(&self) -> Result<(), BlobError> {
+        Ok(())
+    }
+
     async fn put_many(&self, blobs: Vec<(BlobHash, Vec<u8>)>) -> Result<(), BlobError>;
     async fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError>;
     async fn contains(&self, hash: &BlobHash) -> Result<bool, BlobError>;

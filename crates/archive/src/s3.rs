@@ -111,7 +111,11 @@ impl S3BlobStore {
 
     fn path_of(&self, hash: &BlobHash) -> ObjectPath {
         let hex = hash.as_str();
-        let key = format!("objects/{}/{hex}", &hex[..2]);
+        self.key(&format!("objects/{}/{hex}", &hex[..2]))
+    }
+
+    /// A key under the configured prefix.
+    fn key(&self, key: &str) -> ObjectPath {
         if self.prefix.is_empty() {
             ObjectPath::from(key)
         } else {
@@ -123,23 +127,6 @@ impl S3BlobStore {
         BlobError::Remote {
             what: format!("{what} of blob {hash} in S3 bucket `{}`", self.bucket),
             reason: e.to_string(),
-        }
-    }
-
-    /// Checks that the bucket answers and these credentials may read it: one line at start
-    /// instead of a failure at the first archived message.
-    pub async fn check(&self) -> Result<(), BlobError> {
-        let probe = ObjectPath::from(if self.prefix.is_empty() {
-            "objects/.probe".to_owned()
-        } else {
-            format!("{}/objects/.probe", self.prefix)
-        });
-        match self.store.head(&probe).await {
-            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(BlobError::Remote {
-                what: format!("S3 bucket `{}`", self.bucket),
-                reason: e.to_string(),
-            }),
         }
     }
 
@@ -180,6 +167,16 @@ impl S3BlobStore {
 
 #[async_trait::async_trait]
 impl BlobStore for S3BlobStore {
+    async fn check(&self) -> Result<(), BlobError> {
+        match self.store.head(&self.key("objects/.probe")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(BlobError::Remote {
+                what: format!("S3 bucket `{}`", self.bucket),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
     async fn put_many(&self, blobs: Vec<(BlobHash, Vec<u8>)>) -> Result<(), BlobError> {
         // A few uploads at a time: one batch is one store transaction's worth of messages.
         use futures_util::stream::{self, StreamExt, TryStreamExt};

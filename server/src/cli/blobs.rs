@@ -1,6 +1,7 @@
 //! `blobs migrate`: the archive's content from the data folder to the S3 bucket of
 //! `[storage.s3]`.
 
+use archive::BlobStore;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Settings;

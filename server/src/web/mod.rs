@@ -196,6 +196,13 @@ pub fn router(
         upload_limit: settings.worker.upload_limit_mb.saturating_mul(1024 * 1024),
     };
     let routes = route_list();
+    // What every page's rendering finds in its context: the app's handles and the bundles.
+    let context = move || {
+        provide_context(ctx.clone());
+        if let Some(b) = &bundles {
+            provide_context(b.clone());
+        }
+    };
 
     plain_routes()
         .into_iter()
@@ -203,36 +210,14 @@ pub fn router(
             router.route(path, handler)
         })
         .nest_service("/pkg", bundle_files(site_root))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let ctx = ctx.clone();
-                let bundles = bundles.clone();
-                move || {
-                    provide_context(ctx.clone());
-                    if let Some(b) = &bundles {
-                        provide_context(b.clone());
-                    }
-                }
-            },
-            {
-                let options = leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             WebState,
             _,
-        >(
-            move || {
-                provide_context(ctx.clone());
-                if let Some(b) = &bundles {
-                    provide_context(b.clone());
-                }
-            },
-            shell,
-        ))
+        >(context, shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             sso::sign_in_gate,
