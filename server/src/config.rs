@@ -19,6 +19,57 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub sso: SsoSettings,
     pub log: LogSettings,
+    #[serde(default)]
+    pub node: NodeSettings,
+}
+
+/// What one `serve` process does. Any mix of roles; several nodes share one PostgreSQL database
+/// and one S3 bucket and split the work between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Serves the portal and searches (a read-only copy of the shards it does not write).
+    Web,
+    /// Syncs mailboxes from Exchange.
+    Sync,
+    /// Runs exports, restores, imports and purges.
+    Jobs,
+    /// Writes search shards and publishes them.
+    Indexer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Web, Role::Sync, Role::Jobs, Role::Indexer];
+}
+
+/// `[node]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSettings {
+    pub roles: Vec<Role>,
+    /// The search index is split into this many shards by mailbox, each written by one
+    /// indexer at a time. Changing it rebuilds the index from the store.
+    pub search_shards: u32,
+}
+
+impl Default for NodeSettings {
+    fn default() -> Self {
+        NodeSettings {
+            roles: Role::ALL.to_vec(),
+            search_shards: 1,
+        }
+    }
+}
+
+impl NodeSettings {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// This node does everything: the embedded portal (or one node of several alike).
+    pub fn is_whole(&self) -> bool {
+        Role::ALL.iter().all(|r| self.has(*r))
+    }
 }
 
 /// Single sign-on through OpenID Connect; off while `issuer` is empty.
@@ -76,6 +127,10 @@ pub struct StorageSettings {
     /// The 32-byte key, base64. When unset, a key file `data_dir/blob.key` is created on first
     /// start: back it up, the archive cannot be read without it.
     pub encryption_key: Option<SecretString>,
+    /// The 32-byte key (base64) that seals server connection secrets in the database. When
+    /// unset, a key file `data_dir/secrets.key` is created on first start. Nodes that share a
+    /// database must share this key.
+    pub secrets_key: Option<SecretString>,
     /// Archived content in an S3-compatible object store instead of `data_dir/blobs`.
     #[serde(default)]
     pub s3: S3Config,
@@ -116,6 +171,9 @@ pub struct WorkerSettings {
     pub index_interval_secs: u64,
     /// Memory of the search index writer, in MB.
     pub index_writer_mb: usize,
+    /// How long a search shard stays this node's to write without a renewal: an indexer that
+    /// dies leaves its shards to another after this long.
+    pub index_lease_secs: u64,
     /// Failed sign-ins per user name (and per client address) before it is locked out.
     pub sign_in_attempts: u32,
     /// How long that lock-out lasts.
@@ -142,6 +200,9 @@ impl WorkerSettings {
     }
     pub fn tick(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.tick_secs)
+    }
+    pub fn index_lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.index_lease_secs)
     }
     pub fn index_interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.index_interval_secs)
@@ -180,6 +241,7 @@ data_dir = "./data"
 # database_url = "postgres://user:password@host/db"   (default: sqlite in data_dir)
 encrypt_blobs = true
 # encryption_key = "base64 of 32 bytes"   (default: a key file data_dir/blob.key, made on first start)
+# secrets_key = "base64 of 32 bytes"      (default: a key file data_dir/secrets.key, made on first start)
 
 [worker]
 lease_secs = 600
@@ -188,6 +250,7 @@ parallel_mailboxes = 16
 requests_per_mailbox = 4
 index_interval_secs = 2
 index_writer_mb = 64
+index_lease_secs = 60
 sign_in_attempts = 5
 sign_in_lockout_minutes = 15
 job_workers = 1
@@ -210,6 +273,13 @@ provider_name = "your organisation"
 [log]
 level = "info,sqlx=warn,tantivy=warn"
 format = "text"
+
+[node]
+# Any of "web", "sync", "jobs", "indexer". A node without every role is one of several: they
+# need PostgreSQL (storage.database_url), one S3 bucket (storage.s3) and the same keys
+# (storage.encryption_key, storage.secrets_key).
+roles = ["web", "sync", "jobs", "indexer"]
+search_shards = 1
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -284,7 +354,8 @@ impl Settings {
             ));
         }
         let w = &self.worker;
-        let ranges: [(&str, u64, u64, u64); 12] = [
+        let ranges: [(&str, u64, u64, u64); 13] = [
+            ("worker.index_lease_secs", w.index_lease_secs, 10, 3_600),
             ("worker.lease_secs", w.lease_secs, 30, 86_400),
             ("worker.tick_secs", w.tick_secs, 1, 3_600),
             (
@@ -342,6 +413,7 @@ impl Settings {
                 w.lease_secs, w.tick_secs
             )));
         }
+        self.validate_node()?;
         if let Some(url) = &self.server.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ConfigError(format!(
@@ -353,9 +425,13 @@ impl Settings {
             database::Backend::from_url(url.expose_secret())
                 .map_err(|e| ConfigError(format!("storage.database_url: {e}")))?;
         }
-        if let Some(key) = &self.storage.encryption_key {
-            decode_key(key.expose_secret())
-                .map_err(|e| ConfigError(format!("storage.encryption_key: {e}")))?;
+        for (name, key) in [
+            ("storage.encryption_key", &self.storage.encryption_key),
+            ("storage.secrets_key", &self.storage.secrets_key),
+        ] {
+            if let Some(key) = key {
+                decode_key(key.expose_secret()).map_err(|e| ConfigError(format!("{name}: {e}")))?;
+            }
         }
         if self.sso_enabled() {
             if self.sso.client_id.trim().is_empty() || self.sso.client_secret.is_none() {
@@ -376,6 +452,52 @@ impl Settings {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError(format!("log.level `{}`: {e}", self.log.level)))?;
         Ok(())
+    }
+
+    fn validate_node(&self) -> Result<(), ConfigError> {
+        let node = &self.node;
+        if node.roles.is_empty() {
+            return Err(ConfigError(
+                "node.roles must name at least one of web, sync, jobs, indexer".to_owned(),
+            ));
+        }
+        if !(1..=256).contains(&node.search_shards) {
+            return Err(ConfigError(format!(
+                "node.search_shards must be between 1 and 256 (got {})",
+                node.search_shards
+            )));
+        }
+        if node.is_whole() {
+            return Ok(());
+        }
+        let postgres = self.storage.database_url.as_ref().is_some_and(|url| {
+            matches!(
+                database::Backend::from_url(url.expose_secret()),
+                Ok(database::Backend::Postgres)
+            )
+        });
+        let mut missing = Vec::new();
+        if !postgres {
+            missing.push("storage.database_url (PostgreSQL)");
+        }
+        if self.storage.s3.bucket.is_empty() {
+            missing.push("storage.s3.bucket");
+        }
+        if self.storage.encrypt_blobs && self.storage.encryption_key.is_none() {
+            missing.push("storage.encryption_key");
+        }
+        if self.storage.secrets_key.is_none() {
+            missing.push("storage.secrets_key");
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(format!(
+                "node.roles names only some roles, so this node is one of several, which share \
+                 what these settings name: {}",
+                missing.join(", ")
+            )))
+        }
     }
 
     pub fn sso_enabled(&self) -> bool {
@@ -418,6 +540,10 @@ impl Settings {
     /// The key that seals server connection secrets (passwords, client secrets) in the database.
     /// Always on: a copy of the database alone never reveals them.
     pub fn secrets_key(&self) -> Result<[u8; 32], ConfigError> {
+        if let Some(key) = &self.storage.secrets_key {
+            return decode_key(key.expose_secret())
+                .map_err(|e| ConfigError(format!("storage.secrets_key: {e}")));
+        }
         self.key_file("secrets.key")
     }
 

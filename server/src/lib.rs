@@ -15,12 +15,15 @@ use accounts::{Accounts, SignInThrottle};
 use app::api::context::AppContext;
 use archive::Archive;
 use database::Database;
-use search::{SearchError, SearchIndex, SearchReader};
+use search::{
+    Follower, IndexFiles, Indexer, IndexerOptions, SearchError, SearchIndex, SearchReader, Shard,
+    ShardLeases, ShardedSearch,
+};
 use secrecy::ExposeSecret;
 use syncer::{ServiceOptions, SyncService, SyncStore, SyncWorker};
 use tokio::net::TcpListener;
 
-use config::Settings;
+use config::{Role, Settings};
 
 /// Opens (and creates) the data folder and the database, running migrations.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
@@ -48,6 +51,22 @@ pub fn archive_on(settings: &Settings, db: Database) -> anyhow::Result<Archive> 
 
 /// The S3 blob store of `[storage.s3]`, when a bucket is set.
 pub fn s3_blob_store(settings: &Settings) -> anyhow::Result<Option<archive::S3BlobStore>> {
+    s3_store_under(settings, "")
+}
+
+/// Where search shards are published for the other nodes: the bucket of `[storage.s3]` under
+/// `index/`, sealed with the archive's key. `None` without a bucket: a node alone searches the
+/// index it writes.
+pub fn index_files(settings: &Settings) -> anyhow::Result<Option<IndexFiles>> {
+    let key = settings.blob_key()?.map(archive::BlobKey::from_bytes);
+    Ok(s3_store_under(settings, "index/")?
+        .map(|store| IndexFiles::new(archive::Blobs::new(Arc::new(store), key))))
+}
+
+fn s3_store_under(
+    settings: &Settings,
+    below: &str,
+) -> anyhow::Result<Option<archive::S3BlobStore>> {
     let s3 = &settings.storage.s3;
     if s3.bucket.is_empty() {
         return Ok(None);
@@ -62,7 +81,7 @@ pub fn s3_blob_store(settings: &Settings) -> anyhow::Result<Option<archive::S3Bl
             .secret_access_key
             .as_ref()
             .map(|s| s.expose_secret().to_owned()),
-        prefix: s3.prefix.clone(),
+        prefix: format!("{}{below}", s3.prefix),
         max_retries: 5,
         retry_timeout: std::time::Duration::from_secs(60),
     })?;
@@ -76,8 +95,14 @@ pub async fn open_archive(settings: &Settings) -> anyhow::Result<Archive> {
 
 /// The search index in the data folder. Only one process can hold it open for writing.
 pub fn open_search(settings: &Settings) -> anyhow::Result<SearchIndex> {
-    let dir = settings.storage.data_dir.join("index");
-    SearchIndex::open(&dir, settings.worker.index_writer_mb * 1024 * 1024).map_err(|e| {
+    open_search_shard(settings, Shard::WHOLE)
+}
+
+/// One shard's index in the data folder, for writing.
+pub fn open_search_shard(settings: &Settings, shard: Shard) -> anyhow::Result<SearchIndex> {
+    let dir = search::shard_dir(&settings.storage.data_dir.join("index"), shard);
+    let memory = settings.worker.index_writer_mb * 1024 * 1024 / shard.of.max(1) as usize;
+    SearchIndex::open_shard(&dir, memory, shard).map_err(|e| {
         anyhow::anyhow!(
             "cannot open the search index in {} (is another sync-recover process using this data \
              folder?): {e}",
@@ -87,35 +112,36 @@ pub fn open_search(settings: &Settings) -> anyhow::Result<SearchIndex> {
 }
 
 /// The search index in the data folder, read-only: it opens while a portal holds the writer, and
-/// shows what that writer has committed.
-pub fn open_search_reader(settings: &Settings) -> anyhow::Result<SearchReader> {
-    let dir = settings.storage.data_dir.join("index");
-    SearchReader::open(&dir).map_err(|e| match e {
-        SearchError::Missing(_) | SearchError::Outdated(_) => anyhow::anyhow!(
-            "{e}: the portal (`sync-recover serve`) builds it when it starts, or run \
-             `sync-recover reindex`"
-        ),
-        e => anyhow::anyhow!("cannot open the search index in {}: {e}", dir.display()),
-    })
+/// shows what that writer has committed. With several shards, each is this node's written
+/// copy, or else its fetched one.
+pub fn open_search_reader(settings: &Settings) -> anyhow::Result<ShardedSearch> {
+    let shards = settings.node.search_shards;
+    let search = ShardedSearch::new(shards);
+    for shard in Shard::all(shards) {
+        let written = search::shard_dir(&settings.storage.data_dir.join("index"), shard);
+        let fetched = search::shard_dir(&settings.storage.data_dir.join("index-copies"), shard);
+        let dir = if written.join("meta.json").exists() || !fetched.exists() {
+            written
+        } else {
+            fetched
+        };
+        let reader = SearchReader::open_shard(&dir, shard).map_err(|e| match e {
+            SearchError::Missing(_) | SearchError::Outdated(_) => anyhow::anyhow!(
+                "{e}: the portal (`sync-recover serve`) builds it when it starts, or run \
+                 `sync-recover reindex`"
+            ),
+            e => anyhow::anyhow!("cannot open the search index in {}: {e}", dir.display()),
+        })?;
+        search.serve_replica(shard, reader);
+    }
+    Ok(search)
 }
 
-/// Keeps the search index caught up with the store: at start (so a crash never leaves archived
-/// mail unsearchable) and then every few seconds.
-pub fn spawn_indexer(
-    archive: Archive,
-    search: Arc<SearchIndex>,
-    interval: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            match search.catch_up(&archive).await {
-                Ok(0) => {}
-                Ok(count) => tracing::info!(count, "indexed new archive items"),
-                Err(e) => tracing::error!(error = %e, "indexing failed; retrying"),
-            }
-            tokio::time::sleep(interval).await;
-        }
-    })
+/// This process's name in leases: unique per process, so a restarted node waits for the
+/// leases of the one that died to lapse like any other node would.
+pub fn node_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned());
+    format!("{host}:{}", std::process::id())
 }
 
 /// Server connections, sync tasks and the worker that runs them, over this archive.
@@ -134,6 +160,7 @@ pub fn sync_service(
             tick: w.tick(),
             parallel_mailboxes: w.parallel_mailboxes,
             in_flight: w.requests_per_mailbox,
+            node: Some(format!("{}:sync", node_name())),
             ..ServiceOptions::default()
         },
     ))
@@ -241,10 +268,10 @@ fn spawn_job_workers(
     runners: &JobRunners,
     stop: &tokio::sync::watch::Sender<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned());
+    let node = node_name();
     (0..count)
         .map(|n| {
-            let worker = runners.worker(format!("{host}:{}:jobs-{n}", std::process::id()), lease);
+            let worker = runners.worker(format!("{node}:jobs-{n}"), lease);
             tokio::spawn(worker.run(stop.subscribe()))
         })
         .collect()
@@ -309,12 +336,77 @@ fn spawn_backfill(archive: Archive) {
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    indexer: tokio::task::JoinHandle<()>,
-    worker: SyncWorker,
+    /// This node's indexer and shard follower, when its roles have them.
+    search_tasks: Vec<tokio::task::JoinHandle<()>>,
+    worker: Option<SyncWorker>,
     sync: SyncService,
     archive: Archive,
+    search: Arc<ShardedSearch>,
     job_workers: Vec<tokio::task::JoinHandle<()>>,
-    stop_jobs: tokio::sync::watch::Sender<bool>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// Starts this node's part of the search: the indexer (caught up once before the portal
+/// serves, so a crash never leaves archived mail unsearchable) and, when shards are published
+/// for several nodes, the follower that fetches the shards written elsewhere.
+async fn start_search(
+    settings: &Settings,
+    db: &Database,
+    archive: &Archive,
+    stop: &tokio::sync::watch::Sender<bool>,
+) -> anyhow::Result<(Arc<ShardedSearch>, Vec<tokio::task::JoinHandle<()>>)> {
+    let node = &settings.node;
+    let search = Arc::new(ShardedSearch::new(node.search_shards));
+    let leases = ShardLeases::new(db.clone());
+    let publish = index_files(settings)?;
+    let mut tasks = Vec::new();
+    if node.has(Role::Indexer) {
+        let dir = settings.storage.data_dir.join("index");
+        let mut indexer = Indexer::new(
+            IndexerOptions {
+                node: node_name(),
+                dir: dir.clone(),
+                shards: node.search_shards,
+                writer_memory_bytes: settings.worker.index_writer_mb * 1024 * 1024,
+                lease: settings.worker.index_lease(),
+                interval: settings.worker.index_interval(),
+                publish: publish.clone(),
+            },
+            leases.clone(),
+            archive.clone(),
+            Arc::clone(&search),
+        );
+        loop {
+            let (_, more) = indexer.step().await.map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open the search index in {} (is another sync-recover process using \
+                     this data folder?): {e}",
+                    dir.display()
+                )
+            })?;
+            if !more {
+                break;
+            }
+        }
+        tasks.push(tokio::spawn(indexer.run(stop.subscribe())));
+    }
+    if let (true, Some(files)) = (node.has(Role::Web), publish) {
+        let mut follower = Follower::new(
+            leases,
+            files,
+            settings.storage.data_dir.join("index-copies"),
+            Arc::clone(&search),
+        );
+        // The first searches find what is published already; a shard nobody has published
+        // yet says so when searched.
+        if let Err(e) = follower.step().await {
+            tracing::warn!(error = %e, "not every search shard could be fetched yet");
+        }
+        tasks.push(tokio::spawn(
+            follower.run(settings.worker.index_interval(), stop.subscribe()),
+        ));
+    }
+    Ok((search, tasks))
 }
 
 impl Application {
@@ -329,19 +421,18 @@ impl Application {
             .check()
             .await
             .map_err(|e| anyhow::anyhow!("storage.s3: {e}"))?;
-        let search = Arc::new(open_search(settings)?);
-        search.catch_up(&archive).await?;
-        let indexer = spawn_indexer(
-            archive.clone(),
-            Arc::clone(&search),
-            settings.worker.index_interval(),
-        );
+        let node = &settings.node;
+        let (stop, _) = tokio::sync::watch::channel(false);
+        let (search, search_tasks) = start_search(settings, &db, &archive, &stop).await?;
         let sync = sync_service(settings, &db, &archive)?;
-        spawn_backfill(archive.clone());
-        let worker = sync.spawn();
+        let worker = if node.has(Role::Sync) {
+            spawn_backfill(archive.clone());
+            Some(sync.spawn())
+        } else {
+            None
+        };
         let exporter = exporter_on(settings, &db, &archive);
         let restorer = restorer_on(&db, &archive, &sync);
-        let (stop_jobs, _) = tokio::sync::watch::channel(false);
         let importer = importer_on(settings, &db, &archive);
         let runners = JobRunners {
             exporter: exporter.clone(),
@@ -351,10 +442,14 @@ impl Application {
             audit: access::AuditLog::new(db.clone()),
         };
         let job_workers = spawn_job_workers(
-            settings.worker.job_workers,
+            if node.has(Role::Jobs) {
+                settings.worker.job_workers
+            } else {
+                0
+            },
             settings.worker.job_lease(),
             &runners,
-            &stop_jobs,
+            &stop,
         );
         let sso = sso_setup(settings, &db)?;
         let ctx = AppContext {
@@ -363,7 +458,7 @@ impl Application {
                 db.clone(),
                 Accounts::new(db.clone()),
                 archive.clone(),
-                search,
+                Arc::clone(&search),
                 sync.clone(),
                 access::JobDesks {
                     exporter,
@@ -384,16 +479,21 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.listen))?;
         let images = mailview::ImageFetcher::new(settings.server.images_from_private_networks)
             .map_err(|e| anyhow::anyhow!("cannot set up the image loader: {e}"))?;
-        let router = web::router(settings, ctx, db, sso, images);
+        let router = if node.has(Role::Web) {
+            web::router(settings, ctx, db, sso, images)
+        } else {
+            web::node_router(db)
+        };
         Ok(Application {
             listener,
             router,
-            indexer,
+            search_tasks,
             worker,
             sync,
             archive,
+            search,
             job_workers,
-            stop_jobs,
+            stop,
         })
     }
 
@@ -404,6 +504,11 @@ impl Application {
 
     pub fn archive(&self) -> &Archive {
         &self.archive
+    }
+
+    /// What this node searches: its own shards and its copies of the others.
+    pub fn search(&self) -> &Arc<ShardedSearch> {
+        &self.search
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -422,13 +527,15 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        self.indexer.abort();
         // Runs in progress stop at a page boundary; their sync states say where to resume.
-        self.worker.stop().await;
+        if let Some(worker) = self.worker {
+            worker.stop().await;
+        }
         // Idle job workers stop at once; a job still running after a few seconds is cut off
-        // and, its lease running out, taken up again by the next node or start.
-        let _ = self.stop_jobs.send(true);
-        for job_worker in self.job_workers {
+        // and, its lease running out, taken up again by the next node or start. The indexer
+        // finishes its round and gives its shards up, so another node takes them at once.
+        let _ = self.stop.send(true);
+        for job_worker in self.job_workers.into_iter().chain(self.search_tasks) {
             let abort = job_worker.abort_handle();
             if tokio::time::timeout(Duration::from_secs(5), job_worker)
                 .await

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use accounts::{Accounts, Session, SignInAttempt, SignInOutcome, SignInRefusal, SignInThrottle};
 use archive::Archive;
 use database::Database;
-use search::SearchIndex;
+use search::ShardedSearch;
 use syncer::SyncService;
 
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditLog, ChainReport, NewAuditEntry};
@@ -169,7 +169,7 @@ impl From<search::SearchError> for AccessError {
 pub(crate) struct Inner {
     pub accounts: Accounts,
     pub archive: Archive,
-    pub search: Arc<SearchIndex>,
+    pub search: Arc<ShardedSearch>,
     pub sync: SyncService,
     pub roles: Roles,
     pub audit: AuditLog,
@@ -200,7 +200,7 @@ impl Access {
         db: Database,
         accounts: Accounts,
         archive: Archive,
-        search: Arc<SearchIndex>,
+        search: Arc<ShardedSearch>,
         sync: SyncService,
         desks: JobDesks,
     ) -> Access {

@@ -22,8 +22,8 @@ async fn world(kit: &testkit::TestDb) -> World {
         Blobs::local(dir.path().join("blobs"), None).unwrap(),
     );
     let accounts = Accounts::new(kit.db.clone());
-    let search =
-        Arc::new(search::SearchIndex::open(&dir.path().join("index"), 16 * 1024 * 1024).unwrap());
+    let index = search::SearchIndex::open(&dir.path().join("index"), 16 * 1024 * 1024).unwrap();
+    let search = Arc::new(search::ShardedSearch::whole(&index));
     let store = syncer::SyncStore::new(kit.db.clone(), [7; 32]);
     let sync = syncer::SyncService::new(
         store.clone(),

@@ -351,6 +351,42 @@ pub struct ChangeCursor {
     pub item_id: ItemId,
 }
 
+/// One part of the search index: the mailboxes whose id leaves `number` when divided by `of`.
+/// `Shard::WHOLE` (0 of 1) is every mailbox, the embedded one-index case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Shard {
+    pub number: u32,
+    pub of: u32,
+}
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { number: 0, of: 1 };
+
+    /// Every shard of a split into `of` (at least one).
+    pub fn all(of: u32) -> Vec<Shard> {
+        let of = of.max(1);
+        (0..of).map(|number| Shard { number, of }).collect()
+    }
+
+    /// The shard a mailbox's items are indexed in.
+    pub fn of_mailbox(mailbox_id: MailboxId, of: u32) -> Shard {
+        let of = of.max(1);
+        Shard {
+            number: mailbox_id.rem_euclid(i64::from(of)) as u32,
+            of,
+        }
+    }
+
+    pub fn holds(&self, mailbox_id: MailboxId) -> bool {
+        Shard::of_mailbox(mailbox_id, self.of) == *self
+    }
+
+    /// Its name in leases and on disk: `0-of-4`.
+    pub fn key(&self) -> String {
+        format!("{}-of-{}", self.number, self.of)
+    }
+}
+
 /// What the indexer needs to (re)index one item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexRecord {

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use archive::{Archive, FolderId, ItemDetail};
 
-use crate::{Result, SearchReader, SearchRequest, Snippet};
+use crate::{Result, SearchReader, SearchRequest, SearchResults, Snippet};
 
 /// A hit with the item's record and where it is now.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,38 +29,47 @@ impl SearchReader {
     /// more than the caller may see.
     pub async fn find(&self, archive: &Archive, request: &SearchRequest) -> Result<FoundItems> {
         let results = self.search(archive, request).await?;
-        let ids: Vec<i64> = results.hits.iter().map(|h| h.item_id).collect();
-        let mut records: HashMap<i64, ItemDetail> = archive
-            .items(&ids)
-            .await?
-            .into_iter()
-            .filter(|item| request.mailbox_ids.contains(&item.mailbox_id))
-            .filter(|item| request.kinds.is_empty() || request.kinds.contains(&item.kind))
-            .map(|item| (item.id, item))
-            .collect();
-        let mailboxes: HashSet<i64> = records.values().map(|i| i.mailbox_id).collect();
-        let mut paths: HashMap<FolderId, Vec<String>> = HashMap::new();
-        for mailbox in mailboxes {
-            for folder in archive.folder_tree(mailbox, None).await? {
-                paths.insert(folder.id, folder.path);
-            }
-        }
-        let items = results
-            .hits
-            .into_iter()
-            .filter_map(|hit| {
-                let item = records.remove(&hit.item_id)?;
-                Some(FoundItem {
-                    folder_path: item.folder_id.and_then(|f| paths.get(&f).cloned()),
-                    item,
-                    score: hit.score,
-                    snippet: hit.snippet,
-                })
-            })
-            .collect();
-        Ok(FoundItems {
-            total: results.total,
-            items,
-        })
+        with_records(archive, request, results).await
     }
+}
+
+/// The hits' records, read in one batch and checked against the request's mailboxes and kinds.
+pub(crate) async fn with_records(
+    archive: &Archive,
+    request: &SearchRequest,
+    results: SearchResults,
+) -> Result<FoundItems> {
+    let ids: Vec<i64> = results.hits.iter().map(|h| h.item_id).collect();
+    let mut records: HashMap<i64, ItemDetail> = archive
+        .items(&ids)
+        .await?
+        .into_iter()
+        .filter(|item| request.mailbox_ids.contains(&item.mailbox_id))
+        .filter(|item| request.kinds.is_empty() || request.kinds.contains(&item.kind))
+        .map(|item| (item.id, item))
+        .collect();
+    let mailboxes: HashSet<i64> = records.values().map(|i| i.mailbox_id).collect();
+    let mut paths: HashMap<FolderId, Vec<String>> = HashMap::new();
+    for mailbox in mailboxes {
+        for folder in archive.folder_tree(mailbox, None).await? {
+            paths.insert(folder.id, folder.path);
+        }
+    }
+    let items = results
+        .hits
+        .into_iter()
+        .filter_map(|hit| {
+            let item = records.remove(&hit.item_id)?;
+            Some(FoundItem {
+                folder_path: item.folder_id.and_then(|f| paths.get(&f).cloned()),
+                item,
+                score: hit.score,
+                snippet: hit.snippet,
+            })
+        })
+        .collect();
+    Ok(FoundItems {
+        total: results.total,
+        items,
+    })
 }

@@ -11,13 +11,19 @@
 //! [`SearchIndex`]. It sees what the writer has committed, and
 //! [`SearchReader::pending_changes`] tells how far that is behind the store.
 
+mod cluster;
 mod found;
 mod query;
+mod replica;
+mod shards;
 mod tokenizer;
 
 use std::borrow::Cow;
 use std::path::Path;
 
+use futures::StreamExt as _;
+
+pub use archive::Shard;
 use archive::{Archive, ChangeCursor, IndexRecord, ItemKind, MailboxId, Timestamp};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
@@ -32,8 +38,11 @@ use tantivy::{
     TantivyDocument, Term,
 };
 
+pub use cluster::{shard_dir, Follower, Indexer, IndexerOptions, ShardedSearch};
 pub use found::{FoundItem, FoundItems};
 pub use query::{parse_query, Clause, QueryError};
+pub use replica::{local_cursor, IndexFiles, CHUNK_BYTES};
+pub use shards::{Lease, Manifest, Published, ShardLeases, ShardState, StoredFile};
 pub use tokenizer::{MailTokenizer, TOKENIZER};
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +57,9 @@ pub enum SearchError {
     Query(#[from] QueryError),
     #[error("index commit payload `{0}` is not a change cursor")]
     BadPayload(String),
+    /// A published shard's manifest (or the `meta.json` in it) cannot be read.
+    #[error("published search shard: {0}")]
+    BadManifest(String),
     /// The blocking thread a commit ran on ended without an answer (it panicked).
     #[error("the index commit did not finish: {0}")]
     CommitLost(String),
@@ -72,6 +84,9 @@ pub const MAX_OFFSET: usize = 10_000;
 
 /// How many store changes go into one index commit.
 const BATCH: u32 = 1000;
+
+/// Contents read at the same time while indexing.
+const READS_IN_FLIGHT: usize = 16;
 
 /// At most this many threads search the segments of one query.
 const SEARCH_THREADS: usize = 4;
@@ -202,10 +217,13 @@ pub struct SearchResults {
 
 /// The committed index, for searching only. Opening it takes no lock: any number of readers,
 /// in any process, can open it next to the one [`SearchIndex`] that writes.
+#[derive(Clone)]
 pub struct SearchReader {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// The mailboxes this index holds.
+    shard: Shard,
 }
 
 /// The index with its single writer: keeps it caught up with the store, and searches it too.
@@ -304,6 +322,11 @@ impl SearchIndex {
     /// Opens the index in `dir`, creating it when empty (or rebuilding it from the store's start
     /// when it was built with another schema). Takes the index's single writer lock.
     pub fn open(dir: &Path, writer_memory_bytes: usize) -> Result<Self> {
+        Self::open_shard(dir, writer_memory_bytes, Shard::WHOLE)
+    }
+
+    /// [`SearchIndex::open`] for an index of one shard's mailboxes.
+    pub fn open_shard(dir: &Path, writer_memory_bytes: usize, shard: Shard) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|source| SearchError::Io {
             path: dir.display().to_string(),
             source,
@@ -336,6 +359,7 @@ impl SearchIndex {
                 index,
                 reader,
                 fields,
+                shard,
             },
             writer: std::sync::Arc::new(tokio::sync::Mutex::new(writer)),
         })
@@ -354,7 +378,24 @@ impl SearchIndex {
     /// Indexes every store change the index has not seen, committing every [`BATCH`] changes
     /// with the cursor as the commit payload. Returns how many items were (re)indexed.
     pub async fn catch_up(&self, archive: &Archive) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let (count, more) = self.catch_up_some(archive, u32::MAX).await?;
+            total += count;
+            if !more {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// [`SearchIndex::catch_up`] with at most `batches` commits, so that a shard's writer can
+    /// renew its lease between them. Returns how many items were (re)indexed and whether more
+    /// changes are waiting.
+    pub async fn catch_up_some(&self, archive: &Archive, batches: u32) -> Result<(usize, bool)> {
         let mut writer = std::sync::Arc::clone(&self.writer).lock_owned().await;
+        let shard = self.view.shard;
+        let mut more = false;
+        let mut committed = 0;
         let mut cursor = self.indexed_up_to()?;
         let mut total = 0;
         // Items a purge removed go first. Ids are never reused, so the order against the
@@ -378,11 +419,32 @@ impl SearchIndex {
             total += removals.len();
         }
         loop {
-            let records = archive.changes_since(cursor, BATCH).await?;
+            if committed == batches {
+                more = true;
+                break;
+            }
+            let records = archive.shard_changes_since(shard, cursor, BATCH).await?;
             let Some(last) = records.last() else { break };
             let next = last.cursor;
+            // Contents are read several at a time: from an object store each read is a round
+            // trip, and one after another they would set the indexing rate.
+            // Owned ids and archive handles: a stream of futures borrowing from this frame
+            // would not be `Send` for every lifetime, and the indexer runs on a spawned task.
+            let ids: Vec<i64> = records.iter().map(|r| r.item.id).collect();
+            let reader = archive.clone();
+            let mut contents = futures::stream::iter(ids)
+                .map(move |id| {
+                    let archive = reader.clone();
+                    async move { archive.read_raw(id).await }
+                })
+                .buffered(READS_IN_FLIGHT);
             for record in &records {
-                let body = match archive.read_raw(record.item.id).await {
+                let Some(content) = contents.next().await else {
+                    return Err(SearchError::CommitLost(
+                        "the batch's contents ended early".into(),
+                    ));
+                };
+                let body = match content {
                     Ok(raw) if record.item.kind == ItemKind::Message => {
                         archive::meta::body_text(&raw)
                     }
@@ -400,8 +462,9 @@ impl SearchIndex {
             writer = commit_off_thread(writer, payload).await?;
             total += records.len();
             cursor = next;
+            committed += 1;
         }
-        if let Some(seq) = removed_up_to.filter(|seq| *seq > cursor.seq) {
+        if let Some(seq) = removed_up_to.filter(|seq| !more && *seq > cursor.seq) {
             // Every change numbered below the removals has been read above (changes commit in
             // order), so the cursor may pass them.
             let payload = format!("{seq}:{}", i64::MAX);
@@ -412,7 +475,12 @@ impl SearchIndex {
         tokio::task::spawn_blocking(move || reader.reload())
             .await
             .map_err(|e| SearchError::CommitLost(e.to_string()))??;
-        Ok(total)
+        Ok((total, more))
+    }
+
+    /// The shard this index holds.
+    pub fn shard(&self) -> Shard {
+        self.view.shard
     }
 
     fn add(&self, writer: &IndexWriter, record: &IndexRecord, body: &str) -> Result<()> {
@@ -499,6 +567,11 @@ impl SearchReader {
     /// when there is no index yet, or one of an older schema: creating and rebuilding are the
     /// writer's ([`SearchIndex::open`]). Follows the writer's later commits by itself.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_shard(dir, Shard::WHOLE)
+    }
+
+    /// [`SearchReader::open`] for an index of one shard's mailboxes.
+    pub fn open_shard(dir: &Path, shard: Shard) -> Result<Self> {
         let missing = || SearchError::Missing(dir.display().to_string());
         if !dir.is_dir() {
             return Err(missing());
@@ -521,7 +594,13 @@ impl SearchReader {
             index,
             reader,
             fields,
+            shard,
         })
+    }
+
+    /// The shard this index holds.
+    pub fn shard(&self) -> Shard {
+        self.shard
     }
 
     /// How far the index has caught up with the store, as recorded in its last commit.
@@ -529,21 +608,15 @@ impl SearchReader {
         let payload = self.index.load_metas()?.payload;
         match payload {
             None => Ok(ChangeCursor::default()),
-            Some(p) => {
-                let parsed = p.split_once(':').and_then(|(s, i)| {
-                    Some(ChangeCursor {
-                        seq: s.parse().ok()?,
-                        item_id: i.parse().ok()?,
-                    })
-                });
-                parsed.ok_or(SearchError::BadPayload(p))
-            }
+            Some(p) => parse_payload(&p),
         }
     }
 
     /// How many store changes the index has not seen yet: what the writer's next catch-up does.
     pub async fn pending_changes(&self, archive: &Archive) -> Result<u64> {
-        let count = archive.count_changes_since(self.indexed_up_to()?).await?;
+        let count = archive
+            .count_shard_changes_since(self.shard, self.indexed_up_to()?)
+            .await?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -582,6 +655,21 @@ impl SearchReader {
         archive: &Archive,
         request: &SearchRequest,
     ) -> Result<SearchResults> {
+        // tantivy reserves room for offset + limit hits up front: an unbounded offset from a
+        // request would ask for any amount of memory and abort the process.
+        let offset = request.offset.min(MAX_OFFSET);
+        self.search_window(archive, request, offset, request.limit.clamp(1, 1000))
+            .await
+    }
+
+    /// The hits from `offset` to `offset + limit`, whatever the request's own window.
+    pub(crate) async fn search_window(
+        &self,
+        archive: &Archive,
+        request: &SearchRequest,
+        offset: usize,
+        limit: usize,
+    ) -> Result<SearchResults> {
         let f = &self.fields;
         if request.mailbox_ids.is_empty() {
             return Ok(SearchResults {
@@ -614,10 +702,6 @@ impl SearchReader {
         let query = BooleanQuery::new(clauses);
 
         let searcher = self.reader.searcher();
-        let limit = request.limit.clamp(1, 1000);
-        // tantivy reserves room for offset + limit hits up front: an unbounded offset from a
-        // request would ask for any amount of memory and abort the process.
-        let offset = request.offset.min(MAX_OFFSET);
         let top = TopDocs::with_limit(limit).and_offset(offset);
         let (total, docs): (usize, Vec<(Option<f32>, DocAddress)>) = match request.sort {
             SearchSort::Relevance => {
@@ -735,6 +819,17 @@ impl SearchReader {
         let q = TermSetQuery::new([Term::from_field_u64(field, value)]);
         Ok(self.reader.searcher().search(&q, &Count)?)
     }
+}
+
+/// The change cursor a commit's payload names: `seq:item_id`.
+pub(crate) fn parse_payload(p: &str) -> Result<ChangeCursor> {
+    let parsed = p.split_once(':').and_then(|(s, i)| {
+        Some(ChangeCursor {
+            seq: s.parse().ok()?,
+            item_id: i.parse().ok()?,
+        })
+    });
+    parsed.ok_or_else(|| SearchError::BadPayload(p.to_owned()))
 }
 
 /// Commits with the cursor as payload. tantivy's commit waits for its indexing threads and

@@ -88,21 +88,40 @@ impl Moto {
         name.to_owned()
     }
 
-    /// The keys in a bucket (`ListObjectsV2`, first page), to check what a test left there.
+    /// Every key in a bucket (`ListObjectsV2`, page after page), to check what a test left there.
     pub async fn keys(&self, bucket: &str) -> Vec<String> {
-        let body = reqwest::Client::new()
-            .get(format!("{}/{bucket}?list-type=2", self.endpoint))
-            .send()
-            .await
-            .expect("list")
-            .text()
-            .await
-            .expect("list body");
-        body.split("<Key>")
-            .skip(1)
-            .filter_map(|rest| rest.split("</Key>").next())
-            .map(str::to_owned)
-            .collect()
+        let client = reqwest::Client::new();
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut request = client
+                .get(format!("{}/{bucket}", self.endpoint))
+                .query(&[("list-type", "2")]);
+            if let Some(t) = &token {
+                request = request.query(&[("continuation-token", t.as_str())]);
+            }
+            let body = request
+                .send()
+                .await
+                .expect("list")
+                .text()
+                .await
+                .expect("list body");
+            keys.extend(
+                body.split("<Key>")
+                    .skip(1)
+                    .filter_map(|rest| rest.split("</Key>").next())
+                    .map(str::to_owned),
+            );
+            token = body
+                .split("<NextContinuationToken>")
+                .nth(1)
+                .and_then(|rest| rest.split("</NextContinuationToken>").next())
+                .map(str::to_owned);
+            if token.is_none() {
+                return keys;
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use transfer::import::{import, ImportFormat, ImportOptions, ImportProgress};
 
 use crate::config::Settings;
-use crate::{open_archive, open_search, open_search_reader};
+use crate::{open_archive, open_search_reader, open_search_shard};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -171,14 +171,21 @@ pub async fn run_search(
 pub async fn run_reindex(settings: &Settings) -> anyhow::Result<()> {
     let dir = settings.storage.data_dir.join("index");
     let archive = open_archive(settings).await?;
+    let shards = search::Shard::all(settings.node.search_shards);
     if dir.exists() {
         // Open first: fails while a portal holds the index, before anything is removed.
-        drop(open_search(settings)?);
+        for shard in &shards {
+            drop(open_search_shard(settings, *shard)?);
+        }
         std::fs::remove_dir_all(&dir)
             .map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", dir.display()))?;
     }
-    let index = open_search(settings)?;
-    let count = index.catch_up(&archive).await?;
+    let mut count = 0;
+    for shard in shards {
+        count += open_search_shard(settings, shard)?
+            .catch_up(&archive)
+            .await?;
+    }
     crate::say!("reindexed {count} items");
     Ok(())
 }

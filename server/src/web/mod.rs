@@ -258,9 +258,40 @@ fn bundle_files(site_root: &std::path::Path) -> axum::routing::MethodRouter {
     ))
 }
 
+/// What a node without the web role answers: its health and its metrics, nothing else.
+pub fn node_router(db: database::Database) -> Router {
+    let metrics = metrics_handle();
+    Router::new()
+        .route(
+            "/healthz",
+            axum::routing::get(move || {
+                let db = db.clone();
+                async move { database_health(&db).await }
+            }),
+        )
+        .route(
+            "/metrics",
+            axum::routing::get(move || {
+                let rendered = metrics.render();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        rendered,
+                    )
+                        .into_response()
+                }
+            }),
+        )
+        .layer(TraceLayer::new_for_http())
+}
+
 /// 200 when the database answers, 503 otherwise: what a load balancer should look at.
 async fn healthz(State(state): State<WebState>) -> Response {
-    match state.db.ping().await {
+    database_health(&state.db).await
+}
+
+async fn database_health(db: &database::Database) -> Response {
+    match db.ping().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");

@@ -12,15 +12,27 @@ impl Archive {
         cursor: ChangeCursor,
         limit: u32,
     ) -> Result<Vec<IndexRecord>> {
+        self.shard_changes_since(Shard::WHOLE, cursor, limit).await
+    }
+
+    /// [`Archive::changes_since`] for the mailboxes of one search shard.
+    pub async fn shard_changes_since(
+        &self,
+        shard: Shard,
+        cursor: ChangeCursor,
+        limit: u32,
+    ) -> Result<Vec<IndexRecord>> {
         let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM archive_items i WHERE i.change_seq > $1 OR (i.change_seq = $2 AND i.id > $3) \
-             ORDER BY i.change_seq, i.id LIMIT $4"
+            "SELECT {ITEM_COLUMNS} FROM archive_items i WHERE (i.change_seq > $1 OR (i.change_seq = $2 AND i.id > $3)) \
+             AND i.mailbox_id % $5 = $6 ORDER BY i.change_seq, i.id LIMIT $4"
         );
         let rows = sqlx::query(&sql)
             .bind(cursor.seq)
             .bind(cursor.seq)
             .bind(cursor.item_id)
             .bind(limit as i64)
+            .bind(i64::from(shard.of.max(1)))
+            .bind(i64::from(shard.number))
             .fetch_all(&self.db.pool)
             .await?;
         rows.iter()
@@ -40,13 +52,42 @@ impl Archive {
     /// a search index that stopped there is behind. One range scan of the change-order index,
     /// short when the index is nearly caught up.
     pub async fn count_changes_since(&self, cursor: ChangeCursor) -> Result<i64> {
+        self.count_shard_changes_since(Shard::WHOLE, cursor).await
+    }
+
+    /// [`Archive::count_changes_since`] for the mailboxes of one search shard.
+    pub async fn count_shard_changes_since(
+        &self,
+        shard: Shard,
+        cursor: ChangeCursor,
+    ) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM archive_items i WHERE i.change_seq > $1 OR (i.change_seq = $2 AND i.id > $3)",
+            "SELECT COUNT(*) FROM archive_items i WHERE (i.change_seq > $1 OR (i.change_seq = $2 AND i.id > $3)) \
+             AND i.mailbox_id % $4 = $5",
         )
         .bind(cursor.seq)
         .bind(cursor.seq)
         .bind(cursor.item_id)
+        .bind(i64::from(shard.of.max(1)))
+        .bind(i64::from(shard.number))
         .fetch_one(&self.db.pool)
         .await?)
+    }
+
+    /// The newest position in the change order: a shard with nothing to index up to here has
+    /// caught up, whatever other shards' mailboxes changed.
+    pub async fn last_change(&self) -> Result<ChangeCursor> {
+        let row = sqlx::query(
+            "SELECT change_seq, id FROM archive_items ORDER BY change_seq DESC, id DESC LIMIT 1",
+        )
+        .fetch_optional(&self.db.pool)
+        .await?;
+        Ok(match row {
+            Some(row) => ChangeCursor {
+                seq: row.try_get("change_seq")?,
+                item_id: row.try_get("id")?,
+            },
+            None => ChangeCursor::default(),
+        })
     }
 }
