@@ -724,6 +724,65 @@ mod tests {
     }
 
     #[test]
+    fn a_node_of_several_needs_what_they_share() {
+        Jail::expect_with(|jail| {
+            let s = Settings::load(None).expect("defaults");
+            assert!(s.node.is_whole(), "the embedded portal does everything");
+            assert_eq!(s.node.search_shards, 1);
+
+            // A node with some roles, on the embedded defaults: every shared setting is named.
+            jail.create_file("web.toml", "[node]\nroles = [\"web\"]\n")?;
+            let err = Settings::load(Some(Path::new("web.toml")))
+                .expect_err("a web node alone on SQLite")
+                .to_string();
+            for key in [
+                "storage.database_url",
+                "storage.s3.bucket",
+                "storage.encryption_key",
+                "storage.secrets_key",
+            ] {
+                assert!(err.contains(key), "{key} in: {err}");
+            }
+            assert!(!err.contains('\n'), "one line: {err}");
+
+            let key = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=";
+            jail.create_file(
+                "cluster.toml",
+                &format!(
+                    "[storage]\ndatabase_url = \"postgres://db/sr\"\nencryption_key = \"{key}\"\n\
+                     secrets_key = \"{key}\"\n[storage.s3]\nbucket = \"archive\"\n\
+                     [node]\nroles = [\"web\", \"indexer\"]\nsearch_shards = 4\n"
+                ),
+            )?;
+            let s = Settings::load(Some(Path::new("cluster.toml"))).expect("a complete node");
+            assert!(s.node.has(Role::Web) && s.node.has(Role::Indexer));
+            assert!(!s.node.has(Role::Sync) && !s.node.is_whole());
+            assert_eq!(
+                s.secrets_key().expect("configured key"),
+                *b"01234567890123456789012345678901"
+            );
+
+            jail.set_env("SR_NODE__SEARCH_SHARDS", "0");
+            let err = Settings::load(Some(Path::new("cluster.toml")))
+                .expect_err("no shards")
+                .to_string();
+            assert!(err.contains("node.search_shards"), "{err}");
+            jail.set_env("SR_NODE__SEARCH_SHARDS", "4");
+            jail.create_file("none.toml", "[node]\nroles = []\n")?;
+            let err = Settings::load(Some(Path::new("none.toml")))
+                .expect_err("no roles")
+                .to_string();
+            assert!(err.contains("node.roles"), "{err}");
+            jail.create_file("typo.toml", "[node]\nroles = [\"webb\"]\n")?;
+            let err = Settings::load(Some(Path::new("typo.toml")))
+                .expect_err("unknown role")
+                .to_string();
+            assert!(err.contains("node.roles"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn secrets_are_redacted_in_debug() {
         Jail::expect_with(|jail| {
             jail.set_env("SR_STORAGE__DATABASE_URL", "postgres://u:hunter2@db/x");

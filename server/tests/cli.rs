@@ -832,4 +832,29 @@ async fn blobs_move_to_s3_resumably_and_the_archive_reads_them_there() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("storage.s3"), "{stderr}");
+
+    // Credentials the store does not know: one line at start too, with the store's answer.
+    let guarded = testkit::s3::moto_checking_credentials();
+    let mut serve = sync_recover(data.path());
+    with_s3(&mut serve, &guarded.endpoint, testkit::s3::GUARDED_BUCKET);
+    let out = serve
+        .env("SR_STORAGE__S3__ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG0")
+        .env("SR_STORAGE__S3__SECRET_ACCESS_KEY", "not the secret")
+        .env("SR_SERVER__SITE_ROOT", &site)
+        .env("SR_LOG__LEVEL", "off")
+        .arg("serve")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("storage.s3"), "{stderr}");
+    assert!(
+        stderr.contains("403"),
+        "the store's refusal is said: {stderr}"
+    );
+    assert!(
+        !stderr.contains("not the secret"),
+        "the secret is never shown: {stderr}"
+    );
 }

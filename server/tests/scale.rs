@@ -12,7 +12,9 @@
 //! writing most shards is killed while it indexes; both are started again. Then: every message
 //! is archived exactly once, every blob the archive names is in the bucket and every blob in the
 //! bucket is named, both web nodes answer every search alike and find everything, and no lease
-//! is held by a dead process.
+//! is held by a dead process. Last, PostgreSQL "restarts" under the nodes (every connection cut,
+//! none accepted for a few seconds, through `testkit::net::CuttableFront`): they reconnect by
+//! themselves, and mail that arrives afterwards is archived and found on both web nodes.
 
 mod support;
 
@@ -192,6 +194,11 @@ async fn three_nodes_survive_kills_and_agree() {
     // Slow enough that the kills come in the middle of the sync.
     sim.handle().set_latency(Duration::from_millis(120));
 
+    // The nodes reach PostgreSQL through a front that can cut them off; the test goes direct.
+    let postgres = testkit::net::CuttableFront::start("127.0.0.1:5432".parse().expect("address"));
+    let nodes_db = kit
+        .url
+        .replace("127.0.0.1:5432", &format!("127.0.0.1:{}", postgres.port));
     let shared = format!(
         r#"[server]
 listen = "127.0.0.1:0"
@@ -218,7 +225,7 @@ index_lease_secs = 10
 index_interval_secs = 1
 "#,
         site = site.display(),
-        db = kit.url,
+        db = nodes_db,
         blob_key = key(),
         secrets_key = key(),
         endpoint = moto.endpoint,
@@ -230,8 +237,9 @@ index_interval_secs = 1
     let config_b = config(dir.path(), &shared, "b", r#""sync", "jobs", "indexer""#);
     let config_c = config(dir.path(), &shared, "c", r#""web", "indexer""#);
 
-    // The test's own view of the cluster: the same database, bucket and keys.
-    let settings = Settings::load(Some(&dir.path().join("b.toml"))).expect("settings");
+    // The test's own view of the cluster: the same database (directly), bucket and keys.
+    let mut settings = Settings::load(Some(&dir.path().join("b.toml"))).expect("settings");
+    settings.storage.database_url = Some(kit.url.clone().into());
     let db = server::open_database(&settings).await.expect("db");
     let archive = server::archive_on(&settings, db.clone()).expect("archive");
     let accounts = accounts::Accounts::new(db.clone());
@@ -466,6 +474,61 @@ index_interval_secs = 1
     .await
     .expect("mailbox leases");
     assert_eq!(held_by_dead, 0, "a mailbox is still leased to a dead node");
+
+    // PostgreSQL goes away under the nodes and comes back.
+    postgres.cut();
+    let health = client
+        .get(format!("{}/healthz", b.address))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(
+        health.status(),
+        503,
+        "a node says when its database is away"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    postgres.restore();
+    for (n, address) in addresses.iter().take(2).enumerate() {
+        for m in 0..3 {
+            let mime = format!(
+                "From: Late Sender <late@example.com>\r\nTo: <{address}>\r\n\
+                 Subject: Aftershock {n}-{m}\r\nDate: Tue, 01 Jul 2025 09:00:00 +0000\r\n\
+                 Message-ID: <aftershock-{n}-{m}@example.com>\r\n\r\nArrived after the restart.\r\n"
+            );
+            sim.handle()
+                .add_message(address, "inbox", mime.as_bytes(), false)
+                .expect("new mail");
+        }
+    }
+    sync.store().request_task_run(task.id).await.expect("due");
+    let started = Instant::now();
+    loop {
+        let on_a = search(&client, &a, &cookies[0], "aftershock").await;
+        let on_c = search(&client, &c, &cookies[1], "aftershock").await;
+        if on_a["total"] == 6 && on_c["total"] == 6 {
+            assert_eq!(on_a, on_c, "after the restart the web nodes disagree");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "mail after the database restart: A finds {}, C finds {} of 6",
+            on_a["total"],
+            on_c["total"]
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let counts = archived(&archive).await;
+    assert_eq!(counts[..2], [MESSAGES as i64 + 3, MESSAGES as i64 + 3]);
+    assert!(counts[2..].iter().all(|c| *c == MESSAGES as i64));
+    for node in [&a, &b, &c] {
+        let health = client
+            .get(format!("{}/healthz", node.address))
+            .send()
+            .await
+            .expect("health");
+        assert_eq!(health.status(), 200, "node {} is back", node.name);
+    }
 
     for mut node in [a, b, c] {
         node.kill("-TERM");

@@ -20,7 +20,7 @@ use archive::{Archive, BlobHash, MailboxId, Shard};
 
 use crate::found::{with_records, FoundItems};
 use crate::replica::{local_cursor, IndexFiles};
-use crate::shards::{Lease, Manifest, ShardLeases};
+use crate::shards::{Lease, Manifest, Published, ShardLeases};
 use crate::{
     Result, SearchError, SearchHit, SearchIndex, SearchReader, SearchRequest, SearchResults,
     SearchSort, MAX_OFFSET,
@@ -260,7 +260,9 @@ const RETIRED_GRACE: Duration = Duration::from_secs(600);
 
 struct Held {
     index: SearchIndex,
-    lease: Lease,
+    /// `None` on a node that publishes nothing: its index is its own (the data folder's lock
+    /// keeps a second process out), so no other node's writer can be in the way.
+    lease: Option<Lease>,
     published: Option<Manifest>,
     renewed: std::time::Instant,
 }
@@ -367,7 +369,8 @@ impl Indexer {
     pub async fn release_all(&mut self) {
         for (shard, held) in std::mem::take(&mut self.held) {
             self.search.stop_writing(shard);
-            if let Err(e) = self.leases.release(&held.lease).await {
+            let Some(lease) = &held.lease else { continue };
+            if let Err(e) = self.leases.release(lease).await {
                 tracing::warn!(shard = %shard.key(), error = %e, "search shard lease not released");
             }
         }
@@ -375,8 +378,14 @@ impl Indexer {
 
     async fn take(&mut self, shard: Shard) -> Result<()> {
         let o = &self.options;
-        let Some((lease, published)) = self.leases.acquire(shard, &o.node, o.lease).await? else {
-            return Ok(());
+        // Without an object store nothing is shared: this node indexes every shard for itself,
+        // and a restart after a crash goes on at once instead of waiting out its own lease.
+        let (lease, published) = match &o.publish {
+            None => (None, Published::default()),
+            Some(_) => match self.leases.acquire(shard, &o.node, o.lease).await? {
+                Some((lease, published)) => (Some(lease), published),
+                None => return Ok(()),
+            },
         };
         let dir = shard_dir(&o.dir, shard);
         if let (Some(files), Some(manifest)) = (&o.publish, &published.manifest) {
@@ -390,7 +399,11 @@ impl Indexer {
         let memory = o.writer_memory_bytes / o.shards.max(1) as usize;
         let index = SearchIndex::open_shard(&dir, memory, shard)?;
         self.search.serve_written(shard, index.reader().clone());
-        tracing::info!(shard = %shard.key(), token = lease.token, "writing the search shard");
+        tracing::info!(
+            shard = %shard.key(),
+            token = lease.as_ref().map_or(0, |l| l.token),
+            "writing the search shard"
+        );
         self.held.insert(
             shard,
             Held {
@@ -417,7 +430,7 @@ impl Indexer {
             .held
             .iter()
             .filter(|(_, h)| h.renewed.elapsed() >= period / 3)
-            .map(|(s, h)| (*s, h.lease.clone()))
+            .filter_map(|(s, h)| Some((*s, h.lease.clone()?)))
             .collect();
         for (shard, lease) in due {
             let renewed_at = std::time::Instant::now();
@@ -455,7 +468,7 @@ impl Indexer {
             count += indexed;
             more = left;
         }
-        let Some(files) = self.options.publish.clone() else {
+        let (Some(files), Some(lease)) = (self.options.publish.clone(), lease) else {
             return Ok((count, more));
         };
         let previous = self.held.get(&shard).and_then(|h| h.published.clone());

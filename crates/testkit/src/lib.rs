@@ -19,6 +19,7 @@ pub mod corpus;
 pub mod http;
 pub mod load;
 pub mod mime;
+pub mod net;
 pub mod s3;
 
 use std::path::Path;

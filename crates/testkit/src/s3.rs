@@ -24,10 +24,41 @@ pub const REGION: &str = "us-east-1";
 /// The suite's moto server, started on first use.
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(start)
+    MOTO.get_or_init(|| start(&[]))
 }
 
-fn start() -> Moto {
+/// The bucket of [`moto_checking_credentials`].
+pub const GUARDED_BUCKET: &str = "guarded";
+
+/// A second moto server that checks credentials as S3 does (`INITIAL_NO_AUTH_ACTION_COUNT`):
+/// its one bucket, [`GUARDED_BUCKET`], is created before the check starts, and from then on a
+/// request signed with a key moto does not know is refused with 403 `InvalidAccessKeyId`.
+pub fn moto_checking_credentials() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let moto = start(&[("INITIAL_NO_AUTH_ACTION_COUNT", "1")]);
+        // The one request moto lets through unsigned (a blocking client: this may run inside
+        // a test's runtime).
+        let address = moto.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("moto answers");
+        std::io::Write::write_all(
+            &mut stream,
+            format!(
+                "PUT /{GUARDED_BUCKET} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .expect("create the guarded bucket");
+        let mut status = String::new();
+        BufReader::new(stream)
+            .read_line(&mut status)
+            .expect("moto's answer");
+        assert!(status.contains(" 200 "), "the guarded bucket: {status}");
+        moto
+    })
+}
+
+fn start(env: &[(&str, &str)]) -> Moto {
     let bin =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv/bin/moto_server");
     assert!(
@@ -47,6 +78,7 @@ fn start() -> Moto {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(script)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
