@@ -112,14 +112,7 @@ database_url = "{db}"
 encryption_key = "{blob_key}"
 secrets_key = "{secrets_key}"
 
-[storage.s3]
-bucket = "{bucket}"
-endpoint = "{endpoint}"
-region = "{region}"
-path_style = true
-access_key_id = "{access}"
-secret_access_key = "{secret}"
-
+{s3}
 [worker]
 lease_secs = 60
 tick_secs = 1
@@ -129,10 +122,7 @@ roles = ["sync"]
 "#,
                 data = data.display(),
                 db = kit.url,
-                endpoint = moto.endpoint,
-                region = testkit::s3::REGION,
-                access = testkit::s3::ACCESS_KEY_ID,
-                secret = testkit::s3::SECRET_ACCESS_KEY,
+                s3 = moto.storage_toml(&bucket),
             ),
         )?;
         configs.push(path);

@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -40,28 +39,7 @@ fn serve(data: &Path, site: &Path) -> (Child, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent {
-                if let Some(at) = line.find("portal listening on http://") {
-                    let address = line[at + "portal listening on ".len()..]
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .trim_end_matches(|c: char| !c.is_ascii_digit())
-                        .to_owned();
-                    let _ = tx.send(address);
-                    sent = true;
-                }
-            }
-        }
-    });
-    let address = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the server announced its address");
+    let address = support::announced_address(&mut child, "serve", false);
     (child, address)
 }
 

@@ -18,7 +18,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -53,32 +52,8 @@ impl Node {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let label = name.to_owned();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if std::env::var("SCALE_TEST_LOG").is_ok() {
-                    eprintln!("[{label}] {line}");
-                }
-                if !sent {
-                    if let Some(at) = line.find("portal listening on http://") {
-                        let address = line[at + "portal listening on ".len()..]
-                            .split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .trim_end_matches(|c: char| !c.is_ascii_digit())
-                            .to_owned();
-                        let _ = tx.send(address);
-                        sent = true;
-                    }
-                }
-            }
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("node {name} announced its address"));
+        let echo = std::env::var("SCALE_TEST_LOG").is_ok();
+        let address = support::announced_address(&mut child, name, echo);
         Node {
             name,
             config,
@@ -210,14 +185,7 @@ database_url = "{db}"
 encryption_key = "{blob_key}"
 secrets_key = "{secrets_key}"
 
-[storage.s3]
-bucket = "{bucket}"
-endpoint = "{endpoint}"
-region = "{region}"
-path_style = true
-access_key_id = "{access}"
-secret_access_key = "{secret}"
-
+{s3}
 [worker]
 lease_secs = 30
 tick_secs = 1
@@ -228,10 +196,7 @@ index_interval_secs = 1
         db = nodes_db,
         blob_key = key(),
         secrets_key = key(),
-        endpoint = moto.endpoint,
-        region = testkit::s3::REGION,
-        access = testkit::s3::ACCESS_KEY_ID,
-        secret = testkit::s3::SECRET_ACCESS_KEY,
+        s3 = moto.storage_toml(&bucket),
     );
     let config_a = config(dir.path(), &shared, "a", r#""web", "sync""#);
     let config_b = config(dir.path(), &shared, "b", r#""sync", "jobs", "indexer""#);

@@ -171,17 +171,48 @@ impl ShardedSearch {
             _ => {
                 let offset = request.offset.min(MAX_OFFSET);
                 let limit = request.limit.clamp(1, 1000);
-                let mut total = 0;
-                let mut hits = Vec::new();
-                for (reader, part) in &parts {
-                    let found = reader
-                        .search_window(archive, part, 0, offset + limit)
-                        .await?;
-                    total += found.total;
-                    hits.extend(found.hits);
+                // Each shard on a task of its own, so the shards are searched side by side.
+                let mut tasks = Vec::with_capacity(parts.len());
+                for (reader, part) in parts {
+                    let archive = archive.clone();
+                    tasks.push(tokio::spawn(async move {
+                        let collected = reader.collect(&archive, &part, 0, offset + limit).await;
+                        (reader, collected)
+                    }));
                 }
-                sort_merged(&mut hits, request.sort);
-                let hits = hits.into_iter().skip(offset).take(limit).collect();
+                let mut shards = Vec::with_capacity(tasks.len());
+                for task in tasks {
+                    let (reader, collected) = task
+                        .await
+                        .map_err(|e| SearchError::ShardLost(e.to_string()))?;
+                    shards.push((reader, collected?));
+                }
+                let total = shards.iter().map(|(_, c)| c.total).sum();
+                // Which shard and which of its hits make the page, in the merged order.
+                let mut order: Vec<(usize, usize)> = shards
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(s, (_, c))| (0..c.hits.len()).map(move |h| (s, h)))
+                    .collect();
+                order.sort_by(|&(sa, ha), &(sb, hb)| {
+                    compare_hits(&shards[sa].1.hits[ha], &shards[sb].1.hits[hb], request.sort)
+                });
+                let page: Vec<(usize, usize)> =
+                    order.into_iter().skip(offset).take(limit).collect();
+                if request.snippets {
+                    for (s, (reader, collected)) in shards.iter_mut().enumerate() {
+                        let which: Vec<usize> = page
+                            .iter()
+                            .filter(|(ps, _)| *ps == s)
+                            .map(|(_, h)| *h)
+                            .collect();
+                        reader.add_snippets(archive, collected, &which).await?;
+                    }
+                }
+                let hits = page
+                    .into_iter()
+                    .map(|(s, h)| shards[s].1.hits[h].clone())
+                    .collect();
                 Ok(SearchResults { total, hits })
             }
         }
@@ -222,19 +253,17 @@ fn not_ready(shard: Shard) -> SearchError {
 
 /// Hits from several shards in the request's order; ties by newest, then by item id, so the
 /// merge is the same on every node.
-fn sort_merged(hits: &mut [SearchHit], sort: SearchSort) {
-    hits.sort_by(|a, b| {
-        let by_date = b.date.cmp(&a.date).then(b.item_id.cmp(&a.item_id));
-        match sort {
-            SearchSort::Relevance => b
-                .score
-                .unwrap_or(0.0)
-                .total_cmp(&a.score.unwrap_or(0.0))
-                .then(by_date),
-            SearchSort::NewestFirst => by_date,
-            SearchSort::OldestFirst => a.date.cmp(&b.date).then(a.item_id.cmp(&b.item_id)),
-        }
-    });
+fn compare_hits(a: &SearchHit, b: &SearchHit, sort: SearchSort) -> std::cmp::Ordering {
+    let by_date = b.date.cmp(&a.date).then(b.item_id.cmp(&a.item_id));
+    match sort {
+        SearchSort::Relevance => b
+            .score
+            .unwrap_or(0.0)
+            .total_cmp(&a.score.unwrap_or(0.0))
+            .then(by_date),
+        SearchSort::NewestFirst => by_date,
+        SearchSort::OldestFirst => a.date.cmp(&b.date).then(a.item_id.cmp(&b.item_id)),
+    }
 }
 
 /// How an indexer node runs.
@@ -387,17 +416,16 @@ impl Indexer {
                 None => return Ok(()),
             },
         };
-        let dir = shard_dir(&o.dir, shard);
-        if let (Some(files), Some(manifest)) = (&o.publish, &published.manifest) {
-            // Any committed local copy is a valid start (the catch-up goes on from its own
-            // cursor); a published one further ahead saves work, and a lost one is refetched.
-            let local = local_cursor(&dir).unwrap_or(None);
-            if local.is_none_or(|c| manifest.cursor().is_ok_and(|p| c < p)) {
-                files.download(manifest, &dir).await?;
+        let index = match self.open_for_writing(shard, &published).await {
+            Ok(index) => index,
+            Err(e) => {
+                // Let the next round (here or on another node) try again at once.
+                if let Some(lease) = &lease {
+                    let _ = self.leases.release(lease).await;
+                }
+                return Err(e);
             }
-        }
-        let memory = o.writer_memory_bytes / o.shards.max(1) as usize;
-        let index = SearchIndex::open_shard(&dir, memory, shard)?;
+        };
         self.search.serve_written(shard, index.reader().clone());
         tracing::info!(
             shard = %shard.key(),
@@ -414,6 +442,23 @@ impl Indexer {
             },
         );
         Ok(())
+    }
+
+    /// The shard's index in this node's folder, brought up to the published commit first when
+    /// that is further on.
+    async fn open_for_writing(&self, shard: Shard, published: &Published) -> Result<SearchIndex> {
+        let o = &self.options;
+        let dir = shard_dir(&o.dir, shard);
+        if let (Some(files), Some(manifest)) = (&o.publish, &published.manifest) {
+            // Any committed local copy is a valid start (the catch-up goes on from its own
+            // cursor); a published one further ahead saves work, and a lost one is refetched.
+            let local = local_cursor(&dir).unwrap_or(None);
+            if local.is_none_or(|c| manifest.cursor().is_ok_and(|p| c < p)) {
+                files.download(manifest, &dir).await?;
+            }
+        }
+        let memory = o.writer_memory_bytes / o.shards.max(1) as usize;
+        SearchIndex::open_shard(&dir, memory, shard)
     }
 
     fn lost(&mut self, shard: Shard) {

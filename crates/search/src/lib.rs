@@ -63,6 +63,9 @@ pub enum SearchError {
     /// The blocking thread a commit ran on ended without an answer (it panicked).
     #[error("the index commit did not finish: {0}")]
     CommitLost(String),
+    /// A shard's part of a search ended without an answer (it panicked).
+    #[error("a search shard did not answer: {0}")]
+    ShardLost(String),
     /// Only the writer creates an index; a reader finds none until it has.
     #[error("there is no search index in {0} yet")]
     Missing(String),
@@ -207,6 +210,15 @@ pub struct SearchHit {
     /// Relevance score; None when sorted by date.
     pub score: Option<f32>,
     pub snippet: Option<Snippet>,
+}
+
+/// One index's hits before snippets, with the query and the searcher that found them.
+pub(crate) struct Collected {
+    pub total: usize,
+    pub hits: Vec<SearchHit>,
+    addresses: Vec<DocAddress>,
+    query: Box<dyn Query>,
+    searcher: tantivy::Searcher,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -670,11 +682,36 @@ impl SearchReader {
         offset: usize,
         limit: usize,
     ) -> Result<SearchResults> {
+        let mut collected = self.collect(archive, request, offset, limit).await?;
+        if request.snippets {
+            let all: Vec<usize> = (0..collected.hits.len()).collect();
+            self.add_snippets(archive, &mut collected, &all).await?;
+        }
+        Ok(SearchResults {
+            total: collected.total,
+            hits: collected.hits,
+        })
+    }
+
+    /// The hits from `offset` to `offset + limit`, without snippets, and what is needed to add
+    /// them to some of the hits later: a query over several shards adds them only to the hits
+    /// that make the merged page.
+    pub(crate) async fn collect(
+        &self,
+        archive: &Archive,
+        request: &SearchRequest,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Collected> {
         let f = &self.fields;
+        let searcher = self.reader.searcher();
         if request.mailbox_ids.is_empty() {
-            return Ok(SearchResults {
+            return Ok(Collected {
                 total: 0,
                 hits: Vec::new(),
+                addresses: Vec::new(),
+                query: Box::new(AllQuery),
+                searcher,
             });
         }
         let parsed = parse_query(&request.query)?;
@@ -701,7 +738,6 @@ impl SearchReader {
         }
         let query = BooleanQuery::new(clauses);
 
-        let searcher = self.reader.searcher();
         let top = TopDocs::with_limit(limit).and_offset(offset);
         let (total, docs): (usize, Vec<(Option<f32>, DocAddress)>) = match request.sort {
             SearchSort::Relevance => {
@@ -721,42 +757,63 @@ impl SearchReader {
                 (n, d.into_iter().map(|(_, a)| (None, a)).collect())
             }
         };
-
-        let generator = if request.snippets {
-            let mut g = SnippetGenerator::create(&searcher, &query, f.body)?;
-            g.set_max_num_chars(200);
-            let mut body_terms = false;
-            query.query_terms(&mut |term, _| body_terms |= term.field() == f.body);
-            Some((g, body_terms))
-        } else {
-            None
-        };
         let mut hits = Vec::with_capacity(docs.len());
+        let mut addresses = Vec::with_capacity(docs.len());
         for (score, address) in docs {
             let segment = searcher.segment_reader(address.segment_ord);
             let fast = segment.fast_fields();
-            let item_id = fast.u64("item_id")?.first(address.doc_id).unwrap_or(0) as i64;
-            let mailbox_id = fast.u64("mailbox_id")?.first(address.doc_id).unwrap_or(0) as i64;
-            let date = fast.i64("date")?.first(address.doc_id).unwrap_or(0);
-            let snippet = match &generator {
-                Some((g, body_terms)) => {
-                    let stored: TantivyDocument = searcher.doc(address)?;
-                    Some(
-                        self.snippet(archive, g, *body_terms, &stored, item_id)
-                            .await,
-                    )
-                }
-                None => None,
-            };
             hits.push(SearchHit {
-                item_id,
-                mailbox_id,
-                date: Timestamp::from_unix_seconds(date),
+                item_id: fast.u64("item_id")?.first(address.doc_id).unwrap_or(0) as i64,
+                mailbox_id: fast.u64("mailbox_id")?.first(address.doc_id).unwrap_or(0) as i64,
+                date: Timestamp::from_unix_seconds(
+                    fast.i64("date")?.first(address.doc_id).unwrap_or(0),
+                ),
                 score,
-                snippet,
+                snippet: None,
             });
+            addresses.push(address);
         }
-        Ok(SearchResults { total, hits })
+        Ok(Collected {
+            total,
+            hits,
+            addresses,
+            query: Box::new(query),
+            searcher,
+        })
+    }
+
+    /// Adds snippets to the collected hits at positions `which`.
+    pub(crate) async fn add_snippets(
+        &self,
+        archive: &Archive,
+        collected: &mut Collected,
+        which: &[usize],
+    ) -> Result<()> {
+        let f = &self.fields;
+        if which.is_empty() {
+            return Ok(());
+        }
+        let mut generator =
+            SnippetGenerator::create(&collected.searcher, &*collected.query, f.body)?;
+        generator.set_max_num_chars(200);
+        let mut body_terms = false;
+        collected
+            .query
+            .query_terms(&mut |term, _| body_terms |= term.field() == f.body);
+        for &at in which {
+            let (Some(hit), Some(address)) = (collected.hits.get(at), collected.addresses.get(at))
+            else {
+                continue;
+            };
+            let stored: TantivyDocument = collected.searcher.doc(*address)?;
+            let snippet = self
+                .snippet(archive, &generator, body_terms, &stored, hit.item_id)
+                .await;
+            if let Some(hit) = collected.hits.get_mut(at) {
+                hit.snippet = Some(snippet);
+            }
+        }
+        Ok(())
     }
 
     /// The snippet comes from the excerpt stored in the index. Only when the query has body terms,

@@ -255,6 +255,29 @@ async fn four_shards_answer_as_one_index(kit: &TestDb) {
         .unwrap();
     let page: Vec<i64> = page.hits.iter().map(|h| h.item_id).collect();
     assert_eq!(page, all[7..14]);
+
+    // Snippets of a merged page: the same as one index gives, on exactly the page's hits.
+    let with_snippets = SearchRequest {
+        snippets: true,
+        offset: 3,
+        limit: 10,
+        ..request(&mailboxes, "budget")
+    };
+    let snippets = |r: &search::SearchResults| -> Vec<(i64, Option<String>)> {
+        r.hits
+            .iter()
+            .map(|h| (h.item_id, h.snippet.as_ref().map(|s| s.html.clone())))
+            .collect()
+    };
+    let one = whole.search(&archive, &with_snippets).await.unwrap();
+    let merged = sharded.search(&archive, &with_snippets).await.unwrap();
+    assert_eq!(merged.total, one.total);
+    assert_eq!(snippets(&merged), snippets(&one));
+    assert_eq!(merged.hits.len(), 10);
+    assert!(merged.hits.iter().all(|h| h
+        .snippet
+        .as_ref()
+        .is_some_and(|s| s.html.contains("<mark>budget</mark>"))));
     indexer.release_all().await;
 }
 each_backend!(four_shards_answer_as_one_index);

@@ -105,6 +105,15 @@ fn start(env: &[(&str, &str)]) -> Moto {
 }
 
 impl Moto {
+    /// The `[storage.s3]` section of a `sync-recover` configuration file for one of its buckets.
+    pub fn storage_toml(&self, bucket: &str) -> String {
+        format!(
+            "[storage.s3]\nbucket = \"{bucket}\"\nendpoint = \"{}\"\nregion = \"{REGION}\"\n\
+             path_style = true\naccess_key_id = \"{ACCESS_KEY_ID}\"\nsecret_access_key = \"{SECRET_ACCESS_KEY}\"\n",
+            self.endpoint
+        )
+    }
+
     /// Creates a new bucket (`CreateBucket`; moto does not check signatures).
     pub async fn bucket(&self, name: &str) -> String {
         let response = reqwest::Client::new()
