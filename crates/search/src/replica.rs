@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use archive::{BlobHash, Blobs, ChangeCursor};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::shards::{Manifest, StoredFile};
+use crate::shards::{cursor_of_meta, Manifest, StoredFile};
 use crate::{Result, SearchError};
 
 /// The size of one stored piece of an index file.
@@ -28,16 +28,6 @@ fn io(path: &Path, source: std::io::Error) -> SearchError {
     SearchError::Io {
         path: path.display().to_string(),
         source,
-    }
-}
-
-/// The change cursor in a commit's `meta.json` (its payload); the store's start without one.
-pub fn cursor_of_meta(meta: &str) -> Result<ChangeCursor> {
-    let value: serde_json::Value =
-        serde_json::from_str(meta).map_err(|e| SearchError::BadManifest(e.to_string()))?;
-    match value.get("payload").and_then(|p| p.as_str()) {
-        None => Ok(ChangeCursor::default()),
-        Some(p) => crate::parse_payload(p),
     }
 }
 

@@ -41,13 +41,23 @@ pub struct Manifest {
 impl Manifest {
     /// How far the published commit has caught up with the store.
     pub fn cursor(&self) -> Result<ChangeCursor> {
-        crate::replica::cursor_of_meta(&self.meta)
+        cursor_of_meta(&self.meta)
     }
 
     pub fn chunks(&self) -> impl Iterator<Item = &str> {
         self.files
             .values()
             .flat_map(|f| f.chunks.iter().map(String::as_str))
+    }
+}
+
+/// The change cursor in a commit's `meta.json` (its payload); the store's start without one.
+pub fn cursor_of_meta(meta: &str) -> Result<ChangeCursor> {
+    let value: serde_json::Value =
+        serde_json::from_str(meta).map_err(|e| SearchError::BadManifest(e.to_string()))?;
+    match value.get("payload").and_then(|p| p.as_str()) {
+        None => Ok(ChangeCursor::default()),
+        Some(p) => crate::parse_payload(p),
     }
 }
 
