@@ -615,13 +615,17 @@ impl Follower {
 
     async fn refresh(&mut self, shard: Shard) -> Result<bool> {
         let generation = self.leases.generation(shard).await?;
+        let dir = shard_dir(&self.dir, shard);
+        // A copy whose folder was lost is fetched again.
+        if !dir.join("meta.json").exists() {
+            self.copies.remove(&shard);
+        }
         let current = self.copies.get(&shard).map(|(g, _)| *g);
         if generation == 0 || current == Some(generation) {
-            // Serve the copy again in case this node's writer had the slot meanwhile.
+            // Serve the copy (again): this node's writer may have had the slot meanwhile and
+            // lost the shard, and the published commit is the one that counts now.
             if let Some((_, reader)) = self.copies.get(&shard) {
-                if self.search.reader(shard).is_none() {
-                    self.search.serve_replica(shard, reader.clone());
-                }
+                self.search.serve_replica(shard, reader.clone());
             }
             return Ok(false);
         }
@@ -629,7 +633,6 @@ impl Follower {
         let Some(manifest) = published.manifest else {
             return Ok(false);
         };
-        let dir = shard_dir(&self.dir, shard);
         self.files.download(&manifest, &dir).await?;
         let reader = match self.copies.remove(&shard) {
             Some((_, reader)) => {

@@ -3,7 +3,8 @@
 //! - a shard's lease has one holder; a new holder gets a higher fencing token, and the old one
 //!   can neither renew nor publish once it has passed on;
 //! - four shards answer every question as one index does (same hits, same order by date);
-//! - a follower fetches published shards and sees the writer's newer commits;
+//! - a follower fetches published shards, sees the writer's newer commits, and fetches a lost
+//!   copy again;
 //! - a writer that dies is replaced once its lease lapses: the new writer starts from the
 //!   published copy (its own copy lost), catches up and publishes, and the followers agree.
 
@@ -313,6 +314,15 @@ async fn followers_fetch_and_writers_take_over(kit: &TestDb) {
     let r = request(&mailboxes, "budget");
     let expected = hits(&writer_view, &archive, &r).await;
     assert_eq!(expected.0, 5 * 10);
+    assert_eq!(hits(&web_view, &archive, &r).await, expected);
+
+    // The web node's copies are lost (a new disk): fetched again, whole.
+    std::fs::remove_dir_all(kit.dir().join("web").join("index-copies")).unwrap();
+    assert_eq!(
+        follower.step().await.unwrap(),
+        4,
+        "lost copies are fetched again"
+    );
     assert_eq!(hits(&web_view, &archive, &r).await, expected);
 
     // New mail: the writer publishes it, the follower fetches only what changed.
