@@ -495,6 +495,27 @@ index_interval_secs = 1
         assert_eq!(health.status(), 200, "node {} is back", node.name);
     }
 
+    // An operator sees who writes each shard.
+    let stats = Command::new(env!("CARGO_BIN_EXE_sync-recover"))
+        .args(["--config", &b.config.display().to_string(), "stats"])
+        .env("SR_LOG__LEVEL", "off")
+        .output()
+        .expect("stats");
+    assert!(stats.status.success());
+    let stats = String::from_utf8_lossy(&stats.stdout);
+    assert!(stats.contains("search shards    4"), "{stats}");
+    for shard in ["0-of-4", "1-of-4", "2-of-4", "3-of-4"] {
+        let line = stats
+            .lines()
+            .find(|l| l.trim_start().starts_with(shard))
+            .unwrap_or_else(|| panic!("{shard} in: {stats}"));
+        assert!(
+            line.contains(&b.lease_name()) || line.contains(&c.lease_name()),
+            "{line}"
+        );
+        assert!(line.contains("of lease left"), "{line}");
+    }
+
     for mut node in [a, b, c] {
         node.kill("-TERM");
     }

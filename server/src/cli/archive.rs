@@ -209,6 +209,29 @@ pub async fn run_stats(settings: &Settings) -> anyhow::Result<()> {
             archive.count_items(Some(mailbox.id)).await?
         );
     }
+    // Several nodes: who writes each search shard, and how far its publishes went.
+    let shards = search::ShardLeases::new(archive.database().clone())
+        .states()
+        .await?;
+    if !shards.is_empty() {
+        crate::say!("search shards    {}", shards.len());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    for shard in shards {
+        let left = (shard.lease_until_micros - now) / 1_000_000;
+        let writer = match &shard.writer {
+            Some(writer) if left >= 0 => format!("written by {writer} ({left} s of lease left)"),
+            Some(writer) => format!("no writer ({writer}'s lease lapsed {} s ago)", -left),
+            None => "no writer".to_owned(),
+        };
+        crate::say!(
+            "  {:<40} generation {:>6}  {writer}",
+            shard.shard,
+            shard.generation
+        );
+    }
     Ok(())
 }
 
