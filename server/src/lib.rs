@@ -371,6 +371,7 @@ async fn start_search(
                 lease: settings.worker.index_lease(),
                 interval: settings.worker.index_interval(),
                 publish: publish.clone(),
+                retired_grace: search::RETIRED_GRACE,
             },
             leases.clone(),
             archive.clone(),

@@ -180,6 +180,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             lease: Duration::from_secs(600),
             interval: Duration::from_secs(1),
             publish: None,
+            retired_grace: search::RETIRED_GRACE,
         },
         ShardLeases::new(db),
         archive.clone(),

@@ -281,11 +281,13 @@ pub struct IndexerOptions {
     pub interval: Duration,
     /// Where commits are published for the other nodes; `None` on a node that is alone.
     pub publish: Option<IndexFiles>,
+    /// How long a chunk no publish names any more stays in the store, so that a node still
+    /// fetching the generation before can finish.
+    pub retired_grace: Duration,
 }
 
-/// A retired chunk stays this long, so that a node still fetching the generation before can
-/// finish.
-const RETIRED_GRACE: Duration = Duration::from_secs(600);
+/// The usual [`IndexerOptions::retired_grace`].
+pub const RETIRED_GRACE: Duration = Duration::from_secs(600);
 
 struct Held {
     index: SearchIndex,
@@ -454,7 +456,7 @@ impl Indexer {
             // cursor); a published one further ahead saves work, and a lost one is refetched.
             let local = local_cursor(&dir).unwrap_or(None);
             if local.is_none_or(|c| manifest.cursor().is_ok_and(|p| c < p)) {
-                files.download(manifest, &dir).await?;
+                files.download(shard, manifest, &dir).await?;
             }
         }
         let memory = o.writer_memory_bytes / o.shards.max(1) as usize;
@@ -528,23 +530,28 @@ impl Indexer {
         if previous.as_ref().is_some_and(|m| m.meta == meta) {
             return Ok((count, more));
         }
-        let manifest = files.upload(&dir, previous.as_ref()).await?;
+        let manifest = files.upload(shard, &dir, previous.as_ref()).await?;
         let Some(generation) = self.leases.publish(&lease, &manifest, period).await? else {
             self.lost(shard);
             return Ok((count, more));
         };
         tracing::debug!(shard = %shard.key(), generation, "published the search shard");
-        let kept: HashSet<&str> = manifest.chunks().collect();
+        // Published: whatever happens to the clean-up below, the next round starts from here.
+        let kept: HashSet<String> = manifest.chunks().map(str::to_owned).collect();
+        if let Some(held) = self.held.get_mut(&shard) {
+            held.published = Some(manifest);
+        }
         if let Some(previous) = &previous {
             let gone: Vec<String> = previous
                 .chunks()
-                .filter(|c| !kept.contains(c))
+                .filter(|c| !kept.contains(*c))
                 .map(str::to_owned)
                 .collect();
             self.leases.retire(shard, &gone).await?;
         }
-        for chunk in self.leases.retired_before(shard, RETIRED_GRACE).await? {
-            if !kept.contains(chunk.as_str()) {
+        let grace = self.options.retired_grace;
+        for chunk in self.leases.retired_before(shard, grace).await? {
+            if !kept.contains(&chunk) {
                 if let Ok(hash) = BlobHash::parse(&chunk) {
                     files
                         .blobs()
@@ -555,9 +562,6 @@ impl Indexer {
                 }
             }
             self.leases.forget_retired(shard, &chunk).await?;
-        }
-        if let Some(held) = self.held.get_mut(&shard) {
-            held.published = Some(manifest);
         }
         Ok((count, more))
     }
@@ -633,7 +637,7 @@ impl Follower {
         let Some(manifest) = published.manifest else {
             return Ok(false);
         };
-        self.files.download(&manifest, &dir).await?;
+        self.files.download(shard, &manifest, &dir).await?;
         let reader = match self.copies.remove(&shard) {
             Some((_, reader)) => {
                 reader.reload()?;

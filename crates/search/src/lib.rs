@@ -38,7 +38,7 @@ use tantivy::{
     TantivyDocument, Term,
 };
 
-pub use cluster::{shard_dir, Follower, Indexer, IndexerOptions, ShardedSearch};
+pub use cluster::{shard_dir, Follower, Indexer, IndexerOptions, ShardedSearch, RETIRED_GRACE};
 pub use found::{FoundItem, FoundItems};
 pub use query::{parse_query, Clause, QueryError};
 pub use replica::{local_cursor, IndexFiles, CHUNK_BYTES};

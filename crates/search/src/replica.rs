@@ -4,12 +4,14 @@
 //! under a new name), so a publish uploads only the files the previous publish did not name.
 //! Files go up in chunks of [`CHUNK_BYTES`], each a blob of the index's own blob store: sealed
 //! (compressed, and encrypted when the archive is) like mail, and read back through the same
-//! integrity check. No file is ever held in memory whole.
+//! integrity check. No file is ever held in memory whole. Each chunk starts with a line naming
+//! its shard, file and place, so no two chunks anywhere share an address: a chunk one shard
+//! retires can be deleted without asking whether another shard's file holds the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use archive::{BlobHash, Blobs, ChangeCursor};
+use archive::{BlobHash, Blobs, ChangeCursor, Shard};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::shards::{cursor_of_meta, Manifest, StoredFile};
@@ -111,7 +113,12 @@ impl IndexFiles {
 
     /// Uploads the commit in `dir` (files already named by `previous` are not read again) and
     /// returns its manifest.
-    pub async fn upload(&self, dir: &Path, previous: Option<&Manifest>) -> Result<Manifest> {
+    pub async fn upload(
+        &self,
+        shard: Shard,
+        dir: &Path,
+        previous: Option<&Manifest>,
+    ) -> Result<Manifest> {
         let mut attempts = 0;
         'attempt: loop {
             attempts += 1;
@@ -126,7 +133,7 @@ impl IndexFiles {
                     files.insert(name, known.clone());
                     continue;
                 }
-                match self.put_file(&dir.join(&name)).await? {
+                match self.put_file(shard, &name, &dir.join(&name)).await? {
                     Ok(stored) => {
                         files.insert(name, stored);
                     }
@@ -142,7 +149,12 @@ impl IndexFiles {
         }
     }
 
-    async fn put_file(&self, path: &Path) -> Result<std::result::Result<StoredFile, Vanished>> {
+    async fn put_file(
+        &self,
+        shard: Shard,
+        name: &str,
+        path: &Path,
+    ) -> Result<std::result::Result<StoredFile, Vanished>> {
         let mut file = match tokio::fs::File::open(path).await {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Err(Vanished)),
@@ -166,9 +178,13 @@ impl IndexFiles {
             if filled == 0 && !chunks.is_empty() {
                 break;
             }
+            let label = chunk_label(shard, name, chunks.len());
+            let mut piece = Vec::with_capacity(label.len() + filled);
+            piece.extend_from_slice(label.as_bytes());
+            piece.extend_from_slice(&buffer[..filled]);
             let hash = self
                 .blobs
-                .put(&buffer[..filled])
+                .put(&piece)
                 .await
                 .map_err(archive::ArchiveError::from)?;
             chunks.push(hash.as_str().to_owned());
@@ -183,7 +199,7 @@ impl IndexFiles {
     /// Makes `dir` hold the commit of `manifest`: fetches the files it lacks, then replaces
     /// `meta.json` (so a reader never sees a meta naming a file not there yet), then removes
     /// the files no longer named.
-    pub async fn download(&self, manifest: &Manifest, dir: &Path) -> Result<()> {
+    pub async fn download(&self, shard: Shard, manifest: &Manifest, dir: &Path) -> Result<()> {
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| io(dir, e))?;
@@ -195,7 +211,7 @@ impl IndexFiles {
             {
                 continue;
             }
-            self.fetch_file(stored, &path).await?;
+            self.fetch_file(shard, name, stored, &path).await?;
         }
         let mut managed: Vec<&str> = manifest.files.keys().map(String::as_str).collect();
         managed.push(META);
@@ -218,21 +234,35 @@ impl IndexFiles {
         Ok(())
     }
 
-    async fn fetch_file(&self, stored: &StoredFile, path: &Path) -> Result<()> {
+    async fn fetch_file(
+        &self,
+        shard: Shard,
+        name: &str,
+        stored: &StoredFile,
+        path: &Path,
+    ) -> Result<()> {
         let partial = PathBuf::from(format!("{}.part", path.display()));
         let mut out = tokio::fs::File::create(&partial)
             .await
             .map_err(|e| io(&partial, e))?;
         let mut len = 0u64;
-        for chunk in &stored.chunks {
+        for (place, chunk) in stored.chunks.iter().enumerate() {
             let hash = BlobHash::parse(chunk).map_err(archive::ArchiveError::from)?;
-            let bytes = self
+            let piece = self
                 .blobs
                 .get(&hash)
                 .await
                 .map_err(archive::ArchiveError::from)?;
+            let label = chunk_label(shard, name, place);
+            let Some(bytes) = piece.strip_prefix(label.as_bytes()) else {
+                let _ = tokio::fs::remove_file(&partial).await;
+                return Err(SearchError::BadManifest(format!(
+                    "chunk {chunk} is not part {place} of {name} in shard {}",
+                    shard.key()
+                )));
+            };
             len += bytes.len() as u64;
-            out.write_all(&bytes).await.map_err(|e| io(&partial, e))?;
+            out.write_all(bytes).await.map_err(|e| io(&partial, e))?;
         }
         if len != stored.len {
             let _ = tokio::fs::remove_file(&partial).await;
@@ -248,6 +278,11 @@ impl IndexFiles {
             .await
             .map_err(|e| io(path, e))
     }
+}
+
+/// The line a stored chunk starts with.
+fn chunk_label(shard: Shard, name: &str, place: usize) -> String {
+    format!("{}/{name}/{place}\n", shard.key())
 }
 
 async fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {

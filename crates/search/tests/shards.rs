@@ -6,7 +6,8 @@
 //! - a follower fetches published shards, sees the writer's newer commits, and fetches a lost
 //!   copy again;
 //! - a writer that dies is replaced once its lease lapses: the new writer starts from the
-//!   published copy (its own copy lost), catches up and publishes, and the followers agree.
+//!   published copy (its own copy lost), catches up and publishes, and the followers agree;
+//! - chunks that no publish names any more are deleted from the store once their grace ends.
 
 #![allow(clippy::unwrap_used)]
 
@@ -123,6 +124,8 @@ fn options(kit: &TestDb, node: &str, publish: Option<IndexFiles>) -> IndexerOpti
         lease: LEASE,
         interval: Duration::from_millis(100),
         publish,
+        // Chunks no publish names are deleted at the next publish: what is left is checked.
+        retired_grace: Duration::ZERO,
     }
 }
 
@@ -383,6 +386,22 @@ async fn followers_fetch_and_writers_take_over(kit: &TestDb) {
         web_view.indexed_item_ids().unwrap(),
         b_view.indexed_item_ids().unwrap()
     );
+
+    // The store holds the chunks the current publishes name and no others: what A and B
+    // published before and replaced is gone.
+    let mut named = std::collections::BTreeSet::new();
+    for shard in Shard::all(4) {
+        let manifest = leases.published(shard).await.unwrap().manifest.unwrap();
+        named.extend(manifest.chunks().map(str::to_owned));
+    }
+    let mut stored = std::collections::BTreeSet::new();
+    for prefix in std::fs::read_dir(kit.dir().join("index-store").join("objects")).unwrap() {
+        for object in std::fs::read_dir(prefix.unwrap().path()).unwrap() {
+            stored.insert(object.unwrap().file_name().to_string_lossy().into_owned());
+        }
+    }
+    assert!(!named.is_empty());
+    assert_eq!(stored, named, "the store holds exactly the chunks in use");
     b.release_all().await;
 }
 each_backend!(followers_fetch_and_writers_take_over);
