@@ -819,36 +819,33 @@ async fn blobs_move_to_s3_resumably_and_the_archive_reads_them_there() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("port");
+    let site = support::stand_in_site(data.path());
+    // `serve` with these settings stops at start: its one line.
+    let refused_start = |mut serve: Command| -> String {
+        let out = serve
+            .env("SR_SERVER__SITE_ROOT", &site)
+            .env("SR_LOG__LEVEL", "off")
+            .arg("serve")
+            .output()
+            .expect("run");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("storage.s3"), "{stderr}");
+        stderr
+    };
     let mut serve = sync_recover(data.path());
     with_s3(&mut serve, &format!("http://127.0.0.1:{closed}"), &bucket);
-    let site = support::stand_in_site(data.path());
-    let out = serve
-        .env("SR_SERVER__SITE_ROOT", &site)
-        .env("SR_LOG__LEVEL", "off")
-        .arg("serve")
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("storage.s3"), "{stderr}");
+    refused_start(serve);
 
     // Credentials the store does not know: one line at start too, with the store's answer.
     let guarded = testkit::s3::moto_checking_credentials();
     let mut serve = sync_recover(data.path());
     with_s3(&mut serve, &guarded.endpoint, testkit::s3::GUARDED_BUCKET);
-    let out = serve
+    serve
         .env("SR_STORAGE__S3__ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG0")
-        .env("SR_STORAGE__S3__SECRET_ACCESS_KEY", "not the secret")
-        .env("SR_SERVER__SITE_ROOT", &site)
-        .env("SR_LOG__LEVEL", "off")
-        .arg("serve")
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("storage.s3"), "{stderr}");
+        .env("SR_STORAGE__S3__SECRET_ACCESS_KEY", "not the secret");
+    let stderr = refused_start(serve);
     assert!(
         stderr.contains("403"),
         "the store's refusal is said: {stderr}"

@@ -342,7 +342,6 @@ impl Indexer {
         let mut more = false;
         let mut first_error = None;
         for shard in self.held() {
-            self.renew_due().await;
             let started = std::time::Instant::now();
             let worked = self.work(shard).await;
             tracing::debug!(

@@ -73,21 +73,4 @@ impl Archive {
         .fetch_one(&self.db.pool)
         .await?)
     }
-
-    /// The newest position in the change order: a shard with nothing to index up to here has
-    /// caught up, whatever other shards' mailboxes changed.
-    pub async fn last_change(&self) -> Result<ChangeCursor> {
-        let row = sqlx::query(
-            "SELECT change_seq, id FROM archive_items ORDER BY change_seq DESC, id DESC LIMIT 1",
-        )
-        .fetch_optional(&self.db.pool)
-        .await?;
-        Ok(match row {
-            Some(row) => ChangeCursor {
-                seq: row.try_get("change_seq")?,
-                item_id: row.try_get("id")?,
-            },
-            None => ChangeCursor::default(),
-        })
-    }
 }
