@@ -16,7 +16,7 @@ mod s3;
 mod store;
 mod types;
 
-pub use blob::{BlobError, BlobHash, BlobKey, BlobStore, Blobs, LocalBlobStore};
+pub use blob::{BlobError, BlobHash, BlobKey, BlobStore, Blobs, ByteStream, LocalBlobStore};
 pub use error::ArchiveError;
 pub use history::*;
 pub use retention::*;

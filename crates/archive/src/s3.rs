@@ -17,7 +17,7 @@ use object_store::{
     BackoffConfig, ObjectStore, PutMode, PutOptions, PutPayload, RetryConfig, WriteMultipart,
 };
 
-use crate::blob::{BlobError, BlobHash, BlobStore};
+use crate::blob::{BlobError, BlobHash, BlobStore, ByteStream};
 
 /// Blobs larger than this are uploaded in parts.
 pub const MULTIPART_ABOVE: usize = 16 * 1024 * 1024;
@@ -202,6 +202,24 @@ impl BlobStore for S3BlobStore {
             .await
             .map(|b| b.to_vec())
             .map_err(|e| self.failed("download", hash, e))
+    }
+
+    async fn get_stream(&self, hash: &BlobHash) -> Result<ByteStream, BlobError> {
+        use futures_util::TryStreamExt;
+        let found = match self.store.get(&self.path_of(hash)).await {
+            Ok(found) => found,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(BlobError::Missing(hash.as_str().to_owned()))
+            }
+            Err(e) => return Err(self.failed("download", hash, e)),
+        };
+        let what = format!("download of blob {hash} in S3 bucket `{}`", self.bucket);
+        Ok(Box::pin(found.into_stream().map_err(move |e| {
+            BlobError::Remote {
+                what: what.clone(),
+                reason: e.to_string(),
+            }
+        })))
     }
 
     async fn contains(&self, hash: &BlobHash) -> Result<bool, BlobError> {

@@ -1,7 +1,7 @@
 //! The blob store suite, run on each backend: the local folder and S3 (a real S3 server, PyPI
 //! `moto`, on loopback). What the archive relies on: content in is content out (sealed and
 //! encrypted on the way), a second write of an address never replaces the first, writers racing
-//! on the same content all succeed, large blobs go up in parts, and a store that cannot be
+//! on the same content all succeed, large blobs go up in parts and stream back, and a store that cannot be
 //! reached is a clear error after bounded retries.
 
 use std::sync::Arc;
@@ -179,6 +179,22 @@ async fn a_large_blob_goes_up_in_parts_and_reads_back() {
         assert!(
             blobs.get(&hash).await.expect("get") == raw,
             "{}",
+            backend.name
+        );
+        // Read as a stream, it arrives in small checked pieces, never whole.
+        let mut stream = blobs.get_stream(&hash).await.expect("stream");
+        let (mut read, mut pieces, mut largest) = (Vec::with_capacity(raw.len()), 0, 0);
+        while let Some(piece) = futures_util::StreamExt::next(&mut stream).await {
+            let piece = piece.expect("piece");
+            largest = largest.max(piece.len());
+            pieces += 1;
+            read.extend_from_slice(&piece);
+        }
+        assert!(read == raw, "{}: streamed content differs", backend.name);
+        assert!(pieces > 100, "{}: {pieces} pieces", backend.name);
+        assert!(
+            largest <= 128 * 1024,
+            "{}: a piece of {largest}",
             backend.name
         );
         // Stored already: a second put does not upload it again, and succeeds.

@@ -588,20 +588,21 @@ impl Exporter {
         crate::plan::item_record(&self.archive, detail).await
     }
 
-    /// One chunk of a finished export's file, for a download.
+    /// One chunk of a finished export's file, for a download, as it is read from the store: a
+    /// download holds a segment of it at a time, never the chunk.
     pub async fn read_chunk(
         &self,
         file: &ExportFile,
         part: usize,
         chunk: usize,
-    ) -> Result<Vec<u8>, RecoveryError> {
+    ) -> Result<archive::ByteStream, RecoveryError> {
         let chunk = file
             .parts
             .get(part)
             .and_then(|p| p.chunks.get(chunk))
             .ok_or_else(|| invalid("That part of the export does not exist."))?;
         let hash = archive::BlobHash::parse(&chunk.blob)?;
-        Ok(self.archive.blobs().get(&hash).await?)
+        Ok(self.archive.blobs().get_stream(&hash).await?)
     }
 }
 

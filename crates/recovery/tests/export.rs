@@ -187,7 +187,10 @@ fn everything(mailbox: MailboxId, format: MailFormat) -> ExportRequest {
 async fn download(f: &Fixture, file: &ExportFile) -> Vec<u8> {
     let mut bytes = Vec::new();
     for (part, chunk) in file.chunks() {
-        bytes.extend(f.exporter.read_chunk(file, part, chunk).await.unwrap());
+        let mut stream = f.exporter.read_chunk(file, part, chunk).await.unwrap();
+        while let Some(piece) = futures::StreamExt::next(&mut stream).await {
+            bytes.extend_from_slice(&piece.unwrap());
+        }
     }
     assert_eq!(bytes.len() as u64, file.size);
     bytes

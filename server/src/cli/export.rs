@@ -79,9 +79,11 @@ pub async fn run_export(settings: &Settings, args: ExportArgs) -> anyhow::Result
     let mut out = std::fs::File::create_new(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     for (part, chunk) in file.chunks() {
-        let bytes = exporter.read_chunk(&file, part, chunk).await?;
-        std::io::Write::write_all(&mut out, &bytes)
-            .with_context(|| format!("cannot write {}", args.out.display()))?;
+        let mut bytes = exporter.read_chunk(&file, part, chunk).await?;
+        while let Some(piece) = futures_util::StreamExt::next(&mut bytes).await {
+            std::io::Write::write_all(&mut out, &piece?)
+                .with_context(|| format!("cannot write {}", args.out.display()))?;
+        }
     }
     out.sync_all()?;
     crate::say!("Exported to {}:", args.out.display());

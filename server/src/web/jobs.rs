@@ -58,21 +58,21 @@ pub async fn export_file(
     (file_headers(&name, size), stream_chunks(download, chunks)).into_response()
 }
 
-/// The chunks, read one at a time as the client takes them; a chunk that cannot be read ends
-/// the stream with an error, so the client sees a broken download, never a short file.
+/// The chunks, read in order as the client takes them, each a segment at a time; a chunk that
+/// cannot be read ends the stream with an error, so the client sees a broken download, never a
+/// short file.
 fn stream_chunks(download: access::ExportDownload, chunks: Vec<(usize, usize)>) -> Body {
-    let stream = futures_util::stream::unfold(
-        (chunks.into_iter(), std::sync::Arc::new(download)),
-        |(mut rest, download)| async move {
-            let (part, chunk) = rest.next()?;
-            let bytes = download
-                .chunk(part, chunk)
-                .await
-                .map(axum::body::Bytes::from)
-                .map_err(|e| std::io::Error::other(e.to_string()));
-            Some((bytes, (rest, download)))
-        },
-    );
+    use futures_util::{StreamExt, TryStreamExt};
+    let download = std::sync::Arc::new(download);
+    let failed = |e: String| std::io::Error::other(e);
+    let stream = futures_util::stream::iter(chunks)
+        .then(move |(part, chunk)| {
+            let download = download.clone();
+            async move { download.chunk(part, chunk).await }
+        })
+        .map_err(move |e| failed(e.to_string()))
+        .map_ok(move |bytes| bytes.map_err(move |e| failed(e.to_string())))
+        .try_flatten();
     Body::from_stream(stream)
 }
 

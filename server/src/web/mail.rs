@@ -23,24 +23,34 @@ enum Reach {
     BrowseDownload,
 }
 
-/// The item and its content, if the caller of this request may read it; the refusal otherwise
-/// (someone else's item is "not found", like a missing one).
+/// The item, if the caller of this request may read it; the refusal otherwise (someone else's
+/// item is "not found", like a missing one).
 async fn readable_item(
     ctx: &AppContext,
     peer: SocketAddr,
     headers: &HeaderMap,
     item_id: i64,
     reach: Reach,
-) -> Result<(archive::ItemDetail, Vec<u8>), Response> {
+) -> Result<access::ReadableItem, Response> {
     let caller = caller(ctx, peer, headers).await.map_err(refusal)?;
-    let item = match reach {
+    match reach {
         Reach::Own => caller.own_mail().item(item_id).await,
         Reach::Browse => async { caller.browse_mail()?.item(item_id).await }.await,
         Reach::BrowseDownload => async { caller.browse_mail()?.download(item_id).await }.await,
     }
-    .map_err(|e| refusal(e.into()))?;
-    let raw = item.raw().await.map_err(|e| refusal(e.into()))?;
-    Ok((item.into_detail(), raw))
+    .map_err(|e| refusal(e.into()))
+}
+
+/// The item's whole content, for what must parse it (the body, one attachment).
+async fn readable_content(
+    ctx: &AppContext,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    item_id: i64,
+    reach: Reach,
+) -> Result<Vec<u8>, Response> {
+    let item = readable_item(ctx, peer, headers, item_id, reach).await?;
+    item.raw().await.map_err(|e| refusal(e.into()))
 }
 
 /// `attachment; filename=...` with an ASCII fallback and the UTF-8 name (RFC 6266).
@@ -72,7 +82,7 @@ pub(super) fn content_disposition(name: &str) -> HeaderValue {
 }
 
 /// Downloads are files, never pages: nothing a browser might render or sniff into HTML.
-fn download(name: &str, content_type: &'static str, bytes: Vec<u8>) -> Response {
+fn download(name: &str, content_type: &'static str, bytes: impl IntoResponse) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
@@ -126,7 +136,7 @@ async fn body_of(
     headers: HeaderMap,
     reach: Reach,
 ) -> Response {
-    let (_, raw) = match readable_item(&state.ctx, peer, &headers, item_id, reach).await {
+    let raw = match readable_content(&state.ctx, peer, &headers, item_id, reach).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -197,12 +207,21 @@ async fn eml_of(
     headers: HeaderMap,
     reach: Reach,
 ) -> Response {
-    let (item, raw) = match readable_item(&state.ctx, peer, &headers, item_id, reach).await {
+    let item = match readable_item(&state.ctx, peer, &headers, item_id, reach).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let name = mailview::safe_filename(&format!("{}.eml", item.subject.trim()), "message.eml");
-    download(&name, "message/rfc822", raw)
+    // Streamed as it is read from the store, so a message of any size is never held whole.
+    let content = match item.raw_stream().await {
+        Ok(content) => content,
+        Err(e) => return refusal(e.into()),
+    };
+    let subject = item.detail().subject.trim();
+    let name = mailview::safe_filename(&format!("{subject}.eml"), "message.eml");
+    let body = axum::body::Body::from_stream(futures_util::TryStreamExt::map_err(content, |e| {
+        std::io::Error::other(e.to_string())
+    }));
+    download(&name, "message/rfc822", body)
 }
 
 pub async fn attachment(
@@ -230,7 +249,7 @@ async fn attachment_of(
     headers: HeaderMap,
     reach: Reach,
 ) -> Response {
-    let (_, raw) = match readable_item(&state.ctx, peer, &headers, item_id, reach).await {
+    let raw = match readable_content(&state.ctx, peer, &headers, item_id, reach).await {
         Ok(found) => found,
         Err(response) => return response,
     };

@@ -200,6 +200,77 @@ async fn own_downloads_are_exact_and_never_render_as_pages(kit: &testkit::TestDb
     assert!(!html.contains("<script"), "{html}");
 }
 
+testkit::each_backend!(a_large_message_downloads_exactly_and_a_damaged_one_breaks_the_download);
+async fn a_large_message_downloads_exactly_and_a_damaged_one_breaks_the_download(
+    kit: &testkit::TestDb,
+) {
+    let t = two_users(kit).await;
+    // 3 MB of attachment that does not compress: the stored blob is many segments, which the
+    // download streams as they are read and checked.
+    let mut figures = vec![0u8; 3 * 1024 * 1024];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for byte in figures.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *byte = x as u8;
+    }
+    let raw = testkit::mime::Mail::new("apricot scans")
+        .from("Dana Lee <dana@example.org>")
+        .to("alice@example.com")
+        .date("Mon, 02 Nov 2026 10:00:00 +0000")
+        .message_id("<apricot-scans@example.org>")
+        .text("The scans are attached.")
+        .attach("scans.bin", "application/octet-stream", &figures)
+        .build();
+    let item = t
+        .app
+        .archive
+        .put_item(archive::PutItem {
+            mailbox_id: t.alice_box.id,
+            folder_source_id: "inbox".into(),
+            source_id: "inbox-large".into(),
+            kind: archive::ItemKind::Message,
+            raw: raw.clone(),
+            is_read: false,
+            flags: Vec::new(),
+            meta: None,
+            properties: None,
+            fallback_date: None,
+            at: archive::Timestamp::now(),
+        })
+        .await
+        .expect("put")
+        .item_id();
+    let path = format!("/download/{item}/eml");
+    let eml = t.app.get_as(Some(&t.alice), &path).await;
+    assert_eq!(eml.status(), 200);
+    let got = eml.bytes().await.expect("bytes");
+    assert!(
+        got.as_ref() == raw.as_slice(),
+        "{} of {} bytes",
+        got.len(),
+        raw.len()
+    );
+
+    // One byte of the stored blob changes: the download starts, then breaks; the client never
+    // gets a complete file with wrong content.
+    let hash = archive::BlobHash::of(&raw);
+    let store = t.app.archive.blobs().backend().clone();
+    let mut sealed = store.get(&hash).await.expect("sealed");
+    let middle = sealed.len() / 2;
+    sealed[middle] ^= 0x40;
+    store.delete(&hash).await.expect("delete");
+    store
+        .put_many(vec![(hash, sealed)])
+        .await
+        .expect("put back");
+    let eml = t.app.get_as(Some(&t.alice), &path).await;
+    assert_eq!(eml.status(), 200, "the error comes after the headers");
+    let body = eml.bytes().await;
+    assert!(body.is_err(), "a damaged blob was downloaded whole");
+}
+
 testkit::each_backend!(the_reader_gets_headers_attachments_and_no_script);
 async fn the_reader_gets_headers_attachments_and_no_script(kit: &testkit::TestDb) {
     let t = two_users(kit).await;

@@ -21,8 +21,13 @@ pub struct ExportDownload {
 }
 
 impl ExportDownload {
-    /// One chunk of the file: a download streams them in order (`ExportFile::chunks`).
-    pub async fn chunk(&self, part: usize, chunk: usize) -> Result<Vec<u8>, AccessError> {
+    /// One chunk of the file, as it is read: a download streams them in order
+    /// (`ExportFile::chunks`).
+    pub async fn chunk(
+        &self,
+        part: usize,
+        chunk: usize,
+    ) -> Result<archive::ByteStream, AccessError> {
         self.exporter
             .read_chunk(&self.file, part, chunk)
             .await

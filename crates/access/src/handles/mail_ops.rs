@@ -47,6 +47,12 @@ impl ReadableItem {
     pub async fn raw(&self) -> Result<Vec<u8>, AccessError> {
         Ok(self.archive.read_raw(self.detail.id).await?)
     }
+
+    /// The content exactly as archived, as it is read: for a download, which never needs it
+    /// whole. A fault after the first bytes ends the stream with an error.
+    pub async fn raw_stream(&self) -> Result<archive::ByteStream, AccessError> {
+        Ok(self.archive.read_raw_stream(self.detail.id).await?)
+    }
 }
 
 /// A search within one mailbox.

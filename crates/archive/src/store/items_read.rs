@@ -5,7 +5,7 @@ use sqlx::Row;
 use super::{
     detail_from_row, flag, placeholders, valid_at, Archive, Result, IN_CHUNK, ITEM_COLUMNS,
 };
-use crate::blob::BlobHash;
+use crate::blob::{BlobHash, ByteStream};
 use crate::error::ArchiveError;
 use crate::types::*;
 
@@ -185,12 +185,23 @@ impl Archive {
 
     /// The item's raw content (MIME, ICS, VCF or JSON) exactly as archived.
     pub async fn read_raw(&self, id: ItemId) -> Result<Vec<u8>> {
+        let hash = self.content_address(id).await?;
+        Ok(self.blobs.get(&hash).await?)
+    }
+
+    /// [`Self::read_raw`] as a stream of checked bytes ([`crate::Blobs::get_stream`]).
+    pub async fn read_raw_stream(&self, id: ItemId) -> Result<ByteStream> {
+        let hash = self.content_address(id).await?;
+        Ok(self.blobs.get_stream(&hash).await?)
+    }
+
+    async fn content_address(&self, id: ItemId) -> Result<BlobHash> {
         let hash: String = sqlx::query_scalar("SELECT blob_hash FROM archive_items WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.db.pool)
             .await?
             .ok_or_else(|| ArchiveError::UnknownItem(id.to_string()))?;
-        Ok(self.blobs.get(&BlobHash::parse(&hash)?).await?)
+        Ok(BlobHash::parse(&hash)?)
     }
 
     /// A calendar item's or contact's stored properties (the `pim` record's JSON); `None` for

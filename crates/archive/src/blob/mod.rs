@@ -1,16 +1,25 @@
 //! Content-addressed raw content. The address is the BLAKE3 of the raw bytes; what is stored is
-//! `SRB1` + mode byte + (nonce) + zstd(raw), AES-256-GCM sealed when a key is configured. Backends
-//! only keep opaque bytes under an address, so an S3 backend implements [`BlobStore`] alone.
+//! `SRB1` + mode byte + (nonce) + zstd(raw), AES-256-GCM sealed when a key is configured, or,
+//! when the compressed content is larger than one segment, the same in sealed segments (`SRB2`,
+//! [`segments`]) so that it can be read as a stream. Backends only keep opaque bytes under an
+//! address, so an S3 backend implements [`BlobStore`] alone.
+
+mod segments;
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+use segments::{Opener, Step};
 
 const MAGIC: &[u8; 4] = b"SRB1";
 const MODE_PLAIN: u8 = 0;
@@ -81,6 +90,12 @@ impl fmt::Debug for BlobHash {
     }
 }
 
+/// Bytes as they arrive; an error ends the stream.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, BlobError>> + Send>>;
+
+/// How much of a local file one read step takes.
+const READ_CHUNK: usize = 64 * 1024;
+
 /// Where sealed blobs live. `put_many` returns only once every blob is durable, because the
 /// store writes item records pointing at them right after.
 #[async_trait::async_trait]
@@ -93,6 +108,16 @@ pub trait BlobStore: Send + Sync + 'static {
 
     async fn put_many(&self, blobs: Vec<(BlobHash, Vec<u8>)>) -> Result<(), BlobError>;
     async fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError>;
+
+    /// The sealed bytes as they arrive. A missing blob is an error here, before any byte.
+    /// Backends that can read part of a blob override it; this one reads it whole.
+    async fn get_stream(&self, hash: &BlobHash) -> Result<ByteStream, BlobError> {
+        let sealed = self.get(hash).await?;
+        Ok(Box::pin(futures_util::stream::once(async move {
+            Ok(Bytes::from(sealed))
+        })))
+    }
+
     async fn contains(&self, hash: &BlobHash) -> Result<bool, BlobError>;
 
     /// Removes a blob; a blob already gone is not an error. Only retention calls it, under the
@@ -248,6 +273,30 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
+    async fn get_stream(&self, hash: &BlobHash) -> Result<ByteStream, BlobError> {
+        use tokio::io::AsyncReadExt;
+        let path = self.path_of(hash);
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(BlobError::Missing(hash.0.clone()))
+            }
+            Err(e) => return Err(io_err(&path, e)),
+        };
+        Ok(Box::pin(futures_util::stream::try_unfold(
+            (file, path),
+            |(mut file, path)| async move {
+                let mut chunk = vec![0u8; READ_CHUNK];
+                let read = file.read(&mut chunk).await.map_err(|e| io_err(&path, e))?;
+                if read == 0 {
+                    return Ok(None);
+                }
+                chunk.truncate(read);
+                Ok(Some((Bytes::from(chunk), (file, path))))
+            },
+        )))
+    }
+
     async fn contains(&self, hash: &BlobHash) -> Result<bool, BlobError> {
         let path = self.path_of(hash);
         tokio::fs::try_exists(&path)
@@ -393,7 +442,32 @@ impl Blobs {
 
     pub async fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
         let sealed = self.backend.get(hash).await?;
-        self.open(hash, &sealed)
+        self.open(hash, sealed)
+    }
+
+    /// The raw content as it is read and checked, a segment at a time, so a large blob never
+    /// sits in memory whole. Encrypted content is authenticated segment by segment before it is
+    /// handed out; the address is checked at the end, and a mismatch ends the stream with an
+    /// error (so a download breaks instead of completing). A blob sealed whole (`SRB1`, small
+    /// or stored before segments existed) is read whole and handed out at once.
+    pub async fn get_stream(&self, hash: &BlobHash) -> Result<ByteStream, BlobError> {
+        let source = self.backend.get_stream(hash).await?;
+        let opener = Opener::new(hash.clone(), self.cipher.clone());
+        Ok(Box::pin(futures_util::stream::try_unfold(
+            (opener, source),
+            |(mut opener, mut source)| async move {
+                loop {
+                    match opener.step()? {
+                        Step::Output(bytes) => return Ok(Some((bytes, (opener, source)))),
+                        Step::Done => return Ok(None),
+                        Step::NeedInput => match source.next().await {
+                            Some(chunk) => opener.feed(&chunk?),
+                            None => opener.end_input(),
+                        },
+                    }
+                }
+            },
+        )))
     }
 
     pub async fn contains(&self, hash: &BlobHash) -> Result<bool, BlobError> {
@@ -427,6 +501,9 @@ impl Blobs {
             hash: hash.0.clone(),
             reason: format!("compression failed: {e}"),
         })?;
+        if compressed.len() > segments::SEGMENT {
+            return segments::seal(self.cipher.as_deref(), hash, &compressed);
+        }
         let mut out = Vec::with_capacity(compressed.len() + 32);
         out.extend_from_slice(MAGIC);
         match &self.cipher {
@@ -457,44 +534,68 @@ impl Blobs {
         Ok(out)
     }
 
-    fn open(&self, hash: &BlobHash, sealed: &[u8]) -> Result<Vec<u8>, BlobError> {
-        let corrupt = |reason: &str| BlobError::Corrupt {
-            hash: hash.0.clone(),
-            reason: reason.to_owned(),
-        };
-        if sealed.len() < 5 || &sealed[..4] != MAGIC {
-            return Err(corrupt("bad header"));
+    fn open(&self, hash: &BlobHash, sealed: Vec<u8>) -> Result<Vec<u8>, BlobError> {
+        if !sealed.starts_with(segments::MAGIC) {
+            return open_whole(self.cipher.as_deref(), hash, &sealed);
         }
-        let compressed = match sealed[4] {
-            MODE_PLAIN => sealed[5..].to_vec(),
-            MODE_AES256GCM => {
-                let cipher = self
-                    .cipher
-                    .as_ref()
-                    .ok_or_else(|| BlobError::KeyRequired(hash.0.clone()))?;
-                if sealed.len() < 5 + NONCE_LEN {
-                    return Err(corrupt("truncated"));
+        let mut opener = Opener::new(hash.clone(), self.cipher.clone());
+        opener.feed_all(sealed);
+        let mut raw = Vec::new();
+        loop {
+            match opener.step()? {
+                Step::Output(bytes) => raw.extend_from_slice(&bytes),
+                Step::Done => return Ok(raw),
+                // Everything was fed: the opener says "truncated" instead of asking again.
+                Step::NeedInput => {
+                    return Err(BlobError::Corrupt {
+                        hash: hash.0.clone(),
+                        reason: "truncated".into(),
+                    })
                 }
-                let nonce = Nonce::from_slice(&sealed[5..5 + NONCE_LEN]);
-                cipher
-                    .decrypt(
-                        nonce,
-                        Payload {
-                            msg: &sealed[5 + NONCE_LEN..],
-                            aad: hash.0.as_bytes(),
-                        },
-                    )
-                    .map_err(|_| corrupt("authentication failed (wrong key or tampered)"))?
             }
-            _ => return Err(corrupt("unknown mode")),
-        };
-        let raw = zstd::stream::decode_all(compressed.as_slice())
-            .map_err(|e| corrupt(&format!("decompression failed: {e}")))?;
-        if BlobHash::of(&raw) != *hash {
-            return Err(corrupt("content does not match its address"));
         }
-        Ok(raw)
     }
+}
+
+/// Opens a blob sealed whole (`SRB1`).
+fn open_whole(
+    cipher: Option<&Aes256Gcm>,
+    hash: &BlobHash,
+    sealed: &[u8],
+) -> Result<Vec<u8>, BlobError> {
+    let corrupt = |reason: &str| BlobError::Corrupt {
+        hash: hash.0.clone(),
+        reason: reason.to_owned(),
+    };
+    if sealed.len() < 5 || &sealed[..4] != MAGIC {
+        return Err(corrupt("bad header"));
+    }
+    let compressed = match sealed[4] {
+        MODE_PLAIN => sealed[5..].to_vec(),
+        MODE_AES256GCM => {
+            let cipher = cipher.ok_or_else(|| BlobError::KeyRequired(hash.0.clone()))?;
+            if sealed.len() < 5 + NONCE_LEN {
+                return Err(corrupt("truncated"));
+            }
+            let nonce = Nonce::from_slice(&sealed[5..5 + NONCE_LEN]);
+            cipher
+                .decrypt(
+                    nonce,
+                    Payload {
+                        msg: &sealed[5 + NONCE_LEN..],
+                        aad: hash.0.as_bytes(),
+                    },
+                )
+                .map_err(|_| corrupt("authentication failed (wrong key or tampered)"))?
+        }
+        _ => return Err(corrupt("unknown mode")),
+    };
+    let raw = zstd::stream::decode_all(compressed.as_slice())
+        .map_err(|e| corrupt(&format!("decompression failed: {e}")))?;
+    if BlobHash::of(&raw) != *hash {
+        return Err(corrupt("content does not match its address"));
+    }
+    Ok(raw)
 }
 
 #[cfg(test)]
