@@ -43,7 +43,7 @@ pub use found::{FoundItem, FoundItems};
 pub use query::{parse_query, Clause, QueryError};
 pub use replica::{local_cursor, IndexFiles, CHUNK_BYTES};
 pub use shards::{Lease, Manifest, Published, ShardLeases, ShardState, StoredFile};
-pub use tokenizer::{MailTokenizer, TOKENIZER};
+pub use tokenizer::{MailTokenizer, PairsTokenizer, PAIRS_TOKENIZER, TOKENIZER};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -110,6 +110,9 @@ pub(crate) struct Fields {
     pub to: Field,
     pub cc: Field,
     pub body: Field,
+    /// The body's adjacent word pairs ([`PairsTokenizer`]), documents only: phrases in the body
+    /// are looked up here first.
+    pub body_pairs: Field,
     /// Stored only: the start of the body text (at most [`STORED_BODY_BYTES`]).
     pub excerpt: Field,
     /// Stored only: the full body text's length in bytes, to tell a cut excerpt.
@@ -138,6 +141,14 @@ fn schema() -> (Schema, Fields) {
         to: b.add_text_field("to", text.clone()),
         cc: b.add_text_field("cc", text.clone()),
         body: b.add_text_field("body", text.clone()),
+        body_pairs: b.add_text_field(
+            "body_pairs",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(PAIRS_TOKENIZER)
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
         excerpt: b.add_text_field("excerpt", TextOptions::default().set_stored()),
         body_bytes: b.add_u64_field("body_bytes", NumericOptions::default().set_stored()),
         attachments: b.add_text_field("attachment", text),
@@ -515,6 +526,7 @@ impl SearchIndex {
             doc.add_text(f.cc, cc);
         }
         doc.add_text(f.body, body);
+        doc.add_text(f.body_pairs, body);
         doc.add_text(
             f.excerpt,
             &body[..floor_char_boundary(body, STORED_BODY_BYTES)],
@@ -571,6 +583,9 @@ fn prepare_for_search(index: &mut Index) -> Result<()> {
     index
         .tokenizers()
         .register(TOKENIZER, tokenizer::analyzer());
+    index
+        .tokenizers()
+        .register(PAIRS_TOKENIZER, PairsTokenizer::default());
     Ok(())
 }
 

@@ -5,13 +5,13 @@
 
 use archive::{Archive, MailboxId};
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
-    TermSetQuery,
+    AllQuery, BooleanQuery, EmptyQuery, EnableScoring, Occur, PhraseQuery, Query, RangeQuery,
+    TermQuery, TermSetQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
-use crate::tokenizer::tokens;
+use crate::tokenizer::{pairs, tokens};
 use crate::{Fields, SearchError};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -265,18 +265,75 @@ pub fn parse_query(input: &str) -> Result<Option<Clause>, QueryError> {
     Ok(Some(clause))
 }
 
-fn text_query(field: Field, text: &str) -> Option<Box<dyn Query>> {
-    let terms: Vec<Term> = tokens(text)
+/// Text in one field: a word, or a phrase. `pairs` is the field's index of adjacent word pairs,
+/// if it has one: a phrase is then found through its pairs (all of them present, and for three
+/// words or more the positions checked only in those messages), which matches exactly what the
+/// phrase does and reads no positions for a two-word phrase.
+fn text_query(field: Field, pairs_field: Option<Field>, text: &str) -> Option<Box<dyn Query>> {
+    let words = tokens(text);
+    let terms: Vec<Term> = words
         .iter()
         .map(|t| Term::from_field_text(field, t))
         .collect();
-    match terms.len() {
-        0 => None,
-        1 => Some(Box::new(TermQuery::new(
+    match (terms.len(), pairs_field) {
+        (0, _) => None,
+        (1, _) => Some(Box::new(TermQuery::new(
             terms[0].clone(),
             IndexRecordOption::WithFreqsAndPositions,
         ))),
-        _ => Some(Box::new(PhraseQuery::new(terms))),
+        (_, None) => Some(Box::new(PhraseQuery::new(terms))),
+        (n, Some(pairs_field)) => {
+            let mut parts: Vec<(Occur, Box<dyn Query>)> = pairs(&words)
+                .iter()
+                .map(|pair| {
+                    let term = Term::from_field_text(pairs_field, pair);
+                    let query: Box<dyn Query> =
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                    (Occur::Must, query)
+                })
+                .collect();
+            if n > 2 {
+                parts.push((Occur::Must, Box::new(PhraseQuery::new(terms.clone()))));
+            }
+            let matching: Box<dyn Query> = if parts.len() == 1 {
+                parts.remove(0).1
+            } else {
+                Box::new(BooleanQuery::new(parts))
+            };
+            Some(Box::new(PhraseByPairs {
+                matching,
+                words: terms,
+            }))
+        }
+    }
+}
+
+/// A phrase matched through its word pairs, which shows its words, not its pairs, to whatever
+/// asks for the query's terms (the snippet's highlighting).
+#[derive(Debug)]
+struct PhraseByPairs {
+    matching: Box<dyn Query>,
+    words: Vec<Term>,
+}
+
+impl Clone for PhraseByPairs {
+    fn clone(&self) -> Self {
+        PhraseByPairs {
+            matching: self.matching.box_clone(),
+            words: self.words.clone(),
+        }
+    }
+}
+
+impl Query for PhraseByPairs {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        self.matching.weight(enable_scoring)
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        for word in &self.words {
+            visitor(word, true);
+        }
     }
 }
 
@@ -342,7 +399,10 @@ fn to_query(
             };
             let queries: Vec<(Occur, Box<dyn Query>)> = fields
                 .into_iter()
-                .filter_map(|field| text_query(field, text).map(|q| (Occur::Should, q)))
+                .filter_map(|field| {
+                    let pairs_field = (field == f.body).then_some(f.body_pairs);
+                    text_query(field, pairs_field, text).map(|q| (Occur::Should, q))
+                })
                 .collect();
             if queries.is_empty() {
                 // Nothing searchable in it (punctuation only): it constrains nothing.

@@ -225,6 +225,101 @@ async fn fields_phrases_operators_and_dates(kit: &testkit::TestDb) {
     assert_eq!(fx.find(&m, "").await.len(), 5);
 }
 
+fn note(subject: &str, body: &str) -> String {
+    format!(
+        "From: ann@example.com\nTo: zed@example.com\nSubject: {subject}\n\
+         Date: Mon, 15 Jan 2024 09:00:00 +0000\n\n{body}\n"
+    )
+}
+
+/// Phrases in the body are found through the index of adjacent word pairs: exactly the messages
+/// where the words stand next to each other in that order, as a phrase over positions finds.
+testkit::each_backend!(body_phrases_match_exactly_through_word_pairs);
+async fn body_phrases_match_exactly_through_word_pairs(kit: &testkit::TestDb) {
+    let fx = fixture(kit).await;
+    let long = "x".repeat(80);
+    let notes = [
+        (
+            "adjacent",
+            "Please schedule the deadline review for Friday.".to_owned(),
+        ),
+        (
+            "apart",
+            "The deadline is near; the review comes later.".to_owned(),
+        ),
+        ("reversed", "We review deadline changes weekly.".to_owned()),
+        ("three", "The quarterly deadline review is due.".to_owned()),
+        // Both pairs of "quarterly deadline review", but not one after the other.
+        (
+            "split",
+            "Quarterly deadline moved. Deadline review tomorrow.".to_owned(),
+        ),
+        ("long", format!("The deadline {long} review.")),
+        ("punct", "Deadline-review checklist attached.".to_owned()),
+    ];
+    let items = notes
+        .iter()
+        .map(|(source, body)| put(fx.m2, "inbox", source, &note("Note", body)))
+        .collect();
+    fx.archive.put_items(items).await.unwrap();
+    fx.index.catch_up(&fx.archive).await.unwrap();
+    let m = [fx.m2];
+    for (query, expected) in [
+        (
+            "\"deadline review\"",
+            vec!["adjacent", "punct", "split", "three"],
+        ),
+        (
+            "body:\"deadline review\"",
+            vec!["adjacent", "punct", "split", "three"],
+        ),
+        (
+            "\"DEADLINE Review\"",
+            vec!["adjacent", "punct", "split", "three"],
+        ),
+        ("\"quarterly deadline review\"", vec!["three"]),
+        ("\"review deadline\"", vec!["reversed"]),
+        ("\"deadline review\" -quarterly", vec!["adjacent", "punct"]),
+        ("\"deadline review for friday\"", vec!["adjacent"]),
+        (
+            "\"review for\" OR \"the review\"",
+            vec!["adjacent", "apart"],
+        ),
+        (
+            "deadline review",
+            vec![
+                "adjacent", "apart", "long", "punct", "reversed", "split", "three",
+            ],
+        ),
+    ] {
+        assert_eq!(fx.find(&m, query).await, expected, "{query}");
+    }
+
+    // The snippet marks the phrase's words, not its pairs.
+    let r = fx
+        .index
+        .search(
+            &fx.archive,
+            &SearchRequest {
+                mailbox_ids: m.to_vec(),
+                query: "\"quarterly deadline review\"".into(),
+                snippets: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.total, 1);
+    let snippet = r.hits[0].snippet.as_ref().unwrap();
+    for word in ["quarterly", "deadline", "review"] {
+        assert!(
+            snippet.html.contains(&format!("<mark>{word}</mark>")),
+            "{}",
+            snippet.html
+        );
+    }
+}
+
 testkit::each_backend!(html_non_ascii_and_cjk);
 async fn html_non_ascii_and_cjk(kit: &testkit::TestDb) {
     let fx = fixture(kit).await;
