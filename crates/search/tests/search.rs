@@ -232,9 +232,9 @@ fn note(subject: &str, body: &str) -> String {
     )
 }
 
+testkit::each_backend!(body_phrases_match_exactly_through_word_pairs);
 /// Phrases in the body are found through the index of adjacent word pairs: exactly the messages
 /// where the words stand next to each other in that order, as a phrase over positions finds.
-testkit::each_backend!(body_phrases_match_exactly_through_word_pairs);
 async fn body_phrases_match_exactly_through_word_pairs(kit: &testkit::TestDb) {
     let fx = fixture(kit).await;
     let long = "x".repeat(80);
