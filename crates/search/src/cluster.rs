@@ -529,7 +529,9 @@ impl Indexer {
         if previous.as_ref().is_some_and(|m| m.meta == meta) {
             return Ok((count, more));
         }
-        let manifest = files.upload(shard, &dir, previous.as_ref()).await?;
+        let manifest = files
+            .upload(shard, &dir, previous.as_ref(), &self.leases)
+            .await?;
         let Some(generation) = self.leases.publish(&lease, &manifest, period).await? else {
             self.lost(shard);
             return Ok((count, more));

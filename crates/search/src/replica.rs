@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use archive::{BlobHash, Blobs, ChangeCursor, Shard};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::shards::{cursor_of_meta, Manifest, StoredFile};
+use crate::shards::{cursor_of_meta, Manifest, ShardLeases, StoredFile};
 use crate::{Result, SearchError};
 
 /// The size of one stored piece of an index file.
@@ -112,12 +112,14 @@ impl IndexFiles {
     }
 
     /// Uploads the commit in `dir` (files already named by `previous` are not read again) and
-    /// returns its manifest.
+    /// returns its manifest. Each chunk is noted in `leases` before it goes up, so that a
+    /// writer dying before its publish leaves nothing that no one would delete.
     pub async fn upload(
         &self,
         shard: Shard,
         dir: &Path,
         previous: Option<&Manifest>,
+        leases: &ShardLeases,
     ) -> Result<Manifest> {
         let mut attempts = 0;
         'attempt: loop {
@@ -133,7 +135,10 @@ impl IndexFiles {
                     files.insert(name, known.clone());
                     continue;
                 }
-                match self.put_file(shard, &name, &dir.join(&name)).await? {
+                match self
+                    .put_file(shard, &name, &dir.join(&name), leases)
+                    .await?
+                {
                     Ok(stored) => {
                         files.insert(name, stored);
                     }
@@ -154,6 +159,7 @@ impl IndexFiles {
         shard: Shard,
         name: &str,
         path: &Path,
+        leases: &ShardLeases,
     ) -> Result<std::result::Result<StoredFile, Vanished>> {
         let mut file = match tokio::fs::File::open(path).await {
             Ok(f) => f,
@@ -182,6 +188,9 @@ impl IndexFiles {
             let mut piece = Vec::with_capacity(label.len() + filled);
             piece.extend_from_slice(label.as_bytes());
             piece.extend_from_slice(&buffer[..filled]);
+            leases
+                .note_unpublished(shard, BlobHash::of(&piece).as_str())
+                .await?;
             let hash = self
                 .blobs
                 .put(&piece)

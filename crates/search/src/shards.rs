@@ -249,7 +249,15 @@ impl ShardLeases {
             .map_err(db_error)
     }
 
-    /// Notes chunks that the shard's newest publish no longer names.
+    /// Notes a chunk about to be uploaded for a publish that has not happened yet: if its writer
+    /// dies before publishing, nothing would ever name it, and the shard's next writer deletes
+    /// it once the grace has passed. Once published, the clean-up finds it named and forgets it.
+    pub async fn note_unpublished(&self, shard: Shard, chunk: &str) -> Result<()> {
+        self.retire(shard, &[chunk.to_owned()]).await
+    }
+
+    /// Notes chunks that the shard's newest publish no longer names. Each is deleted once the
+    /// grace has passed, unless the newest publish by then names it.
     pub async fn retire(&self, shard: Shard, chunks: &[String]) -> Result<()> {
         let now = now_micros();
         for chunk in chunks {

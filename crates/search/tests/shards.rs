@@ -7,7 +7,8 @@
 //!   copy again;
 //! - a writer that dies is replaced once its lease lapses: the new writer starts from the
 //!   published copy (its own copy lost), catches up and publishes, and the followers agree;
-//! - chunks that no publish names any more are deleted from the store once their grace ends.
+//! - chunks that no publish names any more are deleted from the store once their grace ends,
+//!   and so are those a writer uploaded and died before publishing.
 
 #![allow(clippy::unwrap_used)]
 
@@ -343,8 +344,27 @@ async fn followers_fetch_and_writers_take_over(kit: &TestDb) {
         .iter()
         .all(|s| s.writer.as_deref() == Some("writer-a")));
     drop(writer);
-    std::fs::remove_dir_all(kit.dir().join("writer-a")).unwrap();
+    // A's last round: it indexed new mail and uploaded the new files, and died before the
+    // publish that would have named them.
     mailboxes_with_mail(&archive, 2, 9, 300).await;
+    let mut unpublished = 0;
+    for shard in Shard::all(4) {
+        let dir = search::shard_dir(&kit.dir().join("writer-a").join("index"), shard);
+        let index = SearchIndex::open_shard(&dir, 64 * 1024 * 1024, shard).unwrap();
+        index.catch_up(&archive).await.unwrap();
+        drop(index);
+        let published = leases.published(shard).await.unwrap().manifest.unwrap();
+        let uploaded = files
+            .upload(shard, &dir, Some(&published), &leases)
+            .await
+            .unwrap();
+        unpublished += uploaded
+            .chunks()
+            .filter(|c| !published.chunks().any(|p| p == *c))
+            .count();
+    }
+    assert!(unpublished > 0, "A's last files went up");
+    std::fs::remove_dir_all(kit.dir().join("writer-a")).unwrap();
 
     // Writer B gets nothing while A's leases are live, everything once they lapse.
     let b_view = Arc::new(ShardedSearch::new(4));
@@ -388,7 +408,7 @@ async fn followers_fetch_and_writers_take_over(kit: &TestDb) {
     );
 
     // The store holds the chunks the current publishes name and no others: what A and B
-    // published before and replaced is gone.
+    // published before and replaced is gone, and so is what A uploaded and never published.
     let mut named = std::collections::BTreeSet::new();
     for shard in Shard::all(4) {
         let manifest = leases.published(shard).await.unwrap().manifest.unwrap();
