@@ -13,35 +13,7 @@ use std::time::Instant;
 use archive::{BlobKey, Blobs};
 use futures_util::StreamExt;
 use rand::{RngCore, SeedableRng};
-
-fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn current_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// Sets the peak back to the current resident set.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
+use testkit::memory::{reset_peak, status_mb};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -74,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     reset_peak();
-    let before = current_kib();
+    let before = status_mb("VmRSS:");
     let started = Instant::now();
     let mut stream = blobs.get_stream(&hash).await?;
     let mut hasher = blake3::Hasher::new();
@@ -86,15 +58,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         read += piece.len() as u64;
     }
     let streamed = started.elapsed().as_secs_f64();
-    let stream_peak = peak_kib().saturating_sub(before);
+    let stream_peak = status_mb("VmHWM:") - before;
     assert_eq!(hasher.finalize().to_hex().as_str(), hash.as_str());
 
     reset_peak();
-    let before = current_kib();
+    let before = status_mb("VmRSS:");
     let started = Instant::now();
     let whole = blobs.get(&hash).await?;
     let whole_secs = started.elapsed().as_secs_f64();
-    let whole_peak = peak_kib().saturating_sub(before);
+    let whole_peak = status_mb("VmHWM:") - before;
     assert_eq!(whole.len() as u64, read);
     drop(whole);
 
@@ -104,12 +76,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "| stream ({pieces} pieces) | {streamed:.2} s | {:.0} | {:.1} MB |",
         rate(streamed),
-        stream_peak as f64 / 1024.0
+        stream_peak
     );
     println!(
         "| whole | {whole_secs:.2} s | {:.0} | {:.1} MB |",
         rate(whole_secs),
-        whole_peak as f64 / 1024.0
+        whole_peak
     );
     Ok(())
 }

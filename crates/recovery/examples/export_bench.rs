@@ -15,16 +15,7 @@ use recovery::{ExportFile, ExportRequest, Exporter, ItemSource, MailFormat, Work
 use transfer::mailgen::MailGen;
 
 fn rss_mb(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    testkit::memory::status_mb(field)
 }
 
 #[tokio::main]

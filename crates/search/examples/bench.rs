@@ -12,16 +12,7 @@ use search::{SearchIndex, SearchRequest, SearchSort};
 use transfer::mailgen::MailGen;
 
 fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    testkit::memory::status_mb("VmHWM:")
 }
 
 fn dir_size(dir: &std::path::Path) -> u64 {

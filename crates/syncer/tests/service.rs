@@ -886,6 +886,14 @@ async fn lease_prevents_double_runs(env: Env) {
     );
     assert!(b.sync_mailbox_now(task, ALICE).await.unwrap().is_none());
     assert!(b.run_due(Timestamp::now()).await.unwrap().is_empty());
+    // The others' next slots are wall-clock times spread over the day: one may fall within the
+    // lease's minute. Moved past it, only the interrupted run can be due below.
+    sqlx::query("UPDATE sync_task_mailboxes SET next_run_at = $1 WHERE address <> $2")
+        .bind(claimed_until + 86_400_000_000)
+        .bind(ALICE)
+        .execute(&env.db().pool)
+        .await
+        .unwrap();
     // The node died: once the lease lapses the interrupted run is picked up again.
     let r = b.run_due(Timestamp(claimed_until + 1)).await.unwrap();
     assert_eq!(

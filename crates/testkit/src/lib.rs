@@ -18,6 +18,7 @@
 pub mod corpus;
 pub mod http;
 pub mod load;
+pub mod memory;
 pub mod mime;
 pub mod net;
 pub mod s3;
