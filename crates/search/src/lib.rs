@@ -33,6 +33,7 @@ use tantivy::schema::{
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::store::{Compressor, ZstdCompressor};
+use tantivy::tokenizer::PreTokenizedString;
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, Order, ReloadPolicy,
     TantivyDocument, Term,
@@ -525,8 +526,18 @@ impl SearchIndex {
         for cc in &item.cc {
             doc.add_text(f.cc, cc);
         }
-        doc.add_text(f.body, body);
-        doc.add_text(f.body_pairs, body);
+        // Analysed once for both fields: the pairs come from the body's own tokens.
+        let words = tokenizer::analysed(body);
+        let pairs = tokenizer::pair_tokens(&words);
+        for (field, tokens) in [(f.body, words), (f.body_pairs, pairs)] {
+            doc.add_pre_tokenized_text(
+                field,
+                PreTokenizedString {
+                    text: String::new(),
+                    tokens,
+                },
+            );
+        }
         doc.add_text(
             f.excerpt,
             &body[..floor_char_boundary(body, STORED_BODY_BYTES)],

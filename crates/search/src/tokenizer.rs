@@ -113,29 +113,50 @@ impl Tokenizer for PairsTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
         let mut words = self.words.token_stream(text);
-        let mut tokens = Vec::new();
-        let mut previous: Option<Token> = None;
+        let mut analysed = Vec::new();
         while words.advance() {
-            let word = words.token();
-            if let Some(first) = previous.take() {
-                if first.position + 1 == word.position {
-                    let mut pair = String::with_capacity(first.text.len() + 1 + word.text.len());
-                    pair.push_str(&first.text);
-                    pair.push(PAIR_JOIN);
-                    pair.push_str(&word.text);
-                    tokens.push(Token {
-                        offset_from: first.offset_from,
-                        offset_to: word.offset_to,
-                        position: tokens.len(),
-                        text: pair,
-                        position_length: 1,
-                    });
-                }
-            }
-            previous = Some(word.clone());
+            analysed.push(words.token().clone());
         }
-        VecTokenStream { tokens, next: 0 }
+        VecTokenStream {
+            tokens: pair_tokens(&analysed),
+            next: 0,
+        }
     }
+}
+
+/// A text's tokens as the body field indexes them, with their positions: analysed once, so
+/// that the body and its pairs are indexed from the same pass.
+pub fn analysed(text: &str) -> Vec<Token> {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().clone());
+    }
+    out
+}
+
+/// The pairs of adjacent words among analysed tokens ([`PairsTokenizer`]).
+pub fn pair_tokens(words: &[Token]) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    for w in words.windows(2) {
+        let (first, second) = (&w[0], &w[1]);
+        if first.position + 1 != second.position {
+            continue;
+        }
+        let mut pair = String::with_capacity(first.text.len() + 1 + second.text.len());
+        pair.push_str(&first.text);
+        pair.push(PAIR_JOIN);
+        pair.push_str(&second.text);
+        tokens.push(Token {
+            offset_from: first.offset_from,
+            offset_to: second.offset_to,
+            position: tokens.len(),
+            text: pair,
+            position_length: 1,
+        });
+    }
+    tokens
 }
 
 /// The pair terms of a phrase's analysed words, in order: what [`PairsTokenizer`] indexed for
@@ -149,13 +170,7 @@ pub fn pairs(words: &[String]) -> Vec<String> {
 
 /// The analysed tokens of a text, as the index sees them.
 pub fn tokens(text: &str) -> Vec<String> {
-    let mut analyzer = analyzer();
-    let mut stream = analyzer.token_stream(text);
-    let mut out = Vec::new();
-    while stream.advance() {
-        out.push(stream.token().text.clone());
-    }
-    out
+    analysed(text).into_iter().map(|t| t.text).collect()
 }
 
 #[cfg(test)]
