@@ -127,6 +127,34 @@ impl TestApp {
     }
 
     /// A mailbox owned by `address` with an Inbox and a nested folder, and one message each.
+    /// Archives one unread message in a folder of a mailbox; returns its item id.
+    pub async fn put_message(
+        &self,
+        mailbox_id: i64,
+        folder: &str,
+        source_id: &str,
+        raw: Vec<u8>,
+        at: Timestamp,
+    ) -> i64 {
+        self.archive
+            .put_item(PutItem {
+                mailbox_id,
+                folder_source_id: folder.to_owned(),
+                source_id: source_id.to_owned(),
+                kind: ItemKind::Message,
+                raw,
+                is_read: false,
+                flags: Vec::new(),
+                meta: None,
+                properties: None,
+                fallback_date: None,
+                at,
+            })
+            .await
+            .expect("put")
+            .item_id()
+    }
+
     pub async fn mailbox_with_mail(&self, address: &str, word: &str) -> SeededMailbox {
         let mailbox = self
             .archive
@@ -159,24 +187,10 @@ impl TestApp {
         let mut items = Vec::new();
         for folder in ["inbox", "projects"] {
             let raw = sample_message(address, word, folder);
-            let outcome = self
-                .archive
-                .put_item(PutItem {
-                    mailbox_id: mailbox.id,
-                    folder_source_id: folder.to_owned(),
-                    source_id: format!("{folder}-1"),
-                    kind: ItemKind::Message,
-                    raw: raw.clone(),
-                    is_read: false,
-                    flags: Vec::new(),
-                    meta: None,
-                    properties: None,
-                    fallback_date: None,
-                    at,
-                })
-                .await
-                .expect("put");
-            items.push((outcome.item_id(), raw));
+            let item = self
+                .put_message(mailbox.id, folder, &format!("{folder}-1"), raw.clone(), at)
+                .await;
+            items.push((item, raw));
         }
         let tree = self
             .archive

@@ -225,23 +225,14 @@ async fn a_large_message_downloads_exactly_and_a_damaged_one_breaks_the_download
         .build();
     let item = t
         .app
-        .archive
-        .put_item(archive::PutItem {
-            mailbox_id: t.alice_box.id,
-            folder_source_id: "inbox".into(),
-            source_id: "inbox-large".into(),
-            kind: archive::ItemKind::Message,
-            raw: raw.clone(),
-            is_read: false,
-            flags: Vec::new(),
-            meta: None,
-            properties: None,
-            fallback_date: None,
-            at: archive::Timestamp::now(),
-        })
-        .await
-        .expect("put")
-        .item_id();
+        .put_message(
+            t.alice_box.id,
+            "inbox",
+            "inbox-large",
+            raw.clone(),
+            archive::Timestamp::now(),
+        )
+        .await;
     let path = format!("/download/{item}/eml");
     let eml = t.app.get_as(Some(&t.alice), &path).await;
     assert_eq!(eml.status(), 200);
@@ -371,23 +362,14 @@ async fn message_with_remote_image(app: &TestApp, mailbox: i64, base: &str) -> i
         .date("Mon, 02 Nov 2026 09:00:00 +0000")
         .html(&format!("<p>Look: <img src=\"{base}/pixel.png\"></p>"))
         .build();
-    app.archive
-        .put_item(archive::PutItem {
-            mailbox_id: mailbox,
-            folder_source_id: "inbox".into(),
-            source_id: "newsletter-1".into(),
-            kind: archive::ItemKind::Message,
-            raw,
-            is_read: false,
-            flags: Vec::new(),
-            meta: None,
-            properties: None,
-            fallback_date: None,
-            at: archive::Timestamp::now(),
-        })
-        .await
-        .expect("put")
-        .item_id()
+    app.put_message(
+        mailbox,
+        "inbox",
+        "newsletter-1",
+        raw,
+        archive::Timestamp::now(),
+    )
+    .await
 }
 
 testkit::each_backend!(remote_images_load_only_when_the_owner_asks);
