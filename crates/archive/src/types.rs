@@ -220,6 +220,31 @@ pub struct PutItem {
     pub at: Timestamp,
 }
 
+impl PutItem {
+    /// An unread message with no flags or other metadata: what tests and simple callers archive.
+    pub fn message(
+        mailbox_id: MailboxId,
+        folder_source_id: &str,
+        source_id: &str,
+        raw: Vec<u8>,
+        at: Timestamp,
+    ) -> Self {
+        PutItem {
+            mailbox_id,
+            folder_source_id: folder_source_id.to_owned(),
+            source_id: source_id.to_owned(),
+            kind: ItemKind::Message,
+            raw,
+            is_read: false,
+            flags: Vec::new(),
+            meta: None,
+            properties: None,
+            fallback_date: None,
+            at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
     /// A new item record was created.

@@ -16,19 +16,7 @@ fn folder(source: &str, parent: Option<&str>, name: &str) -> FolderSpec {
 }
 
 fn put(mailbox: MailboxId, folder: &str, source: &str, raw: Vec<u8>, at: Timestamp) -> PutItem {
-    PutItem {
-        mailbox_id: mailbox,
-        folder_source_id: folder.into(),
-        source_id: source.into(),
-        kind: ItemKind::Message,
-        raw,
-        is_read: false,
-        flags: Vec::new(),
-        meta: None,
-        properties: None,
-        fallback_date: None,
-        at,
-    }
+    PutItem::message(mailbox, folder, source, raw, at)
 }
 
 fn mail(n: u32) -> Vec<u8> {

@@ -144,15 +144,11 @@ pub fn pair_tokens(words: &[Token]) -> Vec<Token> {
         if first.position + 1 != second.position {
             continue;
         }
-        let mut pair = String::with_capacity(first.text.len() + 1 + second.text.len());
-        pair.push_str(&first.text);
-        pair.push(PAIR_JOIN);
-        pair.push_str(&second.text);
         tokens.push(Token {
             offset_from: first.offset_from,
             offset_to: second.offset_to,
             position: tokens.len(),
-            text: pair,
+            text: pair(&first.text, &second.text),
             position_length: 1,
         });
     }
@@ -162,10 +158,16 @@ pub fn pair_tokens(words: &[Token]) -> Vec<Token> {
 /// The pair terms of a phrase's analysed words, in order: what [`PairsTokenizer`] indexed for
 /// every place the phrase occurs.
 pub fn pairs(words: &[String]) -> Vec<String> {
-    words
-        .windows(2)
-        .map(|w| format!("{}{PAIR_JOIN}{}", w[0], w[1]))
-        .collect()
+    words.windows(2).map(|w| pair(&w[0], &w[1])).collect()
+}
+
+/// One pair term, as indexed and as looked up.
+fn pair(first: &str, second: &str) -> String {
+    let mut pair = String::with_capacity(first.len() + 1 + second.len());
+    pair.push_str(first);
+    pair.push(PAIR_JOIN);
+    pair.push_str(second);
+    pair
 }
 
 /// The analysed tokens of a text, as the index sees them.

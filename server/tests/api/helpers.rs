@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 
 use accounts::Accounts;
-use archive::{Archive, FolderKind, FolderSpec, ItemKind, NewMailbox, PutItem, Timestamp};
+use archive::{Archive, FolderKind, FolderSpec, NewMailbox, PutItem, Timestamp};
 use server::config::Settings;
 use server::{archive_on, open_database, Application};
 use tokio::sync::oneshot;
@@ -137,19 +137,7 @@ impl TestApp {
         at: Timestamp,
     ) -> i64 {
         self.archive
-            .put_item(PutItem {
-                mailbox_id,
-                folder_source_id: folder.to_owned(),
-                source_id: source_id.to_owned(),
-                kind: ItemKind::Message,
-                raw,
-                is_read: false,
-                flags: Vec::new(),
-                meta: None,
-                properties: None,
-                fallback_date: None,
-                at,
-            })
+            .put_item(PutItem::message(mailbox_id, folder, source_id, raw, at))
             .await
             .expect("put")
             .item_id()
