@@ -12,6 +12,7 @@
 //! [`SearchReader::pending_changes`] tells how far that is behind the store.
 
 mod cluster;
+mod document;
 mod found;
 mod query;
 mod replica;
@@ -33,11 +34,12 @@ use tantivy::schema::{
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::store::{Compressor, ZstdCompressor};
-use tantivy::tokenizer::PreTokenizedString;
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, Order, ReloadPolicy,
     TantivyDocument, Term,
 };
+
+use document::MailDocument;
 
 pub use cluster::{shard_dir, Follower, Indexer, IndexerOptions, ShardedSearch, RETIRED_GRACE};
 pub use found::{FoundItem, FoundItems};
@@ -254,7 +256,7 @@ pub struct SearchReader {
 pub struct SearchIndex {
     view: SearchReader,
     /// Shared so that a commit can take the writer to a blocking thread and bring it back.
-    writer: std::sync::Arc<tokio::sync::Mutex<IndexWriter>>,
+    writer: std::sync::Arc<tokio::sync::Mutex<IndexWriter<MailDocument>>>,
 }
 
 impl std::fmt::Debug for SearchReader {
@@ -507,11 +509,16 @@ impl SearchIndex {
         self.view.shard
     }
 
-    fn add(&self, writer: &IndexWriter, record: &IndexRecord, body: &str) -> Result<()> {
+    fn add(
+        &self,
+        writer: &IndexWriter<MailDocument>,
+        record: &IndexRecord,
+        body: &str,
+    ) -> Result<()> {
         let f = &self.view.fields;
         let item = &record.item;
         writer.delete_term(Term::from_field_u64(f.item_id, item.id as u64));
-        let mut doc = TantivyDocument::default();
+        let mut doc = MailDocument::default();
         doc.add_u64(f.item_id, item.id as u64);
         doc.add_u64(f.mailbox_id, item.mailbox_id as u64);
         if let Some(folder) = item.folder_id {
@@ -529,15 +536,8 @@ impl SearchIndex {
         // Analysed once for both fields: the pairs come from the body's own tokens.
         let words = tokenizer::analysed(body);
         let pairs = tokenizer::pair_tokens(&words);
-        for (field, tokens) in [(f.body, words), (f.body_pairs, pairs)] {
-            doc.add_pre_tokenized_text(
-                field,
-                PreTokenizedString {
-                    text: String::new(),
-                    tokens,
-                },
-            );
-        }
+        doc.add_tokens(f.body, words);
+        doc.add_tokens(f.body_pairs, pairs);
         doc.add_text(
             f.excerpt,
             &body[..floor_char_boundary(body, STORED_BODY_BYTES)],
@@ -919,9 +919,9 @@ pub(crate) fn parse_payload(p: &str) -> Result<ChangeCursor> {
 /// syncs files: it runs on a blocking thread, so the async thread (which may serve the portal)
 /// keeps moving; the writer comes back for the next batch.
 async fn commit_off_thread(
-    mut writer: tokio::sync::OwnedMutexGuard<IndexWriter>,
+    mut writer: tokio::sync::OwnedMutexGuard<IndexWriter<MailDocument>>,
     payload: String,
-) -> Result<tokio::sync::OwnedMutexGuard<IndexWriter>> {
+) -> Result<tokio::sync::OwnedMutexGuard<IndexWriter<MailDocument>>> {
     tokio::task::spawn_blocking(move || -> Result<_> {
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&payload);
