@@ -1,6 +1,6 @@
 //! Side by side with notmuch (Debian's `notmuch`, Xapian underneath), on one core, in one run:
-//! ingest of the same Maildir (`notmuch new` against our import plus indexing: messages/s, peak
-//! RSS, disk used) and the same questions asked of both (`notmuch count` and `notmuch search`
+//! ingest of the same Maildir (`notmuch new` against our import with the indexer running beside
+//! it, as in the portal, until the index has caught up: messages/s, peak RSS, disk used) and the same questions asked of both (`notmuch count` and `notmuch search`
 //! against our search; p50/p95/p99, and the hit counts compared so both answer the same question).
 //!
 //!     cargo run --release -p server --example notmuch_bench -- [MESSAGES] [WORK_DIR]
@@ -301,29 +301,49 @@ fn generate_maildir(root: &Path, messages: usize) -> anyhow::Result<(u64, usize)
 async fn ours_ingest(dir: &Path, maildir: &str) -> anyhow::Result<()> {
     let settings = Settings::for_tests(dir)?;
     let archive = server::open_archive(&settings).await?;
+    let index = server::open_search(&settings)?;
+    // As in the portal: the indexer runs beside the writer, every `index_interval_secs`, and
+    // takes the body texts the writer hands over (what `search::Indexer` asks for on a node
+    // that is alone).
+    archive.keep_fresh_bodies(64 * 1024 * 1024);
+    let interval = settings.worker.index_interval();
+    let importing = std::cell::Cell::new(true);
     let started = Instant::now();
-    let summary = import(
-        &archive,
-        ImportFormat::Maildir,
-        Path::new(maildir),
-        &ImportOptions::new(NewMailbox {
-            name: "bench".into(),
-            owner_address: "bench@example.com".into(),
-            display_name: "Bench".into(),
-        }),
-        &mut |_| {},
-    )
-    .await?;
-    let import_secs = started.elapsed().as_secs_f64();
+    let import_run = async {
+        let summary = import(
+            &archive,
+            ImportFormat::Maildir,
+            Path::new(maildir),
+            &ImportOptions::new(NewMailbox {
+                name: "bench".into(),
+                owner_address: "bench@example.com".into(),
+                display_name: "Bench".into(),
+            }),
+            &mut |_| {},
+        )
+        .await;
+        importing.set(false);
+        (summary, started.elapsed().as_secs_f64())
+    };
+    let index_run = async {
+        let mut indexed = 0;
+        loop {
+            let last = !importing.get();
+            indexed += index.catch_up(&archive).await?;
+            if last {
+                return anyhow::Ok(indexed);
+            }
+            tokio::time::sleep(interval).await;
+        }
+    };
+    let ((summary, import_secs), indexed) = tokio::join!(import_run, index_run);
+    let (summary, indexed) = (summary?, indexed?);
+    let total_secs = started.elapsed().as_secs_f64();
     anyhow::ensure!(
         summary.failed.is_empty(),
         "import failed for {} messages",
         summary.failed.len()
     );
-    let started = Instant::now();
-    let index = server::open_search(&settings)?;
-    let indexed = index.catch_up(&archive).await?;
-    let index_secs = started.elapsed().as_secs_f64();
     if let Some(kb) = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| vm_hwm_kb(&s))
@@ -333,8 +353,11 @@ async fn ours_ingest(dir: &Path, maildir: &str) -> anyhow::Result<()> {
     std::fs::write(
         dir.join("phases.txt"),
         format!(
-            "import {import_secs:.1} s for {} messages, index {index_secs:.1} s for {indexed}",
-            summary.imported
+            "{} messages imported in {import_s:.1} s with the indexer alongside, {indexed} indexed, \
+             the index caught up {:.1} s after the import",
+            summary.imported,
+            total_secs - import_secs,
+            import_s = import_secs,
         ),
     )?;
     Ok(())

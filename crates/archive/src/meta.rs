@@ -12,6 +12,16 @@ pub use mailread::html_text;
 /// Parses a message's headers and structure. None when the bytes are not a message at all (no
 /// header could be read), in which case the archive still keeps them raw.
 pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
+    read_message(raw, false).map(|(meta, _)| meta)
+}
+
+/// [`parse_message`] and the message's [`body_text`] from one parse, for an index fed as mail
+/// is stored: a second parse would decode every part again.
+pub fn parse_message_and_body(raw: &[u8]) -> Option<(ItemMeta, String)> {
+    read_message(raw, true)
+}
+
+fn read_message(raw: &[u8], with_body: bool) -> Option<(ItemMeta, String)> {
     if !looks_like_message(raw) {
         return None;
     }
@@ -20,6 +30,15 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
     if message.headers().is_empty() {
         return None;
     }
+    let body = if with_body {
+        mailread::body_text(&message)
+    } else {
+        String::new()
+    };
+    Some((meta_of(raw, &message), body))
+}
+
+fn meta_of(raw: &[u8], message: &mailread::Message<'_>) -> ItemMeta {
     let (sender, sender_address) = message
         .from()
         .and_then(|a| a.first())
@@ -38,7 +57,7 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
             )
         })
         .unwrap_or_default();
-    let attachments = mailread::attachments(&message)
+    let attachments = mailread::attachments(message)
         .into_iter()
         .map(|part| AttachmentInfo {
             name: part
@@ -56,7 +75,7 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
         })
         .collect();
     let found = mailread::message_date(raw);
-    Some(ItemMeta {
+    ItemMeta {
         subject: match message.subject() {
             // Raw 8-bit bytes that are not UTF-8: mail-parser leaves U+FFFD for each.
             Some(s) if s.contains('\u{fffd}') => {
@@ -76,7 +95,7 @@ pub fn parse_message(raw: &[u8]) -> Option<ItemMeta> {
             Some(DateKind::Received) => DateSource::Received,
         },
         attachments,
-    })
+    }
 }
 
 /// A message starts with a header field: a name of printable ASCII without a colon, then a colon.

@@ -286,6 +286,10 @@ pub struct IndexerOptions {
     pub retired_grace: Duration,
 }
 
+/// How much stored mail's body text may wait for the indexer (`Archive::keep_fresh_bodies`):
+/// some seconds of a fast sync; beyond it the indexer reads the store as before.
+const FRESH_BODIES_BYTES: usize = 64 * 1024 * 1024;
+
 /// The usual [`IndexerOptions::retired_grace`].
 pub const RETIRED_GRACE: Duration = Duration::from_secs(600);
 
@@ -314,6 +318,12 @@ impl Indexer {
         archive: Archive,
         search: Arc<ShardedSearch>,
     ) -> Self {
+        // A node that publishes nothing is alone and writes every shard, so it takes every
+        // body text the writers of this process hand over. Where shards are spread over
+        // nodes, the texts of the shards written elsewhere would only wait here for nobody.
+        if options.publish.is_none() {
+            archive.keep_fresh_bodies(FRESH_BODIES_BYTES);
+        }
         Indexer {
             options,
             leases,

@@ -94,6 +94,13 @@ const BATCH: u32 = 1000;
 /// Contents read at the same time while indexing.
 const READS_IN_FLIGHT: usize = 16;
 
+/// What the indexer gets for an item: its body text handed over by the writer, or its stored
+/// content to read the text from.
+enum Content {
+    Body(String),
+    Raw(Vec<u8>),
+}
+
 /// At most this many threads search the segments of one query.
 const SEARCH_THREADS: usize = 4;
 
@@ -436,6 +443,8 @@ impl SearchIndex {
             let Some(last) = removals.last() else { break };
             removal = *last;
             for gone in &removals {
+                // Stored and purged before it was indexed: its text must not wait forever.
+                drop(archive.take_fresh_body(gone.item_id));
                 writer.delete_term(Term::from_field_u64(
                     self.view.fields.item_id,
                     gone.item_id as u64,
@@ -458,10 +467,17 @@ impl SearchIndex {
             // would not be `Send` for every lifetime, and the indexer runs on a spawned task.
             let ids: Vec<i64> = records.iter().map(|r| r.item.id).collect();
             let reader = archive.clone();
+            // A message stored by this process may have its body text waiting already, from
+            // the parse that stored it (`Archive::keep_fresh_bodies`).
             let mut contents = futures::stream::iter(ids)
                 .map(move |id| {
                     let archive = reader.clone();
-                    async move { archive.read_raw(id).await }
+                    async move {
+                        match archive.take_fresh_body(id) {
+                            Some(body) => Ok(Content::Body(body)),
+                            None => archive.read_raw(id).await.map(Content::Raw),
+                        }
+                    }
                 })
                 .buffered(READS_IN_FLIGHT);
             for record in &records {
@@ -471,10 +487,11 @@ impl SearchIndex {
                     ));
                 };
                 let body = match content {
-                    Ok(raw) if record.item.kind == ItemKind::Message => {
+                    Ok(Content::Body(body)) => body,
+                    Ok(Content::Raw(raw)) if record.item.kind == ItemKind::Message => {
                         archive::meta::body_text(&raw)
                     }
-                    Ok(raw) => String::from_utf8_lossy(&raw).into_owned(),
+                    Ok(Content::Raw(raw)) => String::from_utf8_lossy(&raw).into_owned(),
                     // Unreadable content is still findable by its metadata; the error is logged
                     // rather than stopping the index for everyone.
                     Err(e) => {

@@ -44,13 +44,11 @@ const BROKEN: &[(&str, &str)] = &[
     ),
 ];
 
-#[tokio::test]
-async fn every_charset_and_broken_mail_is_found_by_its_words() {
-    let kit = testkit::TestDb::sqlite().await;
-    let dir = kit.dir().to_path_buf();
+/// An archive in the kit's folder with one mailbox and its Inbox.
+async fn archive_with_inbox(kit: &testkit::TestDb) -> (Archive, MailboxId) {
     let archive = Archive::new(
         kit.db.clone(),
-        Blobs::local(dir.join("blobs"), None).unwrap(),
+        Blobs::local(kit.dir().join("blobs"), None).unwrap(),
     );
     let mailbox = archive
         .ensure_mailbox(&NewMailbox {
@@ -71,6 +69,14 @@ async fn every_charset_and_broken_mail_is_found_by_its_words() {
         .upsert_folder(mailbox, &spec, Timestamp::from_unix_seconds(1))
         .await
         .unwrap();
+    (archive, mailbox)
+}
+
+#[tokio::test]
+async fn every_charset_and_broken_mail_is_found_by_its_words() {
+    let kit = testkit::TestDb::sqlite().await;
+    let dir = kit.dir().to_path_buf();
+    let (archive, mailbox) = archive_with_inbox(&kit).await;
     let mut items = Vec::new();
     for (n, (charset, bytes, _)) in testkit::mime::CHARSET_SAMPLES.iter().enumerate() {
         items.push(put(
@@ -161,5 +167,105 @@ async fn every_charset_and_broken_mail_is_found_by_its_words() {
         find("after:2001-07-02 before:2001-07-04".into()).await,
         vec!["ampm-date".to_owned()]
     );
+    kit.finish().await;
+}
+
+/// The body texts stored mail hands the indexer (`Archive::keep_fresh_bodies`) are exactly what
+/// the indexer reads from the stored copy otherwise, for real, broken and every charset's mail;
+/// each is handed out once, only for new records, and only while an indexer asks for them.
+#[tokio::test]
+async fn bodies_handed_over_when_stored_are_the_bodies_read_back() {
+    let kit = testkit::TestDb::sqlite().await;
+    let (archive, mailbox) = archive_with_inbox(&kit).await;
+    let mut raws: Vec<Vec<u8>> = testkit::corpus::seeds("../mailread/tests/corpus/mime");
+    raws.extend(
+        testkit::mime::CHARSET_SAMPLES
+            .iter()
+            .map(|(charset, bytes, _)| testkit::mime::charset_message(charset, bytes, "tag")),
+    );
+    raws.extend(
+        BROKEN
+            .iter()
+            .map(|(_, raw)| raw.replace('\n', "\r\n").into_bytes()),
+    );
+    raws.push(b"not a message at all".to_vec());
+    let items = |raws: &[Vec<u8>]| {
+        raws.iter()
+            .enumerate()
+            .map(|(n, raw)| put(mailbox, &format!("m{n}"), raw.clone()))
+            .collect::<Vec<_>>()
+    };
+
+    archive.keep_fresh_bodies(64 * 1024 * 1024);
+    let outcomes = archive.put_items(items(&raws)).await.unwrap();
+    let mut handed = 0;
+    for (outcome, raw) in outcomes.iter().zip(&raws) {
+        let PutOutcome::Created(id) = *outcome else {
+            panic!("a new record: {outcome:?}")
+        };
+        let stored = archive.read_raw(id).await.unwrap();
+        match archive.take_fresh_body(id) {
+            Some(body) => {
+                assert_eq!(body, archive::meta::body_text(&stored), "item {id}");
+                handed += 1;
+            }
+            None => assert!(
+                archive::meta::parse_message(raw).is_none(),
+                "a message's body is handed over: item {id}"
+            ),
+        }
+        assert_eq!(archive.take_fresh_body(id), None, "handed out once");
+    }
+    assert_eq!(handed, raws.len() - 1, "every message but the non-message");
+
+    // Stored again: the records exist, nothing new to index from them.
+    archive.put_items(items(&raws)).await.unwrap();
+    for outcome in &outcomes {
+        let PutOutcome::Created(id) = *outcome else {
+            unreachable!()
+        };
+        assert_eq!(archive.take_fresh_body(id), None);
+    }
+
+    // The indexer takes what waits, and finds the words by it.
+    let fresh = vec![put(
+        mailbox,
+        "fresh",
+        b"From: f@example.com\r\nSubject: fresh\r\n\r\nquokka sighting\r\n".to_vec(),
+    )];
+    let PutOutcome::Created(id) = archive.put_items(fresh).await.unwrap()[0] else {
+        panic!("a new record")
+    };
+    let index = SearchIndex::open(&kit.dir().join("index"), 20_000_000).unwrap();
+    index.catch_up(&archive).await.unwrap();
+    assert_eq!(archive.take_fresh_body(id), None, "taken by the indexer");
+    let found = index
+        .search(
+            &archive,
+            &SearchRequest {
+                mailbox_ids: vec![mailbox],
+                query: "\"quokka sighting\"".into(),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        found.hits.iter().map(|h| h.item_id).collect::<Vec<_>>(),
+        vec![id]
+    );
+
+    // Nobody asks any more: nothing is kept.
+    archive.keep_fresh_bodies(0);
+    let later = vec![put(
+        mailbox,
+        "later",
+        b"From: l@example.com\r\nSubject: later\r\n\r\nwombat\r\n".to_vec(),
+    )];
+    let PutOutcome::Created(id) = archive.put_items(later).await.unwrap()[0] else {
+        panic!("a new record")
+    };
+    assert_eq!(archive.take_fresh_body(id), None);
     kit.finish().await;
 }

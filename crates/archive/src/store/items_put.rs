@@ -7,7 +7,7 @@ use sqlx::{Any, Row, Transaction};
 use super::{placeholders, Archive, Result, IN_CHUNK};
 use crate::blob::BlobHash;
 use crate::error::ArchiveError;
-use crate::meta::{parse_message, subject_sort_key};
+use crate::meta::{parse_message, parse_message_and_body, subject_sort_key};
 use crate::types::*;
 
 /// Rows per multi-row INSERT: 45 x 20 columns stays under SQLite's historical limit of 999
@@ -87,15 +87,29 @@ impl Archive {
             .iter()
             .map(|i| i.properties.as_ref().and_then(|_| prop_hashes.next()))
             .collect();
+        // A message's body text comes from the same parse when an indexer in this process
+        // takes it (see `fresh`).
+        let with_bodies = self.fresh.wanted();
+        let mut bodies: Vec<Option<String>> = Vec::with_capacity(items.len());
         let metas: Vec<(ItemMeta, bool)> = items
             .iter()
-            .map(|i| match (&i.meta, i.kind) {
-                (Some(m), _) => (m.clone(), true),
-                (None, ItemKind::Message) => match parse_message(&i.raw) {
-                    Some(m) => (m, true),
-                    None => (ItemMeta::default(), false),
-                },
-                (None, _) => (ItemMeta::default(), true),
+            .map(|i| {
+                let (meta, parsed, body) = match (&i.meta, i.kind) {
+                    (Some(m), _) => (m.clone(), true, None),
+                    (None, ItemKind::Message) if with_bodies => {
+                        match parse_message_and_body(&i.raw) {
+                            Some((m, body)) => (m, true, Some(body)),
+                            None => (ItemMeta::default(), false, None),
+                        }
+                    }
+                    (None, ItemKind::Message) => match parse_message(&i.raw) {
+                        Some(m) => (m, true, None),
+                        None => (ItemMeta::default(), false, None),
+                    },
+                    (None, _) => (ItemMeta::default(), true, None),
+                };
+                bodies.push(body);
+                (meta, parsed)
             })
             .collect();
 
@@ -200,6 +214,15 @@ impl Archive {
             outcomes.push(PutOutcome::Existing(id));
         }
         tx.commit().await?;
+        if with_bodies {
+            self.fresh
+                .keep(outcomes.iter().zip(bodies).filter_map(|(outcome, body)| {
+                    match (outcome, body) {
+                        (PutOutcome::Created(id), Some(body)) => Some((*id, body)),
+                        _ => None,
+                    }
+                }));
+        }
         Ok(outcomes)
     }
 

@@ -5,6 +5,7 @@
 
 mod feed;
 mod folders;
+mod fresh;
 mod history;
 mod items_put;
 mod items_read;
@@ -36,6 +37,8 @@ type Result<T> = std::result::Result<T, ArchiveError>;
 pub struct Archive {
     db: Database,
     blobs: Blobs,
+    /// Shared by every clone: the writer and the indexer of a process hold clones.
+    fresh: std::sync::Arc<fresh::FreshBodies>,
 }
 
 /// Columns of an item, its latest membership folded in. `i` is archive_items.
@@ -122,7 +125,11 @@ fn valid_at(alias: &str, as_of: Option<Timestamp>, first_param: usize) -> (Strin
 
 impl Archive {
     pub fn new(db: Database, blobs: Blobs) -> Self {
-        Archive { db, blobs }
+        Archive {
+            db,
+            blobs,
+            fresh: Default::default(),
+        }
     }
 
     /// The store's change sequence: it grows with every write, in any process sharing the
