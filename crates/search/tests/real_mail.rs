@@ -21,6 +21,18 @@ fn put(mailbox: MailboxId, source: &str, raw: Vec<u8>) -> PutItem {
     }
 }
 
+/// Stores one message that has no record yet and returns its id.
+async fn put_new(archive: &Archive, mailbox: MailboxId, source: &str, raw: &[u8]) -> ItemId {
+    match archive
+        .put_items(vec![put(mailbox, source, raw.to_vec())])
+        .await
+        .unwrap()[0]
+    {
+        PutOutcome::Created(id) => id,
+        other => panic!("not a new record: {other:?}"),
+    }
+}
+
 const BROKEN: &[(&str, &str)] = &[
     (
         "zoneless-date",
@@ -228,14 +240,13 @@ async fn bodies_handed_over_when_stored_are_the_bodies_read_back() {
     }
 
     // The indexer takes what waits, and finds the words by it.
-    let fresh = vec![put(
+    let id = put_new(
+        &archive,
         mailbox,
         "fresh",
-        b"From: f@example.com\r\nSubject: fresh\r\n\r\nquokka sighting\r\n".to_vec(),
-    )];
-    let PutOutcome::Created(id) = archive.put_items(fresh).await.unwrap()[0] else {
-        panic!("a new record")
-    };
+        b"From: f@example.com\r\nSubject: fresh\r\n\r\nquokka sighting\r\n",
+    )
+    .await;
     let index = SearchIndex::open(&kit.dir().join("index"), 20_000_000).unwrap();
     index.catch_up(&archive).await.unwrap();
     assert_eq!(archive.take_fresh_body(id), None, "taken by the indexer");
@@ -258,14 +269,13 @@ async fn bodies_handed_over_when_stored_are_the_bodies_read_back() {
 
     // Nobody asks any more: nothing is kept.
     archive.keep_fresh_bodies(0);
-    let later = vec![put(
+    let id = put_new(
+        &archive,
         mailbox,
         "later",
-        b"From: l@example.com\r\nSubject: later\r\n\r\nwombat\r\n".to_vec(),
-    )];
-    let PutOutcome::Created(id) = archive.put_items(later).await.unwrap()[0] else {
-        panic!("a new record")
-    };
+        b"From: l@example.com\r\nSubject: later\r\n\r\nwombat\r\n",
+    )
+    .await;
     assert_eq!(archive.take_fresh_body(id), None);
     kit.finish().await;
 }
