@@ -87,17 +87,8 @@ async fn mailbox(w: &World, owner: &str) -> (i64, i64, i64) {
         .await
         .unwrap();
     let put = |kind, raw: Vec<u8>, id: &str| PutItem {
-        mailbox_id: mb.id,
-        folder_source_id: "inbox".into(),
-        source_id: id.into(),
         kind,
-        raw,
-        is_read: false,
-        flags: Vec::new(),
-        meta: None,
-        properties: None,
-        fallback_date: None,
-        at: Timestamp::now(),
+        ..PutItem::message(mb.id, "inbox", id, raw, Timestamp::now())
     };
     let message = testkit::mime::Mail::new(&format!("Payroll for {owner}")).build();
     let outcomes = w

@@ -21,17 +21,8 @@ fn folder(source: &str, name: &str) -> FolderSpec {
 
 fn put(mailbox: MailboxId, source: &str, kind: ItemKind, raw: Vec<u8>, at: Timestamp) -> PutItem {
     PutItem {
-        mailbox_id: mailbox,
-        folder_source_id: "inbox".into(),
-        source_id: source.into(),
         kind,
-        raw,
-        is_read: false,
-        flags: Vec::new(),
-        meta: None,
-        properties: None,
-        fallback_date: None,
-        at,
+        ..PutItem::message(mailbox, "inbox", source, raw, at)
     }
 }
 

@@ -102,19 +102,13 @@ async fn the_agent_maps_folders_until_the_user_is_migrated(kit: &testkit::TestDb
             .message_id(&format!("<m{n}@example.org>"))
             .text("legacy")
             .build();
-        a.put_item(PutItem {
-            mailbox_id: m,
-            folder_source_id: import.source_id.clone(),
-            source_id: format!("mbox:{n}"),
-            kind: ItemKind::Message,
+        a.put_item(PutItem::message(
+            m,
+            &import.source_id,
+            &format!("mbox:{n}"),
             raw,
-            is_read: false,
-            flags: Vec::new(),
-            meta: None,
-            properties: None,
-            fallback_date: None,
-            at: Timestamp::now(),
-        })
+            Timestamp::now(),
+        ))
         .await
         .unwrap();
     }

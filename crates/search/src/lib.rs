@@ -94,13 +94,6 @@ const BATCH: u32 = 1000;
 /// Contents read at the same time while indexing.
 const READS_IN_FLIGHT: usize = 16;
 
-/// What the indexer gets for an item: its body text handed over by the writer, or its stored
-/// content to read the text from.
-enum Content {
-    Body(String),
-    Raw(Vec<u8>),
-}
-
 /// At most this many threads search the segments of one query.
 const SEARCH_THREADS: usize = 4;
 
@@ -108,6 +101,13 @@ const SEARCH_THREADS: usize = 4;
 /// content from the store. A body longer than this is cut (at a character boundary); a query
 /// whose body terms match only beyond the cut reads the content as before.
 const STORED_BODY_BYTES: usize = 16 * 1024;
+
+/// What the indexer gets for an item: its body text handed over by the writer, or its stored
+/// content to read the text from.
+enum Content {
+    Body(String),
+    Raw(Vec<u8>),
+}
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fields {

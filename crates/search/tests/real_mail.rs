@@ -6,19 +6,13 @@ use archive::*;
 use search::*;
 
 fn put(mailbox: MailboxId, source: &str, raw: Vec<u8>) -> PutItem {
-    PutItem {
-        mailbox_id: mailbox,
-        folder_source_id: "inbox".into(),
-        source_id: source.into(),
-        kind: ItemKind::Message,
+    PutItem::message(
+        mailbox,
+        "inbox",
+        source,
         raw,
-        is_read: false,
-        flags: vec![],
-        meta: None,
-        properties: None,
-        fallback_date: None,
-        at: Timestamp::from_unix_seconds(1_800_000_000),
-    }
+        Timestamp::from_unix_seconds(1_800_000_000),
+    )
 }
 
 /// Stores one message that has no record yet and returns its id.

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use archive::{FolderKind, FolderSpec, ItemKind, NewSnapshot, PutItem, Timestamp};
+use archive::{FolderKind, FolderSpec, NewSnapshot, PutItem, Timestamp};
 
 use crate::helpers::{builtin, json, person, spawn_app, tested_connection, TestApp};
 
@@ -50,19 +50,7 @@ async fn aged_mailbox(app: &TestApp) -> (i64, Vec<i64>) {
             .text(&format!("The {word} numbers, marmalade."))
             .build();
         let put = archive
-            .put_item(PutItem {
-                mailbox_id: mailbox.id,
-                folder_source_id: "inbox".into(),
-                source_id: word.into(),
-                kind: ItemKind::Message,
-                raw,
-                is_read: false,
-                flags: Vec::new(),
-                meta: None,
-                properties: None,
-                fallback_date: None,
-                at: archived,
-            })
+            .put_item(PutItem::message(mailbox.id, "inbox", word, raw, archived))
             .await
             .expect("put");
         ids.push(put.item_id());

@@ -90,28 +90,24 @@ impl Archive {
         // A message's body text comes from the same parse when an indexer in this process
         // takes it (see `fresh`).
         let with_bodies = self.fresh.wanted();
-        let mut bodies: Vec<Option<String>> = Vec::with_capacity(items.len());
-        let metas: Vec<(ItemMeta, bool)> = items
+        let read = |raw: &[u8]| -> Option<(ItemMeta, Option<String>)> {
+            if with_bodies {
+                parse_message_and_body(raw).map(|(meta, body)| (meta, Some(body)))
+            } else {
+                parse_message(raw).map(|meta| (meta, None))
+            }
+        };
+        let (metas, bodies): (Vec<(ItemMeta, bool)>, Vec<Option<String>>) = items
             .iter()
-            .map(|i| {
-                let (meta, parsed, body) = match (&i.meta, i.kind) {
-                    (Some(m), _) => (m.clone(), true, None),
-                    (None, ItemKind::Message) if with_bodies => {
-                        match parse_message_and_body(&i.raw) {
-                            Some((m, body)) => (m, true, Some(body)),
-                            None => (ItemMeta::default(), false, None),
-                        }
-                    }
-                    (None, ItemKind::Message) => match parse_message(&i.raw) {
-                        Some(m) => (m, true, None),
-                        None => (ItemMeta::default(), false, None),
-                    },
-                    (None, _) => (ItemMeta::default(), true, None),
-                };
-                bodies.push(body);
-                (meta, parsed)
+            .map(|i| match (&i.meta, i.kind) {
+                (Some(m), _) => ((m.clone(), true), None),
+                (None, ItemKind::Message) => match read(&i.raw) {
+                    Some((m, body)) => ((m, true), body),
+                    None => ((ItemMeta::default(), false), None),
+                },
+                (None, _) => ((ItemMeta::default(), true), None),
             })
-            .collect();
+            .unzip();
 
         let (mut tx, seq) = self.begin_write().await?;
         self.rewrite_deleted(&mut tx, seen_at, &raws, &hashes)
