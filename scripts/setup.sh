@@ -29,10 +29,15 @@ apt_install() {
 
 # 1. The WebAssembly target. rustup first; where it cannot download (this workplace), fall back to
 #    Debian's rustc-web toolchain, which carries the std source to rebuild std for wasm32.
-if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+#    With rustup, also the std source (rust-src): scripts/build-site.sh rebuilds std for the
+#    bundles with their size settings, and builds them as before where it cannot be had.
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+  || rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
   log "wasm32 target: rustup"
-elif rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
-  log "wasm32 target: installed through rustup"
+  if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src' \
+    && ! rustup component add rust-src >/dev/null 2>&1; then
+    log "rust-src cannot be downloaded: the bundles are built with the prebuilt std (larger)"
+  fi
 else
   log "wasm32 target: rustup cannot download it, using Debian's rustc-web toolchain"
   apt_install rustc-web cargo-web rust-web-src lld-22

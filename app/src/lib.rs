@@ -10,7 +10,6 @@ pub mod format;
 mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -31,11 +30,9 @@ pub struct Bundles {
 }
 
 /// The HTML document around the app, rendered on the server only.
-// Only the server picks a bundle; the browser never renders the shell.
-#[cfg_attr(not(feature = "ssr"), allow(unused_mut))]
+#[cfg(feature = "ssr")]
 pub fn shell(mut options: LeptosOptions) -> impl IntoView {
     let bundles = use_context::<Bundles>();
-    #[cfg(feature = "ssr")]
     if let Some(bundles) = &bundles {
         let admin = use_context::<http::request::Parts>()
             .is_some_and(|parts| parts.uri.path().starts_with("/admin"));
@@ -60,7 +57,7 @@ pub fn shell(mut options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <link rel="stylesheet" href=stylesheet />
                 <HydrationScripts options />
-                <MetaTags />
+                <leptos_meta::MetaTags />
             </head>
             <body>
                 <App />
@@ -71,11 +68,12 @@ pub fn shell(mut options: LeptosOptions) -> impl IntoView {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
+    // The head's tags (the title) are written by the server; the browser leaves the head alone.
+    #[cfg(feature = "ssr")]
+    leptos_meta::provide_meta_context();
     components::hydration::mark_hydrated();
 
     view! {
-        <Title formatter=|page: String| format!("{page} · Sync & Recover") />
         <Router>
             <Routes fallback=NotFoundPage>
                 // Async: the whole page waits for its data, so a signed-out visit gets a real

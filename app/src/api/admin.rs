@@ -106,7 +106,7 @@ pub struct RunView {
     pub error: Option<String>,
 }
 
-#[server(endpoint = "admin/connections")]
+#[server(endpoint = "admin/connections", output = super::codec::Json)]
 pub async fn admin_connections() -> Result<Vec<AdminConnection>, ApiError> {
     let caller = super::access::caller().await?;
     let list = caller.connections()?.list().await?;
@@ -114,7 +114,7 @@ pub async fn admin_connections() -> Result<Vec<AdminConnection>, ApiError> {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[server(endpoint = "admin/create_connection")]
+#[server(endpoint = "admin/create_connection", output = super::codec::Json)]
 pub async fn create_connection(
     name: String,
     kind: String,
@@ -155,14 +155,14 @@ pub async fn create_connection(
     )))
 }
 
-#[server(endpoint = "admin/delete_connection")]
+#[server(endpoint = "admin/delete_connection", output = super::codec::Json)]
 pub async fn delete_connection(id: i64) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     caller.connections()?.delete(id).await?;
     Ok(Outcome::said("Connection deleted."))
 }
 
-#[server(endpoint = "admin/test_connection")]
+#[server(endpoint = "admin/test_connection", output = super::codec::Json)]
 pub async fn test_connection(
     id: i64,
     mailbox: Option<String>,
@@ -173,7 +173,7 @@ pub async fn test_connection(
     Ok(ssr::test_view(report))
 }
 
-#[server(endpoint = "admin/tasks")]
+#[server(endpoint = "admin/tasks", output = super::codec::Json)]
 pub async fn admin_tasks() -> Result<Vec<AdminTask>, ApiError> {
     let caller = super::access::caller().await?;
     let desk = caller.sync_tasks()?;
@@ -198,7 +198,7 @@ pub async fn admin_tasks() -> Result<Vec<AdminTask>, ApiError> {
 }
 
 /// What sync needs (mail kept 58 days, a connection that passed its test), each met or not.
-#[server(endpoint = "admin/prerequisites")]
+#[server(endpoint = "admin/prerequisites", output = super::codec::Json)]
 pub async fn sync_prerequisites() -> Result<Vec<PrerequisiteView>, ApiError> {
     let caller = super::access::caller().await?;
     let needs = caller.sync_tasks()?.prerequisites().await?;
@@ -207,7 +207,7 @@ pub async fn sync_prerequisites() -> Result<Vec<PrerequisiteView>, ApiError> {
 
 /// Enables a task (refused, with what is missing, unless every prerequisite is met) or pauses
 /// it.
-#[server(endpoint = "admin/set_task_enabled")]
+#[server(endpoint = "admin/set_task_enabled", output = super::codec::Json)]
 pub async fn set_task_enabled(task: i64, enabled: bool) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     let view = caller.sync_tasks()?.set_enabled(task, enabled).await?;
@@ -225,7 +225,7 @@ pub async fn set_task_enabled(task: i64, enabled: bool) -> Result<Outcome, ApiEr
 }
 
 #[allow(clippy::too_many_arguments)]
-#[server(endpoint = "admin/create_task")]
+#[server(endpoint = "admin/create_task", output = super::codec::Json)]
 pub async fn create_task(
     name: String,
     connection: i64,
@@ -261,7 +261,7 @@ pub async fn create_task(
     )))
 }
 
-#[server(endpoint = "admin/add_task_mailboxes")]
+#[server(endpoint = "admin/add_task_mailboxes", output = super::codec::Json)]
 pub async fn add_task_mailboxes(task: i64, mailboxes: String) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     let addresses = domain::MailAddress::split_list(&mailboxes);
@@ -272,7 +272,7 @@ pub async fn add_task_mailboxes(task: i64, mailboxes: String) -> Result<Outcome,
     )))
 }
 
-#[server(endpoint = "admin/remove_task_mailbox")]
+#[server(endpoint = "admin/remove_task_mailbox", output = super::codec::Json)]
 pub async fn remove_task_mailbox(task: i64, address: String) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     caller.sync_tasks()?.remove_mailbox(task, &address).await?;
@@ -281,7 +281,7 @@ pub async fn remove_task_mailbox(task: i64, address: String) -> Result<Outcome, 
     )))
 }
 
-#[server(endpoint = "admin/delete_task")]
+#[server(endpoint = "admin/delete_task", output = super::codec::Json)]
 pub async fn delete_task(task: i64) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     caller.sync_tasks()?.delete(task).await?;
@@ -289,7 +289,7 @@ pub async fn delete_task(task: i64) -> Result<Outcome, ApiError> {
 }
 
 /// Starts a run now: one mailbox, or every mailbox of the task when none is named.
-#[server(endpoint = "admin/sync_now")]
+#[server(endpoint = "admin/sync_now", output = super::codec::Json)]
 pub async fn sync_now(task: i64, address: Option<String>) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     let address = address.filter(|a| !a.is_empty());
@@ -306,7 +306,7 @@ pub async fn sync_now(task: i64, address: Option<String>) -> Result<Outcome, Api
     }))
 }
 
-#[server(endpoint = "admin/history")]
+#[server(endpoint = "admin/history", output = super::codec::Json)]
 pub async fn mailbox_history(task: i64, address: String) -> Result<Vec<RunView>, ApiError> {
     let caller = super::access::caller().await?;
     let runs = caller.sync_tasks()?.history(task, &address).await?;

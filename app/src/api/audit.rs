@@ -32,7 +32,7 @@ pub struct AuditPage {
 pub const AUDIT_PAGE: u32 = 100;
 
 /// `from` and `until`: days as `YYYY-MM-DD` (UTC), both included; empty for no bound.
-#[server(endpoint = "admin/audit")]
+#[server(endpoint = "admin/audit", output = super::codec::Json)]
 pub async fn audit_entries(
     actor: String,
     action: String,
@@ -48,7 +48,7 @@ pub async fn audit_entries(
 }
 
 /// Recomputes the chain: "intact" with the count, or the first entry that does not fit.
-#[server(endpoint = "admin/audit_verify")]
+#[server(endpoint = "admin/audit_verify", output = super::codec::Json)]
 pub async fn verify_audit() -> Result<String, ApiError> {
     let caller = super::access::caller().await?;
     let report = caller.audit()?.verify().await?;
@@ -62,7 +62,7 @@ pub async fn verify_audit() -> Result<String, ApiError> {
 }
 
 /// The signed-in user's own access log.
-#[server(endpoint = "mail/access_log")]
+#[server(endpoint = "mail/access_log", output = super::codec::Json)]
 pub async fn my_access_log() -> Result<Vec<AuditRow>, ApiError> {
     let caller = super::access::caller().await?;
     let entries = caller.own_mail().access_log(200).await?;

@@ -74,13 +74,13 @@ pub fn sso_refusal(code: &str) -> Option<&'static str> {
         .map(|(_, words)| *words)
 }
 
-#[server(endpoint = "sign_in_options")]
+#[server(endpoint = "sign_in_options", output = super::codec::Json)]
 pub async fn sign_in_options() -> Result<Option<SsoButton>, ApiError> {
     let ctx = super::context::app_context()?;
     Ok(ctx.sso_label.map(|label| SsoButton { label }))
 }
 
-#[server(endpoint = "current_user")]
+#[server(endpoint = "current_user", output = super::codec::Json)]
 pub async fn current_user() -> Result<Option<SignedInUser>, ApiError> {
     match super::access::caller().await {
         Ok(caller) => Ok(Some(SignedInUser {
@@ -101,7 +101,7 @@ pub async fn current_user() -> Result<Option<SignedInUser>, ApiError> {
 /// A refusal (wrong password, too many attempts) is an answer for the person at the form, not a
 /// failed call: it comes back as `Ok(Some(reason))`, so the browser logs no HTTP error for a
 /// mistyped password.
-#[server(endpoint = "sign_in")]
+#[server(endpoint = "sign_in", output = super::codec::Json)]
 pub async fn sign_in(username: String, password: String) -> Result<Option<String>, ApiError> {
     use super::context::{app_context, client_ip, request_parts, session_cookie};
     use accounts::{SignInAttempt, SignInOutcome};
@@ -128,7 +128,7 @@ pub async fn sign_in(username: String, password: String) -> Result<Option<String
 }
 
 /// Ends every session of the signed-in user, on every device, and goes to sign-in.
-#[server(endpoint = "sign_out_everywhere")]
+#[server(endpoint = "sign_out_everywhere", output = super::codec::Json)]
 pub async fn sign_out_everywhere() -> Result<(), ApiError> {
     use super::context::{app_context, session_cookie};
     let caller = super::access::caller().await?;
@@ -142,7 +142,7 @@ pub async fn sign_out_everywhere() -> Result<(), ApiError> {
     Ok(())
 }
 
-#[server(endpoint = "sign_out")]
+#[server(endpoint = "sign_out", output = super::codec::Json)]
 pub async fn sign_out() -> Result<(), ApiError> {
     use super::context::{
         app_context, client_ip, cookie, request_parts, session_cookie, SESSION_COOKIE,

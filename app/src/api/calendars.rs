@@ -166,7 +166,7 @@ pub struct ContactView {
 }
 
 /// Opens the calendar tab: checks the grant and the instant, and writes the audit entry.
-#[server(endpoint = "explorer/calendar_open")]
+#[server(endpoint = "explorer/calendar_open", output = super::codec::Json)]
 pub async fn calendar_open(mailbox: i64, at: Option<String>) -> Result<PimOpened, ApiError> {
     let caller = super::access::caller().await?;
     let at = super::explorer::ssr::instant(at.as_deref())?;
@@ -180,7 +180,7 @@ pub async fn calendar_open(mailbox: i64, at: Option<String>) -> Result<PimOpened
 /// One month of a mailbox's calendar. `month`: `2025-09` (empty: the month of the instant, or
 /// the latest month with events before it); `tz`: an IANA zone (empty: the mailbox's usual
 /// zone).
-#[server(endpoint = "explorer/calendar_month")]
+#[server(endpoint = "explorer/calendar_month", output = super::codec::Json)]
 pub async fn calendar_month(
     mailbox: i64,
     at: Option<String>,
@@ -194,7 +194,7 @@ pub async fn calendar_month(
 }
 
 /// One calendar item, opened (audited). `occurrence`: the start picked on the page, RFC 3339.
-#[server(endpoint = "explorer/calendar_event")]
+#[server(endpoint = "explorer/calendar_event", output = super::codec::Json)]
 pub async fn calendar_event(
     mailbox: i64,
     item: i64,
@@ -206,7 +206,7 @@ pub async fn calendar_event(
     ssr::event_card(&opened, &occurrence, &tz)
 }
 
-#[server(endpoint = "explorer/contacts_open")]
+#[server(endpoint = "explorer/contacts_open", output = super::codec::Json)]
 pub async fn contacts_open(mailbox: i64, at: Option<String>) -> Result<PimOpened, ApiError> {
     let caller = super::access::caller().await?;
     let at = super::explorer::ssr::instant(at.as_deref())?;
@@ -217,7 +217,7 @@ pub async fn contacts_open(mailbox: i64, at: Option<String>) -> Result<PimOpened
     Ok(ssr::opened(&caller, &mailbox, instant.as_ref()))
 }
 
-#[server(endpoint = "explorer/contacts")]
+#[server(endpoint = "explorer/contacts", output = super::codec::Json)]
 pub async fn contact_list(mailbox: i64, at: Option<String>) -> Result<AddressBookPage, ApiError> {
     let caller = super::access::caller().await?;
     let at = super::explorer::ssr::instant(at.as_deref())?;
@@ -226,7 +226,7 @@ pub async fn contact_list(mailbox: i64, at: Option<String>) -> Result<AddressBoo
 }
 
 /// One contact, opened (audited).
-#[server(endpoint = "explorer/contact")]
+#[server(endpoint = "explorer/contact", output = super::codec::Json)]
 pub async fn contact_card(mailbox: i64, item: i64) -> Result<ContactView, ApiError> {
     let caller = super::access::caller().await?;
     let opened = caller.browse_calendars()?.item(mailbox, item).await?;

@@ -2,10 +2,11 @@
 //! status, and the page shows its message as it is. Storage and protocol failures are logged on
 //! the server and reach the browser only as [`ApiError::Unavailable`], never as their text.
 
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::Encodes;
 use serde::{Deserialize, Serialize};
+
+use super::codec::JsonText;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ApiError {
@@ -69,7 +70,7 @@ impl From<access::AccessError> for ApiError {
 }
 
 impl FromServerFnError for ApiError {
-    type Encoder = JsonEncoding;
+    type Encoder = JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
@@ -89,7 +90,7 @@ impl FromServerFnError for ApiError {
                 response.set_status(status);
             }
         }
-        <JsonEncoding as Encodes<ApiError>>::encode(self)
+        <JsonText as Encodes<ApiError>>::encode(self)
             .unwrap_or_else(|_| leptos::server_fn::Bytes::from_static(b"\"Unavailable\""))
     }
 }

@@ -187,14 +187,14 @@ pub struct AcrossPage {
 /// Rows per page of a difference.
 pub const CHANGES_PAGE: usize = 100;
 
-#[server(endpoint = "explorer/mailboxes")]
+#[server(endpoint = "explorer/mailboxes", output = super::codec::Json)]
 pub async fn explorer_mailboxes() -> Result<Vec<ExplorerMailbox>, ApiError> {
     let caller = super::access::caller().await?;
     let entries = caller.browse_mail()?.directory().await?;
     Ok(entries.iter().map(ssr::mailbox_row).collect())
 }
 
-#[server(endpoint = "explorer/overview")]
+#[server(endpoint = "explorer/overview", output = super::codec::Json)]
 pub async fn explorer_overview(mailbox: i64, at: Option<String>) -> Result<ExplorerView, ApiError> {
     let caller = super::access::caller().await?;
     let at = ssr::instant(at.as_deref())?;
@@ -217,7 +217,7 @@ pub async fn explorer_overview(mailbox: i64, at: Option<String>) -> Result<Explo
     })
 }
 
-#[server(endpoint = "explorer/messages")]
+#[server(endpoint = "explorer/messages", output = super::codec::Json)]
 pub async fn explorer_messages(
     mailbox: i64,
     folder: Option<i64>,
@@ -242,7 +242,7 @@ pub async fn explorer_messages(
     )))
 }
 
-#[server(endpoint = "explorer/message")]
+#[server(endpoint = "explorer/message", output = super::codec::Json)]
 pub async fn explorer_message(item: i64) -> Result<MessageDetail, ApiError> {
     let caller = super::access::caller().await?;
     let item = caller.browse_mail()?.item(item).await?;
@@ -253,7 +253,7 @@ pub async fn explorer_message(item: i64) -> Result<MessageDetail, ApiError> {
     ))
 }
 
-#[server(endpoint = "explorer/search")]
+#[server(endpoint = "explorer/search", output = super::codec::Json)]
 pub async fn explorer_search(
     mailbox: i64,
     query: String,
@@ -271,7 +271,7 @@ pub async fn explorer_search(
 
 /// `mailboxes`: comma-separated ids (empty: every mailbox in the scope). An empty query
 /// searches nothing and only lists the mailboxes.
-#[server(endpoint = "explorer/search_all")]
+#[server(endpoint = "explorer/search_all", output = super::codec::Json)]
 pub async fn search_all(
     query: String,
     #[server(default)] mailboxes: String,
@@ -301,7 +301,7 @@ pub async fn search_all(
     ))
 }
 
-#[server(endpoint = "explorer/snapshots")]
+#[server(endpoint = "explorer/snapshots", output = super::codec::Json)]
 pub async fn explorer_snapshots(mailbox: i64) -> Result<SnapshotsScreen, ApiError> {
     let caller = super::access::caller().await?;
     let snapshots = caller.snapshots()?;
@@ -326,7 +326,7 @@ pub async fn explorer_snapshots(mailbox: i64) -> Result<SnapshotsScreen, ApiErro
 }
 
 /// `at` empty: now. `hold`: a checkbox (`on` when ticked).
-#[server(endpoint = "explorer/create_snapshot")]
+#[server(endpoint = "explorer/create_snapshot", output = super::codec::Json)]
 pub async fn create_snapshot(
     mailbox: i64,
     task: i64,
@@ -350,7 +350,7 @@ pub async fn create_snapshot(
     )))
 }
 
-#[server(endpoint = "explorer/snapshot_hold")]
+#[server(endpoint = "explorer/snapshot_hold", output = super::codec::Json)]
 pub async fn snapshot_hold(id: i64, hold: bool) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     let snapshot = caller.snapshots()?.set_hold(id, hold).await?;
@@ -364,7 +364,7 @@ pub async fn snapshot_hold(id: i64, hold: bool) -> Result<Outcome, ApiError> {
     }))
 }
 
-#[server(endpoint = "explorer/delete_snapshot")]
+#[server(endpoint = "explorer/delete_snapshot", output = super::codec::Json)]
 pub async fn delete_snapshot(id: i64) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     caller.snapshots()?.delete(id).await?;
@@ -375,7 +375,7 @@ pub async fn delete_snapshot(id: i64) -> Result<Outcome, ApiError> {
 
 /// `from`, `to`: RFC 3339 or `datetime-local`; `to` empty: now. `kinds`: comma-separated
 /// change kinds (empty: all).
-#[server(endpoint = "explorer/compare")]
+#[server(endpoint = "explorer/compare", output = super::codec::Json)]
 pub async fn compare(
     mailbox: i64,
     from: String,
@@ -408,7 +408,7 @@ pub async fn compare(
     Ok(shown)
 }
 
-#[server(endpoint = "explorer/select_deleted")]
+#[server(endpoint = "explorer/select_deleted", output = super::codec::Json)]
 pub async fn select_deleted(
     mailbox: i64,
     from: String,

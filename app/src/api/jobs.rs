@@ -133,7 +133,7 @@ pub struct ItemSourceView {
 #[cfg(feature = "ssr")]
 const REPORT_ROWS: usize = 200;
 
-#[server(endpoint = "jobs/list")]
+#[server(endpoint = "jobs/list", output = super::codec::Json)]
 pub async fn jobs_list() -> Result<Vec<JobView>, ApiError> {
     let caller = super::access::caller().await?;
     let (exports, restores) = (caller.exports(), caller.restores());
@@ -156,7 +156,7 @@ pub async fn jobs_list() -> Result<Vec<JobView>, ApiError> {
     Ok(out)
 }
 
-#[server(endpoint = "jobs/detail")]
+#[server(endpoint = "jobs/detail", output = super::codec::Json)]
 pub async fn job_detail(
     id: i64,
     #[server(default)] failed_only: bool,
@@ -206,7 +206,7 @@ pub async fn job_detail(
     })
 }
 
-#[server(endpoint = "jobs/cancel")]
+#[server(endpoint = "jobs/cancel", output = super::codec::Json)]
 pub async fn cancel_job(id: i64) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     let exports = caller.exports().ok();
@@ -235,7 +235,7 @@ pub async fn cancel_job(id: i64) -> Result<Outcome, ApiError> {
 }
 
 /// What an export of these parameters would take, for the form to say before it starts.
-#[server(endpoint = "jobs/export_choice")]
+#[server(endpoint = "jobs/export_choice", output = super::codec::Json)]
 pub async fn export_choice(
     #[server(default)] mailbox: Option<i64>,
     #[server(default)] folder: Option<i64>,
@@ -250,7 +250,7 @@ pub async fn export_choice(
 
 /// Starts an export; answers the new job's id. `mail`, `calendar`, `contacts`: checkboxes.
 #[allow(clippy::too_many_arguments)]
-#[server(endpoint = "jobs/start_export")]
+#[server(endpoint = "jobs/start_export", output = super::codec::Json)]
 pub async fn start_export(
     #[server(default)] mailbox: Option<i64>,
     #[server(default)] folder: Option<i64>,

@@ -61,7 +61,7 @@ pub struct NewAgentView {
     pub token: String,
 }
 
-#[server(endpoint = "legacy/overview")]
+#[server(endpoint = "legacy/overview", output = super::codec::Json)]
 pub async fn legacy_overview() -> Result<LegacyScreen, ApiError> {
     let caller = super::access::caller().await?;
     let desk = caller.legacy()?;
@@ -78,7 +78,7 @@ pub async fn legacy_overview() -> Result<LegacyScreen, ApiError> {
     })
 }
 
-#[server(endpoint = "legacy/create_agent")]
+#[server(endpoint = "legacy/create_agent", output = super::codec::Json)]
 pub async fn create_agent(name: String) -> Result<NewAgentView, ApiError> {
     let caller = super::access::caller().await?;
     let made = caller.legacy()?.create_agent(&name).await?;
@@ -88,7 +88,7 @@ pub async fn create_agent(name: String) -> Result<NewAgentView, ApiError> {
     })
 }
 
-#[server(endpoint = "legacy/revoke_agent")]
+#[server(endpoint = "legacy/revoke_agent", output = super::codec::Json)]
 pub async fn revoke_agent(id: i64) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     let agent = caller.legacy()?.revoke_agent(id).await?;
@@ -100,7 +100,7 @@ pub async fn revoke_agent(id: i64) -> Result<Outcome, ApiError> {
 
 /// Migrates the users named (one address per line, or separated by commas). `confirm`: the
 /// checkbox saying the person read that there is no way back.
-#[server(endpoint = "legacy/migrate")]
+#[server(endpoint = "legacy/migrate", output = super::codec::Json)]
 pub async fn migrate_users(
     addresses: String,
     confirm: Option<String>,
@@ -132,7 +132,7 @@ pub async fn migrate_users(
 }
 
 /// Imports a file of the import folder into a mailbox, as a background job.
-#[server(endpoint = "legacy/start_import")]
+#[server(endpoint = "legacy/start_import", output = super::codec::Json)]
 pub async fn start_import(
     file: String,
     mailbox: String,
@@ -154,7 +154,7 @@ pub async fn start_import(
 }
 
 /// There is no way back; this answers why.
-#[server(endpoint = "legacy/roll_back")]
+#[server(endpoint = "legacy/roll_back", output = super::codec::Json)]
 pub async fn roll_back(address: String) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     caller.legacy()?.roll_back(&address)?;

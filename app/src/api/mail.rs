@@ -123,7 +123,7 @@ pub struct Overview {
     pub default_folder: Option<i64>,
 }
 
-#[server(endpoint = "mail/overview")]
+#[server(endpoint = "mail/overview", output = super::codec::Json)]
 pub async fn mail_overview(mailbox: Option<i64>) -> Result<Overview, ApiError> {
     let caller = super::access::caller().await?;
     let mail = caller.own_mail();
@@ -143,7 +143,7 @@ pub async fn mail_overview(mailbox: Option<i64>) -> Result<Overview, ApiError> {
 
 /// One page of a folder's messages. Without a mailbox or folder, the defaults of
 /// [`mail_overview`] apply, so the list and the tree can load side by side.
-#[server(endpoint = "mail/messages")]
+#[server(endpoint = "mail/messages", output = super::codec::Json)]
 pub async fn list_messages(
     mailbox: Option<i64>,
     folder: Option<i64>,
@@ -167,7 +167,7 @@ pub async fn list_messages(
     Ok(Some(ssr::message_list(chosen.id(), folder, page)))
 }
 
-#[server(endpoint = "mail/message")]
+#[server(endpoint = "mail/message", output = super::codec::Json)]
 pub async fn get_message(item: i64) -> Result<MessageDetail, ApiError> {
     let caller = super::access::caller().await?;
     let item = caller.own_mail().item(item).await?;
@@ -180,7 +180,7 @@ pub async fn get_message(item: i64) -> Result<MessageDetail, ApiError> {
 
 /// Searches every mailbox the caller owns, or only `within`. Hits say which mailbox they are in
 /// when there is more than one.
-#[server(endpoint = "mail/search")]
+#[server(endpoint = "mail/search", output = super::codec::Json)]
 pub async fn search_mail(
     within: Option<i64>,
     query: String,

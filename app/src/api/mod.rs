@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod calendars;
+pub mod codec;
 pub mod error;
 pub mod explorer;
 pub mod jobs;

@@ -53,7 +53,7 @@ pub struct RolesScreen {
     pub permissions: Vec<PermissionView>,
 }
 
-#[server(endpoint = "admin/users")]
+#[server(endpoint = "admin/users", output = super::codec::Json)]
 pub async fn admin_users(query: String) -> Result<UsersScreen, ApiError> {
     let caller = super::access::caller().await?;
     let users = caller.users()?.list(&query).await?;
@@ -65,7 +65,7 @@ pub async fn admin_users(query: String) -> Result<UsersScreen, ApiError> {
     })
 }
 
-#[server(endpoint = "admin/create_user")]
+#[server(endpoint = "admin/create_user", output = super::codec::Json)]
 pub async fn create_user(
     username: String,
     display_name: String,
@@ -90,7 +90,7 @@ pub async fn create_user(
     )))
 }
 
-#[server(endpoint = "admin/set_user_disabled")]
+#[server(endpoint = "admin/set_user_disabled", output = super::codec::Json)]
 pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     caller.users()?.set_disabled(id, disabled).await?;
@@ -101,7 +101,7 @@ pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<Outcome, ApiEr
     }))
 }
 
-#[server(endpoint = "admin/sign_out_user")]
+#[server(endpoint = "admin/sign_out_user", output = super::codec::Json)]
 pub async fn sign_out_user(id: i64) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     let ended = caller.users()?.sign_out_everywhere(id).await?;
@@ -111,7 +111,7 @@ pub async fn sign_out_user(id: i64) -> Result<Outcome, ApiError> {
     )))
 }
 
-#[server(endpoint = "admin/set_user_addresses")]
+#[server(endpoint = "admin/set_user_addresses", output = super::codec::Json)]
 pub async fn set_user_addresses(id: i64, addresses: String) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     let now = caller.users()?.set_addresses(id, &addresses).await?;
@@ -122,7 +122,7 @@ pub async fn set_user_addresses(id: i64, addresses: String) -> Result<Outcome, A
     }))
 }
 
-#[server(endpoint = "admin/set_user_password")]
+#[server(endpoint = "admin/set_user_password", output = super::codec::Json)]
 pub async fn set_user_password(id: i64, password: String) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     caller.users()?.set_password(id, &password).await?;
@@ -131,7 +131,7 @@ pub async fn set_user_password(id: i64, password: String) -> Result<Outcome, Api
     ))
 }
 
-#[server(endpoint = "admin/assign_role")]
+#[server(endpoint = "admin/assign_role", output = super::codec::Json)]
 pub async fn assign_role(user: i64, role: i64, scope: String) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     caller.users()?.assign_role(user, role, &scope).await?;
@@ -140,14 +140,14 @@ pub async fn assign_role(user: i64, role: i64, scope: String) -> Result<Outcome,
     ))
 }
 
-#[server(endpoint = "admin/unassign_role")]
+#[server(endpoint = "admin/unassign_role", output = super::codec::Json)]
 pub async fn unassign_role(user: i64, role: i64) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     caller.users()?.unassign_role(user, role).await?;
     Ok(Outcome::said("Role taken away."))
 }
 
-#[server(endpoint = "admin/roles")]
+#[server(endpoint = "admin/roles", output = super::codec::Json)]
 pub async fn admin_roles() -> Result<RolesScreen, ApiError> {
     let caller = super::access::caller().await?;
     let roles = caller.roles()?.list().await?;
@@ -158,7 +158,7 @@ pub async fn admin_roles() -> Result<RolesScreen, ApiError> {
 }
 
 /// `permissions`: permission names separated by commas.
-#[server(endpoint = "admin/create_role")]
+#[server(endpoint = "admin/create_role", output = super::codec::Json)]
 pub async fn create_role(
     name: String,
     description: String,
@@ -172,7 +172,7 @@ pub async fn create_role(
     Ok(Outcome::said(format!("Role “{}” created.", role.name)))
 }
 
-#[server(endpoint = "admin/update_role")]
+#[server(endpoint = "admin/update_role", output = super::codec::Json)]
 pub async fn update_role(
     id: i64,
     description: String,
@@ -186,7 +186,7 @@ pub async fn update_role(
     Ok(Outcome::said(format!("Role “{}” saved.", role.name)))
 }
 
-#[server(endpoint = "admin/delete_role")]
+#[server(endpoint = "admin/delete_role", output = super::codec::Json)]
 pub async fn delete_role(id: i64) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     caller.roles()?.delete(id).await?;

@@ -58,7 +58,7 @@ fn parse_target(value: &str) -> Result<recovery::RestoreTarget, ApiError> {
     })
 }
 
-#[server(endpoint = "restore/form")]
+#[server(endpoint = "restore/form", output = super::codec::Json)]
 pub async fn restore_form(
     #[server(default)] mailbox: Option<i64>,
     #[server(default)] folder: Option<i64>,
@@ -94,7 +94,7 @@ pub async fn restore_form(
     })
 }
 
-#[server(endpoint = "restore/access")]
+#[server(endpoint = "restore/access", output = super::codec::Json)]
 pub async fn restore_access(target: String) -> Result<WriteAccessView, ApiError> {
     let caller = super::access::caller().await?;
     let access = caller
@@ -112,7 +112,7 @@ pub async fn restore_access(target: String) -> Result<WriteAccessView, ApiError>
 /// Starts a dry run; answers its job id. `placement` is `original` or `new` (then
 /// `folder_name`). The restore itself starts from the finished dry run ([`confirm_restore`]).
 #[allow(clippy::too_many_arguments)]
-#[server(endpoint = "restore/start")]
+#[server(endpoint = "restore/start", output = super::codec::Json)]
 pub async fn start_restore(
     #[server(default)] mailbox: Option<i64>,
     #[server(default)] folder: Option<i64>,
@@ -154,7 +154,7 @@ pub async fn start_restore(
 }
 
 /// Starts the restore that a finished dry run showed (the same request); answers its job id.
-#[server(endpoint = "restore/confirm")]
+#[server(endpoint = "restore/confirm", output = super::codec::Json)]
 pub async fn confirm_restore(dry_run: i64) -> Result<i64, ApiError> {
     let caller = super::access::caller().await?;
     Ok(caller.restores()?.confirm(dry_run).await?.id)

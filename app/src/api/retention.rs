@@ -77,7 +77,7 @@ pub struct DryRunView {
     pub mailboxes: Vec<MailboxDryRunView>,
 }
 
-#[server(endpoint = "retention/policy")]
+#[server(endpoint = "retention/policy", output = super::codec::Json)]
 pub async fn retention_policy() -> Result<RetentionView, ApiError> {
     let caller = super::access::caller().await?;
     let desk = caller.retention()?;
@@ -88,7 +88,7 @@ pub async fn retention_policy() -> Result<RetentionView, ApiError> {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[server(endpoint = "retention/set_default")]
+#[server(endpoint = "retention/set_default", output = super::codec::Json)]
 pub async fn set_default_retention(
     mail_days: String,
     mail_basis: String,
@@ -118,7 +118,7 @@ pub async fn set_default_retention(
 
 /// A mailbox's own rules. Per kind, `*_mode` is `default` (follow the default) or `own`.
 #[allow(clippy::too_many_arguments)]
-#[server(endpoint = "retention/set_mailbox")]
+#[server(endpoint = "retention/set_mailbox", output = super::codec::Json)]
 pub async fn set_mailbox_retention(
     mailbox: i64,
     mail_mode: String,
@@ -173,7 +173,7 @@ pub async fn set_mailbox_retention(
 }
 
 /// What a purge now would remove: every mailbox, or one.
-#[server(endpoint = "retention/dry_run")]
+#[server(endpoint = "retention/dry_run", output = super::codec::Json)]
 pub async fn purge_dry_run(mailbox: Option<i64>) -> Result<DryRunView, ApiError> {
     let caller = super::access::caller().await?;
     let previews = caller
@@ -185,7 +185,7 @@ pub async fn purge_dry_run(mailbox: Option<i64>) -> Result<DryRunView, ApiError>
     Ok(ssr::dry_run_view(&previews))
 }
 
-#[server(endpoint = "retention/start_purge")]
+#[server(endpoint = "retention/start_purge", output = super::codec::Json)]
 pub async fn start_purge(mailbox: Option<i64>) -> Result<Outcome, ApiError> {
     let caller = super::access::caller().await?;
     let job = caller
@@ -200,7 +200,7 @@ pub async fn start_purge(mailbox: Option<i64>) -> Result<Outcome, ApiError> {
     )))
 }
 
-#[server(endpoint = "retention/purges")]
+#[server(endpoint = "retention/purges", output = super::codec::Json)]
 pub async fn purge_jobs() -> Result<Vec<JobLineView>, ApiError> {
     let caller = super::access::caller().await?;
     let jobs = caller.retention()?.jobs(20).await?;

@@ -9,4 +9,7 @@ pub mod location;
 pub mod outcome;
 #[cfg(feature = "admin-ui")]
 pub mod ticker;
+mod title;
 pub mod topbar;
+
+pub use title::Title;

@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::api::auth::SignOut;
 
@@ -30,11 +31,20 @@ pub fn TopBar(
                 "Access log"
             </a>
             <span class="muted user-name">{display_name}</span>
-            <ActionForm action=sign_out>
+            // A plain form until the page is hydrated, then the action: leptos' ActionForm would
+            // bring a form-data reader into the bundle for a form without fields.
+            <form
+                method="post"
+                action=SignOut::url()
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    sign_out.dispatch(SignOut {});
+                }
+            >
                 <button type="submit" class="link">
                     "Sign out"
                 </button>
-            </ActionForm>
+            </form>
         </header>
     }
 }

@@ -2,12 +2,13 @@
 //! the owner's archived mail, with their name and role, newest first.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
 
 use crate::api::audit::my_access_log;
 use crate::api::auth::{current_user, SignOutEverywhere};
 use crate::components::topbar::TopBar;
+use crate::components::Title;
 
 #[component]
 pub fn AccessLogPage() -> impl IntoView {
@@ -74,9 +75,18 @@ pub fn AccessLogPage() -> impl IntoView {
                                     <p class="muted">
                                         "Left yourself signed in on another computer? End every session of yours, this one too."
                                     </p>
-                                    <ActionForm action=everywhere attr:class="inline-form">
+                                    // As the top bar's sign-out: a plain form until hydrated.
+                                    <form
+                                        class="inline-form"
+                                        method="post"
+                                        action=SignOutEverywhere::url()
+                                        on:submit=move |ev| {
+                                            ev.prevent_default();
+                                            everywhere.dispatch(SignOutEverywhere {});
+                                        }
+                                    >
                                         <button type="submit">"Sign out on every device"</button>
-                                    </ActionForm>
+                                    </form>
                                 </section>
                             </main>
                         }

@@ -338,12 +338,27 @@ async fn followers_fetch_and_writers_take_over(kit: &TestDb) {
     let expected = hits(&writer_view, &archive, &r).await;
     assert_eq!(hits(&web_view, &archive, &r).await, expected);
 
-    // Writer A dies (no release) and its folder is lost with its machine.
+    // Writer A dies (no release) and its folder is lost with its machine. Its last step renews
+    // what is due, so B asks while A's leases are surely live: on a loaded machine A's last round
+    // below can outlast a lease.
+    writer.step().await.unwrap();
     let held_by_a = leases.states().await.unwrap();
     assert!(held_by_a
         .iter()
         .all(|s| s.writer.as_deref() == Some("writer-a")));
     drop(writer);
+
+    // Writer B gets nothing while A's leases are live, everything once they lapse.
+    let b_view = Arc::new(ShardedSearch::new(4));
+    let mut b = Indexer::new(
+        options(kit, "writer-b", Some(files.clone())),
+        leases.clone(),
+        archive.clone(),
+        Arc::clone(&b_view),
+    );
+    b.step().await.unwrap();
+    assert!(b.held().is_empty(), "A's leases are still live");
+
     // A's last round: it indexed new mail and uploaded the new files, and died before the
     // publish that would have named them.
     mailboxes_with_mail(&archive, 2, 9, 300).await;
@@ -366,16 +381,6 @@ async fn followers_fetch_and_writers_take_over(kit: &TestDb) {
     assert!(unpublished > 0, "A's last files went up");
     std::fs::remove_dir_all(kit.dir().join("writer-a")).unwrap();
 
-    // Writer B gets nothing while A's leases are live, everything once they lapse.
-    let b_view = Arc::new(ShardedSearch::new(4));
-    let mut b = Indexer::new(
-        options(kit, "writer-b", Some(files.clone())),
-        leases.clone(),
-        archive.clone(),
-        Arc::clone(&b_view),
-    );
-    b.step().await.unwrap();
-    assert!(b.held().is_empty(), "A's leases are still live");
     tokio::time::sleep(LEASE + Duration::from_millis(200)).await;
     settle(&mut b).await;
     assert_eq!(b.held().len(), 4);

@@ -1,8 +1,8 @@
 //! The audit log: who did what, from where, to whose mailbox. Filters, paging, the CSV download
 //! and a check of the hash chain.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::audit::{audit_entries, AuditPage, VerifyAudit};
 use crate::components::admin_frame::AdminFrame;

@@ -2,8 +2,8 @@
 //! subfolders, a snapshot or a selection, from the link that led here), how mail is written,
 //! and which kinds of item go in. Starting it opens the jobs screen on the new job.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use super::job_source::{source_query, NothingToTake};

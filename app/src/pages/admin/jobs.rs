@@ -2,8 +2,8 @@
 //! time left, cancel while it runs, and once it ends its file and its report. `?job=N` opens
 //! one job's report. The screen asks again every second while a job is waiting or running.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use leptos_router::hooks::use_navigate;

@@ -1,8 +1,8 @@
 //! Legacy migration: the agents of the older Synchronization Engine, the users they submit for,
 //! and moving users to direct sync (one way).
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use std::time::Duration;
 

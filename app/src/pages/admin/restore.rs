@@ -3,8 +3,8 @@
 //! connection may write there. The first step is always a dry run; the jobs screen shows its
 //! report per folder and offers the restore itself once it has finished.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use super::job_source::{source_query, NothingToTake};

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::retention::{
     purge_dry_run, purge_jobs, retention_policy, KeepView, MailboxDryRunView, OverrideView,

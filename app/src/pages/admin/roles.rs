@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::people::{
     admin_roles, CreateRole, DeleteRole, PermissionView, RoleView, UpdateRole,

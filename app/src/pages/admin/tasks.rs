@@ -1,7 +1,7 @@
 use std::time::Duration;
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::admin::{
     admin_connections, admin_tasks, mailbox_history, sync_prerequisites, AddTaskMailboxes,

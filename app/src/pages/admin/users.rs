@@ -1,8 +1,8 @@
 //! Users: find, create, disable and re-enable, sign out everywhere, set their addresses and
 //! password, give and take roles.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::people::{
     admin_users, AssignRole, CreateUser, RoleView, SetUserAddresses, SetUserDisabled,

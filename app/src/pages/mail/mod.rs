@@ -1,8 +1,8 @@
 //! The end user's archive: folder tree, message list or search results, and the reader, side by
 //! side on a wide screen and one at a time on a phone. Everything on it comes from the archive.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::{Form, Redirect};
 
 pub(crate) mod folder_tree;

@@ -2,8 +2,8 @@
 //! every series expanded, in the mailbox's usual time zone or another, now or as of the instant
 //! in the URL; an event opens beside it with its attendees and their answers.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::header::{urlencode, ChooseMailbox, ExplorerHeader, Tab};

@@ -3,8 +3,8 @@
 //! with the two syncs it was observed between. Everything deleted in the range can be kept as a
 //! selection for export and restore.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::header::{urlencode, ExplorerHeader, Tab};

@@ -1,8 +1,8 @@
 //! A mailbox's contacts in the explorer (`/admin/mailbox/contacts`): the address book as a list
 //! to filter, and a card with every field and the photo, now or as of the instant in the URL.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::header::{urlencode, ChooseMailbox, ExplorerHeader, Tab};

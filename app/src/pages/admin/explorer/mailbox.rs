@@ -2,8 +2,8 @@
 //! reader), now or as of the instant in the URL (`at`), so a link shows the same state to
 //! whoever may open it.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Form;
 
 use super::header::{ChooseMailbox, ExplorerHeader, Tab};

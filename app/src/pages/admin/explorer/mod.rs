@@ -2,8 +2,8 @@
 //! of them now or as of an instant (`mailbox`), its calendar (`calendar`) and contacts
 //! (`contacts`), its snapshots (`snapshots`) and what changed between two instants (`changes`).
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 mod calendar;
 mod changes;

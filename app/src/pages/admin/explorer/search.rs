@@ -2,8 +2,8 @@
 //! role's scope reaches, or the ones picked; each hit says whose mailbox it is in and opens
 //! there in the explorer.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::header::urlencode;

@@ -2,8 +2,8 @@
 //! that instant, compared with now, held against retention; and the selections made from
 //! differences, waiting for export or restore.
 
+use crate::components::Title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::header::{urlencode, ExplorerHeader, Tab};
