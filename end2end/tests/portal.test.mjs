@@ -3,7 +3,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPortal, openBrowser, hydrated, screenshot, cli, fixturesDir } from './harness.mjs';
+import {
+  startPortal, openBrowser, hydrated, screenshot, cli, fixturesDir, signIn,
+} from './harness.mjs';
 
 const alice = {
   username: 'alice', displayName: 'Alice Martin', password: 'correct horse battery',
@@ -176,4 +178,30 @@ test('signing out ends access', async () => {
   await page.waitForURL(`${portal.url}/sign-in`);
   const eml = await page.request.get(`${portal.url}/download/1/eml`);
   assert.equal(eml.status(), 401);
+});
+
+test('the access log opens from the top bar, and "every device" ends every session', async () => {
+  const { page, browser: chromium, problems } = browser;
+  const earlier = problems.length;
+  // Two sessions of Alice's: this browser's and another device's.
+  await signIn(page, portal.url, alice.username, alice.password);
+  const otherDevice = await chromium.newContext();
+  const other = await otherDevice.newPage();
+  await signIn(other, portal.url, alice.username, alice.password);
+
+  await hydrated(page);
+  assert.equal(await page.title(), 'Mail archive · Sync & Recover');
+  // A move inside the app: the browser sets the new page's title itself.
+  await page.locator('.topbar').getByRole('link', { name: 'Access log' }).click();
+  await page.waitForURL(`${portal.url}/access-log`);
+  await page.locator('h1', { hasText: 'Access to your mail' }).waitFor();
+  await page.waitForFunction(() => document.title === 'Access to your mail · Sync & Recover');
+  await screenshot(page, 'access-log');
+
+  await page.getByRole('button', { name: 'Sign out on every device' }).click();
+  await page.waitForURL(`${portal.url}/sign-in`);
+  await other.goto(`${portal.url}/mail`);
+  await other.waitForURL(`${portal.url}/sign-in`);
+  await otherDevice.close();
+  assert.deepEqual(problems.slice(earlier), [], 'no console errors or page errors');
 });

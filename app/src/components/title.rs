@@ -11,9 +11,12 @@ const PRODUCT: &str = "Sync & Recover";
 #[component]
 pub fn Title(text: &'static str) -> impl IntoView {
     let full = format!("{text} · {PRODUCT}");
+    // Both halves leave the same mark in the page, an empty placeholder (what `()` renders and
+    // hydrates): leptos_meta's title renders nothing there, and the browser's `()` would look for
+    // a placeholder the server never wrote.
     #[cfg(feature = "ssr")]
     {
-        view! { <leptos_meta::Title text=full /> }
+        (view! { <leptos_meta::Title text=full /> }, ())
     }
     #[cfg(not(feature = "ssr"))]
     {
