@@ -180,6 +180,23 @@ test('signing out ends access', async () => {
   assert.equal(eml.status(), 401);
 });
 
+test('without JavaScript, "Sign out" is a plain form post that ends the session', async () => {
+  const { page, context, browser: chromium } = browser;
+  // This browser's session, in a second window that runs no script: the page as it is before
+  // the app has hydrated it.
+  await signIn(page, portal.url, alice.username, alice.password);
+  const noScript = await chromium.newContext({ javaScriptEnabled: false });
+  await noScript.addCookies(await context.cookies());
+  const plain = await noScript.newPage();
+  await plain.goto(`${portal.url}/mail`);
+  await plain.locator('.topbar .user-name', { hasText: alice.displayName }).waitFor();
+  await plain.getByRole('button', { name: 'Sign out' }).click();
+  await plain.waitForURL(`${portal.url}/sign-in`);
+  await page.goto(`${portal.url}/mail`);
+  await page.waitForURL(`${portal.url}/sign-in`);
+  await noScript.close();
+});
+
 test('the access log opens from the top bar, and "every device" ends every session', async () => {
   const { page, browser: chromium, problems } = browser;
   const earlier = problems.length;

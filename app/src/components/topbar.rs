@@ -1,7 +1,7 @@
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
 
 use crate::api::auth::SignOut;
+use crate::components::PostForm;
 
 /// The bar across the top: the product, an optional middle part (search), who is signed in.
 #[component]
@@ -31,20 +31,11 @@ pub fn TopBar(
                 "Access log"
             </a>
             <span class="muted user-name">{display_name}</span>
-            // A plain form until the page is hydrated, then the action: leptos' ActionForm would
-            // bring a form-data reader into the bundle for a form without fields.
-            <form
-                method="post"
-                action=SignOut::url()
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    sign_out.dispatch(SignOut {});
-                }
-            >
+            <PostForm action=sign_out args=|| Some(SignOut {})>
                 <button type="submit" class="link">
                     "Sign out"
                 </button>
-            </form>
+            </PostForm>
         </header>
     }
 }

@@ -2,13 +2,12 @@
 //! the owner's archived mail, with their name and role, newest first.
 
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
 
 use crate::api::audit::my_access_log;
 use crate::api::auth::{current_user, SignOutEverywhere};
 use crate::components::topbar::TopBar;
-use crate::components::Title;
+use crate::components::{PostForm, Title};
 
 #[component]
 pub fn AccessLogPage() -> impl IntoView {
@@ -75,18 +74,13 @@ pub fn AccessLogPage() -> impl IntoView {
                                     <p class="muted">
                                         "Left yourself signed in on another computer? End every session of yours, this one too."
                                     </p>
-                                    // As the top bar's sign-out: a plain form until hydrated.
-                                    <form
+                                    <PostForm
+                                        action=everywhere
+                                        args=|| Some(SignOutEverywhere {})
                                         class="inline-form"
-                                        method="post"
-                                        action=SignOutEverywhere::url()
-                                        on:submit=move |ev| {
-                                            ev.prevent_default();
-                                            everywhere.dispatch(SignOutEverywhere {});
-                                        }
                                     >
                                         <button type="submit">"Sign out on every device"</button>
-                                    </form>
+                                    </PostForm>
                                 </section>
                             </main>
                         }

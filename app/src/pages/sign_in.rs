@@ -1,10 +1,9 @@
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::{current_user, sign_in_options, sso_refusal, SignIn};
-use crate::components::Title;
+use crate::components::{PostForm, Title};
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -51,22 +50,17 @@ pub fn SignInPage() -> impl IntoView {
                         })
                     })}
                 </Suspense>
-                // The fields are read from their signals, not from the form's data: leptos'
-                // ActionForm would bring a form-data reader into the bundle. Until hydrated the
-                // button is disabled, so the form is never posted without the app.
-                <form
-                    class="stack"
-                    method="post"
-                    action=SignIn::url()
-                    on:submit=move |ev| {
-                        ev.prevent_default();
-                        if ready() {
-                            sign_in.dispatch(SignIn {
+                // Until hydrated the button is disabled: the form is never posted without the app.
+                <PostForm
+                    action=sign_in
+                    args=move || {
+                        ready()
+                            .then(|| SignIn {
                                 username: username.get_untracked(),
                                 password: password.get_untracked(),
-                            });
-                        }
+                            })
                     }
+                    class="stack"
                 >
                     <label for="username">"User name"</label>
                     <input
@@ -96,7 +90,7 @@ pub fn SignInPage() -> impl IntoView {
                     <button type="submit" class="primary" disabled=move || !ready()>
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                     </button>
-                </form>
+                </PostForm>
             </div>
         </main>
     }
