@@ -4,7 +4,7 @@
 //! from is read with `serde_json::from_str`. Each is generic over every type it reads, so the
 //! browser bundle carried two readers of every view type. Reading answers as text too leaves one.
 
-use leptos::server_fn::codec::Post;
+use leptos::server_fn::codec::{JsonEncoding, Post};
 use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -23,11 +23,12 @@ impl FormatType for JsonText {
     const FORMAT_TYPE: Format = Format::Text;
 }
 
+/// Written exactly as leptos writes it; only the reading differs.
 impl<T: Serialize> Encodes<T> for JsonText {
-    type Error = serde_json::Error;
+    type Error = <JsonEncoding as Encodes<T>>::Error;
 
     fn encode(output: &T) -> Result<Bytes, Self::Error> {
-        serde_json::to_vec(output).map(Bytes::from)
+        JsonEncoding::encode(output)
     }
 }
 

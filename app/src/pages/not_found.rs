@@ -1,5 +1,6 @@
-use crate::components::Title;
 use leptos::prelude::*;
+
+use crate::components::Title;
 
 #[component]
 pub fn NotFoundPage() -> impl IntoView {

@@ -1,12 +1,12 @@
 //! The audit log: who did what, from where, to whose mailbox. Filters, paging, the CSV download
 //! and a check of the hash chain.
 
-use crate::components::Title;
 use leptos::prelude::*;
 
 use crate::api::audit::{audit_entries, AuditPage, VerifyAudit};
 use crate::components::admin_frame::AdminFrame;
 use crate::components::location::encode as urlencode;
+use crate::components::Title;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {

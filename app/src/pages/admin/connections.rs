@@ -1,4 +1,3 @@
-use crate::components::Title;
 use leptos::prelude::*;
 
 use crate::api::admin::{
@@ -6,6 +5,7 @@ use crate::api::admin::{
 };
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::{reset_after_success, OutcomeLine};
+use crate::components::Title;
 
 #[component]
 pub fn ConnectionsPage() -> impl IntoView {

@@ -2,13 +2,13 @@
 //! subfolders, a snapshot or a selection, from the link that led here), how mail is written,
 //! and which kinds of item go in. Starting it opens the jobs screen on the new job.
 
-use crate::components::Title;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use super::job_source::{source_query, NothingToTake};
 use crate::api::jobs::{export_choice, ItemSourceView, StartExport};
 use crate::components::admin_frame::AdminFrame;
+use crate::components::Title;
 
 #[component]
 pub fn NewExportPage() -> impl IntoView {

@@ -2,7 +2,6 @@
 //! time left, cancel while it runs, and once it ends its file and its report. `?job=N` opens
 //! one job's report. The screen asks again every second while a job is waiting or running.
 
-use crate::components::Title;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -13,6 +12,7 @@ use crate::api::restore::ConfirmRestore;
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::OutcomeLine;
 use crate::components::ticker::ticker;
+use crate::components::Title;
 
 #[component]
 pub fn JobsPage() -> impl IntoView {

@@ -1,7 +1,6 @@
 //! Legacy migration: the agents of the older Synchronization Engine, the users they submit for,
 //! and moving users to direct sync (one way).
 
-use crate::components::Title;
 use leptos::prelude::*;
 
 use std::time::Duration;
@@ -16,6 +15,7 @@ use crate::components::admin_frame::AdminFrame;
 use crate::components::job_lines::JobLines;
 use crate::components::outcome::OutcomeLine;
 use crate::components::ticker::ticker;
+use crate::components::Title;
 
 #[component]
 pub fn LegacyPage() -> impl IntoView {

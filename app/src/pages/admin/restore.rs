@@ -3,13 +3,13 @@
 //! connection may write there. The first step is always a dry run; the jobs screen shows its
 //! report per folder and offers the restore itself once it has finished.
 
-use crate::components::Title;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use super::job_source::{source_query, NothingToTake};
 use crate::api::restore::{restore_access, restore_form, RestoreFormView, StartRestore};
 use crate::components::admin_frame::AdminFrame;
+use crate::components::Title;
 
 #[component]
 pub fn NewRestorePage() -> impl IntoView {

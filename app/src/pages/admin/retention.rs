@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use crate::components::Title;
 use leptos::prelude::*;
 
 use crate::api::retention::{
@@ -14,6 +13,7 @@ use crate::components::admin_frame::AdminFrame;
 use crate::components::job_lines::JobLines;
 use crate::components::outcome::OutcomeLine;
 use crate::components::ticker::ticker;
+use crate::components::Title;
 
 #[component]
 pub fn RetentionPage() -> impl IntoView {

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use crate::components::Title;
 use leptos::prelude::*;
 
 use crate::api::people::{
@@ -11,6 +10,7 @@ use crate::api::people::{
 };
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::{reset_after_success, OutcomeLine};
+use crate::components::Title;
 
 #[component]
 pub fn RolesPage() -> impl IntoView {

@@ -1,6 +1,5 @@
 use std::time::Duration;
 
-use crate::components::Title;
 use leptos::prelude::*;
 
 use crate::api::admin::{
@@ -11,6 +10,7 @@ use crate::api::admin::{
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::{reset_after_success, OutcomeLine};
 use crate::components::ticker::ticker;
+use crate::components::Title;
 
 #[component]
 pub fn TasksPage() -> impl IntoView {

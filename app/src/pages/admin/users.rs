@@ -1,7 +1,6 @@
 //! Users: find, create, disable and re-enable, sign out everywhere, set their addresses and
 //! password, give and take roles.
 
-use crate::components::Title;
 use leptos::prelude::*;
 
 use crate::api::people::{
@@ -10,6 +9,7 @@ use crate::api::people::{
 };
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::{reset_after_success, OutcomeLine};
+use crate::components::Title;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {

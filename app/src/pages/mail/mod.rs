@@ -1,7 +1,6 @@
 //! The end user's archive: folder tree, message list or search results, and the reader, side by
 //! side on a wide screen and one at a time on a phone. Everything on it comes from the archive.
 
-use crate::components::Title;
 use leptos::prelude::*;
 use leptos_router::components::{Form, Redirect};
 
@@ -18,6 +17,7 @@ use crate::api::mail::{
 };
 use crate::components::location::{use_mail_location, MailLocation};
 use crate::components::topbar::TopBar;
+use crate::components::Title;
 use folder_tree::FolderTree;
 use message_list::MessageListPane;
 use reader::ReaderPane;

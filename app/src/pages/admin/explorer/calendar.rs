@@ -2,7 +2,6 @@
 //! every series expanded, in the mailbox's usual time zone or another, now or as of the instant
 //! in the URL; an event opens beside it with its attendees and their answers.
 
-use crate::components::Title;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -11,6 +10,7 @@ use crate::api::calendars::{
     calendar_event, calendar_month, calendar_open, AgendaDay, Chip, DayCell, EventCard, MonthPage,
 };
 use crate::components::admin_frame::AdminFrame;
+use crate::components::Title;
 
 #[component]
 pub fn CalendarPage() -> impl IntoView {

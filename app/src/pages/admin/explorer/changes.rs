@@ -3,7 +3,6 @@
 //! with the two syncs it was observed between. Everything deleted in the range can be kept as a
 //! selection for export and restore.
 
-use crate::components::Title;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -11,6 +10,7 @@ use super::header::{urlencode, ExplorerHeader, Tab};
 use crate::api::explorer::{compare, ComparePage, SelectDeleted};
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::OutcomeLine;
+use crate::components::Title;
 
 #[component]
 pub fn ChangesPage() -> impl IntoView {

@@ -1,7 +1,6 @@
 //! A mailbox's contacts in the explorer (`/admin/mailbox/contacts`): the address book as a list
 //! to filter, and a card with every field and the photo, now or as of the instant in the URL.
 
-use crate::components::Title;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -11,6 +10,7 @@ use crate::api::calendars::{
 };
 use crate::api::error::ApiError;
 use crate::components::admin_frame::AdminFrame;
+use crate::components::Title;
 
 #[component]
 pub fn ContactsPage() -> impl IntoView {

@@ -2,7 +2,6 @@
 //! reader), now or as of the instant in the URL (`at`), so a link shows the same state to
 //! whoever may open it.
 
-use crate::components::Title;
 use leptos::prelude::*;
 use leptos_router::components::Form;
 
@@ -13,6 +12,7 @@ use crate::api::explorer::{
 };
 use crate::components::admin_frame::AdminFrame;
 use crate::components::location::{use_mail_location, MailLocation};
+use crate::components::Title;
 use crate::pages::mail::folder_tree::FolderTree;
 use crate::pages::mail::message_list::MessageListPane;
 use crate::pages::mail::reader::ReaderPane;

@@ -2,7 +2,6 @@
 //! of them now or as of an instant (`mailbox`), its calendar (`calendar`) and contacts
 //! (`contacts`), its snapshots (`snapshots`) and what changed between two instants (`changes`).
 
-use crate::components::Title;
 use leptos::prelude::*;
 
 mod calendar;
@@ -22,6 +21,7 @@ pub use snapshots::SnapshotsPage;
 
 use crate::api::explorer::{explorer_mailboxes, ExplorerMailbox};
 use crate::components::admin_frame::AdminFrame;
+use crate::components::Title;
 
 #[component]
 pub fn MailboxesPage() -> impl IntoView {

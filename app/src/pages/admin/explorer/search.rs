@@ -2,13 +2,13 @@
 //! role's scope reaches, or the ones picked; each hit says whose mailbox it is in and opens
 //! there in the explorer.
 
-use crate::components::Title;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::header::urlencode;
 use crate::api::explorer::{search_all, AcrossHit, AcrossPage};
 use crate::components::admin_frame::AdminFrame;
+use crate::components::Title;
 
 #[component]
 pub fn AdminSearchPage() -> impl IntoView {

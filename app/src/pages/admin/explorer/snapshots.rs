@@ -2,7 +2,6 @@
 //! that instant, compared with now, held against retention; and the selections made from
 //! differences, waiting for export or restore.
 
-use crate::components::Title;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -12,6 +11,7 @@ use crate::api::explorer::{
 };
 use crate::components::admin_frame::AdminFrame;
 use crate::components::outcome::{reset_after_success, OutcomeLine};
+use crate::components::Title;
 
 #[component]
 pub fn SnapshotsPage() -> impl IntoView {
