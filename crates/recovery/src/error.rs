@@ -31,6 +31,9 @@ pub enum RecoveryError {
         free: String,
         dir: String,
     },
+    /// A runner's task ended without an answer (it panicked): a bug, said in one sentence.
+    #[error("{0}")]
+    Stopped(String),
     #[error("the export job's parameters are unreadable: {0}")]
     BadParams(#[from] serde_json::Error),
 }

@@ -68,6 +68,8 @@ pub struct Importer {
     archive: Archive,
     jobs: Jobs,
     folder: PathBuf,
+    /// How often a running import reports progress and looks for a cancel.
+    beat: Duration,
 }
 
 impl Importer {
@@ -77,7 +79,15 @@ impl Importer {
             archive,
             jobs,
             folder,
+            beat: Duration::from_secs(2),
         }
+    }
+
+    /// Beats more often than every two seconds, for tests that make the heartbeat meet the
+    /// import's writes.
+    pub fn with_beat(mut self, beat: Duration) -> Self {
+        self.beat = beat;
+        self
     }
 
     pub fn jobs(&self) -> &Jobs {
@@ -186,7 +196,12 @@ impl Importer {
         let (seen_total, seen_bytes) = (total.clone(), bytes.clone());
         let format = ImportFormat::guess(&path);
         let archive = self.archive.clone();
-        let work = async move {
+        // The import runs as a task of its own, beside the heartbeat. It holds a write
+        // transaction across awaits; a heartbeat awaited while the import sat unpolled would
+        // wait for that transaction's lock (SQLite has one writer) until the busy timeout and
+        // fail the job. Dropping the set (an early return) aborts the import.
+        let mut running = tokio::task::JoinSet::new();
+        running.spawn(async move {
             import(
                 &archive,
                 format,
@@ -198,13 +213,16 @@ impl Importer {
                 },
             )
             .await
-        };
-        tokio::pin!(work);
-        // The import runs; every two seconds the job says how far it is, and learns of a cancel.
+        });
+        // Every beat the job says how far the import is, and learns of a cancel.
         let summary = loop {
             tokio::select! {
-                done = &mut work => break done?,
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {
+                done = running.join_next() => match done {
+                    Some(Ok(summary)) => break summary?,
+                    Some(Err(e)) => return Err(RecoveryError::Stopped(format!("the import stopped unexpectedly: {e}"))),
+                    None => return Err(RecoveryError::Stopped("the import stopped unexpectedly".into())),
+                },
+                _ = tokio::time::sleep(self.beat) => {
                     let beat = self
                         .jobs
                         .heartbeat(
@@ -214,7 +232,9 @@ impl Importer {
                         )
                         .await?;
                     if beat.cancel_requested {
-                        // What was stored until now stays; a new import of the file adds the rest.
+                        // What was stored until now stays; a new import of the file adds the
+                        // rest. The import is gone before the job is ended.
+                        running.shutdown().await;
                         return Ok(None);
                     }
                 }

@@ -277,22 +277,38 @@ impl SyncService {
             retry: self.inner.options.retry.clone(),
         };
         let run = mailsync::sync_mailbox(source.as_ref(), &target, &claim.address, &options);
-        tokio::pin!(run);
-        let lease = self.inner.options.lease;
-        let mut beat = tokio::time::interval((lease / 3).max(Duration::from_millis(10)));
-        beat.tick().await;
-        let ids = [claim.task_mailbox_id];
-        loop {
-            tokio::select! {
-                report = &mut run => return Ok(report),
-                _ = beat.tick() => {
-                    let until = Timestamp(Timestamp::now().0.saturating_add(micros(lease)));
-                    if let Err(e) = self.inner.store.renew_leases(&ids, &self.inner.node, until).await {
-                        tracing::warn!(mailbox = %claim.address, error = %e, "lease not renewed");
-                    }
+        // The lease is renewed by a task of its own, beside the run. The run holds write
+        // transactions across awaits; a renewal awaited while the run sat unpolled would wait
+        // for that transaction's lock (SQLite has one writer) until the busy timeout, stalling
+        // the run while its lease lapsed. A renewal under way finishes before the run's outcome
+        // is written, and the renewals stop when the run ends (or is dropped).
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let svc = self.clone();
+        let (address, ids) = (claim.address.clone(), [claim.task_mailbox_id]);
+        let renewals = tokio::spawn(async move {
+            let lease = svc.inner.options.lease;
+            let mut beat = tokio::time::interval((lease / 3).max(Duration::from_millis(10)));
+            beat.tick().await;
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return,
+                    _ = beat.tick() => {}
+                }
+                let until = Timestamp(Timestamp::now().0.saturating_add(micros(lease)));
+                if let Err(e) = svc
+                    .inner
+                    .store
+                    .renew_leases(&ids, &svc.inner.node, until)
+                    .await
+                {
+                    tracing::warn!(mailbox = %address, error = %e, "lease not renewed");
                 }
             }
-        }
+        });
+        let report = run.await;
+        let _ = stop.send(());
+        let _ = renewals.await;
+        Ok(report)
     }
 
     /// Starts the background loop: every `tick`, or at once when woken by a run-now request,

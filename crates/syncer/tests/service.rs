@@ -917,6 +917,71 @@ async fn lease_prevents_double_runs_postgres() {
     }
 }
 
+// A run writes in transactions that span many awaits. Before, the lease was renewed in the
+// run's own task: a renewal that came while the run sat inside a transaction waited on that
+// transaction's lock (SQLite's one writer) until the busy timeout, the run stalled, and its
+// lease lapsed under it, so another node could take the mailbox and run it a second time.
+async fn renewals_keep_a_long_run_to_its_node(env: Env) {
+    let sim = sim().await;
+    sim.handle().set_latency(Duration::from_millis(2));
+    for n in 0..1000 {
+        sim.handle()
+            .add_message(ALICE, "Inbox", &mime(&format!("Note {n}")), false)
+            .unwrap();
+    }
+    let a = SyncService::new(
+        SyncStore::new(env.db().clone(), KEY),
+        env.archive.clone(),
+        ServiceOptions {
+            retry: retry(),
+            lease: Duration::from_millis(300),
+            node: Some("node-a".into()),
+            ..ServiceOptions::default()
+        },
+    );
+    let b = service(&env, "node-b");
+    let (_, task) = connection_and_task(&a, Proto::Ews, &sim, &[ALICE]).await;
+    let now = Timestamp::now();
+    // A's run in a task of its own, so that B's attempts below never hold it up.
+    let run = tokio::spawn({
+        let a = a.clone();
+        async move { a.run_due(now).await }
+    });
+    while !run.is_finished()
+        && !a
+            .store()
+            .task_mailbox(task, ALICE)
+            .await
+            .unwrap()
+            .unwrap()
+            .running
+    {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut taken_by_b = Vec::new();
+    while !run.is_finished() {
+        taken_by_b.extend(b.run_due(Timestamp::now()).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ran = run.await.unwrap().unwrap();
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    assert!(taken_by_b.is_empty(), "B took A's mailbox: {taken_by_b:?}");
+    assert_eq!(a.store().history(task, ALICE, 10).await.unwrap().len(), 1);
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn renewals_keep_a_long_run_to_its_node_sqlite() {
+    renewals_keep_a_long_run_to_its_node(Env::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn renewals_keep_a_long_run_to_its_node_postgres() {
+    if let Some(env) = Env::postgres().await {
+        renewals_keep_a_long_run_to_its_node(env).await;
+    }
+}
+
 #[tokio::test]
 async fn spawned_worker_runs_new_mailboxes_and_run_now_requests() {
     let sim = sim().await;
