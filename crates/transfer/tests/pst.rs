@@ -137,11 +137,19 @@ async fn enron_pst_gives_what_readpst_finds(kit: &testkit::TestDb) {
     let oracle_total: usize = oracle.values().map(Vec::len).sum();
     assert_eq!(oracle_total, 71, "readpst's own count of enron.pst");
 
-    let mut calls = 0;
-    let summary = import(&a, ImportFormat::Pst, &pst, &options(), &mut |_| calls += 1)
-        .await
-        .unwrap();
-    assert!(calls > 0, "progress is reported");
+    let mut seen = Vec::new();
+    let summary = import(&a, ImportFormat::Pst, &pst, &options(), &mut |p| {
+        seen.push((p.bytes_read, p.bytes_total))
+    })
+    .await
+    .unwrap();
+    // Progress moves item by item (a PST is not read front to back), never back, to the end.
+    let size = std::fs::metadata(&pst).unwrap().len();
+    assert!(seen.iter().all(|(_, total)| *total == size), "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
+    assert_eq!(seen.last().map(|s| s.0), Some(size));
+    let midway = seen.iter().filter(|(read, _)| *read > 0 && *read < size);
+    assert!(midway.count() >= 10, "progress on the way: {seen:?}");
     assert_eq!(summary.failed, vec![], "nothing failed");
     assert_eq!(summary.skipped, vec![], "enron.pst holds mail only");
     assert_eq!((summary.read, summary.imported), (71, 71));

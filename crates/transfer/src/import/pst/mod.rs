@@ -60,6 +60,12 @@ enum Event {
         location: String,
         reason: String,
     },
+    /// `done` of the file's `of` items are read: a PST is not read front to back, so this
+    /// (not the bytes) is how far the import is.
+    Progress {
+        done: u64,
+        of: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +158,11 @@ pub(super) async fn import(
             }
             Event::Failed { location, reason } => sink.unreadable(location, reason, progress),
             Event::Skipped { location, reason } => sink.skipped(location, reason),
+            Event::Progress { done, of } => {
+                let total = sink.progress.bytes_total;
+                sink.progress.bytes_read = total.saturating_mul(done) / of.max(1);
+                progress(&sink.progress);
+            }
         }
     }
     sink.progress.bytes_read = sink.progress.bytes_total;
@@ -614,12 +625,15 @@ macro_rules! pst_reader {
                     .and_then(|id| store.open_folder(&id))
                     .map_err(|e| format!("its folder tree cannot be read: {e}"))?;
                 let named = store.named_property_map().ok();
-                let reader = Reader {
+                let mut reader = Reader {
                     store,
                     named: records::Named::read(named.as_deref()),
                     prefix,
                     tx,
+                    done: std::cell::Cell::new(0),
+                    of: 0,
                 };
+                reader.of = reader.count(&root);
                 reader.walk(&root, &[])
             }
 
@@ -628,9 +642,34 @@ macro_rules! pst_reader {
                 named: records::Named,
                 prefix: &'a str,
                 tx: &'a tokio::sync::mpsc::Sender<Event>,
+                /// Items read so far, and in all: the import's progress.
+                done: std::cell::Cell<u64>,
+                of: u64,
             }
 
             impl Reader<'_> {
+                /// The items of a folder and all below it, from their contents tables.
+                fn count(&self, folder: &Rc<dyn Folder>) -> u64 {
+                    let here = folder
+                        .contents_table()
+                        .map_or(0, |contents| contents.rows_matrix().count() as u64);
+                    let below = folder.hierarchy_table().map_or(0, |hierarchy| {
+                        hierarchy
+                            .rows_matrix()
+                            .filter_map(|row| {
+                                let node = NodeId::from(u32::from(row.id()));
+                                self.store
+                                    .properties()
+                                    .make_entry_id(node)
+                                    .and_then(|id| self.store.open_folder(&id))
+                                    .ok()
+                            })
+                            .map(|child| self.count(&child))
+                            .sum()
+                    });
+                    here + below
+                }
+
                 fn walk(&self, folder: &Rc<dyn Folder>, path: &[String]) -> Result<(), String> {
                     let tx = self.tx;
                     if let Some(contents) = folder.contents_table() {
@@ -674,6 +713,9 @@ macro_rules! pst_reader {
                                 )?,
                                 Err(reason) => send(tx, Event::Failed { location, reason })?,
                             }
+                            self.done.set(self.done.get() + 1);
+                            let (done, of) = (self.done.get(), self.of.max(self.done.get()));
+                            send(tx, Event::Progress { done, of })?;
                         }
                     }
                     if let Some(hierarchy) = folder.hierarchy_table() {
