@@ -387,6 +387,7 @@ test('an administrator exports the deleted items and the whole mailbox, and read
   await page.locator('.job-report .report-table tbody tr').first().waitFor();
   assert.equal(await page.locator('.job-report .report-table tbody tr').count(), 1);
   assert.match(await page.locator('.job-report .report-table').textContent(), /created.*\.mbox/s);
+  assert.match(await page.locator('.jobs-table tr.chosen').textContent(), /1 of 1 item(?!s)/);
   const href = await page.locator('.job-file a.button').getAttribute('href');
   const file = await page.request.get(`${portal.url}${href}`);
   assert.equal(file.status(), 200);

@@ -147,7 +147,7 @@ fn JobRow(job: JobView, cancel: ServerAction<CancelJob>, chosen: Option<i64>) ->
         }
     );
     let counts = if job.total > 0 {
-        format!("{} of {} items", job.processed, job.total)
+        format!("{} of {} {}", job.processed, job.total, items(job.total))
     } else {
         String::new()
     };
@@ -341,7 +341,7 @@ fn JobReport(
                 })}
                 <span>{format!("{} skipped", job.skipped)}</span>
                 <span class:error-text=any_failed>{format!("{} failed", job.failed)}</span>
-                <span class="muted">{format!("of {} items", job.total)}</span>
+                <span class="muted">{format!("of {} {}", job.total, items(job.total))}</span>
                 {job.finished.clone().map(|f| view! { <span class="muted">{format!("ended {f}")}</span> })}
             </p>
             {file}
@@ -363,5 +363,13 @@ fn JobReport(
                     .into_any()
             }}
         </section>
+    }
+}
+
+fn items(n: i64) -> &'static str {
+    if n == 1 {
+        "item"
+    } else {
+        "items"
     }
 }
