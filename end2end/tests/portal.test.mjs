@@ -164,6 +164,10 @@ test('a phone-sized screen shows one pane at a time', async () => {
   await phone.waitForURL(/msg=\d+/);
   await phone.locator('.reader .back').waitFor();
   assert.equal(await phone.locator('.list-pane').isVisible(), false);
+  // The message itself shows, not only its headers.
+  await phone.frameLocator('iframe.message-body').locator('text=Thank you').waitFor();
+  const body = await phone.locator('iframe.message-body').boundingBox();
+  assert.ok(body && body.height > 100, `the body has room: ${JSON.stringify(body)}`);
   await screenshot(phone, 'phone-reader');
   await phone.close();
 });
