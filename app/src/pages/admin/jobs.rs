@@ -312,7 +312,7 @@ fn JobReport(
                 <ActionForm action=confirm attr:class="inline confirm-restore">
                     <input type="hidden" name="dry_run" value=id.clone() />
                     <button type="submit" class="primary" disabled=move || confirm.pending().get()>
-                        {format!("Restore {to_create} {}", if to_create == 1 { "item" } else { "items" })}
+                        {format!("Restore {to_create} {}", items(to_create))}
                     </button>
                 </ActionForm>
                 {move || match confirm.value().get() {

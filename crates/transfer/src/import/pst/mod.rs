@@ -625,16 +625,26 @@ macro_rules! pst_reader {
                     .and_then(|id| store.open_folder(&id))
                     .map_err(|e| format!("its folder tree cannot be read: {e}"))?;
                 let named = store.named_property_map().ok();
-                let mut reader = Reader {
+                let reader = Reader {
                     store,
                     named: records::Named::read(named.as_deref()),
                     prefix,
                     tx,
-                    done: std::cell::Cell::new(0),
-                    of: 0,
                 };
-                reader.of = reader.count(&root);
-                reader.walk(&root, &[])
+                // The folder tree first, so the import knows how many items there are and
+                // can say how far it is; then the items, folder by folder.
+                let mut folders = Vec::new();
+                reader.folders(&root, &[], &mut folders)?;
+                let of: u64 = folders.iter().map(|(_, items)| items.len() as u64).sum();
+                let mut done = 0;
+                for (path, items) in &folders {
+                    for node in items {
+                        reader.read_item(path, *node)?;
+                        done += 1;
+                        send(tx, Event::Progress { done, of })?;
+                    }
+                }
+                Ok(())
             }
 
             struct Reader<'a> {
@@ -642,82 +652,25 @@ macro_rules! pst_reader {
                 named: records::Named,
                 prefix: &'a str,
                 tx: &'a tokio::sync::mpsc::Sender<Event>,
-                /// Items read so far, and in all: the import's progress.
-                done: std::cell::Cell<u64>,
-                of: u64,
             }
 
             impl Reader<'_> {
-                /// The items of a folder and all below it, from their contents tables.
-                fn count(&self, folder: &Rc<dyn Folder>) -> u64 {
-                    let here = folder
-                        .contents_table()
-                        .map_or(0, |contents| contents.rows_matrix().count() as u64);
-                    let below = folder.hierarchy_table().map_or(0, |hierarchy| {
-                        hierarchy
-                            .rows_matrix()
-                            .filter_map(|row| {
-                                let node = NodeId::from(u32::from(row.id()));
-                                self.store
-                                    .properties()
-                                    .make_entry_id(node)
-                                    .and_then(|id| self.store.open_folder(&id))
-                                    .ok()
-                            })
-                            .map(|child| self.count(&child))
-                            .sum()
-                    });
-                    here + below
-                }
-
-                fn walk(&self, folder: &Rc<dyn Folder>, path: &[String]) -> Result<(), String> {
+                /// Lists a folder and every folder below it, each with its path and the node
+                /// ids of its items; says each folder's kind and each unreadable folder.
+                fn folders(
+                    &self,
+                    folder: &Rc<dyn Folder>,
+                    path: &[String],
+                    out: &mut Vec<(Vec<String>, Vec<NodeId>)>,
+                ) -> Result<(), String> {
                     let tx = self.tx;
-                    if let Some(contents) = folder.contents_table() {
-                        for row in contents.rows_matrix() {
-                            let node = NodeId::from(u32::from(row.id()));
-                            let location = format!("{}#{}", path.join("/"), u32::from(node));
-                            let key = u32::from(node).to_string();
-                            // A panic in a reader library fails this item, not the import.
-                            let item = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                                || self.item(node, &key),
-                            ))
-                            .unwrap_or_else(|_| {
-                                Err("the PST library could not read this item (it is damaged)"
-                                    .to_owned())
-                            });
-                            match item {
-                                Ok(Item::Found { found, record, note }) => {
-                                    if let Some(reason) = note {
-                                        let location = location.clone();
-                                        send(tx, Event::Skipped { location, reason })?;
-                                    }
-                                    send(
-                                        tx,
-                                        Event::Message {
-                                            folder: path.to_vec(),
-                                            found,
-                                            record,
-                                            key,
-                                            location,
-                                        },
-                                    )?
-                                }
-                                Ok(Item::Other(class)) => send(
-                                    tx,
-                                    Event::Skipped {
-                                        location,
-                                        reason: format!(
-                                            "{class} items (tasks, notes, lists) are not archived"
-                                        ),
-                                    },
-                                )?,
-                                Err(reason) => send(tx, Event::Failed { location, reason })?,
-                            }
-                            self.done.set(self.done.get() + 1);
-                            let (done, of) = (self.done.get(), self.of.max(self.done.get()));
-                            send(tx, Event::Progress { done, of })?;
-                        }
-                    }
+                    let items = folder.contents_table().map_or_else(Vec::new, |contents| {
+                        contents
+                            .rows_matrix()
+                            .map(|row| NodeId::from(u32::from(row.id())))
+                            .collect()
+                    });
+                    out.push((path.to_vec(), items));
                     if let Some(hierarchy) = folder.hierarchy_table() {
                         for row in hierarchy.rows_matrix() {
                             let node = NodeId::from(u32::from(row.id()));
@@ -739,7 +692,7 @@ macro_rules! pst_reader {
                                         let path = below.clone();
                                         send(tx, Event::Folder { path, kind })?;
                                     }
-                                    self.walk(&child, &below)?;
+                                    self.folders(&child, &below, out)?;
                                 }
                                 Err(e) => send(
                                     tx,
@@ -756,6 +709,52 @@ macro_rules! pst_reader {
                         }
                     }
                     Ok(())
+                }
+
+                /// Reads one item of the folder at `path` and sends what became of it.
+                fn read_item(&self, path: &[String], node: NodeId) -> Result<(), String> {
+                    let tx = self.tx;
+                    let location = format!("{}#{}", path.join("/"), u32::from(node));
+                    let key = u32::from(node).to_string();
+                    // A panic in a reader library fails this item, not the import.
+                    let item = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.item(node, &key)
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err("the PST library could not read this item (it is damaged)".to_owned())
+                    });
+                    match item {
+                        Ok(Item::Found {
+                            found,
+                            record,
+                            note,
+                        }) => {
+                            if let Some(reason) = note {
+                                let location = location.clone();
+                                send(tx, Event::Skipped { location, reason })?;
+                            }
+                            send(
+                                tx,
+                                Event::Message {
+                                    folder: path.to_vec(),
+                                    found,
+                                    record,
+                                    key,
+                                    location,
+                                },
+                            )
+                        }
+                        Ok(Item::Other(class)) => send(
+                            tx,
+                            Event::Skipped {
+                                location,
+                                reason: format!(
+                                    "{class} items (tasks, notes, lists) are not archived"
+                                ),
+                            },
+                        ),
+                        Err(reason) => send(tx, Event::Failed { location, reason }),
+                    }
                 }
 
                 /// One item: mail composed as MIME, a calendar item or contact read into its
@@ -779,10 +778,10 @@ macro_rules! pst_reader {
                     if let Some(table) = message.attachment_table() {
                         for (n, row) in table.rows_matrix().enumerate() {
                             let sub_node = NodeId::from(u32::from(row.id()));
-                            let attachment =
-                                <$attachment>::read(message.clone(), sub_node, None).map_err(
-                                    |e| format!("attachment {} cannot be read: {e}", n + 1),
-                                )?;
+                            let attachment = <$attachment>::read(message.clone(), sub_node, None)
+                                .map_err(|e| {
+                                format!("attachment {} cannot be read: {e}", n + 1)
+                            })?;
                             let is_photo = matches!(
                                 attachment.properties().get(0x7FFF),
                                 Some(PropertyValue::Boolean(true))
@@ -803,13 +802,22 @@ macro_rules! pst_reader {
                             let (event, note) =
                                 records::event(&props, &self.named, &recipients, &uid)?;
                             let stamp = stamp(&props);
-                            let ics = crate::export::ics::calendar(std::slice::from_ref(&event), stamp);
-                            (ics.into_bytes(), Some(Box::new(pim::Record::Event(event))), note)
+                            let ics =
+                                crate::export::ics::calendar(std::slice::from_ref(&event), stamp);
+                            (
+                                ics.into_bytes(),
+                                Some(Box::new(pim::Record::Event(event))),
+                                note,
+                            )
                         }
                         ItemClass::Contact => {
                             let contact = records::contact(&props, &self.named, photo);
                             let card = crate::export::vcf::card(&contact);
-                            (card.into_bytes(), Some(Box::new(pim::Record::Contact(contact))), None)
+                            (
+                                card.into_bytes(),
+                                Some(Box::new(pim::Record::Contact(contact))),
+                                None,
+                            )
                         }
                         _ => (
                             compose(&props, recipients, parts_of(&props, attachments)),
