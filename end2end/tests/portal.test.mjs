@@ -168,6 +168,8 @@ test('a phone-sized screen shows one pane at a time', async () => {
   await phone.frameLocator('iframe.message-body').locator('text=Thank you').waitFor();
   const body = await phone.locator('iframe.message-body').boundingBox();
   assert.ok(body && body.height > 100, `the body has room: ${JSON.stringify(body)}`);
+  // As for the hostile message above: the frame's text is there before it is painted.
+  await phone.waitForTimeout(500);
   await screenshot(phone, 'phone-reader');
   await phone.close();
 });
